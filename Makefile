@@ -1,0 +1,65 @@
+# mlgov — two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test venv dev-venv migrate seed serve worker beat lint format lock clean
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.base-installed: requirements/base.lock | $(VENV)/bin/activate
+	$(PIP) install --quiet --require-hashes -r requirements/base.lock
+	touch $@
+
+$(VENV)/.dev-installed: requirements/dev.lock | $(VENV)/bin/activate
+	$(PIP) install --quiet --require-hashes -r requirements/dev.lock
+	touch $(VENV)/.base-installed $@
+
+venv: $(VENV)/.base-installed
+dev-venv: $(VENV)/.dev-installed
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+## Serve the demo on http://$(HOST):$(PORT) (SQLite, tasks in-process unless env says otherwise).
+run: seed
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@$(PY) manage.py demo_logins
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## Whole test suite. Uses PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set.
+test: dev-venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+worker: venv
+	$(VENV)/bin/celery -A mlgov worker --loglevel=INFO --prefetch-multiplier=1
+
+beat: venv
+	$(VENV)/bin/celery -A mlgov beat --loglevel=INFO
+
+lint: dev-venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: dev-venv
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+## Re-resolve the lock files (needs network access to PyPI).
+lock:
+	$(PYTHON) -m pip install --quiet uv
+	$(PYTHON) -m uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes -o requirements/base.lock
+	$(PYTHON) -m uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes -o requirements/dev.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache staticfiles

@@ -1,0 +1,16 @@
+"""Create the fixed role groups. Permissions come from rules (apps/*/rules.py), not group rows."""
+
+from django.db import migrations
+
+ROLES = ("admin", "validator", "business_owner", "model_owner", "auditor", "viewer")
+
+
+def create_roles(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for name in ROLES:
+        Group.objects.get_or_create(name=name)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("accounts", "0001_initial"), ("auth", "0012_alter_user_first_name_max_length")]
+    operations = [migrations.RunPython(create_roles, migrations.RunPython.noop)]

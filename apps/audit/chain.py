@@ -1,0 +1,146 @@
+"""Hash chain of audit events: canonical JSON, hashing and verification. No ORM here.
+
+Each event's hash is SHA-256 over the canonical JSON of its fields, which include the
+previous event's hash and its own sequence number. Changing, removing or reordering any
+event therefore breaks every hash after it, and the stored chain head catches a cut tail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+GENESIS_HASH = "0" * 64
+
+# The fields covered by the hash, in the order documented for auditors.
+HASHED_FIELDS = (
+    "sequence",
+    "occurred_at",
+    "actor_id",
+    "actor_username",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "model_ref",
+    "changes",
+    "message",
+    "request_id",
+    "client_ip",
+    "prev_hash",
+)
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no whitespace, UTF-8 text, Django types as strings."""
+    return json.dumps(
+        value, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def normalise(value: Any) -> Any:
+    """The JSON round-trip of a value, as it will read back from the database."""
+    return json.loads(canonical_json(value))
+
+
+def format_time(moment: datetime) -> str:
+    """UTC ISO 8601 with microseconds: the one textual form of a time inside a hash."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_payload(event: Mapping[str, Any]) -> dict[str, Any]:
+    payload = {name: event.get(name) for name in HASHED_FIELDS}
+    occurred = payload["occurred_at"]
+    if isinstance(occurred, datetime):
+        payload["occurred_at"] = format_time(occurred)
+    return payload
+
+
+def compute_hash(event: Mapping[str, Any]) -> str:
+    """SHA-256 hex digest of the canonical JSON of an event (which carries ``prev_hash``)."""
+    return hashlib.sha256(canonical_json(event_payload(event)).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    ok: bool
+    count: int
+    head_hash: str
+    broken_sequence: int | None = None
+    broken_id: int | None = None
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "count": self.count,
+            "head_hash": self.head_hash,
+            "broken_sequence": self.broken_sequence,
+            "broken_id": self.broken_id,
+            "reason": self.reason,
+        }
+
+
+def verify_events(
+    events: Iterable[Mapping[str, Any]],
+    *,
+    expected_count: int | None = None,
+    expected_head: str | None = None,
+) -> VerificationResult:
+    """Walk events in sequence order and report the first one that breaks the chain.
+
+    ``expected_count`` / ``expected_head`` come from the stored chain head, so that a
+    removed last event (which leaves a consistent but shorter chain) is caught too.
+    """
+    prev_hash = GENESIS_HASH
+    count = 0
+    last = None
+    for event in events:
+        count += 1
+        last = event
+        sequence = event["sequence"]
+
+        def broken(
+            reason: str, _event=event, _seq=sequence, _count=count, _prev=prev_hash
+        ) -> VerificationResult:
+            return VerificationResult(
+                ok=False,
+                count=_count,
+                head_hash=_prev,
+                broken_sequence=_seq,
+                broken_id=_event.get("id"),
+                reason=reason,
+            )
+
+        if sequence != count:
+            return broken(f"expected sequence {count}, found {sequence} (missing or reordered)")
+        if event["prev_hash"] != prev_hash:
+            return broken("previous-hash link does not match the event before it")
+        if compute_hash(event) != event["hash"]:
+            return broken("content does not match its hash (event altered)")
+        prev_hash = event["hash"]
+    if expected_count is not None and count != expected_count:
+        return VerificationResult(
+            ok=False,
+            count=count,
+            head_hash=prev_hash,
+            broken_sequence=count + 1,
+            broken_id=None,
+            reason=f"chain head records {expected_count} events but {count} were found",
+        )
+    if expected_head is not None and last is not None and expected_head != prev_hash:
+        return VerificationResult(
+            ok=False,
+            count=count,
+            head_hash=prev_hash,
+            broken_sequence=count,
+            broken_id=last.get("id"),
+            reason="last event does not match the recorded chain head",
+        )
+    return VerificationResult(ok=True, count=count, head_hash=prev_hash)

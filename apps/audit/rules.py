@@ -1,0 +1,8 @@
+"""Audit permissions: only auditors, validators and admins read the audit log."""
+
+import rules
+
+from apps.accounts.predicates import reads_audit_log
+
+rules.add_perm("audit.view_auditevent", reads_audit_log)
+rules.add_perm("audit.verify_auditevent", reads_audit_log)

@@ -1,0 +1,47 @@
+"""Request middleware: request id, client address and the user's display time zone."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.core import context
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def client_ip(request) -> str:
+    """The client address; X-Forwarded-For is trusted only behind a declared proxy."""
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class RequestContextMiddleware:
+    """Binds request id and client address for audit events and activates the user's zone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _REQUEST_ID_RE.match(incoming) else context.new_request_id()
+        request.request_id = request_id
+        tz_name = settings.MLGOV_DEFAULT_USER_TIMEZONE
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and getattr(user, "timezone", ""):
+            tz_name = user.timezone
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(tz_name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.activate(zoneinfo.ZoneInfo("UTC"))
+        with context.bind(request_id=request_id, client_ip=client_ip(request)):
+            response = self.get_response(request)
+        timezone.deactivate()
+        response["X-Request-ID"] = request_id
+        return response

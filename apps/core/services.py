@@ -1,0 +1,26 @@
+"""Helpers shared by every app's services."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+
+from apps.core.errors import ApplicationError
+
+
+def require_perm(actor, perm: str, obj=None) -> None:
+    """Defence in depth: services refuse actors the rules do not allow, whatever the caller."""
+    if actor is None or not actor.has_perm(perm, obj):
+        raise PermissionDenied(f"You are not allowed to do this ({perm}).")
+
+
+def validate_instance(instance: models.Model, *, exclude: list[str] | None = None) -> None:
+    """Run model validation and turn its errors into one ApplicationError with field messages."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        field_errors = {
+            field: [str(m) for m in messages] for field, messages in exc.message_dict.items()
+        }
+        summary = "; ".join(f"{f}: {' '.join(m)}" for f, m in field_errors.items())
+        raise ApplicationError(f"Invalid values — {summary}", field_errors=field_errors) from exc

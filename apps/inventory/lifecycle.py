@@ -1,0 +1,75 @@
+"""Lifecycle state machine of a registered model. Pure: no ORM.
+
+development → validation → approved → production → retired, with send-backs for rework
+and revalidation. Retired is final.
+"""
+
+from __future__ import annotations
+
+from apps.inventory.choices import EUAIActClass, LifecycleStatus
+
+S = LifecycleStatus
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.DEVELOPMENT: (S.VALIDATION, S.RETIRED),
+    S.VALIDATION: (S.DEVELOPMENT, S.APPROVED, S.RETIRED),
+    S.APPROVED: (S.PRODUCTION, S.DEVELOPMENT, S.RETIRED),
+    S.PRODUCTION: (S.VALIDATION, S.RETIRED),
+    S.RETIRED: (),
+}
+
+
+class TransitionRefused(Exception):
+    """The requested lifecycle move is not allowed; the message says why."""
+
+
+def allowed_targets(current: str) -> tuple[str, ...]:
+    return TRANSITIONS.get(current, ())
+
+
+def check_transition(
+    *,
+    current: str,
+    target: str,
+    eu_class: str,
+    risk_tier: int | None,
+    has_production_version: bool,
+    reason: str,
+) -> None:
+    """Raise ``TransitionRefused`` with a readable message unless the move is legal."""
+    labels = dict(S.choices)
+    if target not in labels:
+        raise TransitionRefused(f"Unknown lifecycle status {target!r}.")
+    if target == current:
+        raise TransitionRefused(f"The model is already in {labels[current]}.")
+    if target not in allowed_targets(current):
+        options = ", ".join(labels[t] for t in allowed_targets(current)) or "none (final)"
+        raise TransitionRefused(
+            f"A model in {labels[current]} cannot move to {labels[target]}. "
+            f"Allowed next states: {options}."
+        )
+    if target in (S.APPROVED, S.PRODUCTION) and eu_class == EUAIActClass.PROHIBITED:
+        raise TransitionRefused(
+            "This model is classed as a prohibited practice under the EU AI Act (Art. 5) "
+            "and can never be approved or put into production."
+        )
+    if target in (S.APPROVED, S.PRODUCTION) and risk_tier is None:
+        raise TransitionRefused(
+            "The model has no confirmed risk tier; a validator must confirm one first."
+        )
+    if target in (S.APPROVED, S.PRODUCTION) and eu_class == EUAIActClass.UNASSESSED:
+        raise TransitionRefused("The model's EU AI Act class has not been assessed.")
+    if target == S.PRODUCTION and not has_production_version:
+        raise TransitionRefused(
+            "Promote a version to the production stage before moving the model to production."
+        )
+    if is_reason_required(current=current, target=target) and not reason.strip():
+        raise TransitionRefused(f"Give a reason for moving the model to {labels[target]}.")
+
+
+_ORDER = {S.DEVELOPMENT: 0, S.VALIDATION: 1, S.APPROVED: 2, S.PRODUCTION: 3, S.RETIRED: 4}
+
+
+def is_reason_required(*, current: str, target: str) -> bool:
+    """Retirement and every step backwards (rework, revalidation) must say why."""
+    return target == S.RETIRED or _ORDER.get(target, 0) < _ORDER.get(current, 0)

@@ -1,0 +1,191 @@
+"""Reads of the inventory, always restricted to what the user may see.
+
+``model_visibility_q`` mirrors ``rules.can_see_model`` as a query, so lists and 404s agree
+with the object-level rule.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from apps.accounts import roles
+from apps.inventory.models import (
+    Dataset,
+    Deployment,
+    ModelDependency,
+    ModelVersion,
+    RegisteredModel,
+    RiskAssessment,
+    VersionDataset,
+)
+
+NOTHING = Q(pk__in=[])
+
+
+def model_visibility_q(user) -> Q:
+    """Q over RegisteredModel of the models the user sees."""
+    user_roles = roles.roles_of(user)
+    if user_roles & roles.OVERSIGHT_ROLES:
+        return Q()
+    q = NOTHING
+    if roles.MODEL_OWNER in user_roles:
+        developed = RegisteredModel.developers.through.objects.filter(
+            registeredmodel_id=OuterRef("pk"),
+            user_id=user.pk,
+        )
+        q |= Q(owner=user) | Q(Exists(developed))
+    if roles.BUSINESS_OWNER in user_roles:
+        q |= Q(business_owner=user)
+    return q
+
+
+def model_list(*, user) -> QuerySet[RegisteredModel]:
+    return (
+        RegisteredModel.objects.filter(model_visibility_q(user))
+        .select_related("business_unit", "owner", "business_owner", "validator")
+        .order_by("name")
+    )
+
+
+def model_get(*, user, slug: str) -> RegisteredModel:
+    """The model with this slug, or 404 when it does not exist or the user may not see it."""
+    model = (
+        model_list(user=user)
+        .select_related("risk_assessed_by", "created_by")
+        .prefetch_related("developers")
+        .filter(slug=slug)
+        .first()
+    )
+    if model is None:
+        raise Http404("No such model.")
+    return model
+
+
+def version_list(*, user, model: RegisteredModel | None = None) -> QuerySet[ModelVersion]:
+    qs = ModelVersion.objects.filter(model__in=model_list(user=user).values("pk"))
+    if model is not None:
+        qs = qs.filter(model=model)
+    return qs.select_related("model", "created_by", "approved_by").prefetch_related(
+        Prefetch("dataset_links", queryset=VersionDataset.objects.select_related("dataset"))
+    )
+
+
+def version_get(*, user, model: RegisteredModel, version: str) -> ModelVersion:
+    obj = version_list(user=user, model=model).filter(version=version).first()
+    if obj is None:
+        raise Http404("No such version.")
+    return obj
+
+
+def dataset_list(*, user) -> QuerySet[Dataset]:
+    if not roles.roles_of(user):
+        return Dataset.objects.none()
+    return Dataset.objects.select_related("owner").order_by("name")
+
+
+def dataset_get(*, user, slug: str) -> Dataset:
+    obj = dataset_list(user=user).filter(slug=slug).first()
+    if obj is None:
+        raise Http404("No such dataset.")
+    return obj
+
+
+def dataset_usage(*, user, dataset: Dataset) -> QuerySet[VersionDataset]:
+    """Versions (visible to the user) trained or evaluated on a dataset."""
+    visible = model_list(user=user).values("pk")
+    return (
+        VersionDataset.objects.filter(dataset=dataset, version__model__in=visible)
+        .select_related("version", "version__model")
+        .order_by("version__model__name", "version__version")
+    )
+
+
+def deployment_list(*, user, model: RegisteredModel | None = None) -> QuerySet[Deployment]:
+    qs = Deployment.objects.filter(version__model__in=model_list(user=user).values("pk"))
+    if model is not None:
+        qs = qs.filter(version__model=model)
+    return qs.select_related("version", "version__model")
+
+
+def dependency_list(*, user, model: RegisteredModel | None = None) -> QuerySet[ModelDependency]:
+    visible = model_list(user=user).values("pk")
+    qs = ModelDependency.objects.filter(upstream__in=visible, downstream__in=visible)
+    if model is not None:
+        qs = qs.filter(Q(upstream=model) | Q(downstream=model))
+    return qs.select_related("upstream", "downstream")
+
+
+def risk_assessment_list(*, model: RegisteredModel) -> QuerySet[RiskAssessment]:
+    return model.risk_assessments.select_related("assessed_by", "decided_by").order_by(
+        "-assessed_at"
+    )
+
+
+def model_lineage(*, user, model: RegisteredModel) -> dict:
+    """Graph of one model: datasets → versions → deployments, and model → model feeds.
+
+    Returns ``{"nodes": [...], "edges": [...]}`` with stable string ids such as
+    ``dataset:<slug>``, ``version:<model-slug>@<version>``, ``deployment:<id>``,
+    ``model:<slug>``.
+    """
+    nodes: dict[str, dict] = {}
+    edges: list[dict] = []
+
+    def model_node(m: RegisteredModel) -> str:
+        node_id = f"model:{m.slug}"
+        nodes.setdefault(node_id, {"id": node_id, "type": "model", "label": m.name, "slug": m.slug})
+        return node_id
+
+    center = model_node(model)
+    versions = list(version_list(user=user, model=model))
+    for v in versions:
+        vid = f"version:{model.slug}@{v.version}"
+        nodes[vid] = {
+            "id": vid,
+            "type": "version",
+            "label": v.version,
+            "stage": v.stage,
+            "artifact_sha256": v.artifact_sha256,
+        }
+        edges.append({"source": center, "target": vid, "type": "has_version"})
+        for link in v.dataset_links.all():
+            ds = link.dataset
+            did = f"dataset:{ds.slug}"
+            nodes.setdefault(
+                did,
+                {
+                    "id": did,
+                    "type": "dataset",
+                    "label": str(ds),
+                    "slug": ds.slug,
+                    "content_hash": ds.content_hash,
+                },
+            )
+            edges.append({"source": did, "target": vid, "type": link.role})
+    for dep in deployment_list(user=user, model=model):
+        nid = f"deployment:{dep.pk}"
+        nodes[nid] = {
+            "id": nid,
+            "type": "deployment",
+            "label": f"{dep.get_environment_display()} {dep.endpoint}".strip(),
+            "environment": dep.environment,
+            "status": dep.status,
+            "consumers": dep.consumers,
+        }
+        edges.append(
+            {
+                "source": f"version:{model.slug}@{dep.version.version}",
+                "target": nid,
+                "type": "deployed_as",
+            }
+        )
+    for link in dependency_list(user=user, model=model):
+        edges.append(
+            {
+                "source": model_node(link.upstream),
+                "target": model_node(link.downstream),
+                "type": link.kind,
+            }
+        )
+    return {"nodes": list(nodes.values()), "edges": edges}

@@ -1,0 +1,689 @@
+"""Every write to the inventory. Keyword-only, atomic, audited in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts import roles
+from apps.audit import diff
+from apps.audit.services import audit_record
+from apps.core.errors import ApplicationError
+from apps.core.services import require_perm, validate_instance
+from apps.inventory import lifecycle, risk
+from apps.inventory.choices import (
+    DatasetRole,
+    EUAIActClass,
+    LifecycleStatus,
+    RiskAssessmentStatus,
+    VersionStage,
+)
+from apps.inventory.models import (
+    Dataset,
+    Deployment,
+    ModelDependency,
+    ModelVersion,
+    RegisteredModel,
+    RiskAssessment,
+    VersionDataset,
+)
+
+# Fields a model's create/edit form may set. Risk, EU class and lifecycle fields change only
+# through the questionnaire, the validator's decision and lifecycle transitions.
+MODEL_EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "purpose",
+    "out_of_scope_uses",
+    "intended_users",
+    "business_unit",
+    "origin",
+    "vendor",
+    "owner",
+    "business_owner",
+    "validator",
+    "model_type",
+    "algorithm",
+    "inputs",
+    "outputs",
+    "downstream_consumers",
+    "limitations",
+    "assumptions",
+    "ethical_considerations",
+    "explainability",
+    "human_oversight_contact",
+    "next_review_date",
+)
+# Accountability fields only admins and validators may reassign.
+MODEL_REASSIGN_FIELDS = ("owner", "business_owner", "validator")
+MODEL_AUDITED_FIELDS = (
+    "slug",
+    *MODEL_EDITABLE_FIELDS,
+    "risk_tier",
+    "risk_tier_rationale",
+    "risk_assessed_by",
+    "risk_assessed_at",
+    "eu_ai_act_class",
+    "eu_annex_iii_point",
+    "status",
+    "status_changed_at",
+    "validation_started_at",
+    "approved_at",
+    "deployed_at",
+    "retired_at",
+    "retirement_reason",
+)
+VERSION_EDITABLE_FIELDS = (
+    "description",
+    "artifact_uri",
+    "artifact_sha256",
+    "code_commit",
+    "hyperparameters",
+    "evaluation_metrics",
+)
+VERSION_AUDITED_FIELDS = (
+    "version",
+    *VERSION_EDITABLE_FIELDS,
+    "stage",
+    "approved_at",
+    "approved_by",
+)
+DATASET_EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "uri",
+    "version",
+    "content_hash",
+    "owner",
+    "contains_personal_data",
+    "motivation",
+    "composition",
+    "collection_process",
+    "preprocessing",
+    "known_gaps",
+)
+DATASET_AUDITED_FIELDS = ("slug", *DATASET_EDITABLE_FIELDS)
+DEPLOYMENT_AUDITED_FIELDS = (
+    "version",
+    "environment",
+    "endpoint",
+    "consumers",
+    "status",
+    "deployed_at",
+)
+
+
+def _model_snapshot(model: RegisteredModel) -> dict[str, Any]:
+    data = diff.snapshot(model, MODEL_AUDITED_FIELDS)
+    data["developers"] = sorted(model.developers.values_list("pk", flat=True)) if model.pk else []
+    return data
+
+
+def _version_snapshot(version: ModelVersion) -> dict[str, Any]:
+    data = diff.snapshot(version, VERSION_AUDITED_FIELDS)
+    data["datasets"] = sorted(
+        f"{link.role}:{link.dataset.slug}"
+        for link in version.dataset_links.select_related("dataset")
+    )
+    return data
+
+
+def _may_reassign(actor) -> bool:
+    return roles.has_role(actor, roles.ADMIN, roles.VALIDATOR)
+
+
+def _unknown_fields(data: dict[str, Any], allowed: Iterable[str]) -> None:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ApplicationError(
+            f"These fields cannot be set here: {', '.join(unknown)}.",
+            field_errors={name: ["This field cannot be set here."] for name in unknown},
+        )
+
+
+def _save_unique(instance, *, duplicate_field: str, message: str) -> None:
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        raise ApplicationError(message, field_errors={duplicate_field: [message]}) from exc
+
+
+# --- registered models -------------------------------------------------------------------
+
+
+@transaction.atomic
+def registered_model_create(
+    *, actor, slug: str, developers: Iterable = (), **data: Any
+) -> RegisteredModel:
+    """Register a model in the inventory. It starts in development, tier unassessed."""
+    require_perm(actor, "inventory.add_registeredmodel")
+    _unknown_fields(data, MODEL_EDITABLE_FIELDS)
+    data.setdefault("owner", actor)
+    model = RegisteredModel(slug=slug, created_by=actor, status_changed_at=timezone.now(), **data)
+    validate_instance(model)
+    _save_unique(
+        model, duplicate_field="slug", message=f"A model with slug {slug!r} already exists."
+    )
+    model.developers.set(list(developers))
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=model,
+        model_ref=model.pk,
+        changes=diff.created(_model_snapshot(model)),
+    )
+    return model
+
+
+@transaction.atomic
+def registered_model_update(
+    *, actor, model: RegisteredModel, developers: Iterable | None = None, **data: Any
+) -> RegisteredModel:
+    """Edit a model's descriptive and accountability fields."""
+    require_perm(actor, "inventory.change_registeredmodel", model)
+    _unknown_fields(data, MODEL_EDITABLE_FIELDS)
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    before = _model_snapshot(model)
+    for name, value in data.items():
+        setattr(model, name, value)
+    if not _may_reassign(actor):
+        after = diff.snapshot(model, MODEL_REASSIGN_FIELDS)
+        changed = [f for f in MODEL_REASSIGN_FIELDS if after[f] != before[f]]
+        if changed:
+            raise ApplicationError(
+                "Only validators and administrators can reassign owners or the validator.",
+                field_errors={
+                    f: ["Only validators and administrators can change this."] for f in changed
+                },
+            )
+    validate_instance(model)
+    model.save()
+    if developers is not None:
+        model.developers.set(list(developers))
+    changes = diff.diff(before, _model_snapshot(model))
+    if changes:
+        audit_record(actor=actor, action="update", obj=model, model_ref=model.pk, changes=changes)
+    return model
+
+
+@transaction.atomic
+def registered_model_transition(
+    *, actor, model: RegisteredModel, target: str, reason: str = ""
+) -> RegisteredModel:
+    """Move a model along its lifecycle; illegal moves are refused with a message."""
+    require_perm(actor, "inventory.transition_registeredmodel", model)
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    if target in (LifecycleStatus.APPROVED, LifecycleStatus.PRODUCTION) and not roles.has_role(
+        actor, roles.ADMIN, roles.VALIDATOR
+    ):
+        raise ApplicationError(
+            "Only validators and administrators can approve a model or put it into production.",
+            field_errors={"status": ["Only validators and administrators can make this move."]},
+        )
+    try:
+        lifecycle.check_transition(
+            current=model.status,
+            target=target,
+            eu_class=model.eu_ai_act_class,
+            risk_tier=model.risk_tier,
+            has_production_version=model.versions.filter(stage=VersionStage.PRODUCTION).exists(),
+            reason=reason,
+        )
+    except lifecycle.TransitionRefused as exc:
+        raise ApplicationError(str(exc), field_errors={"status": [str(exc)]}) from exc
+    before = _model_snapshot(model)
+    now = timezone.now()
+    model.status = target
+    model.status_changed_at = now
+    if target == LifecycleStatus.VALIDATION:
+        model.validation_started_at = now
+    elif target == LifecycleStatus.APPROVED:
+        model.approved_at = now
+    elif target == LifecycleStatus.PRODUCTION:
+        model.deployed_at = model.deployed_at or now
+    elif target == LifecycleStatus.RETIRED:
+        model.retired_at = now
+        model.retirement_reason = reason.strip()
+    model.save()
+    audit_record(
+        actor=actor,
+        action="transition",
+        obj=model,
+        model_ref=model.pk,
+        changes=diff.diff(before, _model_snapshot(model)),
+        message=reason.strip(),
+    )
+    return model
+
+
+@transaction.atomic
+def registered_model_delete(*, actor, model: RegisteredModel) -> None:
+    """Remove a model registered by mistake. Only in development and without versions."""
+    require_perm(actor, "inventory.delete_registeredmodel", model)
+    if model.status != LifecycleStatus.DEVELOPMENT or model.versions.exists():
+        raise ApplicationError(
+            "Only a model still in development with no versions can be deleted; retire it instead."
+        )
+    before = _model_snapshot(model)
+    pk, label = model.pk, str(model)
+    model.risk_assessments.all().delete()
+    model.delete()
+    audit_record(
+        actor=actor,
+        action="delete",
+        object_type="inventory.registeredmodel",
+        object_id=str(pk),
+        object_repr=label,
+        model_ref=pk,
+        changes=diff.deleted(before),
+    )
+
+
+# --- risk tiering ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def risk_assessment_submit(
+    *,
+    actor,
+    model: RegisteredModel,
+    answers: dict[str, str],
+    eu_ai_act_class: str,
+    eu_annex_iii_point: str = "",
+) -> RiskAssessment:
+    """Record questionnaire answers and the suggested tier; a validator decides later."""
+    require_perm(actor, "inventory.assess_risk_registeredmodel", model)
+    valid_classes = {c for c, _ in EUAIActClass.choices} - {EUAIActClass.UNASSESSED}
+    if eu_ai_act_class not in valid_classes:
+        raise ApplicationError(
+            "Choose the EU AI Act class.",
+            field_errors={"eu_ai_act_class": ["Choose the EU AI Act class."]},
+        )
+    if eu_ai_act_class == EUAIActClass.HIGH_RISK and not eu_annex_iii_point:
+        raise ApplicationError(
+            "A high-risk model must name its Annex III point.",
+            field_errors={"eu_annex_iii_point": ["Name the Annex III point, e.g. 5(b)."]},
+        )
+    try:
+        suggestion = risk.suggest_tier(answers, eu_ai_act_class)
+    except risk.InvalidAnswers as exc:
+        raise ApplicationError(
+            "The questionnaire is incomplete.", field_errors=exc.field_errors
+        ) from exc
+    answers = {**answers, "eu_annex_iii_point": eu_annex_iii_point}
+    assessment = RiskAssessment.objects.create(
+        model=model,
+        answers=answers,
+        eu_ai_act_class=eu_ai_act_class,
+        suggested_tier=suggestion.tier,
+        suggested_rationale=suggestion.rationale,
+        points=suggestion.points,
+        assessed_by=actor,
+        assessed_at=timezone.now(),
+    )
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=assessment,
+        model_ref=model.pk,
+        changes=diff.created(
+            {
+                "answers": answers,
+                "eu_ai_act_class": eu_ai_act_class,
+                "suggested_tier": suggestion.tier,
+                "points": suggestion.points,
+            }
+        ),
+    )
+    return assessment
+
+
+@transaction.atomic
+def risk_assessment_decide(
+    *, actor, assessment: RiskAssessment, tier: int, reason: str = ""
+) -> RiskAssessment:
+    """A validator confirms the suggested tier or overrides it with a reason; the model takes it."""
+    require_perm(actor, "inventory.decide_risk_registeredmodel", assessment.model)
+    assessment = RiskAssessment.objects.select_for_update().get(pk=assessment.pk)
+    if assessment.status != RiskAssessmentStatus.PENDING:
+        raise ApplicationError("This assessment has already been decided.")
+    if tier not in (1, 2, 3):
+        raise ApplicationError(
+            "Choose Tier 1, 2 or 3.", field_errors={"tier": ["Choose 1, 2 or 3."]}
+        )
+    refusal = risk.check_tier_decision(tier=tier, eu_class=assessment.eu_ai_act_class)
+    if refusal:
+        raise ApplicationError(refusal, field_errors={"tier": [refusal]})
+    overriding = tier != assessment.suggested_tier
+    if overriding and not reason.strip():
+        message = "Give the reason for overriding the suggested tier."
+        raise ApplicationError(message, field_errors={"reason": [message]})
+    now = timezone.now()
+    assessment.status = (
+        RiskAssessmentStatus.OVERRIDDEN if overriding else RiskAssessmentStatus.CONFIRMED
+    )
+    assessment.decided_tier = tier
+    assessment.decision_reason = reason.strip()
+    assessment.decided_by = actor
+    assessment.decided_at = now
+    assessment.save()
+    audit_record(
+        actor=actor,
+        action="decide",
+        obj=assessment,
+        model_ref=assessment.model_id,
+        changes={
+            "status": {"before": RiskAssessmentStatus.PENDING, "after": assessment.status},
+            "decided_tier": {"before": None, "after": tier},
+        },
+        message=reason.strip(),
+    )
+    model = RegisteredModel.objects.select_for_update().get(pk=assessment.model_id)
+    before = _model_snapshot(model)
+    rationale = assessment.suggested_rationale
+    if overriding:
+        rationale += f"\n\nOverridden to Tier {tier} by the validator: {reason.strip()}"
+    elif reason.strip():
+        rationale += f"\n\nValidator's note: {reason.strip()}"
+    model.risk_tier = tier
+    model.risk_tier_rationale = rationale
+    model.risk_assessed_by = actor
+    model.risk_assessed_at = now
+    model.eu_ai_act_class = assessment.eu_ai_act_class
+    model.eu_annex_iii_point = assessment.answers.get("eu_annex_iii_point", "")
+    if model.eu_ai_act_class != EUAIActClass.HIGH_RISK:
+        model.eu_annex_iii_point = ""
+    if model.eu_ai_act_class == EUAIActClass.PROHIBITED and model.status in (
+        LifecycleStatus.APPROVED,
+        LifecycleStatus.PRODUCTION,
+    ):
+        raise ApplicationError(
+            "The model is approved or in production; retire it before classing it as prohibited."
+        )
+    model.save()
+    audit_record(
+        actor=actor,
+        action="update",
+        obj=model,
+        model_ref=model.pk,
+        changes=diff.diff(before, _model_snapshot(model)),
+        message="Risk tier decision",
+    )
+    return assessment
+
+
+# --- versions ----------------------------------------------------------------------------
+
+
+def _set_version_datasets(
+    version: ModelVersion, training: Iterable[Dataset], evaluation: Iterable[Dataset]
+) -> None:
+    version.dataset_links.all().delete()
+    links = [
+        VersionDataset(version=version, dataset=d, role=DatasetRole.TRAINED_ON) for d in training
+    ]
+    links += [
+        VersionDataset(version=version, dataset=d, role=DatasetRole.EVALUATED_ON)
+        for d in evaluation
+    ]
+    VersionDataset.objects.bulk_create(links)
+
+
+@transaction.atomic
+def model_version_register(
+    *,
+    actor,
+    model: RegisteredModel,
+    version: str,
+    training_datasets: Iterable[Dataset] = (),
+    evaluation_datasets: Iterable[Dataset] = (),
+    **data: Any,
+) -> ModelVersion:
+    """Register a new version of a model, with its artefact hash and data lineage."""
+    require_perm(actor, "inventory.add_modelversion", model)
+    _unknown_fields(data, VERSION_EDITABLE_FIELDS)
+    if model.status == LifecycleStatus.RETIRED:
+        raise ApplicationError("A retired model cannot receive new versions.")
+    obj = ModelVersion(model=model, version=version, created_by=actor, **data)
+    validate_instance(obj)
+    _save_unique(
+        obj,
+        duplicate_field="version",
+        message=f"Version {version!r} of {model.slug} already exists.",
+    )
+    _set_version_datasets(obj, training_datasets, evaluation_datasets)
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=obj,
+        model_ref=model.pk,
+        changes=diff.created(_version_snapshot(obj)),
+    )
+    return obj
+
+
+@transaction.atomic
+def model_version_update(
+    *,
+    actor,
+    version: ModelVersion,
+    training_datasets: Iterable[Dataset] | None = None,
+    evaluation_datasets: Iterable[Dataset] | None = None,
+    **data: Any,
+) -> ModelVersion:
+    """Edit a version that has not been approved; approved versions are immutable."""
+    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    if version.is_locked:
+        raise ApplicationError(
+            f"Version {version.version} was approved on {version.approved_at:%Y-%m-%d} and is "
+            "immutable; register a new version instead."
+        )
+    require_perm(actor, "inventory.change_modelversion", version)
+    _unknown_fields(data, VERSION_EDITABLE_FIELDS)
+    before = _version_snapshot(version)
+    for name, value in data.items():
+        setattr(version, name, value)
+    validate_instance(version)
+    version.save()
+    if training_datasets is not None or evaluation_datasets is not None:
+        current = {r: [] for r in DatasetRole.values}
+        for link in version.dataset_links.select_related("dataset"):
+            current[link.role].append(link.dataset)
+        _set_version_datasets(
+            version,
+            current[DatasetRole.TRAINED_ON] if training_datasets is None else training_datasets,
+            current[DatasetRole.EVALUATED_ON]
+            if evaluation_datasets is None
+            else evaluation_datasets,
+        )
+    changes = diff.diff(before, _version_snapshot(version))
+    if changes:
+        audit_record(
+            actor=actor, action="update", obj=version, model_ref=version.model_id, changes=changes
+        )
+    return version
+
+
+@transaction.atomic
+def model_version_set_stage(*, actor, version: ModelVersion, stage: str) -> ModelVersion:
+    """Move a version between stages. Production needs an approved (or production) model;
+    it approves and locks the version and archives the previous production version."""
+    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    model = version.model
+    if stage not in VersionStage.values:
+        raise ApplicationError(
+            f"Unknown stage {stage!r}.", field_errors={"stage": ["Unknown stage."]}
+        )
+    if stage == version.stage:
+        raise ApplicationError(f"Version {version.version} is already in {stage}.")
+    if stage == VersionStage.PRODUCTION:
+        require_perm(actor, "inventory.promote_modelversion", version)
+        if model.eu_ai_act_class == EUAIActClass.PROHIBITED:
+            raise ApplicationError(
+                "A model classed as an EU prohibited practice cannot go to production."
+            )
+        if model.status not in (LifecycleStatus.APPROVED, LifecycleStatus.PRODUCTION):
+            raise ApplicationError(
+                "The model must be approved before a version can be promoted to production.",
+                field_errors={"stage": ["The model is not approved."]},
+            )
+    else:
+        # Moving an approved version out of production is a governance act, not an edit.
+        perm = (
+            "inventory.promote_modelversion"
+            if version.is_locked
+            else "inventory.change_modelversion"
+        )
+        require_perm(actor, perm, version)
+    now = timezone.now()
+    if stage == VersionStage.PRODUCTION:
+        previous = ModelVersion.objects.select_for_update().filter(
+            model=model, stage=VersionStage.PRODUCTION
+        )
+        for old in previous:
+            old.stage = VersionStage.ARCHIVED
+            old.save(update_fields=["stage"])
+            audit_record(
+                actor=actor,
+                action="transition",
+                obj=old,
+                model_ref=model.pk,
+                changes={
+                    "stage": {"before": VersionStage.PRODUCTION, "after": VersionStage.ARCHIVED}
+                },
+                message=f"Superseded by {version.version}",
+            )
+    before = _version_snapshot(version)
+    version.stage = stage
+    if stage == VersionStage.PRODUCTION and version.approved_at is None:
+        version.approved_at = now
+        version.approved_by = actor
+    version.save()
+    audit_record(
+        actor=actor,
+        action="transition",
+        obj=version,
+        model_ref=model.pk,
+        changes=diff.diff(before, _version_snapshot(version)),
+    )
+    return version
+
+
+# --- datasets ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def dataset_create(*, actor, slug: str, **data: Any) -> Dataset:
+    require_perm(actor, "inventory.add_dataset")
+    _unknown_fields(data, DATASET_EDITABLE_FIELDS)
+    data.setdefault("owner", actor)
+    obj = Dataset(slug=slug, created_by=actor, **data)
+    validate_instance(obj)
+    _save_unique(
+        obj, duplicate_field="slug", message=f"A dataset with slug {slug!r} already exists."
+    )
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=obj,
+        changes=diff.created(diff.snapshot(obj, DATASET_AUDITED_FIELDS)),
+    )
+    return obj
+
+
+@transaction.atomic
+def dataset_update(*, actor, dataset: Dataset, **data: Any) -> Dataset:
+    require_perm(actor, "inventory.change_dataset", dataset)
+    _unknown_fields(data, DATASET_EDITABLE_FIELDS)
+    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    before = diff.snapshot(dataset, DATASET_AUDITED_FIELDS)
+    for name, value in data.items():
+        setattr(dataset, name, value)
+    validate_instance(dataset)
+    dataset.save()
+    changes = diff.diff(before, diff.snapshot(dataset, DATASET_AUDITED_FIELDS))
+    if changes:
+        audit_record(actor=actor, action="update", obj=dataset, changes=changes)
+    return dataset
+
+
+# --- deployments and model-to-model lineage ----------------------------------------------
+
+
+@transaction.atomic
+def deployment_create(
+    *,
+    actor,
+    version: ModelVersion,
+    environment: str,
+    endpoint: str = "",
+    consumers: str = "",
+    deployed_at=None,
+) -> Deployment:
+    require_perm(actor, "inventory.add_deployment", version)
+    obj = Deployment(
+        version=version,
+        environment=environment,
+        endpoint=endpoint,
+        consumers=consumers,
+        deployed_at=deployed_at or timezone.now(),
+        created_by=actor,
+    )
+    validate_instance(obj)
+    obj.save()
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=obj,
+        model_ref=version.model_id,
+        changes=diff.created(diff.snapshot(obj, DEPLOYMENT_AUDITED_FIELDS)),
+    )
+    return obj
+
+
+@transaction.atomic
+def model_dependency_create(
+    *, actor, upstream: RegisteredModel, downstream: RegisteredModel, description: str = ""
+) -> ModelDependency:
+    """Record that ``upstream``'s output feeds ``downstream``; refuses cycles."""
+    require_perm(actor, "inventory.add_modeldependency", downstream)
+    if upstream.pk == downstream.pk:
+        raise ApplicationError(
+            "A model cannot feed itself.", field_errors={"upstream": ["Same model."]}
+        )
+    if _reaches(start=downstream.pk, goal=upstream.pk):
+        raise ApplicationError(
+            f"{downstream} already feeds {upstream} (directly or indirectly); "
+            "this link would create a cycle.",
+            field_errors={"upstream": ["Would create a cycle."]},
+        )
+    obj = ModelDependency(
+        upstream=upstream, downstream=downstream, description=description, created_by=actor
+    )
+    _save_unique(obj, duplicate_field="upstream", message=f"{upstream} already feeds {downstream}.")
+    changes = diff.created(
+        {"upstream": upstream.slug, "downstream": downstream.slug, "kind": obj.kind}
+    )
+    for ref in {upstream.pk, downstream.pk}:
+        audit_record(actor=actor, action="create", obj=obj, model_ref=ref, changes=changes)
+    return obj
+
+
+def _reaches(*, start: int, goal: int) -> bool:
+    """Whether ``goal`` is downstream of ``start`` (breadth-first over feed edges)."""
+    seen, frontier = {start}, {start}
+    while frontier:
+        nxt = set(
+            ModelDependency.objects.filter(upstream_id__in=frontier).values_list(
+                "downstream_id", flat=True
+            )
+        )
+        if goal in nxt:
+            return True
+        frontier = nxt - seen
+        seen |= nxt
+    return False

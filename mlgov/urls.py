@@ -1,0 +1,21 @@
+"""Top-level routes: browser pages per app, the REST API under /api/v1/, schema and docs."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+api_v1 = [
+    path("", include("apps.inventory.api.urls")),
+    path("", include("apps.audit.api.urls")),
+]
+
+urlpatterns = [
+    path("", include("apps.dashboard.urls")),
+    path("accounts/", include("apps.accounts.urls")),
+    path("inventory/", include("apps.inventory.urls")),
+    path("audit/", include("apps.audit.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,93 @@
+"""Shared fixtures: named personas (one per role, plus an outsider) and service detection."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from apps.accounts import roles
+from tests.factories import RegisteredModelFactory, UserFactory
+
+SERVICES_REASON = "needs DATABASE_URL (PostgreSQL) and REDIS_URL; set both to run service tests"
+
+
+def services_available() -> bool:
+    return bool(
+        os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL")
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if services_available():
+        return
+    skip = pytest.mark.skip(reason=SERVICES_REASON)
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config):
+    db = (
+        "PostgreSQL"
+        if services_available()
+        else "SQLite (service tests skipped: " + SERVICES_REASON + ")"
+    )
+    return f"mlgov: database {db}"
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ada.admin", roles=[roles.ADMIN], is_staff=True)
+
+
+@pytest.fixture
+def validator(db):
+    return UserFactory(username="val.validator", roles=[roles.VALIDATOR])
+
+
+@pytest.fixture
+def business_owner(db):
+    return UserFactory(username="bea.business", roles=[roles.BUSINESS_OWNER])
+
+
+@pytest.fixture
+def model_owner(db):
+    return UserFactory(username="mo.owner", roles=[roles.MODEL_OWNER])
+
+
+@pytest.fixture
+def other_model_owner(db):
+    return UserFactory(username="oz.otherowner", roles=[roles.MODEL_OWNER])
+
+
+@pytest.fixture
+def auditor(db):
+    return UserFactory(username="aud.auditor", roles=[roles.AUDITOR])
+
+
+@pytest.fixture
+def viewer(db):
+    return UserFactory(username="vic.viewer", roles=[roles.VIEWER])
+
+
+@pytest.fixture
+def outsider(db):
+    """Logged in but holding no role."""
+    return UserFactory(username="out.sider")
+
+
+@pytest.fixture
+def owned_model(db, model_owner, business_owner):
+    """A model owned by ``model_owner`` with ``business_owner`` named."""
+    return RegisteredModelFactory(
+        slug="owned-model", name="Owned model", owner=model_owner, business_owner=business_owner
+    )
+
+
+@pytest.fixture
+def foreign_model(db, other_model_owner):
+    """A model neither ``model_owner`` nor ``business_owner`` is named on."""
+    return RegisteredModelFactory(
+        slug="foreign-model", name="Foreign model", owner=other_model_owner
+    )
