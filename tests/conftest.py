@@ -36,6 +36,26 @@ def pytest_report_header(config):
     return f"mlgov: database {db}"
 
 
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Tests render templates without running collectstatic first (no hashed manifest)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process():
+    """Tasks run in process unless a test starts a real worker (tests/celery_worker.py)."""
+    from mlgov.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="ada.admin", roles=[roles.ADMIN], is_staff=True)
