@@ -22,6 +22,7 @@ from apps.inventory.choices import (
     VersionStage,
 )
 from apps.inventory.models import (
+    BusinessUnit,
     Dataset,
     Deployment,
     ModelDependency,
@@ -687,3 +688,38 @@ def _reaches(*, start: int, goal: int) -> bool:
         frontier = nxt - seen
         seen |= nxt
     return False
+
+
+# --- business units ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def business_unit_create(*, actor, code: str, name: str) -> BusinessUnit:
+    """Add an organisational unit that models can be assigned to."""
+    require_perm(actor, "inventory.add_businessunit")
+    obj = BusinessUnit(code=code, name=name)
+    validate_instance(obj)
+    _save_unique(
+        obj, duplicate_field="code", message=f"A business unit with code {code!r} already exists."
+    )
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=obj,
+        changes=diff.created(diff.snapshot(obj, ("code", "name"))),
+    )
+    return obj
+
+
+@transaction.atomic
+def business_unit_update(*, actor, unit: BusinessUnit, code: str, name: str) -> BusinessUnit:
+    require_perm(actor, "inventory.change_businessunit", unit)
+    unit = BusinessUnit.objects.select_for_update().get(pk=unit.pk)
+    before = diff.snapshot(unit, ("code", "name"))
+    unit.code, unit.name = code, name
+    validate_instance(unit)
+    unit.save()
+    changes = diff.diff(before, diff.snapshot(unit, ("code", "name")))
+    if changes:
+        audit_record(actor=actor, action="update", obj=unit, changes=changes)
+    return unit
