@@ -1,0 +1,134 @@
+"""manage.py seed_demo: demo users and inventory, idempotent, written through the services."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from apps.accounts import roles
+from apps.accounts.models import User
+from apps.audit.models import AuditEvent
+from apps.audit.selectors import audit_chain_verify
+from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskAssessmentStatus, VersionStage
+from apps.inventory.management.commands.seed_demo import DEFAULT_DEMO_PASSWORD, DEMO_USERS
+from apps.inventory.models import (
+    Dataset,
+    Deployment,
+    ModelDependency,
+    ModelVersion,
+    RegisteredModel,
+    RiskAssessment,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts() -> dict[str, int]:
+    return {
+        m.__name__: m.objects.count()
+        for m in (
+            User,
+            RegisteredModel,
+            ModelVersion,
+            Dataset,
+            Deployment,
+            ModelDependency,
+            RiskAssessment,
+            AuditEvent,
+        )
+    }
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def seeded(monkeypatch):
+    monkeypatch.delenv("MLGOV_DEMO_PASSWORD", raising=False)
+    call_command("seed_demo", stdout=io.StringIO())
+
+
+def test_it_creates_one_user_per_role(seeded):
+    for role in roles.ALL_ROLES:
+        assert User.objects.filter(groups__name=role).exists(), role
+    admin = User.objects.get(username="admin")
+    assert admin.is_staff and not admin.is_superuser
+    assert not User.objects.filter(is_superuser=True).exists()
+    for spec in DEMO_USERS:
+        user = User.objects.get(username=spec.username)
+        assert user.check_password(DEFAULT_DEMO_PASSWORD)
+        assert user.is_staff == (spec.role == roles.ADMIN)
+
+
+def test_it_uses_the_demo_password_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MLGOV_DEMO_PASSWORD", "another-demo-secret")
+    call_command("seed_demo", stdout=io.StringIO())
+    assert User.objects.get(username="viewer").check_password("another-demo-secret")
+
+
+def test_it_creates_the_required_models(seeded):
+    credit = RegisteredModel.objects.get(slug="retail-credit-scoring")
+    assert credit.eu_ai_act_class == EUAIActClass.HIGH_RISK
+    assert credit.eu_annex_iii_point == "5(b)"
+    assert credit.risk_tier == 1
+    assert credit.status == LifecycleStatus.PRODUCTION
+    assert credit.versions.filter(stage=VersionStage.PRODUCTION).exists()
+    assert RegisteredModel.objects.get(slug="failed-delivery-predictor").business_unit.name == (
+        "Logistics"
+    )
+    assert RegisteredModel.objects.get(slug="payment-anomaly-prioritiser").business_unit.name == (
+        "Finance Operations"
+    )
+    assert RegisteredModel.objects.get(slug="product-recommendations").business_unit.name == (
+        "Software Product"
+    )
+
+
+def test_it_covers_statuses_tiers_classes_and_review_dates(seeded):
+    models = RegisteredModel.objects.all()
+    assert 10 <= models.count() <= 15
+    assert {m.status for m in models} == set(LifecycleStatus.values)
+    assert {m.risk_tier for m in models} == {None, 1, 2, 3}
+    assert {
+        EUAIActClass.HIGH_RISK,
+        EUAIActClass.LIMITED,
+        EUAIActClass.MINIMAL,
+        EUAIActClass.UNASSESSED,
+    } <= {m.eu_ai_act_class for m in models}
+    assert models.values("business_unit").distinct().count() >= 4
+    today = timezone.localdate()
+    assert models.filter(next_review_date__lt=today).exists()
+    assert models.filter(
+        next_review_date__gte=today, next_review_date__lte=today + timedelta(days=30)
+    ).exists()
+    assert {a.status for a in RiskAssessment.objects.all()} == set(RiskAssessmentStatus.values)
+    overridden = RiskAssessment.objects.get(status=RiskAssessmentStatus.OVERRIDDEN)
+    assert overridden.decision_reason
+    assert {v.stage for v in ModelVersion.objects.all()} == set(VersionStage.values)
+    assert Dataset.objects.filter(contains_personal_data=True).exists()
+    assert Dataset.objects.filter(contains_personal_data=False).exists()
+    assert Deployment.objects.exists()
+    assert ModelDependency.objects.count() >= 2
+
+
+def test_it_writes_through_the_services_so_the_audit_trail_is_complete(seeded):
+    assert audit_chain_verify().ok
+    credit = RegisteredModel.objects.get(slug="retail-credit-scoring")
+    actions = set(AuditEvent.objects.filter(model_ref=credit.pk).values_list("action", flat=True))
+    assert {"create", "decide", "transition"} <= actions
+    assert AuditEvent.objects.filter(object_type="accounts.user", action="create").count() == len(
+        DEMO_USERS
+    )
+    assert AuditEvent.objects.exclude(request_id__startswith="seed-demo-").count() == 0
+
+
+def test_a_second_run_neither_fails_nor_duplicates(seeded):
+    before = _counts()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert _counts() == before
