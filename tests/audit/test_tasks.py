@@ -1,0 +1,72 @@
+"""The nightly audit-chain verification task, run in process."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from apps.audit.models import AuditEvent
+from apps.audit.tasks import verify_audit_chain
+from apps.core.tasks import ping
+from apps.inventory import services
+from tests.factories import BusinessUnitFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def audited_models(model_owner, business_owner):
+    unit = BusinessUnitFactory()
+    for slug in ("first-model", "second-model"):
+        services.registered_model_create(
+            actor=model_owner,
+            slug=slug,
+            name=slug.replace("-", " ").title(),
+            purpose="Forecast weekly demand.",
+            business_unit=unit,
+            business_owner=business_owner,
+        )
+
+
+def test_it_reports_an_intact_chain(audited_models, caplog):
+    caplog.set_level(logging.INFO, logger="apps.audit.tasks")
+    result = verify_audit_chain.delay().get()
+    assert result["ok"] is True
+    assert result["count"] == AuditEvent.objects.count() == 2
+    assert result["head_hash"] == AuditEvent.objects.order_by("-sequence").first().hash
+    assert "Audit chain OK: 2 events" in caplog.text
+
+
+def test_it_is_idempotent(audited_models):
+    assert verify_audit_chain.delay().get() == verify_audit_chain.delay().get()
+    assert AuditEvent.objects.count() == 2
+
+
+def test_it_reports_and_logs_the_first_altered_event(audited_models, caplog):
+    first = AuditEvent.objects.order_by("sequence").first()
+    with connection.cursor() as cursor:  # bypass the app, as someone with database access would
+        if connection.vendor == "postgresql":  # the trigger refuses it; the test owns the table
+            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_immutable")
+        cursor.execute(
+            "UPDATE audit_auditevent SET message = %s WHERE id = %s", ["tampered", first.pk]
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_immutable")
+    result = verify_audit_chain.delay().get()
+    assert result["ok"] is False
+    assert result["broken_sequence"] == first.sequence
+    assert "BROKEN" in caplog.text
+
+
+def test_it_runs_nightly():
+    entries = [
+        e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == verify_audit_chain.name
+    ]
+    assert len(entries) == 1
+
+
+def test_ping_answers_pong():
+    assert ping.delay().get() == "pong"
