@@ -43,13 +43,6 @@ def test_it_suggests_a_tier_from_the_points(given, tier, points):
     assert suggestion.rationale.startswith(f"Suggested Tier {tier}:")
 
 
-def test_twelve_points_without_two_highs_is_tier_1():
-    given = answers(risk.MEDIUM, financial_exposure=risk.HIGH, customer_impact=risk.HIGH)
-    given["automation"] = risk.MEDIUM
-    suggestion = risk.suggest_tier(given, EUAIActClass.LIMITED)
-    assert suggestion.tier == 1
-
-
 def test_the_rationale_explains_every_answer():
     suggestion = risk.suggest_tier(answers(customer_impact=risk.HIGH), EUAIActClass.MINIMAL)
     for question, _levels in risk.FACTORS.values():

@@ -1,0 +1,250 @@
+"""Registered-model services: create, update, delete; audit events, permissions, atomicity."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from apps.audit.models import AuditEvent
+from apps.audit.selectors import audit_chain_verify
+from apps.core import context
+from apps.core.errors import ApplicationError
+from apps.inventory import services
+from apps.inventory.models import RegisteredModel
+from tests.factories import BusinessUnitFactory, ModelVersionFactory, UserFactory
+
+
+def _events() -> list[AuditEvent]:
+    return list(AuditEvent.objects.order_by("sequence"))
+
+
+def _create(actor, **overrides) -> RegisteredModel:
+    data = {
+        "slug": "failed-delivery",
+        "name": "Failed-delivery predictor",
+        "purpose": "Predict parcels at risk of failed delivery.",
+        "business_unit": BusinessUnitFactory(name="Logistics", code="logistics"),
+        "business_owner": UserFactory(username="bo.logistics"),
+    }
+    data.update(overrides)
+    return services.registered_model_create(actor=actor, **data)
+
+
+# --- create ------------------------------------------------------------------------------
+
+
+def test_it_creates_a_model_and_records_one_create_event(model_owner):
+    with context.bind(request_id="req-create-1", client_ip="203.0.113.7"):
+        model = _create(model_owner, developers=[model_owner])
+
+    [event] = _events()
+    assert event.action == "create"
+    assert event.actor == model_owner
+    assert event.actor_username == "mo.owner"
+    assert (event.object_type, event.object_id) == ("inventory.registeredmodel", str(model.pk))
+    assert event.object_repr == "Failed-delivery predictor"
+    assert event.model_ref == model.pk
+    assert event.request_id == "req-create-1"
+    assert event.client_ip == "203.0.113.7"
+    assert event.changes["slug"] == {"before": None, "after": "failed-delivery"}
+    assert event.changes["owner"] == {"before": None, "after": model_owner.pk}
+    assert event.changes["developers"] == {"before": None, "after": [model_owner.pk]}
+    assert event.changes["status"] == {"before": None, "after": "development"}
+    assert event.sequence == 1
+    assert audit_chain_verify().ok
+
+
+def test_it_defaults_the_owner_to_the_actor_and_starts_in_development(model_owner):
+    model = _create(model_owner)
+    assert model.owner == model_owner
+    assert model.created_by == model_owner
+    assert model.status == "development"
+    assert model.status_changed_at is not None
+    assert model.risk_tier is None
+
+
+def test_events_outside_a_request_get_a_blank_context(model_owner):
+    _create(model_owner)
+    [event] = _events()
+    assert (event.request_id, event.client_ip) == ("", "")
+
+
+@pytest.mark.parametrize(
+    "persona", ["validator", "business_owner", "auditor", "viewer", "outsider"]
+)
+def test_only_admins_and_model_owners_register_models(persona, request):
+    actor = request.getfixturevalue(persona)
+    with pytest.raises(PermissionDenied):
+        _create(actor)
+    assert not RegisteredModel.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_an_admin_registers_a_model(admin_user):
+    assert _create(admin_user).owner == admin_user
+
+
+def test_a_duplicate_slug_is_refused_with_a_field_message(model_owner, owned_model):
+    with pytest.raises(ApplicationError) as exc:
+        _create(model_owner, slug=owned_model.slug)
+    assert "slug" in exc.value.field_errors
+    assert RegisteredModel.objects.count() == 1
+    assert not AuditEvent.objects.exists()
+
+
+def test_invalid_values_are_refused_with_field_messages_and_nothing_is_written(model_owner):
+    with pytest.raises(ApplicationError) as exc:
+        _create(model_owner, slug="Not A Slug", name="x")
+    assert {"slug", "name"} <= set(exc.value.field_errors)
+    assert not RegisteredModel.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "field", ["risk_tier", "eu_ai_act_class", "status", "approved_at", "created_by"]
+)
+def test_governance_fields_cannot_be_set_on_create(model_owner, field):
+    with pytest.raises(ApplicationError) as exc:
+        _create(model_owner, **{field: None})
+    assert field in exc.value.field_errors
+    assert not RegisteredModel.objects.exists()
+
+
+# --- update ------------------------------------------------------------------------------
+
+
+def test_it_records_only_the_changed_fields(model_owner, owned_model):
+    with context.bind(request_id="req-upd", client_ip="198.51.100.4"):
+        model = services.registered_model_update(
+            actor=model_owner, model=owned_model, purpose="A new purpose.", limitations="Some."
+        )
+
+    assert model.purpose == "A new purpose."
+    [event] = _events()
+    assert event.action == "update"
+    assert event.actor == model_owner
+    assert event.object_id == str(owned_model.pk)
+    assert event.model_ref == owned_model.pk
+    assert event.changes == {
+        "limitations": {"before": "", "after": "Some."},
+        "purpose": {"before": "Predict things for a test.", "after": "A new purpose."},
+    }
+    assert (event.request_id, event.client_ip) == ("req-upd", "198.51.100.4")
+
+
+def test_an_update_that_changes_nothing_records_nothing(model_owner, owned_model):
+    services.registered_model_update(
+        actor=model_owner, model=owned_model, purpose=owned_model.purpose
+    )
+    assert not AuditEvent.objects.exists()
+
+
+def test_changing_developers_is_audited(model_owner, owned_model, other_model_owner):
+    services.registered_model_update(
+        actor=model_owner, model=owned_model, developers=[other_model_owner]
+    )
+    [event] = _events()
+    assert event.changes == {"developers": {"before": [], "after": [other_model_owner.pk]}}
+
+
+@pytest.mark.parametrize("persona", ["admin_user", "validator", "model_owner", "business_owner"])
+def test_who_may_edit_a_model_they_are_responsible_for(persona, request, owned_model):
+    actor = request.getfixturevalue(persona)
+    services.registered_model_update(actor=actor, model=owned_model, purpose="Edited.")
+    assert RegisteredModel.objects.get(pk=owned_model.pk).purpose == "Edited."
+
+
+@pytest.mark.parametrize(
+    "persona", ["model_owner", "business_owner", "auditor", "viewer", "outsider"]
+)
+def test_others_may_not_edit_a_model(persona, request, foreign_model):
+    actor = request.getfixturevalue(persona)
+    with pytest.raises(PermissionDenied):
+        services.registered_model_update(actor=actor, model=foreign_model, purpose="Hijacked.")
+    assert RegisteredModel.objects.get(pk=foreign_model.pk).purpose != "Hijacked."
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["owner", "business_owner", "validator"])
+@pytest.mark.parametrize("persona", ["model_owner", "business_owner"])
+def test_owners_cannot_reassign_accountability(persona, field, request, owned_model):
+    actor = request.getfixturevalue(persona)
+    stranger = UserFactory(username="someone.else")
+    with pytest.raises(ApplicationError) as exc:
+        services.registered_model_update(
+            actor=actor, model=owned_model, purpose="Changed too.", **{field: stranger}
+        )
+    assert field in exc.value.field_errors
+    fresh = RegisteredModel.objects.get(pk=owned_model.pk)
+    assert fresh.purpose == owned_model.purpose
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["admin_user", "validator"])
+def test_validators_and_admins_reassign_accountability(persona, request, owned_model):
+    actor = request.getfixturevalue(persona)
+    new_owner = UserFactory(username="new.owner")
+    services.registered_model_update(actor=actor, model=owned_model, owner=new_owner)
+    [event] = _events()
+    assert event.changes == {
+        "owner": {"before": owned_model.owner_id, "after": new_owner.pk},
+    }
+
+
+def test_an_invalid_edit_writes_nothing(model_owner, owned_model):
+    with pytest.raises(ApplicationError) as exc:
+        services.registered_model_update(actor=model_owner, model=owned_model, name="ab")
+    assert "name" in exc.value.field_errors
+    assert RegisteredModel.objects.get(pk=owned_model.pk).name == "Owned model"
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["slug", "status", "risk_tier", "eu_ai_act_class"])
+def test_governance_fields_cannot_be_edited_directly(validator, owned_model, field):
+    with pytest.raises(ApplicationError) as exc:
+        services.registered_model_update(actor=validator, model=owned_model, **{field: "x"})
+    assert field in exc.value.field_errors
+
+
+# --- delete ------------------------------------------------------------------------------
+
+
+def test_an_admin_deletes_a_model_registered_by_mistake(admin_user, owned_model):
+    pk = owned_model.pk
+    services.registered_model_delete(actor=admin_user, model=owned_model)
+    assert not RegisteredModel.objects.filter(pk=pk).exists()
+    [event] = _events()
+    assert event.action == "delete"
+    assert (event.object_type, event.object_id, event.model_ref) == (
+        "inventory.registeredmodel",
+        str(pk),
+        pk,
+    )
+    assert event.object_repr == "Owned model"
+    assert event.changes["slug"] == {"before": "owned-model", "after": None}
+    assert audit_chain_verify().ok
+
+
+@pytest.mark.parametrize("persona", ["validator", "model_owner", "business_owner", "auditor"])
+def test_only_admins_delete_models(persona, request, owned_model):
+    with pytest.raises(PermissionDenied):
+        services.registered_model_delete(actor=request.getfixturevalue(persona), model=owned_model)
+    assert RegisteredModel.objects.filter(pk=owned_model.pk).exists()
+
+
+def test_a_model_with_versions_is_retired_not_deleted(admin_user, owned_model):
+    ModelVersionFactory(model=owned_model)
+    with pytest.raises(ApplicationError, match="retire it instead"):
+        services.registered_model_delete(actor=admin_user, model=owned_model)
+    assert RegisteredModel.objects.filter(pk=owned_model.pk).exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_the_chain_verifies_after_a_series_of_writes(admin_user, model_owner):
+    model = _create(model_owner)
+    services.registered_model_update(actor=model_owner, model=model, purpose="Second.")
+    services.registered_model_update(actor=admin_user, model=model, algorithm="GBM")
+    result = audit_chain_verify()
+    assert result.ok
+    assert result.count == 3
+    assert result.head_hash == _events()[-1].hash
