@@ -15,6 +15,7 @@ from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
 from apps.inventory import lifecycle, risk
 from apps.inventory.choices import (
+    AnnexIIIPoint,
     DatasetRole,
     EUAIActClass,
     LifecycleStatus,
@@ -308,6 +309,12 @@ def risk_assessment_submit(
         raise ApplicationError(
             "A high-risk model must name its Annex III point.",
             field_errors={"eu_annex_iii_point": ["Name the Annex III point, e.g. 5(b)."]},
+        )
+    if eu_annex_iii_point not in AnnexIIIPoint.values:
+        # The point is copied onto the model on decision; it must be a valid choice.
+        raise ApplicationError(
+            f"{eu_annex_iii_point!r} is not an Annex III point.",
+            field_errors={"eu_annex_iii_point": ["Choose a point from Annex III, e.g. 5(b)."]},
         )
     try:
         suggestion = risk.suggest_tier(answers, eu_ai_act_class)
