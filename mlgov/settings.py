@@ -246,6 +246,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One schema name per choice set, shared by every field that uses it.
+    "ENUM_NAME_OVERRIDES": {
+        "LifecycleStatusEnum": "apps.inventory.choices.LifecycleStatus",
+        "DeploymentStatusEnum": "apps.inventory.choices.DeploymentStatus",
+        "RiskAssessmentStatusEnum": "apps.inventory.choices.RiskAssessmentStatus",
+        "EUAIActClassEnum": "apps.inventory.choices.EUAIActClass",
+        "AssessedEUAIActClassEnum": "apps.inventory.api.serializers.ASSESSED_EU_CLASSES",
+        "RiskTierEnum": "apps.inventory.choices.RiskTier",
+        "RiskLevelEnum": "apps.inventory.risk.LEVEL_POINTS",
+    },
 }
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -1,4 +1,9 @@
-"""API permission classes backed by the rules in apps/*/rules.py."""
+"""API permission classes backed by the rules in apps/*/rules.py.
+
+The API asks exactly the questions the browser UI asks (``user.has_perm(perm, obj)``), so the
+two can never disagree. Object visibility is decided earlier, by the selectors that build each
+view's queryset: an object outside the user's reach is simply not found (404).
+"""
 
 from __future__ import annotations
 
@@ -17,32 +22,56 @@ class HasAnyRole(permissions.BasePermission):
 
 
 class RulesPermission(HasAnyRole):
-    """Maps each action to a rules permission, per view:
+    """Checks the rules permission a view declares for the current action.
 
-    ``perms = {"list": "app.view_x", "create": "app.add_x", ...}``; object actions are
-    checked against the object. Objects outside the user's queryset already answer 404.
+    A view sets ``perms = {"list": "app.view_x", "create": "app.add_x", ...}``; a value may
+    also be a tuple, meaning "any of these". Plain API views (no viewset action) key ``perms``
+    by HTTP method in lower case (``"get"``). Actions missing from ``perms`` are refused, so a
+    new action cannot go out unprotected by accident.
+
+    Checks happen in two steps, both through ``user.has_perm``:
+
+    1. Without an object ("may this user do this to anything at all?"). This is what makes a
+       write by a read-only role answer 403 whatever object it names.
+    2. Against an object: for detail actions the object itself (``has_object_permission``);
+       for collection actions of nested resources the parent object the view names in
+       ``get_permission_object()`` (e.g. registering a version checks the model).
     """
 
-    def _perm(self, view) -> str | None:
-        action = getattr(view, "action", None) or request_method_action(view)
-        return view.perms.get(action)
+    message = "You are not allowed to do this."
+
+    # Describing an endpoint (OPTIONS) changes nothing; any role may ask.
+    ALWAYS_ALLOWED = frozenset({"metadata", "options"})
+
+    def _perms(self, view) -> tuple[str, ...] | None:
+        action = getattr(view, "action", None) or view.request.method.lower()
+        if action in self.ALWAYS_ALLOWED:
+            return ()
+        perm = getattr(view, "perms", {}).get(action)
+        if perm is None:
+            return None
+        return (perm,) if isinstance(perm, str) else tuple(perm)
+
+    @staticmethod
+    def _allowed(user, perms: tuple[str, ...], obj=None) -> bool:
+        return not perms or any(user.has_perm(perm, obj) for perm in perms)
 
     def has_permission(self, request, view) -> bool:
         if not super().has_permission(request, view):
+            # Instances live for one request, so the message can be chosen per refusal.
+            self.message = HasAnyRole.message
             return False
-        if getattr(view, "detail", False) and view.action not in getattr(
-            view, "model_level_actions", ()
-        ):
-            return True  # decided per object
-        perm = self._perm(view)
-        return perm is None or request.user.has_perm(perm)
+        perms = self._perms(view)
+        if perms is None:
+            return False
+        if not self._allowed(request.user, perms):
+            return False
+        if getattr(view, "detail", False):
+            return True  # the object is checked in has_object_permission
+        get_parent = getattr(view, "get_permission_object", None)
+        parent = get_parent() if get_parent is not None else None
+        return parent is None or self._allowed(request.user, perms, parent)
 
     def has_object_permission(self, request, view, obj) -> bool:
-        perm = self._perm(view)
-        return perm is None or request.user.has_perm(perm, obj)
-
-
-def request_method_action(view) -> str:
-    return {"GET": "retrieve", "PUT": "update", "PATCH": "partial_update", "DELETE": "destroy"}.get(
-        view.request.method, "create"
-    )
+        perms = self._perms(view)
+        return perms is not None and self._allowed(request.user, perms, obj)

@@ -1,0 +1,35 @@
+"""Filters of the audit-event API."""
+
+from __future__ import annotations
+
+import django_filters
+
+from apps.audit.models import AuditEvent
+from apps.inventory.models import RegisteredModel
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    model = django_filters.CharFilter(
+        method="filter_model",
+        label="Model slug: events about the model and everything under it",
+    )
+    object_type = django_filters.CharFilter(label="Object type, e.g. inventory.modelversion")
+    object_id = django_filters.CharFilter(label="Object id")
+    action = django_filters.MultipleChoiceFilter(choices=AuditEvent.Action.choices)
+    actor = django_filters.CharFilter(field_name="actor_username", label="Actor username")
+    since = django_filters.IsoDateTimeFilter(
+        field_name="occurred_at", lookup_expr="gte", label="On or after (ISO 8601)"
+    )
+    until = django_filters.IsoDateTimeFilter(
+        field_name="occurred_at", lookup_expr="lt", label="Before (ISO 8601)"
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields: list[str] = []
+
+    def filter_model(self, queryset, name, value):
+        # Events carry the model's primary key; a slug resolves only while the model exists,
+        # so an unknown (or deleted) model's slug matches nothing.
+        pk = RegisteredModel.objects.filter(slug=value).values("pk")
+        return queryset.filter(model_ref__in=pk)

@@ -1,0 +1,61 @@
+"""Serializers of the audit-event API (read-only: audit events are never written here)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.audit.models import AuditEvent
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    """One hash-chained audit event.
+
+    ``model`` is the slug of the registered model the event is about (directly or through a
+    version, deployment or risk assessment), or null once that model has been deleted. The
+    view resolves slugs for a whole page at once and passes them in ``context["model_slugs"]``.
+    """
+
+    actor = serializers.CharField(source="actor_username", read_only=True)
+    action_label = serializers.CharField(source="get_action_display", read_only=True)
+    model = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEvent
+        fields = (
+            "id",
+            "sequence",
+            "occurred_at",
+            "actor",
+            "action",
+            "action_label",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "model",
+            "model_ref",
+            "changes",
+            "message",
+            "request_id",
+            "client_ip",
+            "prev_hash",
+            "hash",
+        )
+        read_only_fields = fields
+
+    def get_model(self, obj: AuditEvent) -> str | None:
+        if obj.model_ref is None:
+            return None
+        return self.context.get("model_slugs", {}).get(obj.model_ref)
+
+
+class AuditVerificationSerializer(serializers.Serializer):
+    """Result of recomputing the whole chain."""
+
+    ok = serializers.BooleanField()
+    count = serializers.IntegerField(help_text="Events checked.")
+    head_hash = serializers.CharField(help_text="Hash of the last valid event.")
+    broken_sequence = serializers.IntegerField(
+        allow_null=True, help_text="Sequence number of the first broken event."
+    )
+    broken_id = serializers.IntegerField(allow_null=True, help_text="Id of that event.")
+    reason = serializers.CharField(allow_blank=True)

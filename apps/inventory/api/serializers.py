@@ -1,0 +1,473 @@
+"""Serializers of the inventory API: shapes only. Writes go through apps.inventory.services.
+
+People are named by username, business units by code, datasets by slug and choices by their
+stored value; read-only fields add the human labels.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from apps.accounts.models import User
+from apps.inventory import risk, selectors
+from apps.inventory.choices import (
+    AnnexIIIPoint,
+    DatasetRole,
+    DeploymentEnvironment,
+    EUAIActClass,
+    LifecycleStatus,
+    RiskTier,
+    VersionStage,
+)
+from apps.inventory.models import (
+    BusinessUnit,
+    Dataset,
+    Deployment,
+    ModelVersion,
+    RegisteredModel,
+    RiskAssessment,
+)
+
+
+class UsernameField(serializers.SlugRelatedField):
+    """A user named by username; only active accounts can be assigned."""
+
+    def __init__(self, **kwargs):
+        if not kwargs.get("read_only"):
+            kwargs.setdefault("queryset", User.objects.filter(is_active=True))
+        super().__init__(slug_field="username", **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class DatasetSlugField(serializers.SlugRelatedField):
+    """A dataset named by slug, looked up among the datasets the requesting user may see."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", **kwargs)
+
+    def get_queryset(self):
+        return selectors.dataset_list(user=self.context["request"].user)
+
+
+class VersionDatasetsField(serializers.ManyRelatedField):
+    """The slugs of the datasets a version was trained (or evaluated) on.
+
+    Reads the version's prefetched ``dataset_links``, so listing versions costs no query per row.
+    """
+
+    def __init__(self, *, role: str, **kwargs):
+        self.role = role
+        kwargs.setdefault("required", False)
+        super().__init__(child_relation=DatasetSlugField(), **kwargs)
+
+    def get_attribute(self, instance):
+        if instance.pk is None:
+            return []
+        return [link.dataset for link in instance.dataset_links.all() if link.role == self.role]
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class ModelVersionUrlField(serializers.Field):
+    """API URL of a version (nested under its model, so two lookup values)."""
+
+    def __init__(self, **kwargs):
+        kwargs["read_only"] = True
+        kwargs["source"] = "*"
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: ModelVersion) -> str:
+        return reverse(
+            "api:model-version-detail",
+            kwargs={"model_slug": value.model.slug, "version": value.version},
+            request=self.context.get("request"),
+        )
+
+
+# --- registered models -------------------------------------------------------------------
+
+
+class RegisteredModelSerializer(serializers.ModelSerializer):
+    """A model's inventory record. Risk, EU class and lifecycle fields are read-only here:
+    they change through risk assessments and lifecycle transitions."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:model-detail", lookup_field="slug")
+    web_url = serializers.CharField(source="get_absolute_url", read_only=True)
+    business_unit = serializers.SlugRelatedField(
+        slug_field="code", queryset=BusinessUnit.objects.all()
+    )
+    business_unit_name = serializers.CharField(source="business_unit.name", read_only=True)
+    owner = UsernameField(
+        required=False, help_text="Username of the accountable model owner; defaults to you."
+    )
+    developers = UsernameField(many=True, required=False)
+    business_owner = UsernameField()
+    validator = UsernameField(required=False, allow_null=True)
+    risk_tier_label = serializers.CharField(source="get_risk_tier_display", read_only=True)
+    risk_assessed_by = UsernameField(read_only=True)
+    eu_ai_act_class_label = serializers.CharField(
+        source="get_eu_ai_act_class_display", read_only=True
+    )
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    created_by = UsernameField(read_only=True)
+
+    class Meta:
+        model = RegisteredModel
+        fields = (
+            "url",
+            "web_url",
+            "slug",
+            "name",
+            "description",
+            "purpose",
+            "out_of_scope_uses",
+            "intended_users",
+            "business_unit",
+            "business_unit_name",
+            "origin",
+            "vendor",
+            "owner",
+            "developers",
+            "business_owner",
+            "validator",
+            "model_type",
+            "algorithm",
+            "inputs",
+            "outputs",
+            "downstream_consumers",
+            "limitations",
+            "assumptions",
+            "ethical_considerations",
+            "explainability",
+            "human_oversight_contact",
+            "risk_tier",
+            "risk_tier_label",
+            "risk_tier_rationale",
+            "risk_assessed_by",
+            "risk_assessed_at",
+            "eu_ai_act_class",
+            "eu_ai_act_class_label",
+            "eu_annex_iii_point",
+            "status",
+            "status_label",
+            "status_changed_at",
+            "validation_started_at",
+            "approved_at",
+            "deployed_at",
+            "retired_at",
+            "retirement_reason",
+            "next_review_date",
+            "created_by",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = (
+            "risk_tier",
+            "risk_tier_rationale",
+            "risk_assessed_at",
+            "eu_ai_act_class",
+            "eu_annex_iii_point",
+            "status",
+            "status_changed_at",
+            "validation_started_at",
+            "approved_at",
+            "deployed_at",
+            "retired_at",
+            "retirement_reason",
+            "created_at",
+            "updated_at",
+        )
+        # Uniqueness is the service's to check (one query, one clear message, atomic).
+        extra_kwargs = {"slug": {"validators": []}}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            # The slug is the model's stable identifier: set at registration, never renamed.
+            fields["slug"].read_only = True
+        return fields
+
+
+class TransitionSerializer(serializers.Serializer):
+    target = serializers.ChoiceField(
+        choices=LifecycleStatus.choices, help_text="Lifecycle status to move to."
+    )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required for retirement and for every step backwards.",
+    )
+
+
+class LineageNodeSerializer(serializers.Serializer):
+    """One node of a lineage graph; which optional fields appear depends on ``type``."""
+
+    id = serializers.CharField(help_text="Stable id, e.g. model:<slug>, version:<slug>@<v>.")
+    type = serializers.ChoiceField(choices=["model", "version", "dataset", "deployment"])
+    label = serializers.CharField()
+    slug = serializers.CharField(required=False)
+    stage = serializers.CharField(required=False)
+    artifact_sha256 = serializers.CharField(required=False)
+    content_hash = serializers.CharField(required=False)
+    environment = serializers.CharField(required=False)
+    status = serializers.CharField(required=False)
+    consumers = serializers.CharField(required=False)
+
+
+class LineageEdgeSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    target = serializers.CharField()
+    type = serializers.ChoiceField(
+        choices=["has_version", "trained_on", "evaluated_on", "deployed_as", "feeds"]
+    )
+
+
+class LineageSerializer(serializers.Serializer):
+    nodes = LineageNodeSerializer(many=True)
+    edges = LineageEdgeSerializer(many=True)
+
+
+# --- risk assessments --------------------------------------------------------------------
+
+
+class RiskAssessmentSerializer(serializers.ModelSerializer):
+    """A dated, attributed risk-tier decision: the questionnaire, the suggestion, the decision."""
+
+    url = serializers.SerializerMethodField()
+    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    eu_annex_iii_point = serializers.SerializerMethodField()
+    suggested_tier_label = serializers.CharField(
+        source="get_suggested_tier_display", read_only=True
+    )
+    decided_tier_label = serializers.CharField(source="get_decided_tier_display", read_only=True)
+    assessed_by = UsernameField(read_only=True)
+    decided_by = UsernameField(read_only=True)
+
+    class Meta:
+        model = RiskAssessment
+        fields = (
+            "id",
+            "url",
+            "model",
+            "answers",
+            "eu_ai_act_class",
+            "eu_annex_iii_point",
+            "suggested_tier",
+            "suggested_tier_label",
+            "suggested_rationale",
+            "points",
+            "assessed_by",
+            "assessed_at",
+            "status",
+            "decided_tier",
+            "decided_tier_label",
+            "decision_reason",
+            "decided_by",
+            "decided_at",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj: RiskAssessment) -> str:
+        return reverse(
+            "api:model-risk-assessment-detail",
+            kwargs={"model_slug": obj.model.slug, "pk": obj.pk},
+            request=self.context.get("request"),
+        )
+
+    def get_eu_annex_iii_point(self, obj: RiskAssessment) -> str:
+        return obj.answers.get("eu_annex_iii_point", "")
+
+
+# The EU classes a questionnaire may conclude (everything but "not yet assessed").
+ASSESSED_EU_CLASSES = [c for c in EUAIActClass.choices if c[0] != EUAIActClass.UNASSESSED]
+
+
+def _factor_field(name: str) -> serializers.ChoiceField:
+    question, levels = risk.FACTORS[name]
+    help_text = question + ": " + "; ".join(f"{k} = {v}" for k, v in levels.items())
+    return serializers.ChoiceField(choices=list(levels), help_text=help_text)
+
+
+class RiskQuestionnaireSerializer(serializers.Serializer):
+    """The risk questionnaire: each factor answered low, medium or high, plus the EU class."""
+
+    financial_exposure = _factor_field("financial_exposure")
+    customer_impact = _factor_field("customer_impact")
+    regulatory_use = _factor_field("regulatory_use")
+    automation = _factor_field("automation")
+    complexity = _factor_field("complexity")
+    eu_ai_act_class = serializers.ChoiceField(choices=ASSESSED_EU_CLASSES)
+    eu_annex_iii_point = serializers.ChoiceField(
+        choices=AnnexIIIPoint.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required when the class is high-risk, e.g. 5(b).",
+    )
+
+
+class RiskDecisionSerializer(serializers.Serializer):
+    tier = serializers.ChoiceField(choices=RiskTier.choices)
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required when overriding the suggested tier.",
+    )
+
+
+# --- versions ----------------------------------------------------------------------------
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    """A registered version: artefact, code, parameters, metrics and data lineage."""
+
+    url = ModelVersionUrlField()
+    web_url = serializers.CharField(source="get_absolute_url", read_only=True)
+    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    training_datasets = VersionDatasetsField(
+        role=DatasetRole.TRAINED_ON, help_text="Slugs of the datasets it was trained on."
+    )
+    evaluation_datasets = VersionDatasetsField(
+        role=DatasetRole.EVALUATED_ON, help_text="Slugs of the datasets it was evaluated on."
+    )
+    stage_label = serializers.CharField(source="get_stage_display", read_only=True)
+    is_locked = serializers.BooleanField(read_only=True)
+    approved_by = UsernameField(read_only=True)
+    created_by = UsernameField(read_only=True)
+
+    class Meta:
+        model = ModelVersion
+        fields = (
+            "url",
+            "web_url",
+            "model",
+            "version",
+            "description",
+            "artifact_uri",
+            "artifact_sha256",
+            "code_commit",
+            "hyperparameters",
+            "evaluation_metrics",
+            "training_datasets",
+            "evaluation_datasets",
+            "stage",
+            "stage_label",
+            "is_locked",
+            "approved_at",
+            "approved_by",
+            "created_by",
+            "created_at",
+        )
+        read_only_fields = ("stage", "approved_at", "created_at")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            fields["version"].read_only = True
+        return fields
+
+
+class StageSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=VersionStage.choices)
+
+
+# --- datasets ----------------------------------------------------------------------------
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    """A dataset and its datasheet."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:dataset-detail", lookup_field="slug")
+    web_url = serializers.CharField(source="get_absolute_url", read_only=True)
+    owner = UsernameField(required=False, help_text="Username of the owner; defaults to you.")
+    created_by = UsernameField(read_only=True)
+
+    class Meta:
+        model = Dataset
+        fields = (
+            "url",
+            "web_url",
+            "slug",
+            "name",
+            "description",
+            "uri",
+            "version",
+            "content_hash",
+            "owner",
+            "contains_personal_data",
+            "motivation",
+            "composition",
+            "collection_process",
+            "preprocessing",
+            "known_gaps",
+            "created_by",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("created_at", "updated_at")
+        extra_kwargs = {"slug": {"validators": []}}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            fields["slug"].read_only = True
+        return fields
+
+
+# --- deployments -------------------------------------------------------------------------
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    """Where a version serves. Created by naming the model slug and the version string."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:deployment-detail")
+    model = serializers.SlugField(
+        source="version.model.slug", help_text="Slug of the registered model."
+    )
+    version = serializers.CharField(
+        source="version.version", help_text="Version string of the deployed version."
+    )
+    environment = serializers.ChoiceField(choices=DeploymentEnvironment.choices)
+    environment_label = serializers.CharField(source="get_environment_display", read_only=True)
+    created_by = UsernameField(read_only=True)
+
+    class Meta:
+        model = Deployment
+        fields = (
+            "id",
+            "url",
+            "model",
+            "version",
+            "environment",
+            "environment_label",
+            "endpoint",
+            "consumers",
+            "status",
+            "deployed_at",
+            "created_by",
+            "created_at",
+        )
+        read_only_fields = ("status", "created_at")
+        extra_kwargs = {"deployed_at": {"required": False, "help_text": "Defaults to now."}}
+
+    def validate(self, attrs):
+        """Resolve model slug + version string to a version the user may see (field errors)."""
+        user = self.context["request"].user
+        ref = attrs.pop("version")
+        model = selectors.model_list(user=user).filter(slug=ref["model"]["slug"]).first()
+        if model is None:
+            raise serializers.ValidationError({"model": ["No such model."]})
+        version = (
+            selectors.version_list(user=user, model=model).filter(version=ref["version"]).first()
+        )
+        if version is None:
+            raise serializers.ValidationError(
+                {"version": [f"{model.slug} has no version {ref['version']!r}."]}
+            )
+        attrs["version"] = version
+        return attrs

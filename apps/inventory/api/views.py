@@ -1,0 +1,458 @@
+"""Inventory API views: thin. Querysets come from selectors (invisible objects answer 404),
+permissions from the rules (apps/inventory/rules.py), every write from a service."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import filters, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.exceptions import Conflict
+from apps.core.api.permissions import RulesPermission
+from apps.inventory import risk, selectors, services
+from apps.inventory.api import serializers as s
+from apps.inventory.api.filters import DeploymentFilter, ModelVersionFilter
+from apps.inventory.choices import VersionStage
+from apps.inventory.filters import DatasetFilter, RegisteredModelFilter
+from apps.inventory.models import (
+    Dataset,
+    Deployment,
+    ModelVersion,
+    RegisteredModel,
+    RiskAssessment,
+)
+
+SLUG_REGEX = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+# Version strings may contain dots and plus signs (1.4.0, 2.0.0+build.7).
+VERSION_REGEX = r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}"
+
+VIEW_MODEL = "inventory.view_registeredmodel"
+CHANGE_MODEL = "inventory.change_registeredmodel"
+CHANGE_VERSION = "inventory.change_modelversion"
+PROMOTE_VERSION = "inventory.promote_modelversion"
+
+MODEL_SLUG_PARAM = OpenApiParameter(
+    "model_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Slug of the model."
+)
+
+
+def _schema_generation(view) -> bool:
+    return getattr(view, "swagger_fake_view", False)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List the models you may see",
+        description="Filters and ordering are those of the inventory page.",
+        tags=["models"],
+    ),
+    retrieve=extend_schema(summary="Read a model", tags=["models"]),
+    create=extend_schema(summary="Register a model", tags=["models"]),
+    update=extend_schema(summary="Replace a model's editable fields", tags=["models"]),
+    partial_update=extend_schema(summary="Edit some of a model's fields", tags=["models"]),
+    destroy=extend_schema(
+        summary="Delete a model registered by mistake (admin only)",
+        description="Only a model still in development and without versions can be deleted.",
+        tags=["models"],
+    ),
+)
+class RegisteredModelViewSet(viewsets.ModelViewSet):
+    """The model inventory, looked up by slug."""
+
+    serializer_class = s.RegisteredModelSerializer
+    permission_classes = [RulesPermission]
+    lookup_field = "slug"
+    lookup_value_regex = SLUG_REGEX
+    # The shared filterset carries its own ``ordering`` parameter (same as the UI).
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = RegisteredModelFilter
+    perms = {
+        "list": VIEW_MODEL,
+        "retrieve": VIEW_MODEL,
+        "lineage": VIEW_MODEL,
+        "create": "inventory.add_registeredmodel",
+        "update": CHANGE_MODEL,
+        "partial_update": CHANGE_MODEL,
+        "destroy": "inventory.delete_registeredmodel",
+        "transition": "inventory.transition_registeredmodel",
+    }
+
+    def get_queryset(self):
+        if _schema_generation(self):
+            return RegisteredModel.objects.none()
+        return (
+            selectors.model_list(user=self.request.user)
+            .select_related("risk_assessed_by", "created_by")
+            .prefetch_related("developers")
+        )
+
+    def _respond(self, model: RegisteredModel, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=model.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        model = services.registered_model_create(actor=request.user, **serializer.validated_data)
+        return self._respond(model, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        model = self.get_object()
+        serializer = self.get_serializer(
+            model, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        model = services.registered_model_update(
+            actor=request.user, model=model, **serializer.validated_data
+        )
+        return self._respond(model)
+
+    def destroy(self, request, *args, **kwargs):
+        services.registered_model_delete(actor=request.user, model=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Move the model along its lifecycle",
+        description="Illegal moves answer 400 with the reason; retirement and every step "
+        "backwards need a reason.",
+        request=s.TransitionSerializer,
+        responses=s.RegisteredModelSerializer,
+        tags=["models"],
+    )
+    @action(detail=True, methods=["post"])
+    def transition(self, request, slug=None):
+        model = self.get_object()
+        body = s.TransitionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        model = services.registered_model_transition(
+            actor=request.user, model=model, **body.validated_data
+        )
+        return self._respond(model)
+
+    @extend_schema(
+        summary="Lineage graph of one model",
+        description="Datasets → versions → deployments, and model → model feeds.",
+        responses=s.LineageSerializer,
+        filters=False,
+        tags=["lineage"],
+    )
+    @action(detail=True, methods=["get"])
+    def lineage(self, request, slug=None):
+        return Response(selectors.model_lineage(user=request.user, model=self.get_object()))
+
+
+class ModelChildMixin:
+    """For resources nested under ``models/{model_slug}/``: the parent comes from the
+    selector, so a model the user may not see answers 404 for everything below it."""
+
+    def get_parent(self) -> RegisteredModel:
+        if not hasattr(self, "_parent"):
+            self._parent = selectors.model_get(
+                user=self.request.user, slug=self.kwargs["model_slug"]
+            )
+        return self._parent
+
+    def get_permission_object(self):
+        """Collection actions (list, create) are checked against the parent model."""
+        return None if _schema_generation(self) else self.get_parent()
+
+
+@extend_schema(parameters=[MODEL_SLUG_PARAM], tags=["versions"])
+@extend_schema_view(
+    list=extend_schema(summary="List a model's versions"),
+    retrieve=extend_schema(summary="Read a version"),
+    create=extend_schema(summary="Register a version"),
+    update=extend_schema(summary="Replace a version's editable fields (unapproved only)"),
+    partial_update=extend_schema(
+        summary="Edit a version (unapproved only)",
+        description="Approved versions are immutable evidence and answer 409.",
+        responses={200: s.ModelVersionSerializer, 409: OpenApiTypes.OBJECT},
+    ),
+)
+class ModelVersionViewSet(
+    ModelChildMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Versions of a model, looked up by version string."""
+
+    serializer_class = s.ModelVersionSerializer
+    permission_classes = [RulesPermission]
+    lookup_field = "version"
+    lookup_value_regex = VERSION_REGEX
+    filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
+    filterset_class = ModelVersionFilter
+    ordering_fields = ["created_at", "version", "stage"]
+    ordering = ["-created_at"]
+    perms = {
+        "list": "inventory.view_modelversion",
+        "retrieve": "inventory.view_modelversion",
+        "create": "inventory.add_modelversion",
+        "update": CHANGE_VERSION,
+        "partial_update": CHANGE_VERSION,
+        # Which one applies depends on the target stage; checked precisely in ``stage``.
+        "stage": (CHANGE_VERSION, PROMOTE_VERSION),
+    }
+
+    def get_queryset(self):
+        if _schema_generation(self):
+            return ModelVersion.objects.none()
+        return selectors.version_list(user=self.request.user, model=self.get_parent())
+
+    def check_object_permissions(self, request, obj):
+        # An approved version is immutable for everyone: say so (409) to those who could
+        # otherwise edit it, instead of a bare 403.
+        if (
+            self.action in ("update", "partial_update")
+            and obj.is_locked
+            and request.user.has_perm("inventory.register_version_registeredmodel", obj.model)
+        ):
+            raise Conflict(
+                f"Version {obj.version} was approved on {obj.approved_at:%Y-%m-%d} and is "
+                "immutable; register a new version instead."
+            )
+        super().check_object_permissions(request, obj)
+
+    def _respond(self, version: ModelVersion, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=version.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = services.model_version_register(
+            actor=request.user, model=self.get_parent(), **serializer.validated_data
+        )
+        return self._respond(version, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        version = self.get_object()
+        serializer = self.get_serializer(
+            version, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        version = services.model_version_update(
+            actor=request.user, version=version, **serializer.validated_data
+        )
+        return self._respond(version)
+
+    @extend_schema(
+        summary="Move a version to another stage",
+        description="Promotion to production needs an approved model and a validator or "
+        "administrator; it approves and locks the version and archives the previous one.",
+        request=s.StageSerializer,
+        responses=s.ModelVersionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def stage(self, request, model_slug=None, version=None):
+        obj = self.get_object()
+        body = s.StageSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        target = body.validated_data["stage"]
+        # Mirrors the service: production, or moving an approved version, is a governance act.
+        needed = (
+            PROMOTE_VERSION
+            if target == VersionStage.PRODUCTION or obj.is_locked
+            else CHANGE_VERSION
+        )
+        if not request.user.has_perm(needed, obj):
+            raise PermissionDenied("You are not allowed to move this version to that stage.")
+        obj = services.model_version_set_stage(actor=request.user, version=obj, stage=target)
+        return self._respond(obj)
+
+
+@extend_schema(parameters=[MODEL_SLUG_PARAM], tags=["risk"])
+@extend_schema_view(
+    list=extend_schema(summary="A model's risk assessments, newest first"),
+    retrieve=extend_schema(summary="Read a risk assessment"),
+    create=extend_schema(
+        summary="Submit the risk questionnaire",
+        description="Computes the suggested tier with its rationale; a validator decides.",
+        request=s.RiskQuestionnaireSerializer,
+        responses={201: s.RiskAssessmentSerializer},
+    ),
+)
+class RiskAssessmentViewSet(
+    ModelChildMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Risk tiering of a model: questionnaires and the validator's decisions."""
+
+    serializer_class = s.RiskAssessmentSerializer
+    permission_classes = [RulesPermission]
+    lookup_value_regex = r"[0-9]+"
+    filter_backends: list = []
+    perms = {
+        "list": "inventory.view_riskassessment",
+        "retrieve": "inventory.view_riskassessment",
+        "create": "inventory.assess_risk_registeredmodel",
+        "decide": "inventory.decide_risk_registeredmodel",
+    }
+
+    def get_queryset(self):
+        if _schema_generation(self):
+            return RiskAssessment.objects.none()
+        return selectors.risk_assessment_list(model=self.get_parent()).select_related("model")
+
+    def _respond(self, assessment: RiskAssessment, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=assessment.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        body = s.RiskQuestionnaireSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        answers = {name: data.pop(name) for name in risk.FACTORS}
+        assessment = services.risk_assessment_submit(
+            actor=request.user, model=self.get_parent(), answers=answers, **data
+        )
+        return self._respond(assessment, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Confirm or override the suggested tier",
+        description="Overriding needs a reason; EU high-risk and prohibited models must be "
+        "Tier 1. The model takes the decided tier.",
+        request=s.RiskDecisionSerializer,
+        responses=s.RiskAssessmentSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def decide(self, request, model_slug=None, pk=None):
+        assessment = self.get_object()
+        body = s.RiskDecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        assessment = services.risk_assessment_decide(
+            actor=request.user, assessment=assessment, **body.validated_data
+        )
+        return self._respond(assessment)
+
+
+@extend_schema(tags=["datasets"])
+@extend_schema_view(
+    list=extend_schema(summary="List datasets"),
+    retrieve=extend_schema(summary="Read a dataset and its datasheet"),
+    create=extend_schema(summary="Register a dataset"),
+    update=extend_schema(summary="Replace a dataset's editable fields"),
+    partial_update=extend_schema(summary="Edit some of a dataset's fields"),
+)
+class DatasetViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Datasets, looked up by slug."""
+
+    serializer_class = s.DatasetSerializer
+    permission_classes = [RulesPermission]
+    lookup_field = "slug"
+    lookup_value_regex = SLUG_REGEX
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DatasetFilter
+    perms = {
+        "list": "inventory.view_dataset",
+        "retrieve": "inventory.view_dataset",
+        "create": "inventory.add_dataset",
+        "update": "inventory.change_dataset",
+        "partial_update": "inventory.change_dataset",
+    }
+
+    def get_queryset(self):
+        if _schema_generation(self):
+            return Dataset.objects.none()
+        return selectors.dataset_list(user=self.request.user).select_related("created_by")
+
+    def _respond(self, dataset, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=dataset.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        dataset = services.dataset_create(actor=request.user, **serializer.validated_data)
+        return self._respond(dataset, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        dataset = self.get_object()
+        serializer = self.get_serializer(
+            dataset, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        dataset = services.dataset_update(
+            actor=request.user, dataset=dataset, **serializer.validated_data
+        )
+        return self._respond(dataset)
+
+
+@extend_schema(tags=["lineage"])
+@extend_schema_view(
+    list=extend_schema(summary="List deployments of the models you may see"),
+    retrieve=extend_schema(summary="Read a deployment"),
+    create=extend_schema(
+        summary="Record a deployment of a version",
+        description="Name the model by slug and the version by its version string.",
+    ),
+)
+class DeploymentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Where versions serve (lineage edge version → deployment)."""
+
+    serializer_class = s.DeploymentSerializer
+    permission_classes = [RulesPermission]
+    filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
+    filterset_class = DeploymentFilter
+    ordering_fields = ["deployed_at", "created_at"]
+    ordering = ["-deployed_at"]
+    perms = {
+        "list": "inventory.view_deployment",
+        "retrieve": "inventory.view_deployment",
+        "create": "inventory.add_deployment",
+    }
+
+    def get_queryset(self):
+        if _schema_generation(self):
+            return Deployment.objects.none()
+        return selectors.deployment_list(user=self.request.user).select_related("created_by")
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if not request.user.has_perm("inventory.add_deployment", data["version"]):
+            raise PermissionDenied("You are not allowed to record deployments of this model.")
+        deployment = services.deployment_create(actor=request.user, **data)
+        fresh = self.get_queryset().get(pk=deployment.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
+
+
+class InventoryLineageView(APIView):
+    """The whole inventory graph the user may see."""
+
+    permission_classes = [RulesPermission]
+    perms = {"get": VIEW_MODEL}
+
+    @extend_schema(
+        summary="Lineage graph of the inventory",
+        description="Every model you may see with its versions, their training and evaluation "
+        "datasets, their deployments, and model → model feeds. Node ids are stable: "
+        "model:<slug>, version:<model-slug>@<version>, dataset:<slug>, deployment:<id>.",
+        responses=s.LineageSerializer,
+        tags=["lineage"],
+    )
+    def get(self, request):
+        return Response(selectors.inventory_lineage(user=request.user))
