@@ -1,0 +1,145 @@
+"""Template helpers for mlgov pages: query strings, sortable headers, badges, form fields."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms, template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def query(context, **changes) -> str:
+    """The current query string with ``changes`` applied (None removes a key).
+
+    Changing anything but the page number resets pagination to the first page.
+    """
+    params = context["request"].GET.copy()
+    if "page" not in changes:
+        params.pop("page", None)
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, field: str, label: str, param: str = "ordering") -> str:
+    """A column heading linking to the list sorted by ``field``; a second click reverses it.
+
+    The link also carries ``hx-get`` so, inside a results region that sets ``hx-target``,
+    sorting refreshes only that region.
+    """
+    current = context["request"].GET.get(param, "")
+    if current == field:
+        target, state, arrow = f"-{field}", "ascending", "▲"
+    elif current == f"-{field}":
+        target, state, arrow = field, "descending", "▼"
+    else:
+        target, state, arrow = field, "none", ""
+    href = query(context, **{param: target})
+    indicator = format_html('<span class="sort-indicator" aria-hidden="true">{}</span>', arrow)
+    return format_html(
+        '<th scope="col" aria-sort="{}"><a href="{}" hx-get="{}" data-sort="{}">{}{}</a></th>',
+        state,
+        href,
+        href,
+        target,
+        label,
+        indicator if arrow else "",
+    )
+
+
+@register.filter
+def tier_badge(tier) -> str:
+    if not tier:
+        return mark_safe('<span class="badge badge--none">Not assessed</span>')
+    return format_html('<span class="badge badge--tier-{}">Tier {}</span>', tier, tier)
+
+
+@register.filter
+def status_badge(model) -> str:
+    return format_html(
+        '<span class="badge badge--status badge--status-{}">{}</span>',
+        model.status,
+        model.get_status_display(),
+    )
+
+
+@register.filter
+def pretty_json(value) -> str:
+    """Indented JSON for display; the template escapes it."""
+    if value in (None, "", {}, []):
+        return ""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@register.filter
+def get_item(mapping, key):
+    if not mapping:
+        return None
+    return mapping.get(key)
+
+
+@register.filter
+def is_multi(field: forms.BoundField) -> bool:
+    return isinstance(field.field.widget, forms.CheckboxSelectMultiple)
+
+
+@register.filter
+def is_checkbox(field: forms.BoundField) -> bool:
+    return isinstance(field.field.widget, forms.CheckboxInput)
+
+
+@register.inclusion_tag("includes/field.html")
+def field(bound: forms.BoundField, wide: bool = False):
+    """One labelled form field with help text and errors tied to it for screen readers."""
+    describedby = []
+    if bound.help_text:
+        describedby.append(f"{bound.auto_id}_help")
+    if bound.errors:
+        describedby.append(f"{bound.auto_id}_errors")
+    attrs = {}
+    if describedby:
+        attrs["aria-describedby"] = " ".join(describedby)
+    if bound.errors:
+        attrs["aria-invalid"] = "true"
+    return {
+        "field": bound,
+        "widget": bound.as_widget(attrs=attrs),
+        "wide": wide,
+        "is_checkbox": isinstance(bound.field.widget, forms.CheckboxInput),
+        "is_group": isinstance(
+            bound.field.widget, forms.CheckboxSelectMultiple | forms.RadioSelect
+        ),
+    }
+
+
+@register.filter
+def role_labels(user) -> str:
+    """The user's roles in words, for the header."""
+    from apps.accounts.roles import ROLE_LABELS
+
+    names = [ROLE_LABELS[name] for name in getattr(user, "role_names", [])]
+    return ", ".join(names) or "no role"
+
+
+@register.filter
+def duration(value) -> str:
+    """A timedelta in words, e.g. "15 minutes" or "1 hour 30 minutes"."""
+    if not value:
+        return ""
+    minutes = int(value.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if minutes or not parts:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)

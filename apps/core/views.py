@@ -1,0 +1,59 @@
+"""Helpers shared by every app's browser views: access checks, HTMX partials, errors.
+
+Views stay thin: they check a rules permission, call a selector or a service and render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+
+from apps.accounts.predicates import has_any_role
+
+PAGE_SIZE = 25
+
+
+def role_required(view: Callable) -> Callable:
+    """Anonymous users go to the login page; signed-in users without any mlgov role get 403."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not has_any_role(request.user):
+            raise PermissionDenied("Your account has no mlgov role; ask an administrator.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def require_perm(request, perm: str, obj=None) -> None:
+    """403 unless the rules in apps/*/rules.py grant ``perm`` (on ``obj``) to the user."""
+    if not request.user.has_perm(perm, obj):
+        raise PermissionDenied(f"You are not allowed to do this ({perm}).")
+
+
+def is_partial(request) -> bool:
+    """An HTMX request that swaps part of a page (boosted requests want whole pages)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render_page(request, template: str, context: dict, *, partial: str = "", status: int = 200):
+    """Render the whole page, or only ``partial`` for an HTMX swap of that region."""
+    name = partial if partial and is_partial(request) else template
+    response = render(request, name, context, status=status)
+    # The same URL answers with a fragment or a page depending on this header.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def paginate(request, queryset, *, per_page: int = PAGE_SIZE) -> Page:
+    """The requested page; out-of-range or junk page numbers fall back to the nearest page."""
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
