@@ -1,2 +1,8 @@
+"""Browser route of the dashboard (the site's home page)."""
+
+from django.urls import path
+
+from apps.dashboard import views
+
 app_name = "dashboard"
-urlpatterns: list = []
+urlpatterns = [path("", views.home, name="home")]

@@ -1,0 +1,96 @@
+"""Inventory figures for the dashboard, restricted to the models the user may see.
+
+All counts come from one aggregate query over ``model_list(user=...)``, and the list of
+upcoming reviews from one more, whatever the size of the inventory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from apps.inventory import selectors as inventory_selectors
+from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
+from apps.inventory.models import RegisteredModel
+
+SOON_DAYS = 30
+LATER_DAYS = 90
+UPCOMING_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One count with its filter value (for a link to the filtered inventory list)."""
+
+    key: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class InventoryFigures:
+    total: int
+    by_tier: list[Figure]
+    by_status: list[Figure]
+    by_eu_class: list[Figure]
+    overdue: int
+    due_soon: int
+    due_later: int
+    today: dt.date
+    upcoming: list[RegisteredModel]
+
+    @property
+    def soon_until(self) -> dt.date:
+        return self.today + dt.timedelta(days=SOON_DAYS)
+
+    @property
+    def later_until(self) -> dt.date:
+        return self.today + dt.timedelta(days=LATER_DAYS)
+
+
+def inventory_figures(*, user, today: dt.date | None = None) -> InventoryFigures:
+    """Counts by risk tier, lifecycle status and EU AI Act class, and reviews falling due.
+
+    Retired models have no reviews, so they are left out of the review figures.
+    """
+    today = today or timezone.localdate()
+    soon, later = today + dt.timedelta(days=SOON_DAYS), today + dt.timedelta(days=LATER_DAYS)
+    active = ~Q(status=LifecycleStatus.RETIRED)
+    aggregates = {"total": Count("pk")}
+    for tier in RiskTier:
+        aggregates[f"tier_{tier.value}"] = Count("pk", filter=Q(risk_tier=tier.value))
+    aggregates["tier_none"] = Count("pk", filter=Q(risk_tier__isnull=True))
+    for status in LifecycleStatus:
+        aggregates[f"status_{status.value}"] = Count("pk", filter=Q(status=status.value))
+    for eu_class in EUAIActClass:
+        aggregates[f"eu_{eu_class.value}"] = Count("pk", filter=Q(eu_ai_act_class=eu_class.value))
+    aggregates["overdue"] = Count("pk", filter=active & Q(next_review_date__lt=today))
+    aggregates["due_soon"] = Count(
+        "pk", filter=active & Q(next_review_date__gte=today, next_review_date__lte=soon)
+    )
+    aggregates["due_later"] = Count(
+        "pk", filter=active & Q(next_review_date__gte=today, next_review_date__lte=later)
+    )
+    visible = inventory_selectors.model_list(user=user)
+    row = visible.order_by().aggregate(**aggregates)
+    upcoming = list(
+        visible.filter(active, next_review_date__lte=later)
+        .select_related(None)
+        .select_related("owner", "business_unit")
+        .order_by("next_review_date", "name")[:UPCOMING_LIMIT]
+    )
+    return InventoryFigures(
+        total=row["total"],
+        by_tier=[Figure(str(t.value), t.label, row[f"tier_{t.value}"]) for t in RiskTier]
+        + [Figure("", "Not yet assessed", row["tier_none"])],
+        by_status=[Figure(s.value, s.label, row[f"status_{s.value}"]) for s in LifecycleStatus],
+        by_eu_class=[Figure(c.value, c.label, row[f"eu_{c.value}"]) for c in EUAIActClass],
+        overdue=row["overdue"],
+        due_soon=row["due_soon"],
+        due_later=row["due_later"],
+        today=today,
+        upcoming=upcoming,
+    )

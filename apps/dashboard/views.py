@@ -1,0 +1,63 @@
+"""The dashboard: inventory figures and charts for what the user may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from django.shortcuts import render
+from django.urls import reverse
+
+from apps.core.views import role_required
+from apps.dashboard.selectors import inventory_figures
+from apps.inventory.choices import LifecycleStatus
+
+TIER_COLOURS = {"1": "#a4262c", "2": "#b86e00", "3": "#2f6f3e", "": "#8a97a8"}
+STATUS_COLOURS = {
+    "development": "#6b7585",
+    "validation": "#b86e00",
+    "approved": "#1f4e79",
+    "production": "#1e6b3a",
+    "retired": "#a9b2bf",
+}
+
+
+def _list_url(**params) -> str:
+    return reverse("inventory:model_list") + ("?" + urlencode(params, doseq=True) if params else "")
+
+
+def _review_url(until: dt.date) -> str:
+    """Link to the models still in service whose review falls on or before ``until``."""
+    active = [s.value for s in LifecycleStatus if s != LifecycleStatus.RETIRED]
+    return _list_url(
+        review_due_before=until.isoformat(), status=active, ordering="next_review_date"
+    )
+
+
+@role_required
+def home(request):
+    figures = inventory_figures(user=request.user)
+    tier_bars = [
+        (
+            f.label,
+            f.count,
+            TIER_COLOURS[f.key],
+            _list_url(risk_tier=f.key) if f.key else _list_url(unassessed="true"),
+        )
+        for f in figures.by_tier
+    ]
+    status_bars = [
+        (f.label, f.count, STATUS_COLOURS[f.key], _list_url(status=f.key))
+        for f in figures.by_status
+    ]
+    eu_links = [(f, _list_url(eu_ai_act_class=f.key)) for f in figures.by_eu_class]
+    context = {
+        "figures": figures,
+        "tier_bars": tier_bars,
+        "status_bars": status_bars,
+        "eu_links": eu_links,
+        "overdue_url": _review_url(figures.today - dt.timedelta(days=1)),
+        "soon_url": _review_url(figures.soon_until),
+        "later_url": _review_url(figures.later_until),
+    }
+    return render(request, "dashboard/home.html", context)
