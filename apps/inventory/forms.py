@@ -1,0 +1,416 @@
+"""Browser forms of the inventory. They validate input shape only; the services decide.
+
+Choice lists of people are limited to users holding the matching role (plus whoever is
+currently named, so an existing record always re-validates).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+
+from apps.accounts import roles
+from apps.accounts.models import User
+from apps.inventory import lifecycle, risk
+from apps.inventory.choices import (
+    AnnexIIIPoint,
+    DeploymentEnvironment,
+    EUAIActClass,
+    LifecycleStatus,
+    RiskTier,
+    VersionStage,
+)
+from apps.inventory.models import Dataset, ModelVersion, RegisteredModel
+from apps.inventory.services import (
+    DATASET_EDITABLE_FIELDS,
+    MODEL_EDITABLE_FIELDS,
+    VERSION_EDITABLE_FIELDS,
+)
+
+TEXTAREA = forms.Textarea(attrs={"rows": 3})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def users_with_role(role: str, *, keep: list[int | None] = ()) -> QuerySet[User]:
+    """Active users holding ``role``, plus the users in ``keep`` (currently named ones)."""
+    keep_ids = [pk for pk in keep if pk]
+    return (
+        User.objects.filter(Q(groups__name=role, is_active=True) | Q(pk__in=keep_ids))
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        name = obj.get_full_name()
+        return f"{name} ({obj.username})" if name else obj.username
+
+
+class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        name = obj.get_full_name()
+        return f"{name} ({obj.username})" if name else obj.username
+
+
+class JSONObjectField(forms.CharField):
+    """A JSON object typed into a textarea, with a message that says where parsing failed."""
+
+    def __init__(self, *, example: str, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget", forms.Textarea(attrs={"rows": 6, "class": "code", "spellcheck": "false"})
+        )
+        self.example = example
+        super().__init__(strip=True, **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, dict | list):
+            return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if not text:
+            return {}
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}). "
+                f"Example: {self.example}",
+                code="invalid_json",
+            ) from exc
+        if not isinstance(data, dict):
+            raise ValidationError(
+                f"Enter a JSON object in braces, e.g. {self.example}", code="not_object"
+            )
+        return data
+
+
+class GroupedFieldsMixin:
+    """Fields shown in titled groups; text areas and checkbox lists take the full width."""
+
+    field_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def groups(self) -> list[tuple[str, list[tuple[forms.BoundField, bool]]]]:
+        wide_widgets = (forms.Textarea, forms.CheckboxSelectMultiple)
+        return [
+            (
+                title,
+                [
+                    (self[name], isinstance(self.fields[name].widget, wide_widgets))
+                    for name in names
+                    if name in self.fields
+                ],
+            )
+            for title, names in self.field_groups
+        ]
+
+
+class RegisteredModelForm(GroupedFieldsMixin, forms.ModelForm):
+    """Create or edit a model's descriptive and accountability fields."""
+
+    class Meta:
+        model = RegisteredModel
+        fields = ("slug", *MODEL_EDITABLE_FIELDS, "developers")
+        widgets = {
+            "description": TEXTAREA,
+            "purpose": forms.Textarea(attrs={"rows": 4}),
+            "out_of_scope_uses": TEXTAREA,
+            "intended_users": TEXTAREA,
+            "inputs": TEXTAREA,
+            "outputs": TEXTAREA,
+            "downstream_consumers": TEXTAREA,
+            "limitations": TEXTAREA,
+            "assumptions": TEXTAREA,
+            "ethical_considerations": TEXTAREA,
+            "explainability": TEXTAREA,
+            "next_review_date": DATE,
+        }
+        help_texts = {
+            "slug": "The model's permanent identifier in URLs and the API, e.g. credit-scoring.",
+            "vendor": "The supplier of a bought-in model.",
+            "owner": "Accountable model owner (role: model owner).",
+            "business_owner": "Signs off thresholds and deployments (role: business owner).",
+            "validator": "Risk & compliance reviewer (role: validator).",
+            "developers": "Model owners who may register versions of this model.",
+        }
+
+    field_groups = (
+        ("Identity", ("name", "slug", "description")),
+        (
+            "Purpose and use",
+            ("purpose", "out_of_scope_uses", "intended_users", "downstream_consumers"),
+        ),
+        (
+            "Accountability",
+            (
+                "business_unit",
+                "owner",
+                "business_owner",
+                "validator",
+                "developers",
+                "human_oversight_contact",
+                "origin",
+                "vendor",
+            ),
+        ),
+        (
+            "Technical",
+            ("model_type", "algorithm", "inputs", "outputs", "assumptions", "limitations"),
+        ),
+        (
+            "Risk, ethics and review",
+            ("explainability", "ethical_considerations", "next_review_date"),
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        editing = instance.pk is not None
+        if editing:
+            del self.fields["slug"]
+        current_devs = list(instance.developers.all()) if editing else []
+        self.fields["owner"] = UserChoiceField(
+            queryset=users_with_role(roles.MODEL_OWNER, keep=[instance.owner_id]),
+            label="Owner",
+            help_text=self.Meta.help_texts["owner"],
+        )
+        self.fields["business_owner"] = UserChoiceField(
+            queryset=users_with_role(roles.BUSINESS_OWNER, keep=[instance.business_owner_id]),
+            label="Business owner",
+            help_text=self.Meta.help_texts["business_owner"],
+        )
+        self.fields["validator"] = UserChoiceField(
+            queryset=users_with_role(roles.VALIDATOR, keep=[instance.validator_id]),
+            required=False,
+            label="Validator",
+            help_text=self.Meta.help_texts["validator"],
+        )
+        self.fields["developers"] = UserMultipleChoiceField(
+            queryset=users_with_role(roles.MODEL_OWNER, keep=[u.pk for u in current_devs]),
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            label="Developers",
+            help_text=self.Meta.help_texts["developers"],
+        )
+        if editing:
+            self.initial["developers"] = [u.pk for u in current_devs]
+
+    def service_data(self) -> dict:
+        """Keyword arguments for registered_model_create / _update."""
+        data = {name: self.cleaned_data[name] for name in MODEL_EDITABLE_FIELDS}
+        data["developers"] = list(self.cleaned_data.get("developers") or [])
+        return data
+
+
+class TransitionForm(forms.Form):
+    target = forms.ChoiceField(label="Move to")
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required for retirement and for any step backwards.",
+    )
+
+    def __init__(self, *args, model: RegisteredModel, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(LifecycleStatus.choices)
+        self.fields["target"].choices = [
+            (target, labels[target]) for target in lifecycle.allowed_targets(model.status)
+        ]
+
+
+class RiskQuestionnaireForm(forms.Form):
+    """The risk-tier questionnaire: one low / medium / high answer per factor."""
+
+    eu_ai_act_class = forms.ChoiceField(
+        label="EU AI Act class",
+        choices=[("", "Choose…")]
+        + [c for c in EUAIActClass.choices if c[0] != EUAIActClass.UNASSESSED],
+    )
+    eu_annex_iii_point = forms.ChoiceField(
+        label="Annex III point",
+        choices=AnnexIIIPoint.choices,
+        required=False,
+        help_text="Required when the class is high-risk.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, (question, levels) in risk.FACTORS.items():
+            self.fields[name] = forms.ChoiceField(
+                label=question,
+                choices=[
+                    (level, f"{level.capitalize()}: {meaning}") for level, meaning in levels.items()
+                ],
+                widget=forms.RadioSelect,
+            )
+        # Factors first, the legal class last, as the questionnaire reads.
+        order = [*risk.FACTORS, "eu_ai_act_class", "eu_annex_iii_point"]
+        self.order_fields(order)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("eu_ai_act_class") == EUAIActClass.HIGH_RISK and not data.get(
+            "eu_annex_iii_point"
+        ):
+            self.add_error("eu_annex_iii_point", "Name the Annex III point of a high-risk model.")
+        return data
+
+    def answers(self) -> dict[str, str]:
+        return {name: self.cleaned_data[name] for name in risk.FACTORS}
+
+
+class RiskDecisionForm(forms.Form):
+    tier = forms.TypedChoiceField(label="Tier", coerce=int, choices=RiskTier.choices)
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required when you override the suggested tier.",
+    )
+
+
+class ModelVersionForm(forms.ModelForm):
+    """Register or edit a version: artefact, code, parameters, metrics and data lineage."""
+
+    hyperparameters = JSONObjectField(
+        label="Hyperparameters (JSON)", example='{"max_depth": 6, "learning_rate": 0.1}'
+    )
+    evaluation_metrics = JSONObjectField(
+        label="Evaluation metrics (JSON)", example='{"auc": 0.81, "brier": 0.12}'
+    )
+    training_datasets = forms.ModelMultipleChoiceField(
+        queryset=Dataset.objects.none(), required=False, label="Trained on"
+    )
+    evaluation_datasets = forms.ModelMultipleChoiceField(
+        queryset=Dataset.objects.none(), required=False, label="Evaluated on"
+    )
+
+    class Meta:
+        model = ModelVersion
+        fields = ("version", *VERSION_EDITABLE_FIELDS)
+        widgets = {"description": TEXTAREA}
+        help_texts = {
+            "version": "Letters, digits, dots, hyphens, plus or underscores, e.g. 1.4.0.",
+            "artifact_sha256": "64 lowercase hexadecimal characters.",
+        }
+
+    def __init__(self, *args, datasets: QuerySet[Dataset], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["training_datasets"].queryset = datasets
+        self.fields["evaluation_datasets"].queryset = datasets
+        if self.instance.pk is not None:
+            del self.fields["version"]
+            links = list(self.instance.dataset_links.all())
+            self.initial["training_datasets"] = [
+                link.dataset_id for link in links if link.role == "trained_on"
+            ]
+            self.initial["evaluation_datasets"] = [
+                link.dataset_id for link in links if link.role == "evaluated_on"
+            ]
+
+    def service_data(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in VERSION_EDITABLE_FIELDS}
+        data["training_datasets"] = list(self.cleaned_data["training_datasets"])
+        data["evaluation_datasets"] = list(self.cleaned_data["evaluation_datasets"])
+        return data
+
+
+class VersionStageForm(forms.Form):
+    stage = forms.ChoiceField(label="Move to stage")
+
+    def __init__(self, *args, version: ModelVersion, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].choices = [
+            (value, label) for value, label in VersionStage.choices if value != version.stage
+        ]
+
+
+class DeploymentForm(forms.Form):
+    version = forms.ModelChoiceField(queryset=ModelVersion.objects.none(), label="Version")
+    environment = forms.ChoiceField(choices=DeploymentEnvironment.choices)
+    endpoint = forms.CharField(max_length=300, required=False)
+    consumers = forms.CharField(
+        required=False,
+        widget=TEXTAREA,
+        help_text="Systems or teams consuming the outputs.",
+    )
+    deployed_at = forms.DateTimeField(
+        required=False,
+        label="Deployed at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        help_text="In your time zone; leave empty for now.",
+    )
+
+    def __init__(self, *args, versions: QuerySet[ModelVersion], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].queryset = versions
+        self.fields["version"].label_from_instance = lambda v: (
+            f"{v.version} ({v.get_stage_display()})"
+        )
+
+
+class DependencyForm(forms.Form):
+    upstream = forms.ModelChoiceField(
+        queryset=RegisteredModel.objects.none(),
+        to_field_name="slug",
+        label="Upstream model",
+        help_text="The model whose output is an input of this one.",
+    )
+    description = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args, models: QuerySet[RegisteredModel], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["upstream"].queryset = models
+
+
+class DatasetForm(GroupedFieldsMixin, forms.ModelForm):
+    class Meta:
+        model = Dataset
+        fields = ("slug", *DATASET_EDITABLE_FIELDS)
+        widgets = {
+            "description": TEXTAREA,
+            "motivation": TEXTAREA,
+            "composition": TEXTAREA,
+            "collection_process": TEXTAREA,
+            "preprocessing": TEXTAREA,
+            "known_gaps": TEXTAREA,
+        }
+        help_texts = {
+            "slug": "Permanent identifier, e.g. shipments-2024.",
+            "content_hash": "SHA-256 of the data, 64 lowercase hexadecimal characters.",
+        }
+
+    field_groups = (
+        ("Dataset", ("name", "slug", "description", "owner", "contains_personal_data")),
+        ("Location and version", ("uri", "version", "content_hash")),
+        (
+            "Datasheet",
+            ("motivation", "composition", "collection_process", "preprocessing", "known_gaps"),
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            del self.fields["slug"]
+        keep = [self.instance.owner_id] if self.instance.pk else []
+        self.fields["owner"] = UserChoiceField(
+            queryset=User.objects.filter(
+                Q(groups__name__in=roles.ALL_ROLES, is_active=True) | Q(pk__in=keep)
+            )
+            .distinct()
+            .order_by("first_name", "last_name", "username"),
+            label="Owner",
+        )
+
+    def service_data(self) -> dict:
+        return {name: self.cleaned_data[name] for name in DATASET_EDITABLE_FIELDS}
