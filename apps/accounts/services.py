@@ -149,21 +149,25 @@ def user_set_roles(*, actor, user: User, role_names: Iterable[str]) -> User:
 
 
 @transaction.atomic
-def user_set_password(*, actor, user: User, password: str) -> User:
-    """Set a user's password (an administrator's reset). The password itself is never logged."""
+def user_set_password(*, actor, user: User, password: str | None) -> User:
+    """Set a user's password (an administrator's reset); ``None`` disables password login.
+    The password itself is never recorded."""
     _require(actor, "accounts.change_user", user)
-    if not password:
+    if password is not None and not password:
         raise ApplicationError(
             "Enter a password.", field_errors={"password": ["Enter a password."]}
         )
     user = User.objects.select_for_update().get(pk=user.pk)
-    user.set_password(password)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
     user.save(update_fields=["password"])
     audit_record(
         actor=actor,
         action="update",
         obj=user,
         changes={"password": {"before": "(hidden)", "after": "(changed)"}},
-        message="Password set",
+        message="Password set" if password is not None else "Password login disabled",
     )
     return user

@@ -1,0 +1,43 @@
+"""The audit trail in the admin: strictly read-only, like everywhere else."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from apps.audit.models import AuditEvent
+from apps.core.admin import ReadOnlyModelAdmin
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "sequence",
+        "occurred_at",
+        "actor_username",
+        "action",
+        "object_type",
+        "object_repr",
+    )
+    list_filter = ("action", "object_type")
+    search_fields = ("actor_username", "object_repr", "object_id", "request_id", "hash")
+    date_hierarchy = "occurred_at"
+    ordering = ("-sequence",)
+    actions = None
+    readonly_fields = (
+        "sequence",
+        "occurred_at",
+        "actor",
+        "actor_username",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "model_ref",
+        "changes",
+        "message",
+        "request_id",
+        "client_ip",
+        "prev_hash",
+        "hash",
+    )
+    fields = readonly_fields

@@ -1,0 +1,45 @@
+"""Audit events in the admin are strictly read-only."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from apps.audit.models import AuditEvent
+from apps.inventory import services
+from tests.factories import BusinessUnitFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def event(model_owner, business_owner):
+    services.registered_model_create(
+        actor=model_owner,
+        slug="audited-model",
+        name="Audited model",
+        purpose="Anything.",
+        business_unit=BusinessUnitFactory(),
+        business_owner=business_owner,
+    )
+    return AuditEvent.objects.get()
+
+
+def test_an_admin_reads_audit_events(client, admin_user, event):
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:audit_auditevent_changelist")).status_code == 200
+    response = client.get(reverse("admin:audit_auditevent_change", args=[event.pk]))
+    assert response.status_code == 200
+    assert event.hash in response.content.decode()
+
+
+def test_audit_events_cannot_be_added_changed_or_deleted(client, admin_user, event):
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:audit_auditevent_add")).status_code == 403
+    change = reverse("admin:audit_auditevent_change", args=[event.pk])
+    client.post(change, {"message": "rewritten"})
+    delete = reverse("admin:audit_auditevent_delete", args=[event.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    event.refresh_from_db()
+    assert event.message == ""
+    assert AuditEvent.objects.count() == 1
