@@ -456,13 +456,13 @@ def model_version_register(
     _unknown_fields(data, VERSION_EDITABLE_FIELDS)
     if model.status == LifecycleStatus.RETIRED:
         raise ApplicationError("A retired model cannot receive new versions.")
+    duplicate = f"Version {version!r} of {model.slug} already exists."
+    # Checked before model validation, which would report it without naming the field.
+    if ModelVersion.objects.filter(model=model, version=version).exists():
+        raise ApplicationError(duplicate, field_errors={"version": [duplicate]})
     obj = ModelVersion(model=model, version=version, created_by=actor, **data)
     validate_instance(obj)
-    _save_unique(
-        obj,
-        duplicate_field="version",
-        message=f"Version {version!r} of {model.slug} already exists.",
-    )
+    _save_unique(obj, duplicate_field="version", message=duplicate)
     _set_version_datasets(obj, training_datasets, evaluation_datasets)
     audit_record(
         actor=actor,
