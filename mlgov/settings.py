@@ -241,6 +241,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Model inventory, governance and audit trail. Token or session authentication.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["apps.core.api.permissions.HasAnyRole"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -38,7 +38,9 @@ def pytest_report_header(config):
 
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
-    """Tests render templates without running collectstatic first (no hashed manifest)."""
+    """Tests render templates without running collectstatic first (no hashed manifest);
+    passwords use a fast hasher so personas are cheap to create."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

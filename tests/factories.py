@@ -16,6 +16,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.test")
@@ -75,3 +76,14 @@ class ModelVersionFactory(factory.django.DjangoModelFactory):
     artifact_sha256 = factory.Sequence(lambda n: hashlib.sha256(f"art{n}".encode()).hexdigest())
     code_commit = "0123abc"
     created_by = factory.SelfAttribute("model.owner")
+
+
+class DeploymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = inv.Deployment
+
+    version = factory.SubFactory(ModelVersionFactory)
+    environment = "production"
+    endpoint = "https://models.internal/predict"
+    deployed_at = factory.Faker("date_time_this_year", tzinfo=__import__("datetime").UTC)
+    created_by = factory.SelfAttribute("version.created_by")
