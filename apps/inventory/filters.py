@@ -26,8 +26,10 @@ class RegisteredModelFilter(django_filters.FilterSet):
         queryset=BusinessUnit.objects.all(),
         label="Business unit",
     )
+    # Filter on the user itself (chosen by username): comparing owner__username with the
+    # chosen user object would compare against its display name.
     owner = django_filters.ModelChoiceFilter(
-        field_name="owner__username",
+        field_name="owner",
         to_field_name="username",
         queryset=User.objects.filter(owned_models__isnull=False).distinct(),
         label="Owner",
