@@ -44,7 +44,11 @@ class RulesPermission(HasAnyRole):
     ALWAYS_ALLOWED = frozenset({"metadata", "options"})
 
     def _perms(self, view) -> tuple[str, ...] | None:
-        action = getattr(view, "action", None) or view.request.method.lower()
+        action = getattr(view, "action", None)
+        if action is None:
+            action = view.request.method.lower()
+            if not hasattr(view, action):
+                return ()  # no handler for this method: let the view answer 405
         if action in self.ALWAYS_ALLOWED:
             return ()
         perm = getattr(view, "perms", {}).get(action)
