@@ -333,8 +333,6 @@ def model_transition(request, slug: str):
             )
         except ApplicationError as exc:
             add_application_error(form, exc)
-            if "status" in exc.field_errors:
-                form.add_error("target", exc.message)
         else:
             messages.success(request, f"{model.name} is now in {model.get_status_display()}.")
             return redirect(model)
