@@ -391,3 +391,22 @@ def test_the_model_lineage_shows_datasets_versions_and_feeds(viewer, owned_model
 def test_the_lineage_of_a_model_outside_reach_answers_404(business_owner, foreign_model):
     url = reverse("api:model-lineage", kwargs={"slug": "foreign-model"})
     assert api(business_owner).get(url).status_code == 404
+
+
+def test_the_model_lineage_costs_the_same_queries_for_3_or_30_versions(
+    django_assert_max_num_queries, viewer, owned_model
+):
+    dataset = DatasetFactory(owner=owned_model.owner)
+    url = reverse("api:model-lineage", kwargs={"slug": "owned-model"})
+    client = api(viewer)
+
+    def add(n):
+        for version in ModelVersionFactory.create_batch(n, model=owned_model):
+            version.dataset_links.create(dataset=dataset, role="evaluated_on")
+
+    add(3)
+    few = _queries(client, url)
+    add(27)
+    with django_assert_max_num_queries(few):
+        graph = client.get(url).json()
+    assert len([n for n in graph["nodes"] if n["type"] == "version"]) == 30

@@ -141,3 +141,12 @@ def test_the_list_costs_a_constant_number_of_queries(
     with django_assert_max_num_queries(one_row):
         assert client.get(list_url()).json()["count"] == 6
     assert one_row <= 10
+
+
+def test_the_detail_costs_a_constant_number_of_queries(
+    django_assert_max_num_queries, model_owner, validator, owned_model
+):
+    pk = _submit(model_owner).json()["id"]
+    client = api(validator)
+    with django_assert_max_num_queries(10):
+        assert client.get(detail_url(pk)).status_code == 200

@@ -42,7 +42,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.audit_event_list().select_related(None)
 
     def get_serializer(self, *args, **kwargs):
-        instance = args[0] if args else None
+        instance = args[0] if args else kwargs.get("instance")
         if instance is not None:
             rows = instance if isinstance(instance, list | tuple) else [instance]
             kwargs.setdefault("context", self.get_serializer_context())

@@ -29,13 +29,17 @@ class RulesPermission(HasAnyRole):
     by HTTP method in lower case (``"get"``). Actions missing from ``perms`` are refused, so a
     new action cannot go out unprotected by accident.
 
-    Checks happen in two steps, both through ``user.has_perm``:
+    Visibility comes first, as in the browser: an object outside the user's reach answers 404
+    whatever the action, because the view's queryset (from a selector) does not contain it.
+    Then the permission is checked with ``user.has_perm``:
 
-    1. Without an object ("may this user do this to anything at all?"). This is what makes a
-       write by a read-only role answer 403 whatever object it names.
-    2. Against an object: for detail actions the object itself (``has_object_permission``);
-       for collection actions of nested resources the parent object the view names in
-       ``get_permission_object()`` (e.g. registering a version checks the model).
+    - detail actions: against the object itself (``has_object_permission``);
+    - collection actions of nested resources: against the parent object the view returns
+      from ``get_permission_object()`` (e.g. registering a version checks the model; the
+      parent lookup answers 404 when the model is out of reach);
+    - other collection actions: without an object ("may this user do this at all?").
+
+    Read-only roles see everything, so their writes always answer 403.
     """
 
     message = "You are not allowed to do this."
@@ -68,13 +72,11 @@ class RulesPermission(HasAnyRole):
         perms = self._perms(view)
         if perms is None:
             return False
-        if not self._allowed(request.user, perms):
-            return False
         if getattr(view, "detail", False):
-            return True  # the object is checked in has_object_permission
+            return True  # found (or 404) first, then checked in has_object_permission
         get_parent = getattr(view, "get_permission_object", None)
         parent = get_parent() if get_parent is not None else None
-        return parent is None or self._allowed(request.user, perms, parent)
+        return self._allowed(request.user, perms, parent)
 
     def has_object_permission(self, request, view, obj) -> bool:
         perms = self._perms(view)
