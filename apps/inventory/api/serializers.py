@@ -182,12 +182,12 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
         # Uniqueness is the service's to check (one query, one clear message, atomic).
         extra_kwargs = {"slug": {"validators": []}}
 
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            # The slug is the model's stable identifier: set at registration, never renamed.
-            fields["slug"].read_only = True
-        return fields
+
+class RegisteredModelUpdateSerializer(RegisteredModelSerializer):
+    """Editing a model: the slug is its stable identifier, set at registration, never renamed."""
+
+    class Meta(RegisteredModelSerializer.Meta):
+        read_only_fields = ("slug", *RegisteredModelSerializer.Meta.read_only_fields)
 
 
 class TransitionSerializer(serializers.Serializer):
@@ -365,11 +365,12 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         )
         read_only_fields = ("stage", "approved_at", "created_at")
 
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            fields["version"].read_only = True
-        return fields
+
+class ModelVersionUpdateSerializer(ModelVersionSerializer):
+    """Editing an unapproved version: the version string is fixed once registered."""
+
+    class Meta(ModelVersionSerializer.Meta):
+        read_only_fields = ("version", *ModelVersionSerializer.Meta.read_only_fields)
 
 
 class StageSerializer(serializers.Serializer):
@@ -412,11 +413,12 @@ class DatasetSerializer(serializers.ModelSerializer):
         read_only_fields = ("created_at", "updated_at")
         extra_kwargs = {"slug": {"validators": []}}
 
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            fields["slug"].read_only = True
-        return fields
+
+class DatasetUpdateSerializer(DatasetSerializer):
+    """Editing a dataset: the slug is fixed once registered."""
+
+    class Meta(DatasetSerializer.Meta):
+        read_only_fields = ("slug", *DatasetSerializer.Meta.read_only_fields)
 
 
 # --- deployments -------------------------------------------------------------------------

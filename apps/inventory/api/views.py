@@ -45,6 +45,17 @@ def _schema_generation(view) -> bool:
     return getattr(view, "swagger_fake_view", False)
 
 
+class UpdateSerializerMixin:
+    """Update actions use ``update_serializer_class``, where identifiers are read-only."""
+
+    update_serializer_class = None
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update") and self.update_serializer_class:
+            return self.update_serializer_class
+        return super().get_serializer_class()
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List the models you may see",
@@ -61,10 +72,11 @@ def _schema_generation(view) -> bool:
         tags=["models"],
     ),
 )
-class RegisteredModelViewSet(viewsets.ModelViewSet):
+class RegisteredModelViewSet(UpdateSerializerMixin, viewsets.ModelViewSet):
     """The model inventory, looked up by slug."""
 
     serializer_class = s.RegisteredModelSerializer
+    update_serializer_class = s.RegisteredModelUpdateSerializer
     permission_classes = [RulesPermission]
     lookup_field = "slug"
     lookup_value_regex = SLUG_REGEX
@@ -176,6 +188,7 @@ class ModelChildMixin:
 )
 class ModelVersionViewSet(
     ModelChildMixin,
+    UpdateSerializerMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -185,6 +198,7 @@ class ModelVersionViewSet(
     """Versions of a model, looked up by version string."""
 
     serializer_class = s.ModelVersionSerializer
+    update_serializer_class = s.ModelVersionUpdateSerializer
     permission_classes = [RulesPermission]
     lookup_field = "version"
     lookup_value_regex = VERSION_REGEX
@@ -346,6 +360,7 @@ class RiskAssessmentViewSet(
     partial_update=extend_schema(summary="Edit some of a dataset's fields"),
 )
 class DatasetViewSet(
+    UpdateSerializerMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -355,6 +370,7 @@ class DatasetViewSet(
     """Datasets, looked up by slug."""
 
     serializer_class = s.DatasetSerializer
+    update_serializer_class = s.DatasetUpdateSerializer
     permission_classes = [RulesPermission]
     lookup_field = "slug"
     lookup_value_regex = SLUG_REGEX
