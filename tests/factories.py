@@ -28,7 +28,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     def roles(self, create, extracted, **kwargs):
         if create and extracted:
             for name in extracted:
-                self.groups.add(Group.objects.get(name=name))
+                # get_or_create: a transactional test (live server, worker) flushes the
+                # database, removing the groups the data migration made.
+                self.groups.add(Group.objects.get_or_create(name=name)[0])
 
 
 class BusinessUnitFactory(factory.django.DjangoModelFactory):
