@@ -5,10 +5,14 @@ Only roles that read the audit log get here (audit.view_auditevent / verify_audi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import User
@@ -33,6 +37,15 @@ USER_FIELDS = frozenset(
 )
 USER_LIST_FIELDS = frozenset({"developers"})
 UNIT_FIELDS = frozenset({"business_unit"})
+ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _local_moment(value: str) -> str:
+    """A stored UTC timestamp shown in the user's zone, like every other time on the page."""
+    moment = parse_datetime(value.replace("Z", "+00:00"))
+    if moment is None:
+        return value
+    return date_format(timezone.localtime(moment), "j M Y, H:i:s")
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,8 @@ def describe_events(events) -> list[EventRow]:
             return ", ".join(users.get(v, f"user #{v}") for v in value) or "—"
         if name in UNIT_FIELDS and isinstance(value, int):
             return units.get(value, f"unit #{value}")
+        if isinstance(value, str) and ISO_MOMENT.match(value):
+            return _local_moment(value)
         return value
 
     rows = []

@@ -53,6 +53,8 @@ def _model_filterset(request) -> RegisteredModelFilter:
     filterset.filters["owner"].queryset = (
         User.objects.filter(owned_models__in=visible.values("pk")).distinct().order_by("username")
     )
+    filterset.form.fields["owner"].empty_label = "Any owner"
+    filterset.form.fields["ordering"].empty_label = "Name (default)"
     # A few options each: checkboxes are easier to use by keyboard than multi-selects.
     for name in CHECKBOX_FILTERS:
         field = filterset.form.fields[name]

@@ -45,7 +45,7 @@ def test_audit_readers_see_the_log_and_verify(client, request, edited, persona):
 
 
 @pytest.mark.parametrize("persona", ["viewer", "model_owner", "business_owner", "outsider"])
-def test_others_are_refused(client, request, persona):
+def test_others_are_refused(client, db, request, persona):
     client.force_login(request.getfixturevalue(persona))
     assert client.get(LIST).status_code == 403
     assert client.post(VERIFY).status_code == 403
@@ -108,3 +108,18 @@ def test_the_log_query_count_is_constant(
     client.force_login(auditor)
     with django_assert_max_num_queries(12):
         assert client.get(LIST).status_code == 200
+
+
+def test_stored_times_in_changes_are_shown_in_the_users_zone(
+    client, auditor, validator, owned_model
+):
+    auditor.timezone = "Asia/Tokyo"
+    auditor.save()
+    services.registered_model_transition(actor=validator, model=owned_model, target="validation")
+    client.force_login(auditor)
+    event = AuditEvent.objects.get(action="transition")
+    raw = event.changes["validation_started_at"]["after"]
+    content = client.get(LIST).content.decode()
+    assert raw not in content
+    local = timezone.localtime(event.occurred_at, timezone=dt.timezone(dt.timedelta(hours=9)))
+    assert local.strftime("%H:%M") in content

@@ -61,10 +61,6 @@ def browser_page():
 @pytest.fixture
 def journey_data(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    from django.contrib.auth.models import Group
-
-    for name in roles.ALL_ROLES:  # a flushed transactional database may have lost them
-        Group.objects.get_or_create(name=name)
     validator = UserFactory(username="val.journey", roles=[roles.VALIDATOR], password=PASSWORD)
     owner = UserFactory(username="mo.journey", roles=[roles.MODEL_OWNER])
     business = UserFactory(username="bo.journey", roles=[roles.BUSINESS_OWNER])

@@ -100,7 +100,7 @@ def test_bad_input_gets_field_messages_and_writes_nothing(client, model_owner):
 
 
 @pytest.mark.parametrize("persona", ["business_owner", "auditor", "viewer"])
-def test_read_only_roles_cannot_register_datasets(client, request, persona):
+def test_read_only_roles_cannot_register_datasets(client, db, request, persona):
     client.force_login(request.getfixturevalue(persona))
     assert client.get(CREATE).status_code == 403
 

@@ -76,7 +76,7 @@ def test_a_model_owner_registers_a_model(client, model_owner, business_owner):
 
 
 @pytest.mark.parametrize("persona", ["validator", "business_owner", "auditor", "viewer"])
-def test_other_roles_cannot_register_models(client, request, persona):
+def test_other_roles_cannot_register_models(client, db, request, persona):
     client.force_login(request.getfixturevalue(persona))
     assert client.get(CREATE).status_code == 403
     assert client.post(CREATE, {}).status_code == 403

@@ -57,12 +57,12 @@ def bar_chart(chart_id: str, title: str, items, description: str = ""):
     }
 
 
-NODE_WIDTH = 190
+NODE_WIDTH = 210
 NODE_HEIGHT = 42
 COLUMN_GAP = 70
 ROW_GAP = 14
 TOP = 34
-LABEL_CHARS = 26
+LABEL_CHARS = 24
 
 NODE_COLOURS = {
     "dataset": ("#e6eef7", "#1f4e79"),
@@ -149,6 +149,9 @@ def lineage_layout(graph: dict, center_id: str) -> dict:
         if x2 < x1:
             # An upstream model drawn in the inputs column feeds the centre: keep left to right.
             x1, y1, x2, y2 = target["x"] + NODE_WIDTH, y2, source["x"], y1
+        if edge["type"] == "evaluated_on":
+            # Keep a dataset used for both training and evaluation as two visible lines.
+            y1, y2 = y1 + 6, y2 + 6
         mid = (x1 + x2) // 2
         edges.append(
             {
