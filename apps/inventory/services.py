@@ -17,6 +17,7 @@ from apps.inventory import lifecycle, risk
 from apps.inventory.choices import (
     AnnexIIIPoint,
     DatasetRole,
+    DeploymentEnvironment,
     EUAIActClass,
     LifecycleStatus,
     RiskAssessmentStatus,
@@ -633,6 +634,12 @@ def deployment_create(
     deployed_at=None,
 ) -> Deployment:
     require_perm(actor, "inventory.add_deployment", version)
+    if (
+        environment == DeploymentEnvironment.PRODUCTION
+        and version.model.eu_ai_act_class == EUAIActClass.PROHIBITED
+    ):
+        message = "A model classed as an EU prohibited practice cannot be deployed to production."
+        raise ApplicationError(message, field_errors={"environment": [message]})
     obj = Deployment(
         version=version,
         environment=environment,
