@@ -44,9 +44,18 @@ def canonical_json(value: Any) -> str:
     )
 
 
+def _parse_float(text: str) -> float | int:
+    """Whole numbers of 1e16 and more as int: PostgreSQL's jsonb writes 1e+20 back as
+    100000000000000000000, which would otherwise read back as an int and break the hash."""
+    value = float(text)
+    if abs(value) >= 1e16 and value.is_integer():
+        return int(value)
+    return value
+
+
 def normalise(value: Any) -> Any:
     """The JSON round-trip of a value, as it will read back from the database."""
-    return json.loads(canonical_json(value))
+    return json.loads(canonical_json(value), parse_float=_parse_float)
 
 
 def format_time(moment: datetime) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -145,6 +146,24 @@ def _unknown_fields(data: dict[str, Any], allowed: Iterable[str]) -> None:
             f"These fields cannot be set here: {', '.join(unknown)}.",
             field_errors={name: ["This field cannot be set here."] for name in unknown},
         )
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(v) for v in value)
+    return False
+
+
+def _finite_json(data: dict[str, Any], fields: Iterable[str]) -> None:
+    """JSON has no NaN or Infinity: PostgreSQL refuses them, so say which field has one."""
+    bad = [name for name in fields if _has_non_finite(data.get(name))]
+    if bad:
+        message = "NaN and infinite numbers cannot be stored; leave the value out or use null."
+        raise ApplicationError(message, field_errors={name: [message] for name in bad})
 
 
 def _save_unique(instance, *, duplicate_field: str, message: str) -> None:
@@ -455,6 +474,7 @@ def model_version_register(
     """Register a new version of a model, with its artefact hash and data lineage."""
     require_perm(actor, "inventory.add_modelversion", model)
     _unknown_fields(data, VERSION_EDITABLE_FIELDS)
+    _finite_json(data, ("hyperparameters", "evaluation_metrics"))
     if model.status == LifecycleStatus.RETIRED:
         raise ApplicationError("A retired model cannot receive new versions.")
     duplicate = f"Version {version!r} of {model.slug} already exists."
@@ -493,6 +513,7 @@ def model_version_update(
         )
     require_perm(actor, "inventory.change_modelversion", version)
     _unknown_fields(data, VERSION_EDITABLE_FIELDS)
+    _finite_json(data, ("hyperparameters", "evaluation_metrics"))
     before = _version_snapshot(version)
     for name, value in data.items():
         setattr(version, name, value)

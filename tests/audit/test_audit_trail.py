@@ -170,3 +170,18 @@ def test_the_postgresql_trigger_refuses_update_and_delete(history, sql):
         cursor.execute(sql)
     assert AuditEvent.objects.count() == 5
     assert audit_chain_verify().ok
+
+
+def test_large_and_small_numbers_survive_the_database_round_trip(model_owner, owned_model):
+    # PostgreSQL's jsonb rewrites 1e+20 as 100000000000000000000; the hash must not care.
+    services.model_version_register(
+        actor=model_owner,
+        model=owned_model,
+        version="1.0",
+        artifact_uri="s3://models/1.0",
+        artifact_sha256="a" * 64,
+        hyperparameters={"C": 1e20, "tol": 1e-12, "eta": 0.1, "rounds": 500, "scale": 2.0},
+        evaluation_metrics={"auc": 0.9123456789012345, "loss": 1.5e16},
+    )
+    result = audit_chain_verify()
+    assert result.ok, result.reason

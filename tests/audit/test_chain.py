@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from apps.audit.chain import GENESIS_HASH, compute_hash, verify_events
+from apps.audit.chain import GENESIS_HASH, compute_hash, normalise, verify_events
 
 
 def _chain(n: int) -> list[dict]:
@@ -73,3 +73,12 @@ def test_the_hash_covers_the_previous_hash():
     event = _chain(1)[0]
     changed = {**event, "prev_hash": "f" * 64}
     assert compute_hash(changed) != event["hash"]
+
+
+def test_normalised_values_read_back_the_same_from_postgresql_jsonb():
+    # jsonb prints 1e+20 as 100000000000000000000, which json reads back as an int.
+    value = {"big": 1e20, "small": 1e-7, "plain": 0.1, "whole": 2.0}
+    normalised = normalise(value)
+    assert normalised == {"big": 10**20, "small": 1e-7, "plain": 0.1, "whole": 2.0}
+    assert isinstance(normalised["big"], int)
+    assert isinstance(normalised["whole"], float)

@@ -269,3 +269,12 @@ def test_unknown_or_unchanged_stages_are_refused(model_owner, owned_model, stage
     version = _register(model_owner, owned_model)
     with pytest.raises(ApplicationError):
         services.model_version_set_stage(actor=model_owner, version=version, stage=stage)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), [1.0, float("-inf")]])
+@pytest.mark.parametrize("field", ["hyperparameters", "evaluation_metrics"])
+def test_nan_and_infinity_are_refused_by_field(model_owner, owned_model, field, value):
+    with pytest.raises(ApplicationError) as exc:
+        _register(model_owner, owned_model, **{field: {"auc": {"holdout": value}}})
+    assert field in exc.value.field_errors
+    assert not ModelVersion.objects.exists()
