@@ -53,7 +53,7 @@ def running_worker(timeout: float = 60.0) -> Iterator[str]:
         f"{queue}@%h",
         "--loglevel=INFO",
     ]
-    proc = subprocess.Popen(  # noqa: S603 - fixed argv
+    proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
