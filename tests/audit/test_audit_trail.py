@@ -185,3 +185,12 @@ def test_large_and_small_numbers_survive_the_database_round_trip(model_owner, ow
     )
     result = audit_chain_verify()
     assert result.ok, result.reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_record_refuses_to_write_outside_a_transaction():
+    from apps.audit.services import audit_record
+
+    with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
+        audit_record(actor=None, action="update", object_type="x", object_id="1")
+    assert not AuditEvent.objects.exists()

@@ -248,3 +248,16 @@ def test_the_chain_verifies_after_a_series_of_writes(admin_user, model_owner):
     assert result.ok
     assert result.count == 3
     assert result.head_hash == _events()[-1].hash
+
+
+def test_the_write_and_its_audit_event_share_one_transaction(model_owner, owned_model, monkeypatch):
+    def failing_audit(**kwargs):
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr(services, "audit_record", failing_audit)
+    with pytest.raises(RuntimeError):
+        services.registered_model_update(actor=model_owner, model=owned_model, purpose="Lost.")
+    with pytest.raises(RuntimeError):
+        _create(model_owner, slug="never-created")
+    assert RegisteredModel.objects.get(pk=owned_model.pk).purpose == owned_model.purpose
+    assert not RegisteredModel.objects.filter(slug="never-created").exists()
