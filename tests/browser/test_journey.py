@@ -88,7 +88,7 @@ def journey_data(settings):
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_validator_edits_a_purpose_and_sees_it_in_history(
     live_server, browser_page, journey_data
 ):
