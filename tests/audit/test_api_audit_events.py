@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
 from apps.inventory import services
+from tests.audit.tamper import forge_message
 from tests.factories import BusinessUnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,15 +52,7 @@ def history(model_owner, business_owner, validator):
 
 
 def _tamper(event: AuditEvent) -> None:
-    """Change one stored event behind the app's back (on PostgreSQL, past the trigger)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_immutable")
-        cursor.execute(
-            "UPDATE audit_auditevent SET message = %s WHERE id = %s", ["edited", event.pk]
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_immutable")
+    forge_message(event.pk, "edited")
 
 
 # --- list and retrieve --------------------------------------------------------------------

@@ -9,7 +9,6 @@ transaction and switch it back afterwards.
 from __future__ import annotations
 
 import itertools
-from contextlib import contextmanager
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -17,27 +16,15 @@ from django.db import DatabaseError, connection, transaction
 from apps.audit.models import AuditChainHead, AuditEvent, AuditImmutableError
 from apps.audit.selectors import audit_chain_verify
 from apps.inventory import services
+from tests.audit.tamper import raw_cursor
 
 SPARE_SEQUENCE = 10**9  # free value for swapping two unique sequences
-
-
-@contextmanager
-def _raw_sql():
-    """A cursor that bypasses the app and, on PostgreSQL, the immutability trigger."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        try:
-            yield cursor
-        finally:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET session_replication_role = DEFAULT")
 
 
 def _alter_changes(sequence: int) -> None:
     forged = '{"purpose": {"before": "x", "after": "forged"}}'
     cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    with _raw_sql() as cursor:
+    with raw_cursor() as cursor:
         cursor.execute(
             f"UPDATE audit_auditevent SET changes = %s{cast} WHERE sequence = %s",
             [forged, sequence],
@@ -45,12 +32,12 @@ def _alter_changes(sequence: int) -> None:
 
 
 def _delete(sequence: int) -> None:
-    with _raw_sql() as cursor:
+    with raw_cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE sequence = %s", [sequence])
 
 
 def _swap(first: int, second: int) -> None:
-    with _raw_sql() as cursor:
+    with raw_cursor() as cursor:
         update = "UPDATE audit_auditevent SET sequence = %s WHERE sequence = %s"
         cursor.execute(update, [SPARE_SEQUENCE, first])
         cursor.execute(update, [first, second])

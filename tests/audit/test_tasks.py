@@ -6,12 +6,12 @@ import logging
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from apps.audit.models import AuditEvent
 from apps.audit.tasks import verify_audit_chain
 from apps.core.tasks import ping
 from apps.inventory import services
+from tests.audit.tamper import forge_message
 from tests.factories import BusinessUnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,14 +47,7 @@ def test_it_is_idempotent(audited_models):
 
 def test_it_reports_and_logs_the_first_altered_event(audited_models, caplog):
     first = AuditEvent.objects.order_by("sequence").first()
-    with connection.cursor() as cursor:  # bypass the app, as someone with database access would
-        if connection.vendor == "postgresql":  # the trigger refuses it; the test owns the table
-            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_immutable")
-        cursor.execute(
-            "UPDATE audit_auditevent SET message = %s WHERE id = %s", ["tampered", first.pk]
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_immutable")
+    forge_message(first.pk)
     result = verify_audit_chain.delay().get()
     assert result["ok"] is False
     assert result["broken_sequence"] == first.sequence

@@ -7,10 +7,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 
 from apps.audit.models import AuditEvent
 from apps.inventory import services
+from tests.audit.tamper import raw_sql
 
 
 def _verify() -> str:
@@ -26,18 +26,6 @@ def history(model_owner, owned_model):
     return list(AuditEvent.objects.order_by("sequence"))
 
 
-def _raw(sql: str, params: list) -> None:
-    """Change the table behind the app's back (past the trigger on PostgreSQL)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        try:
-            cursor.execute(sql, params)
-        finally:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET session_replication_role = DEFAULT")
-
-
 def test_it_prints_the_count_and_head_hash(history):
     output = _verify()
     assert "Audit chain OK: 3 events" in output
@@ -49,7 +37,7 @@ def test_it_passes_on_an_empty_trail(db):
 
 
 def test_it_names_the_altered_event_and_fails(history):
-    _raw("UPDATE audit_auditevent SET message = %s WHERE sequence = %s", ["forged", 2])
+    raw_sql("UPDATE audit_auditevent SET message = %s WHERE sequence = %s", ["forged", 2])
     with pytest.raises(CommandError) as exc:
         _verify()
     assert exc.value.returncode != 0
@@ -59,15 +47,15 @@ def test_it_names_the_altered_event_and_fails(history):
 
 @pytest.mark.parametrize(("sequence", "named"), [(2, 3), (3, 3)])
 def test_it_fails_when_an_event_is_deleted(history, sequence, named):
-    _raw("DELETE FROM audit_auditevent WHERE sequence = %s", [sequence])
+    raw_sql("DELETE FROM audit_auditevent WHERE sequence = %s", [sequence])
     with pytest.raises(CommandError, match=f"sequence {named}"):
         _verify()
 
 
 def test_it_fails_when_events_are_reordered(history):
     update = "UPDATE audit_auditevent SET sequence = %s WHERE sequence = %s"
-    _raw(update, [10**9, 1])
-    _raw(update, [1, 2])
-    _raw(update, [2, 10**9])
+    raw_sql(update, [10**9, 1])
+    raw_sql(update, [1, 2])
+    raw_sql(update, [2, 10**9])
     with pytest.raises(CommandError, match="sequence 1"):
         _verify()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.inventory import services
+from tests.audit.tamper import forge_message
 from tests.factories import RegisteredModelFactory
 
 LIST = reverse("audit:event_list")
@@ -58,10 +58,7 @@ def test_verify_is_post_only(client, auditor):
 
 def test_verify_reports_a_tampered_event(client, auditor, edited):
     event = AuditEvent.objects.order_by("sequence").first()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE audit_auditevent SET message = %s WHERE id = %s", ["tampered", event.pk]
-        )
+    forge_message(event.pk)
     client.force_login(auditor)
     response = client.post(VERIFY)
     assert b"The chain is broken" in response.content

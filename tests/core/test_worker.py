@@ -17,7 +17,7 @@ def real_broker():
 
 def test_it_answers_a_ping_through_the_worker(real_broker):
     with running_worker() as queue:
-        result = app.send_task("apps.core.tasks.ping", queue=queue)
+        result = app.send_task("core.ping", queue=queue)
         assert result.get(timeout=30) == "pong"
 
 
@@ -37,7 +37,7 @@ def test_the_worker_verifies_the_audit_chain_written_by_this_process(real_broker
             business_owner=bo,
         )
     with running_worker() as queue:
-        result = app.send_task("apps.audit.tasks.verify_audit_chain", queue=queue)
+        result = app.send_task("audit.verify_audit_chain", queue=queue)
         outcome = result.get(timeout=60)
     assert outcome["ok"] is True
     assert outcome["count"] == 3
