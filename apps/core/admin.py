@@ -18,10 +18,6 @@ from django.http import HttpResponseRedirect
 from apps.accounts import roles
 from apps.core.errors import ApplicationError
 
-admin.site.site_header = "mlgov administration"
-admin.site.site_title = "mlgov admin"
-admin.site.index_title = "Users, reference data and inventory records"
-
 
 def is_admin_role(request) -> bool:
     return roles.has_role(request.user, roles.ADMIN)

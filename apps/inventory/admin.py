@@ -275,11 +275,11 @@ class ModelDependencyAdmin(ServiceModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     def service_create(self, request, obj, data):
         return services.model_dependency_create(actor=request.user, **data)
+
+    def service_delete(self, request, obj) -> None:
+        services.model_dependency_delete(actor=request.user, dependency=obj)
 
 
 @admin.register(RiskAssessment)

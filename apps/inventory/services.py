@@ -19,6 +19,7 @@ from apps.inventory.choices import (
     AnnexIIIPoint,
     DatasetRole,
     DeploymentEnvironment,
+    DeploymentStatus,
     EUAIActClass,
     LifecycleStatus,
     RiskAssessmentStatus,
@@ -166,6 +167,16 @@ def _finite_json(data: dict[str, Any], fields: Iterable[str]) -> None:
         raise ApplicationError(message, field_errors={name: [message] for name in bad})
 
 
+# Path segments the browser pages use for their own routes (e.g. /models/new/).
+RESERVED_NAMES = frozenset({"new", "edit", "export"})
+
+
+def _not_reserved(value: str, *, field: str) -> None:
+    if value.lower() in RESERVED_NAMES:
+        message = f"{value!r} is reserved; choose another {field}."
+        raise ApplicationError(message, field_errors={field: [message]})
+
+
 def _save_unique(instance, *, duplicate_field: str, message: str) -> None:
     try:
         with transaction.atomic():
@@ -184,7 +195,12 @@ def registered_model_create(
     """Register a model in the inventory. It starts in development, tier unassessed."""
     require_perm(actor, "inventory.add_registeredmodel")
     _unknown_fields(data, MODEL_EDITABLE_FIELDS)
+    _not_reserved(slug, field="slug")
     data.setdefault("owner", actor)
+    if data["owner"] != actor and not _may_reassign(actor):
+        # Otherwise a model owner could register a model they could then neither see nor edit.
+        message = "Register models you own; a validator or administrator can reassign them later."
+        raise ApplicationError(message, field_errors={"owner": [message]})
     model = RegisteredModel(slug=slug, created_by=actor, status_changed_at=timezone.now(), **data)
     validate_instance(model)
     _save_unique(
@@ -279,7 +295,45 @@ def registered_model_transition(
         changes=diff.diff(before, _model_snapshot(model)),
         message=reason.strip(),
     )
+    if target == LifecycleStatus.RETIRED:
+        _wind_down(actor=actor, model=model, reason=reason.strip())
     return model
+
+
+def _wind_down(*, actor, model: RegisteredModel, reason: str) -> None:
+    """A retired model serves nothing: archive its live versions and stop its deployments."""
+    message = f"Model retired: {reason}"
+    live = ModelVersion.objects.select_for_update().filter(
+        model=model, stage__in=[VersionStage.PRODUCTION, VersionStage.STAGING]
+    )
+    for version in live:
+        before = version.stage
+        version.stage = VersionStage.ARCHIVED
+        version.save(update_fields=["stage"])
+        audit_record(
+            actor=actor,
+            action="transition",
+            obj=version,
+            model_ref=model.pk,
+            changes={"stage": {"before": before, "after": VersionStage.ARCHIVED}},
+            message=message,
+        )
+    active = Deployment.objects.select_for_update().filter(
+        version__model=model, status=DeploymentStatus.ACTIVE
+    )
+    for deployment in active:
+        deployment.status = DeploymentStatus.INACTIVE
+        deployment.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            action="update",
+            obj=deployment,
+            model_ref=model.pk,
+            changes={
+                "status": {"before": DeploymentStatus.ACTIVE, "after": DeploymentStatus.INACTIVE}
+            },
+            message=message,
+        )
 
 
 @transaction.atomic
@@ -289,6 +343,10 @@ def registered_model_delete(*, actor, model: RegisteredModel) -> None:
     if model.status != LifecycleStatus.DEVELOPMENT or model.versions.exists():
         raise ApplicationError(
             "Only a model still in development with no versions can be deleted; retire it instead."
+        )
+    if model.upstream_links.exists() or model.downstream_links.exists():
+        raise ApplicationError(
+            "The model is linked to other models in the lineage; remove those links first."
         )
     before = _model_snapshot(model)
     pk, label = model.pk, str(model)
@@ -474,6 +532,7 @@ def model_version_register(
     """Register a new version of a model, with its artefact hash and data lineage."""
     require_perm(actor, "inventory.add_modelversion", model)
     _unknown_fields(data, VERSION_EDITABLE_FIELDS)
+    _not_reserved(version, field="version")
     _finite_json(data, ("hyperparameters", "evaluation_metrics"))
     if model.status == LifecycleStatus.RETIRED:
         raise ApplicationError("A retired model cannot receive new versions.")
@@ -506,6 +565,7 @@ def model_version_update(
 ) -> ModelVersion:
     """Edit a version that has not been approved; approved versions are immutable."""
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    require_perm(actor, "inventory.add_modelversion", version)  # may edit this model's versions
     if version.is_locked:
         raise ApplicationError(
             f"Version {version.version} was approved on {version.approved_at:%Y-%m-%d} and is "
@@ -562,6 +622,12 @@ def model_version_set_stage(*, actor, version: ModelVersion, stage: str) -> Mode
                 field_errors={"stage": ["The model is not approved."]},
             )
     else:
+        if version.stage == VersionStage.PRODUCTION and model.status == LifecycleStatus.PRODUCTION:
+            message = (
+                f"{model} is in production and {version.version} is its production version; "
+                "promote a replacement version or move the model out of production first."
+            )
+            raise ApplicationError(message, field_errors={"stage": [message]})
         # Moving an approved version out of production is a governance act, not an edit.
         perm = (
             "inventory.promote_modelversion"
@@ -610,6 +676,7 @@ def model_version_set_stage(*, actor, version: ModelVersion, stage: str) -> Mode
 def dataset_create(*, actor, slug: str, **data: Any) -> Dataset:
     require_perm(actor, "inventory.add_dataset")
     _unknown_fields(data, DATASET_EDITABLE_FIELDS)
+    _not_reserved(slug, field="slug")
     data.setdefault("owner", actor)
     obj = Dataset(slug=slug, created_by=actor, **data)
     validate_instance(obj)
@@ -707,6 +774,32 @@ def model_dependency_create(
     for ref in {upstream.pk, downstream.pk}:
         audit_record(actor=actor, action="create", obj=obj, model_ref=ref, changes=changes)
     return obj
+
+
+@transaction.atomic
+def model_dependency_delete(*, actor, dependency: ModelDependency) -> None:
+    """Remove a model-to-model feed link, recorded on both models' histories."""
+    require_perm(actor, "inventory.delete_modeldependency", dependency)
+    changes = diff.deleted(
+        {
+            "upstream": dependency.upstream.slug,
+            "downstream": dependency.downstream.slug,
+            "kind": dependency.kind,
+        }
+    )
+    refs = {dependency.upstream_id, dependency.downstream_id}
+    label, pk = str(dependency), dependency.pk
+    dependency.delete()
+    for ref in sorted(refs):
+        audit_record(
+            actor=actor,
+            action="delete",
+            object_type="inventory.modeldependency",
+            object_id=str(pk),
+            object_repr=label,
+            model_ref=ref,
+            changes=changes,
+        )
 
 
 def _reaches(*, start: int, goal: int) -> bool:

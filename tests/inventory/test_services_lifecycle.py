@@ -9,11 +9,12 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
 from apps.audit.models import AuditEvent
+from apps.audit.selectors import audit_chain_verify
 from apps.core.errors import ApplicationError
 from apps.inventory import services
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, VersionStage
 from apps.inventory.models import RegisteredModel
-from tests.factories import ModelVersionFactory, RegisteredModelFactory
+from tests.factories import DeploymentFactory, ModelVersionFactory, RegisteredModelFactory
 
 S = LifecycleStatus
 LEGAL = {
@@ -64,7 +65,7 @@ def test_a_validator_makes_every_legal_transition(validator, model_owner, curren
     assert moved.status == target
     if target in DATE_FIELD:
         assert getattr(fresh, DATE_FIELD[target]) is not None
-    [event] = AuditEvent.objects.all()
+    [event] = AuditEvent.objects.filter(object_type="inventory.registeredmodel")
     assert event.action == "transition"
     assert event.actor == validator
     assert event.model_ref == model.pk
@@ -94,7 +95,7 @@ def test_retirement_records_when_and_why(validator, model_owner):
     fresh = RegisteredModel.objects.get(pk=model.pk)
     assert fresh.retired_at is not None
     assert fresh.retirement_reason == "Replaced by v2 model."
-    [event] = AuditEvent.objects.all()
+    [event] = AuditEvent.objects.filter(object_type="inventory.registeredmodel")
     assert event.changes["retirement_reason"] == {"before": "", "after": "Replaced by v2 model."}
 
 
@@ -179,3 +180,34 @@ def test_a_second_production_keeps_the_first_deployment_date(validator, model_ow
     services.registered_model_transition(actor=validator, model=model, target=S.PRODUCTION)
     assert RegisteredModel.objects.get(pk=model.pk).deployed_at == first
     assert AuditEvent.objects.count() == 4
+
+
+def test_retirement_archives_live_versions_and_stops_deployments(validator, model_owner):
+    model = _model(S.PRODUCTION, model_owner)
+    live = model.versions.get(stage=VersionStage.PRODUCTION)
+    deployment = DeploymentFactory(version=live, created_by=model_owner)
+    services.registered_model_transition(
+        actor=validator, model=model, target=S.RETIRED, reason="Replaced."
+    )
+    live.refresh_from_db()
+    deployment.refresh_from_db()
+    assert live.stage == VersionStage.ARCHIVED
+    assert deployment.status == "inactive"
+    kinds = set(AuditEvent.objects.values_list("object_type", flat=True))
+    assert kinds == {
+        "inventory.registeredmodel",
+        "inventory.modelversion",
+        "inventory.deployment",
+    }
+    assert audit_chain_verify().ok
+
+
+def test_the_production_version_of_a_model_in_production_cannot_be_withdrawn(
+    validator, model_owner
+):
+    model = _model(S.PRODUCTION, model_owner)
+    live = model.versions.get(stage=VersionStage.PRODUCTION)
+    with pytest.raises(ApplicationError, match="promote a replacement"):
+        services.model_version_set_stage(actor=validator, version=live, stage=VersionStage.ARCHIVED)
+    live.refresh_from_db()
+    assert live.stage == VersionStage.PRODUCTION
