@@ -32,7 +32,7 @@ seed: migrate
 ## Serve the demo on http://$(HOST):$(PORT) (SQLite, tasks in-process unless env says otherwise).
 run: seed
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@$(PY) manage.py demo_logins
+	@$(PY) manage.py demo_logins --url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## Whole test suite. Uses PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set.

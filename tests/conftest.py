@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings
 
 from apps.accounts import roles
 from tests.factories import RegisteredModelFactory, UserFactory
+
+# Live-server request threads would otherwise keep their PostgreSQL connections open after the
+# test, which stops the test database from being dropped.
+settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 SERVICES_REASON = "needs DATABASE_URL (PostgreSQL) and REDIS_URL; set both to run service tests"
 
