@@ -127,8 +127,20 @@ def model_lineage(*, user, model: RegisteredModel) -> dict:
 
     Returns ``{"nodes": [...], "edges": [...]}`` with stable string ids such as
     ``dataset:<slug>``, ``version:<model-slug>@<version>``, ``deployment:<id>``,
-    ``model:<slug>``.
+    ``model:<slug>``. Models that feed or are fed by this one appear as model nodes.
     """
+    return _lineage_graph(user=user, model=model)
+
+
+def inventory_lineage(*, user) -> dict:
+    """Graph of the whole inventory the user may see, in the shape of ``model_lineage``.
+
+    A constant number of queries whatever the inventory's size.
+    """
+    return _lineage_graph(user=user, model=None)
+
+
+def _lineage_graph(*, user, model: RegisteredModel | None) -> dict:
     nodes: dict[str, dict] = {}
     edges: list[dict] = []
 
@@ -137,10 +149,13 @@ def model_lineage(*, user, model: RegisteredModel) -> dict:
         nodes.setdefault(node_id, {"id": node_id, "type": "model", "label": m.name, "slug": m.slug})
         return node_id
 
-    center = model_node(model)
-    versions = list(version_list(user=user, model=model))
-    for v in versions:
-        vid = f"version:{model.slug}@{v.version}"
+    def version_id(v: ModelVersion) -> str:
+        return f"version:{v.model.slug}@{v.version}"
+
+    for m in [model] if model is not None else model_list(user=user):
+        model_node(m)
+    for v in version_list(user=user, model=model):
+        vid = version_id(v)
         nodes[vid] = {
             "id": vid,
             "type": "version",
@@ -148,7 +163,7 @@ def model_lineage(*, user, model: RegisteredModel) -> dict:
             "stage": v.stage,
             "artifact_sha256": v.artifact_sha256,
         }
-        edges.append({"source": center, "target": vid, "type": "has_version"})
+        edges.append({"source": model_node(v.model), "target": vid, "type": "has_version"})
         for link in v.dataset_links.all():
             ds = link.dataset
             did = f"dataset:{ds.slug}"
@@ -173,82 +188,12 @@ def model_lineage(*, user, model: RegisteredModel) -> dict:
             "status": dep.status,
             "consumers": dep.consumers,
         }
-        edges.append(
-            {
-                "source": f"version:{model.slug}@{dep.version.version}",
-                "target": nid,
-                "type": "deployed_as",
-            }
-        )
+        edges.append({"source": version_id(dep.version), "target": nid, "type": "deployed_as"})
     for link in dependency_list(user=user, model=model):
         edges.append(
             {
                 "source": model_node(link.upstream),
                 "target": model_node(link.downstream),
-                "type": link.kind,
-            }
-        )
-    return {"nodes": list(nodes.values()), "edges": edges}
-
-
-def inventory_lineage(*, user) -> dict:
-    """Graph of the whole inventory the user may see, in the shape of ``model_lineage``.
-
-    Models, their versions, the datasets those versions were trained or evaluated on, the
-    deployments of those versions, and model → model feeds. A constant number of queries
-    whatever the inventory's size.
-    """
-    nodes: dict[str, dict] = {}
-    edges: list[dict] = []
-    for m in model_list(user=user):
-        node_id = f"model:{m.slug}"
-        nodes[node_id] = {"id": node_id, "type": "model", "label": m.name, "slug": m.slug}
-    for v in version_list(user=user):
-        vid = f"version:{v.model.slug}@{v.version}"
-        nodes[vid] = {
-            "id": vid,
-            "type": "version",
-            "label": v.version,
-            "stage": v.stage,
-            "artifact_sha256": v.artifact_sha256,
-        }
-        edges.append({"source": f"model:{v.model.slug}", "target": vid, "type": "has_version"})
-        for link in v.dataset_links.all():
-            ds = link.dataset
-            did = f"dataset:{ds.slug}"
-            nodes.setdefault(
-                did,
-                {
-                    "id": did,
-                    "type": "dataset",
-                    "label": str(ds),
-                    "slug": ds.slug,
-                    "content_hash": ds.content_hash,
-                },
-            )
-            edges.append({"source": did, "target": vid, "type": link.role})
-    for dep in deployment_list(user=user):
-        nid = f"deployment:{dep.pk}"
-        nodes[nid] = {
-            "id": nid,
-            "type": "deployment",
-            "label": f"{dep.get_environment_display()} {dep.endpoint}".strip(),
-            "environment": dep.environment,
-            "status": dep.status,
-            "consumers": dep.consumers,
-        }
-        edges.append(
-            {
-                "source": f"version:{dep.version.model.slug}@{dep.version.version}",
-                "target": nid,
-                "type": "deployed_as",
-            }
-        )
-    for link in dependency_list(user=user):
-        edges.append(
-            {
-                "source": f"model:{link.upstream.slug}",
-                "target": f"model:{link.downstream.slug}",
                 "type": link.kind,
             }
         )
