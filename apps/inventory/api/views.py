@@ -56,6 +56,36 @@ class UpdateSerializerMixin:
         return super().get_serializer_class()
 
 
+class ServiceWriteMixin:
+    """Creates and updates go through a service; the answer re-reads the object through the
+    view's (restricted, prefetched) queryset. Subclasses implement ``service_create`` and,
+    where editing is allowed, ``service_update``."""
+
+    def service_create(self, data: dict):
+        raise NotImplementedError
+
+    def service_update(self, instance, data: dict):
+        raise NotImplementedError
+
+    def _respond(self, instance, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=instance.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        instance = self.service_create(dict(serializer.validated_data))
+        return self._respond(instance, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        instance = self.get_object()
+        serializer = self.get_serializer(
+            instance, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        return self._respond(self.service_update(instance, dict(serializer.validated_data)))
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List the models you may see",
@@ -72,7 +102,7 @@ class UpdateSerializerMixin:
         tags=["models"],
     ),
 )
-class RegisteredModelViewSet(UpdateSerializerMixin, viewsets.ModelViewSet):
+class RegisteredModelViewSet(ServiceWriteMixin, UpdateSerializerMixin, viewsets.ModelViewSet):
     """The model inventory, looked up by slug."""
 
     serializer_class = s.RegisteredModelSerializer
@@ -103,26 +133,11 @@ class RegisteredModelViewSet(UpdateSerializerMixin, viewsets.ModelViewSet):
             .prefetch_related("developers")
         )
 
-    def _respond(self, model: RegisteredModel, code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=model.pk)
-        return Response(self.get_serializer(fresh).data, status=code)
+    def service_create(self, data):
+        return services.registered_model_create(actor=self.request.user, **data)
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        model = services.registered_model_create(actor=request.user, **serializer.validated_data)
-        return self._respond(model, status.HTTP_201_CREATED)
-
-    def update(self, request, *args, **kwargs):
-        model = self.get_object()
-        serializer = self.get_serializer(
-            model, data=request.data, partial=kwargs.get("partial", False)
-        )
-        serializer.is_valid(raise_exception=True)
-        model = services.registered_model_update(
-            actor=request.user, model=model, **serializer.validated_data
-        )
-        return self._respond(model)
+    def service_update(self, instance, data):
+        return services.registered_model_update(actor=self.request.user, model=instance, **data)
 
     def destroy(self, request, *args, **kwargs):
         services.registered_model_delete(actor=request.user, model=self.get_object())
@@ -187,6 +202,7 @@ class ModelChildMixin:
     ),
 )
 class ModelVersionViewSet(
+    ServiceWriteMixin,
     ModelChildMixin,
     UpdateSerializerMixin,
     mixins.ListModelMixin,
@@ -235,28 +251,13 @@ class ModelVersionViewSet(
             )
         super().check_object_permissions(request, obj)
 
-    def _respond(self, version: ModelVersion, code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=version.pk)
-        return Response(self.get_serializer(fresh).data, status=code)
+    def service_create(self, data):
+        return services.model_version_register(
+            actor=self.request.user, model=self.get_parent(), **data
+        )
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        version = services.model_version_register(
-            actor=request.user, model=self.get_parent(), **serializer.validated_data
-        )
-        return self._respond(version, status.HTTP_201_CREATED)
-
-    def update(self, request, *args, **kwargs):
-        version = self.get_object()
-        serializer = self.get_serializer(
-            version, data=request.data, partial=kwargs.get("partial", False)
-        )
-        serializer.is_valid(raise_exception=True)
-        version = services.model_version_update(
-            actor=request.user, version=version, **serializer.validated_data
-        )
-        return self._respond(version)
+    def service_update(self, instance, data):
+        return services.model_version_update(actor=self.request.user, version=instance, **data)
 
     @extend_schema(
         summary="Move a version to another stage",
@@ -295,6 +296,7 @@ class ModelVersionViewSet(
     ),
 )
 class RiskAssessmentViewSet(
+    ServiceWriteMixin,
     ModelChildMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -318,10 +320,6 @@ class RiskAssessmentViewSet(
         if _schema_generation(self):
             return RiskAssessment.objects.none()
         return selectors.risk_assessment_list(model=self.get_parent()).select_related("model")
-
-    def _respond(self, assessment: RiskAssessment, code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=assessment.pk)
-        return Response(self.get_serializer(fresh).data, status=code)
 
     def create(self, request, *args, **kwargs):
         body = s.RiskQuestionnaireSerializer(data=request.data)
@@ -360,6 +358,7 @@ class RiskAssessmentViewSet(
     partial_update=extend_schema(summary="Edit some of a dataset's fields"),
 )
 class DatasetViewSet(
+    ServiceWriteMixin,
     UpdateSerializerMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -389,26 +388,11 @@ class DatasetViewSet(
             return Dataset.objects.none()
         return selectors.dataset_list(user=self.request.user).select_related("created_by")
 
-    def _respond(self, dataset, code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=dataset.pk)
-        return Response(self.get_serializer(fresh).data, status=code)
+    def service_create(self, data):
+        return services.dataset_create(actor=self.request.user, **data)
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        dataset = services.dataset_create(actor=request.user, **serializer.validated_data)
-        return self._respond(dataset, status.HTTP_201_CREATED)
-
-    def update(self, request, *args, **kwargs):
-        dataset = self.get_object()
-        serializer = self.get_serializer(
-            dataset, data=request.data, partial=kwargs.get("partial", False)
-        )
-        serializer.is_valid(raise_exception=True)
-        dataset = services.dataset_update(
-            actor=request.user, dataset=dataset, **serializer.validated_data
-        )
-        return self._respond(dataset)
+    def service_update(self, instance, data):
+        return services.dataset_update(actor=self.request.user, dataset=instance, **data)
 
 
 @extend_schema(tags=["lineage"])
@@ -421,6 +405,7 @@ class DatasetViewSet(
     ),
 )
 class DeploymentViewSet(
+    ServiceWriteMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -445,15 +430,10 @@ class DeploymentViewSet(
             return Deployment.objects.none()
         return selectors.deployment_list(user=self.request.user).select_related("created_by")
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        if not request.user.has_perm("inventory.add_deployment", data["version"]):
+    def service_create(self, data):
+        if not self.request.user.has_perm("inventory.add_deployment", data["version"]):
             raise PermissionDenied("You are not allowed to record deployments of this model.")
-        deployment = services.deployment_create(actor=request.user, **data)
-        fresh = self.get_queryset().get(pk=deployment.pk)
-        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
+        return services.deployment_create(actor=self.request.user, **data)
 
 
 class InventoryLineageView(APIView):
