@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.audit",
     "apps.inventory",
+    "apps.approvals",
     "apps.dashboard",
 ]
 

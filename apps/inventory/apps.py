@@ -5,3 +5,8 @@ class InventoryConfig(AppConfig):
     name = "apps.inventory"
     label = "inventory"
     verbose_name = "Model inventory"
+
+    def ready(self) -> None:
+        from apps.inventory.approvals import register_kinds
+
+        register_kinds()

@@ -252,16 +252,44 @@ def registered_model_update(
 def registered_model_transition(
     *, actor, model: RegisteredModel, target: str, reason: str = ""
 ) -> RegisteredModel:
-    """Move a model along its lifecycle; illegal moves are refused with a message."""
+    """Move a model along its lifecycle; illegal moves are refused with a message.
+
+    Approval, production and the retirement of an approved or deployed model are sign-offs:
+    they happen through the approval engine (validation sign-off, promotion, retirement),
+    never by a direct move.
+    """
     require_perm(actor, "inventory.transition_registeredmodel", model)
     model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
-    if target in (LifecycleStatus.APPROVED, LifecycleStatus.PRODUCTION) and not roles.has_role(
-        actor, roles.ADMIN, roles.VALIDATOR
-    ):
-        raise ApplicationError(
-            "Only validators and administrators can approve a model or put it into production.",
-            field_errors={"status": ["Only validators and administrators can make this move."]},
-        )
+    signoff = GOVERNED_TRANSITIONS.get((model.status, target)) or GOVERNED_TRANSITIONS.get(
+        (None, target)
+    )
+    if signoff:
+        raise ApplicationError(signoff, field_errors={"status": [signoff]})
+    return apply_transition(actor=actor, model=model, target=target, reason=reason)
+
+
+GOVERNED_TRANSITIONS = {
+    (None, LifecycleStatus.APPROVED): (
+        "A model is approved when a validator signs off the validation of one of its versions; "
+        "request a validation sign-off."
+    ),
+    (None, LifecycleStatus.PRODUCTION): (
+        "A model goes into production when a promotion of one of its versions is approved; "
+        "request a promotion."
+    ),
+    (LifecycleStatus.APPROVED, LifecycleStatus.RETIRED): (
+        "Retiring an approved model needs sign-off; request a retirement."
+    ),
+    (LifecycleStatus.PRODUCTION, LifecycleStatus.RETIRED): (
+        "Retiring a model in production needs sign-off; request a retirement."
+    ),
+}
+
+
+def apply_transition(*, actor, model: RegisteredModel, target: str, reason: str = ""):
+    """The lifecycle move itself, checked against the state machine. Callers check who may
+    make it: ``registered_model_transition`` for direct moves, approval effects otherwise.
+    Must run inside a transaction with ``model`` locked."""
     try:
         lifecycle.check_transition(
             current=model.status,
@@ -600,8 +628,8 @@ def model_version_update(
 
 @transaction.atomic
 def model_version_set_stage(*, actor, version: ModelVersion, stage: str) -> ModelVersion:
-    """Move a version between stages. Production needs an approved (or production) model;
-    it approves and locks the version and archives the previous production version."""
+    """Move a version between development, staging and archived. Production is reached only
+    through an approved promotion (see ``promote_version``)."""
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
     model = version.model
     if stage not in VersionStage.values:
@@ -611,61 +639,85 @@ def model_version_set_stage(*, actor, version: ModelVersion, stage: str) -> Mode
     if stage == version.stage:
         raise ApplicationError(f"Version {version.version} is already in {stage}.")
     if stage == VersionStage.PRODUCTION:
-        require_perm(actor, "inventory.promote_modelversion", version)
-        if model.eu_ai_act_class == EUAIActClass.PROHIBITED:
-            raise ApplicationError(
-                "A model classed as an EU prohibited practice cannot go to production."
-            )
-        if model.status not in (LifecycleStatus.APPROVED, LifecycleStatus.PRODUCTION):
-            raise ApplicationError(
-                "The model must be approved before a version can be promoted to production.",
-                field_errors={"stage": ["The model is not approved."]},
-            )
-    else:
-        if version.stage == VersionStage.PRODUCTION and model.status == LifecycleStatus.PRODUCTION:
-            message = (
-                f"{model} is in production and {version.version} is its production version; "
-                "promote a replacement version or move the model out of production first."
-            )
-            raise ApplicationError(message, field_errors={"stage": [message]})
-        # Moving an approved version out of production is a governance act, not an edit.
-        perm = (
-            "inventory.promote_modelversion"
-            if version.is_locked
-            else "inventory.change_modelversion"
+        message = (
+            "Promotion to production needs sign-off: request a promotion of this version; "
+            "it takes effect when the approvers the policy names have approved it."
         )
-        require_perm(actor, perm, version)
-    now = timezone.now()
-    if stage == VersionStage.PRODUCTION:
-        previous = ModelVersion.objects.select_for_update().filter(
-            model=model, stage=VersionStage.PRODUCTION
+        raise ApplicationError(message, field_errors={"stage": [message]})
+    if version.stage == VersionStage.PRODUCTION and model.status == LifecycleStatus.PRODUCTION:
+        message = (
+            f"{model} is in production and {version.version} is its production version; "
+            "promote a replacement version or move the model out of production first."
         )
-        for old in previous:
-            old.stage = VersionStage.ARCHIVED
-            old.save(update_fields=["stage"])
-            audit_record(
-                actor=actor,
-                action="transition",
-                obj=old,
-                model_ref=model.pk,
-                changes={
-                    "stage": {"before": VersionStage.PRODUCTION, "after": VersionStage.ARCHIVED}
-                },
-                message=f"Superseded by {version.version}",
-            )
+        raise ApplicationError(message, field_errors={"stage": [message]})
+    # Moving an approved version out of production is a governance act, not an edit.
+    perm = (
+        "inventory.promote_modelversion" if version.is_locked else "inventory.change_modelversion"
+    )
+    require_perm(actor, perm, version)
+    return _set_stage(actor=actor, version=version, stage=stage)
+
+
+def _set_stage(*, actor, version: ModelVersion, stage: str, message: str = "") -> ModelVersion:
     before = _version_snapshot(version)
     version.stage = stage
-    if stage == VersionStage.PRODUCTION and version.approved_at is None:
-        version.approved_at = now
-        version.approved_by = actor
-    version.save()
+    version.save(update_fields=["stage"])
     audit_record(
         actor=actor,
         action="transition",
         obj=version,
-        model_ref=model.pk,
+        model_ref=version.model_id,
         changes=diff.diff(before, _version_snapshot(version)),
+        message=message,
     )
+    return version
+
+
+def version_lock(*, actor, version: ModelVersion) -> ModelVersion:
+    """Mark a version approved (immutable evidence). Effect of a validation sign-off or a
+    promotion; runs inside the approval's transaction."""
+    if version.approved_at is None:
+        before = _version_snapshot(version)
+        version.approved_at = timezone.now()
+        version.approved_by = actor
+        version.save(update_fields=["approved_at", "approved_by"])
+        audit_record(
+            actor=actor,
+            action="update",
+            obj=version,
+            model_ref=version.model_id,
+            changes=diff.diff(before, _version_snapshot(version)),
+            message="Approved: the version is now immutable.",
+        )
+    return version
+
+
+def promote_version(*, actor, version: ModelVersion, message: str = "") -> ModelVersion:
+    """Effect of an approved promotion: the version becomes production (locked), the previous
+    production version is archived, and an approved model moves into production. Runs inside
+    the approval's transaction; the approval engine has checked who may do this."""
+    model = RegisteredModel.objects.select_for_update().get(pk=version.model_id)
+    if model.eu_ai_act_class == EUAIActClass.PROHIBITED:
+        raise ApplicationError(
+            "A model classed as an EU prohibited practice cannot go to production."
+        )
+    for old in (
+        ModelVersion.objects.select_for_update()
+        .filter(model=model, stage=VersionStage.PRODUCTION)
+        .exclude(pk=version.pk)
+    ):
+        _set_stage(
+            actor=actor,
+            version=old,
+            stage=VersionStage.ARCHIVED,
+            message=f"Superseded by {version.version}",
+        )
+    version_lock(actor=actor, version=version)
+    _set_stage(actor=actor, version=version, stage=VersionStage.PRODUCTION, message=message)
+    if model.status == LifecycleStatus.APPROVED:
+        apply_transition(
+            actor=actor, model=model, target=LifecycleStatus.PRODUCTION, reason=message
+        )
     return version
 
 

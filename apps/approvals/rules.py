@@ -1,0 +1,38 @@
+"""Who may request, decide, withdraw and lift gates. The engine enforces four-eyes itself."""
+
+import rules
+
+from apps.accounts.predicates import (
+    has_any_role,
+    is_admin,
+    is_business_owner_role,
+    is_model_owner_role,
+    is_validator,
+)
+from apps.inventory.rules import (
+    can_see_model,
+    develops_model,
+    is_named_business_owner,
+    no_object,
+    owns_model,
+)
+
+
+@rules.predicate
+def is_requester(user, request) -> bool:
+    return request is not None and request.requested_by_id == user.pk
+
+
+rules.add_perm("approvals.view_approvalrequest", has_any_role & can_see_model)
+rules.add_perm(
+    "approvals.add_approvalrequest",
+    is_admin | is_validator | (is_model_owner_role & (no_object | owns_model | develops_model)),
+)
+rules.add_perm(
+    "approvals.decide_approvalrequest",
+    can_see_model
+    & (is_admin | is_validator | (is_business_owner_role & (no_object | is_named_business_owner))),
+)
+rules.add_perm("approvals.withdraw_approvalrequest", is_admin | is_requester)
+rules.add_perm("approvals.lift_gate", is_admin)
+rules.add_perm("approvals.view_gateoverride", has_any_role & can_see_model)

@@ -1,0 +1,315 @@
+"""The approval engine: request, decide (four-eyes, electronic signature), staleness, effects.
+
+Every sign-off in mlgov goes through here. A request freezes the subject's content; the
+quorum comes from ``policy``; when it is met the kind's effect is applied in the same
+transaction as the last decision, and everything is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts import roles
+from apps.approvals import policy, signals
+from apps.approvals.choices import ApproverRole, RequestStatus, Verdict
+from apps.approvals.models import ApprovalRequest, Decision, GateOverride
+from apps.approvals.registry import handler_for
+from apps.audit.chain import canonical_json, normalise
+from apps.audit.services import audit_record
+from apps.core.errors import ApplicationError
+from apps.core.services import require_perm
+from apps.inventory.choices import EUAIActClass
+
+SLOT_LABELS = dict(ApproverRole.choices)
+
+
+def content_sha256(content: dict) -> str:
+    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def _subject_key(subject) -> tuple[str, str]:
+    return subject._meta.label_lower, str(subject.pk)
+
+
+def _refuse(message: str, field: str | None = None) -> ApplicationError:
+    return ApplicationError(message, field_errors={field: [message]} if field else None)
+
+
+def _refuse_prohibited(model) -> None:
+    if model.eu_ai_act_class == EUAIActClass.PROHIBITED:
+        raise _refuse(
+            f"{model} is classed as a prohibited practice under the EU AI Act and can never "
+            "be approved."
+        )
+
+
+@transaction.atomic
+def approval_request_create(
+    *, actor, kind: str, subject, justification: str = ""
+) -> ApprovalRequest:
+    """Freeze the subject's current content and ask the approvers the policy names."""
+    handler = handler_for(kind)
+    subject = handler.load(str(subject.pk))
+    model = handler.model_of(subject)
+    require_perm(actor, "approvals.add_approvalrequest", model)
+    _refuse_prohibited(model)
+    if handler.needs_justification and not justification.strip():
+        raise _refuse("Say why this is requested.", "justification")
+    if handler.check:
+        handler.check(subject=subject, actor=actor, stage="request")
+    subject_type, subject_id = _subject_key(subject)
+    pending = ApprovalRequest.objects.filter(
+        kind=kind, subject_type=subject_type, subject_id=subject_id, status=RequestStatus.PENDING
+    ).exists()
+    if pending:
+        raise _refuse("A request for this is already waiting for approval.")
+    content = normalise(handler.content(subject))
+    request = ApprovalRequest.objects.create(
+        kind=kind,
+        model=model,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        title=handler.title(subject)[:300],
+        justification=justification.strip(),
+        content=content,
+        content_sha256=content_sha256(content),
+        tier_at_request=model.risk_tier,
+        required_slots=list(policy.required_slots(kind, model.risk_tier)),
+        requested_by=actor,
+        requested_at=timezone.now(),
+    )
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=request,
+        model_ref=model.pk,
+        changes={
+            "kind": {"before": None, "after": kind},
+            "subject": {"before": None, "after": f"{subject_type}:{subject_id}"},
+            "content_sha256": {"before": None, "after": request.content_sha256},
+            "required_slots": {"before": None, "after": request.required_slots},
+        },
+        message=request.justification,
+    )
+    signals.approval_requested.send(sender=ApprovalRequest, request=request)
+    return request
+
+
+def current_content_sha256(request: ApprovalRequest) -> str:
+    handler = handler_for(request.kind)
+    subject = handler.load(request.subject_id)
+    return content_sha256(normalise(handler.content(subject)))
+
+
+def _close(request: ApprovalRequest, *, actor, status: str, note: str = "") -> None:
+    request.status = status
+    request.closed_at = timezone.now()
+    request.closing_note = note
+    request.save(update_fields=["status", "closed_at", "closing_note"])
+    audit_record(
+        actor=actor,
+        action="transition",
+        obj=request,
+        model_ref=request.model_id,
+        changes={"status": {"before": RequestStatus.PENDING, "after": status}},
+        message=note,
+    )
+
+
+@transaction.atomic
+def approval_requests_invalidate(*, actor, subject, reason: str = "") -> int:
+    """Mark pending requests about ``subject`` stale whose frozen content no longer matches.
+
+    Services call this after changing a subject that may be awaiting approval.
+    """
+    subject_type, subject_id = _subject_key(subject)
+    stale = 0
+    for request in ApprovalRequest.objects.select_for_update().filter(
+        subject_type=subject_type, subject_id=subject_id, status=RequestStatus.PENDING
+    ):
+        if current_content_sha256(request) != request.content_sha256:
+            _close(
+                request,
+                actor=actor,
+                status=RequestStatus.STALE,
+                note=reason or "The content changed after the request; request approval again.",
+            )
+            stale += 1
+    return stale
+
+
+def eligible_slots(*, user, request: ApprovalRequest) -> list[str]:
+    """Required slots this user could fill (ignoring four-eyes, which ``decide`` enforces)."""
+    user_roles = roles.roles_of(user)
+    fits = {
+        ApproverRole.BUSINESS_OWNER: request.model.business_owner_id == user.pk,
+        ApproverRole.VALIDATOR: roles.VALIDATOR in user_roles,
+        ApproverRole.ADMIN: roles.ADMIN in user_roles,
+    }
+    return [slot for slot in dict.fromkeys(request.required_slots) if fits.get(slot)]
+
+
+def filled_slots(request: ApprovalRequest) -> list[str]:
+    return [d.slot for d in request.decisions.all() if d.verdict == Verdict.APPROVE]
+
+
+def four_eyes_refusal(*, user, request: ApprovalRequest) -> str | None:
+    """Why this user may not decide this request at all, or None."""
+    model = request.model
+    if request.requested_by_id == user.pk:
+        return "You made this request; someone else must decide it."
+    if model.owner_id == user.pk or model.developers.filter(pk=user.pk).exists():
+        return "You own or develop this model, so you cannot approve requests about it."
+    if request.decisions.filter(approver=user).exists():
+        return "You have already decided on this request; one person fills one approval."
+    return None
+
+
+def approval_decide(
+    *, actor, request: ApprovalRequest, verdict: str, password: str, comment: str = ""
+) -> Decision:
+    """Record a signed decision. A stale request is closed as stale and refused."""
+    request = ApprovalRequest.objects.select_related("model").get(pk=request.pk)
+    require_perm(actor, "approvals.decide_approvalrequest", request)
+    if request.status == RequestStatus.PENDING and (
+        current_content_sha256(request) != request.content_sha256
+    ):
+        approval_requests_invalidate(
+            actor=actor, subject=handler_for(request.kind).load(request.subject_id)
+        )
+        raise _refuse(
+            "The content changed since this request was made, so it is stale and cannot be "
+            "approved; the requester must ask again."
+        )
+    return _decide(
+        actor=actor, request=request, verdict=verdict, password=password, comment=comment
+    )
+
+
+@transaction.atomic
+def _decide(*, actor, request, verdict: str, password: str, comment: str) -> Decision:
+    request = ApprovalRequest.objects.select_for_update().select_related("model").get(pk=request.pk)
+    if request.status != RequestStatus.PENDING:
+        raise _refuse(f"This request is {request.get_status_display().lower()}; it is closed.")
+    if verdict not in Verdict.values:
+        raise _refuse("Choose approve, reject or request changes.", "verdict")
+    if not password or not actor.check_password(password):
+        raise _refuse("The password is not correct; your signature was not recorded.", "password")
+    if verdict != Verdict.APPROVE and not comment.strip():
+        raise _refuse("Say why: a comment is required to reject or request changes.", "comment")
+    refusal = four_eyes_refusal(user=actor, request=request)
+    if refusal:
+        raise _refuse(refusal)
+    eligible = eligible_slots(user=actor, request=request)
+    open_slots = policy.open_slots(tuple(request.required_slots), filled_slots(request))
+    usable = [slot for slot in eligible if slot in open_slots] or (
+        eligible if verdict != Verdict.APPROVE else []
+    )
+    if not usable:
+        needed = ", ".join(SLOT_LABELS[s] for s in open_slots) or "nobody else"
+        raise _refuse(f"Your approval is not one this request needs (still needed: {needed}).")
+    slot = usable[0]
+    handler = handler_for(request.kind)
+    subject = handler.load(request.subject_id)
+    if verdict == Verdict.APPROVE:
+        _refuse_prohibited(request.model)
+        if handler.check:
+            handler.check(subject=subject, actor=actor, stage="approve")
+    meaning = (
+        f"{actor.get_full_name() or actor.get_username()} ({actor.get_username()}), as "
+        f"{SLOT_LABELS[slot]}, signs to {Verdict(verdict).label.lower()} "
+        f"\u201c{request.title}\u201d, content SHA-256 {request.content_sha256}."
+    )
+    decision = Decision.objects.create(
+        request=request,
+        approver=actor,
+        slot=slot,
+        verdict=verdict,
+        comment=comment.strip(),
+        content_sha256=request.content_sha256,
+        meaning=meaning,
+        signed_at=timezone.now(),
+    )
+    audit_record(
+        actor=actor,
+        action="decide",
+        obj=request,
+        model_ref=request.model_id,
+        changes={
+            "verdict": {"before": None, "after": verdict},
+            "slot": {"before": None, "after": slot},
+            "content_sha256": {"before": None, "after": request.content_sha256},
+        },
+        message=meaning + (f" Comment: {decision.comment}" if decision.comment else ""),
+    )
+    if verdict == Verdict.REJECT:
+        _close(request, actor=actor, status=RequestStatus.REJECTED, note=decision.comment)
+    elif verdict == Verdict.REQUEST_CHANGES:
+        _close(request, actor=actor, status=RequestStatus.CHANGES_REQUESTED, note=decision.comment)
+    elif not policy.open_slots(tuple(request.required_slots), filled_slots(request)):
+        handler.apply(subject=subject, request=request, actor=actor)
+        _close(request, actor=actor, status=RequestStatus.APPROVED, note="Quorum met.")
+    closed_unapproved = (RequestStatus.REJECTED, RequestStatus.CHANGES_REQUESTED)
+    if request.status in closed_unapproved and handler.on_closed:
+        handler.on_closed(subject=subject, request=request, actor=actor)
+    signals.approval_decided.send(sender=ApprovalRequest, request=request, decision=decision)
+    return decision
+
+
+@transaction.atomic
+def approval_withdraw(*, actor, request: ApprovalRequest, reason: str = "") -> ApprovalRequest:
+    """The requester (or an administrator) withdraws a pending request."""
+    request = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
+    require_perm(actor, "approvals.withdraw_approvalrequest", request)
+    if request.status != RequestStatus.PENDING:
+        raise _refuse("Only a pending request can be withdrawn.")
+    _close(request, actor=actor, status=RequestStatus.WITHDRAWN, note=reason.strip())
+    return request
+
+
+# --- gates -------------------------------------------------------------------------------
+
+
+def active_gate_override(*, model, gate: str) -> GateOverride | None:
+    return (
+        GateOverride.objects.filter(model=model, gate=gate, expires_at__gt=timezone.now())
+        .order_by("-lifted_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def gate_lift(*, actor, model, gate: str, reason: str, days: int = 30) -> GateOverride:
+    """An administrator lifts a gate for a limited time, with a reason. Audited."""
+    require_perm(actor, "approvals.lift_gate", model)
+    if not reason.strip():
+        raise _refuse("Give the reason for lifting the gate.", "reason")
+    if gate not in GateOverride.Gate.values:
+        raise _refuse(f"Unknown gate {gate!r}.", "gate")
+    if not 1 <= days <= 90:
+        raise _refuse("An override lasts between 1 and 90 days.", "days")
+    now = timezone.now()
+    override = GateOverride.objects.create(
+        model=model,
+        gate=gate,
+        reason=reason.strip(),
+        lifted_by=actor,
+        lifted_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=override,
+        model_ref=model.pk,
+        changes={
+            "gate": {"before": None, "after": gate},
+            "expires_at": {"before": None, "after": override.expires_at},
+        },
+        message=override.reason,
+    )
+    return override

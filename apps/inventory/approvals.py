@@ -1,0 +1,196 @@
+"""Approval kinds owned by the inventory: validation sign-off, promotion, retirement.
+
+Registered with the approval engine in ``InventoryConfig.ready``. Gates live in ``check``:
+no promotion of a Tier 1–2 model without an approved validation of that version, and no
+promotion while the model's periodic review is overdue unless an administrator lifted the
+gate.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from apps.approvals.choices import ApprovalKind, RequestStatus
+from apps.approvals.models import ApprovalRequest, GateOverride
+from apps.approvals.registry import KindHandler, register
+from apps.core.errors import ApplicationError
+from apps.inventory import services
+from apps.inventory.choices import (
+    DeploymentStatus,
+    EUAIActClass,
+    LifecycleStatus,
+    VersionStage,
+)
+from apps.inventory.models import ModelVersion, RegisteredModel
+
+
+def _load_version(subject_id: str) -> ModelVersion:
+    return ModelVersion.objects.select_for_update().select_related("model").get(pk=subject_id)
+
+
+def _load_model(subject_id: str) -> RegisteredModel:
+    return RegisteredModel.objects.select_for_update().get(pk=subject_id)
+
+
+def _version_content(version: ModelVersion) -> dict:
+    production = (
+        version.model.versions.filter(stage=VersionStage.PRODUCTION)
+        .values_list("version", flat=True)
+        .first()
+    )
+    return {
+        "model": version.model.slug,
+        "version": version.version,
+        "artifact_uri": version.artifact_uri,
+        "artifact_sha256": version.artifact_sha256,
+        "code_commit": version.code_commit,
+        "hyperparameters": version.hyperparameters,
+        "evaluation_metrics": version.evaluation_metrics,
+        "datasets": sorted(
+            f"{link.role}:{link.dataset.slug}@{link.dataset.content_hash or link.dataset.version}"
+            for link in version.dataset_links.select_related("dataset")
+        ),
+        "current_production_version": production,
+        "risk_tier": version.model.risk_tier,
+    }
+
+
+def has_approved_validation(version: ModelVersion) -> bool:
+    return ApprovalRequest.objects.filter(
+        kind=ApprovalKind.VALIDATION_SIGNOFF,
+        subject_type="inventory.modelversion",
+        subject_id=str(version.pk),
+        status=RequestStatus.APPROVED,
+    ).exists()
+
+
+def review_gate_refusal(model: RegisteredModel) -> str | None:
+    """Why an overdue periodic review blocks promotion now, or None."""
+    if model.next_review_date is None or model.next_review_date >= timezone.localdate():
+        return None
+    lifted = GateOverride.objects.filter(
+        model=model, gate=GateOverride.Gate.OVERDUE_REVIEW, expires_at__gt=timezone.now()
+    ).exists()
+    if lifted:
+        return None
+    return (
+        f"The periodic review of {model} was due on {model.next_review_date:%d %b %Y} and is "
+        "overdue; complete it (or an administrator may lift the gate with a reason) before "
+        "promoting."
+    )
+
+
+def _check_validation(*, subject: ModelVersion, actor, stage: str) -> None:
+    model = subject.model
+    if model.status != LifecycleStatus.VALIDATION:
+        raise ApplicationError(
+            f"{model} is in {model.get_status_display().lower()}; move it to validation first."
+        )
+    if model.risk_tier is None or model.eu_ai_act_class == EUAIActClass.UNASSESSED:
+        raise ApplicationError(
+            "Confirm the model's risk tier and EU AI Act class before validation sign-off."
+        )
+
+
+def _apply_validation(*, subject: ModelVersion, request, actor) -> None:
+    services.version_lock(actor=actor, version=subject)
+    model = _load_model(str(subject.model_id))
+    if model.status == LifecycleStatus.VALIDATION:
+        services.apply_transition(
+            actor=actor,
+            model=model,
+            target=LifecycleStatus.APPROVED,
+            reason=f"Validation of {subject.version} signed off (request #{request.pk}).",
+        )
+
+
+def _check_promotion(*, subject: ModelVersion, actor, stage: str) -> None:
+    model = subject.model
+    if subject.stage == VersionStage.PRODUCTION:
+        raise ApplicationError(f"{subject.version} is already the production version.")
+    if model.status not in (LifecycleStatus.APPROVED, LifecycleStatus.PRODUCTION):
+        raise ApplicationError(
+            f"{model} is in {model.get_status_display().lower()}: a version can be promoted "
+            "once the model is approved (validation signed off)."
+        )
+    if (model.risk_tier or 1) in (1, 2) and not has_approved_validation(subject):
+        raise ApplicationError(
+            f"Tier {model.risk_tier or 'unassessed'} models need an approved validation of "
+            f"{subject.version} before it can be promoted."
+        )
+    refusal = review_gate_refusal(model)
+    if refusal:
+        raise ApplicationError(refusal)
+
+
+def _apply_promotion(*, subject: ModelVersion, request, actor) -> None:
+    services.promote_version(
+        actor=actor, version=subject, message=f"Promotion approved (request #{request.pk})."
+    )
+
+
+def _model_content(model: RegisteredModel) -> dict:
+    return {
+        "model": model.slug,
+        "status": model.status,
+        "production_versions": sorted(
+            model.versions.filter(stage=VersionStage.PRODUCTION).values_list("version", flat=True)
+        ),
+        "active_deployments": sorted(
+            str(pk)
+            for pk in model.versions.filter(
+                deployments__status=DeploymentStatus.ACTIVE
+            ).values_list("deployments__pk", flat=True)
+        ),
+    }
+
+
+def _check_retirement(*, subject: RegisteredModel, actor, stage: str) -> None:
+    if subject.status == LifecycleStatus.RETIRED:
+        raise ApplicationError(f"{subject} is already retired.")
+
+
+def _apply_retirement(*, subject: RegisteredModel, request, actor) -> None:
+    services.apply_transition(
+        actor=actor,
+        model=subject,
+        target=LifecycleStatus.RETIRED,
+        reason=f"{request.justification} (retirement approved, request #{request.pk})",
+    )
+
+
+def register_kinds() -> None:
+    register(
+        ApprovalKind.VALIDATION_SIGNOFF,
+        KindHandler(
+            load=_load_version,
+            model_of=lambda v: v.model,
+            content=_version_content,
+            title=lambda v: f"Validation of {v.model.name} {v.version}",
+            check=_check_validation,
+            apply=_apply_validation,
+        ),
+    )
+    register(
+        ApprovalKind.PROMOTION,
+        KindHandler(
+            load=_load_version,
+            model_of=lambda v: v.model,
+            content=_version_content,
+            title=lambda v: f"Promote {v.model.name} {v.version} to production",
+            check=_check_promotion,
+            apply=_apply_promotion,
+        ),
+    )
+    register(
+        ApprovalKind.RETIREMENT,
+        KindHandler(
+            load=_load_model,
+            model_of=lambda m: m,
+            content=_model_content,
+            title=lambda m: f"Retire {m.name}",
+            check=_check_retirement,
+            apply=_apply_retirement,
+            needs_justification=True,
+        ),
+    )
