@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.inventory",
     "apps.approvals",
+    "apps.monitoring",
     "apps.dashboard",
 ]
 
@@ -218,6 +219,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "verify-audit-chain-nightly": {
         "task": "audit.verify_audit_chain",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "expire-thresholds-daily": {
+        "task": "monitoring.expire_thresholds",
+        "schedule": crontab(hour=0, minute=20),
     },
 }
 

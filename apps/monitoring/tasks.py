@@ -1,0 +1,27 @@
+"""Background jobs of monitoring."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from apps.core import context
+from apps.monitoring import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="monitoring.expire_thresholds")
+def expire_thresholds() -> list[int]:
+    """Expire active thresholds past their review-by date (daily, see CELERY_BEAT_SCHEDULE).
+
+    Idempotent: an expired threshold is not active any more, so a second run finds nothing.
+    """
+    with context.bind(request_id=f"task-expire-thresholds-{context.new_request_id()}"):
+        expired = services.threshold_expire_due()
+    if expired:
+        logger.warning(
+            "Expired %s threshold(s) past their review-by date: %s", len(expired), expired
+        )
+    return expired
