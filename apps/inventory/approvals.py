@@ -8,6 +8,8 @@ gate.
 
 from __future__ import annotations
 
+import json
+
 from django.utils import timezone
 
 from apps.approvals.choices import ApprovalKind, RequestStatus
@@ -80,9 +82,14 @@ def review_gate_refusal(model: RegisteredModel) -> str | None:
     )
 
 
+VALIDATABLE = (LifecycleStatus.VALIDATION, LifecycleStatus.APPROVED, LifecycleStatus.PRODUCTION)
+
+
 def _check_validation(*, subject: ModelVersion, actor, stage: str) -> None:
     model = subject.model
-    if model.status != LifecycleStatus.VALIDATION:
+    # A new version of an approved or deployed model is validated without taking the model
+    # out of its status: Tier 1-2 promotions need the validation of that very version.
+    if model.status not in VALIDATABLE:
         raise ApplicationError(
             f"{model} is in {model.get_status_display().lower()}; move it to validation first."
         )
@@ -106,7 +113,9 @@ def _apply_validation(*, subject: ModelVersion, request, actor) -> None:
 
 def _check_promotion(*, subject: ModelVersion, actor, stage: str) -> None:
     model = subject.model
-    if subject.stage == VersionStage.PRODUCTION:
+    # After a revalidation the model is approved again while its production version stays
+    # in place; promoting that version once more is how the model returns to production.
+    if subject.stage == VersionStage.PRODUCTION and model.status == LifecycleStatus.PRODUCTION:
         raise ApplicationError(f"{subject.version} is already the production version.")
     if model.status not in (LifecycleStatus.APPROVED, LifecycleStatus.PRODUCTION):
         raise ApplicationError(
@@ -127,6 +136,59 @@ def _apply_promotion(*, subject: ModelVersion, request, actor) -> None:
     services.promote_version(
         actor=actor, version=subject, message=f"Promotion approved (request #{request.pk})."
     )
+
+
+def _metric_text(value) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _compare_versions(version: ModelVersion) -> list[dict]:
+    """The proposed version against the model's production version now: identity,
+    evaluation metrics (every metric either reports) and training/evaluation datasets."""
+    current = (
+        version.model.versions.filter(stage=VersionStage.PRODUCTION)
+        .exclude(pk=version.pk)
+        .order_by("-created_at")
+        .first()
+    )
+
+    def datasets(v: ModelVersion | None) -> str | None:
+        if v is None:
+            return None
+        links = v.dataset_links.select_related("dataset").order_by("role", "dataset__slug")
+        return ", ".join(f"{link.dataset.slug} ({link.role})" for link in links) or "—"
+
+    old_metrics = (current.evaluation_metrics or {}) if current else {}
+    new_metrics = version.evaluation_metrics or {}
+    rows = [
+        {
+            "label": "Version",
+            "current": current.version if current else None,
+            "proposed": version.version,
+        },
+        {
+            "label": "Artifact SHA-256",
+            "current": current.artifact_sha256[:12] if current else None,
+            "proposed": version.artifact_sha256[:12],
+        },
+        {
+            "label": "Code commit",
+            "current": current.code_commit if current else None,
+            "proposed": version.code_commit,
+        },
+    ]
+    for name in sorted(set(old_metrics) | set(new_metrics)):
+        rows.append(
+            {
+                "label": f"Metric: {name}",
+                "current": _metric_text(old_metrics.get(name)),
+                "proposed": _metric_text(new_metrics.get(name)),
+            }
+        )
+    rows.append({"label": "Datasets", "current": datasets(current), "proposed": datasets(version)})
+    return rows
 
 
 def _model_content(model: RegisteredModel) -> dict:
@@ -180,6 +242,7 @@ def register_kinds() -> None:
             title=lambda v: f"Promote {v.model.name} {v.version} to production",
             check=_check_promotion,
             apply=_apply_promotion,
+            compare=_compare_versions,
         ),
     )
     register(

@@ -713,7 +713,8 @@ def promote_version(*, actor, version: ModelVersion, message: str = "") -> Model
             message=f"Superseded by {version.version}",
         )
     version_lock(actor=actor, version=version)
-    _set_stage(actor=actor, version=version, stage=VersionStage.PRODUCTION, message=message)
+    if version.stage != VersionStage.PRODUCTION:  # else: back to production after revalidation
+        _set_stage(actor=actor, version=version, stage=VersionStage.PRODUCTION, message=message)
     if model.status == LifecycleStatus.APPROVED:
         apply_transition(
             actor=actor, model=model, target=LifecycleStatus.PRODUCTION, reason=message

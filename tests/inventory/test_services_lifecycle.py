@@ -8,12 +8,14 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
+from apps.approvals.choices import ApprovalKind, RequestStatus
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_chain_verify
 from apps.core.errors import ApplicationError
 from apps.inventory import services
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, VersionStage
 from apps.inventory.models import RegisteredModel
+from tests.approvals.helpers import promote, request_approval, retire, sign, validate
 from tests.factories import DeploymentFactory, ModelVersionFactory, RegisteredModelFactory
 
 S = LifecycleStatus
@@ -30,6 +32,15 @@ LEGAL = {
     (S.PRODUCTION, S.RETIRED),
 }
 ILLEGAL = sorted(set(itertools.product(S.values, S.values)) - LEGAL)
+# Sign-offs: legal moves that only an approved request makes (validation sign-off, promotion,
+# retirement), never a direct move.
+GOVERNED = {
+    (S.VALIDATION, S.APPROVED): "request a validation sign-off",
+    (S.APPROVED, S.PRODUCTION): "request a promotion",
+    (S.APPROVED, S.RETIRED): "request a retirement",
+    (S.PRODUCTION, S.RETIRED): "request a retirement",
+}
+DIRECT = LEGAL - set(GOVERNED)
 DATE_FIELD = {
     S.VALIDATION: "validation_started_at",
     S.APPROVED: "approved_at",
@@ -38,11 +49,12 @@ DATE_FIELD = {
 }
 
 
-def _model(status: str, owner, **extra) -> RegisteredModel:
+def _model(status: str, owner, business_owner=None, **extra) -> RegisteredModel:
     """A model in ``status`` that meets every precondition for approval and production."""
     fields = {
         "status": status,
         "owner": owner,
+        **({"business_owner": business_owner} if business_owner else {}),
         "risk_tier": 2,
         "eu_ai_act_class": EUAIActClass.MINIMAL,
     }
@@ -52,8 +64,8 @@ def _model(status: str, owner, **extra) -> RegisteredModel:
     return model
 
 
-@pytest.mark.parametrize(("current", "target"), sorted(LEGAL))
-def test_a_validator_makes_every_legal_transition(validator, model_owner, current, target):
+@pytest.mark.parametrize(("current", "target"), sorted(DIRECT))
+def test_a_validator_makes_every_direct_transition(validator, model_owner, current, target):
     model = _model(current, model_owner)
     moved = services.registered_model_transition(
         actor=validator, model=model, target=target, reason="Periodic review outcome."
@@ -73,6 +85,73 @@ def test_a_validator_makes_every_legal_transition(validator, model_owner, curren
     assert event.message == "Periodic review outcome."
 
 
+@pytest.mark.parametrize(("current", "target"), sorted(GOVERNED))
+@pytest.mark.parametrize("persona", ["validator", "admin_user", "model_owner"])
+def test_a_sign_off_is_never_a_direct_move(request, model_owner, persona, current, target):
+    model = _model(current, model_owner)
+    with pytest.raises(ApplicationError) as exc:
+        services.registered_model_transition(
+            actor=request.getfixturevalue(persona), model=model, target=target, reason="Now."
+        )
+    assert GOVERNED[(current, target)] in exc.value.field_errors["status"][0]
+    assert RegisteredModel.objects.get(pk=model.pk).status == current
+    assert not AuditEvent.objects.exists()
+
+
+def _transition_event() -> AuditEvent:
+    [event] = AuditEvent.objects.filter(
+        object_type="inventory.registeredmodel", action="transition"
+    )
+    return event
+
+
+def test_an_approved_validation_sign_off_approves_the_model(validator, model_owner, business_owner):
+    model = _model(S.VALIDATION, model_owner, business_owner)
+    version = ModelVersionFactory(model=model)
+    signoff = validate(version, model_owner, validator)
+
+    fresh = RegisteredModel.objects.get(pk=model.pk)
+    assert signoff.status == RequestStatus.APPROVED
+    assert fresh.status == S.APPROVED
+    assert fresh.approved_at is not None
+    event = _transition_event()
+    assert (event.actor, event.model_ref) == (validator, model.pk)
+    assert event.changes["status"] == {"before": S.VALIDATION, "after": S.APPROVED}
+    assert event.message == f"Validation of {version.version} signed off (request #{signoff.pk})."
+
+
+def test_an_approved_promotion_puts_the_model_into_production(
+    validator, model_owner, business_owner
+):
+    model = _model(S.APPROVED, model_owner, business_owner)
+    version = ModelVersionFactory(model=model)
+    validate(version, model_owner, validator)
+    promotion = promote(version, model_owner, [business_owner, validator])
+
+    fresh = RegisteredModel.objects.get(pk=model.pk)
+    assert fresh.status == S.PRODUCTION
+    assert fresh.deployed_at is not None
+    assert fresh.versions.get(stage=VersionStage.PRODUCTION) == version
+    event = _transition_event()
+    assert event.changes["status"] == {"before": S.APPROVED, "after": S.PRODUCTION}
+    assert event.message == f"Promotion approved (request #{promotion.pk})."
+    assert audit_chain_verify().ok
+
+
+@pytest.mark.parametrize("current", [S.APPROVED, S.PRODUCTION])
+def test_an_approved_retirement_retires_the_model(validator, model_owner, business_owner, current):
+    model = _model(current, model_owner, business_owner)
+    retirement = retire(model, model_owner, [business_owner], "Replaced by the 2026 model.")
+
+    fresh = RegisteredModel.objects.get(pk=model.pk)
+    assert fresh.status == S.RETIRED
+    assert fresh.retired_at is not None
+    event = _transition_event()
+    assert event.changes["status"] == {"before": current, "after": S.RETIRED}
+    assert event.actor == business_owner
+    assert retirement.status == RequestStatus.APPROVED
+
+
 @pytest.mark.parametrize(("current", "target"), ILLEGAL)
 def test_every_illegal_transition_is_refused_with_a_message(
     validator, model_owner, current, target
@@ -87,16 +166,27 @@ def test_every_illegal_transition_is_refused_with_a_message(
     assert not AuditEvent.objects.exists()
 
 
-def test_retirement_records_when_and_why(validator, model_owner):
-    model = _model(S.PRODUCTION, model_owner)
+def test_retirement_records_when_and_why(model_owner, business_owner):
+    model = _model(S.PRODUCTION, model_owner, business_owner)
+    retirement = retire(model, model_owner, [business_owner], "  Replaced by v2 model.  ")
+    fresh = RegisteredModel.objects.get(pk=model.pk)
+    reason = f"Replaced by v2 model. (retirement approved, request #{retirement.pk})"
+    assert fresh.retired_at is not None
+    assert fresh.retirement_reason == reason
+    event = _transition_event()
+    assert event.changes["retirement_reason"] == {"before": "", "after": reason}
+
+
+def test_a_direct_retirement_from_development_records_when_and_why(validator, model_owner):
+    model = _model(S.DEVELOPMENT, model_owner)
     services.registered_model_transition(
-        actor=validator, model=model, target=S.RETIRED, reason="  Replaced by v2 model.  "
+        actor=validator, model=model, target=S.RETIRED, reason="  Abandoned prototype.  "
     )
     fresh = RegisteredModel.objects.get(pk=model.pk)
     assert fresh.retired_at is not None
-    assert fresh.retirement_reason == "Replaced by v2 model."
-    [event] = AuditEvent.objects.filter(object_type="inventory.registeredmodel")
-    assert event.changes["retirement_reason"] == {"before": "", "after": "Replaced by v2 model."}
+    assert fresh.retirement_reason == "Abandoned prototype."
+    event = _transition_event()
+    assert event.changes["retirement_reason"] == {"before": "", "after": "Abandoned prototype."}
 
 
 @pytest.mark.parametrize(
@@ -113,8 +203,12 @@ def test_retirement_and_backward_moves_need_a_reason(validator, model_owner, cur
 
 def test_a_prohibited_model_is_never_approved(admin_user, model_owner):
     model = _model(S.VALIDATION, model_owner, risk_tier=1, eu_ai_act_class=EUAIActClass.PROHIBITED)
-    with pytest.raises(ApplicationError, match="prohibited practice"):
+    with pytest.raises(ApplicationError, match="request a validation sign-off"):
         services.registered_model_transition(actor=admin_user, model=model, target=S.APPROVED)
+    with pytest.raises(ApplicationError, match="prohibited practice"):
+        request_approval(ApprovalKind.VALIDATION_SIGNOFF, model.versions.get(), model_owner)
+    with pytest.raises(ApplicationError, match="prohibited practice"), transaction.atomic():
+        services.apply_transition(actor=admin_user, model=model, target=S.APPROVED)
     assert RegisteredModel.objects.get(pk=model.pk).status == S.VALIDATION
     assert not AuditEvent.objects.exists()
 
@@ -132,14 +226,21 @@ def test_a_model_without_a_production_version_cannot_go_to_production(validator,
     model = RegisteredModelFactory(
         status=S.APPROVED, owner=model_owner, risk_tier=3, eu_ai_act_class=EUAIActClass.MINIMAL
     )
-    with pytest.raises(ApplicationError, match="Promote a version"):
-        services.registered_model_transition(actor=validator, model=model, target=S.PRODUCTION)
+    # Only an approved promotion moves a model into production, and the move it applies
+    # still checks the state machine.
+    with pytest.raises(ApplicationError, match="Promote a version"), transaction.atomic():
+        model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+        services.apply_transition(actor=validator, model=model, target=S.PRODUCTION)
+    assert RegisteredModel.objects.get(pk=model.pk).status == S.APPROVED
 
 
 def test_approval_needs_a_confirmed_tier(validator, model_owner):
     model = _model(S.VALIDATION, model_owner, risk_tier=None)
-    with pytest.raises(ApplicationError, match="no confirmed risk tier"):
-        services.registered_model_transition(actor=validator, model=model, target=S.APPROVED)
+    with pytest.raises(ApplicationError, match="Confirm the model's risk tier"):
+        request_approval(ApprovalKind.VALIDATION_SIGNOFF, model.versions.get(), model_owner)
+    with pytest.raises(ApplicationError, match="no confirmed risk tier"), transaction.atomic():
+        services.apply_transition(actor=validator, model=model, target=S.APPROVED)
+    assert RegisteredModel.objects.get(pk=model.pk).status == S.VALIDATION
 
 
 def test_the_owner_sends_their_model_to_validation(model_owner, owned_model):
@@ -148,12 +249,23 @@ def test_the_owner_sends_their_model_to_validation(model_owner, owned_model):
 
 
 @pytest.mark.parametrize(
-    ("current", "target"), [(S.VALIDATION, S.APPROVED), (S.APPROVED, S.PRODUCTION)]
+    ("current", "target", "kind"),
+    [
+        (S.VALIDATION, S.APPROVED, ApprovalKind.VALIDATION_SIGNOFF),
+        (S.APPROVED, S.PRODUCTION, ApprovalKind.PROMOTION),
+    ],
 )
-def test_the_owner_cannot_approve_or_deploy_their_own_model(model_owner, current, target):
-    model = _model(current, model_owner)
-    with pytest.raises(ApplicationError, match="Only validators and administrators"):
+def test_the_owner_cannot_approve_or_deploy_their_own_model(
+    model_owner, validator, current, target, kind
+):
+    model = _model(current, model_owner, risk_tier=3)
+    with pytest.raises(ApplicationError, match="request a"):
         services.registered_model_transition(actor=model_owner, model=model, target=target)
+    version = ModelVersionFactory(model=model)
+    pending = request_approval(kind, version, model_owner)
+    with pytest.raises(PermissionDenied):
+        sign(pending, model_owner)
+    assert not pending.decisions.exists()
     assert RegisteredModel.objects.get(pk=model.pk).status == current
 
 
@@ -169,32 +281,46 @@ def test_others_cannot_move_a_model(persona, request, owned_model):
     assert not AuditEvent.objects.exists()
 
 
-def test_a_second_production_keeps_the_first_deployment_date(validator, model_owner):
-    model = _model(S.APPROVED, model_owner)
-    services.registered_model_transition(actor=validator, model=model, target=S.PRODUCTION)
+def test_a_second_production_keeps_the_first_deployment_date(
+    validator, model_owner, business_owner
+):
+    model = _model(S.APPROVED, model_owner, business_owner)
+    version = ModelVersionFactory(model=model)
+    validate(version, model_owner, validator)
+    promote(version, model_owner, [business_owner, validator])
     first = RegisteredModel.objects.get(pk=model.pk).deployed_at
     services.registered_model_transition(
         actor=validator, model=model, target=S.VALIDATION, reason="Revalidation."
     )
-    services.registered_model_transition(actor=validator, model=model, target=S.APPROVED)
-    services.registered_model_transition(actor=validator, model=model, target=S.PRODUCTION)
-    assert RegisteredModel.objects.get(pk=model.pk).deployed_at == first
-    assert AuditEvent.objects.count() == 4
+    # The production version is revalidated and promoted again: the model returns to
+    # production with the same version.
+    validate(version, model_owner, validator)
+    promote(version, model_owner, [business_owner, validator])
+    fresh = RegisteredModel.objects.get(pk=model.pk)
+    assert fresh.status == S.PRODUCTION
+    assert fresh.deployed_at == first
+    assert fresh.versions.get(stage=VersionStage.PRODUCTION) == version
+    moves = AuditEvent.objects.filter(object_type="inventory.registeredmodel")
+    assert [e.changes["status"]["after"] for e in moves.order_by("sequence")] == [
+        S.PRODUCTION,
+        S.VALIDATION,
+        S.APPROVED,
+        S.PRODUCTION,
+    ]
 
 
-def test_retirement_archives_live_versions_and_stops_deployments(validator, model_owner):
-    model = _model(S.PRODUCTION, model_owner)
+def test_retirement_archives_live_versions_and_stops_deployments(model_owner, business_owner):
+    model = _model(S.PRODUCTION, model_owner, business_owner)
     live = model.versions.get(stage=VersionStage.PRODUCTION)
     deployment = DeploymentFactory(version=live, created_by=model_owner)
-    services.registered_model_transition(
-        actor=validator, model=model, target=S.RETIRED, reason="Replaced."
-    )
+    retire(model, model_owner, [business_owner], "Replaced.")
     live.refresh_from_db()
     deployment.refresh_from_db()
     assert live.stage == VersionStage.ARCHIVED
     assert deployment.status == "inactive"
     kinds = set(AuditEvent.objects.values_list("object_type", flat=True))
     assert kinds == {
+        "approvals.approvalrequest",
         "inventory.registeredmodel",
         "inventory.modelversion",
         "inventory.deployment",
