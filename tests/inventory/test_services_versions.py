@@ -8,12 +8,14 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
+from apps.approvals.choices import ApprovalKind
 from apps.audit.models import AuditEvent
 from apps.core import context
 from apps.core.errors import ApplicationError
 from apps.inventory import services
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, VersionStage
 from apps.inventory.models import ModelVersion
+from tests.approvals.helpers import promote, request_approval, sign, validate
 from tests.factories import DatasetFactory, ModelVersionFactory, RegisteredModelFactory
 
 SHA = hashlib.sha256(b"artifact").hexdigest()
@@ -156,9 +158,10 @@ def test_an_unapproved_version_can_be_corrected(model_owner, owned_model):
     }
 
 
-def test_an_approved_version_is_immutable(model_owner, validator, approved_model):
+def test_an_approved_version_is_immutable(model_owner, validator, business_owner, approved_model):
     version = _register(model_owner, approved_model)
-    services.model_version_set_stage(actor=validator, version=version, stage="production")
+    validate(version, model_owner, validator)
+    promote(version, model_owner, [business_owner, validator])
     before = AuditEvent.objects.count()
 
     for actor in (model_owner, validator):
@@ -176,7 +179,7 @@ def test_the_owner_is_told_why_an_approved_version_cannot_change(
     model_owner, validator, approved_model
 ):
     version = _register(model_owner, approved_model)
-    services.model_version_set_stage(actor=validator, version=version, stage="production")
+    validate(version, model_owner, validator)
     with pytest.raises(ApplicationError, match="register a new version instead"):
         services.model_version_update(actor=model_owner, version=version, description="x")
 
@@ -193,13 +196,28 @@ def test_others_cannot_edit_a_version(persona, request, model_owner, owned_model
 # --- stages ------------------------------------------------------------------------------
 
 
+def test_direct_promotion_is_refused_with_a_pointer_to_a_promotion_request(
+    model_owner, validator, admin_user, approved_model
+):
+    version = _register(model_owner, approved_model)
+    for actor in (validator, admin_user, model_owner):
+        with pytest.raises(ApplicationError) as exc:
+            services.model_version_set_stage(actor=actor, version=version, stage="production")
+        assert "request a promotion" in exc.value.field_errors["stage"][0]
+    fresh = ModelVersion.objects.get(pk=version.pk)
+    assert (fresh.stage, fresh.is_locked) == (VersionStage.DEVELOPMENT, False)
+    assert AuditEvent.objects.count() == 1  # the registration
+
+
 def test_promotion_approves_locks_and_archives_the_previous_production_version(
-    model_owner, validator, approved_model
+    model_owner, validator, business_owner, approved_model
 ):
     first = _register(model_owner, approved_model, "1.0.0")
     second = _register(model_owner, approved_model, "2.0.0")
-    services.model_version_set_stage(actor=validator, version=first, stage="production")
-    services.model_version_set_stage(actor=validator, version=second, stage="production")
+    validate(first, model_owner, validator)
+    promote(first, model_owner, [business_owner, validator])
+    validate(second, model_owner, validator)
+    promotion = promote(second, model_owner, [business_owner, validator])
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -208,13 +226,19 @@ def test_promotion_approves_locks_and_archives_the_previous_production_version(
     assert second.stage == VersionStage.PRODUCTION
     assert (second.approved_by, second.approved_at is not None) == (validator, True)
     assert approved_model.versions.filter(stage=VersionStage.PRODUCTION).count() == 1
-    archive_event, promote_event = AuditEvent.objects.order_by("sequence")[3:]
+    archive_event, promote_event = AuditEvent.objects.filter(
+        object_type="inventory.modelversion", action="transition"
+    ).order_by("sequence")[1:]
     assert archive_event.object_id == str(first.pk)
     assert archive_event.changes == {"stage": {"before": "production", "after": "archived"}}
     assert archive_event.message == "Superseded by 2.0.0"
     assert promote_event.object_id == str(second.pk)
-    assert promote_event.changes["stage"] == {"before": "development", "after": "production"}
-    assert promote_event.changes["approved_by"] == {"before": None, "after": validator.pk}
+    assert promote_event.changes == {"stage": {"before": "development", "after": "production"}}
+    assert promote_event.message == f"Promotion approved (request #{promotion.pk})."
+    [lock_event] = AuditEvent.objects.filter(
+        object_type="inventory.modelversion", object_id=str(second.pk), action="update"
+    )
+    assert lock_event.changes["approved_by"] == {"before": None, "after": validator.pk}
 
 
 def test_the_database_allows_only_one_production_version(approved_model):
@@ -225,11 +249,15 @@ def test_the_database_allows_only_one_production_version(approved_model):
 
 @pytest.mark.parametrize("status", [LifecycleStatus.DEVELOPMENT, LifecycleStatus.VALIDATION])
 def test_promotion_needs_an_approved_model(model_owner, validator, status):
-    model = RegisteredModelFactory(owner=model_owner, status=status)
+    model = RegisteredModelFactory(
+        owner=model_owner, status=status, risk_tier=3, eu_ai_act_class=EUAIActClass.MINIMAL
+    )
     version = _register(model_owner, model)
     with pytest.raises(ApplicationError) as exc:
         services.model_version_set_stage(actor=validator, version=version, stage="production")
     assert "stage" in exc.value.field_errors
+    with pytest.raises(ApplicationError, match="once the model is approved"):
+        request_approval(ApprovalKind.PROMOTION, version, model_owner)
     assert ModelVersion.objects.get(pk=version.pk).stage == VersionStage.DEVELOPMENT
 
 
@@ -238,17 +266,34 @@ def test_a_prohibited_model_never_gets_a_production_version(model_owner, admin_u
         owner=model_owner, eu_ai_act_class=EUAIActClass.PROHIBITED, risk_tier=1
     )
     version = _register(model_owner, model)
-    with pytest.raises(ApplicationError, match="prohibited"):
+    with pytest.raises(ApplicationError, match="request a promotion"):
         services.model_version_set_stage(actor=admin_user, version=version, stage="production")
+    with pytest.raises(ApplicationError, match="prohibited"):
+        request_approval(ApprovalKind.PROMOTION, version, model_owner)
+    assert ModelVersion.objects.get(pk=version.pk).stage == VersionStage.DEVELOPMENT
 
 
-@pytest.mark.parametrize("persona", ["model_owner", "business_owner", "auditor"])
-def test_only_validators_and_admins_promote(persona, request, model_owner, approved_model):
+@pytest.mark.parametrize("persona", ["model_owner", "auditor", "viewer", "other_model_owner"])
+def test_only_the_named_approvers_sign_a_promotion(
+    persona, request, model_owner, validator, approved_model
+):
     version = _register(model_owner, approved_model)
+    validate(version, model_owner, validator)
+    pending = request_approval(ApprovalKind.PROMOTION, version, model_owner)
     with pytest.raises(PermissionDenied):
-        services.model_version_set_stage(
-            actor=request.getfixturevalue(persona), version=version, stage="production"
-        )
+        sign(pending, request.getfixturevalue(persona))
+    assert not pending.decisions.exists()
+    assert ModelVersion.objects.get(pk=version.pk).stage == VersionStage.DEVELOPMENT
+
+
+@pytest.mark.parametrize("persona", ["business_owner", "auditor", "viewer"])
+def test_read_only_and_business_roles_cannot_request_a_promotion(
+    persona, request, model_owner, validator, approved_model
+):
+    version = _register(model_owner, approved_model)
+    validate(version, model_owner, validator)
+    with pytest.raises(PermissionDenied):
+        request_approval(ApprovalKind.PROMOTION, version, request.getfixturevalue(persona))
 
 
 def test_the_owner_moves_an_unapproved_version_to_staging(model_owner, owned_model):
@@ -259,7 +304,7 @@ def test_the_owner_moves_an_unapproved_version_to_staging(model_owner, owned_mod
 
 def test_the_owner_cannot_withdraw_an_approved_version(model_owner, validator, approved_model):
     version = _register(model_owner, approved_model)
-    services.model_version_set_stage(actor=validator, version=version, stage="production")
+    validate(version, model_owner, validator)
     with pytest.raises(PermissionDenied):
         services.model_version_set_stage(actor=model_owner, version=version, stage="archived")
 
