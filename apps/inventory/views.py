@@ -182,6 +182,7 @@ TABS = (
     ("versions", "Versions", "inventory:model_versions", None),
     ("lineage", "Datasets and lineage", "inventory:model_lineage", None),
     ("risk", "Risk", "inventory:model_risk", None),
+    ("thresholds", "Thresholds", "monitoring:threshold_list", None),
     ("history", "History", "inventory:model_history", "inventory.view_history_registeredmodel"),
 )
 

@@ -21,7 +21,9 @@ def threshold_list(*, user, model: RegisteredModel | None = None) -> QuerySet[Th
     qs = Threshold.objects.filter(model__in=visible)
     if model is not None:
         qs = qs.filter(model=model)
-    return qs.select_related("model", "version", "metric", "created_by", "supersedes")
+    return qs.select_related(
+        "model", "version", "metric", "created_by", "supersedes", "signoff_request"
+    )
 
 
 def threshold_get(*, user, pk: int, model: RegisteredModel | None = None) -> Threshold:
