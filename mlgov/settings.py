@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.inventory",
     "apps.approvals",
+    "apps.notifications",
+    "apps.reviews",
     "apps.monitoring",
     "apps.dashboard",
 ]
@@ -219,6 +221,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "verify-audit-chain-nightly": {
         "task": "audit.verify_audit_chain",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "reviews-scan-due-daily": {
+        "task": "reviews.scan_due",
+        "schedule": crontab(hour=6, minute=0),
     },
     "expire-thresholds-daily": {
         "task": "monitoring.expire_thresholds",

@@ -904,3 +904,32 @@ def business_unit_update(*, actor, unit: BusinessUnit, code: str, name: str) -> 
     if changes:
         audit_record(actor=actor, action="update", obj=unit, changes=changes)
     return unit
+
+
+# --- periodic review date ----------------------------------------------------------------
+
+
+@transaction.atomic
+def model_set_next_review(
+    *, actor, model: RegisteredModel, next_review_date, reason: str = ""
+) -> RegisteredModel:
+    """Set a model's next periodic review date, audited.
+
+    An effect of the reviews app (an attested review, a changed cadence), which checks who
+    may cause it; ``actor`` may be None for the scheduler.
+    """
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    before = model.next_review_date
+    if before == next_review_date:
+        return model
+    model.next_review_date = next_review_date
+    model.save(update_fields=["next_review_date", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="update",
+        obj=model,
+        model_ref=model.pk,
+        changes={"next_review_date": {"before": before, "after": next_review_date}},
+        message=reason,
+    )
+    return model

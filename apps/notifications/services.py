@@ -1,0 +1,216 @@
+"""Sending notifications (in-app, e-mail, webhooks) and managing webhook endpoints.
+
+``notify`` is what other apps call. In-app notifications are written in the caller's
+transaction; e-mail and webhook requests leave the process only after it commits, so a
+rolled-back change never tells anyone anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.services import audit_record
+from apps.core.errors import ApplicationError
+from apps.core.services import require_perm, validate_instance
+from apps.notifications import webhooks
+from apps.notifications.choices import DeliveryStatus, Event
+from apps.notifications.models import Notification, WebhookDelivery, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+SUBJECT_PREFIX = "[mlgov] "
+
+
+def _absolute(link: str) -> str:
+    base = getattr(settings, "MLGOV_BASE_URL", "").rstrip("/")
+    return f"{base}{link}" if link.startswith("/") and base else link
+
+
+def _send_mail(messages: list[tuple[str, str, str, list[str]]]) -> None:
+    try:
+        send_mass_mail(messages, fail_silently=False)
+    except Exception:  # a mail outage must not break the change that was already committed
+        logger.exception("Sending %s notification e-mail(s) failed", len(messages))
+
+
+@transaction.atomic
+def notify(
+    *,
+    recipients: Iterable,
+    event: str,
+    subject_text: str,
+    link: str = "",
+    payload: dict[str, Any] | None = None,
+) -> list[Notification]:
+    """Tell ``recipients`` (users; duplicates and inactive users dropped) that ``event`` happened.
+
+    Writes one in-app notification each, e-mails those with an address after commit, and
+    queues one webhook delivery per active endpoint subscribed to ``event``.
+
+    Not audited itself: the governance change that caused it (a request, a decision, a
+    reminder logged by the review scan) is, and notifications are that change's echo.
+    """
+    if event not in Event.values:
+        raise ValueError(f"Unknown notification event {event!r}")
+    payload = payload or {}
+    users = {u.pk: u for u in recipients if u is not None and u.is_active}
+    text = subject_text[:500]
+    created = Notification.objects.bulk_create(
+        Notification(recipient=u, event=event, text=text, link=link, payload=payload)
+        for u in users.values()
+    )
+    body = f"{subject_text}\n\n{_absolute(link)}\n" if link else f"{subject_text}\n"
+    mails = [
+        (SUBJECT_PREFIX + text[:150], body, settings.DEFAULT_FROM_EMAIL, [u.email])
+        for u in users.values()
+        if u.email
+    ]
+    if mails:
+        transaction.on_commit(lambda: _send_mail(mails))
+    webhook_deliveries_queue(event=event, payload={**payload, "text": subject_text, "link": link})
+    return created
+
+
+def webhook_deliveries_queue(*, event: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
+    """One delivery per active endpoint subscribed to ``event``, sent by a task after commit."""
+    from apps.notifications.tasks import deliver_webhook
+
+    deliveries = []
+    for endpoint in WebhookEndpoint.objects.filter(active=True):
+        if not endpoint.subscribes_to(event):
+            continue
+        delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, payload=payload)
+        delivery.body = webhooks.encode_body(event, payload, delivery_id=delivery.pk).decode()
+        delivery.save(update_fields=["body"])
+        deliveries.append(delivery)
+        transaction.on_commit(lambda pk=delivery.pk: deliver_webhook.delay(pk))
+    return deliveries
+
+
+def webhook_delivery_record_attempt(
+    *, delivery: WebhookDelivery, outcome: webhooks.Outcome, final: bool
+) -> WebhookDelivery:
+    """Record one attempt. ``final``: no retry follows, so an undelivered one has failed."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        now = timezone.now()
+        delivery.attempts += 1
+        delivery.last_attempt_at = now
+        delivery.response_code = outcome.status
+        delivery.last_error = outcome.error
+        delivery.attempt_log = [
+            *delivery.attempt_log,
+            {"at": now.isoformat(), "status": outcome.status, "error": outcome.error},
+        ]
+        if outcome.delivered:
+            delivery.status = DeliveryStatus.DELIVERED
+            delivery.delivered_at = now
+        elif final or not outcome.retryable:
+            delivery.status = DeliveryStatus.FAILED
+        else:
+            delivery.status = DeliveryStatus.RETRYING
+        delivery.save()
+    return delivery
+
+
+# --- the user's own list -----------------------------------------------------------------
+# Reading one's notifications changes nothing anyone governs, so it is not audited.
+
+
+def notification_mark_read(*, actor, notification: Notification) -> Notification:
+    if notification.recipient_id != actor.pk:
+        raise ApplicationError("This notification is not yours.")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notification_mark_all_read(*, actor) -> int:
+    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+# --- webhook endpoints (administrators) ------------------------------------------------
+
+ENDPOINT_FIELDS = ("name", "url", "secret", "events", "active")
+
+
+def _endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    # The secret itself never goes into the audit trail; that it changed does.
+    return {
+        "name": endpoint.name,
+        "url": endpoint.url,
+        "events": sorted(endpoint.events or []),
+        "active": endpoint.active,
+        "secret": "(set)" if endpoint.secret else "",
+    }
+
+
+def _check_events(events) -> None:
+    unknown = sorted(set(events or []) - set(Event.values))
+    if unknown or not isinstance(events, list | tuple):
+        message = f"Unknown events: {', '.join(map(str, unknown))}." if unknown else ""
+        raise ApplicationError(
+            message or "Give a list of event names.",
+            field_errors={"events": [message or "Give a list of event names."]},
+        )
+
+
+@transaction.atomic
+def webhook_endpoint_create(*, actor, **data: Any) -> WebhookEndpoint:
+    require_perm(actor, "notifications.add_webhookendpoint")
+    data = {k: v for k, v in data.items() if k in ENDPOINT_FIELDS}
+    _check_events(data.get("events", []))
+    endpoint = WebhookEndpoint(created_by=actor, **data)
+    validate_instance(endpoint, exclude=["created_by"])
+    endpoint.save()
+    snapshot = _endpoint_snapshot(endpoint)
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=endpoint,
+        changes={k: {"before": None, "after": v} for k, v in snapshot.items()},
+    )
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_update(*, actor, endpoint: WebhookEndpoint, **data: Any) -> WebhookEndpoint:
+    require_perm(actor, "notifications.change_webhookendpoint", endpoint)
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    before = _endpoint_snapshot(endpoint)
+    secret_changed = "secret" in data and data["secret"] != endpoint.secret
+    for name, value in data.items():
+        if name in ENDPOINT_FIELDS:
+            setattr(endpoint, name, value)
+    _check_events(endpoint.events)
+    validate_instance(endpoint)
+    endpoint.save()
+    after = _endpoint_snapshot(endpoint)
+    changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    if secret_changed:
+        changes["secret"] = {"before": "(set)", "after": "(changed)"}
+    if changes:
+        audit_record(actor=actor, action="update", obj=endpoint, changes=changes)
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, actor, endpoint: WebhookEndpoint) -> None:
+    require_perm(actor, "notifications.delete_webhookendpoint", endpoint)
+    audit_record(
+        actor=actor,
+        action="delete",
+        obj=endpoint,
+        changes={k: {"before": v, "after": None} for k, v in _endpoint_snapshot(endpoint).items()},
+    )
+    endpoint.delete()
