@@ -354,11 +354,31 @@ def test_others_may_not_transition(request, persona, owned_model):
 
 
 def test_an_illegal_transition_is_refused_with_the_reason(validator, owned_model):
+    owned_model.status = LifecycleStatus.PRODUCTION
+    owned_model.save()
     response = api(validator).post(
-        transition_url("owned-model"), {"target": "production"}, format="json"
+        transition_url("owned-model"), {"target": "development", "reason": "Rework."}, format="json"
     )
     assert response.status_code == 400
-    assert "cannot move to Production" in response.json()["status"][0]
+    assert "cannot move to Development" in response.json()["status"][0]
+    owned_model.refresh_from_db()
+    assert owned_model.status == LifecycleStatus.PRODUCTION
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "pointer"),
+    [
+        ("production", "request a promotion"),
+        ("approved", "request a validation sign-off"),
+    ],
+)
+def test_a_sign_off_move_is_refused_with_a_pointer_to_the_request(
+    validator, owned_model, target, pointer
+):
+    response = api(validator).post(transition_url("owned-model"), {"target": target}, format="json")
+    assert response.status_code == 400
+    assert pointer in response.json()["status"][0]
     owned_model.refresh_from_db()
     assert owned_model.status == LifecycleStatus.DEVELOPMENT
     assert not AuditEvent.objects.exists()

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from apps.audit.models import AuditEvent
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, VersionStage
 from apps.inventory.models import ModelVersion
+from tests.approvals.helpers import promote, validate
 from tests.factories import DatasetFactory, ModelVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -238,16 +239,36 @@ def test_promotion_needs_an_approved_model(validator, owned_model):
     assert "approved" in response.json()["stage"][0]
 
 
-def test_a_validator_promotes_and_locks_a_version(validator, owned_model):
-    owned_model.status = LifecycleStatus.APPROVED
-    owned_model.risk_tier = 2
-    owned_model.eu_ai_act_class = EUAIActClass.MINIMAL
-    owned_model.save()
+def _approved(model) -> None:
+    model.status = LifecycleStatus.APPROVED
+    model.risk_tier = 2
+    model.eu_ai_act_class = EUAIActClass.MINIMAL
+    model.save()
+
+
+def test_the_stage_action_refuses_production_and_points_to_a_promotion_request(
+    validator, owned_model
+):
+    _approved(owned_model)
     ModelVersionFactory(model=owned_model, version="1.0.0")
     response = api(validator).post(stage_url("1.0.0"), {"stage": "production"}, format="json")
-    assert response.status_code == 200, response.json()
-    assert response.json()["is_locked"] is True
-    assert response.json()["approved_by"] == "val.validator"
+    assert response.status_code == 400
+    assert "request a promotion" in response.json()["stage"][0]
+    assert ModelVersion.objects.get().stage == VersionStage.DEVELOPMENT
+    assert not AuditEvent.objects.exists()
+
+
+def test_an_approved_promotion_shows_the_version_locked_in_production(
+    validator, model_owner, business_owner, owned_model
+):
+    _approved(owned_model)
+    version = ModelVersionFactory(model=owned_model, version="1.0.0")
+    validate(version, model_owner, validator)
+    promote(version, model_owner, [business_owner, validator])
+    body = api(model_owner).get(detail_url("1.0.0")).json()
+    assert body["stage"] == VersionStage.PRODUCTION
+    assert body["is_locked"] is True
+    assert body["approved_by"] == "val.validator"
 
 
 @pytest.mark.parametrize("persona", ["auditor", "viewer", "business_owner"])

@@ -197,7 +197,10 @@ def test_a_refused_move_shows_the_services_message(client, validator, owned_mode
     client.force_login(validator)
     response = client.post(url("model_transition"), {"target": "approved", "reason": ""})
     assert response.status_code == 200
-    assert b"no confirmed risk tier" in response.content
+    assert b"request a validation sign-off" in response.content
+    response = client.post(url("model_transition"), {"target": "development", "reason": ""})
+    assert response.status_code == 200
+    assert b"Give a reason" in response.content
     owned_model.refresh_from_db()
     assert owned_model.status == LifecycleStatus.VALIDATION
 

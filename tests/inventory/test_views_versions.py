@@ -138,7 +138,7 @@ def test_the_stage_moves_and_refusals_show_the_message(client, model_owner, vali
     client.force_login(validator)
     response = client.post(target, {"stage": "production"})
     assert response.status_code == 200
-    assert b"must be approved" in response.content
+    assert b"request a promotion of this version" in response.content
     assert ModelVersion.objects.get().stage == VersionStage.STAGING
 
 
