@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.mlgov",
+                "apps.approvals.context_processors.approvals",
             ],
         },
     }

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 api_v1 = [
     path("", include("apps.inventory.api.urls")),
     path("", include("apps.audit.api.urls")),
+    path("", include("apps.approvals.api.urls")),
     path("", include("apps.monitoring.api.urls")),
 ]
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("inventory/", include("apps.inventory.urls")),
     path("audit/", include("apps.audit.urls")),
+    path("approvals/", include("apps.approvals.urls")),
     path("monitoring/", include("apps.monitoring.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),

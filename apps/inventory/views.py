@@ -183,6 +183,7 @@ TABS = (
     ("lineage", "Datasets and lineage", "inventory:model_lineage", None),
     ("risk", "Risk", "inventory:model_risk", None),
     ("thresholds", "Thresholds", "monitoring:threshold_list", None),
+    ("approvals", "Approvals", "approvals:model_approvals", "approvals.view_approvalrequest"),
     ("history", "History", "inventory:model_history", "inventory.view_history_registeredmodel"),
 )
 

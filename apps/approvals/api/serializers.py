@@ -1,0 +1,82 @@
+"""Approval API shapes: requests with their signed decisions, and the bodies of the actions."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.approvals.choices import Verdict
+from apps.approvals.forms import INVENTORY_KINDS
+from apps.approvals.models import ApprovalRequest, Decision
+from apps.inventory.api.serializers import UsernameField
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    approver = UsernameField(read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = (
+            "approver",
+            "slot",
+            "verdict",
+            "comment",
+            "content_sha256",
+            "meaning",
+            "signed_at",
+        )
+        read_only_fields = fields
+
+
+class ApprovalRequestSerializer(serializers.ModelSerializer):
+    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    requested_by = UsernameField(read_only=True)
+    decisions = DecisionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ApprovalRequest
+        fields = (
+            "id",
+            "kind",
+            "status",
+            "model",
+            "subject_type",
+            "subject_id",
+            "title",
+            "justification",
+            "content",
+            "content_sha256",
+            "tier_at_request",
+            "required_slots",
+            "requested_by",
+            "requested_at",
+            "closed_at",
+            "closing_note",
+            "decisions",
+        )
+        read_only_fields = fields
+
+
+class ApprovalRequestCreateSerializer(serializers.Serializer):
+    """Ask for a sign-off of an inventory subject: a version (validation, promotion) or the
+    model itself (retirement)."""
+
+    kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in INVENTORY_KINDS])
+    model = serializers.CharField(max_length=100, help_text="Slug of the model.")
+    version = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, help_text="For validation and promotion."
+    )
+    justification = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DecideSerializer(serializers.Serializer):
+    """A signed decision: the password is required, as in the browser."""
+
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")

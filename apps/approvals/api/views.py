@@ -1,0 +1,135 @@
+"""Approval API: list and read requests, ask for a sign-off, decide (password required),
+withdraw. Thin: the queryset comes from the selectors (invisible requests answer 404), the
+permissions from the rules, every write from the engine."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.approvals import selectors, services
+from apps.approvals.api import serializers as s
+from apps.approvals.choices import ApprovalKind, RequestStatus
+from apps.approvals.forms import VERSION_KINDS
+from apps.approvals.models import ApprovalRequest, Decision
+from apps.core.api.permissions import RulesPermission
+from apps.core.errors import ApplicationError
+from apps.inventory import selectors as inventory_selectors
+
+LIST_FILTERS = [
+    OpenApiParameter("kind", OpenApiTypes.STR, enum=ApprovalKind.values),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=RequestStatus.values),
+    OpenApiParameter("model", OpenApiTypes.STR, description="Slug of the model."),
+    OpenApiParameter(
+        "waiting_for_me",
+        OpenApiTypes.BOOL,
+        description="Only the pending requests you could approve now.",
+    ),
+]
+
+
+@extend_schema(tags=["approvals"])
+@extend_schema_view(
+    list=extend_schema(summary="List approval requests you may see", parameters=LIST_FILTERS),
+    retrieve=extend_schema(summary="Read a request with its frozen content and decisions"),
+    create=extend_schema(
+        summary="Request a sign-off",
+        description="Validation sign-off or promotion of a version, or retirement of a model. "
+        "The content is frozen with its SHA-256; gates answer 400 with the reason.",
+        request=s.ApprovalRequestCreateSerializer,
+        responses={201: s.ApprovalRequestSerializer},
+    ),
+)
+class ApprovalRequestViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Approval requests and their electronically signed decisions."""
+
+    serializer_class = s.ApprovalRequestSerializer
+    permission_classes = [RulesPermission]
+    lookup_value_regex = r"[0-9]+"
+    filter_backends: list = []
+    perms = {
+        "list": "approvals.view_approvalrequest",
+        "retrieve": "approvals.view_approvalrequest",
+        "create": "approvals.add_approvalrequest",
+        "decide": "approvals.decide_approvalrequest",
+        "withdraw": "approvals.withdraw_approvalrequest",
+    }
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ApprovalRequest.objects.none()
+        qs = selectors.request_list(user=self.request.user).prefetch_related(
+            Prefetch("decisions", queryset=Decision.objects.select_related("approver"))
+        )
+        if self.action != "list":
+            return qs
+        params = self.request.query_params
+        if params.get("kind"):
+            qs = qs.filter(kind=params["kind"])
+        if params.get("status"):
+            qs = qs.filter(status=params["status"])
+        if params.get("model"):
+            qs = qs.filter(model__slug=params["model"])
+        if params.get("waiting_for_me", "").lower() in ("1", "true", "yes"):
+            waiting = [r.pk for r in selectors.waiting_for(user=self.request.user)]
+            qs = qs.filter(pk__in=waiting)
+        return qs
+
+    def _respond(self, request_obj, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=request_obj.pk)
+        return Response(s.ApprovalRequestSerializer(fresh).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        body = s.ApprovalRequestCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        model = inventory_selectors.model_get(user=request.user, slug=data["model"])
+        subject = model
+        if data["kind"] in VERSION_KINDS:
+            if not data.get("version"):
+                message = "Name the version to sign off."
+                raise ApplicationError(message, field_errors={"version": [message]})
+            subject = inventory_selectors.version_get(
+                user=request.user, model=model, version=data["version"]
+            )
+        approval = services.approval_request_create(
+            actor=request.user,
+            kind=data["kind"],
+            subject=subject,
+            justification=data["justification"],
+        )
+        return self._respond(approval, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Sign a decision: approve, reject or request changes",
+        description="Re-enter your password (electronic signature). Reject and request "
+        "changes need a comment. Four-eyes refusals and stale content answer 400.",
+        request=s.DecideSerializer,
+        responses=s.ApprovalRequestSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        approval = self.get_object()
+        body = s.DecideSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.approval_decide(actor=request.user, request=approval, **body.validated_data)
+        return self._respond(approval)
+
+    @extend_schema(
+        summary="Withdraw a pending request (the requester or an administrator)",
+        request=s.WithdrawSerializer,
+        responses=s.ApprovalRequestSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        approval = self.get_object()
+        body = s.WithdrawSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.approval_withdraw(actor=request.user, request=approval, **body.validated_data)
+        return self._respond(approval)

@@ -1,0 +1,23 @@
+"""The count of approvals waiting for the signed-in user, for the navigation badge."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from apps.accounts import roles
+
+
+def approvals(request):
+    """``approvals_waiting`` is computed when a template first reads it (2 queries at most),
+    and only for signed-in users holding a role."""
+    user = getattr(request, "user", None)
+    if user is None or not roles.roles_of(user):
+        return {}
+
+    @cache
+    def waiting() -> int:
+        from apps.approvals.selectors import waiting_count
+
+        return waiting_count(user=user)
+
+    return {"approvals_waiting": waiting}

@@ -1,0 +1,306 @@
+"""Browser pages of the approvals: the approver's inbox, the requester's list, a request's
+detail, deciding in place (HTMX, with a plain POST fallback), the policy, the model's
+Approvals tab, asking for sign-off and lifting a gate.
+
+Thin: objects come from selectors (invisible ones are 404), permissions from the rules, and
+every decision from the engine in ``services``; its refusals are shown on the form.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.approvals import policy, selectors, services
+from apps.approvals.choices import ApprovalKind, RequestStatus, Verdict
+from apps.approvals.forms import (
+    INVENTORY_KINDS,
+    ApprovalRequestForm,
+    DecisionForm,
+    GateLiftForm,
+    WithdrawForm,
+)
+from apps.approvals.models import ApprovalRequest
+from apps.core.errors import ApplicationError
+from apps.core.forms import add_application_error
+from apps.core.views import is_partial, paginate, require_perm, role_required
+from apps.inventory import selectors as inventory_selectors
+from apps.inventory.approvals import review_gate_refusal
+from apps.inventory.views import _tab_page
+
+DECIDE = "approvals.decide_approvalrequest"
+REQUEST = "approvals.add_approvalrequest"
+
+
+# --- signing ------------------------------------------------------------------------------
+
+
+def signing_slot(*, user, request: ApprovalRequest) -> str | None:
+    """The slot this user's approval would fill now (decisions must be prefetched)."""
+    eligible = services.eligible_slots(user=user, request=request)
+    remaining = policy.open_slots(tuple(request.required_slots), services.filled_slots(request))
+    usable = [slot for slot in eligible if slot in remaining] or eligible
+    return usable[0] if usable else None
+
+
+def signing_meaning(*, user, request: ApprovalRequest, slot: str | None) -> str:
+    """What the signature means, shown before signing (the engine records the same words)."""
+    who = f"{user.get_full_name() or user.get_username()} ({user.get_username()})"
+    capacity = f" as {services.SLOT_LABELS[slot]}" if slot else ""
+    return (
+        f"{who}{capacity}, signs to approve, reject or request changes to "
+        f"\u201c{request.title}\u201d, content SHA-256 {request.content_sha256}. "
+        "Entering your password is your electronic signature: it records who decided, when, "
+        "on exactly this content, and in which capacity."
+    )
+
+
+def _decision_refusal(*, user, request: ApprovalRequest) -> str | None:
+    """Why this user cannot decide the request now, or None (prefetched decisions)."""
+    if request.status != RequestStatus.PENDING:
+        return f"This request is {request.get_status_display().lower()}; it is closed."
+    if request.requested_by_id == user.pk:
+        return "You made this request; someone else must decide it."
+    if not user.has_perm(DECIDE, request):
+        return "You are not one of the approvers of this request."
+    model = request.model
+    developer_ids = {u.pk for u in model.developers.all()}
+    if model.owner_id == user.pk or user.pk in developer_ids:
+        return "You own or develop this model, so you cannot approve requests about it."
+    if any(d.approver_id == user.pk for d in request.decisions.all()):
+        return "You have already decided on this request; one person fills one approval."
+    if signing_slot(user=user, request=request) is None:
+        return "Your approval is not one this request needs."
+    return None
+
+
+def _item(request, approval: ApprovalRequest, form: DecisionForm | None = None) -> dict:
+    """One inbox entry: the request, the form and what signing means."""
+    user = request.user
+    slot = signing_slot(user=user, request=approval)
+    return {
+        "approval": approval,
+        "form": form or DecisionForm(prefix=f"r{approval.pk}"),
+        "slot_label": services.SLOT_LABELS.get(slot, "") if slot else "",
+        "meaning": signing_meaning(user=user, request=approval, slot=slot),
+    }
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+@role_required
+def inbox(request):
+    """My approvals: what waits for the user's signature."""
+    waiting = selectors.waiting_for(user=request.user)
+    context = {"items": [_item(request, approval) for approval in waiting]}
+    return render(request, "approvals/inbox.html", context)
+
+
+@role_required
+def my_requests(request):
+    require_perm(request, "approvals.view_approvalrequest")
+    requests = selectors.my_requests(user=request.user).prefetch_related("decisions")
+    page = paginate(request, requests)
+    return render(
+        request, "approvals/my_requests.html", {"page_obj": page, "requests": page.object_list}
+    )
+
+
+def _detail_context(request, approval: ApprovalRequest, form: DecisionForm | None = None):
+    user = request.user
+    refusal = _decision_refusal(user=user, request=approval)
+    context = {
+        "approval": approval,
+        "decisions": list(approval.decisions.all()),
+        "slots": selectors.slot_rows(approval),
+        "stale": selectors.is_stale(approval),
+        "compare": selectors.compare_rows(approval),
+        "refusal": refusal if approval.is_open else None,
+        "can_withdraw": approval.is_open
+        and user.has_perm("approvals.withdraw_approvalrequest", approval),
+    }
+    if approval.is_open and refusal is None:
+        context["item"] = _item(request, approval, form)
+    return context
+
+
+def _get(request, pk: int) -> ApprovalRequest:
+    approval = selectors.request_get(user=request.user, pk=pk)
+    require_perm(request, "approvals.view_approvalrequest", approval)
+    return approval
+
+
+@role_required
+def request_detail(request, pk: int):
+    approval = _get(request, pk)
+    return render(request, "approvals/request_detail.html", _detail_context(request, approval))
+
+
+@role_required
+def request_compare(request, pk: int):
+    """What the request changes against what is in force (loaded into the inbox by HTMX)."""
+    approval = _get(request, pk)
+    context = {"approval": approval, "compare": selectors.compare_rows(approval)}
+    return render(request, "approvals/_compare.html", context)
+
+
+@role_required
+@require_POST
+def request_decide(request, pk: int):
+    """Sign a decision. HTMX swaps the inbox entry in place; a plain POST redirects."""
+    approval = _get(request, pk)
+    require_perm(request, DECIDE, approval)
+    form = DecisionForm(request.POST, prefix=f"r{approval.pk}")
+    decision = None
+    if form.is_valid():
+        try:
+            decision = services.approval_decide(
+                actor=request.user,
+                request=approval,
+                verdict=form.cleaned_data["verdict"],
+                password=form.cleaned_data["password"],
+                comment=form.cleaned_data["comment"],
+            )
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+    if decision is not None:
+        approval = selectors.request_get(user=request.user, pk=pk)
+        verdict = Verdict(decision.verdict).label.lower()
+        text = f"Your decision ({verdict}) on \u201c{approval.title}\u201d has been signed."
+        if approval.status == RequestStatus.APPROVED:
+            text += " The quorum is met and the change has taken effect."
+        if is_partial(request):
+            context = {
+                "approval": approval,
+                "decision": decision,
+                "done": text,
+                "waiting_count": selectors.waiting_count(user=request.user),
+            }
+            return render(request, "approvals/_inbox_item_done.html", context)
+        messages.success(request, text)
+        return redirect("approvals:inbox")
+    approval = selectors.request_get(user=request.user, pk=pk)
+    if is_partial(request):
+        return render(
+            request, "approvals/_inbox_item.html", {"item": _item(request, approval, form)}
+        )
+    return render(
+        request, "approvals/request_detail.html", _detail_context(request, approval, form)
+    )
+
+
+@role_required
+@require_POST
+def request_withdraw(request, pk: int):
+    approval = _get(request, pk)
+    require_perm(request, "approvals.withdraw_approvalrequest", approval)
+    form = WithdrawForm(request.POST)
+    form.is_valid()
+    try:
+        services.approval_withdraw(
+            actor=request.user, request=approval, reason=form.cleaned_data.get("reason", "")
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The request has been withdrawn.")
+    return redirect(approval)
+
+
+@role_required
+def policy_page(request):
+    """Who must approve what, by kind and tier: the same table the engine applies."""
+    rows = policy.policy_table()
+    kinds = [(label, list(group)) for label, group in groupby(rows, key=lambda r: r["kind_label"])]
+    return render(request, "approvals/policy.html", {"kinds": kinds})
+
+
+# --- the model's Approvals tab ------------------------------------------------------------
+
+
+def _model_tab(request, model, *, request_form=None, status: int = 200):
+    user = request.user
+    approvals = selectors.model_requests(user=user, model=model).prefetch_related("decisions")
+    can_request = user.has_perm(REQUEST, model)
+    if can_request and request_form is None:
+        request_form = _request_form(request, model, data=None)
+    context = {
+        "tab_template": "approvals/tab_model.html",
+        "approvals": approvals,
+        "can_request": can_request,
+        "request_form": request_form,
+        "gate_refusal": review_gate_refusal(model),
+        "overrides": selectors.gate_override_list(model=model),
+        "can_lift_gate": user.has_perm("approvals.lift_gate", model),
+    }
+    return _tab_page(request, model, "approvals", context, status=status)
+
+
+def _request_form(request, model, *, data) -> ApprovalRequestForm:
+    versions = inventory_selectors.version_list(user=request.user, model=model).order_by(
+        "-created_at"
+    )
+    initial = {"kind": request.GET.get("kind"), "version": request.GET.get("version")}
+    return ApprovalRequestForm(data, versions=versions, kinds=INVENTORY_KINDS, initial=initial)
+
+
+@role_required
+def model_approvals(request, slug: str):
+    model = inventory_selectors.model_get(user=request.user, slug=slug)
+    require_perm(request, "approvals.view_approvalrequest", model)
+    return _model_tab(request, model)
+
+
+@role_required
+@require_POST
+def request_create(request, slug: str):
+    """Ask for a validation sign-off, a promotion or a retirement; gates answer on the form."""
+    model = inventory_selectors.model_get(user=request.user, slug=slug)
+    require_perm(request, REQUEST, model)
+    form = _request_form(request, model, data=request.POST)
+    if form.is_valid():
+        kind = form.cleaned_data["kind"]
+        subject = model if kind == ApprovalKind.RETIREMENT else form.cleaned_data["subject"]
+        try:
+            approval = services.approval_request_create(
+                actor=request.user,
+                kind=kind,
+                subject=subject,
+                justification=form.cleaned_data["justification"],
+            )
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(
+                request, f"Requested: {approval.title}. The approvers have been asked."
+            )
+            return redirect(approval)
+    return _model_tab(request, model, request_form=form)
+
+
+@role_required
+def gate_lift(request, slug: str):
+    """An administrator lifts a gate for this model, for a limited time, with a reason."""
+    model = inventory_selectors.model_get(user=request.user, slug=slug)
+    require_perm(request, "approvals.lift_gate", model)
+    form = GateLiftForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            override = services.gate_lift(actor=request.user, model=model, **form.cleaned_data)
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{override.get_gate_display()}: lifted until {override.expires_at:%d %b %Y}.",
+            )
+            return redirect("approvals:model_approvals", slug=model.slug)
+    return render(
+        request,
+        "approvals/gate_lift.html",
+        {"model": model, "form": form, "gate_refusal": review_gate_refusal(model)},
+    )

@@ -1,0 +1,144 @@
+"""The approver's inbox: what waits, what changes, deciding in place, the navigation badge."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from apps.approvals.choices import RequestStatus
+from apps.approvals.models import ApprovalRequest, Decision
+from apps.inventory.choices import VersionStage
+from tests.approvals import ui_world
+from tests.approvals.ui_world import PASSWORD, promotable_model, request_promotion
+
+INBOX = "approvals:inbox"
+HX = {"HTTP_HX_REQUEST": "true"}
+
+# Fixtures shared by the approvals page and API tests.
+promotable = ui_world.promotable
+promotion = ui_world.promotion
+
+
+def _decide_url(approval) -> str:
+    return reverse("approvals:request_decide", args=[approval.pk])
+
+
+def _sign(client, approval, verdict="approve", password=PASSWORD, comment="", **headers):
+    prefix = f"r{approval.pk}"
+    data = {
+        f"{prefix}-verdict": verdict,
+        f"{prefix}-password": password,
+        f"{prefix}-comment": comment,
+    }
+    return client.post(_decide_url(approval), data, **headers)
+
+
+def test_it_lists_what_waits_for_the_business_owner(client, business_owner, promotion):
+    client.force_login(business_owner)
+    response = client.get(reverse(INBOX))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert promotion.title in body
+    assert "you sign as <strong>Named business owner</strong>" in body
+    assert "Electronic signature." in body
+    assert promotion.content_sha256 in body
+    assert reverse("approvals:request_compare", args=[promotion.pk]) in body
+
+
+def test_it_shows_old_and_new_version_metrics(client, business_owner, promotion):
+    client.force_login(business_owner)
+    response = client.get(reverse("approvals:request_compare", args=[promotion.pk]))
+    body = response.content.decode()
+    assert "Metric: auc" in body
+    assert "0.81" in body and "0.84" in body
+    assert "1.0.0" in body and "2.0.0" in body
+
+
+def test_the_requester_has_nothing_waiting(client, model_owner, promotion):
+    client.force_login(model_owner)
+    response = client.get(reverse(INBOX))
+    assert promotion.title not in response.content.decode()
+    assert "Nothing waits for you." in response.content.decode()
+
+
+def test_a_validator_is_not_asked_for_a_tier_3_promotion(client, validator, promotion):
+    client.force_login(validator)
+    assert promotion.title not in client.get(reverse(INBOX)).content.decode()
+
+
+def test_it_approves_in_place(client, business_owner, promotion):
+    client.force_login(business_owner)
+    response = _sign(client, promotion, **HX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'id="request-{promotion.pk}"' in body
+    assert "has been signed" in body and "quorum is met" in body
+    assert 'id="approvals-badge" hx-swap-oob="true"' in body
+    promotion.refresh_from_db()
+    assert promotion.status == RequestStatus.APPROVED
+    assert promotion.model.versions.get(version="2.0.0").stage == VersionStage.PRODUCTION
+
+
+def test_a_plain_post_signs_and_returns_to_the_inbox(client, business_owner, promotion):
+    client.force_login(business_owner)
+    response = _sign(client, promotion)
+    assert response.status_code == 302
+    assert response["Location"] == reverse(INBOX)
+    assert Decision.objects.filter(request=promotion, approver=business_owner).exists()
+
+
+def test_a_wrong_password_signs_nothing(client, business_owner, promotion):
+    client.force_login(business_owner)
+    response = _sign(client, promotion, password="not-my-password", **HX)
+    assert response.status_code == 200
+    assert "The password is not correct" in response.content.decode()
+    assert not Decision.objects.exists()
+    promotion.refresh_from_db()
+    assert promotion.status == RequestStatus.PENDING
+
+
+def test_a_rejection_needs_a_comment(client, business_owner, promotion):
+    client.force_login(business_owner)
+    response = _sign(client, promotion, verdict="reject", **HX)
+    assert "a comment is required" in response.content.decode()
+    assert not Decision.objects.exists()
+    response = _sign(client, promotion, verdict="reject", comment="AUC gain too small.", **HX)
+    promotion.refresh_from_db()
+    assert promotion.status == RequestStatus.REJECTED
+
+
+def test_it_requests_changes_with_a_comment(client, business_owner, promotion):
+    client.force_login(business_owner)
+    _sign(client, promotion, verdict="request_changes", comment="Add the fairness metrics.")
+    promotion.refresh_from_db()
+    assert promotion.status == RequestStatus.CHANGES_REQUESTED
+
+
+def test_the_navigation_shows_the_waiting_count(client, business_owner, promotion):
+    client.force_login(business_owner)
+    body = client.get(reverse("dashboard:home")).content.decode()
+    assert 'aria-label="1 waiting"' in body
+    _sign(client, promotion)
+    body = client.get(reverse("dashboard:home")).content.decode()
+    assert 'waiting">' not in body
+    assert "My approvals" in body
+
+
+def test_a_viewer_has_no_badge_but_the_link(client, viewer, promotion):
+    client.force_login(viewer)
+    body = client.get(reverse(INBOX)).content.decode()
+    assert "My approvals" in body and "Nothing waits for you." in body
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_the_inbox_takes_constant_queries(
+    client, business_owner, model_owner, django_assert_max_num_queries, count
+):
+    for i in range(count):
+        request_promotion(promotable_model(model_owner, business_owner, f"m-{i}"), model_owner)
+    client.force_login(business_owner)
+    client.get(reverse(INBOX))  # warm the session and content types
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse(INBOX))
+    assert response.content.decode().count('class="card inbox-item"') == count
+    assert ApprovalRequest.objects.count() == count
