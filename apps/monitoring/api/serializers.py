@@ -95,6 +95,9 @@ class ThresholdSerializer(serializers.ModelSerializer):
             "ended_at",
         )
         read_only_fields = ("status", "created_at", "updated_at", "activated_at", "ended_at")
+        # The one-active rule is the services' and the database's; DRF would otherwise turn
+        # the partial unique constraints into "required" errors on drafts.
+        validators = []
 
     def validate(self, attrs):
         if "version" in attrs:

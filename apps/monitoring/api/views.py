@@ -98,7 +98,7 @@ class ThresholdViewSet(
     create=extend_schema(summary="Define a metric (validators and admins)"),
 )
 class MetricDefinitionViewSet(
-    ServiceWriteMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = s.MetricDefinitionSerializer
     permission_classes = [RulesPermission]
@@ -113,5 +113,7 @@ class MetricDefinitionViewSet(
             return MetricDefinition.objects.none()
         return selectors.metric_list().select_related("created_by")
 
-    def service_create(self, data):
-        return services.metric_definition_create(actor=self.request.user, **data)
+    def perform_create(self, serializer):
+        serializer.instance = services.metric_definition_create(
+            actor=self.request.user, **serializer.validated_data
+        )

@@ -1,0 +1,28 @@
+"""Demo thresholds: signed ones and a revision waiting for the business owner."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from apps.approvals.models import ApprovalRequest
+from apps.monitoring.choices import ThresholdStatus
+from apps.monitoring.demo import seed_thresholds
+from apps.monitoring.models import Threshold
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_seeds_active_thresholds_and_one_pending_sign_off_idempotently():
+    call_command("seed_demo", verbosity=0)
+    first = seed_thresholds()
+    assert first["thresholds"] >= 3 and first["pending sign-offs"] == 1
+    assert Threshold.objects.filter(status=ThresholdStatus.ACTIVE).count() >= 3
+    pending = Threshold.objects.get(status=ThresholdStatus.PENDING_SIGNOFF)
+    request = pending.signoff_request
+    assert request.is_open and request.model.business_owner.username == "business_owner"
+    assert pending.supersedes.status == ThresholdStatus.ACTIVE
+    count = Threshold.objects.count()
+    assert seed_thresholds() == {"metrics": 0, "thresholds": 0, "pending sign-offs": 0}
+    assert Threshold.objects.count() == count
+    assert ApprovalRequest.objects.filter(kind="threshold_signoff", status="pending").count() == 1
