@@ -11,6 +11,9 @@ from django.utils import timezone
 
 from apps.accounts import roles
 from apps.accounts.models import User
+from apps.approvals.choices import ApprovalKind, ApproverRole, RequestStatus, Verdict
+from apps.approvals.models import ApprovalRequest, Decision
+from apps.approvals.services import filled_slots
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_chain_verify
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskAssessmentStatus, VersionStage
@@ -38,6 +41,8 @@ def _counts() -> dict[str, int]:
             Deployment,
             ModelDependency,
             RiskAssessment,
+            ApprovalRequest,
+            Decision,
             AuditEvent,
         )
     }
@@ -132,3 +137,78 @@ def test_a_second_run_neither_fails_nor_duplicates(seeded):
     before = _counts()
     call_command("seed_demo", stdout=io.StringIO())
     assert _counts() == before
+
+
+def _requests(kind: str, subject, status: str | None = None):
+    found = ApprovalRequest.objects.filter(
+        kind=kind, subject_type=subject._meta.label_lower, subject_id=str(subject.pk)
+    )
+    return found.filter(status=status) if status else found
+
+
+def test_sign_offs_went_through_the_approval_engine(seeded):
+    approved_or_live = RegisteredModel.objects.filter(
+        status__in=[LifecycleStatus.APPROVED, LifecycleStatus.PRODUCTION]
+    )
+    assert approved_or_live.count() >= 5
+    for model in approved_or_live:
+        validated = ApprovalRequest.objects.filter(
+            model=model, kind=ApprovalKind.VALIDATION_SIGNOFF, status=RequestStatus.APPROVED
+        )
+        assert validated.exists(), model.slug
+    for version in ModelVersion.objects.filter(stage=VersionStage.PRODUCTION):
+        assert _requests(ApprovalKind.PROMOTION, version, RequestStatus.APPROVED).exists()
+        if version.model.risk_tier in (1, 2):
+            assert _requests(ApprovalKind.VALIDATION_SIGNOFF, version, RequestStatus.APPROVED)
+    # Archived versions of live models were once promoted too.
+    credit = RegisteredModel.objects.get(slug="retail-credit-scoring")
+    old = credit.versions.get(version="2.3.0")
+    assert _requests(ApprovalKind.PROMOTION, old, RequestStatus.APPROVED).exists()
+    # Every signature is the validator's or the named business owner's, never the requester's.
+    for decision in Decision.objects.select_related("request__model", "approver"):
+        assert decision.approver != decision.request.requested_by
+        if decision.slot == ApproverRole.BUSINESS_OWNER:
+            assert decision.approver == decision.request.model.business_owner
+        else:
+            assert decision.approver.username == "validator"
+        assert decision.content_sha256 == decision.request.content_sha256
+
+
+def test_the_legacy_scorecard_was_retired_by_an_approved_request(seeded):
+    legacy = RegisteredModel.objects.get(slug="legacy-credit-scorecard")
+    [retirement] = _requests(ApprovalKind.RETIREMENT, legacy)
+    assert retirement.status == RequestStatus.APPROVED
+    assert retirement.justification.startswith("Replaced by Retail credit scoring 2.x")
+    assert legacy.status == LifecycleStatus.RETIRED
+    assert legacy.retirement_reason.startswith(retirement.justification)
+    assert set(legacy.versions.values_list("stage", flat=True)) == {VersionStage.ARCHIVED}
+
+
+def test_requests_wait_for_the_business_owners(seeded):
+    pending = ApprovalRequest.objects.filter(status=RequestStatus.PENDING)
+    waiting_for = {
+        r.model.business_owner.username
+        for r in pending
+        if ApproverRole.BUSINESS_OWNER in r.required_slots
+        and ApproverRole.BUSINESS_OWNER not in filled_slots(r)
+    }
+    assert {"business_owner", "business_owner2"} <= waiting_for
+
+    credit = RegisteredModel.objects.get(slug="retail-credit-scoring")
+    candidate = credit.versions.get(version="2.5.0-rc1")
+    [promotion] = _requests(ApprovalKind.PROMOTION, candidate)
+    assert promotion.status == RequestStatus.PENDING
+    assert promotion.requested_by.username == "model_owner"
+    # The validator has signed; only the business owner is missing.
+    assert [(d.approver.username, d.verdict) for d in promotion.decisions.all()] == [
+        ("validator", Verdict.APPROVE)
+    ]
+    assert _requests(ApprovalKind.VALIDATION_SIGNOFF, candidate, RequestStatus.APPROVED)
+    assert candidate.stage == VersionStage.STAGING
+    assert credit.versions.get(stage=VersionStage.PRODUCTION).version == "2.4.0"
+
+
+def test_the_overdue_review_model_has_its_history_before_the_date(seeded):
+    model = RegisteredModel.objects.get(slug="payment-anomaly-prioritiser")
+    assert model.status == LifecycleStatus.PRODUCTION
+    assert model.next_review_date < timezone.localdate()

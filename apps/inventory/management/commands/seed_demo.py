@@ -4,6 +4,10 @@ Idempotent: users are looked up by username and everything else by slug or code;
 is skipped, so a second run neither fails nor duplicates. Every write goes through the
 services, so the audit trail tells the story of the demo data like that of real data, and
 the whole run is one transaction.
+
+Sign-offs go through the approval engine like real ones: the model owner asks for validation
+sign-off, promotion and retirement; the validator and the named business owner sign with the
+demo password. Some requests are left waiting in the business owners' inboxes.
 """
 
 from __future__ import annotations
@@ -14,15 +18,20 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts import roles
 from apps.accounts.models import User
 from apps.accounts.services import user_create
+from apps.approvals.choices import ApprovalKind, ApproverRole, Verdict
+from apps.approvals.models import ApprovalRequest
+from apps.approvals.services import approval_decide, approval_request_create
 from apps.core import context
+from apps.core.errors import ApplicationError
 from apps.inventory import services
+from apps.inventory.approvals import has_approved_validation
 from apps.inventory.choices import (
     DeploymentEnvironment,
     EUAIActClass,
@@ -31,7 +40,13 @@ from apps.inventory.choices import (
     Origin,
     VersionStage,
 )
-from apps.inventory.models import BusinessUnit, Dataset, ModelDependency, RegisteredModel
+from apps.inventory.models import (
+    BusinessUnit,
+    Dataset,
+    ModelDependency,
+    ModelVersion,
+    RegisteredModel,
+)
 
 DEFAULT_DEMO_PASSWORD = "mlgov-demo-2026"  # noqa: S105 - documented demo password
 
@@ -1024,6 +1039,49 @@ FEEDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# --- requests left open -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoRequest:
+    """An approval request left pending. ``version`` None: the request is about the model.
+    ``signed_by`` lists the slots already approved (the rest wait in the approvers' inboxes)."""
+
+    kind: str
+    model: str
+    version: str | None
+    requester: str
+    justification: str = ""
+    signed_by: tuple[str, ...] = ()
+
+
+PENDING_REQUESTS: tuple[DemoRequest, ...] = (
+    DemoRequest(
+        ApprovalKind.PROMOTION,
+        "retail-credit-scoring",
+        "2.5.0-rc1",
+        "model_owner",
+        "Six weeks in shadow mode: Gini 0.63 against 0.62 for 2.4.0, no calibration drift in "
+        "any score band. Validation signed off; the business owner's approval is missing.",
+        signed_by=(ApproverRole.VALIDATOR,),
+    ),
+    DemoRequest(
+        ApprovalKind.PROMOTION,
+        "customer-churn-propensity",
+        "1.0.0",
+        "model_owner2",
+        "First release for the autumn retention campaign.",
+    ),
+    DemoRequest(
+        ApprovalKind.VALIDATION_SIGNOFF,
+        "support-reply-assistant",
+        "2025.05",
+        "model_owner2",
+        "Evaluation on the redacted 2024 conversations is complete.",
+    ),
+)
+
+
 # --- the command ---------------------------------------------------------------------------
 
 
@@ -1050,6 +1108,82 @@ class Seeder:
         for spec in MODELS:
             self.seed_model(spec)
         self.seed_feeds()
+        # Governance demo data of other areas (thresholds, reviews, findings) goes here, one
+        # idempotent ``seed_<area>`` method each, using ``sign_off`` for their approvals.
+        self.seed_pending_requests()
+
+    # --- approvals ---------------------------------------------------------------------
+
+    def sign_off(
+        self,
+        kind: str,
+        subject,
+        *,
+        requester: User,
+        justification: str = "",
+        leave_open: tuple[str, ...] = (),
+    ) -> ApprovalRequest:
+        """Request approval of ``subject`` and have the demo approvers sign each required
+        slot with the demo password, except the slots in ``leave_open`` (left pending)."""
+        request = approval_request_create(
+            actor=requester, kind=kind, subject=subject, justification=justification
+        )
+        self._count("approval requests", created=True)
+        for slot in request.required_slots:
+            if slot in leave_open:
+                continue
+            approver = (
+                request.model.business_owner
+                if slot == ApproverRole.BUSINESS_OWNER
+                else self.users["validator"]
+            )
+            approval_decide(
+                actor=approver, request=request, verdict=Verdict.APPROVE, password=self.password
+            )
+        request.refresh_from_db()
+        return request
+
+    def _validate(self, version: ModelVersion, *, requester: User) -> None:
+        self.sign_off(ApprovalKind.VALIDATION_SIGNOFF, version, requester=requester)
+
+    def _promote(self, version: ModelVersion, *, requester: User, **kwargs) -> ApprovalRequest:
+        """Promotion; a Tier 1-2 version is first validated, as the gate requires."""
+        version.refresh_from_db()
+        version.model.refresh_from_db()
+        if (version.model.risk_tier or 1) in (1, 2) and not has_approved_validation(version):
+            self._validate(version, requester=requester)
+        return self.sign_off(ApprovalKind.PROMOTION, version, requester=requester, **kwargs)
+
+    def seed_pending_requests(self) -> None:
+        """Requests waiting in the business owners' (and the validator's) inboxes."""
+        for spec in PENDING_REQUESTS:
+            model = RegisteredModel.objects.get(slug=spec.model)
+            subject = model if spec.version is None else model.versions.get(version=spec.version)
+            exists = ApprovalRequest.objects.filter(
+                kind=spec.kind,
+                subject_type=subject._meta.label_lower,
+                subject_id=str(subject.pk),
+            ).exists()
+            if exists:
+                self._count("approval requests", created=False)
+                continue
+            waiting = tuple(r for r in ApproverRole.values if r not in spec.signed_by)
+            requester = self.users[spec.requester]
+            if spec.kind == ApprovalKind.PROMOTION:
+                self._promote(
+                    subject,
+                    requester=requester,
+                    justification=spec.justification,
+                    leave_open=waiting,
+                )
+            else:
+                self.sign_off(
+                    spec.kind,
+                    subject,
+                    requester=requester,
+                    justification=spec.justification,
+                    leave_open=waiting,
+                )
 
     def seed_users(self) -> None:
         for spec in DEMO_USERS:
@@ -1102,7 +1236,8 @@ class Seeder:
         owner, validator = self.users[spec.owner], self.users["validator"]
         data = dict(spec.fields)
         data["business_unit"] = self.units[data["business_unit"]]
-        if spec.review_in_days is not None:
+        overdue = spec.review_in_days is not None and spec.review_in_days < 0
+        if spec.review_in_days is not None and not overdue:
             data["next_review_date"] = self.today + timedelta(days=spec.review_in_days)
         model = services.registered_model_create(
             actor=owner,
@@ -1116,6 +1251,14 @@ class Seeder:
             self._assess(model, spec.risk, owner=owner, validator=validator)
         versions = {v.version: self._register(model, v, owner) for v in spec.versions}
         self._walk_lifecycle(model, spec, versions, owner=owner, validator=validator)
+        if overdue:
+            # Set once the model is in place: an overdue review blocks promotions (the gate
+            # the demo shows), so the history before it fell due is written first.
+            services.registered_model_update(
+                actor=validator,
+                model=model,
+                next_review_date=self.today + timedelta(days=spec.review_in_days),
+            )
         for dep in spec.deployments:
             services.deployment_create(
                 actor=owner,
@@ -1160,7 +1303,8 @@ class Seeder:
         )
 
     def _walk_lifecycle(self, model, spec: DemoModel, versions, *, owner, validator) -> None:
-        """Move the model and its versions along the legal path to the wanted state."""
+        """Move the model and its versions along the legal path to the wanted state; the
+        sign-offs (validation, promotion, retirement) are approved requests."""
         order = [
             LifecycleStatus.DEVELOPMENT,
             LifecycleStatus.VALIDATION,
@@ -1178,22 +1322,18 @@ class Seeder:
             model = services.registered_model_transition(
                 actor=owner, model=model, target=LifecycleStatus.VALIDATION
             )
+        # Archived versions were once in production: promote them in order, so each
+        # promotion archives its predecessor, ending with the current one.
+        promoted = [v for v in spec.versions if v.stage == VersionStage.ARCHIVED]
+        promoted += [v for v in spec.versions if v.stage == VersionStage.PRODUCTION]
         if reach >= order.index(LifecycleStatus.APPROVED):
-            model = services.registered_model_transition(
-                actor=validator, model=model, target=LifecycleStatus.APPROVED
-            )
+            # The validation that approves the model is of its first production version, or
+            # else of the candidate in staging.
+            candidates = promoted or [v for v in spec.versions if v.stage == VersionStage.STAGING]
+            self._validate(versions[candidates[0].version], requester=owner)
         if reach >= order.index(LifecycleStatus.PRODUCTION):
-            # Archived versions were once in production: promote them in order, so each
-            # promotion archives its predecessor, ending with the current one.
-            promoted = [v for v in spec.versions if v.stage == VersionStage.ARCHIVED]
-            promoted += [v for v in spec.versions if v.stage == VersionStage.PRODUCTION]
             for v in promoted:
-                services.model_version_set_stage(
-                    actor=validator, version=versions[v.version], stage=VersionStage.PRODUCTION
-                )
-            model = services.registered_model_transition(
-                actor=validator, model=model, target=LifecycleStatus.PRODUCTION
-            )
+                self._promote(versions[v.version], requester=owner)
         else:
             for v in spec.versions:
                 if v.stage == VersionStage.ARCHIVED:
@@ -1201,18 +1341,13 @@ class Seeder:
                         actor=owner, version=versions[v.version], stage=VersionStage.ARCHIVED
                     )
         if reach >= order.index(LifecycleStatus.RETIRED):
-            services.registered_model_transition(
-                actor=validator,
-                model=model,
-                target=LifecycleStatus.RETIRED,
-                reason=spec.retirement_reason,
+            # Retirement winds down the production version and deployments itself.
+            self.sign_off(
+                ApprovalKind.RETIREMENT,
+                RegisteredModel.objects.get(pk=model.pk),
+                requester=owner,
+                justification=spec.retirement_reason,
             )
-            for version in versions.values():
-                version.refresh_from_db()
-                if version.stage == VersionStage.PRODUCTION:
-                    services.model_version_set_stage(
-                        actor=validator, version=version, stage=VersionStage.ARCHIVED
-                    )
 
     def seed_feeds(self) -> None:
         for upstream_slug, downstream_slug, description in FEEDS:
@@ -1240,8 +1375,15 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         seeder = Seeder(password=demo_password())
         request_id = f"seed-demo-{context.new_request_id()}"
-        with context.bind(request_id=request_id, client_ip=""), transaction.atomic():
-            seeder.run()
+        try:
+            with context.bind(request_id=request_id, client_ip=""), transaction.atomic():
+                seeder.run()
+        except ApplicationError as exc:
+            # Typically: the demo accounts exist with another password than this run's.
+            raise CommandError(
+                f"{exc.message} Run with the MLGOV_DEMO_PASSWORD the demo accounts were "
+                "created with."
+            ) from exc
         created = ", ".join(f"{n} {kind}" for kind, n in seeder.created.items()) or "nothing"
         skipped = ", ".join(f"{n} {kind}" for kind, n in seeder.skipped.items()) or "nothing"
         self.stdout.write(self.style.SUCCESS(f"Demo data created: {created}."))
