@@ -1,0 +1,322 @@
+"""Every browser page and API endpoint, visited as every role, anonymous and a user with no role.
+
+Expected outcomes come from the rules in apps/*/rules.py. Each route with an object is visited on
+an object in the user's reach and on one outside it (which must answer 404 to model and business
+owners). The test fails when a route exists that this matrix does not name, so a new endpoint
+cannot ship without deciding who may use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.authtoken.models import Token
+
+from apps.inventory import services
+from apps.inventory.risk import FACTORS
+from tests.factories import DatasetFactory, DeploymentFactory, ModelVersionFactory
+from tests.monitoring.factories import ThresholdFactory
+
+ANON, NOROLE, ADMIN, VAL, BO, MO, AUD, VIEW = (
+    "anonymous",
+    "no_role",
+    "admin",
+    "validator",
+    "business_owner",
+    "model_owner",
+    "auditor",
+    "viewer",
+)
+PERSONAS = (ANON, NOROLE, ADMIN, VAL, BO, MO, AUD, VIEW)
+ROLES = (ADMIN, VAL, BO, MO, AUD, VIEW)
+
+OK, DENIED, HIDDEN, LOGIN = "ok", "403", "404", "login"
+
+
+def allow(*who: str, public: bool = False, any_user: bool = False) -> dict[str, str]:
+    """Outcome per persona: the named roles get OK, other roles 403, anonymous the login."""
+    table = {p: (OK if p in who else DENIED) for p in PERSONAS}
+    table[ANON] = OK if public else LOGIN
+    if any_user:
+        table[NOROLE] = OK
+    return table
+
+
+EVERY_ROLE = ROLES
+EDITORS = (ADMIN, VAL, MO, BO)  # inventory.change_registeredmodel on an owned model
+REGISTRARS = (ADMIN, MO)  # inventory.add_modelversion on an owned model
+STAGERS = (ADMIN, VAL, MO)  # owners stage their versions; validators promote to production
+TRANSITIONERS = (ADMIN, VAL, MO)
+DECIDERS = (ADMIN, VAL)
+AUDIT_READERS = (ADMIN, VAL, AUD)
+DATASET_CREATORS = (ADMIN, VAL, MO)
+THRESHOLD_EDITORS = (ADMIN, VAL, MO)  # monitoring.change_threshold on an owned model
+
+
+@dataclass
+class Case:
+    name: str
+    method: str = "get"
+    expect: dict[str, str] = field(default_factory=dict)
+    obj: str | None = None  # "model", "dataset", "assessment", "deployment", "event"
+    constrained: bool = False  # also visit an object outside the owners' reach -> 404
+
+
+ON_THRESHOLD = {"obj": "threshold", "constrained": True}
+
+
+def model_case(name, method="get", who=EVERY_ROLE, **kw):
+    return Case(name, method, allow(*who), obj="model", constrained=True, **kw)
+
+
+MATRIX: list[Case] = [
+    # browser pages
+    Case("dashboard:home", expect=allow(*EVERY_ROLE)),
+    Case("accounts:login", expect=allow(*EVERY_ROLE, public=True, any_user=True)),
+    # Signing out always lands on the sign-in page.
+    Case("accounts:logout", "post", dict.fromkeys(PERSONAS, LOGIN)),
+    Case("accounts:password_change", expect=allow(*EVERY_ROLE, any_user=True)),
+    Case("accounts:password_change_done", expect=allow(*EVERY_ROLE, any_user=True)),
+    Case("inventory:model_list", expect=allow(*EVERY_ROLE)),
+    Case("inventory:model_export_csv", expect=allow(*EVERY_ROLE)),
+    Case("inventory:model_create", expect=allow(ADMIN, MO)),
+    model_case("inventory:model_detail"),
+    model_case("inventory:model_versions"),
+    model_case("inventory:model_lineage"),
+    model_case("inventory:model_risk"),
+    model_case("inventory:model_history", who=AUDIT_READERS),
+    model_case("inventory:model_edit", who=EDITORS),
+    model_case("inventory:model_transition", "post", who=TRANSITIONERS),
+    model_case("inventory:risk_assess", "post", who=TRANSITIONERS),
+    Case("inventory:risk_decide", "post", allow(*DECIDERS), obj="assessment", constrained=True),
+    model_case("inventory:version_create", who=REGISTRARS),
+    Case("inventory:version_detail", expect=allow(*EVERY_ROLE), obj="version", constrained=True),
+    Case("inventory:version_edit", expect=allow(*REGISTRARS), obj="version", constrained=True),
+    Case("inventory:version_stage", "post", allow(*STAGERS), obj="version", constrained=True),
+    model_case("inventory:deployment_create", who=REGISTRARS),
+    model_case("inventory:dependency_create", who=EDITORS),
+    Case("inventory:dataset_list", expect=allow(*EVERY_ROLE)),
+    Case("inventory:dataset_create", expect=allow(*DATASET_CREATORS)),
+    Case("inventory:dataset_detail", expect=allow(*EVERY_ROLE), obj="dataset"),
+    Case("inventory:dataset_edit", expect=allow(ADMIN, MO), obj="dataset"),
+    Case("audit:event_list", expect=allow(*AUDIT_READERS)),
+    Case("audit:verify", "post", allow(*AUDIT_READERS)),
+    Case("admin:index", expect={**allow(ADMIN), **dict.fromkeys(PERSONAS[:2] + ROLES[1:], LOGIN)}),
+    # API
+    Case("api-schema", expect=allow(*EVERY_ROLE)),
+    Case("api-docs", expect=allow(*EVERY_ROLE)),
+    Case("api:model-list", expect=allow(*EVERY_ROLE)),
+    Case("api:model-list", "post", allow(ADMIN, MO)),
+    model_case("api:model-detail"),
+    model_case("api:model-detail", "patch", who=EDITORS),
+    model_case("api:model-detail", "delete", who=(ADMIN,)),
+    model_case("api:model-lineage"),
+    model_case("api:model-transition", "post", who=TRANSITIONERS),
+    model_case("api:model-version-list"),
+    model_case("api:model-version-list", "post", who=REGISTRARS),
+    Case("api:model-version-detail", expect=allow(*EVERY_ROLE), obj="version", constrained=True),
+    Case("api:model-version-detail", "patch", allow(*REGISTRARS), obj="version", constrained=True),
+    Case("api:model-version-stage", "post", allow(*STAGERS), obj="version", constrained=True),
+    model_case("api:model-risk-assessment-list"),
+    model_case("api:model-risk-assessment-list", "post", who=TRANSITIONERS),
+    Case(
+        "api:model-risk-assessment-detail",
+        obj="assessment",
+        constrained=True,
+        expect=allow(*EVERY_ROLE),
+    ),
+    Case(
+        "api:model-risk-assessment-decide",
+        "post",
+        allow(*DECIDERS),
+        obj="assessment",
+        constrained=True,
+    ),
+    Case("api:dataset-list", expect=allow(*EVERY_ROLE)),
+    Case("api:dataset-list", "post", allow(*DATASET_CREATORS)),
+    Case("api:dataset-detail", expect=allow(*EVERY_ROLE), obj="dataset"),
+    Case("api:dataset-detail", "patch", allow(ADMIN, MO), obj="dataset"),
+    Case("api:deployment-list", expect=allow(*EVERY_ROLE)),
+    Case("api:deployment-list", "post", allow(*REGISTRARS)),
+    Case("api:deployment-detail", expect=allow(*EVERY_ROLE), obj="deployment", constrained=True),
+    Case("api:lineage", expect=allow(*EVERY_ROLE)),
+    Case("api:audit-event-list", expect=allow(*AUDIT_READERS)),
+    Case("api:audit-event-detail", expect=allow(*AUDIT_READERS), obj="event"),
+    Case("api:audit-event-verify", expect=allow(*AUDIT_READERS)),
+    # monitoring: thresholds (model owner, validators, admins draft; business owners sign
+    # off through the approval engine) and metric definitions (validators, admins)
+    model_case("monitoring:threshold_list"),
+    model_case("monitoring:threshold_create", who=THRESHOLD_EDITORS),
+    Case("monitoring:threshold_detail", expect=allow(*EVERY_ROLE), **ON_THRESHOLD),
+    Case("monitoring:threshold_edit", expect=allow(*THRESHOLD_EDITORS), **ON_THRESHOLD),
+    Case("monitoring:threshold_submit", "post", allow(*THRESHOLD_EDITORS), **ON_THRESHOLD),
+    Case("monitoring:threshold_revise", "post", allow(*THRESHOLD_EDITORS), **ON_THRESHOLD),
+    Case("api:threshold-list", expect=allow(*EVERY_ROLE)),
+    Case("api:threshold-list", "post", allow(*THRESHOLD_EDITORS)),
+    Case("api:threshold-detail", expect=allow(*EVERY_ROLE), **ON_THRESHOLD),
+    Case("api:threshold-detail", "patch", allow(*THRESHOLD_EDITORS), **ON_THRESHOLD),
+    Case("api:threshold-submit", "post", allow(*THRESHOLD_EDITORS), **ON_THRESHOLD),
+    Case("api:threshold-revise", "post", allow(*THRESHOLD_EDITORS), **ON_THRESHOLD),
+    Case("api:metric-list", expect=allow(*EVERY_ROLE)),
+    Case("api:metric-list", "post", allow(ADMIN, VAL)),
+]
+
+# Routes that are not views of their own (Django admin's per-model pages sit behind admin:index).
+IGNORED_PREFIXES = ("admin:",)
+
+
+def _route_names(patterns=None, namespace=None):
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            ns = pattern.namespace
+            full = f"{namespace}:{ns}" if namespace and ns else (ns or namespace)
+            yield from _route_names(pattern.url_patterns, full)
+        elif isinstance(pattern, URLPattern):
+            name = pattern.name
+            if name:
+                yield f"{namespace}:{name}" if namespace else name
+            else:
+                yield f"<unnamed {pattern.pattern}>" if not namespace else f"{namespace}:<unnamed>"
+
+
+def test_every_route_is_in_the_matrix():
+    covered = {case.name for case in MATRIX}
+    missing = sorted(
+        name
+        for name in set(_route_names())
+        if name not in covered
+        and not (name.startswith(IGNORED_PREFIXES) and name != "admin:index")
+        and not name.endswith("-root")  # not used: routers are SimpleRouter
+    )
+    assert not missing, f"Routes missing from the permission matrix: {missing}"
+
+
+@pytest.fixture
+def world(
+    db,
+    admin_user,
+    validator,
+    business_owner,
+    model_owner,
+    other_model_owner,
+    auditor,
+    viewer,
+    outsider,
+    owned_model,
+    foreign_model,
+):
+    """Personas, an owned model (model_owner, business_owner named) and a foreign one."""
+    answers = dict.fromkeys(FACTORS, "low")
+    objs = {}
+    for key, model, owner in (
+        ("own", owned_model, model_owner),
+        ("foreign", foreign_model, other_model_owner),
+    ):
+        version = ModelVersionFactory(model=model, version="1.0.0", created_by=owner)
+        assessment = services.risk_assessment_submit(
+            actor=owner, model=model, answers=answers, eu_ai_act_class="minimal"
+        )
+        deployment = DeploymentFactory(version=version, created_by=owner)
+        objs[key] = {
+            "model": model,
+            "version": version,
+            "assessment": assessment,
+            "deployment": deployment,
+            "threshold": ThresholdFactory(model=model, created_by=owner),
+        }
+    dataset = DatasetFactory(slug="owned-dataset", owner=model_owner, created_by=model_owner)
+    from apps.audit.models import AuditEvent
+
+    return {
+        "users": {
+            NOROLE: outsider,
+            ADMIN: admin_user,
+            VAL: validator,
+            BO: business_owner,
+            MO: model_owner,
+            AUD: auditor,
+            VIEW: viewer,
+        },
+        "objs": objs,
+        "dataset": dataset,
+        "event": AuditEvent.objects.order_by("sequence").first(),
+    }
+
+
+def _kwargs(case: Case, world, which: str) -> dict:
+    if case.obj is None:
+        return {}
+    o = world["objs"][which]
+    api = case.name.startswith("api:")
+    slug_key = "model_slug" if api and case.obj in ("version", "assessment") else "slug"
+    if case.name in ("api:model-version-list", "api:model-risk-assessment-list"):
+        slug_key = "model_slug"
+    if case.obj == "model":
+        return {slug_key: o["model"].slug}
+    if case.obj == "version":
+        return {slug_key: o["model"].slug, "version": o["version"].version}
+    if case.obj == "assessment":
+        return {slug_key: o["model"].slug, "pk": o["assessment"].pk}
+    if case.obj == "threshold":
+        pk = o["threshold"].pk
+        return {"pk": pk} if api else {"slug": o["model"].slug, "pk": pk}
+    if case.obj == "deployment":
+        return {"pk": o["deployment"].pk}
+    if case.obj == "dataset":
+        return {"slug": world["dataset"].slug}
+    if case.obj == "event":
+        return {"pk": world["event"].pk}
+    raise AssertionError(case.obj)
+
+
+def _outcome(response) -> str:
+    code = response.status_code
+    if code == 401:
+        return LOGIN
+    if code == 302 and "login" in response.get("Location", ""):
+        return LOGIN
+    if code == 403:
+        return DENIED
+    if code == 404:
+        return HIDDEN
+    if code == 405:
+        return f"405 (method {response.request['REQUEST_METHOD']} not allowed)"
+    if code >= 500:
+        return f"{code} server error"
+    return OK
+
+
+def _visit(client, case: Case, url: str, user) -> str:
+    """One request as ``user`` (token auth for the API, a session for pages)."""
+    client.logout()
+    client.defaults.pop("HTTP_AUTHORIZATION", None)
+    api = case.name.startswith("api:")
+    if user is not None and api:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+    elif user is not None:
+        client.force_login(user)
+    send = getattr(client, case.method)
+    response = send(url, content_type="application/json") if case.method != "get" else send(url)
+    client.defaults.pop("HTTP_AUTHORIZATION", None)
+    if case.name.startswith("api") and user is None and response.status_code == 403:
+        return LOGIN  # DRF answers 403 instead of 401 when no authenticator challenges
+    return _outcome(response)
+
+
+@pytest.mark.parametrize("case", MATRIX, ids=lambda c: f"{c.method.upper()} {c.name}")
+def test_route_answers_each_persona_as_the_rules_say(case, world, client):
+    wrong = []
+    targets = [("own", case.expect)]
+    if case.constrained:
+        hidden = {**case.expect, MO: HIDDEN, BO: HIDDEN}
+        targets.append(("foreign", hidden))
+    for which, expect in targets:
+        url = reverse(case.name, kwargs=_kwargs(case, world, which))
+        for persona in PERSONAS:
+            got = _visit(client, case, url, world["users"].get(persona))
+            if got != expect[persona]:
+                wrong.append(f"{persona:15} {which:8} expected {expect[persona]:6} got {got}")
+    assert not wrong, f"{case.method.upper()} {case.name}:\n" + "\n".join(wrong)
