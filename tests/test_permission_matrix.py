@@ -14,6 +14,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 
+from apps.approvals import services as approval_services
+from apps.approvals.choices import ApprovalKind
 from apps.inventory import services
 from apps.inventory.risk import FACTORS
 from tests.factories import DatasetFactory, DeploymentFactory, ModelVersionFactory
@@ -69,6 +71,15 @@ ON_THRESHOLD = {"obj": "threshold", "constrained": True}
 
 def model_case(name, method="get", who=EVERY_ROLE, **kw):
     return Case(name, method, allow(*who), obj="model", constrained=True, **kw)
+
+
+def approval_case(name, method="get", who=EVERY_ROLE):
+    return Case(name, method, allow(*who), obj="approval", constrained=True)
+
+
+REQUESTERS = (ADMIN, VAL, MO)  # approvals.add_approvalrequest
+APPROVERS = (ADMIN, VAL, BO)  # approvals.decide_approvalrequest (the named business owner)
+WITHDRAWERS = (ADMIN, MO)  # the requester, or an administrator
 
 
 MATRIX: list[Case] = [
@@ -161,6 +172,22 @@ MATRIX: list[Case] = [
     Case("api:threshold-revise", "post", allow(*THRESHOLD_EDITORS), **ON_THRESHOLD),
     Case("api:metric-list", expect=allow(*EVERY_ROLE)),
     Case("api:metric-list", "post", allow(ADMIN, VAL)),
+    # approvals (on each model, a retirement asked by the model's owner)
+    Case("approvals:inbox", expect=allow(*EVERY_ROLE)),
+    Case("approvals:my_requests", expect=allow(*EVERY_ROLE)),
+    Case("approvals:policy", expect=allow(*EVERY_ROLE)),
+    approval_case("approvals:request_detail"),
+    approval_case("approvals:request_compare"),
+    approval_case("approvals:request_decide", "post", who=APPROVERS),
+    approval_case("approvals:request_withdraw", "post", who=WITHDRAWERS),
+    model_case("approvals:model_approvals"),
+    model_case("approvals:request_create", "post", who=REQUESTERS),
+    model_case("approvals:gate_lift", who=(ADMIN,)),
+    Case("api:approval-list", expect=allow(*EVERY_ROLE)),
+    Case("api:approval-list", "post", allow(*REQUESTERS)),
+    approval_case("api:approval-detail"),
+    approval_case("api:approval-decide", "post", who=APPROVERS),
+    approval_case("api:approval-withdraw", "post", who=WITHDRAWERS),
 ]
 
 # Routes that are not views of their own (Django admin's per-model pages sit behind admin:index).
@@ -226,6 +253,9 @@ def world(
             "deployment": deployment,
             "threshold": ThresholdFactory(model=model, created_by=owner),
         }
+        objs[key]["approval"] = approval_services.approval_request_create(
+            actor=owner, kind=ApprovalKind.RETIREMENT, subject=model, justification="Replaced."
+        )
     dataset = DatasetFactory(slug="owned-dataset", owner=model_owner, created_by=model_owner)
     from apps.audit.models import AuditEvent
 
@@ -262,6 +292,8 @@ def _kwargs(case: Case, world, which: str) -> dict:
     if case.obj == "threshold":
         pk = o["threshold"].pk
         return {"pk": pk} if api else {"slug": o["model"].slug, "pk": pk}
+    if case.obj == "approval":
+        return {"pk": o["approval"].pk}
     if case.obj == "deployment":
         return {"pk": o["deployment"].pk}
     if case.obj == "dataset":
