@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 api_v1 = [
     path("", include("apps.inventory.api.urls")),
     path("", include("apps.audit.api.urls")),
+    path("", include("apps.reviews.api.urls")),
     path("", include("apps.approvals.api.urls")),
     path("", include("apps.monitoring.api.urls")),
 ]
@@ -16,6 +17,8 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("inventory/", include("apps.inventory.urls")),
     path("audit/", include("apps.audit.urls")),
+    path("reviews/", include("apps.reviews.urls")),
+    path("notifications/", include("apps.notifications.urls")),
     path("approvals/", include("apps.approvals.urls")),
     path("monitoring/", include("apps.monitoring.urls")),
     path("admin/", admin.site.urls),

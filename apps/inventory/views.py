@@ -184,6 +184,7 @@ TABS = (
     ("risk", "Risk", "inventory:model_risk", None),
     ("thresholds", "Thresholds", "monitoring:threshold_list", None),
     ("approvals", "Approvals", "approvals:model_approvals", "approvals.view_approvalrequest"),
+    ("reviews", "Reviews", "reviews:model_reviews", "reviews.view_review"),
     ("history", "History", "inventory:model_history", "inventory.view_history_registeredmodel"),
 )
 

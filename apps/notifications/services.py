@@ -11,11 +11,13 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from celery.exceptions import Retry
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 
+from apps.audit.chain import normalise
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
@@ -59,7 +61,7 @@ def notify(
     """
     if event not in Event.values:
         raise ValueError(f"Unknown notification event {event!r}")
-    payload = payload or {}
+    payload = normalise(payload or {})
     users = {u.pk: u for u in recipients if u is not None and u.is_active}
     text = subject_text[:500]
     created = Notification.objects.bulk_create(
@@ -80,8 +82,6 @@ def notify(
 
 def webhook_deliveries_queue(*, event: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
     """One delivery per active endpoint subscribed to ``event``, sent by a task after commit."""
-    from apps.notifications.tasks import deliver_webhook
-
     deliveries = []
     for endpoint in WebhookEndpoint.objects.filter(active=True):
         if not endpoint.subscribes_to(event):
@@ -90,8 +90,22 @@ def webhook_deliveries_queue(*, event: str, payload: dict[str, Any]) -> list[Web
         delivery.body = webhooks.encode_body(event, payload, delivery_id=delivery.pk).decode()
         delivery.save(update_fields=["body"])
         deliveries.append(delivery)
-        transaction.on_commit(lambda pk=delivery.pk: deliver_webhook.delay(pk))
+        transaction.on_commit(lambda pk=delivery.pk: _enqueue_delivery(pk))
     return deliveries
+
+
+def _enqueue_delivery(delivery_id: int) -> None:
+    """Hand a delivery to the worker; trouble here must not break the committed change."""
+    from apps.notifications.tasks import deliver_webhook
+
+    try:
+        deliver_webhook.delay(delivery_id)
+    except Retry:
+        # Without a broker, tasks run in process and cannot wait out a backoff: the first
+        # attempt is recorded and the delivery stays "retrying".
+        logger.warning("Webhook delivery %s needs a retry, which needs a worker", delivery_id)
+    except Exception:
+        logger.exception("Could not queue webhook delivery %s", delivery_id)
 
 
 def webhook_delivery_record_attempt(

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts import roles
@@ -435,7 +436,7 @@ def _review_step(*, model: RegisteredModel, today: dt.date, admins: list) -> str
             recipients=recipients,
             event=event,
             subject_text=text,
-            link=model.get_absolute_url() + "reviews/",
+            link=reverse("reviews:model_reviews", kwargs={"slug": model.slug}),
             payload={"model": model.slug, "due_date": due, "days_left": left},
         )
     return event

@@ -1,0 +1,132 @@
+"""Browser forms of reviews and findings. They check input shape; the services decide."""
+
+from __future__ import annotations
+
+from django import forms
+
+from apps.accounts import roles
+from apps.inventory.forms import DATE, TEXTAREA, UserChoiceField
+from apps.reviews.choices import FindingStatus, ReviewOutcome, Severity
+from apps.reviews.models import Finding, Review
+
+
+def _oversight_users(keep=()):
+    """Active validators and administrators (plus whoever is named now)."""
+    from django.db.models import Q
+
+    from apps.accounts.models import User
+
+    keep_ids = [pk for pk in keep if pk]
+    return (
+        User.objects.filter(
+            Q(groups__name__in=[roles.VALIDATOR, roles.ADMIN], is_active=True) | Q(pk__in=keep_ids)
+        )
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+class ReviewCreateForm(forms.Form):
+    model = forms.ModelChoiceField(queryset=None, empty_label="Choose a model")
+    reviewer = UserChoiceField(queryset=None, required=False, help_text="You, if left empty.")
+    scope = forms.CharField(widget=TEXTAREA)
+    due_date = forms.DateField(
+        widget=DATE, required=False, help_text="The review date it answers (the model's, if empty)."
+    )
+
+    def __init__(self, *args, models, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].queryset = models
+        self.fields["reviewer"].queryset = _oversight_users()
+
+
+class ReviewForm(forms.ModelForm):
+    reviewer = UserChoiceField(queryset=None)
+    outcome = forms.ChoiceField(
+        choices=[("", "Not yet decided"), *ReviewOutcome.choices], required=False
+    )
+
+    class Meta:
+        model = Review
+        fields = ("reviewer", "scope", "outcome", "notes", "reviewed_on")
+        widgets = {
+            "scope": TEXTAREA,
+            "notes": forms.Textarea(attrs={"rows": 6}),
+            "reviewed_on": DATE,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reviewer"].queryset = _oversight_users(keep=[self.instance.reviewer_id])
+
+
+class SubmitForm(forms.Form):
+    justification = forms.CharField(widget=TEXTAREA, required=False, label="Note to approvers")
+
+
+class FindingForm(forms.ModelForm):
+    """Validators edit every field; a finding's owner only the evidence (``owner_only``)."""
+
+    owner = UserChoiceField(queryset=None)
+
+    class Meta:
+        model = Finding
+        fields = (
+            "title",
+            "severity",
+            "description",
+            "owner",
+            "due_date",
+            "evidence",
+            "evidence_links",
+        )
+        widgets = {
+            "description": TEXTAREA,
+            "evidence": TEXTAREA,
+            "evidence_links": TEXTAREA,
+            "due_date": DATE,
+        }
+
+    def __init__(self, *args, owner_only: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        from apps.accounts.models import User
+
+        self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
+        self.fields["severity"].choices = Severity.choices
+        if owner_only:
+            for name in list(self.fields):
+                if name not in ("evidence", "evidence_links"):
+                    del self.fields[name]
+
+    def service_data(self) -> dict:
+        if self.instance.pk:
+            return {name: self.cleaned_data[name] for name in self.changed_data}
+        return dict(self.cleaned_data)
+
+
+class FindingCreateForm(FindingForm):
+    model = forms.ModelChoiceField(queryset=None, empty_label="Choose a model")
+
+    field_order = ("model",)
+
+    def __init__(self, *args, models, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].queryset = models
+
+    def service_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("model")
+        return data
+
+
+class FindingStatusForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[(v, label) for v, label in FindingStatus.choices if v != "risk_accepted"]
+    )
+    note = forms.CharField(widget=TEXTAREA, required=False)
+
+
+class RiskAcceptanceForm(forms.Form):
+    justification = forms.CharField(
+        widget=TEXTAREA, help_text="Why the risk is accepted instead of remediated."
+    )

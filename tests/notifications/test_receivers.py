@@ -1,0 +1,42 @@
+"""Approval requests notify whoever can fill the open slots; decisions notify the requester."""
+
+import pytest
+
+from apps.approvals.services import approval_decide
+from apps.notifications.choices import Event
+from apps.notifications.models import Notification
+from apps.reviews import services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tier1(model_owner, business_owner, validator):
+    from tests.factories import RegisteredModelFactory
+
+    return RegisteredModelFactory(
+        owner=model_owner, business_owner=business_owner, validator=validator, risk_tier=1
+    )
+
+
+def test_a_request_notifies_the_approvers_but_not_the_requester(
+    tier1, admin_user, validator, business_owner
+):
+    review = services.review_create(actor=admin_user, model=tier1, scope="Annual")
+    services.review_update(actor=admin_user, review=review, outcome="satisfactory", notes="ok")
+    request = services.review_submit(actor=admin_user, review=review)
+    notified = set(
+        Notification.objects.filter(event=Event.APPROVAL_REQUESTED).values_list(
+            "recipient__username", flat=True
+        )
+    )
+    assert notified == {validator.username, business_owner.username}
+    approval_decide(
+        actor=validator, request=request, verdict="approve", password="correct-horse-battery"
+    )
+    decided = Notification.objects.get(event=Event.APPROVAL_DECIDED)
+    assert decided.recipient == admin_user
+    # Still pending: the business owner is told again that their approval is awaited.
+    assert Notification.objects.filter(
+        event=Event.APPROVAL_REQUESTED, recipient=business_owner
+    ).count() == 2
