@@ -172,15 +172,22 @@ def four_eyes_refusal(*, user, request: ApprovalRequest) -> str | None:
 def approval_decide(
     *, actor, request: ApprovalRequest, verdict: str, password: str, comment: str = ""
 ) -> Decision:
-    """Record a signed decision. A stale request is closed as stale and refused."""
-    request = ApprovalRequest.objects.select_related("model").get(pk=request.pk)
-    require_perm(actor, "approvals.decide_approvalrequest", request)
-    if request.status == RequestStatus.PENDING and (
-        current_content_sha256(request) != request.content_sha256
-    ):
-        approval_requests_invalidate(
-            actor=actor, subject=handler_for(request.kind).load(request.subject_id)
+    """Record a signed decision. A stale request is closed as stale and refused.
+
+    The staleness check runs in its own transaction (loading the subject locks it, which
+    PostgreSQL refuses in autocommit) so that the request stays marked stale after the refusal.
+    """
+    with transaction.atomic():
+        request = ApprovalRequest.objects.select_related("model").get(pk=request.pk)
+        require_perm(actor, "approvals.decide_approvalrequest", request)
+        stale = request.status == RequestStatus.PENDING and (
+            current_content_sha256(request) != request.content_sha256
         )
+        if stale:
+            approval_requests_invalidate(
+                actor=actor, subject=handler_for(request.kind).load(request.subject_id)
+            )
+    if stale:
         raise _refuse(
             "The content changed since this request was made, so it is stale and cannot be "
             "approved; the requester must ask again."
