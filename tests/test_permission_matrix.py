@@ -18,6 +18,8 @@ from apps.approvals import services as approval_services
 from apps.approvals.choices import ApprovalKind
 from apps.inventory import services
 from apps.inventory.risk import FACTORS
+from apps.notifications.models import Notification
+from apps.reviews.models import Finding, Review
 from tests.factories import DatasetFactory, DeploymentFactory, ModelVersionFactory
 from tests.monitoring.factories import ThresholdFactory
 
@@ -80,6 +82,18 @@ def approval_case(name, method="get", who=EVERY_ROLE):
 REQUESTERS = (ADMIN, VAL, MO)  # approvals.add_approvalrequest
 APPROVERS = (ADMIN, VAL, BO)  # approvals.decide_approvalrequest (the named business owner)
 WITHDRAWERS = (ADMIN, MO)  # the requester, or an administrator
+
+
+REVIEWERS = (ADMIN, VAL)  # reviews.add_review, reviews.change_review
+FINDING_EDITORS = (ADMIN, VAL, MO)  # validators, or the finding's owner
+
+
+def review_case(name, method="get", who=EVERY_ROLE):
+    return Case(name, method, allow(*who), obj="review", constrained=True)
+
+
+def finding_case(name, method="get", who=EVERY_ROLE):
+    return Case(name, method, allow(*who), obj="finding", constrained=True)
 
 
 MATRIX: list[Case] = [
@@ -188,6 +202,40 @@ MATRIX: list[Case] = [
     approval_case("api:approval-detail"),
     approval_case("api:approval-decide", "post", who=APPROVERS),
     approval_case("api:approval-withdraw", "post", who=WITHDRAWERS),
+    # reviews and findings: validators and admins open reviews and record findings; a finding's
+    # owner (the model owner here) adds evidence and may ask for risk acceptance
+    Case("reviews:review_list", expect=allow(*EVERY_ROLE)),
+    Case("reviews:review_create", expect=allow(ADMIN, VAL)),
+    review_case("reviews:review_detail"),
+    review_case("reviews:review_edit", who=REVIEWERS),
+    review_case("reviews:review_submit", "post", who=REVIEWERS),
+    model_case("reviews:model_reviews"),
+    Case("reviews:finding_list", expect=allow(*EVERY_ROLE)),
+    Case("reviews:finding_create", expect=allow(ADMIN, VAL)),
+    finding_case("reviews:finding_detail"),
+    finding_case("reviews:finding_edit", who=FINDING_EDITORS),
+    finding_case("reviews:finding_status", "post", who=FINDING_EDITORS),
+    finding_case("reviews:finding_risk_acceptance", "post", who=FINDING_EDITORS),
+    Case("api:review-list", expect=allow(*EVERY_ROLE)),
+    Case("api:review-list", "post", allow(*REVIEWERS)),
+    review_case("api:review-detail"),
+    review_case("api:review-detail", "patch", who=REVIEWERS),
+    review_case("api:review-submit", "post", who=REVIEWERS),
+    Case("api:finding-list", expect=allow(*EVERY_ROLE)),
+    Case("api:finding-list", "post", allow(*REVIEWERS)),
+    finding_case("api:finding-detail"),
+    finding_case("api:finding-detail", "patch", who=FINDING_EDITORS),
+    finding_case("api:finding-status", "post", who=FINDING_EDITORS),
+    finding_case("api:finding-risk-acceptance", "post", who=FINDING_EDITORS),
+    # notifications: each user sees and marks only their own (the one here is the admin's)
+    Case("notifications:list", expect=allow(*EVERY_ROLE)),
+    Case("notifications:mark_all_read", "post", allow(*EVERY_ROLE)),
+    Case(
+        "notifications:mark_read",
+        "post",
+        {**allow(ADMIN), **dict.fromkeys(ROLES[1:], HIDDEN)},
+        obj="notification",
+    ),
 ]
 
 # Routes that are not views of their own (Django admin's per-model pages sit behind admin:index).
@@ -256,6 +304,21 @@ def world(
         objs[key]["approval"] = approval_services.approval_request_create(
             actor=owner, kind=ApprovalKind.RETIREMENT, subject=model, justification="Replaced."
         )
+        objs[key]["review"] = Review.objects.create(
+            model=model, reviewer=validator, scope="Annual review", created_by=validator
+        )
+        objs[key]["finding"] = Finding.objects.create(
+            model=model,
+            title="Calibration drift",
+            severity="high",
+            description="Over-predicts.",
+            owner=owner,
+            due_date="2026-01-31",
+            created_by=validator,
+        )
+    notification = Notification.objects.create(
+        recipient=admin_user, event="review.due", text="Review due"
+    )
     dataset = DatasetFactory(slug="owned-dataset", owner=model_owner, created_by=model_owner)
     from apps.audit.models import AuditEvent
 
@@ -272,6 +335,7 @@ def world(
         "objs": objs,
         "dataset": dataset,
         "event": AuditEvent.objects.order_by("sequence").first(),
+        "notification": notification,
     }
 
 
@@ -294,6 +358,10 @@ def _kwargs(case: Case, world, which: str) -> dict:
         return {"pk": pk} if api else {"slug": o["model"].slug, "pk": pk}
     if case.obj == "approval":
         return {"pk": o["approval"].pk}
+    if case.obj in ("review", "finding"):
+        return {"pk": o[case.obj].pk}
+    if case.obj == "notification":
+        return {"pk": world["notification"].pk}
     if case.obj == "deployment":
         return {"pk": o["deployment"].pk}
     if case.obj == "dataset":
