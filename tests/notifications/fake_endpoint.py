@@ -15,7 +15,7 @@ def fake_endpoint(statuses: list[int]) -> Iterator[tuple[str, list[dict]]]:
     script = list(statuses)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's naming)
+        def do_POST(self):
             length = int(self.headers.get("Content-Length", 0))
             received.append({"headers": dict(self.headers), "body": self.rfile.read(length)})
             code = script.pop(0) if len(script) > 1 else script[0]

@@ -37,6 +37,9 @@ def test_a_request_notifies_the_approvers_but_not_the_requester(
     decided = Notification.objects.get(event=Event.APPROVAL_DECIDED)
     assert decided.recipient == admin_user
     # Still pending: the business owner is told again that their approval is awaited.
-    assert Notification.objects.filter(
-        event=Event.APPROVAL_REQUESTED, recipient=business_owner
-    ).count() == 2
+    assert (
+        Notification.objects.filter(
+            event=Event.APPROVAL_REQUESTED, recipient=business_owner
+        ).count()
+        == 2
+    )

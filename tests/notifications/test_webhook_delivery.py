@@ -80,9 +80,9 @@ def test_it_retries_after_a_server_error_with_backoff_then_delivers(admin_user, 
     assert no_wait == [30]
     # Every attempt sends the same, identically signed bytes.
     assert received[0]["body"] == received[1]["body"]
-    assert received[0]["headers"]["X-Mlgov-Signature"] == received[1]["headers"][
-        "X-Mlgov-Signature"
-    ]
+    assert (
+        received[0]["headers"]["X-Mlgov-Signature"] == received[1]["headers"]["X-Mlgov-Signature"]
+    )
 
 
 def test_it_gives_up_after_five_retries_and_records_each_attempt(admin_user, no_wait):

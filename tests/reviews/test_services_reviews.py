@@ -34,9 +34,7 @@ def test_default_cadences_come_from_the_data_migration():
 @pytest.mark.parametrize("persona", ["model_owner", "business_owner", "auditor", "viewer"])
 def test_only_validators_and_admins_open_reviews(request, persona, tier2_model):
     with pytest.raises(PermissionDenied):
-        services.review_create(
-            actor=request.getfixturevalue(persona), model=tier2_model, scope="x"
-        )
+        services.review_create(actor=request.getfixturevalue(persona), model=tier2_model, scope="x")
 
 
 def test_it_needs_outcome_and_notes_before_submitting(validator, tier2_model):
