@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.shortcuts import render
 from django.urls import reverse
 
+from apps.approvals.selectors import waiting_for
 from apps.core.views import role_required
 from apps.dashboard.selectors import inventory_figures
 from apps.inventory.choices import LifecycleStatus
@@ -37,6 +38,7 @@ def _review_url(until: dt.date) -> str:
 @role_required
 def home(request):
     figures = inventory_figures(user=request.user)
+    my_approvals = waiting_for(user=request.user)
     tier_bars = [
         (
             f.label,
@@ -59,5 +61,8 @@ def home(request):
         "overdue_url": _review_url(figures.today - dt.timedelta(days=1)),
         "soon_url": _review_url(figures.soon_until),
         "later_url": _review_url(figures.later_until),
+        # The navigation badge reads the same list, so it costs no further query.
+        "my_approvals": my_approvals,
+        "approvals_waiting": len(my_approvals),
     }
     return render(request, "dashboard/home.html", context)

@@ -142,3 +142,15 @@ def test_the_inbox_takes_constant_queries(
         response = client.get(reverse(INBOX))
     assert response.content.decode().count('class="card inbox-item"') == count
     assert ApprovalRequest.objects.count() == count
+
+
+def test_the_dashboard_lists_my_pending_approvals(
+    client, business_owner, promotion, django_assert_max_num_queries
+):
+    client.force_login(business_owner)
+    client.get(reverse("dashboard:home"))
+    with django_assert_max_num_queries(14):
+        body = client.get(reverse("dashboard:home")).content.decode()
+    assert "My pending approvals" in body
+    assert promotion.title in body
+    assert 'aria-label="1 waiting"' in body
