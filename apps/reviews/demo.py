@@ -1,0 +1,113 @@
+"""Demo data of periodic reviews and findings, written through the services (so audited).
+
+``seed_reviews`` is idempotent: it creates only what is missing. It needs the demo users
+and models of ``seed_demo``; models or users that are absent are skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.inventory import services as inventory_services
+from apps.inventory.models import RegisteredModel
+from apps.reviews import services
+from apps.reviews.models import Finding, Review
+
+OVERDUE_REVIEW_MODEL = "payment-anomaly-prioritiser"
+OVERDUE_REVIEW_SCOPE = (
+    "Annual periodic review: performance against signed thresholds, drift of the payment mix "
+    "since the last review, analyst override rates and the re-ranker's calibration."
+)
+
+
+@dataclass(frozen=True)
+class DemoFinding:
+    model: str
+    title: str
+    severity: str
+    description: str
+    owner: str
+    due_in_days: int
+
+
+FINDINGS = (
+    DemoFinding(
+        model="payment-anomaly-prioritiser",
+        title="Re-ranker calibration not monitored",
+        severity="high",
+        description=(
+            "The supervised re-ranker's calibration is checked only at training time; add a "
+            "monthly calibration metric with a signed threshold."
+        ),
+        owner="model_owner",
+        due_in_days=-9,
+    ),
+    DemoFinding(
+        model="retail-credit-scoring",
+        title="Reject inference undocumented",
+        severity="medium",
+        description=(
+            "The treatment of rejected applicants in the training data is not described in the "
+            "model documentation; document the reject-inference method and its assumptions."
+        ),
+        owner="model_owner",
+        due_in_days=40,
+    ),
+    DemoFinding(
+        model="failed-delivery-predictor",
+        title="Segment performance for rural routes",
+        severity="low",
+        description=(
+            "Recall on rural routes is not reported separately; add the segment to the weekly "
+            "performance report."
+        ),
+        owner="model_owner2",
+        due_in_days=75,
+    ),
+)
+
+
+@transaction.atomic
+def seed_reviews() -> dict[str, int]:
+    """An open review of a model whose review is overdue, and open findings (one overdue)."""
+    users = {u.username: u for u in User.objects.filter(is_active=True)}
+    validator = users.get("validator")
+    created = {"reviews": 0, "findings": 0}
+    if validator is None:
+        return created
+    models = {m.slug: m for m in RegisteredModel.objects.all()}
+    today = timezone.localdate()
+    overdue = models.get(OVERDUE_REVIEW_MODEL)
+    if overdue is not None and not Review.objects.filter(model=overdue).exists():
+        if overdue.next_review_date is None or overdue.next_review_date >= today:
+            inventory_services.model_set_next_review(
+                actor=validator,
+                model=overdue,
+                next_review_date=today - timedelta(days=12),
+                reason="Demo: the periodic review is overdue.",
+            )
+            overdue.refresh_from_db()
+        services.review_create(actor=validator, model=overdue, scope=OVERDUE_REVIEW_SCOPE)
+        created["reviews"] += 1
+    for spec in FINDINGS:
+        model, owner = models.get(spec.model), users.get(spec.owner)
+        if model is None or owner is None:
+            continue
+        if Finding.objects.filter(model=model, title=spec.title).exists():
+            continue
+        services.finding_create(
+            actor=validator,
+            model=model,
+            title=spec.title,
+            severity=spec.severity,
+            description=spec.description,
+            owner=owner,
+            due_date=today + timedelta(days=spec.due_in_days),
+        )
+        created["findings"] += 1
+    return created
