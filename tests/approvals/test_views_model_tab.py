@@ -155,3 +155,16 @@ def test_the_tab_takes_constant_queries(
     with django_assert_max_num_queries(25):
         response = client.get(_tab(model))
     assert response.content.decode().count("Withdrawn") == count
+
+
+def test_a_version_page_offers_to_request_sign_off(client, model_owner, business_owner, promotable):
+    version_url = reverse("inventory:version_detail", args=[promotable.slug, "2.0.0"])
+    client.force_login(business_owner)
+    assert "Request promotion" not in client.get(version_url).content.decode()
+    client.force_login(model_owner)
+    body = client.get(version_url).content.decode()
+    assert "Request validation sign-off" in body and "Request promotion" in body
+    response = client.get(_tab(promotable), {"kind": "promotion", "version": "2.0.0"})
+    form = response.context["request_form"]
+    assert form.initial == {"kind": "promotion", "version": "2.0.0"}
+    assert 'value="2.0.0" selected' in response.content.decode()
