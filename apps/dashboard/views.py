@@ -12,6 +12,7 @@ from apps.approvals.selectors import waiting_for
 from apps.core.views import role_required
 from apps.dashboard.selectors import inventory_figures
 from apps.inventory.choices import LifecycleStatus
+from apps.reviews.selectors import overdue_finding_count
 
 TIER_COLOURS = {"1": "#a4262c", "2": "#b86e00", "3": "#2f6f3e", "": "#8a97a8"}
 STATUS_COLOURS = {
@@ -61,6 +62,7 @@ def home(request):
         "overdue_url": _review_url(figures.today - dt.timedelta(days=1)),
         "soon_url": _review_url(figures.soon_until),
         "later_url": _review_url(figures.later_until),
+        "overdue_findings": overdue_finding_count(user=request.user, today=figures.today),
         # The navigation badge reads the same list, so it costs no further query.
         "my_approvals": my_approvals,
         "approvals_waiting": len(my_approvals),

@@ -104,3 +104,11 @@ def test_a_finding_owner_sees_only_the_evidence_fields(client, validator, model_
     client.post(reverse("reviews:finding_status", args=[finding.pk]), {"status": "remediated"})
     finding.refresh_from_db()
     assert finding.status == FindingStatus.REMEDIATED
+
+
+def test_the_dashboard_counts_overdue_findings(client, validator, model_owner):
+    _rows(2, validator, model_owner)
+    client.force_login(validator)
+    response = client.get(reverse("dashboard:home"))
+    assert response.context["overdue_findings"] == 2
+    assert b"Findings overdue" in response.content
