@@ -272,6 +272,13 @@ SPECTACULAR_SETTINGS = {
         "AssessedEUAIActClassEnum": "apps.inventory.api.serializers.ASSESSED_EU_CLASSES",
         "RiskTierEnum": "apps.inventory.choices.RiskTier",
         "RiskLevelEnum": "apps.inventory.risk.LEVEL_POINTS",
+        "MetricDirectionEnum": "apps.monitoring.choices.MetricDirection",
+        "BreachDirectionEnum": "apps.monitoring.choices.BreachDirection",
+        "ThresholdStatusEnum": "apps.monitoring.choices.ThresholdStatus",
+        "ReviewStatusEnum": "apps.reviews.choices.ReviewStatus",
+        "FindingStatusEnum": "apps.reviews.choices.FindingStatus",
+        "RequestStatusEnum": "apps.approvals.choices.RequestStatus",
+        "DeliveryStatusEnum": "apps.notifications.choices.DeliveryStatus",
     },
 }
 

@@ -53,7 +53,7 @@ class ReviewUpdateSerializer(ReviewSerializer):
     model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
 
-class SubmitSerializer(serializers.Serializer):
+class ReviewSubmitSerializer(serializers.Serializer):
     justification = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -64,13 +64,13 @@ class ReviewViewSet(_Base):
     @extend_schema(
         summary="Submit the review for attestation",
         description="Freezes scope, outcome and notes in an approval request (202 with it).",
-        request=s.SubmitSerializer,
+        request=s.ReviewSubmitSerializer,
         responses={202: s.ApprovalRequestRefSerializer},
     )
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         review = self.get_object()
-        body = s.SubmitSerializer(data=request.data)
+        body = s.ReviewSubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         approval = services.review_submit(actor=request.user, review=review, **body.validated_data)
         return Response(
