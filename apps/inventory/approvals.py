@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 
-import json
-
 from django.utils import timezone
 
 from apps.approvals.choices import ApprovalKind, RequestStatus
@@ -193,59 +191,6 @@ def _compare_versions(version: ModelVersion) -> list[dict]:
     return rows
 
 
-def _metric_text(value) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-
-
-def _compare_versions(version: ModelVersion) -> list[dict]:
-    """The proposed version against the model's production version now: identity,
-    evaluation metrics (every metric either reports) and training/evaluation datasets."""
-    current = (
-        version.model.versions.filter(stage=VersionStage.PRODUCTION)
-        .exclude(pk=version.pk)
-        .order_by("-created_at")
-        .first()
-    )
-
-    def datasets(v: ModelVersion | None) -> str | None:
-        if v is None:
-            return None
-        links = v.dataset_links.select_related("dataset").order_by("role", "dataset__slug")
-        return ", ".join(f"{link.dataset.slug} ({link.role})" for link in links) or "—"
-
-    old_metrics = (current.evaluation_metrics or {}) if current else {}
-    new_metrics = version.evaluation_metrics or {}
-    rows = [
-        {
-            "label": "Version",
-            "current": current.version if current else None,
-            "proposed": version.version,
-        },
-        {
-            "label": "Artifact SHA-256",
-            "current": current.artifact_sha256[:12] if current else None,
-            "proposed": version.artifact_sha256[:12],
-        },
-        {
-            "label": "Code commit",
-            "current": current.code_commit if current else None,
-            "proposed": version.code_commit,
-        },
-    ]
-    for name in sorted(set(old_metrics) | set(new_metrics)):
-        rows.append(
-            {
-                "label": f"Metric: {name}",
-                "current": _metric_text(old_metrics.get(name)),
-                "proposed": _metric_text(new_metrics.get(name)),
-            }
-        )
-    rows.append({"label": "Datasets", "current": datasets(current), "proposed": datasets(version)})
-    return rows
-
-
 def _model_content(model: RegisteredModel) -> dict:
     return {
         "model": model.slug,
@@ -297,7 +242,6 @@ def register_kinds() -> None:
             title=lambda v: f"Promote {v.model.name} {v.version} to production",
             check=_check_promotion,
             apply=_apply_promotion,
-            compare=_compare_versions,
             compare=_compare_versions,
         ),
     )
