@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -1108,9 +1109,18 @@ class Seeder:
         for spec in MODELS:
             self.seed_model(spec)
         self.seed_feeds()
-        # Governance demo data of other areas (thresholds, reviews, findings) goes here, one
-        # idempotent ``seed_<area>`` method each, using ``sign_off`` for their approvals.
         self.seed_pending_requests()
+        self.seed_governance()
+
+    def seed_governance(self) -> None:
+        """Signed thresholds (one revision pending sign-off), an overdue review and findings."""
+        from apps.monitoring.demo import seed_thresholds
+        from apps.reviews.demo import seed_reviews
+
+        counts = {**seed_thresholds(password=self.password), **seed_reviews()}
+        for kind, n in counts.items():
+            if n:
+                self.created[kind] = self.created.get(kind, 0) + n
 
     # --- approvals ---------------------------------------------------------------------
 
@@ -1372,7 +1382,18 @@ class Command(BaseCommand):
         "datasets, deployments, lineage and risk assessments. Safe to run again."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--send-mail",
+            action="store_true",
+            help="Send the notification e-mails the demo approvals trigger (off by default).",
+        )
+
     def handle(self, *args, **options):
+        if not options["send_mail"]:
+            # Seeding signs dozens of approvals; their notification mails would flood the
+            # console of `make run`. In-app notifications are still created.
+            settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
         seeder = Seeder(password=demo_password())
         request_id = f"seed-demo-{context.new_request_id()}"
         try:
