@@ -104,7 +104,7 @@ def user_update(*, actor, user: User, **data: Any) -> User:
     """Edit an account's profile fields and active flag."""
     _require(actor, "accounts.change_user", user)
     _unknown_fields(data)
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
     before = _snapshot(user)
     for name, value in data.items():
         setattr(user, name, value)
@@ -123,7 +123,7 @@ def user_update(*, actor, user: User, **data: Any) -> User:
 def user_set_roles(*, actor, user: User, role_names: Iterable[str]) -> User:
     """Replace a user's roles. ``is_staff`` follows the admin role (it opens the admin site)."""
     _require(actor, "accounts.change_user", user)
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
     groups = _role_groups(role_names)
     new_names = sorted(g.name for g in groups)
     old_names = sorted(user.groups.filter(name__in=roles.ALL_ROLES).values_list("name", flat=True))
@@ -157,7 +157,7 @@ def user_set_password(*, actor, user: User, password: str | None) -> User:
         raise ApplicationError(
             "Enter a password.", field_errors={"password": ["Enter a password."]}
         )
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
     if password is None:
         user.set_unusable_password()
     else:

@@ -128,7 +128,7 @@ def approval_requests_invalidate(*, actor, subject, reason: str = "") -> int:
     """
     subject_type, subject_id = _subject_key(subject)
     stale = 0
-    for request in ApprovalRequest.objects.select_for_update().filter(
+    for request in ApprovalRequest.objects.select_for_update(of=("self",)).filter(
         subject_type=subject_type, subject_id=subject_id, status=RequestStatus.PENDING
     ):
         if current_content_sha256(request) != request.content_sha256:
@@ -199,7 +199,11 @@ def approval_decide(
 
 @transaction.atomic
 def _decide(*, actor, request, verdict: str, password: str, comment: str) -> Decision:
-    request = ApprovalRequest.objects.select_for_update().select_related("model").get(pk=request.pk)
+    request = (
+        ApprovalRequest.objects.select_for_update(of=("self",))
+        .select_related("model")
+        .get(pk=request.pk)
+    )
     if request.status != RequestStatus.PENDING:
         raise _refuse(f"This request is {request.get_status_display().lower()}; it is closed.")
     if verdict not in Verdict.values:
@@ -270,7 +274,7 @@ def _decide(*, actor, request, verdict: str, password: str, comment: str) -> Dec
 @transaction.atomic
 def approval_withdraw(*, actor, request: ApprovalRequest, reason: str = "") -> ApprovalRequest:
     """The requester (or an administrator) withdraws a pending request."""
-    request = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
+    request = ApprovalRequest.objects.select_for_update(of=("self",)).get(pk=request.pk)
     require_perm(actor, "approvals.withdraw_approvalrequest", request)
     if request.status != RequestStatus.PENDING:
         raise _refuse("Only a pending request can be withdrawn.")

@@ -39,7 +39,7 @@ def audit_record(
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:300]
     ctx = context.current()
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    head, _ = AuditChainHead.objects.select_for_update(of=("self",)).get_or_create(pk=1)
     actor_obj = actor if actor is not None and getattr(actor, "pk", None) else None
     event = AuditEvent(
         sequence=head.sequence + 1,

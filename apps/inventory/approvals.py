@@ -27,11 +27,15 @@ from apps.inventory.models import ModelVersion, RegisteredModel
 
 
 def _load_version(subject_id: str) -> ModelVersion:
-    return ModelVersion.objects.select_for_update().select_related("model").get(pk=subject_id)
+    return (
+        ModelVersion.objects.select_for_update(of=("self",))
+        .select_related("model")
+        .get(pk=subject_id)
+    )
 
 
 def _load_model(subject_id: str) -> RegisteredModel:
-    return RegisteredModel.objects.select_for_update().get(pk=subject_id)
+    return RegisteredModel.objects.select_for_update(of=("self",)).get(pk=subject_id)
 
 
 def _version_content(version: ModelVersion) -> dict:

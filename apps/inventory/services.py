@@ -224,7 +224,7 @@ def registered_model_update(
     """Edit a model's descriptive and accountability fields."""
     require_perm(actor, "inventory.change_registeredmodel", model)
     _unknown_fields(data, MODEL_EDITABLE_FIELDS)
-    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=model.pk)
     before = _model_snapshot(model)
     for name, value in data.items():
         setattr(model, name, value)
@@ -259,7 +259,7 @@ def registered_model_transition(
     never by a direct move.
     """
     require_perm(actor, "inventory.transition_registeredmodel", model)
-    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=model.pk)
     signoff = GOVERNED_TRANSITIONS.get((model.status, target)) or GOVERNED_TRANSITIONS.get(
         (None, target)
     )
@@ -331,7 +331,7 @@ def apply_transition(*, actor, model: RegisteredModel, target: str, reason: str 
 def _wind_down(*, actor, model: RegisteredModel, reason: str) -> None:
     """A retired model serves nothing: archive its live versions and stop its deployments."""
     message = f"Model retired: {reason}"
-    live = ModelVersion.objects.select_for_update().filter(
+    live = ModelVersion.objects.select_for_update(of=("self",)).filter(
         model=model, stage__in=[VersionStage.PRODUCTION, VersionStage.STAGING]
     )
     for version in live:
@@ -346,7 +346,7 @@ def _wind_down(*, actor, model: RegisteredModel, reason: str) -> None:
             changes={"stage": {"before": before, "after": VersionStage.ARCHIVED}},
             message=message,
         )
-    active = Deployment.objects.select_for_update().filter(
+    active = Deployment.objects.select_for_update(of=("self",)).filter(
         version__model=model, status=DeploymentStatus.ACTIVE
     )
     for deployment in active:
@@ -462,7 +462,7 @@ def risk_assessment_decide(
 ) -> RiskAssessment:
     """A validator confirms the suggested tier or overrides it with a reason; the model takes it."""
     require_perm(actor, "inventory.decide_risk_registeredmodel", assessment.model)
-    assessment = RiskAssessment.objects.select_for_update().get(pk=assessment.pk)
+    assessment = RiskAssessment.objects.select_for_update(of=("self",)).get(pk=assessment.pk)
     if assessment.status != RiskAssessmentStatus.PENDING:
         raise ApplicationError("This assessment has already been decided.")
     if tier not in (1, 2, 3):
@@ -496,7 +496,7 @@ def risk_assessment_decide(
         },
         message=reason.strip(),
     )
-    model = RegisteredModel.objects.select_for_update().get(pk=assessment.model_id)
+    model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=assessment.model_id)
     before = _model_snapshot(model)
     rationale = assessment.suggested_rationale
     if overriding:
@@ -592,7 +592,11 @@ def model_version_update(
     **data: Any,
 ) -> ModelVersion:
     """Edit a version that has not been approved; approved versions are immutable."""
-    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    version = (
+        ModelVersion.objects.select_for_update(of=("self",))
+        .select_related("model")
+        .get(pk=version.pk)
+    )
     require_perm(actor, "inventory.add_modelversion", version)  # may edit this model's versions
     if version.is_locked:
         raise ApplicationError(
@@ -630,7 +634,11 @@ def model_version_update(
 def model_version_set_stage(*, actor, version: ModelVersion, stage: str) -> ModelVersion:
     """Move a version between development, staging and archived. Production is reached only
     through an approved promotion (see ``promote_version``)."""
-    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    version = (
+        ModelVersion.objects.select_for_update(of=("self",))
+        .select_related("model")
+        .get(pk=version.pk)
+    )
     model = version.model
     if stage not in VersionStage.values:
         raise ApplicationError(
@@ -696,13 +704,13 @@ def promote_version(*, actor, version: ModelVersion, message: str = "") -> Model
     """Effect of an approved promotion: the version becomes production (locked), the previous
     production version is archived, and an approved model moves into production. Runs inside
     the approval's transaction; the approval engine has checked who may do this."""
-    model = RegisteredModel.objects.select_for_update().get(pk=version.model_id)
+    model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=version.model_id)
     if model.eu_ai_act_class == EUAIActClass.PROHIBITED:
         raise ApplicationError(
             "A model classed as an EU prohibited practice cannot go to production."
         )
     for old in (
-        ModelVersion.objects.select_for_update()
+        ModelVersion.objects.select_for_update(of=("self",))
         .filter(model=model, stage=VersionStage.PRODUCTION)
         .exclude(pk=version.pk)
     ):
@@ -749,7 +757,7 @@ def dataset_create(*, actor, slug: str, **data: Any) -> Dataset:
 def dataset_update(*, actor, dataset: Dataset, **data: Any) -> Dataset:
     require_perm(actor, "inventory.change_dataset", dataset)
     _unknown_fields(data, DATASET_EDITABLE_FIELDS)
-    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    dataset = Dataset.objects.select_for_update(of=("self",)).get(pk=dataset.pk)
     before = diff.snapshot(dataset, DATASET_AUDITED_FIELDS)
     for name, value in data.items():
         setattr(dataset, name, value)
@@ -895,7 +903,7 @@ def business_unit_create(*, actor, code: str, name: str) -> BusinessUnit:
 @transaction.atomic
 def business_unit_update(*, actor, unit: BusinessUnit, code: str, name: str) -> BusinessUnit:
     require_perm(actor, "inventory.change_businessunit", unit)
-    unit = BusinessUnit.objects.select_for_update().get(pk=unit.pk)
+    unit = BusinessUnit.objects.select_for_update(of=("self",)).get(pk=unit.pk)
     before = diff.snapshot(unit, ("code", "name"))
     unit.code, unit.name = code, name
     validate_instance(unit)
@@ -918,7 +926,7 @@ def model_set_next_review(
     An effect of the reviews app (an attested review, a changed cadence), which checks who
     may cause it; ``actor`` may be None for the scheduler.
     """
-    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=model.pk)
     before = model.next_review_date
     if before == next_review_date:
         return model

@@ -21,7 +21,7 @@ from apps.monitoring.models import Threshold
 
 def _load(subject_id: str) -> Threshold:
     return (
-        Threshold.objects.select_for_update()
+        Threshold.objects.select_for_update(of=("self",))
         .select_related("model", "version", "metric", "supersedes", "signoff_request")
         .get(pk=subject_id)
     )

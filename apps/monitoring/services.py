@@ -164,7 +164,7 @@ def threshold_create(
 
 def _lock(threshold: Threshold) -> Threshold:
     return (
-        Threshold.objects.select_for_update()
+        Threshold.objects.select_for_update(of=("self",))
         .select_related("model", "version", "metric")
         .get(pk=threshold.pk)
     )
@@ -304,7 +304,7 @@ def threshold_activate(*, actor, threshold: Threshold, request=None) -> Threshol
         raise RuntimeError("threshold_activate runs inside the approval engine's transaction")
     threshold = _lock(threshold)
     now = timezone.now()
-    replaced = Threshold.objects.select_for_update().filter(
+    replaced = Threshold.objects.select_for_update(of=("self",)).filter(
         model_id=threshold.model_id,
         version_id=threshold.version_id,
         segment=threshold.segment,
@@ -319,7 +319,7 @@ def threshold_activate(*, actor, threshold: Threshold, request=None) -> Threshol
         ids.add(threshold.supersedes_id)
     ids.discard(threshold.pk)
     suffix = f" (request #{request.pk})" if request is not None else ""
-    for old in Threshold.objects.select_for_update().filter(pk__in=sorted(ids)):
+    for old in Threshold.objects.select_for_update(of=("self",)).filter(pk__in=sorted(ids)):
         _set_status(
             old,
             actor=actor,
@@ -373,7 +373,7 @@ def threshold_expire_due(*, today: datetime.date | None = None) -> list[int]:
     """
     today = today or timezone.localdate()
     now = timezone.now()
-    due = Threshold.objects.select_for_update().filter(
+    due = Threshold.objects.select_for_update(of=("self",)).filter(
         status=ThresholdStatus.ACTIVE, review_by__lt=today
     )
     expired = []

@@ -113,7 +113,7 @@ def webhook_delivery_record_attempt(
 ) -> WebhookDelivery:
     """Record one attempt. ``final``: no retry follows, so an undelivered one has failed."""
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        delivery = WebhookDelivery.objects.select_for_update(of=("self",)).get(pk=delivery.pk)
         now = timezone.now()
         delivery.attempts += 1
         delivery.last_attempt_at = now
@@ -200,7 +200,7 @@ def webhook_endpoint_create(*, actor, **data: Any) -> WebhookEndpoint:
 @transaction.atomic
 def webhook_endpoint_update(*, actor, endpoint: WebhookEndpoint, **data: Any) -> WebhookEndpoint:
     require_perm(actor, "notifications.change_webhookendpoint", endpoint)
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint = WebhookEndpoint.objects.select_for_update(of=("self",)).get(pk=endpoint.pk)
     before = _endpoint_snapshot(endpoint)
     secret_changed = "secret" in data and data["secret"] != endpoint.secret
     for name, value in data.items():

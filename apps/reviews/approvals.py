@@ -12,7 +12,11 @@ from apps.reviews.models import Finding, Review
 
 
 def _load_review(subject_id: str) -> Review:
-    return Review.objects.select_for_update().select_related("model", "reviewer").get(pk=subject_id)
+    return (
+        Review.objects.select_for_update(of=("self",))
+        .select_related("model", "reviewer")
+        .get(pk=subject_id)
+    )
 
 
 def _review_content(review: Review) -> dict:
@@ -48,7 +52,11 @@ def _compare_review(review: Review) -> list[dict]:
 
 
 def _load_finding(subject_id: str) -> Finding:
-    return Finding.objects.select_for_update().select_related("model", "owner").get(pk=subject_id)
+    return (
+        Finding.objects.select_for_update(of=("self",))
+        .select_related("model", "owner")
+        .get(pk=subject_id)
+    )
 
 
 def _finding_content(finding: Finding) -> dict:

@@ -79,7 +79,7 @@ def review_cadence_update(*, actor, cadence: ReviewCadence, months: int) -> Revi
     """Change how often a tier is reviewed. Dates already set stay; each model's next
     attested review uses the new cadence."""
     require_perm(actor, "reviews.change_reviewcadence", cadence)
-    cadence = ReviewCadence.objects.select_for_update().get(pk=cadence.pk)
+    cadence = ReviewCadence.objects.select_for_update(of=("self",)).get(pk=cadence.pk)
     before = cadence.months
     cadence.months = months
     cadence.updated_by = actor
@@ -149,7 +149,9 @@ def review_create(
 @transaction.atomic
 def review_update(*, actor, review: Review, **data: Any) -> Review:
     """Edit an open (or returned) review; a submitted or attested one is fixed."""
-    review = Review.objects.select_for_update().select_related("model").get(pk=review.pk)
+    review = (
+        Review.objects.select_for_update(of=("self",)).select_related("model").get(pk=review.pk)
+    )
     require_perm(actor, "reviews.change_review", review)
     _unknown_fields(data, REVIEW_EDITABLE_FIELDS)
     if not review.is_editable:
@@ -172,7 +174,9 @@ def review_update(*, actor, review: Review, **data: Any) -> Review:
 @transaction.atomic
 def review_submit(*, actor, review: Review, justification: str = "") -> ApprovalRequest:
     """Submit a completed review for attestation (an approval request)."""
-    review = Review.objects.select_for_update().select_related("model").get(pk=review.pk)
+    review = (
+        Review.objects.select_for_update(of=("self",)).select_related("model").get(pk=review.pk)
+    )
     require_perm(actor, "reviews.submit_review", review)
     if not review.is_editable:
         raise _refuse(f"This review is {review.get_status_display().lower()} already.")
@@ -285,7 +289,9 @@ def finding_create(
 @transaction.atomic
 def finding_update(*, actor, finding: Finding, **data: Any) -> Finding:
     """Validators edit any field; the finding's owner adds remediation evidence."""
-    finding = Finding.objects.select_for_update().select_related("model").get(pk=finding.pk)
+    finding = (
+        Finding.objects.select_for_update(of=("self",)).select_related("model").get(pk=finding.pk)
+    )
     require_perm(actor, "reviews.change_finding", finding)
     allowed = FINDING_EDITABLE_FIELDS if _is_oversight(actor) else FINDING_OWNER_FIELDS
     _unknown_fields(data, allowed)
@@ -320,7 +326,9 @@ FINDING_MOVES = {
 def finding_set_status(*, actor, finding: Finding, status: str, note: str = "") -> Finding:
     """Move a finding: the owner marks it remediated (with evidence); validators close or
     reopen it. Risk acceptance needs an approval (``finding_request_risk_acceptance``)."""
-    finding = Finding.objects.select_for_update().select_related("model").get(pk=finding.pk)
+    finding = (
+        Finding.objects.select_for_update(of=("self",)).select_related("model").get(pk=finding.pk)
+    )
     require_perm(actor, "reviews.change_finding", finding)
     if status == FindingStatus.RISK_ACCEPTED:
         raise _refuse(
