@@ -465,6 +465,11 @@ def risk_assessment_decide(
     assessment = RiskAssessment.objects.select_for_update(of=("self",)).get(pk=assessment.pk)
     if assessment.status != RiskAssessmentStatus.PENDING:
         raise ApplicationError("This assessment has already been decided.")
+    if assessment.assessed_by_id == actor.pk:
+        # Four-eyes: the tier is confirmed by someone other than the person who assessed it.
+        raise ApplicationError(
+            "You filled in this questionnaire; another validator must confirm or override the tier."
+        )
     if tier not in (1, 2, 3):
         raise ApplicationError(
             "Choose Tier 1, 2 or 3.", field_errors={"tier": ["Choose 1, 2 or 3."]}

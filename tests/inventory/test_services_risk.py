@@ -211,3 +211,11 @@ def test_a_model_in_production_cannot_be_classed_prohibited(model_owner, validat
     fresh = RegisteredModel.objects.get(pk=model.pk)
     assert (fresh.risk_tier, fresh.eu_ai_act_class) == (2, EUAIActClass.MINIMAL)
     assert AuditEvent.objects.count() == 1
+
+
+def test_the_assessor_never_decides_their_own_assessment(validator, owned_model):
+    assessment = _submit(validator, owned_model)
+    with pytest.raises(ApplicationError, match="another validator"):
+        services.risk_assessment_decide(actor=validator, assessment=assessment, tier=3)
+    assessment.refresh_from_db()
+    assert assessment.status == RiskAssessmentStatus.PENDING

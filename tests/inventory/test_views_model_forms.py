@@ -253,8 +253,8 @@ def _assessment(actor, model, eu_class="minimal"):
     )
 
 
-def test_a_validator_confirms_the_suggested_tier(client, validator, owned_model):
-    assessment = _assessment(validator, owned_model)
+def test_a_validator_confirms_the_suggested_tier(client, validator, model_owner, owned_model):
+    assessment = _assessment(model_owner, owned_model)
     client.force_login(validator)
     response = client.post(
         url("risk_decide", pk=assessment.pk),
@@ -267,8 +267,10 @@ def test_a_validator_confirms_the_suggested_tier(client, validator, owned_model)
     assert owned_model.risk_tier == 3
 
 
-def test_an_override_without_reason_is_refused_on_the_field(client, validator, owned_model):
-    assessment = _assessment(validator, owned_model)
+def test_an_override_without_reason_is_refused_on_the_field(
+    client, validator, model_owner, owned_model
+):
+    assessment = _assessment(model_owner, owned_model)
     client.force_login(validator)
     response = client.post(
         url("risk_decide", pk=assessment.pk), {f"decide-{assessment.pk}-tier": "1"}
@@ -294,3 +296,16 @@ def test_an_assessment_of_another_model_is_not_found(client, validator, owned_mo
     client.force_login(validator)
     response = client.post(url("risk_decide", pk=assessment.pk), {})
     assert response.status_code == 404
+
+
+def test_the_assessor_cannot_confirm_their_own_tier(client, validator, owned_model):
+    assessment = _assessment(validator, owned_model)
+    client.force_login(validator)
+    response = client.post(
+        url("risk_decide", pk=assessment.pk),
+        {f"decide-{assessment.pk}-tier": "3", f"decide-{assessment.pk}-reason": ""},
+    )
+    assert response.status_code == 200
+    assert b"another validator must confirm" in response.content
+    assessment.refresh_from_db()
+    assert assessment.status == RiskAssessmentStatus.PENDING
