@@ -12,6 +12,7 @@ from apps.approvals.selectors import waiting_for
 from apps.core.views import role_required
 from apps.dashboard.selectors import inventory_figures
 from apps.inventory.choices import LifecycleStatus
+from apps.monitoring.selectors import models_with_expired_thresholds
 from apps.reviews.selectors import overdue_finding_count
 
 TIER_COLOURS = {"1": "#a4262c", "2": "#b86e00", "3": "#2f6f3e", "": "#8a97a8"}
@@ -63,6 +64,8 @@ def home(request):
         "soon_url": _review_url(figures.soon_until),
         "later_url": _review_url(figures.later_until),
         "overdue_findings": overdue_finding_count(user=request.user, today=figures.today),
+        # Expired thresholds no longer apply: monitoring is blind until they are re-signed.
+        "expired_threshold_models": list(models_with_expired_thresholds(user=request.user)[:10]),
         # The navigation badge reads the same list, so it costs no further query.
         "my_approvals": my_approvals,
         "approvals_waiting": len(my_approvals),

@@ -88,5 +88,16 @@ def test_the_query_count_does_not_grow_with_the_inventory(
     for i in range(rows):
         RegisteredModelFactory(risk_tier=1 + i % 3, next_review_date=today + dt.timedelta(days=i))
     client.force_login(viewer)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         assert client.get(HOME).status_code == 200
+
+
+def test_it_flags_models_with_expired_thresholds(client, viewer, owned_model, foreign_model):
+    from tests.monitoring.factories import ThresholdFactory
+
+    ThresholdFactory(model=owned_model, status="expired")
+    client.force_login(viewer)
+    content = client.get(HOME).content.decode()
+    assert "Expired thresholds" in content
+    assert owned_model.name in content
+    assert foreign_model.name not in content.split("Expired thresholds")[1].split("</section>")[0]
