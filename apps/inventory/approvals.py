@@ -283,11 +283,6 @@ def _compare_assessment(assessment: RiskAssessment) -> list[dict]:
             "current": model.eu_annex_iii_point or "—",
             "proposed": proposed_point or "—",
         },
-        {
-            "label": "Suggested by the questionnaire",
-            "current": None,
-            "proposed": f"Tier {assessment.suggested_tier} ({assessment.points} points)",
-        },
     ]
 
 
