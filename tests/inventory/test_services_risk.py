@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from apps.accounts import roles
 from apps.approvals.choices import ApprovalKind, RequestStatus, Verdict
 from apps.approvals.models import ApprovalRequest
-from apps.approvals.services import content_sha256
+from apps.approvals.services import approval_withdraw, content_sha256
 from apps.audit.chain import normalise
 from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError
@@ -429,3 +429,21 @@ def test_the_assessor_never_decides_their_own_assessment(validator, owned_model)
         services.risk_assessment_decide(actor=validator, assessment=assessment, tier=3)
     assessment.refresh_from_db()
     assert assessment.status == RiskAssessmentStatus.PENDING
+
+
+def test_a_withdrawn_proposal_may_be_made_again(model_owner, validator, validator2, owned_model):
+    assessment = _submit(model_owner, owned_model)
+    first = services.risk_assessment_decide(
+        actor=validator, assessment=assessment, tier=3
+    ).approval_request
+    approval_withdraw(actor=validator, request=first, reason="Wrong model.")
+    # The assessment still shows the proposal until a new one replaces it.
+    assert RiskAssessment.objects.get(pk=assessment.pk).status == (
+        RiskAssessmentStatus.AWAITING_APPROVAL
+    )
+    again = services.risk_assessment_decide(
+        actor=validator2, assessment=assessment, tier=2, reason="Complaints history."
+    )
+    assert again.approval_request.pk != first.pk
+    sign(again.approval_request, validator)
+    assert RegisteredModel.objects.get(pk=owned_model.pk).risk_tier == 2
