@@ -23,6 +23,8 @@ class KindHandler:
     - ``apply(subject, request, actor)``: the effect once approved, inside the transaction.
     - ``on_closed(subject, request, actor)``: optional, when rejected or changes are requested.
     - ``needs_justification``: the requester must say why (e.g. retirement).
+    - ``allows_prohibited_model``: requests about an EU-prohibited model are not refused
+      outright (a risk-tier change may reclassify it); ``check`` still applies.
     - ``compare(subject)``: rows ``{"label", "current", "proposed"}`` showing what changes
       against what is in force now (e.g. old vs new bounds), for the approver's inbox.
     """
@@ -35,6 +37,7 @@ class KindHandler:
     check: Callable[..., None] | None = None
     on_closed: Callable[..., None] | None = None
     needs_justification: bool = False
+    allows_prohibited_model: bool = False
     compare: Callable[[Any], list[dict]] | None = None
 
 

@@ -1,4 +1,5 @@
-"""Approval kinds owned by the inventory: validation sign-off, promotion, retirement.
+"""Approval kinds owned by the inventory: validation sign-off, promotion, retirement and
+risk-tier change.
 
 Registered with the approval engine in ``InventoryConfig.ready``. Gates live in ``check``:
 no promotion of a Tier 1–2 model without an approved validation of that version, and no
@@ -21,9 +22,10 @@ from apps.inventory.choices import (
     DeploymentStatus,
     EUAIActClass,
     LifecycleStatus,
+    RiskAssessmentStatus,
     VersionStage,
 )
-from apps.inventory.models import ModelVersion, RegisteredModel
+from apps.inventory.models import ModelVersion, RegisteredModel, RiskAssessment
 
 
 def _load_version(subject_id: str) -> ModelVersion:
@@ -225,6 +227,86 @@ def _apply_retirement(*, subject: RegisteredModel, request, actor) -> None:
     )
 
 
+def _load_assessment(subject_id: str) -> RiskAssessment:
+    return (
+        RiskAssessment.objects.select_for_update(of=("self",))
+        .select_related("model", "decided_by")
+        .get(pk=subject_id)
+    )
+
+
+def _assessment_content(assessment: RiskAssessment) -> dict:
+    """The proposal and what it replaces: a change to the model's tier or EU class meanwhile
+    changes the hash, so the request goes stale."""
+    model = assessment.model
+    answers = dict(assessment.answers)
+    return {
+        "model": model.slug,
+        "assessment": assessment.pk,
+        "answers": answers,
+        "eu_ai_act_class": assessment.eu_ai_act_class,
+        "eu_annex_iii_point": answers.get("eu_annex_iii_point", ""),
+        "suggested_tier": assessment.suggested_tier,
+        "suggested_rationale": assessment.suggested_rationale,
+        "proposed_tier": assessment.decided_tier,
+        "proposal_reason": assessment.decision_reason,
+        "proposed_by": assessment.decided_by.get_username() if assessment.decided_by else None,
+        "current_tier": model.risk_tier,
+        "current_eu_ai_act_class": model.eu_ai_act_class,
+        "current_eu_annex_iii_point": model.eu_annex_iii_point,
+    }
+
+
+def _assessment_title(assessment: RiskAssessment) -> str:
+    return f"Risk tier of {assessment.model.name}: Tier {assessment.decided_tier}"
+
+
+def _compare_assessment(assessment: RiskAssessment) -> list[dict]:
+    model = assessment.model
+    classes = dict(EUAIActClass.choices)
+    proposed_point = assessment.answers.get("eu_annex_iii_point", "")
+    if assessment.eu_ai_act_class != EUAIActClass.HIGH_RISK:
+        proposed_point = ""
+    return [
+        {
+            "label": "Risk tier",
+            "current": f"Tier {model.risk_tier}" if model.risk_tier else "Unassessed",
+            "proposed": f"Tier {assessment.decided_tier}",
+        },
+        {
+            "label": "EU AI Act class",
+            "current": classes.get(model.eu_ai_act_class, model.eu_ai_act_class),
+            "proposed": classes.get(assessment.eu_ai_act_class, assessment.eu_ai_act_class),
+        },
+        {
+            "label": "Annex III point",
+            "current": model.eu_annex_iii_point or "—",
+            "proposed": proposed_point or "—",
+        },
+    ]
+
+
+def _check_assessment(*, subject: RiskAssessment, actor, stage: str) -> None:
+    if subject.status != RiskAssessmentStatus.AWAITING_APPROVAL or subject.decided_tier is None:
+        raise ApplicationError("This assessment has no tier proposal awaiting approval.")
+    if stage == "approve" and subject.assessed_by_id == actor.pk:
+        # The questionnaire's author never settles its tier, neither proposing nor approving.
+        raise ApplicationError(
+            "You filled in this questionnaire; another validator must approve its tier."
+        )
+    refusal = services.risk_proposal_refusal(assessment=subject, model=subject.model)
+    if refusal:
+        raise ApplicationError(refusal)
+
+
+def _apply_assessment(*, subject: RiskAssessment, request, actor) -> None:
+    services.risk_assessment_apply(actor=actor, assessment=subject, request=request)
+
+
+def _close_assessment(*, subject: RiskAssessment, request, actor) -> None:
+    services.risk_assessment_close(actor=actor, assessment=subject, request=request)
+
+
 def register_kinds() -> None:
     register(
         ApprovalKind.VALIDATION_SIGNOFF,
@@ -259,5 +341,20 @@ def register_kinds() -> None:
             check=_check_retirement,
             apply=_apply_retirement,
             needs_justification=True,
+        ),
+    )
+    register(
+        ApprovalKind.RISK_TIER_CHANGE,
+        KindHandler(
+            load=_load_assessment,
+            model_of=lambda a: a.model,
+            content=_assessment_content,
+            title=_assessment_title,
+            check=_check_assessment,
+            apply=_apply_assessment,
+            on_closed=_close_assessment,
+            compare=_compare_assessment,
+            # Reclassifying is how a model classed prohibited by mistake gets out of it.
+            allows_prohibited_model=True,
         ),
     )

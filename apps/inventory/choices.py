@@ -95,5 +95,7 @@ class DependencyKind(models.TextChoices):
 
 class RiskAssessmentStatus(models.TextChoices):
     PENDING = "pending", "Awaiting validator"
+    AWAITING_APPROVAL = "awaiting_approval", "Tier proposed, awaiting approval"
     CONFIRMED = "confirmed", "Confirmed"
     OVERRIDDEN = "overridden", "Overridden"
+    REJECTED = "rejected", "Rejected"

@@ -305,7 +305,12 @@ class ModelDependency(models.Model):
 
 
 class RiskAssessment(models.Model):
-    """A dated, attributed risk-tier decision: questionnaire, suggestion, validator's call."""
+    """A dated, attributed risk-tier decision: questionnaire, suggestion, validator's call.
+
+    The ``decided_*`` fields hold the validator's proposal (tier, reason, who, when); the tier
+    reaches the model only when a second validator approves the risk-tier-change request
+    (``approved_by`` / ``approved_at``), see ``apps.inventory.approvals``.
+    """
 
     model = models.ForeignKey(
         RegisteredModel, on_delete=models.PROTECT, related_name="risk_assessments"
@@ -318,7 +323,7 @@ class RiskAssessment(models.Model):
     assessed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     assessed_at = models.DateTimeField()
     status = models.CharField(
-        max_length=16, choices=RiskAssessmentStatus.choices, default=RiskAssessmentStatus.PENDING
+        max_length=24, choices=RiskAssessmentStatus.choices, default=RiskAssessmentStatus.PENDING
     )
     decided_tier = models.PositiveSmallIntegerField(choices=RiskTier.choices, null=True, blank=True)
     decision_reason = models.TextField(blank=True)
@@ -326,6 +331,10 @@ class RiskAssessment(models.Model):
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-assessed_at"]

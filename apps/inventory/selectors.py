@@ -6,7 +6,8 @@ with the object-level rule.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.http import Http404
 
 from apps.accounts import roles
@@ -117,8 +118,23 @@ def dependency_list(*, user, model: RegisteredModel | None = None) -> QuerySet[M
 
 
 def risk_assessment_list(*, model: RegisteredModel) -> QuerySet[RiskAssessment]:
-    return model.risk_assessments.select_related("assessed_by", "decided_by").order_by(
-        "-assessed_at"
+    """A model's assessments, newest first, each annotated with ``approval_request_id`` (its
+    latest risk-tier-change request) and ``approval_request_status``."""
+    from apps.approvals.choices import ApprovalKind
+    from apps.approvals.models import ApprovalRequest
+
+    latest = ApprovalRequest.objects.filter(
+        kind=ApprovalKind.RISK_TIER_CHANGE,
+        subject_type="inventory.riskassessment",
+        subject_id=Cast(OuterRef("pk"), CharField()),
+    ).order_by("-requested_at", "-pk")
+    return (
+        model.risk_assessments.select_related("assessed_by", "decided_by", "approved_by")
+        .annotate(
+            approval_request_id=Subquery(latest.values("pk")[:1]),
+            approval_request_status=Subquery(latest.values("status")[:1]),
+        )
+        .order_by("-assessed_at")
     )
 
 

@@ -20,6 +20,7 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import User
+from apps.approvals.choices import RequestStatus
 from apps.audit import selectors as audit_selectors
 from apps.audit.views import describe_events
 from apps.core.errors import ApplicationError
@@ -386,10 +387,16 @@ def _risk_context(request, model, *, questionnaire=None, decision_forms=None) ->
     rows = []
     for assessment in assessments:
         form = None
-        if can_decide and assessment.status == RiskAssessmentStatus.PENDING:
+        # A proposal whose request went stale or was withdrawn can be made again.
+        reproposable = assessment.status == RiskAssessmentStatus.AWAITING_APPROVAL and (
+            assessment.approval_request_status != "pending"
+        )
+        if can_decide and (assessment.status == RiskAssessmentStatus.PENDING or reproposable):
             form = decision_forms.get(assessment.pk) or RiskDecisionForm(
                 initial={"tier": assessment.suggested_tier}, prefix=f"decide-{assessment.pk}"
             )
+        status = assessment.approval_request_status
+        assessment.approval_request_label = RequestStatus(status).label if status else ""
         rows.append((assessment, form))
     if can_assess and questionnaire is None:
         questionnaire = RiskQuestionnaireForm(
@@ -459,7 +466,11 @@ def risk_decide(request, slug: str, pk: int):
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, f"Tier {form.cleaned_data['tier']} recorded for {model}.")
+            messages.success(
+                request,
+                f"Tier {form.cleaned_data['tier']} proposed for {model}; another validator "
+                "approves it before it applies.",
+            )
             return redirect("inventory:model_risk", slug=model.slug)
     return _tab_page(
         request, model, "risk", _risk_context(request, model, decision_forms={pk: form})

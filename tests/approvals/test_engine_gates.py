@@ -100,14 +100,15 @@ def test_a_model_classed_prohibited_after_the_request_is_never_approved(
         answers=ANSWERS,
         eu_ai_act_class=EUAIActClass.PROHIBITED,
     )
-    services.risk_assessment_decide(actor=admin_user, assessment=assessment, tier=1)
+    proposed = services.risk_assessment_decide(actor=admin_user, assessment=assessment, tier=1)
+    sign(proposed.approval_request, validator)
     assert RegisteredModel.objects.get(pk=owned_model.pk).eu_ai_act_class == "prohibited"
 
     with pytest.raises(ApplicationError, match="can never be approved"):
         sign(pending, validator)
     pending.refresh_from_db()
     assert pending.status == RequestStatus.PENDING
-    assert not Decision.objects.exists()
+    assert not pending.decisions.exists()
     assert RegisteredModel.objects.get(pk=owned_model.pk).status == LifecycleStatus.VALIDATION
 
 

@@ -1,4 +1,5 @@
-"""API: /api/v1/models/{slug}/risk-assessments/ — questionnaire and the validator's decision."""
+"""API: /api/v1/models/{slug}/risk-assessments/ — questionnaire, the validator's proposal and
+its approval by a second validator."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from apps.accounts import roles
+from apps.approvals.models import ApprovalRequest
 from apps.audit.models import AuditEvent
 from apps.inventory.models import RiskAssessment
+from tests.approvals.helpers import PASSWORD
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,12 +98,43 @@ def test_everyone_who_sees_the_model_reads_its_assessments(model_owner, viewer, 
     assert client.get(detail_url(pk)).json()["assessed_by"] == "mo.owner"
 
 
-def test_a_validator_confirms_and_the_model_takes_the_tier(model_owner, validator, owned_model):
+def test_a_validators_decision_is_a_proposal_awaiting_approval(model_owner, validator, owned_model):
     pk = _submit(model_owner).json()["id"]
-    response = api(validator).post(decide_url(pk), {"tier": 2}, format="json")
+    response = api(validator).post(decide_url(pk), {"tier": 2, "reason": "x"}, format="json")
     assert response.status_code == 200, response.json()
-    assert response.json()["status"] == "confirmed"
-    assert response.json()["decided_by"] == "val.validator"
+    body = response.json()
+    assert body["status"] == "awaiting_approval"
+    assert (body["decided_tier"], body["decided_by"]) == (2, "val.validator")
+    assert (body["approved_by"], body["approved_at"]) == (None, None)
+    request = ApprovalRequest.objects.get(kind="risk_tier_change", subject_id=str(pk))
+    assert (body["approval_request"], body["approval_request_status"]) == (request.pk, "pending")
+    owned_model.refresh_from_db()
+    assert owned_model.risk_tier is None
+
+
+def test_the_model_takes_the_tier_when_a_second_validator_approves(
+    model_owner, validator, owned_model
+):
+    second = UserFactory(username="val.second", roles=[roles.VALIDATOR])
+    pk = _submit(model_owner).json()["id"]
+    request_id = (
+        api(validator).post(decide_url(pk), {"tier": 2}, format="json").json()["approval_request"]
+    )
+    refused = api(validator).post(
+        f"/api/v1/approvals/{request_id}/decide/",
+        {"verdict": "approve", "password": PASSWORD},
+        format="json",
+    )
+    assert refused.status_code == 400
+    approved = api(second).post(
+        f"/api/v1/approvals/{request_id}/decide/",
+        {"verdict": "approve", "password": PASSWORD},
+        format="json",
+    )
+    assert approved.status_code in (200, 201), approved.json()
+    body = api(validator).get(detail_url(pk)).json()
+    assert (body["status"], body["approved_by"]) == ("confirmed", "val.second")
+    assert body["approval_request_status"] == "approved"
     owned_model.refresh_from_db()
     assert owned_model.risk_tier == 2
     assert owned_model.eu_ai_act_class == "minimal"

@@ -13,6 +13,7 @@ from apps.accounts import roles
 from apps.accounts.models import User
 from apps.approvals.choices import ApprovalKind, ApproverRole, RequestStatus, Verdict
 from apps.approvals.models import ApprovalRequest, Decision
+from apps.approvals.selectors import waiting_for
 from apps.approvals.services import filled_slots
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_chain_verify
@@ -112,7 +113,10 @@ def test_it_covers_statuses_tiers_classes_and_review_dates(seeded):
     assert models.filter(
         next_review_date__gte=today, next_review_date__lte=today + timedelta(days=30)
     ).exists()
-    assert {a.status for a in RiskAssessment.objects.all()} == set(RiskAssessmentStatus.values)
+    # Every status but a rejected proposal, which the demo does not stage.
+    assert {a.status for a in RiskAssessment.objects.all()} == set(RiskAssessmentStatus.values) - {
+        RiskAssessmentStatus.REJECTED
+    }
     overridden = RiskAssessment.objects.get(status=RiskAssessmentStatus.OVERRIDDEN)
     assert overridden.decision_reason
     assert {v.stage for v in ModelVersion.objects.all()} == set(VersionStage.values)
@@ -164,11 +168,14 @@ def test_sign_offs_went_through_the_approval_engine(seeded):
     credit = RegisteredModel.objects.get(slug="retail-credit-scoring")
     old = credit.versions.get(version="2.3.0")
     assert _requests(ApprovalKind.PROMOTION, old, RequestStatus.APPROVED).exists()
-    # Every signature is the validator's or the named business owner's, never the requester's.
+    # Every signature is a validator's or the named business owner's, never the requester's.
     for decision in Decision.objects.select_related("request__model", "approver"):
         assert decision.approver != decision.request.requested_by
         if decision.slot == ApproverRole.BUSINESS_OWNER:
             assert decision.approver == decision.request.model.business_owner
+        elif decision.request.kind == ApprovalKind.RISK_TIER_CHANGE:
+            # The validator proposes tiers; the second validator approves them.
+            assert decision.approver.username == "validator2"
         else:
             assert decision.approver.username == "validator"
         assert decision.content_sha256 == decision.request.content_sha256
@@ -212,3 +219,26 @@ def test_the_overdue_review_model_has_its_history_before_the_date(seeded):
     model = RegisteredModel.objects.get(slug="payment-anomaly-prioritiser")
     assert model.status == LifecycleStatus.PRODUCTION
     assert model.next_review_date < timezone.localdate()
+
+
+def test_tier_decisions_are_proposed_by_one_validator_and_approved_by_another(seeded):
+    validator = User.objects.get(username="validator")
+    validator2 = User.objects.get(username="validator2")
+    decided = RiskAssessment.objects.filter(
+        status__in=[RiskAssessmentStatus.CONFIRMED, RiskAssessmentStatus.OVERRIDDEN]
+    )
+    assert decided.exists()
+    assert {(a.decided_by, a.approved_by) for a in decided} == {(validator, validator2)}
+    for model in RegisteredModel.objects.exclude(risk_tier=None):
+        assert model.risk_assessed_by == validator
+        assert "Approved by Priya Nair" in model.risk_tier_rationale
+    # One reassessment waits in validator2's inbox; the model keeps its tier meanwhile.
+    waiting = RiskAssessment.objects.get(status=RiskAssessmentStatus.AWAITING_APPROVAL)
+    request = ApprovalRequest.objects.get(
+        kind=ApprovalKind.RISK_TIER_CHANGE, subject_id=str(waiting.pk), status="pending"
+    )
+    assert request.requested_by == validator
+    assert waiting.model.slug == "delivery-eta-forecaster"
+    assert (waiting.model.risk_tier, waiting.decided_tier) == (3, 2)
+    assert request in waiting_for(user=validator2)
+    assert request not in waiting_for(user=validator)

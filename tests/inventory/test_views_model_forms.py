@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from apps.approvals.models import ApprovalRequest
 from apps.audit.models import AuditEvent
 from apps.inventory import services
 from apps.inventory.choices import LifecycleStatus, RiskAssessmentStatus
@@ -253,7 +254,7 @@ def _assessment(actor, model, eu_class="minimal"):
     )
 
 
-def test_a_validator_confirms_the_suggested_tier(client, validator, model_owner, owned_model):
+def test_a_validator_proposes_the_suggested_tier(client, validator, model_owner, owned_model):
     assessment = _assessment(model_owner, owned_model)
     client.force_login(validator)
     response = client.post(
@@ -263,8 +264,23 @@ def test_a_validator_confirms_the_suggested_tier(client, validator, model_owner,
     assert response.status_code == 302
     assessment.refresh_from_db()
     owned_model.refresh_from_db()
-    assert assessment.status == RiskAssessmentStatus.CONFIRMED
-    assert owned_model.risk_tier == 3
+    assert assessment.status == RiskAssessmentStatus.AWAITING_APPROVAL
+    # The tier waits for a second validator's approval.
+    assert owned_model.risk_tier is None
+    request = ApprovalRequest.objects.get(subject_id=str(assessment.pk))
+    page = client.get(url("model_risk"))
+    assert page.status_code == 200
+    assert b"Tier proposed, awaiting approval" in page.content
+    assert request.get_absolute_url().encode() in page.content
+    assert b"Propose tier" not in page.content
+
+
+def test_the_risk_tab_offers_to_propose_a_tier(client, validator, model_owner, owned_model):
+    _assessment(model_owner, owned_model)
+    client.force_login(validator)
+    page = client.get(url("model_risk"))
+    assert b"Propose tier" in page.content
+    assert b"Record decision" not in page.content
 
 
 def test_an_override_without_reason_is_refused_on_the_field(

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from apps.accounts.models import User
+from apps.approvals.choices import RequestStatus
 from apps.inventory import risk, selectors
 from apps.inventory.choices import (
     AnnexIIIPoint,
@@ -234,7 +235,9 @@ class LineageSerializer(serializers.Serializer):
 
 
 class RiskAssessmentSerializer(serializers.ModelSerializer):
-    """A dated, attributed risk-tier decision: the questionnaire, the suggestion, the decision."""
+    """A dated, attributed risk-tier decision: the questionnaire, the suggestion, a validator's
+    proposal (``decided_*``) and its approval by a second validator (``approved_*``, through
+    the risk-tier-change request ``approval_request``)."""
 
     url = serializers.SerializerMethodField()
     model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
@@ -245,6 +248,17 @@ class RiskAssessmentSerializer(serializers.ModelSerializer):
     decided_tier_label = serializers.CharField(source="get_decided_tier_display", read_only=True)
     assessed_by = UsernameField(read_only=True)
     decided_by = UsernameField(read_only=True)
+    approved_by = UsernameField(read_only=True)
+    approval_request = serializers.IntegerField(
+        source="approval_request_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The latest risk-tier-change approval request of this assessment, if any "
+        "(see /api/v1/approvals/{id}/).",
+    )
+    approval_request_status = serializers.ChoiceField(
+        choices=RequestStatus.choices, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = RiskAssessment
@@ -267,6 +281,10 @@ class RiskAssessmentSerializer(serializers.ModelSerializer):
             "decision_reason",
             "decided_by",
             "decided_at",
+            "approved_by",
+            "approved_at",
+            "approval_request",
+            "approval_request_status",
         )
         read_only_fields = fields
 

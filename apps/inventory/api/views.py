@@ -332,9 +332,12 @@ class RiskAssessmentViewSet(
         return self._respond(assessment, status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Confirm or override the suggested tier",
-        description="Overriding needs a reason; EU high-risk and prohibited models must be "
-        "Tier 1. The model takes the decided tier.",
+        summary="Propose to confirm or override the suggested tier",
+        description="A validator's proposal: overriding needs a reason; EU high-risk and "
+        "prohibited models must be Tier 1; the questionnaire's author cannot propose. The "
+        "assessment becomes `awaiting_approval` and a risk-tier-change approval request is "
+        "made (its id in `approval_request`); the model takes the tier only when another "
+        "validator approves that request (`POST /api/v1/approvals/{id}/decide/`).",
         request=s.RiskDecisionSerializer,
         responses=s.RiskAssessmentSerializer,
     )

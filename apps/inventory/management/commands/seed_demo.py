@@ -39,6 +39,7 @@ from apps.inventory.choices import (
     LifecycleStatus,
     ModelType,
     Origin,
+    RiskAssessmentStatus,
     VersionStage,
 )
 from apps.inventory.models import (
@@ -78,6 +79,13 @@ DEMO_USERS: tuple[DemoUser, ...] = (
         "Lindqvist",
         "Senior model risk validator",
         "Europe/Stockholm",
+    ),
+    DemoUser(
+        "validator2",
+        roles.VALIDATOR,
+        "Priya",
+        "Nair",
+        "Model risk validator",
     ),
     DemoUser(
         "business_owner",
@@ -1056,6 +1064,19 @@ class DemoRequest:
     signed_by: tuple[str, ...] = ()
 
 
+# A reassessment left for the second validator: the ETA forecaster now also drives the
+# recipients' rebooking offers, so its customer impact went up.
+TIER_PROPOSAL: dict[str, Any] = {
+    "model": "delivery-eta-forecaster",
+    "assessor": "model_owner2",
+    "answers": _answers("low", "high", "low", "medium", "medium"),
+    "eu_class": EUAIActClass.MINIMAL,
+    "reason": (
+        "Since March the ETA window also decides which recipients are offered a rebooking slot; "
+        "a wrong window now costs customers a missed delivery."
+    ),
+}
+
 PENDING_REQUESTS: tuple[DemoRequest, ...] = (
     DemoRequest(
         ApprovalKind.PROMOTION,
@@ -1111,6 +1132,28 @@ class Seeder:
         self.seed_feeds()
         self.seed_pending_requests()
         self.seed_governance()
+        self.seed_pending_tier_proposal()
+
+    def seed_pending_tier_proposal(self) -> None:
+        """A reassessment whose tier the validator proposed; it waits for validator2."""
+        model = RegisteredModel.objects.get(slug=TIER_PROPOSAL["model"])
+        if model.risk_assessments.filter(status=RiskAssessmentStatus.AWAITING_APPROVAL).exists():
+            self._count("risk assessments", created=False)
+            return
+        assessment = services.risk_assessment_submit(
+            actor=self.users[TIER_PROPOSAL["assessor"]],
+            model=model,
+            answers=TIER_PROPOSAL["answers"],
+            eu_ai_act_class=TIER_PROPOSAL["eu_class"],
+        )
+        self._count("risk assessments", created=True)
+        services.risk_assessment_decide(
+            actor=self.users["validator"],
+            assessment=assessment,
+            tier=assessment.suggested_tier,
+            reason=TIER_PROPOSAL["reason"],
+        )
+        self._count("approval requests", created=True)
 
     def seed_governance(self) -> None:
         """Signed thresholds (one revision pending sign-off), an overdue review and findings."""
@@ -1292,8 +1335,16 @@ class Seeder:
         if risk.decision == "pending":
             return
         tier = assessment.suggested_tier if risk.decision == "confirm" else risk.override_tier
-        services.risk_assessment_decide(
+        # The validator proposes; the second validator approves with the demo password.
+        proposed = services.risk_assessment_decide(
             actor=validator, assessment=assessment, tier=tier, reason=risk.reason
+        )
+        self._count("approval requests", created=True)
+        approval_decide(
+            actor=self.users["validator2"],
+            request=proposed.approval_request,
+            verdict=Verdict.APPROVE,
+            password=self.password,
         )
 
     def _register(self, model, spec: DemoVersion, owner):
