@@ -18,7 +18,7 @@ from apps.accounts.models import User
 from apps.audit import diff
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
-from apps.core.services import require_perm, validate_instance
+from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 
 # Fields an administrator may set on an account. ``is_staff`` follows the admin role and
 # ``is_superuser`` is never set: the admin site is gated by role, not by superuser status.
@@ -52,15 +52,6 @@ def _role_groups(names: Iterable[str]) -> list[Group]:
     return list(Group.objects.filter(name__in=names))
 
 
-def _unknown_fields(data: dict[str, Any]) -> None:
-    unknown = sorted(set(data) - set(USER_EDITABLE_FIELDS))
-    if unknown:
-        raise ApplicationError(
-            f"These fields cannot be set here: {', '.join(unknown)}.",
-            field_errors={name: ["This field cannot be set here."] for name in unknown},
-        )
-
-
 @transaction.atomic
 def user_create(
     *,
@@ -73,7 +64,7 @@ def user_create(
     """Create an account with the given roles. Without a password the account cannot log in
     until one is set."""
     _require(actor, "accounts.add_user")
-    _unknown_fields(data)
+    reject_unknown_fields(data, USER_EDITABLE_FIELDS)
     if User.objects.filter(username__iexact=username).exists():
         message = f"A user named {username!r} already exists."
         raise ApplicationError(message, field_errors={"username": [message]})
@@ -103,7 +94,7 @@ def user_create(
 def user_update(*, actor, user: User, **data: Any) -> User:
     """Edit an account's profile fields and active flag."""
     _require(actor, "accounts.change_user", user)
-    _unknown_fields(data)
+    reject_unknown_fields(data, USER_EDITABLE_FIELDS)
     user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
     before = _snapshot(user)
     for name, value in data.items():

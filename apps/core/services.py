@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 
@@ -12,6 +14,16 @@ def require_perm(actor, perm: str, obj=None) -> None:
     """Defence in depth: services refuse actors the rules do not allow, whatever the caller."""
     if actor is None or not actor.has_perm(perm, obj):
         raise PermissionDenied(f"You are not allowed to do this ({perm}).")
+
+
+def reject_unknown_fields(data: dict, allowed: Iterable[str]) -> None:
+    """Refuse, naming each one, fields a service does not let its callers set."""
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ApplicationError(
+            f"These fields cannot be set here: {', '.join(unknown)}.",
+            field_errors={name: ["This field cannot be set here."] for name in unknown},
+        )
 
 
 def validate_instance(instance: models.Model, *, exclude: list[str] | None = None) -> None:

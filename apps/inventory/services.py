@@ -13,7 +13,7 @@ from apps.accounts import roles
 from apps.audit import diff
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
-from apps.core.services import require_perm, validate_instance
+from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.inventory import lifecycle, risk
 from apps.inventory.choices import (
     AnnexIIIPoint,
@@ -140,15 +140,6 @@ def _may_reassign(actor) -> bool:
     return roles.has_role(actor, roles.ADMIN, roles.VALIDATOR)
 
 
-def _unknown_fields(data: dict[str, Any], allowed: Iterable[str]) -> None:
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ApplicationError(
-            f"These fields cannot be set here: {', '.join(unknown)}.",
-            field_errors={name: ["This field cannot be set here."] for name in unknown},
-        )
-
-
 def _has_non_finite(value: Any) -> bool:
     if isinstance(value, float):
         return not math.isfinite(value)
@@ -194,7 +185,7 @@ def registered_model_create(
 ) -> RegisteredModel:
     """Register a model in the inventory. It starts in development, tier unassessed."""
     require_perm(actor, "inventory.add_registeredmodel")
-    _unknown_fields(data, MODEL_EDITABLE_FIELDS)
+    reject_unknown_fields(data, MODEL_EDITABLE_FIELDS)
     _not_reserved(slug, field="slug")
     data.setdefault("owner", actor)
     if data["owner"] != actor and not _may_reassign(actor):
@@ -223,7 +214,7 @@ def registered_model_update(
 ) -> RegisteredModel:
     """Edit a model's descriptive and accountability fields."""
     require_perm(actor, "inventory.change_registeredmodel", model)
-    _unknown_fields(data, MODEL_EDITABLE_FIELDS)
+    reject_unknown_fields(data, MODEL_EDITABLE_FIELDS)
     model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=model.pk)
     before = _model_snapshot(model)
     for name, value in data.items():
@@ -684,7 +675,7 @@ def model_version_register(
 ) -> ModelVersion:
     """Register a new version of a model, with its artefact hash and data lineage."""
     require_perm(actor, "inventory.add_modelversion", model)
-    _unknown_fields(data, VERSION_EDITABLE_FIELDS)
+    reject_unknown_fields(data, VERSION_EDITABLE_FIELDS)
     _not_reserved(version, field="version")
     _finite_json(data, ("hyperparameters", "evaluation_metrics"))
     if model.status == LifecycleStatus.RETIRED:
@@ -729,7 +720,7 @@ def model_version_update(
             "immutable; register a new version instead."
         )
     require_perm(actor, "inventory.change_modelversion", version)
-    _unknown_fields(data, VERSION_EDITABLE_FIELDS)
+    reject_unknown_fields(data, VERSION_EDITABLE_FIELDS)
     _finite_json(data, ("hyperparameters", "evaluation_metrics"))
     before = _version_snapshot(version)
     for name, value in data.items():
@@ -861,7 +852,7 @@ def promote_version(*, actor, version: ModelVersion, message: str = "") -> Model
 @transaction.atomic
 def dataset_create(*, actor, slug: str, **data: Any) -> Dataset:
     require_perm(actor, "inventory.add_dataset")
-    _unknown_fields(data, DATASET_EDITABLE_FIELDS)
+    reject_unknown_fields(data, DATASET_EDITABLE_FIELDS)
     _not_reserved(slug, field="slug")
     data.setdefault("owner", actor)
     obj = Dataset(slug=slug, created_by=actor, **data)
@@ -881,7 +872,7 @@ def dataset_create(*, actor, slug: str, **data: Any) -> Dataset:
 @transaction.atomic
 def dataset_update(*, actor, dataset: Dataset, **data: Any) -> Dataset:
     require_perm(actor, "inventory.change_dataset", dataset)
-    _unknown_fields(data, DATASET_EDITABLE_FIELDS)
+    reject_unknown_fields(data, DATASET_EDITABLE_FIELDS)
     dataset = Dataset.objects.select_for_update(of=("self",)).get(pk=dataset.pk)
     before = diff.snapshot(dataset, DATASET_AUDITED_FIELDS)
     for name, value in data.items():

@@ -20,7 +20,7 @@ from apps.approvals.services import approval_request_create, approval_requests_i
 from apps.audit import diff
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
-from apps.core.services import require_perm, validate_instance
+from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import ModelVersion, RegisteredModel
 from apps.monitoring.choices import ThresholdStatus, default_breach_direction
@@ -53,15 +53,6 @@ THRESHOLD_AUDITED_FIELDS = (
 
 def _refuse(message: str, field: str | None = None) -> ApplicationError:
     return ApplicationError(message, field_errors={field: [message]} if field else None)
-
-
-def _unknown_fields(data: dict[str, Any]) -> None:
-    unknown = sorted(set(data) - set(THRESHOLD_EDITABLE_FIELDS))
-    if unknown:
-        raise ApplicationError(
-            f"These fields cannot be set here: {', '.join(unknown)}.",
-            field_errors={name: ["This field cannot be set here."] for name in unknown},
-        )
 
 
 def _snapshot(threshold: Threshold) -> dict[str, Any]:
@@ -176,7 +167,7 @@ def threshold_update(*, actor, threshold: Threshold, **data: Any) -> Threshold:
     active, superseded, expired and rejected thresholds are never edited."""
     threshold = _lock(threshold)
     require_perm(actor, "monitoring.change_threshold", threshold)
-    _unknown_fields(data)
+    reject_unknown_fields(data, THRESHOLD_EDITABLE_FIELDS)
     if not threshold.is_editable:
         raise _refuse(
             f"This threshold is {threshold.get_status_display().lower()} and cannot be edited"

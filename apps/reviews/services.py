@@ -21,7 +21,7 @@ from apps.approvals.services import approval_request_create, approval_requests_i
 from apps.audit import diff
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
-from apps.core.services import require_perm, validate_instance
+from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import RegisteredModel
 from apps.inventory.services import model_set_next_review
@@ -49,15 +49,6 @@ FINDING_AUDITED_FIELDS = ("model", "review", *FINDING_EDITABLE_FIELDS, "status")
 
 def _refuse(message: str, field: str | None = None) -> ApplicationError:
     return ApplicationError(message, field_errors={field: [message]} if field else None)
-
-
-def _unknown_fields(data: dict[str, Any], allowed) -> None:
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ApplicationError(
-            f"These fields cannot be set here: {', '.join(unknown)}.",
-            field_errors={name: ["This field cannot be set here."] for name in unknown},
-        )
 
 
 def _is_oversight(user) -> bool:
@@ -127,7 +118,7 @@ def review_create(
 ) -> Review:
     """Open a periodic review of ``model``; it answers the model's current review date."""
     require_perm(actor, "reviews.add_review", model)
-    _unknown_fields(data, REVIEW_EDITABLE_FIELDS)
+    reject_unknown_fields(data, REVIEW_EDITABLE_FIELDS)
     reviewer = reviewer or actor
     _check_reviewer(reviewer)
     if model.status == LifecycleStatus.RETIRED:
@@ -153,7 +144,7 @@ def review_update(*, actor, review: Review, **data: Any) -> Review:
         Review.objects.select_for_update(of=("self",)).select_related("model").get(pk=review.pk)
     )
     require_perm(actor, "reviews.change_review", review)
-    _unknown_fields(data, REVIEW_EDITABLE_FIELDS)
+    reject_unknown_fields(data, REVIEW_EDITABLE_FIELDS)
     if not review.is_editable:
         raise _refuse(f"This review is {review.get_status_display().lower()}; it can't change.")
     before = _review_snapshot(review)
@@ -267,7 +258,7 @@ def finding_create(
 ) -> Finding:
     """Record a finding on ``model`` (optionally raised by one of its reviews)."""
     require_perm(actor, "reviews.add_finding", model)
-    _unknown_fields(data, FINDING_EDITABLE_FIELDS)
+    reject_unknown_fields(data, FINDING_EDITABLE_FIELDS)
     if review is not None and review.model_id != model.pk:
         raise _refuse("That review is of another model.", "review")
     _check_owner(data.get("owner"), model)
@@ -294,7 +285,7 @@ def finding_update(*, actor, finding: Finding, **data: Any) -> Finding:
     )
     require_perm(actor, "reviews.change_finding", finding)
     allowed = FINDING_EDITABLE_FIELDS if _is_oversight(actor) else FINDING_OWNER_FIELDS
-    _unknown_fields(data, allowed)
+    reject_unknown_fields(data, allowed)
     before = _finding_snapshot(finding)
     for name, value in data.items():
         setattr(finding, name, value)
