@@ -8,8 +8,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 
+from apps.core.api.mixins import ServiceWriteMixin, UpdateSerializerMixin
 from apps.core.api.permissions import RulesPermission
-from apps.inventory.api.views import ServiceWriteMixin, UpdateSerializerMixin
 from apps.monitoring import selectors, services
 from apps.monitoring.api import serializers as s
 from apps.monitoring.choices import ThresholdStatus

@@ -8,8 +8,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from apps.core.api.mixins import ServiceWriteMixin, UpdateSerializerMixin
 from apps.core.api.permissions import RulesPermission
-from apps.inventory.api.views import ServiceWriteMixin, UpdateSerializerMixin
 from apps.reviews import selectors, services
 from apps.reviews.api import serializers as s
 from apps.reviews.models import Finding, Review
