@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.reviews",
     "apps.monitoring",
+    "apps.incidents",
     "apps.dashboard",
 ]
 
@@ -231,7 +232,20 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "monitoring.expire_thresholds",
         "schedule": crontab(hour=0, minute=20),
     },
+    "pull-metric-sources": {
+        # Every minute: enqueue the scheduled pulls that are due (each source has its interval).
+        "task": "monitoring.pull_due_sources",
+        "schedule": crontab(minute="*"),
+    },
 }
+
+# Monitoring: metric ingestion and drift.
+MLGOV_INGEST_MAX_BYTES = env_int("MLGOV_INGEST_MAX_BYTES", 200 * 1024 * 1024)
+MLGOV_INGEST_MAX_ROW_ERRORS = env_int("MLGOV_INGEST_MAX_ROW_ERRORS", 100)
+MLGOV_INGEST_MAX_FUTURE_MINUTES = env_int("MLGOV_INGEST_MAX_FUTURE_MINUTES", 10)
+MLGOV_INGEST_TIME_LIMIT = env_int("MLGOV_INGEST_TIME_LIMIT", 30 * 60)
+MLGOV_DRIFT_MAX_BYTES = env_int("MLGOV_DRIFT_MAX_BYTES", 500 * 1024 * 1024)
+MLGOV_PULL_TIMEOUT_SECONDS = env_int("MLGOV_PULL_TIMEOUT_SECONDS", 30)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -275,6 +289,18 @@ SPECTACULAR_SETTINGS = {
         "MetricDirectionEnum": "apps.monitoring.choices.MetricDirection",
         "BreachDirectionEnum": "apps.monitoring.choices.BreachDirection",
         "ThresholdStatusEnum": "apps.monitoring.choices.ThresholdStatus",
+        "IngestionSourceEnum": "apps.monitoring.choices.IngestionSource",
+        "FileFormatEnum": "apps.monitoring.choices.FileFormat",
+        "BatchStatusEnum": "apps.monitoring.choices.BatchStatus",
+        "BatchStageEnum": "apps.monitoring.choices.BatchStage",
+        "EvaluationStateEnum": "apps.monitoring.choices.EvaluationState",
+        "DriftRunStatusEnum": "apps.monitoring.choices.DriftRunStatus",
+        "DriftColumnKindEnum": "apps.monitoring.choices.DriftColumnKind",
+        "DriftMethodEnum": "apps.monitoring.choices.DriftMethod",
+        "SeverityEnum": "apps.incidents.choices.Severity",
+        "IncidentStatusEnum": "apps.incidents.choices.IncidentStatus",
+        "SeriousCategoryEnum": "apps.incidents.choices.SeriousCategory",
+        "IncidentEventKindEnum": "apps.incidents.choices.EventKind",
         "ReviewStatusEnum": "apps.reviews.choices.ReviewStatus",
         "FindingStatusEnum": "apps.reviews.choices.FindingStatus",
         "RequestStatusEnum": "apps.approvals.choices.RequestStatus",

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("apps.reviews.api.urls")),
     path("", include("apps.approvals.api.urls")),
     path("", include("apps.monitoring.api.urls")),
+    path("", include("apps.incidents.api.urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("notifications/", include("apps.notifications.urls")),
     path("approvals/", include("apps.approvals.urls")),
     path("monitoring/", include("apps.monitoring.urls")),
+    path("incidents/", include("apps.incidents.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

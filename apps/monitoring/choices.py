@@ -40,3 +40,77 @@ def default_breach_direction(metric_direction: str) -> str:
     if metric_direction == MetricDirection.LOWER_IS_BETTER:
         return BreachDirection.ABOVE
     return BreachDirection.BELOW
+
+
+class IngestionSource(models.TextChoices):
+    """Where an ingestion batch came from."""
+
+    UPLOAD = "upload", "Browser upload"
+    API = "api", "API"
+    COMMAND = "command", "Command line"
+    SCHEDULE = "schedule", "Scheduled pull"
+    DRIFT = "drift", "Drift run"
+    DEMO = "demo", "Demo data"
+
+
+class FileFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    PARQUET = "parquet", "Parquet"
+    JSONL = "jsonl", "JSON Lines"
+    JSON = "json", "JSON"
+
+
+class BatchStatus(models.TextChoices):
+    """Lifecycle of an ingestion batch. SUCCEEDED, PARTIAL and FAILED are final."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Loaded with rejected rows"
+    FAILED = "failed", "Failed"
+
+
+class BatchStage(models.TextChoices):
+    """What a running batch is doing, for the progress display."""
+
+    WAITING = "waiting", "Waiting for a worker"
+    PARSING = "parsing", "Parsing"
+    VALIDATING = "validating", "Validating"
+    LOADING = "loading", "Loading"
+    EVALUATING = "evaluating", "Evaluating thresholds"
+    DONE = "done", "Done"
+
+
+class EvaluationState(models.TextChoices):
+    """Outcome of evaluating one threshold for one version."""
+
+    OK = "ok", "OK"
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+    INSUFFICIENT = "insufficient", "Insufficient data"
+
+
+class DriftRunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class DriftColumnKind(models.TextChoices):
+    NUMERIC = "numeric", "Numeric"
+    CATEGORICAL = "categorical", "Categorical"
+
+
+class DriftMethod(models.TextChoices):
+    """Statistical tests of Evidently's data-drift preset, chosen per column."""
+
+    KS = "ks", "Kolmogorov–Smirnov p-value"
+    WASSERSTEIN = "wasserstein", "Wasserstein distance (normed)"
+    CHISQUARE = "chisquare", "Chi-square p-value"
+    JENSENSHANNON = "jensenshannon", "Jensen–Shannon distance"
+
+
+class PullFormat(models.TextChoices):
+    JSON = "json", "JSON"
+    CSV = "csv", "CSV"

@@ -1,6 +1,5 @@
-"""Monitoring: metric definitions and the thresholds business owners sign off.
-
-Observations (the monitoring issue) will be compared with ACTIVE thresholds only.
+"""Monitoring: metric definitions, the thresholds business owners sign off, the observations
+ingested in batches, their evaluation against ACTIVE thresholds, breaches, and drift runs.
 """
 
 from __future__ import annotations
@@ -13,7 +12,21 @@ from django.db.models import Q
 from django.urls import reverse
 
 from apps.monitoring import bounds
-from apps.monitoring.choices import BreachDirection, Evaluation, MetricDirection, ThresholdStatus
+from apps.monitoring.choices import (
+    BatchStage,
+    BatchStatus,
+    BreachDirection,
+    DriftColumnKind,
+    DriftMethod,
+    DriftRunStatus,
+    Evaluation,
+    EvaluationState,
+    FileFormat,
+    IngestionSource,
+    MetricDirection,
+    PullFormat,
+    ThresholdStatus,
+)
 
 User = settings.AUTH_USER_MODEL
 
@@ -173,3 +186,308 @@ class Threshold(models.Model):
             errors["version"] = "Choose a version of this model."
         if errors:
             raise ValidationError(errors)
+
+
+# --- ingestion ------------------------------------------------------------------------------
+
+
+class AllowedPullHost(models.Model):
+    """A host name scheduled pulls may fetch from over HTTPS. Managed by administrators; a
+    source whose host is not listed is never fetched."""
+
+    hostname = models.CharField(max_length=253, unique=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+
+class MetricSource(models.Model):
+    """An HTTPS endpoint a model's metrics are pulled from on a schedule (JSON or CSV in the
+    canonical long format)."""
+
+    model = models.ForeignKey(
+        "inventory.RegisteredModel", on_delete=models.CASCADE, related_name="metric_sources"
+    )
+    url = models.URLField(max_length=500)
+    format = models.CharField(max_length=8, choices=PullFormat.choices, default=PullFormat.JSON)
+    interval_minutes = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(5)], help_text="How often to pull."
+    )
+    enabled = models.BooleanField(default=True)
+    last_pulled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model__name", "url"]
+
+    def __str__(self) -> str:
+        return f"{self.model} ← {self.url}"
+
+
+def ingestion_upload_to(instance: IngestionBatch, filename: str) -> str:
+    return f"ingestion/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class IngestionBatch(models.Model):
+    """One file (or body of JSON rows) of observations, loaded all-or-nothing by a Celery job.
+
+    The same content for the same scope (SHA-256 + scope model) is recognised and not loaded
+    twice: at most one batch per checksum and scope is queued, running or loaded.
+    """
+
+    source = models.CharField(max_length=10, choices=IngestionSource.choices)
+    scope_model = models.ForeignKey(
+        "inventory.RegisteredModel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ingestion_batches",
+        help_text="When set, every row must belong to this model.",
+    )
+    metric_source = models.ForeignKey(
+        MetricSource, null=True, blank=True, on_delete=models.SET_NULL, related_name="batches"
+    )
+    file = models.FileField(upload_to=ingestion_upload_to, max_length=300, blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_format = models.CharField(max_length=8, choices=FileFormat.choices)
+    compressed = models.BooleanField(default=False, help_text="The file was gzip-compressed.")
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField(default=0)
+    accept_partial = models.BooleanField(
+        default=False,
+        help_text="Load the valid rows and record the rest as rejected instead of failing.",
+    )
+    status = models.CharField(
+        max_length=10, choices=BatchStatus.choices, default=BatchStatus.QUEUED
+    )
+    stage = models.CharField(max_length=12, choices=BatchStage.choices, default=BatchStage.WAITING)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_loaded = models.PositiveIntegerField(default=0)
+    rows_duplicate = models.PositiveIntegerField(
+        default=0, help_text="Valid rows already recorded by an earlier batch (not loaded again)."
+    )
+    rows_rejected = models.PositiveIntegerField(default=0)
+    row_errors = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The first rejected rows: [{row, column, value, reason}]; all are counted.",
+    )
+    error = models.TextField(blank=True, help_text="Why the batch failed as a whole.")
+    task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "ingestion batches"
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sha256", "scope_model"],
+                condition=Q(status__in=["queued", "running", "succeeded", "partial"])
+                & Q(scope_model__isnull=False),
+                name="one_live_batch_per_checksum_and_model",
+            ),
+            models.UniqueConstraint(
+                fields=["sha256"],
+                condition=Q(status__in=["queued", "running", "succeeded", "partial"])
+                & Q(scope_model__isnull=True),
+                name="one_live_batch_per_checksum",
+            ),
+        ]
+        permissions = [("ingest_metrics", "Can ingest metric observations")]
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk} ({self.file_name or self.get_source_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("monitoring:batch_detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (BatchStatus.SUCCEEDED, BatchStatus.PARTIAL, BatchStatus.FAILED)
+
+
+class Observation(models.Model):
+    """One value of one metric of one model version at one time (optionally for a segment).
+
+    The big table. Re-ingesting a row is harmless: (version, metric, segment, timestamp) is
+    unique and a repeated row is skipped. On PostgreSQL a BRIN index covers time (migration
+    0003) and a B-tree covers (version, metric, timestamp).
+    """
+
+    version = models.ForeignKey(
+        "inventory.ModelVersion", on_delete=models.PROTECT, related_name="observations"
+    )
+    metric = models.ForeignKey(MetricDefinition, on_delete=models.PROTECT, related_name="+")
+    segment = models.CharField(max_length=100, blank=True, default="")
+    timestamp = models.DateTimeField()
+    value = models.FloatField()
+    batch = models.ForeignKey(IngestionBatch, on_delete=models.PROTECT, related_name="observations")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "metric", "segment", "timestamp"],
+                name="one_observation_per_series_and_time",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["version", "metric", "timestamp"], name="obs_version_metric_time"),
+            models.Index(fields=["batch"], name="obs_batch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id}@{self.timestamp:%Y-%m-%d %H:%M}={self.value:g}"
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+class ThresholdState(models.Model):
+    """The latest evaluation of one active threshold for one model version."""
+
+    threshold = models.ForeignKey(Threshold, on_delete=models.CASCADE, related_name="states")
+    version = models.ForeignKey(
+        "inventory.ModelVersion", on_delete=models.CASCADE, related_name="threshold_states"
+    )
+    state = models.CharField(max_length=12, choices=EvaluationState.choices)
+    value = models.FloatField(null=True, blank=True, help_text="The evaluated value.")
+    sample_count = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    since = models.DateTimeField(help_text="When the threshold entered this state.")
+    evaluated_at = models.DateTimeField()
+    batch = models.ForeignKey(
+        IngestionBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["threshold", "version"], name="one_state_per_version")
+        ]
+        indexes = [models.Index(fields=["state"])]
+
+    def __str__(self) -> str:
+        return f"{self.threshold} [{self.version.version}]: {self.state}"
+
+
+class Breach(models.Model):
+    """A threshold entering warning or critical for a version; ends when it recovers.
+
+    A critical breach opens an incident or joins the open one for its threshold.
+    """
+
+    threshold = models.ForeignKey(Threshold, on_delete=models.PROTECT, related_name="breaches")
+    version = models.ForeignKey(
+        "inventory.ModelVersion", on_delete=models.PROTECT, related_name="breaches"
+    )
+    state = models.CharField(max_length=12, choices=EvaluationState.choices)
+    value = models.FloatField()
+    warning_bound = models.FloatField()
+    critical_bound = models.FloatField()
+    observed_at = models.DateTimeField(help_text="The time of the latest observation evaluated.")
+    detected_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="When it recovered.")
+    batch = models.ForeignKey(
+        IngestionBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="breaches"
+    )
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="breaches",
+    )
+
+    class Meta:
+        ordering = ["-detected_at", "-pk"]
+        verbose_name_plural = "breaches"
+        indexes = [models.Index(fields=["threshold", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_state_display()} breach of {self.threshold} ({self.value:g})"
+
+
+# --- drift ----------------------------------------------------------------------------------
+
+
+def drift_upload_to(instance: DriftRun, filename: str) -> str:
+    return f"drift/{instance.version_id}/{filename}"
+
+
+class DriftRun(models.Model):
+    """Per-column drift between a reference and a current sample of one version's data,
+    computed by a Celery job with the defaults of Evidently's data-drift preset."""
+
+    version = models.ForeignKey(
+        "inventory.ModelVersion", on_delete=models.PROTECT, related_name="drift_runs"
+    )
+    reference_file = models.FileField(upload_to=drift_upload_to, max_length=300)
+    reference_name = models.CharField(max_length=255)
+    reference_sha256 = models.CharField(max_length=64)
+    reference_rows = models.PositiveIntegerField(default=0)
+    current_file = models.FileField(upload_to=drift_upload_to, max_length=300)
+    current_name = models.CharField(max_length=255)
+    current_sha256 = models.CharField(max_length=64)
+    current_rows = models.PositiveIntegerField(default=0)
+    observed_at = models.DateTimeField(
+        help_text="The time the drift observations are recorded at (the current sample's time)."
+    )
+    status = models.CharField(
+        max_length=10, choices=DriftRunStatus.choices, default=DriftRunStatus.QUEUED
+    )
+    columns_total = models.PositiveIntegerField(default=0)
+    columns_drifted = models.PositiveIntegerField(default=0)
+    drift_share = models.FloatField(null=True, blank=True)
+    dataset_drift = models.BooleanField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    batch = models.ForeignKey(
+        IngestionBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    task_id = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("run_drift", "Can run a drift analysis")]
+
+    def __str__(self) -> str:
+        return f"Drift run {self.pk} of {self.version}"
+
+
+class DriftColumn(models.Model):
+    """The drift result of one column in a drift run."""
+
+    run = models.ForeignKey(DriftRun, on_delete=models.CASCADE, related_name="columns")
+    column = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=DriftColumnKind.choices)
+    method = models.CharField(max_length=14, choices=DriftMethod.choices)
+    score = models.FloatField(help_text="p-value for KS/chi-square, distance otherwise.")
+    threshold = models.FloatField()
+    drifted = models.BooleanField()
+    psi = models.FloatField()
+
+    class Meta:
+        ordering = ["-drifted", "column"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "column"], name="one_result_per_column")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.column}: {self.method}={self.score:.4g}"

@@ -10,17 +10,28 @@ from __future__ import annotations
 
 import rules
 
-from apps.accounts.predicates import has_any_role, is_admin, is_model_owner_role, is_validator
+from apps.accounts.predicates import (
+    has_any_role,
+    is_admin,
+    is_model_owner_role,
+    is_validator,
+    sees_everything,
+)
 from apps.inventory.rules import can_see_model, no_object, owns_model
 
 
 def _model_of(obj):
-    """The RegisteredModel a threshold (or the model itself) belongs to; None without one."""
-    from apps.inventory.models import RegisteredModel
+    """The RegisteredModel a threshold, drift run, source (or the model itself) belongs to;
+    None without one. A version or anything with a ``version`` resolves through it."""
+    from apps.inventory.models import ModelVersion, RegisteredModel
 
     if obj is None or isinstance(obj, RegisteredModel):
         return obj
-    return obj.model
+    if isinstance(obj, ModelVersion):
+        return obj.model
+    if hasattr(obj, "model"):
+        return obj.model
+    return obj.version.model
 
 
 def _on_model(predicate, name: str):
@@ -48,3 +59,32 @@ rules.add_perm("monitoring.revise_threshold", can_manage_thresholds)
 
 rules.add_perm("monitoring.view_metricdefinition", has_any_role)
 rules.add_perm("monitoring.add_metricdefinition", is_admin | is_validator)
+
+# --- observations, ingestion batches, drift -------------------------------------------------
+# Metrics are pushed by the model's team (owner and developers), validators and admins. A
+# batch is seen by whoever sees its scope model; a batch without a scope model (a file with
+# rows of several models) by its uploader and the oversight roles. Loading a row checks the
+# pusher may push for that row's model (apps/monitoring/ingestion/).
+
+
+@rules.predicate
+def _batch_visible(user, batch) -> bool:
+    if batch is None:
+        return True
+    if batch.scope_model_id is not None:
+        return can_see_model.test(user, batch.scope_model)
+    return batch.created_by_id == user.pk or sees_everything.test(user)
+
+
+can_push_metrics = (
+    is_admin | is_validator | (is_model_owner_role & (no_object | owns_threshold_model))
+)
+
+rules.add_perm("monitoring.ingest_metrics", can_push_metrics)
+rules.add_perm("monitoring.view_ingestionbatch", has_any_role & _batch_visible)
+rules.add_perm("monitoring.view_observation", has_any_role & sees_threshold_model)
+rules.add_perm("monitoring.run_drift", can_push_metrics)
+rules.add_perm("monitoring.view_driftrun", has_any_role & sees_threshold_model)
+rules.add_perm("monitoring.view_metricsource", has_any_role & sees_threshold_model)
+rules.add_perm("monitoring.manage_metricsource", is_admin)
+rules.add_perm("monitoring.manage_allowedpullhost", is_admin)

@@ -1,0 +1,3 @@
+"""Incident API routes (mounted under /api/v1/ in the ``api`` namespace)."""
+
+urlpatterns: list = []

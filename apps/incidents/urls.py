@@ -1,0 +1,4 @@
+"""Browser routes of the incident register."""
+
+app_name = "incidents"
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Browser routes of evaluation (included by apps/monitoring/urls.py)."""
+
+urlpatterns: list = []
