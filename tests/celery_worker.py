@@ -27,12 +27,13 @@ def _database_url_for_test_db() -> str:
 
 
 @contextmanager
-def running_worker(timeout: float = 60.0) -> Iterator[str]:
+def running_worker(timeout: float = 60.0, queue: str | None = None) -> Iterator[str]:
     """Start a worker on a private queue pointed at the test database; yield the queue name.
 
+    Pass ``queue`` to start a worker on the queue of an earlier one (e.g. after killing it).
     The worker is stopped (and killed if it lingers) when the block ends.
     """
-    queue = f"mlgov-test-{uuid.uuid4().hex[:8]}"
+    queue = queue or f"mlgov-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DATABASE_URL": _database_url_for_test_db()}
     env.setdefault("DJANGO_SECRET_KEY", "worker-test-key")
     cmd = [

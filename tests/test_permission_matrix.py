@@ -16,11 +16,14 @@ from rest_framework.authtoken.models import Token
 
 from apps.approvals import services as approval_services
 from apps.approvals.choices import ApprovalKind
+from apps.incidents import services as incident_services
 from apps.inventory import services
 from apps.inventory.risk import FACTORS
+from apps.monitoring.models import IngestionBatch
 from apps.notifications.models import Notification
 from apps.reviews.models import Finding, Review
 from tests.factories import DatasetFactory, DeploymentFactory, ModelVersionFactory
+from tests.monitoring.drift.factories import make_run as make_drift_run
 from tests.monitoring.factories import ThresholdFactory
 
 ANON, NOROLE, ADMIN, VAL, BO, MO, AUD, VIEW = (
@@ -69,6 +72,10 @@ class Case:
 
 
 ON_THRESHOLD = {"obj": "threshold", "constrained": True}
+ON_DRIFTRUN = {"obj": "driftrun", "constrained": True}
+ON_BATCH = {"obj": "batch", "constrained": True}
+PUSHERS = (ADMIN, VAL, MO)  # monitoring.ingest_metrics on an owned model
+DRIFT_RUNNERS = (ADMIN, VAL, MO)  # monitoring.run_drift on an owned model
 
 
 def model_case(name, method="get", who=EVERY_ROLE, **kw):
@@ -86,6 +93,15 @@ WITHDRAWERS = (ADMIN, MO)  # the requester, or an administrator
 
 REVIEWERS = (ADMIN, VAL)  # reviews.add_review, reviews.change_review
 FINDING_EDITORS = (ADMIN, VAL, MO)  # validators, or the finding's owner
+
+
+INCIDENT_RESPONDERS = (ADMIN, VAL, MO)  # incidents.change_incident on an owned model
+INCIDENT_COMMENTERS = (ADMIN, VAL, MO, BO)  # the named business owner comments too
+ROLLBACKERS = (ADMIN, VAL)  # incidents.rollback_incident
+
+
+def incident_case(name, method="get", who=EVERY_ROLE):
+    return Case(name, method, allow(*who), obj="incident", constrained=True)
 
 
 def review_case(name, method="get", who=EVERY_ROLE):
@@ -186,6 +202,27 @@ MATRIX: list[Case] = [
     Case("api:threshold-revise", "post", allow(*THRESHOLD_EDITORS), **ON_THRESHOLD),
     Case("api:metric-list", expect=allow(*EVERY_ROLE)),
     Case("api:metric-list", "post", allow(ADMIN, VAL)),
+    # monitoring: the Monitoring tab and the metrics of a model (whoever sees the model)
+    model_case("monitoring:model_monitoring"),
+    model_case("api:model-metric-list"),
+    Case("api:model-metric-detail", expect=allow(*EVERY_ROLE), obj="metric", constrained=True),
+    # drift: whoever sees the model reads its runs; its team, validators and admins upload
+    model_case("monitoring:drift_list"),
+    model_case("monitoring:drift_list", "post", who=DRIFT_RUNNERS),
+    Case("monitoring:drift_detail", expect=allow(*EVERY_ROLE), **ON_DRIFTRUN),
+    Case("monitoring:drift_progress", expect=allow(*EVERY_ROLE), **ON_DRIFTRUN),
+    Case("api:drift-run-list", expect=allow(*EVERY_ROLE)),
+    Case("api:drift-run-list", "post", allow(*DRIFT_RUNNERS)),
+    Case("api:drift-run-detail", expect=allow(*EVERY_ROLE), **ON_DRIFTRUN),
+    # ingestion: the model's owner, validators and admins push metrics; a batch scoped to a
+    # model is seen by whoever sees the model
+    Case("monitoring:batch_list", expect=allow(*EVERY_ROLE)),
+    Case("monitoring:batch_create", expect=allow(*PUSHERS)),
+    Case("monitoring:batch_detail", expect=allow(*EVERY_ROLE), **ON_BATCH),
+    Case("monitoring:batch_progress", expect=allow(*EVERY_ROLE), **ON_BATCH),
+    Case("api:ingestion-list", expect=allow(*EVERY_ROLE)),
+    Case("api:ingestion-list", "post", allow(*PUSHERS)),
+    Case("api:ingestion-detail", expect=allow(*EVERY_ROLE), **ON_BATCH),
     # approvals (on each model, a retirement asked by the model's owner)
     Case("approvals:inbox", expect=allow(*EVERY_ROLE)),
     Case("approvals:my_requests", expect=allow(*EVERY_ROLE)),
@@ -227,6 +264,22 @@ MATRIX: list[Case] = [
     finding_case("api:finding-detail", "patch", who=FINDING_EDITORS),
     finding_case("api:finding-status", "post", who=FINDING_EDITORS),
     finding_case("api:finding-risk-acceptance", "post", who=FINDING_EDITORS),
+    # incidents: the model's team, validators and admins respond; the business owner
+    # comments; admins and validators roll back (an emergency change ratified afterwards)
+    Case("incidents:incident_list", expect=allow(*EVERY_ROLE)),
+    Case("incidents:incident_create", expect=allow(*INCIDENT_RESPONDERS)),
+    incident_case("incidents:incident_detail"),
+    incident_case("incidents:incident_edit", who=INCIDENT_RESPONDERS),
+    incident_case("incidents:incident_transition", "post", who=INCIDENT_RESPONDERS),
+    incident_case("incidents:incident_comment", "post", who=INCIDENT_COMMENTERS),
+    incident_case("incidents:incident_rollback", "post", who=ROLLBACKERS),
+    Case("api:incident-list", expect=allow(*EVERY_ROLE)),
+    Case("api:incident-list", "post", allow(*INCIDENT_RESPONDERS)),
+    incident_case("api:incident-detail"),
+    incident_case("api:incident-detail", "patch", who=INCIDENT_RESPONDERS),
+    incident_case("api:incident-transition", "post", who=INCIDENT_RESPONDERS),
+    incident_case("api:incident-comment", "post", who=INCIDENT_COMMENTERS),
+    incident_case("api:incident-rollback", "post", who=ROLLBACKERS),
     # notifications: each user sees and marks only their own (the one here is the admin's)
     Case("notifications:list", expect=allow(*EVERY_ROLE)),
     Case("notifications:mark_all_read", "post", allow(*EVERY_ROLE)),
@@ -301,8 +354,15 @@ def world(
             "deployment": deployment,
             "threshold": ThresholdFactory(model=model, created_by=owner),
         }
+        objs[key]["driftrun"] = make_drift_run(version, owner)
+        objs[key]["batch"] = IngestionBatch.objects.create(
+            source="api", file_format="csv", sha256=key[0] * 64, scope_model=model, created_by=owner
+        )
         objs[key]["approval"] = approval_services.approval_request_create(
             actor=owner, kind=ApprovalKind.RETIREMENT, subject=model, justification="Replaced."
+        )
+        objs[key]["incident"] = incident_services.incident_create(
+            actor=owner, model=model, title="Scores went flat", severity="sev3"
         )
         objs[key]["review"] = Review.objects.create(
             model=model, reviewer=validator, scope="Annual review", created_by=validator
@@ -345,7 +405,11 @@ def _kwargs(case: Case, world, which: str) -> dict:
     o = world["objs"][which]
     api = case.name.startswith("api:")
     slug_key = "model_slug" if api and case.obj in ("version", "assessment") else "slug"
-    if case.name in ("api:model-version-list", "api:model-risk-assessment-list"):
+    if case.name in (
+        "api:model-version-list",
+        "api:model-risk-assessment-list",
+        "api:model-metric-list",
+    ):
         slug_key = "model_slug"
     if case.obj == "model":
         return {slug_key: o["model"].slug}
@@ -356,8 +420,17 @@ def _kwargs(case: Case, world, which: str) -> dict:
     if case.obj == "threshold":
         pk = o["threshold"].pk
         return {"pk": pk} if api else {"slug": o["model"].slug, "pk": pk}
+    if case.obj == "metric":
+        return {"model_slug": o["model"].slug, "metric": o["threshold"].metric.name}
+    if case.obj == "driftrun":
+        pk = o["driftrun"].pk
+        return {"pk": pk} if api else {"slug": o["model"].slug, "pk": pk}
+    if case.obj == "batch":
+        return {"pk": o["batch"].pk}
     if case.obj == "approval":
         return {"pk": o["approval"].pk}
+    if case.obj == "incident":
+        return {"reference": o["incident"].reference}
     if case.obj in ("review", "finding"):
         return {"pk": o[case.obj].pk}
     if case.obj == "notification":

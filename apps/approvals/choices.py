@@ -11,6 +11,7 @@ class ApprovalKind(models.TextChoices):
     REVIEW_ATTESTATION = "review_attestation", "Periodic-review attestation"
     RETIREMENT = "retirement", "Retirement"
     RISK_ACCEPTANCE = "risk_acceptance", "Finding risk acceptance"
+    EMERGENCY_CHANGE = "emergency_change", "Emergency change ratification"
 
 
 class RequestStatus(models.TextChoices):

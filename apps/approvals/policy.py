@@ -37,6 +37,13 @@ POLICY: dict[str, dict[int, tuple[str, ...]]] = {
         3: (R.BUSINESS_OWNER,),
     },
     K.RISK_ACCEPTANCE: dict.fromkeys(ALL_TIERS, (R.BUSINESS_OWNER, R.VALIDATOR)),
+    # An emergency rollback is a promotion made first and ratified after the fact: the same
+    # approvers as a promotion.
+    K.EMERGENCY_CHANGE: {
+        1: (R.BUSINESS_OWNER, R.VALIDATOR),
+        2: (R.BUSINESS_OWNER, R.VALIDATOR),
+        3: (R.BUSINESS_OWNER,),
+    },
 }
 
 

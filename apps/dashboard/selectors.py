@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.inventory import selectors as inventory_selectors
@@ -39,6 +39,7 @@ class InventoryFigures:
     overdue: int
     due_soon: int
     due_later: int
+    in_breach: int
     today: dt.date
     upcoming: list[RegisteredModel]
 
@@ -49,6 +50,15 @@ class InventoryFigures:
     @property
     def later_until(self) -> dt.date:
         return self.today + dt.timedelta(days=LATER_DAYS)
+
+
+def _breaching_states():
+    from apps.monitoring.evaluation.selectors import IN_BREACH
+    from apps.monitoring.models import ThresholdState
+
+    return ThresholdState.objects.filter(
+        threshold__model=OuterRef("pk"), threshold__status="active", state__in=IN_BREACH
+    )
 
 
 def inventory_figures(*, user, today: dt.date | None = None) -> InventoryFigures:
@@ -74,6 +84,8 @@ def inventory_figures(*, user, today: dt.date | None = None) -> InventoryFigures
     aggregates["due_later"] = Count(
         "pk", filter=active & Q(next_review_date__gte=today, next_review_date__lte=later)
     )
+    # An EXISTS, not a join: the other counts must not be multiplied by threshold states.
+    aggregates["in_breach"] = Count("pk", filter=Q(Exists(_breaching_states())))
     visible = inventory_selectors.model_list(user=user)
     row = visible.order_by().aggregate(**aggregates)
     upcoming = list(
@@ -91,6 +103,41 @@ def inventory_figures(*, user, today: dt.date | None = None) -> InventoryFigures
         overdue=row["overdue"],
         due_soon=row["due_soon"],
         due_later=row["due_later"],
+        in_breach=row["in_breach"],
         today=today,
         upcoming=upcoming,
+    )
+
+
+# --- monitoring and incidents -------------------------------------------------------------
+
+BREACH_LIMIT = 10
+DEADLINE_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class MonitoringFigures:
+    """Models in breach, active incidents by severity and serious-incident deadlines."""
+
+    in_breach: list[RegisteredModel]
+    open_by_severity: list[Figure]
+    open_incidents: int
+    deadlines: list
+
+
+def monitoring_figures(*, user) -> MonitoringFigures:
+    """Three queries whatever the number of models, thresholds or incidents (the number
+    of models in breach is counted with the inventory figures)."""
+    from apps.incidents import selectors as incident_selectors
+    from apps.incidents.choices import Severity
+    from apps.monitoring.evaluation.selectors import models_in_breach
+
+    breaching = models_in_breach(user=user)
+    by_severity = incident_selectors.open_by_severity(user=user)
+    figures = [Figure(s.value, s.label, by_severity[s.value] or 0) for s in Severity]
+    return MonitoringFigures(
+        in_breach=list(breaching.select_related(None)[:BREACH_LIMIT]),
+        open_by_severity=figures,
+        open_incidents=sum(f.count for f in figures),
+        deadlines=incident_selectors.serious_deadlines(user=user, limit=DEADLINE_LIMIT),
     )

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from apps.approvals.selectors import waiting_for
 from apps.core.views import role_required
-from apps.dashboard.selectors import inventory_figures
+from apps.dashboard.selectors import inventory_figures, monitoring_figures
 from apps.inventory.choices import LifecycleStatus
 from apps.monitoring.selectors import models_with_expired_thresholds
 from apps.reviews.selectors import overdue_finding_count
@@ -23,6 +23,19 @@ STATUS_COLOURS = {
     "production": "#1e6b3a",
     "retired": "#a9b2bf",
 }
+
+
+SEVERITY_COLOURS = {"sev1": "#a4262c", "sev2": "#c2410c", "sev3": "#b86e00", "sev4": "#6b7585"}
+
+
+def _incidents_url(severity: str) -> str:
+    return (
+        reverse("incidents:incident_list")
+        + "?"
+        + urlencode(
+            {"severity": severity, "status": ["open", "investigating", "mitigated"]}, doseq=True
+        )
+    )
 
 
 def _list_url(**params) -> str:
@@ -55,11 +68,18 @@ def home(request):
         for f in figures.by_status
     ]
     eu_links = [(f, _list_url(eu_ai_act_class=f.key)) for f in figures.by_eu_class]
+    monitoring = monitoring_figures(user=request.user)
+    severity_bars = [
+        (f.label, f.count, SEVERITY_COLOURS[f.key], _incidents_url(f.key))
+        for f in monitoring.open_by_severity
+    ]
     context = {
         "figures": figures,
         "tier_bars": tier_bars,
         "status_bars": status_bars,
         "eu_links": eu_links,
+        "monitoring": monitoring,
+        "severity_bars": severity_bars,
         "overdue_url": _review_url(figures.today - dt.timedelta(days=1)),
         "soon_url": _review_url(figures.soon_until),
         "later_url": _review_url(figures.later_until),

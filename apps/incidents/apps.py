@@ -5,3 +5,8 @@ class IncidentsConfig(AppConfig):
     name = "apps.incidents"
     label = "incidents"
     verbose_name = "Incidents"
+
+    def ready(self) -> None:
+        from apps.incidents.approvals import register_kinds
+
+        register_kinds()

@@ -183,6 +183,7 @@ TABS = (
     ("versions", "Versions", "inventory:model_versions", None),
     ("lineage", "Datasets and lineage", "inventory:model_lineage", None),
     ("risk", "Risk", "inventory:model_risk", None),
+    ("monitoring", "Monitoring", "monitoring:model_monitoring", None),
     ("thresholds", "Thresholds", "monitoring:threshold_list", None),
     ("approvals", "Approvals", "approvals:model_approvals", "approvals.view_approvalrequest"),
     ("reviews", "Reviews", "reviews:model_reviews", "reviews.view_review"),

@@ -108,6 +108,8 @@ class DriftMethod(models.TextChoices):
     KS = "ks", "Kolmogorov–Smirnov p-value"
     WASSERSTEIN = "wasserstein", "Wasserstein distance (normed)"
     CHISQUARE = "chisquare", "Chi-square p-value"
+    # Evidently tests binary columns of small samples with a two-proportion z-test.
+    Z = "z", "Z-test p-value"
     JENSENSHANNON = "jensenshannon", "Jensen–Shannon distance"
 
 

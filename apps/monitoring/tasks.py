@@ -8,6 +8,8 @@ from celery import shared_task
 
 from apps.core import context
 from apps.monitoring import services
+from apps.monitoring.drift.tasks import run_drift  # noqa: F401 - registers the drift task
+from apps.monitoring.ingestion import tasks as ingestion_tasks  # noqa: F401 - registers them
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from apps.monitoring.ingestion.urls import urlpatterns as ingestion_urls
 
 app_name = "monitoring"
 urlpatterns = [
+    path("models/<slug:slug>/", views.model_monitoring, name="model_monitoring"),
     path("models/<slug:slug>/thresholds/", views.threshold_list, name="threshold_list"),
     path("models/<slug:slug>/thresholds/new/", views.threshold_create, name="threshold_create"),
     path(

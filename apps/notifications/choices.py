@@ -11,6 +11,8 @@ class Event(models.TextChoices):
     REVIEW_DUE = "review.due", "Periodic review due"
     REVIEW_OVERDUE = "review.overdue", "Periodic review overdue"
     FINDING_OVERDUE = "finding.overdue", "Finding overdue"
+    THRESHOLD_WARNING = "threshold.warning", "Threshold in warning"
+    INCIDENT_OPENED = "incident.opened", "Incident opened"
 
 
 class DeliveryStatus(models.TextChoices):

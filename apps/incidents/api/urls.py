@@ -1,3 +1,10 @@
 """Incident API routes (mounted under /api/v1/ in the ``api`` namespace)."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from apps.incidents.api import views
+
+router = SimpleRouter()
+router.register("incidents", views.IncidentViewSet, basename="incident")
+
+urlpatterns = router.urls

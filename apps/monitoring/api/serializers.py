@@ -5,10 +5,15 @@ Models are named by slug, versions by their version string, metrics by name.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
 from apps.inventory import selectors as inventory_selectors
-from apps.monitoring.choices import BreachDirection
+from apps.monitoring.choices import BreachDirection, EvaluationState, MetricDirection
 from apps.monitoring.models import MetricDefinition, Threshold
 
 
@@ -122,3 +127,135 @@ class ThresholdUpdateSerializer(ThresholdSerializer):
 
 class SubmitSerializer(serializers.Serializer):
     justification = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# --- metrics of a model: latest values, states and downsampled series -----------------------
+
+
+class ObservedValueSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    value = serializers.FloatField()
+
+
+class ThresholdStateSerializer(serializers.Serializer):
+    version = serializers.CharField(source="version.version")
+    state = serializers.ChoiceField(choices=EvaluationState.choices)
+    value = serializers.FloatField(allow_null=True)
+    sample_count = serializers.IntegerField()
+    since = serializers.DateTimeField()
+    evaluated_at = serializers.DateTimeField()
+
+
+class ActiveThresholdSerializer(serializers.Serializer):
+    """An active threshold of the metric with its latest evaluation per version."""
+
+    id = serializers.IntegerField()
+    version = VersionField(allow_null=True, help_text="Null: every version.")
+    segment = serializers.CharField()
+    direction = serializers.ChoiceField(choices=BreachDirection.choices)
+    warning_bound = serializers.FloatField()
+    critical_bound = serializers.FloatField()
+    states = ThresholdStateSerializer(many=True, source="current_states")
+
+
+class ModelMetricSerializer(serializers.Serializer):
+    """A metric the model has observations of: its latest whole-population value and the
+    state of its active thresholds."""
+
+    name = serializers.CharField()
+    description = serializers.CharField()
+    unit = serializers.CharField()
+    direction = serializers.ChoiceField(choices=MetricDirection.choices)
+    latest = serializers.SerializerMethodField()
+    thresholds = ActiveThresholdSerializer(many=True)
+    series_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(ObservedValueSerializer(allow_null=True))
+    def get_latest(self, metric) -> dict | None:
+        if metric.latest_at is None:
+            return None
+        return ObservedValueSerializer(
+            {
+                "version": metric.latest_version,
+                "timestamp": metric.latest_at,
+                "value": metric.latest_value,
+            }
+        ).data
+
+    def get_series_url(self, metric) -> str:
+        return reverse(
+            "api:model-metric-detail",
+            kwargs={"model_slug": self.context["model"].slug, "metric": metric.name},
+            request=self.context["request"],
+        )
+
+
+class SeriesQuerySerializer(serializers.Serializer):
+    """Query parameters of a metric series."""
+
+    locals()["from"] = serializers.DateTimeField(
+        required=False, help_text="Start (ISO 8601); default: 90 days before ``to``."
+    )
+    to = serializers.DateTimeField(required=False, help_text="End (ISO 8601); default: now.")
+    segment = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Empty: the whole population."
+    )
+    points = serializers.IntegerField(
+        required=False,
+        min_value=10,
+        max_value=5000,
+        default=600,
+        help_text="At most this many points per version (downsampled beyond).",
+    )
+
+    def validate(self, attrs):
+        end = attrs.get("to") or timezone.now()
+        start = attrs.get("from") or end - timedelta(days=90)
+        if start >= end:
+            raise serializers.ValidationError({"from": ["Must be before to."]})
+        return {**attrs, "from": start, "to": end}
+
+
+class SeriesPointSerializer(serializers.Serializer):
+    timestamp = serializers.DateTimeField()
+    value = serializers.FloatField()
+
+
+class VersionSeriesSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    observations = serializers.IntegerField(help_text="Observations in the range.")
+    downsampled = serializers.BooleanField(help_text="Fewer points than observations.")
+    points = SeriesPointSerializer(many=True)
+
+
+class MetricBreachSerializer(serializers.Serializer):
+    version = serializers.CharField(source="version.version")
+    state = serializers.ChoiceField(choices=EvaluationState.choices)
+    value = serializers.FloatField()
+    warning_bound = serializers.FloatField()
+    critical_bound = serializers.FloatField()
+    observed_at = serializers.DateTimeField()
+    detected_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+    incident = serializers.CharField(
+        source="incident.reference",
+        allow_null=True,
+        default=None,
+        help_text="Reference of the incident it opened or joined.",
+    )
+
+
+class MetricSeriesSerializer(serializers.Serializer):
+    """One metric of one model over a time range: a downsampled series per version (min/max
+    per time bucket, then Largest-Triangle-Three-Buckets), the active thresholds and breaches."""
+
+    metric = serializers.CharField()
+    unit = serializers.CharField()
+    direction = serializers.ChoiceField(choices=MetricDirection.choices)
+    segment = serializers.CharField()
+    locals()["from"] = serializers.DateTimeField()
+    to = serializers.DateTimeField()
+    series = VersionSeriesSerializer(many=True)
+    thresholds = ActiveThresholdSerializer(many=True)
+    breaches = MetricBreachSerializer(many=True)

@@ -3,14 +3,21 @@ answer 404), permissions from apps/monitoring/rules.py, every write from a servi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django_filters import rest_framework as df
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
 
 from apps.core.api.mixins import ServiceWriteMixin, UpdateSerializerMixin
 from apps.core.api.permissions import RulesPermission
-from apps.monitoring import selectors, services
+from apps.inventory.api.views import MODEL_SLUG_PARAM, ModelChildMixin
+from apps.inventory.models import ModelVersion
+from apps.monitoring import charts, selectors, services
 from apps.monitoring.api import serializers as s
 from apps.monitoring.choices import ThresholdStatus
 from apps.monitoring.models import MetricDefinition, Threshold
@@ -117,3 +124,120 @@ class MetricDefinitionViewSet(
         serializer.instance = services.metric_definition_create(
             actor=self.request.user, **serializer.validated_data
         )
+
+
+# --- metrics of a model ---------------------------------------------------------------------
+
+METRIC_PARAM = OpenApiParameter(
+    "metric", OpenApiTypes.STR, OpenApiParameter.PATH, description="Name of the metric."
+)
+
+
+@extend_schema(parameters=[MODEL_SLUG_PARAM], tags=["metrics"])
+@extend_schema_view(
+    list=extend_schema(
+        summary="The metrics a model has observations of",
+        description="Each with its latest whole-population value and the latest evaluation "
+        "of its active thresholds per version.",
+    ),
+    retrieve=extend_schema(
+        summary="A metric's series over a time range, downsampled",
+        description="One series per version. Long series are reduced in the database to time "
+        "buckets (lowest and highest value of each, so spikes survive) and then to at most "
+        "``points`` points per version with Largest-Triangle-Three-Buckets. With the "
+        "metric's active thresholds and the breaches observed in the range.",
+        parameters=[METRIC_PARAM, s.SeriesQuerySerializer],
+        responses=s.MetricSeriesSerializer,
+    ),
+)
+class ModelMetricViewSet(ModelChildMixin, viewsets.GenericViewSet):
+    """Metrics of a model (404 when the model is out of the user's reach)."""
+
+    serializer_class = s.ModelMetricSerializer
+    permission_classes = [RulesPermission]
+    filter_backends = []
+    pagination_class = None
+    lookup_field = "metric"
+    lookup_value_regex = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
+    perms = {
+        "list": "monitoring.view_observation",
+        "retrieve": "monitoring.view_observation",
+    }
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return MetricDefinition.objects.none()
+        return selectors.model_metrics(model=self.get_parent())
+
+    def _thresholds_by_metric(self, model) -> dict[int, list]:
+        grouped: dict[int, list] = {}
+        for threshold in selectors.threshold_states(model=model):
+            grouped.setdefault(threshold.metric_id, []).append(threshold)
+        return grouped
+
+    def list(self, request, *args, **kwargs):
+        model = self.get_parent()
+        thresholds = self._thresholds_by_metric(model)
+        metrics = list(self.get_queryset())
+        for metric in metrics:
+            metric.thresholds = thresholds.get(metric.pk, [])
+        context = {**self.get_serializer_context(), "model": model}
+        return Response(s.ModelMetricSerializer(metrics, many=True, context=context).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        model = self.get_parent()
+        self.check_object_permissions(request, model)
+        metric = MetricDefinition.objects.filter(name=kwargs["metric"]).first()
+        if metric is None:
+            raise NotFound("No such metric.")
+        query = s.SeriesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        start, end, segment, points = (
+            params["from"],
+            params["to"],
+            params["segment"],
+            params["points"],
+        )
+        bucketed = selectors.metric_series(
+            model=model,
+            start=start,
+            end=end,
+            segment=segment,
+            metric_ids=[metric.pk],
+            buckets=points,
+        )
+        versions = ModelVersion.objects.in_bulk([b.version_id for b in bucketed])
+        series = []
+        for b in sorted(bucketed, key=lambda b: (versions[b.version_id].created_at, b.version_id)):
+            x, y = charts.series_points(b.t_first, b.t_last, b.low, b.high, max_points=points)
+            series.append(
+                {
+                    "version": versions[b.version_id].version,
+                    "observations": b.observations,
+                    "downsampled": len(x) < b.observations,
+                    "points": [
+                        {"timestamp": datetime.fromtimestamp(t, UTC), "value": v}
+                        for t, v in zip(x.tolist(), y.tolist(), strict=True)
+                    ],
+                }
+            )
+        breaches = selectors.breaches_in_range(
+            model=model, start=start, end=end, segment=segment
+        ).filter(threshold__metric=metric)
+        body = {
+            "metric": metric.name,
+            "unit": metric.unit,
+            "direction": metric.direction,
+            "segment": segment,
+            "from": start,
+            "to": end,
+            "series": series,
+            "thresholds": [
+                t
+                for t in self._thresholds_by_metric(model).get(metric.pk, [])
+                if t.segment == segment
+            ],
+            "breaches": breaches.select_related("incident"),
+        }
+        return Response(s.MetricSeriesSerializer(body).data)

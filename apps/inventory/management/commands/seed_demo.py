@@ -1156,14 +1156,20 @@ class Seeder:
         self._count("approval requests", created=True)
 
     def seed_governance(self) -> None:
-        """Signed thresholds (one revision pending sign-off), an overdue review and findings."""
-        from apps.monitoring.demo import seed_thresholds
+        """Signed thresholds (one revision pending sign-off), 90 days of metrics with their
+        stories (breach, incident, drift, a rejected candidate), an overdue review and
+        findings."""
+        from apps.monitoring.demo import seed_monitoring, seed_thresholds
         from apps.reviews.demo import seed_reviews
 
-        counts = {**seed_thresholds(password=self.password), **seed_reviews()}
-        for kind, n in counts.items():
-            if n:
-                self.created[kind] = self.created.get(kind, 0) + n
+        for counts in (
+            seed_thresholds(password=self.password),
+            seed_monitoring(password=self.password),
+            seed_reviews(),
+        ):
+            for kind, n in counts.items():
+                if n:
+                    self.created[kind] = self.created.get(kind, 0) + n
 
     # --- approvals ---------------------------------------------------------------------
 

@@ -1,0 +1,154 @@
+"""Serializers of the incidents API: shapes only. Writes go through apps.incidents.services."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.incidents import selectors
+from apps.incidents.models import Incident, IncidentEvent
+from apps.inventory.api.serializers import UsernameField
+from apps.monitoring.models import Breach
+from apps.reviews.api.serializers import ApprovalRequestRefSerializer, ModelSlugField
+
+__all__ = ["ApprovalRequestRefSerializer"]
+
+
+class CountdownSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    overdue = serializers.BooleanField()
+    reported = serializers.BooleanField()
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    model = ModelSlugField()
+    assignee = UsernameField(required=False, allow_null=True)
+    threshold = serializers.PrimaryKeyRelatedField(read_only=True)
+    affected_versions = serializers.SerializerMethodField()
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    deadline = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = (
+            "reference",
+            "model",
+            "title",
+            "severity",
+            "status",
+            "status_label",
+            "description",
+            "impact",
+            "root_cause",
+            "corrective_actions",
+            "threshold",
+            "affected_versions",
+            "assignee",
+            "detected_at",
+            "awareness_at",
+            "serious_category",
+            "widespread",
+            "reporting_deadline",
+            "reported_at",
+            "deadline",
+            "rollback_request",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+        )
+        read_only_fields = (
+            "reference",
+            "status",
+            "impact",
+            "root_cause",
+            "corrective_actions",
+            "reporting_deadline",
+            "reported_at",
+            "rollback_request",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+        )
+        extra_kwargs = {"detected_at": {"required": False}}
+
+    def get_affected_versions(self, incident: Incident) -> list[str]:
+        return sorted(v.version for v in incident.affected_versions.all())
+
+    @extend_schema_field(CountdownSerializer)
+    def get_deadline(self, incident: Incident) -> dict:
+        countdown = selectors.countdown_of(incident, self.context.get("now") or timezone.now())
+        return {
+            "text": countdown.text,
+            "overdue": countdown.overdue,
+            "reported": countdown.reported,
+        }
+
+
+class IncidentUpdateSerializer(IncidentSerializer):
+    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta(IncidentSerializer.Meta):
+        read_only_fields = (
+            "reference",
+            "status",
+            "detected_at",
+            "reporting_deadline",
+            "rollback_request",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+        )
+
+
+class IncidentEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = IncidentEvent
+        fields = ("id", "kind", "at", "actor", "text", "from_status", "to_status", "breach", "data")
+        read_only_fields = fields
+
+
+class BreachSerializer(serializers.ModelSerializer):
+    version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+
+    class Meta:
+        model = Breach
+        fields = (
+            "id",
+            "threshold",
+            "version",
+            "state",
+            "value",
+            "warning_bound",
+            "critical_bound",
+            "observed_at",
+            "detected_at",
+            "ended_at",
+        )
+        read_only_fields = fields
+
+
+class IncidentDetailSerializer(IncidentSerializer):
+    timeline = IncidentEventSerializer(source="events", many=True, read_only=True)
+    breaches = BreachSerializer(many=True, read_only=True)
+
+    class Meta(IncidentSerializer.Meta):
+        fields = (*IncidentSerializer.Meta.fields, "breaches", "timeline")
+
+
+class IncidentTransitionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Incident._meta.get_field("status").choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class IncidentCommentSerializer(serializers.Serializer):
+    text = serializers.CharField()
+
+
+class IncidentRollbackSerializer(serializers.Serializer):
+    reason = serializers.CharField()

@@ -1,0 +1,73 @@
+"""One filterset for the incident list page and the API."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.incidents.choices import IncidentStatus, Severity
+from apps.incidents.models import Incident
+from apps.inventory.models import RegisteredModel
+from apps.inventory.selectors import model_list
+
+
+def _visible_models(request):
+    user = getattr(request, "user", None)
+    if user is None:
+        return RegisteredModel.objects.none()
+    return model_list(user=user)
+
+
+class IncidentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    status = django_filters.MultipleChoiceFilter(
+        choices=IncidentStatus.choices, label="Status", distinct=False
+    )
+    severity = django_filters.MultipleChoiceFilter(
+        choices=Severity.choices, label="Severity", distinct=False
+    )
+    serious = django_filters.BooleanFilter(
+        method="filter_serious", label="Serious incident (Art. 3(49))"
+    )
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", label="Report overdue (Art. 73)"
+    )
+    model = django_filters.ModelChoiceFilter(
+        field_name="model",
+        to_field_name="slug",
+        queryset=_visible_models,
+        label="Model",
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("detected_at", "detected_at"),
+            ("severity", "severity"),
+            ("reporting_deadline", "reporting_deadline"),
+            ("reference", "reference"),
+        ),
+        label="Sort by",
+    )
+
+    class Meta:
+        model = Incident
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(reference__icontains=value) | Q(title__icontains=value))
+
+    def filter_serious(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return (
+            queryset.exclude(serious_category="") if value else queryset.filter(serious_category="")
+        )
+
+    def filter_overdue(self, queryset, name, value):
+        late = Q(reporting_deadline__lt=timezone.now(), reported_at__isnull=True)
+        if value is None:
+            return queryset
+        return queryset.filter(late) if value else queryset.exclude(late)

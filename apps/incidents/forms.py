@@ -1,0 +1,127 @@
+"""Browser forms of the incident register. They check input shape; the services decide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q
+
+from apps.accounts.models import User
+from apps.incidents import workflow
+from apps.incidents.choices import IncidentStatus
+from apps.incidents.models import Incident
+from apps.inventory.forms import TEXTAREA, UserChoiceField
+
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+
+
+class MinuteDateTimeField(forms.DateTimeField):
+    """A time edited to the minute: an untouched value with seconds is not a change."""
+
+    def has_changed(self, initial, data) -> bool:
+        if initial is not None:
+            initial = initial.replace(second=0, microsecond=0)
+        return super().has_changed(initial, data)
+
+
+def _datetime_field(label: str, help_text: str = "") -> forms.DateTimeField:
+    return MinuteDateTimeField(
+        label=label,
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=DATETIME_FORMATS,
+        help_text=help_text,
+    )
+
+
+class _SeriousFields(forms.ModelForm):
+    awareness_at = _datetime_field(
+        "Aware of it as serious since",
+        "Starts the Art. 73 reporting clock; now, if left empty for a serious incident.",
+    )
+
+
+class IncidentCreateForm(_SeriousFields):
+    model = forms.ModelChoiceField(queryset=None, empty_label="Choose a model")
+    detected_at = _datetime_field("Detected at", "In your time zone; now, if left empty.")
+
+    class Meta:
+        model = Incident
+        fields = (
+            "model",
+            "title",
+            "severity",
+            "description",
+            "detected_at",
+            "serious_category",
+            "widespread",
+            "awareness_at",
+        )
+        widgets = {"description": TEXTAREA}
+
+    def __init__(self, *args, models, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].queryset = models
+
+    def service_data(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if v is not None}
+
+
+class IncidentUpdateForm(_SeriousFields):
+    assignee = UserChoiceField(queryset=None, required=False, empty_label="Nobody")
+    reported_at = _datetime_field(
+        "Reported to the authority at", "When the Art. 73 report was sent."
+    )
+
+    class Meta:
+        model = Incident
+        fields = (
+            "title",
+            "severity",
+            "assignee",
+            "description",
+            "impact",
+            "root_cause",
+            "corrective_actions",
+            "serious_category",
+            "widespread",
+            "awareness_at",
+            "reported_at",
+        )
+        widgets = {
+            "description": TEXTAREA,
+            "impact": TEXTAREA,
+            "root_cause": TEXTAREA,
+            "corrective_actions": TEXTAREA,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        keep = self.instance.assignee_id
+        self.fields["assignee"].queryset = (
+            User.objects.filter(Q(is_active=True, groups__isnull=False) | Q(pk=keep))
+            .distinct()
+            .order_by("username")
+        )
+
+    def service_data(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.changed_data}
+
+
+class TransitionForm(forms.Form):
+    status = forms.ChoiceField(choices=IncidentStatus.choices, label="New status")
+    note = forms.CharField(widget=TEXTAREA, required=False)
+
+    def __init__(self, *args, current: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(IncidentStatus.choices)
+        self.fields["status"].choices = [(s, labels[s]) for s in workflow.allowed_targets(current)]
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(widget=TEXTAREA, label="Comment")
+
+
+class RollbackForm(forms.Form):
+    reason = forms.CharField(
+        widget=TEXTAREA, help_text="Why this cannot wait for an ordinary promotion."
+    )

@@ -1,0 +1,97 @@
+"""Reads of the incident register, restricted to the models the user sees."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from apps.incidents import deadlines
+from apps.incidents.choices import ACTIVE_STATUSES, Severity
+from apps.incidents.models import Incident, IncidentEvent
+from apps.inventory.models import RegisteredModel
+from apps.inventory.selectors import model_list
+from apps.monitoring.models import Breach
+
+
+def incident_list(*, user, model: RegisteredModel | None = None) -> QuerySet[Incident]:
+    qs = Incident.objects.filter(model__in=model_list(user=user).values("pk"))
+    if model is not None:
+        qs = qs.filter(model=model)
+    return qs.select_related("model", "assignee", "threshold__metric")
+
+
+def incident_get(*, user, reference: str) -> Incident:
+    """The incident, or 404 when it does not exist or its model is out of the user's reach."""
+    incident = (
+        incident_list(user=user)
+        .select_related("created_by", "rollback_request", "threshold__version")
+        .filter(reference=reference)
+        .first()
+    )
+    if incident is None:
+        raise Http404("No such incident.")
+    return incident
+
+
+def incident_timeline(*, incident: Incident) -> QuerySet[IncidentEvent]:
+    return incident.events.select_related("actor", "breach").order_by("at", "pk")
+
+
+def incident_breaches(*, incident: Incident) -> QuerySet[Breach]:
+    return incident.breaches.select_related("version", "threshold__metric").order_by(
+        "-detected_at", "-pk"
+    )
+
+
+def incident_detail_list(*, user) -> QuerySet[Incident]:
+    """The list with what the API's detail shows (versions, timeline) prefetched."""
+    return incident_list(user=user).prefetch_related(
+        "affected_versions",
+        Prefetch(
+            "events",
+            queryset=IncidentEvent.objects.select_related("actor").order_by("at", "pk"),
+        ),
+    )
+
+
+def countdown_of(incident: Incident, now=None) -> deadlines.Countdown:
+    return deadlines.countdown(
+        deadline=incident.reporting_deadline,
+        now=now or timezone.now(),
+        reported_at=incident.reported_at,
+    )
+
+
+def open_by_severity(*, user) -> dict[str, int]:
+    """Active incidents per severity (one aggregate query)."""
+    aggregates = {
+        s.value: Count("pk", filter=Q(severity=s.value, status__in=ACTIVE_STATUSES))
+        for s in Severity
+    }
+    return incident_list(user=user).select_related(None).order_by().aggregate(**aggregates)
+
+
+def serious_deadlines(*, user, limit: int = 10) -> list[tuple[Incident, deadlines.Countdown]]:
+    """Unreported serious incidents with a deadline, nearest (or most overdue) first."""
+    now = timezone.now()
+    qs = (
+        incident_list(user=user)
+        .exclude(serious_category="")
+        .filter(reporting_deadline__isnull=False, reported_at__isnull=True)
+        .order_by("reporting_deadline")[:limit]
+    )
+    return [(incident, countdown_of(incident, now)) for incident in qs]
+
+
+def models_for_new_incident(*, user) -> QuerySet[RegisteredModel]:
+    """Models the user may open an incident on: all visible ones for administrators and
+    validators, the models they own or develop for model owners."""
+    from apps.accounts import roles
+
+    visible = model_list(user=user)
+    if roles.has_role(user, roles.ADMIN, roles.VALIDATOR):
+        return visible
+    if roles.has_role(user, roles.MODEL_OWNER):
+        return visible.filter(Q(owner=user) | Q(developers=user)).distinct()
+    return visible.none()

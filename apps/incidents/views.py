@@ -1,0 +1,176 @@
+"""Browser pages of the incident register. Thin: rules permission, selector, service.
+
+Incidents of a model the user cannot see answer 404; visible ones the user may not change
+answer 403.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import QueryDict
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from apps.core.errors import ApplicationError
+from apps.core.forms import add_application_error
+from apps.core.views import paginate, render_page, require_perm, role_required
+from apps.incidents import selectors, services
+from apps.incidents.choices import ACTIVE_STATUSES
+from apps.incidents.filters import IncidentFilter
+from apps.incidents.forms import (
+    CommentForm,
+    IncidentCreateForm,
+    IncidentUpdateForm,
+    RollbackForm,
+    TransitionForm,
+)
+
+FILTER_KEYS = frozenset(IncidentFilter.base_filters)
+
+
+def _filter_data(request) -> QueryDict:
+    """The query string, or the active incidents when no filter was chosen."""
+    if FILTER_KEYS & set(request.GET):
+        return request.GET
+    data = request.GET.copy()
+    data.setlist("status", [str(s) for s in ACTIVE_STATUSES])
+    return data
+
+
+@role_required
+def incident_list(request):
+    require_perm(request, "incidents.view_incident")
+    filterset = IncidentFilter(
+        _filter_data(request),
+        queryset=selectors.incident_list(user=request.user),
+        request=request,
+    )
+    filterset.form.fields["model"].empty_label = "Any model"
+    filterset.form.fields["ordering"].empty_label = "Newest first"
+    page = paginate(request, filterset.qs)
+    now = timezone.now()
+    context = {
+        "filterset": filterset,
+        "form": filterset.form,
+        "page_obj": page,
+        "rows": [(i, selectors.countdown_of(i, now)) for i in page.object_list],
+        "can_create": request.user.has_perm("incidents.add_incident"),
+    }
+    return render_page(
+        request, "incidents/incident_list.html", context, partial="incidents/_results.html"
+    )
+
+
+@role_required
+def incident_create(request):
+    require_perm(request, "incidents.add_incident")
+    models = selectors.models_for_new_incident(user=request.user)
+    initial = {"severity": "sev3"}
+    if request.GET.get("model"):
+        initial["model"] = models.filter(slug=request.GET["model"]).first()
+    form = IncidentCreateForm(request.POST or None, models=models, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident = services.incident_create(actor=request.user, **form.service_data())
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, f"Incident {incident.reference} has been opened.")
+            return redirect(incident)
+    return render(request, "incidents/incident_form.html", {"form": form, "incident": None})
+
+
+def _detail_context(request, incident, **forms) -> dict:
+    user = request.user
+    can_change = user.has_perm("incidents.change_incident", incident)
+    can_transition = user.has_perm("incidents.transition_incident", incident)
+    can_comment = user.has_perm("incidents.comment_incident", incident)
+    can_rollback = user.has_perm("incidents.rollback_incident", incident)
+    current, target = services.rollback_plan(incident) if can_rollback else (None, None)
+    return {
+        "incident": incident,
+        "countdown": selectors.countdown_of(incident),
+        "breaches": selectors.incident_breaches(incident=incident),
+        "versions": incident.affected_versions.order_by("-created_at"),
+        "timeline": selectors.incident_timeline(incident=incident),
+        "can_change": can_change,
+        "transition_form": forms.get("transition_form")
+        or (TransitionForm(current=incident.status) if can_transition else None),
+        "comment_form": forms.get("comment_form") or (CommentForm() if can_comment else None),
+        "rollback_form": forms.get("rollback_form")
+        or (RollbackForm() if can_rollback and incident.status in ACTIVE_STATUSES else None),
+        "rollback_from": current,
+        "rollback_to": target,
+    }
+
+
+@role_required
+def incident_detail(request, reference: str):
+    incident = selectors.incident_get(user=request.user, reference=reference)
+    return render(request, "incidents/incident_detail.html", _detail_context(request, incident))
+
+
+@role_required
+def incident_edit(request, reference: str):
+    incident = selectors.incident_get(user=request.user, reference=reference)
+    require_perm(request, "incidents.change_incident", incident)
+    form = IncidentUpdateForm(request.POST or None, instance=incident)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.incident_update(actor=request.user, incident=incident, **form.service_data())
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, "The incident has been saved.")
+            return redirect(incident)
+    incident.refresh_from_db()
+    return render(request, "incidents/incident_form.html", {"form": form, "incident": incident})
+
+
+def _action_view(*, perm: str, form_class, form_key: str, service, done: str):
+    """A POST-only view of a detail-page form: check, validate, call the service, redirect;
+    on refusal the page again with the form's errors (400)."""
+
+    @role_required
+    @require_POST
+    def view(request, reference: str):
+        incident = selectors.incident_get(user=request.user, reference=reference)
+        require_perm(request, perm, incident)
+        kwargs = {"current": incident.status} if form_class is TransitionForm else {}
+        form = form_class(request.POST, **kwargs)
+        if form.is_valid():
+            try:
+                service(actor=request.user, incident=incident, **form.cleaned_data)
+            except ApplicationError as exc:
+                add_application_error(form, exc)
+            else:
+                messages.success(request, done)
+                return redirect(incident)
+        context = _detail_context(request, incident, **{form_key: form})
+        return render(request, "incidents/incident_detail.html", context, status=400)
+
+    return view
+
+
+incident_transition = _action_view(
+    perm="incidents.transition_incident",
+    form_class=TransitionForm,
+    form_key="transition_form",
+    service=services.incident_transition,
+    done="The incident's status has been changed.",
+)
+incident_comment = _action_view(
+    perm="incidents.comment_incident",
+    form_class=CommentForm,
+    form_key="comment_form",
+    service=services.incident_comment,
+    done="Your comment has been added.",
+)
+incident_rollback = _action_view(
+    perm="incidents.rollback_incident",
+    form_class=RollbackForm,
+    form_key="rollback_form",
+    service=services.incident_rollback,
+    done="The previous version is back in production; its ratification has been requested.",
+)

@@ -1,0 +1,54 @@
+"""Reads of drift runs, restricted to the models the user sees."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from apps.inventory import selectors as inventory_selectors
+from apps.inventory.models import ModelVersion, RegisteredModel
+from apps.monitoring.choices import DriftRunStatus
+from apps.monitoring.models import DriftColumn, DriftRun
+
+
+def drift_run_list(
+    *, user, model: RegisteredModel | None = None, version: ModelVersion | None = None
+) -> QuerySet[DriftRun]:
+    """Drift runs of the models the user sees (of one model or version when given), newest
+    first."""
+    visible = inventory_selectors.model_list(user=user).values("pk")
+    qs = DriftRun.objects.filter(version__model__in=visible)
+    if model is not None:
+        qs = qs.filter(version__model=model)
+    if version is not None:
+        qs = qs.filter(version=version)
+    return qs.select_related("version__model", "created_by").order_by("-created_at", "-pk")
+
+
+def drift_run_get(*, user, pk: int, model: RegisteredModel | None = None) -> DriftRun:
+    """The run with its columns, or 404 when it does not exist or is out of reach."""
+    run = (
+        drift_run_list(user=user, model=model)
+        .prefetch_related(
+            Prefetch("columns", queryset=DriftColumn.objects.order_by("-drifted", "column"))
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if run is None:
+        raise Http404("No such drift run.")
+    return run
+
+
+def latest_drift_run(*, model: RegisteredModel) -> DriftRun | None:
+    """The model's latest successful drift run with its columns (drifted first), for the
+    Monitoring tab. The caller has already checked the user sees the model."""
+    return (
+        DriftRun.objects.filter(version__model=model, status=DriftRunStatus.SUCCEEDED)
+        .select_related("version__model", "created_by")
+        .prefetch_related(
+            Prefetch("columns", queryset=DriftColumn.objects.order_by("-drifted", "column"))
+        )
+        .order_by("-observed_at", "-pk")
+        .first()
+    )

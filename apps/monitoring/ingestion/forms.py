@@ -1,0 +1,32 @@
+"""The upload form of the browser."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+
+from apps.monitoring.ingestion.parse import EXTENSIONS
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        help_text="CSV, Parquet, JSON Lines or JSON, optionally gzip-compressed; up to "
+        f"{settings.MLGOV_INGEST_MAX_BYTES // (1024 * 1024)} MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join([*EXTENSIONS, ".gz"])}),
+    )
+    model = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="Any model I may push to",
+        to_field_name="slug",
+        help_text="When chosen, every row must belong to this model.",
+    )
+    accept_partial = forms.BooleanField(
+        required=False,
+        label="Load the valid rows even if some are rejected",
+        help_text="Without this, one rejected row means nothing is loaded.",
+    )
+
+    def __init__(self, *args, models, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].queryset = models

@@ -1,0 +1,59 @@
+"""Reads of ingestion batches, metric sources and pull hosts, restricted to what the user sees."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from apps.accounts.predicates import sees_everything
+from apps.inventory import selectors as inventory_selectors
+from apps.inventory.models import RegisteredModel
+from apps.monitoring.models import AllowedPullHost, IngestionBatch, MetricSource
+
+PUSH = "monitoring.ingest_metrics"
+
+
+def batch_list(*, user, model: RegisteredModel | None = None) -> QuerySet[IngestionBatch]:
+    """Batches the user sees: those scoped to a model they see, and unscoped ones they sent
+    (oversight roles see every unscoped batch). Mirrors ``monitoring.view_ingestionbatch``."""
+    visible = Q(scope_model__in=inventory_selectors.model_list(user=user).values("pk"))
+    if sees_everything.test(user):
+        visible |= Q(scope_model__isnull=True)
+    else:
+        visible |= Q(scope_model__isnull=True, created_by=user)
+    qs = IngestionBatch.objects.filter(visible)
+    if model is not None:
+        qs = qs.filter(scope_model=model)
+    return qs.select_related("scope_model", "created_by").defer("row_errors")
+
+
+def batch_get(*, user, pk: int) -> IngestionBatch:
+    """The batch with its row errors, or 404 when it does not exist or is out of reach."""
+    batch = batch_list(user=user).defer(None).filter(pk=pk).first()
+    if batch is None:
+        raise Http404("No such ingestion batch.")
+    return batch
+
+
+def pushable_models(*, user) -> QuerySet[RegisteredModel]:
+    """Visible models the user may push metrics to (as the rules decide, model by model)."""
+    models = inventory_selectors.model_list(user=user)
+    allowed = [m.pk for m in models if user.has_perm(PUSH, m)]
+    return models.filter(pk__in=allowed)
+
+
+def allowed_hosts() -> set[str]:
+    return set(AllowedPullHost.objects.values_list("hostname", flat=True))
+
+
+def sources_due(*, now) -> list[MetricSource]:
+    """Enabled sources never pulled, or whose interval has elapsed since the last pull."""
+    sources = MetricSource.objects.filter(enabled=True).only(
+        "pk", "interval_minutes", "last_pulled_at"
+    )
+    return [
+        s
+        for s in sources
+        if s.last_pulled_at is None
+        or (now - s.last_pulled_at).total_seconds() >= s.interval_minutes * 60
+    ]

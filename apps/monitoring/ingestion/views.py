@@ -1,0 +1,102 @@
+"""Browser pages of ingestion: the batch list, the upload form, a batch's page and its live
+progress (an HTMX partial polled every second until the batch is final). Thin: selectors,
+rules and services decide."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+
+from apps.core.errors import ApplicationError
+from apps.core.forms import add_application_error
+from apps.core.views import paginate, render_page, require_perm, role_required
+from apps.monitoring.choices import BatchStatus, IngestionSource
+from apps.monitoring.ingestion import selectors, services
+from apps.monitoring.ingestion.forms import UploadForm
+from apps.monitoring.ingestion.parse import CANONICAL_COLUMNS
+
+VIEW = "monitoring.view_ingestionbatch"
+PUSH = "monitoring.ingest_metrics"
+
+
+@role_required
+def batch_list(request):
+    require_perm(request, VIEW)
+    qs = selectors.batch_list(user=request.user).order_by("-created_at", "-pk")
+    status = request.GET.get("status", "")
+    if status in BatchStatus.values:
+        qs = qs.filter(status=status)
+    page = paginate(request, qs)
+    context = {
+        "page_obj": page,
+        "batches": page.object_list,
+        "status": status,
+        "statuses": BatchStatus.choices,
+        "can_upload": request.user.has_perm(PUSH),
+    }
+    return render_page(request, "monitoring/ingestion/batch_list.html", context)
+
+
+@role_required
+def batch_create(request):
+    require_perm(request, PUSH)
+    models = selectors.pushable_models(user=request.user)
+    initial = {}
+    if request.GET.get("model"):
+        initial["model"] = models.filter(slug=request.GET["model"]).first()
+    form = UploadForm(request.POST or None, request.FILES or None, models=models, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            batch, created = services.ingestion_batch_create(
+                user=request.user,
+                source=IngestionSource.UPLOAD,
+                # One byte past the limit is enough to know the file is too large.
+                data=upload.read(settings.MLGOV_INGEST_MAX_BYTES + 1),
+                file_name=upload.name,
+                scope_model=form.cleaned_data["model"],
+                accept_partial=form.cleaned_data["accept_partial"],
+            )
+        except (ApplicationError, PermissionDenied) as exc:
+            if isinstance(exc, PermissionDenied):
+                exc = ApplicationError(str(exc))
+            add_application_error(form, exc)
+        else:
+            if not request.user.has_perm(VIEW, batch):
+                messages.info(request, "This content was already sent; nothing is loaded twice.")
+                return redirect("monitoring:batch_list")
+            if created:
+                messages.success(request, "The file is queued for loading.")
+            else:
+                messages.info(
+                    request, "This file was sent already; here is its batch (nothing loaded twice)."
+                )
+            return redirect(batch)
+    context = {
+        "form": form,
+        "columns": CANONICAL_COLUMNS,
+        "example_url": static("monitoring/metrics-example.csv"),
+        "template_url": static("monitoring/metrics-template.csv"),
+        "max_future_minutes": settings.MLGOV_INGEST_MAX_FUTURE_MINUTES,
+    }
+    return render(request, "monitoring/ingestion/batch_form.html", context)
+
+
+def _detail_context(request, pk: int) -> dict:
+    batch = selectors.batch_get(user=request.user, pk=pk)
+    require_perm(request, VIEW, batch)
+    return {"batch": batch, "row_errors": batch.row_errors}
+
+
+@role_required
+def batch_detail(request, pk: int):
+    return render(request, "monitoring/ingestion/batch_detail.html", _detail_context(request, pk))
+
+
+@role_required
+def batch_progress(request, pk: int):
+    """The status block of a batch page; it keeps polling itself until the batch is final."""
+    return render(request, "monitoring/ingestion/_batch_status.html", _detail_context(request, pk))

@@ -1,0 +1,228 @@
+"""Incident pages: list with filters and deadlines, create, detail, forms, query counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.incidents import services
+from apps.incidents.models import Incident
+from tests.monitoring.evaluation.helpers import day, ingest
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("incidents:incident_list")
+
+
+def _detail(incident) -> str:
+    return reverse("incidents:incident_detail", kwargs={"reference": incident.reference})
+
+
+def _make(model, actor, n: int, **kw) -> list[Incident]:
+    return [
+        services.incident_create(
+            actor=actor, model=model, title=f"Incident {i}", severity="sev3", **kw
+        )
+        for i in range(n)
+    ]
+
+
+def test_the_list_shows_active_incidents_unless_filtered(client, validator, incident):
+    closed = _make(incident.model, validator, 1)[0]
+    services.incident_update(
+        actor=validator, incident=closed, root_cause="x", corrective_actions="y"
+    )
+    for status in ("investigating", "resolved", "closed"):
+        services.incident_transition(actor=validator, incident=closed, status=status)
+    client.force_login(validator)
+    content = client.get(LIST).content.decode()
+    assert incident.reference in content and closed.reference not in content
+    content = client.get(LIST, {"status": "closed"}).content.decode()
+    assert closed.reference in content and incident.reference not in content
+    content = client.get(LIST, {"q": ""}).content.decode()
+    assert closed.reference in content and incident.reference in content
+
+
+def test_the_list_filters_by_severity_serious_and_model(
+    client, validator, owned_model, foreign_model, incident
+):
+    serious = services.incident_create(
+        actor=validator,
+        model=foreign_model,
+        title="Refusals",
+        severity="sev1",
+        serious_category="fundamental_rights",
+    )
+    client.force_login(validator)
+    got = client.get(LIST, {"severity": "sev1"}).content.decode()
+    assert serious.reference in got and incident.reference not in got
+    got = client.get(LIST, {"serious": "true"}).content.decode()
+    assert serious.reference in got and incident.reference not in got
+    got = client.get(LIST, {"model": owned_model.slug}).content.decode()
+    assert incident.reference in got and serious.reference not in got
+
+
+def test_an_overdue_deadline_is_red(client, validator, owned_model):
+    late = services.incident_create(
+        actor=validator,
+        model=owned_model,
+        title="Late",
+        severity="sev1",
+        serious_category="critical_infrastructure",
+        awareness_at=timezone.now() - dt.timedelta(days=5),
+        detected_at=timezone.now() - dt.timedelta(days=5),
+    )
+    client.force_login(validator)
+    content = client.get(LIST).content.decode()
+    assert late.reference in content
+    assert 'badge badge--danger countdown">overdue by 3 days' in content
+    assert "row--overdue" in content
+
+
+def test_model_and_business_owners_see_only_their_models(
+    client, model_owner, business_owner, validator, foreign_model, incident
+):
+    foreign = _make(foreign_model, validator, 1)[0]
+    for user in (model_owner, business_owner):
+        client.force_login(user)
+        content = client.get(LIST).content.decode()
+        assert incident.reference in content and foreign.reference not in content
+        assert client.get(_detail(foreign)).status_code == 404
+
+
+def test_opening_an_incident_by_hand(client, model_owner, owned_model, foreign_model):
+    client.force_login(model_owner)
+    page = client.get(reverse("incidents:incident_create"), {"model": owned_model.slug})
+    assert page.status_code == 200
+    assert page.context["form"].initial["model"] == owned_model
+    assert list(page.context["form"].fields["model"].queryset) == [owned_model]
+    response = client.post(
+        reverse("incidents:incident_create"),
+        {"model": owned_model.pk, "title": "Flat scores", "severity": "sev2"},
+    )
+    incident = Incident.objects.get()
+    assert response.status_code == 302 and response["Location"] == _detail(incident)
+    assert incident.created_by == model_owner
+
+
+def test_the_form_shows_service_refusals(client, validator, owned_model):
+    client.force_login(validator)
+    response = client.post(
+        reverse("incidents:incident_create"),
+        {"model": owned_model.pk, "title": "x", "severity": "sev2", "widespread": "on"},
+    )
+    assert response.status_code == 200
+    assert "A widespread infringement is a serious incident" in response.content.decode()
+    assert not Incident.objects.exists()
+
+
+def test_the_detail_shows_breaches_versions_and_timeline(client, viewer, make_threshold, v1, auc):
+    make_threshold()
+    ingest(v1, auc, [(day(0), 0.6)])
+    incident = Incident.objects.get()
+    client.force_login(viewer)
+    content = client.get(_detail(incident)).content.decode()
+    assert 'id="breach-table"' in content and "0.6" in content
+    assert v1.version in content
+    assert "opened by the threshold evaluation" in content
+    assert "Breach" in content
+    # A viewer reads only: no forms.
+    assert "Add a comment" not in content and "Change status" not in content
+    assert "Emergency rollback" not in content
+
+
+def test_user_text_is_escaped(client, validator, owned_model):
+    incident = services.incident_create(
+        actor=validator, model=owned_model, title="<script>alert(1)</script>", severity="sev4"
+    )
+    services.incident_comment(actor=validator, incident=incident, text="<b>bold</b>")
+    client.force_login(validator)
+    content = client.get(_detail(incident)).content.decode()
+    assert "<script>alert(1)</script>" not in content and "<b>bold</b>" not in content
+    assert "&lt;b&gt;bold&lt;/b&gt;" in content
+
+
+def test_comment_transition_and_edit_through_the_page(client, model_owner, incident):
+    client.force_login(model_owner)
+    url = reverse("incidents:incident_comment", kwargs={"reference": incident.reference})
+    assert client.post(url, {"text": "Looking into it."}).status_code == 302
+    url = reverse("incidents:incident_transition", kwargs={"reference": incident.reference})
+    assert client.post(url, {"status": "investigating"}).status_code == 302
+    refused = client.post(url, {"status": "resolved"})
+    assert refused.status_code == 400
+    assert "Record the root cause and the corrective actions" in refused.content.decode()
+    edit = reverse("incidents:incident_edit", kwargs={"reference": incident.reference})
+    assert client.get(edit).status_code == 200
+    response = client.post(
+        edit,
+        {
+            "title": incident.title,
+            "severity": "sev2",
+            "description": incident.description,
+            "root_cause": "Bad deploy.",
+            "corrective_actions": "Rolled forward.",
+        },
+    )
+    assert response.status_code == 302
+    assert client.post(url, {"status": "resolved"}).status_code == 302
+    incident.refresh_from_db()
+    assert (incident.status, incident.severity) == ("resolved", "sev2")
+
+
+def test_the_rollback_form_for_validators(client, validator, production_history, incident):
+    client.force_login(validator)
+    content = client.get(_detail(incident)).content.decode()
+    assert "Roll back to 1.0.0" in content
+    url = reverse("incidents:incident_rollback", kwargs={"reference": incident.reference})
+    assert client.post(url, {"reason": "2.0.0 is broken."}).status_code == 302
+    incident.refresh_from_db()
+    assert incident.rollback_request is not None
+    assert "Request #" in client.get(_detail(incident)).content.decode()
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_the_list_query_count_is_constant(
+    client, validator, owned_model, rows, django_assert_max_num_queries
+):
+    _make(owned_model, validator, rows, serious_category="health")
+    client.force_login(validator)
+    with django_assert_max_num_queries(12):
+        assert client.get(LIST).status_code == 200
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_the_detail_query_count_is_constant(
+    client, validator, production_history, make_threshold, auc, rows, django_assert_max_num_queries
+):
+    _, new = production_history
+    make_threshold()
+    ingest(new, auc, [(day(0), 0.6)])
+    incident = Incident.objects.get()
+    for i in range(rows):
+        services.incident_comment(actor=validator, incident=incident, text=f"Note {i}")
+    client.force_login(validator)
+    with django_assert_max_num_queries(18):
+        assert client.get(_detail(incident)).status_code == 200
+
+
+def test_saving_the_edit_form_unchanged_changes_nothing(client, validator, owned_model):
+    incident = services.incident_create(
+        actor=validator,
+        model=owned_model,
+        title="Serious",
+        severity="sev1",
+        serious_category="health",
+    )
+    client.force_login(validator)
+    edit = reverse("incidents:incident_edit", kwargs={"reference": incident.reference})
+    form = client.get(edit).context["form"]
+    data = {
+        name: form[name].value() if form[name].value() is not None else "" for name in form.fields
+    }
+    data["awareness_at"] = timezone.localtime(incident.awareness_at).strftime("%Y-%m-%dT%H:%M")
+    data["widespread"] = ""
+    assert client.post(edit, data).status_code == 302
+    assert list(incident.events.values_list("kind", flat=True)) == ["created"]

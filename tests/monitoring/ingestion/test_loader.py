@@ -1,0 +1,89 @@
+"""The loader: set-based, inside the caller's transaction, duplicates skipped and counted."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from apps.monitoring.ingestion import loader
+from apps.monitoring.models import IngestionBatch, Observation
+
+pytestmark = pytest.mark.django_db
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the COPY path runs on PostgreSQL"
+)
+
+
+@pytest.fixture
+def batch(model_owner):
+    return IngestionBatch.objects.create(
+        source="command", file_format="csv", sha256="0" * 64, created_by=model_owner
+    )
+
+
+def frame(version_id, metric_id, n=3, segment="", start="2025-01-01"):
+    return pd.DataFrame(
+        {
+            "version_id": [version_id] * n,
+            "metric_id": [metric_id] * n,
+            "segment": [segment] * n,
+            "timestamp": pd.date_range(start, periods=n, freq="h", tz="UTC").astype(
+                "datetime64[ns, UTC]"
+            ),
+            "value": [0.5 + i / 10 for i in range(n)],
+        }
+    ).astype({"segment": object})
+
+
+def test_it_loads_rows_and_counts_those_already_recorded(batch, versions, auc):
+    own = versions["own"].pk
+    with transaction.atomic():
+        first = loader.load_observations(batch=batch, frame=frame(own, auc.pk, 3))
+        second = loader.load_observations(batch=batch, frame=frame(own, auc.pk, 5))
+        segmented = loader.load_observations(
+            batch=batch, frame=frame(own, auc.pk, 2, segment="region=eu")
+        )
+    assert (first.loaded, first.duplicate) == (3, 0)
+    assert (second.loaded, second.duplicate) == (2, 3)
+    assert (segmented.loaded, segmented.duplicate) == (2, 0)
+    stored = Observation.objects.order_by("segment", "timestamp")
+    assert [(o.segment, o.timestamp.isoformat(), o.value) for o in stored[:2]] == [
+        ("", "2025-01-01T00:00:00+00:00", 0.5),
+        ("", "2025-01-01T01:00:00+00:00", 0.6),
+    ]
+    assert stored.count() == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_only_inside_the_callers_transaction(batch, versions, auc):
+    with pytest.raises(RuntimeError, match="inside the caller's transaction"):
+        loader.load_observations(batch=batch, frame=frame(versions["own"].pk, auc.pk))
+
+
+def test_rows_vanish_with_the_callers_rollback(batch, versions, auc):
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        loader.load_observations(batch=batch, frame=frame(versions["own"].pk, auc.pk))
+        assert Observation.objects.count() == 3
+        1 / 0  # noqa: B018
+    assert Observation.objects.count() == 0
+
+
+@on_postgresql
+def test_foreign_keys_are_still_enforced_on_the_fast_path(batch, auc):
+    with pytest.raises(IntegrityError, match="do not exist"), transaction.atomic():
+        loader.load_observations(batch=batch, frame=frame(987654, auc.pk))
+    assert Observation.objects.count() == 0
+
+
+@on_postgresql
+def test_without_the_replication_role_privilege_rows_are_checked_row_by_row(
+    batch, versions, auc, monkeypatch
+):
+    monkeypatch.setattr(loader, "_skip_row_triggers", lambda cursor: False)
+    with transaction.atomic():
+        result = loader.load_observations(batch=batch, frame=frame(versions["own"].pk, auc.pk))
+    assert result.loaded == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone()[0] == "origin"
