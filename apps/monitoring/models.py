@@ -323,31 +323,49 @@ class IngestionBatch(models.Model):
 class Observation(models.Model):
     """One value of one metric of one model version at one time (optionally for a segment).
 
-    The big table. Re-ingesting a row is harmless: (version, metric, segment, timestamp) is
-    unique and a repeated row is skipped. On PostgreSQL a BRIN index covers time (migration
-    0003) and a B-tree covers (version, metric, timestamp).
+    The big table, built for tens of millions of rows. Re-ingesting a row is harmless:
+    (version, metric, timestamp, segment) is unique and a repeated row is skipped. That unique
+    B-tree leads with (version, metric, timestamp), so it is also the index every series read
+    uses; on PostgreSQL a BRIN index covers time (migration 0003).
+
+    The foreign keys are enforced by the ORM (PROTECT) and by the loader, which locks every
+    referenced version, metric and batch once per load (``FOR KEY SHARE``, the lock a
+    database foreign-key check takes) instead of a trigger checking each of a million rows.
     """
 
     version = models.ForeignKey(
-        "inventory.ModelVersion", on_delete=models.PROTECT, related_name="observations"
+        "inventory.ModelVersion",
+        on_delete=models.PROTECT,
+        related_name="observations",
+        db_constraint=False,
+        db_index=False,
     )
-    metric = models.ForeignKey(MetricDefinition, on_delete=models.PROTECT, related_name="+")
+    metric = models.ForeignKey(
+        MetricDefinition,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     segment = models.CharField(max_length=100, blank=True, default="")
     timestamp = models.DateTimeField()
     value = models.FloatField()
-    batch = models.ForeignKey(IngestionBatch, on_delete=models.PROTECT, related_name="observations")
+    batch = models.ForeignKey(
+        IngestionBatch,
+        on_delete=models.PROTECT,
+        related_name="observations",
+        db_constraint=False,
+        db_index=False,
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["version", "metric", "segment", "timestamp"],
+                fields=["version", "metric", "timestamp", "segment"],
                 name="one_observation_per_series_and_time",
             )
         ]
-        indexes = [
-            models.Index(fields=["version", "metric", "timestamp"], name="obs_version_metric_time"),
-            models.Index(fields=["batch"], name="obs_batch"),
-        ]
+        indexes = [models.Index(fields=["batch"], name="obs_batch")]
 
     def __str__(self) -> str:
         return f"{self.metric_id}@{self.timestamp:%Y-%m-%d %H:%M}={self.value:g}"

@@ -114,3 +114,13 @@ def test_an_upload_shows_on_the_chart_and_a_breach_opens_an_incident(
     expect(page.locator("main")).to_contain_text(incident.reference)
     expect(page.locator("main")).to_contain_text("0.64")
     assert incident.breaches.filter(state="critical").exists()
+    page.get_by_role("button", name="Sign out").click()
+
+    # A validator classes it serious (critical infrastructure): the two-day clock shows.
+    _sign_in(page, base, "val.monitor")
+    page.goto(f"{base}/incidents/{incident.reference}/edit/")
+    page.locator("select[name='serious_category']").select_option("critical_infrastructure")
+    page.get_by_role("button", name="Save incident").click()
+    expect(page.locator(".countdown").first).to_contain_text("left")
+    incident.refresh_from_db()
+    assert incident.reporting_deadline - incident.awareness_at == dt.timedelta(days=2)

@@ -87,4 +87,13 @@ def test_it_indexes_time_with_brin_and_series_with_a_btree_on_postgresql():
         )
         indexes = dict(cursor.fetchall())
     assert 'USING brin ("timestamp")' in indexes["obs_timestamp_brin"]
-    assert '(version_id, metric_id, "timestamp")' in indexes["obs_version_metric_time"]
+    # The uniqueness B-tree leads with (version, metric, time): every series read uses it.
+    unique = indexes["one_observation_per_series_and_time"]
+    assert 'USING btree (version_id, metric_id, "timestamp", segment)' in unique
+    # No per-row foreign-key triggers on the big table: the loader checks references once.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint "
+            "WHERE conrelid = 'monitoring_observation'::regclass AND contype = 'f'"
+        )
+        assert cursor.fetchone()[0] == 0

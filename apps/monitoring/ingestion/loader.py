@@ -13,11 +13,11 @@ Two things keep a large load fast without weakening any guarantee:
 - The insert is first tried plainly (no conflict arbitration) inside a savepoint; only if a
   row already exists does it fall back to ``ON CONFLICT ... DO NOTHING``, which costs a
   speculative insertion per row. New data, the usual case, takes the fast path.
-- Foreign keys are checked once per distinct version and metric (``SELECT ... FOR KEY SHARE``,
-  exactly the lock PostgreSQL's own per-row check takes) instead of once per row, when the
-  database role may set ``session_replication_role`` for the statement (a superuser, or a
-  role granted ``SET ON PARAMETER session_replication_role``). Otherwise the per-row checks
-  run as usual.
+- References are checked once per distinct version, metric and batch (``SELECT ... FOR KEY
+  SHARE``, exactly the lock a foreign-key trigger takes per row) instead of once per row: the
+  big table has no foreign-key triggers (see ``Observation``).
+- Rows go in sorted by (version, metric, timestamp), the order of the unique B-tree, so the
+  index grows at the end of each series instead of at random pages.
 
 Elsewhere (SQLite in development) rows are inserted with ``INSERT ... ON CONFLICT DO
 NOTHING`` through the database adapter.
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from apps.monitoring.models import IngestionBatch, MetricDefinition, Observation
 
@@ -121,25 +121,14 @@ def _lock_referenced(cursor, table: str, ids: np.ndarray) -> None:
         raise IntegrityError(f"Some rows refer to {table} rows that do not exist.")
 
 
-def _skip_row_triggers(cursor) -> bool:
-    """Switch per-row foreign-key triggers off for this transaction, if the role may."""
-    cursor.execute("SAVEPOINT mlgov_role")
-    try:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-    except DatabaseError:  # not permitted for this role: keep the per-row checks
-        cursor.execute("ROLLBACK TO SAVEPOINT mlgov_role")
-        return False
-    cursor.execute("RELEASE SAVEPOINT mlgov_role")
-    return True
-
-
 def _load_postgresql(batch_id: int, frame: pd.DataFrame) -> int:
     segment_codes, segments = pd.factorize(frame["segment"].fillna("").astype(str))
     table = Observation._meta.db_table
     columns = "version_id, metric_id, segment, timestamp, value, batch_id"
     select = (
         f"SELECT s.version_id, s.metric_id, g.segment, s.timestamp, s.value, %s "  # noqa: S608
-        f"FROM {STAGING} s JOIN {SEGMENTS} g ON g.code = s.segment_code"
+        f"FROM {STAGING} s JOIN {SEGMENTS} g ON g.code = s.segment_code "
+        "ORDER BY s.version_id, s.metric_id, s.timestamp, g.segment"
     )
     with connection.cursor() as cursor:
         for name in (STAGING, SEGMENTS):
@@ -163,7 +152,6 @@ def _load_postgresql(batch_id: int, frame: pd.DataFrame) -> int:
         _lock_referenced(cursor, ModelVersion._meta.db_table, frame["version_id"].to_numpy())
         _lock_referenced(cursor, MetricDefinition._meta.db_table, frame["metric_id"].to_numpy())
         _lock_referenced(cursor, IngestionBatch._meta.db_table, np.asarray([batch_id]))
-        fast_keys = _skip_row_triggers(cursor)
         try:
             # New data, the usual case: a plain insert, no per-row conflict arbitration.
             with transaction.atomic():
@@ -171,13 +159,10 @@ def _load_postgresql(batch_id: int, frame: pd.DataFrame) -> int:
         except IntegrityError:
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) {select} "
-                "ON CONFLICT (version_id, metric_id, segment, timestamp) DO NOTHING",
+                "ON CONFLICT (version_id, metric_id, timestamp, segment) DO NOTHING",
                 [batch_id],
             )
         loaded = cursor.rowcount
-        # (On an error the transaction rolls back, and the SET LOCAL with it.)
-        if fast_keys:
-            cursor.execute("SET LOCAL session_replication_role = origin")
         for name in (STAGING, SEGMENTS):
             cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
     return loaded
@@ -186,7 +171,19 @@ def _load_postgresql(batch_id: int, frame: pd.DataFrame) -> int:
 # --- portable ---------------------------------------------------------------------------------
 
 
+def _check_referenced(model, ids: np.ndarray) -> None:
+    """Insist every referenced row exists (the big table has no foreign-key triggers)."""
+    wanted = {int(i) for i in np.unique(ids)}
+    if model.objects.filter(pk__in=wanted).count() != len(wanted):
+        raise IntegrityError(f"Some rows refer to {model._meta.db_table} rows that do not exist.")
+
+
 def _load_portable(batch_id: int, frame: pd.DataFrame) -> int:
+    from apps.inventory.models import ModelVersion
+
+    _check_referenced(ModelVersion, frame["version_id"].to_numpy())
+    _check_referenced(MetricDefinition, frame["metric_id"].to_numpy())
+    _check_referenced(IngestionBatch, np.asarray([batch_id]))
     table = Observation._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
     rows = zip(
@@ -202,7 +199,7 @@ def _load_portable(batch_id: int, frame: pd.DataFrame) -> int:
         cursor.executemany(
             f"INSERT INTO {table} (version_id, metric_id, segment, timestamp, value, batch_id) "  # noqa: S608
             "VALUES (%s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (version_id, metric_id, segment, timestamp) DO NOTHING",
+            "ON CONFLICT (version_id, metric_id, timestamp, segment) DO NOTHING",
             [(*row, batch_id) for row in rows],
         )
     return Observation.objects.filter(batch_id=batch_id).count() - before
