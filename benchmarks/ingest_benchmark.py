@@ -8,7 +8,7 @@ run:
 - the floor: a bare ``COPY ... FROM STDIN (FORMAT csv)`` of the file through psycopg into an
   unindexed table of the same six typed columns;
 - mlgov: ``ingestion_batch_run`` on a batch of the file — read, parse, validate, load into
-  ``monitoring_observation`` (with its unique, B-tree and BRIN indexes and foreign keys) and
+  ``monitoring_observation`` (with its unique B-tree and BRIN indexes) and
   evaluate thresholds — the work of the Celery task.
 
 Prints both times (best of ``--repeat``), mlgov's stage breakdown, the ratio and the floor
