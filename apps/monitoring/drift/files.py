@@ -5,21 +5,19 @@ pipe separated, UTF-8), Parquet, either gzip-compressed. Pure: bytes in, a DataF
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
 import unicodedata
-import zlib
 from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from apps.monitoring.compression import GZIP_MAGIC, GzipCorrupt, GzipTooLarge, gunzip_capped
 from apps.monitoring.drift.stats import infer_kind
 
 PARQUET_MAGIC = b"PAR1"
-GZIP_MAGIC = b"\x1f\x8b"
 DELIMITERS = ",;\t|"
 #: Rows read when an upload is checked before it is queued.
 PREVIEW_ROWS = 1000
@@ -43,19 +41,14 @@ def sha256_of(data: bytes) -> str:
 
 
 def _decompress(data: bytes, max_bytes: int, label: str) -> bytes:
-    out = io.BytesIO()
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            while chunk := stream.read(1 << 20):
-                out.write(chunk)
-                if out.tell() > max_bytes:
-                    raise SampleError(
-                        f"The {label} file is larger than {max_bytes // (1024 * 1024)} MB "
-                        "once decompressed."
-                    )
-    except (OSError, EOFError, zlib.error) as exc:
+        return gunzip_capped(data, max_bytes=max_bytes)
+    except GzipTooLarge:
+        raise SampleError(
+            f"The {label} file is larger than {max_bytes // (1024 * 1024)} MB once decompressed."
+        ) from None
+    except GzipCorrupt as exc:
         raise SampleError(f"The {label} file is not valid gzip ({exc}).") from exc
-    return out.getvalue()
 
 
 def _open(data: bytes, *, label: str, max_bytes: int) -> tuple[Sample, bytes]:

@@ -16,10 +16,8 @@ and JSON arrays the 1-based position of the row.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,12 +28,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from apps.monitoring.compression import GZIP_MAGIC, GzipCorrupt, GzipTooLarge, gunzip_capped
+
 REQUIRED_COLUMNS = ("model", "version", "metric", "value", "timestamp")
 OPTIONAL_COLUMNS = ("segment",)
 CANONICAL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 TEXT_COLUMNS = ("model", "version", "metric", "segment")
 
-GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 UTF8_BOM = b"\xef\xbb\xbf"
 VALUE_PREVIEW = 80
@@ -132,22 +131,17 @@ def sniff(data: bytes, file_name: str) -> tuple[str, bool]:
 
 def _decompress(data: bytes, *, max_bytes: int) -> bytes:
     """gunzip, refusing corrupt data and content over ``max_bytes`` (a zip bomb guard)."""
-    out = io.BytesIO()
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            while chunk := stream.read(1 << 20):
-                out.write(chunk)
-                if out.tell() > max_bytes:
-                    raise FileRefused(
-                        f"Decompressed, the file is larger than the limit of "
-                        f"{_megabytes(max_bytes)}."
-                    )
-    except (OSError, EOFError, zlib.error) as exc:
+        return gunzip_capped(data, max_bytes=max_bytes)
+    except GzipTooLarge:
+        raise FileRefused(
+            f"Decompressed, the file is larger than the limit of {_megabytes(max_bytes)}."
+        ) from None
+    except GzipCorrupt as exc:
         raise FileRefused(
             f"The file starts like a gzip file but could not be decompressed ({exc}). "
             "Upload the file again, or upload it uncompressed."
         ) from exc
-    return out.getvalue()
 
 
 def _megabytes(n: int) -> str:
