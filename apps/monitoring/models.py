@@ -365,7 +365,7 @@ class Observation(models.Model):
                 name="one_observation_per_series_and_time",
             )
         ]
-        indexes = [models.Index(fields=["batch"], name="obs_batch")]
+        # The batch index is database-specific (a BRIN on PostgreSQL): migration 0006.
 
     def __str__(self) -> str:
         return f"{self.metric_id}@{self.timestamp:%Y-%m-%d %H:%M}={self.value:g}"

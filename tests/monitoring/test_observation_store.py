@@ -87,6 +87,9 @@ def test_it_indexes_time_with_brin_and_series_with_a_btree_on_postgresql():
         )
         indexes = dict(cursor.fetchall())
     assert 'USING brin ("timestamp")' in indexes["obs_timestamp_brin"]
+    # A batch's rows are found through a BRIN too: a B-tree per loaded row costs too much.
+    assert "USING brin (batch_id)" in indexes["obs_batch_brin"]
+    assert not [name for name, sql in indexes.items() if "btree (batch_id)" in sql]
     # The uniqueness B-tree leads with (version, metric, time): every series read uses it.
     unique = indexes["one_observation_per_series_and_time"]
     assert 'USING btree (version_id, metric_id, "timestamp", segment)' in unique

@@ -4,20 +4,23 @@
 runs and the demo seed all use it. Call it inside the caller's transaction: the rows become
 visible when (and only if) that transaction commits.
 
-On PostgreSQL the frame is sent with one binary ``COPY`` into a temporary staging table
-(dropped at commit) and moved with one set-based ``INSERT ... SELECT``. Rows whose
+On PostgreSQL the frame is sent with one binary ``COPY`` straight into the table; rows whose
 (version, metric, segment, timestamp) already exist are skipped and counted as duplicates.
 
-Two things keep a large load fast without weakening any guarantee:
+What keeps a large load fast without weakening any guarantee:
 
-- The insert is first tried plainly (no conflict arbitration) inside a savepoint; only if a
-  row already exists does it fall back to ``ON CONFLICT ... DO NOTHING``, which costs a
-  speculative insertion per row. New data, the usual case, takes the fast path.
+- New data, the usual case, is copied straight into the table inside a savepoint: no staging
+  copy and no per-row conflict arbitration. Only if some row already exists (the unique index
+  refuses the copy) is the frame copied into a temporary staging table (dropped at commit)
+  and moved with one set-based ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``.
 - References are checked once per distinct version, metric and batch (``SELECT ... FOR KEY
   SHARE``, exactly the lock a foreign-key trigger takes per row) instead of once per row: the
   big table has no foreign-key triggers (see ``Observation``).
 - Rows go in sorted by (version, metric, timestamp), the order of the unique B-tree, so the
-  index grows at the end of each series instead of at random pages.
+  index grows at the end of each series instead of at random pages; the binary rows are
+  built column-wise with numpy, one fixed-width record layout per segment.
+- Besides the unique B-tree the table has only BRIN indexes (time, batch), which cost next to
+  nothing per row.
 
 Elsewhere (SQLite in development) rows are inserted with ``INSERT ... ON CONFLICT DO
 NOTHING`` through the database adapter.
@@ -43,7 +46,6 @@ FRAME_COLUMNS = {
 }
 
 STAGING = "mlgov_observation_staging"
-SEGMENTS = "mlgov_observation_segments"
 #: Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
 PG_EPOCH_US = 946_684_800_000_000
 
@@ -76,38 +78,63 @@ def _utc_microseconds(timestamps: pd.Series) -> np.ndarray:
     return naive.to_numpy(dtype="datetime64[us]").view("int64")
 
 
-def _binary_copy(frame: pd.DataFrame, segment_codes: np.ndarray) -> bytes:
-    """The rows in PostgreSQL's binary COPY format, built column-wise with numpy.
+def _binary_records(frame: pd.DataFrame, segment: str, batch_id: int) -> bytes:
+    """Rows of one segment in PostgreSQL's binary COPY format, built column-wise with numpy.
 
-    Every field is fixed-width (segments travel as codes), so each row is one record of a
+    Within one segment every field has a fixed width, so each row is one record of a
     structured big-endian array: field count, then (length, value) per field.
     """
-    record = np.dtype(
-        [
-            ("fields", ">i2"),
-            ("version_len", ">i4"),
-            ("version_id", ">i8"),
-            ("metric_len", ">i4"),
-            ("metric_id", ">i8"),
-            ("segment_len", ">i4"),
-            ("segment", ">i4"),
-            ("timestamp_len", ">i4"),
-            ("timestamp", ">i8"),
-            ("value_len", ">i4"),
-            ("value", ">f8"),
-        ]
-    )
-    rows = np.empty(len(frame), dtype=record)
-    rows["fields"] = 5
-    rows["version_len"] = rows["metric_len"] = rows["timestamp_len"] = rows["value_len"] = 8
-    rows["segment_len"] = 4
+    encoded = segment.encode()
+    fields = [
+        ("fields", ">i2"),
+        ("version_len", ">i4"),
+        ("version_id", ">i8"),
+        ("metric_len", ">i4"),
+        ("metric_id", ">i8"),
+        ("segment_len", ">i4"),
+    ]
+    if encoded:
+        fields.append(("segment", f"S{len(encoded)}"))
+    fields += [
+        ("timestamp_len", ">i4"),
+        ("timestamp", ">i8"),
+        ("value_len", ">i4"),
+        ("value", ">f8"),
+        ("batch_len", ">i4"),
+        ("batch_id", ">i8"),
+    ]
+    rows = np.empty(len(frame), dtype=np.dtype(fields))
+    rows["fields"] = 6
+    for name in ("version_len", "metric_len", "timestamp_len", "value_len", "batch_len"):
+        rows[name] = 8
+    rows["segment_len"] = len(encoded)
+    if encoded:
+        rows["segment"] = encoded
     rows["version_id"] = frame["version_id"].to_numpy(dtype=np.int64)
     rows["metric_id"] = frame["metric_id"].to_numpy(dtype=np.int64)
-    rows["segment"] = segment_codes
     rows["timestamp"] = _utc_microseconds(frame["timestamp"]) - PG_EPOCH_US
     rows["value"] = frame["value"].to_numpy(dtype=np.float64)
+    rows["batch_id"] = batch_id
+    return rows.tobytes()
+
+
+def _binary_copy(frame: pd.DataFrame, batch_id: int) -> bytes:
+    """The whole frame as one binary COPY stream of observation rows, segment by segment,
+    each segment's rows in the order of the unique index (version, metric, timestamp)."""
     header = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, header extension
-    return header + rows.tobytes() + b"\xff\xff"
+    segments = frame["segment"].fillna("").astype(str)
+    parts = [header]
+    for segment, rows in frame.groupby(segments, sort=True):
+        order = np.lexsort(
+            (
+                _utc_microseconds(rows["timestamp"]),
+                rows["metric_id"].to_numpy(dtype=np.int64),
+                rows["version_id"].to_numpy(dtype=np.int64),
+            )
+        )
+        parts.append(_binary_records(rows.iloc[order], str(segment), batch_id))
+    parts.append(b"\xff\xff")
+    return b"".join(parts)
 
 
 def _lock_referenced(cursor, table: str, ids: np.ndarray) -> None:
@@ -122,49 +149,40 @@ def _lock_referenced(cursor, table: str, ids: np.ndarray) -> None:
 
 
 def _load_postgresql(batch_id: int, frame: pd.DataFrame) -> int:
-    segment_codes, segments = pd.factorize(frame["segment"].fillna("").astype(str))
+    from psycopg.errors import UniqueViolation
+
+    from apps.inventory.models import ModelVersion
+
     table = Observation._meta.db_table
     columns = "version_id, metric_id, segment, timestamp, value, batch_id"
-    select = (
-        f"SELECT s.version_id, s.metric_id, g.segment, s.timestamp, s.value, %s "  # noqa: S608
-        f"FROM {STAGING} s JOIN {SEGMENTS} g ON g.code = s.segment_code "
-        "ORDER BY s.version_id, s.metric_id, s.timestamp, g.segment"
-    )
+    data = _binary_copy(frame, batch_id)
     with connection.cursor() as cursor:
-        for name in (STAGING, SEGMENTS):
-            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
-        cursor.execute(
-            f"CREATE TEMP TABLE {STAGING} (version_id bigint, metric_id bigint, "
-            "segment_code integer, timestamp timestamptz, value double precision) "
-            "ON COMMIT DROP"
-        )
-        cursor.execute(
-            f"CREATE TEMP TABLE {SEGMENTS} (code integer PRIMARY KEY, segment text) ON COMMIT DROP"
-        )
-        with cursor.copy(f"COPY {SEGMENTS} (code, segment) FROM STDIN") as copy:
-            for code, segment in enumerate(segments):
-                copy.write_row((code, segment))
-        with cursor.copy(f"COPY {STAGING} FROM STDIN WITH (FORMAT binary)") as copy:
-            copy.write(_binary_copy(frame, segment_codes.astype(np.int32)))
-
-        from apps.inventory.models import ModelVersion
-
         _lock_referenced(cursor, ModelVersion._meta.db_table, frame["version_id"].to_numpy())
         _lock_referenced(cursor, MetricDefinition._meta.db_table, frame["metric_id"].to_numpy())
         _lock_referenced(cursor, IngestionBatch._meta.db_table, np.asarray([batch_id]))
         try:
-            # New data, the usual case: a plain insert, no per-row conflict arbitration.
-            with transaction.atomic():
-                cursor.execute(f"INSERT INTO {table} ({columns}) {select}", [batch_id])
-        except IntegrityError:
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) {select} "
-                "ON CONFLICT (version_id, metric_id, timestamp, segment) DO NOTHING",
-                [batch_id],
-            )
+            # New data, the usual case: straight into the table, no per-row arbitration.
+            copy_sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT binary)"
+            with transaction.atomic(), cursor.copy(copy_sql) as copy:
+                copy.write(data)
+            return len(frame)
+        except (IntegrityError, UniqueViolation):
+            pass  # COPY bypasses Django's error wrapping: psycopg's own error arrives here.
+        # Some rows already exist: stage, then insert what is new.
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGING}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {STAGING} (version_id bigint, metric_id bigint, segment text, "
+            "timestamp timestamptz, value double precision, batch_id bigint) ON COMMIT DROP"
+        )
+        with cursor.copy(f"COPY {STAGING} ({columns}) FROM STDIN WITH (FORMAT binary)") as copy:
+            copy.write(data)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {STAGING} "  # noqa: S608
+            "ORDER BY version_id, metric_id, timestamp, segment "
+            "ON CONFLICT (version_id, metric_id, timestamp, segment) DO NOTHING"
+        )
         loaded = cursor.rowcount
-        for name in (STAGING, SEGMENTS):
-            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGING}")
     return loaded
 
 
