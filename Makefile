@@ -16,8 +16,9 @@ $(VENV)/.base-installed: requirements/base.lock | $(VENV)/bin/activate
 	$(PIP) install --quiet --require-hashes -r requirements/base.lock
 	touch $@
 
-$(VENV)/.dev-installed: requirements/dev.lock | $(VENV)/bin/activate
+$(VENV)/.dev-installed: requirements/dev.lock requirements/schema-only.lock | $(VENV)/bin/activate
 	$(PIP) install --quiet --require-hashes -r requirements/dev.lock
+	$(PIP) install --quiet --no-deps --require-hashes -r requirements/schema-only.lock
 	touch $(VENV)/.base-installed $@
 
 venv: $(VENV)/.base-installed
