@@ -522,6 +522,9 @@ def risk_assessment_decide(
         changes={
             "status": {"before": before_status, "after": assessment.status},
             "decided_tier": {"before": None, "after": tier},
+            "decision_reason": {"before": "", "after": assessment.decision_reason},
+            "decided_by": {"before": None, "after": actor.pk},
+            "decided_at": {"before": None, "after": assessment.decided_at},
         },
         message=f"Tier {tier} proposed" + (f": {reason.strip()}" if reason.strip() else "."),
     )
@@ -946,7 +949,12 @@ def model_dependency_create(
     )
     _save_unique(obj, duplicate_field="upstream", message=f"{upstream} already feeds {downstream}.")
     changes = diff.created(
-        {"upstream": upstream.slug, "downstream": downstream.slug, "kind": obj.kind}
+        {
+            "upstream": upstream.slug,
+            "downstream": downstream.slug,
+            "kind": obj.kind,
+            "description": obj.description,
+        }
     )
     for ref in {upstream.pk, downstream.pk}:
         audit_record(actor=actor, action="create", obj=obj, model_ref=ref, changes=changes)
@@ -962,6 +970,7 @@ def model_dependency_delete(*, actor, dependency: ModelDependency) -> None:
             "upstream": dependency.upstream.slug,
             "downstream": dependency.downstream.slug,
             "kind": dependency.kind,
+            "description": dependency.description,
         }
     )
     refs = {dependency.upstream_id, dependency.downstream_id}

@@ -135,6 +135,7 @@ def test_a_feed_is_recorded_in_both_models_histories(model_owner, owned_model):
     assert {e.model_ref for e in events} == {upstream.pk, owned_model.pk}
     assert all(e.object_id == str(link.pk) for e in events)
     assert events[0].changes == {
+        "description": {"before": None, "after": "Scores."},
         "downstream": {"before": None, "after": "owned-model"},
         "kind": {"before": None, "after": "feeds"},
         "upstream": {"before": None, "after": "address-quality"},
