@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "apps.reviews",
     "apps.monitoring",
     "apps.incidents",
+    "apps.reports",
     "apps.dashboard",
 ]
 
@@ -247,6 +248,9 @@ MLGOV_INGEST_TIME_LIMIT = env_int("MLGOV_INGEST_TIME_LIMIT", 30 * 60)
 MLGOV_DRIFT_MAX_BYTES = env_int("MLGOV_DRIFT_MAX_BYTES", 500 * 1024 * 1024)
 MLGOV_PULL_TIMEOUT_SECONDS = env_int("MLGOV_PULL_TIMEOUT_SECONDS", 30)
 
+# Reports: seconds one report job may take (evidence packs of large inventories take longest).
+MLGOV_REPORT_TIME_LIMIT = env_int("MLGOV_REPORT_TIME_LIMIT", 30 * 60)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -307,6 +311,9 @@ SPECTACULAR_SETTINGS = {
         "FindingStatusEnum": "apps.reviews.choices.FindingStatus",
         "RequestStatusEnum": "apps.approvals.choices.RequestStatus",
         "DeliveryStatusEnum": "apps.notifications.choices.DeliveryStatus",
+        "ReportKindEnum": "apps.reports.choices.ReportKind",
+        "ReportFormatEnum": "apps.reports.choices.ReportFormat",
+        "ReportStatusEnum": "apps.reports.choices.ReportStatus",
     },
 }
 
@@ -328,7 +335,12 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("MLGOV_LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # PDF rendering: font subsetting and layout progress log dozens of lines per report.
+        "fontTools": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},
+    },
 }
 
 MLGOV_VERSION = "0.1.0"

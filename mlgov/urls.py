@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("apps.approvals.api.urls")),
     path("", include("apps.monitoring.api.urls")),
     path("", include("apps.incidents.api.urls")),
+    path("", include("apps.reports.api.urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("approvals/", include("apps.approvals.urls")),
     path("monitoring/", include("apps.monitoring.urls")),
     path("incidents/", include("apps.incidents.urls")),
+    path("reports/", include("apps.reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -118,3 +118,19 @@ def foreign_model(db, other_model_owner):
     return RegisteredModelFactory(
         slug="foreign-model", name="Foreign model", owner=other_model_owner
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _release_test_database(django_db_setup, django_db_blocker):
+    """Before the PostgreSQL test database is dropped, end the sessions that live-server request
+    threads left open, so the drop does not fail with "being accessed by other users"."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

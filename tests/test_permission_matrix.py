@@ -25,6 +25,7 @@ from apps.reviews.models import Finding, Review
 from tests.factories import DatasetFactory, DeploymentFactory, ModelVersionFactory
 from tests.monitoring.drift.factories import make_run as make_drift_run
 from tests.monitoring.factories import ThresholdFactory
+from tests.reports.jobs import done_report
 
 ANON, NOROLE, ADMIN, VAL, BO, MO, AUD, VIEW = (
     "anonymous",
@@ -98,6 +99,13 @@ FINDING_EDITORS = (ADMIN, VAL, MO)  # validators, or the finding's owner
 INCIDENT_RESPONDERS = (ADMIN, VAL, MO)  # incidents.change_incident on an owned model
 INCIDENT_COMMENTERS = (ADMIN, VAL, MO, BO)  # the named business owner comments too
 ROLLBACKERS = (ADMIN, VAL)  # incidents.rollback_incident
+
+
+REPORT_REQUESTERS = (ADMIN, VAL, BO, MO, AUD)  # every role but viewer (reports.add_report)
+# A report is seen by the audit readers and by its requester (the model owner here); a viewer
+# has no reports at all (403), the business owner did not ask for this one (404).
+REPORT_SEERS = {**allow(*REPORT_REQUESTERS), BO: HIDDEN}
+ON_REPORT = {"obj": "report", "constrained": True}
 
 
 def incident_case(name, method="get", who=EVERY_ROLE):
@@ -280,6 +288,21 @@ MATRIX: list[Case] = [
     incident_case("api:incident-transition", "post", who=INCIDENT_RESPONDERS),
     incident_case("api:incident-comment", "post", who=INCIDENT_COMMENTERS),
     incident_case("api:incident-rollback", "post", who=ROLLBACKERS),
+    # reports: every role but viewer asks for reports, within what it sees; model cards are
+    # read in the browser by whoever sees the model; audit readers see every report, the
+    # others the reports they asked for (audit extracts and evidence packs: audit readers)
+    Case("reports:report_list", expect=allow(*REPORT_REQUESTERS)),
+    Case("reports:report_list", "post", allow(*REPORT_REQUESTERS)),
+    Case("reports:report_detail", expect=REPORT_SEERS, **ON_REPORT),
+    Case("reports:report_progress", expect=REPORT_SEERS, **ON_REPORT),
+    Case("reports:report_download", expect=REPORT_SEERS, **ON_REPORT),
+    model_case("reports:model_reports"),
+    model_case("reports:model_reports", "post", who=REPORT_REQUESTERS),
+    model_case("reports:model_card"),
+    Case("api:report-list", expect=allow(*REPORT_REQUESTERS)),
+    Case("api:report-list", "post", allow(*REPORT_REQUESTERS)),
+    Case("api:report-detail", expect=REPORT_SEERS, **ON_REPORT),
+    Case("api:report-download", expect=REPORT_SEERS, **ON_REPORT),
     # notifications: each user sees and marks only their own (the one here is the admin's)
     Case("notifications:list", expect=allow(*EVERY_ROLE)),
     Case("notifications:mark_all_read", "post", allow(*EVERY_ROLE)),
@@ -324,6 +347,8 @@ def test_every_route_is_in_the_matrix():
 @pytest.fixture
 def world(
     db,
+    settings,
+    tmp_path,
     admin_user,
     validator,
     business_owner,
@@ -336,6 +361,7 @@ def world(
     foreign_model,
 ):
     """Personas, an owned model (model_owner, business_owner named) and a foreign one."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
     answers = dict.fromkeys(FACTORS, "low")
     objs = {}
     for key, model, owner in (
@@ -364,6 +390,7 @@ def world(
         objs[key]["incident"] = incident_services.incident_create(
             actor=owner, model=model, title="Scores went flat", severity="sev3"
         )
+        objs[key]["report"] = done_report(owner, model=model)
         objs[key]["review"] = Review.objects.create(
             model=model, reviewer=validator, scope="Annual review", created_by=validator
         )
@@ -431,6 +458,8 @@ def _kwargs(case: Case, world, which: str) -> dict:
         return {"pk": o["approval"].pk}
     if case.obj == "incident":
         return {"reference": o["incident"].reference}
+    if case.obj == "report":
+        return {"pk": o["report"].pk}
     if case.obj in ("review", "finding"):
         return {"pk": o[case.obj].pk}
     if case.obj == "notification":

@@ -367,6 +367,11 @@ def registered_model_delete(*, actor, model: RegisteredModel) -> None:
         raise ApplicationError(
             "The model is linked to other models in the lineage; remove those links first."
         )
+    if model.reports.exists():
+        raise ApplicationError(
+            "Reports have been generated about this model and are kept as evidence; "
+            "retire the model instead."
+        )
     before = _model_snapshot(model)
     pk, label = model.pk, str(model)
     model.risk_assessments.all().delete()

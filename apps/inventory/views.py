@@ -187,6 +187,7 @@ TABS = (
     ("thresholds", "Thresholds", "monitoring:threshold_list", None),
     ("approvals", "Approvals", "approvals:model_approvals", "approvals.view_approvalrequest"),
     ("reviews", "Reviews", "reviews:model_reviews", "reviews.view_review"),
+    ("reports", "Reports", "reports:model_reports", "reports.view_model_reports"),
     ("history", "History", "inventory:model_history", "inventory.view_history_registeredmodel"),
 )
 

@@ -261,3 +261,13 @@ def test_the_write_and_its_audit_event_share_one_transaction(model_owner, owned_
         _create(model_owner, slug="never-created")
     assert RegisteredModel.objects.get(pk=owned_model.pk).purpose == owned_model.purpose
     assert not RegisteredModel.objects.filter(slug="never-created").exists()
+
+
+def test_a_model_with_reports_is_retired_not_deleted(admin_user, owned_model, settings, tmp_path):
+    from tests.reports.jobs import done_report
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    done_report(admin_user, kind="lineage", fmt="json", model=owned_model)
+    with pytest.raises(ApplicationError, match="kept as evidence"):
+        services.registered_model_delete(actor=admin_user, model=owned_model)
+    assert RegisteredModel.objects.filter(pk=owned_model.pk).exists()

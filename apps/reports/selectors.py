@@ -1,0 +1,40 @@
+"""Reads of report records, restricted to what the user may see (``reports.view_report``)."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from apps.accounts.predicates import reads_audit_log
+from apps.inventory import selectors as inventory_selectors
+from apps.inventory.models import RegisteredModel
+from apps.reports.models import Report
+from apps.reports.rules import requests_reports
+
+
+def report_list(*, user, model: RegisteredModel | None = None) -> QuerySet[Report]:
+    """Reports the user sees, newest first: every report for audit readers; for the other
+    roles (viewers excepted) those they asked for, about a model they still see or about the
+    inventory. Mirrors ``reports.view_report``."""
+    if not requests_reports.test(user):
+        return Report.objects.none()
+    qs = Report.objects.all()
+    if not reads_audit_log.test(user):
+        visible = inventory_selectors.model_list(user=user).order_by().values("pk")
+        qs = qs.filter(requested_by=user).filter(Q(model__isnull=True) | Q(model__in=visible))
+    if model is not None:
+        qs = qs.filter(model=model)
+    return qs.select_related("model", "requested_by").order_by("-requested_at", "-pk")
+
+
+def report_get(*, user, pk: int) -> Report:
+    """The report, or 404 when it does not exist or is out of the user's reach."""
+    report = report_list(user=user).filter(pk=pk).first()
+    if report is None:
+        raise Http404("No such report.")
+    return report
+
+
+def pending_ids(reports) -> list[int]:
+    """Ids of the reports (of a page already read) still queued or running."""
+    return [r.pk for r in reports if not r.is_final]

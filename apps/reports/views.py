@@ -1,0 +1,198 @@
+"""Browser pages of reports: the Reports page (list and request form), a report's page with
+its live status (an HTMX partial polled until the job is final), downloads, a model's Reports
+tab, and the model card read in the browser. Thin: selectors, rules and services decide."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+
+from apps.core.errors import ApplicationError
+from apps.core.forms import add_application_error
+from apps.core.views import paginate, render_page, require_perm, role_required
+from apps.inventory import selectors as inventory_selectors
+from apps.inventory.views import _tab_page as model_tab_page
+from apps.reports import generators, selectors, services
+from apps.reports.api.views import file_response
+from apps.reports.choices import GENERATOR, ReportKind, ReportStatus
+from apps.reports.filters import ReportFilter
+from apps.reports.forms import ReportRequestForm, end_of_day
+from apps.reports.models import Report
+
+VIEW = "reports.view_report"
+ADD = "reports.add_report"
+TAB = "reports.view_model_reports"
+CARD = "reports.view_model_card"
+
+
+def _submit(request, form: ReportRequestForm) -> Report | None:
+    """Ask for the report the form describes; refusals are shown on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        report = services.report_request(user=request.user, **form.service_kwargs())
+    except (ApplicationError, PermissionDenied) as exc:
+        if isinstance(exc, PermissionDenied):
+            exc = ApplicationError(str(exc))
+        add_application_error(form, exc)
+        return None
+    messages.success(
+        request,
+        f"{report.get_kind_display()} as {report.get_format_display()} requested as report "
+        f"{report.pk}.",
+    )
+    return report
+
+
+def _pending(reports) -> bool:
+    return any(not r.is_final for r in reports)
+
+
+@role_required
+def report_list(request):
+    """Every report the user may see (auditors: all), filterable, with the request form."""
+    require_perm(request, VIEW)
+    user = request.user
+    form = None
+    if user.has_perm(ADD):
+        models = inventory_selectors.model_list(user=user).select_related(None).only("slug", "name")
+        initial = {"report": request.GET.get("report")}
+        form = ReportRequestForm(request.POST or None, user=user, models=models, initial=initial)
+    if request.method == "POST":
+        require_perm(request, ADD)
+        report = _submit(request, form)
+        if report is not None:
+            return redirect(report)
+    filterset = ReportFilter(request.GET or None, queryset=selectors.report_list(user=user))
+    page = paginate(request, filterset.qs)
+    context = {
+        "form": form,
+        "filter": filterset,
+        "page_obj": page,
+        "reports": page.object_list,
+        "pending": _pending(page.object_list),
+        "statuses": ReportStatus.choices,
+        "kinds": ReportKind.choices,
+    }
+    status = 400 if form is not None and form.is_bound and form.errors else 200
+    return render_page(
+        request,
+        "reports/report_list.html",
+        context,
+        partial="reports/_report_table.html",
+        status=status,
+    )
+
+
+def _detail_context(request, pk: int) -> dict:
+    require_perm(request, VIEW)
+    report = selectors.report_get(user=request.user, pk=pk)
+    require_perm(request, VIEW, report)
+    return {"report": report}
+
+
+@role_required
+def report_detail(request, pk: int):
+    return render(request, "reports/report_detail.html", _detail_context(request, pk))
+
+
+@role_required
+def report_progress(request, pk: int):
+    """The status block of a report page; it polls itself until the report is final."""
+    return render(request, "reports/_report_status.html", _detail_context(request, pk))
+
+
+@role_required
+def report_download(request, pk: int):
+    """The stored file, the same bytes every time; refused if it changed since generation."""
+    report = _detail_context(request, pk)["report"]
+    if not report.is_done:
+        message = f"Report {report.pk} is {report.get_status_display().lower()}; it has no file."
+        context = {"report": report, "message": message}
+        return render(request, "reports/file_error.html", context, status=409)
+    try:
+        data = services.report_file_bytes(report=report)
+    except services.ReportFileError as exc:
+        context = {"report": report, "message": str(exc)}
+        return render(request, "reports/file_error.html", context, status=500)
+    return file_response(report, data)
+
+
+@role_required
+def model_reports(request, slug: str):
+    """A model's Reports tab: ask for its card, lineage, audit extract or evidence pack (as
+    the rules allow), read the card in the browser, and list the model's reports."""
+    model = inventory_selectors.model_get(user=request.user, slug=slug)
+    require_perm(request, TAB, model)
+    user = request.user
+    form = None
+    if user.has_perm(ADD):
+        form = ReportRequestForm(request.POST or None, user=user, model=model)
+        if not form.fields["report"].choices:
+            form = None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied("You may not generate reports of this model.")
+        report = _submit(request, form)
+        if report is not None:
+            return redirect(report)
+    page = paginate(request, selectors.report_list(user=user, model=model))
+    context = {
+        "tab_template": "reports/tab_model.html",
+        "form": form,
+        "page_obj": page,
+        "reports": page.object_list,
+        "pending": _pending(page.object_list),
+        "can_read_card": user.has_perm(CARD, model),
+        "today": timezone.localdate().isoformat(),
+    }
+    status = 400 if form is not None and form.is_bound and form.errors else 200
+    return model_tab_page(request, model, "reports", context, status=status)
+
+
+def _as_of_param(value: str, model) -> dt.datetime | None:
+    """``?as_of=``: a date (the end of that day in the user's zone) or an ISO 8601 time."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    day = parse_date(value) if len(value) == 10 else None
+    moment = end_of_day(day) if day else generators.parse_iso(value)
+    if moment is None:
+        raise ApplicationError(f"as_of: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 time.")
+    if moment > timezone.now():
+        raise ApplicationError("as_of: the as-of time is in the future.")
+    if moment < model.created_at:
+        raise ApplicationError(f"as_of: {model.slug} did not exist yet at {value}.")
+    return moment
+
+
+@role_required
+def model_card(request, slug: str):
+    """The model card as HTML in the browser (printable), now or ``?as_of=``."""
+    from apps.reports.cards import card_html
+    from apps.reports.snapshot import model_snapshot
+
+    model = inventory_selectors.model_get(user=request.user, slug=slug)
+    require_perm(request, CARD, model)
+    try:
+        as_of = _as_of_param(request.GET.get("as_of", ""), model)
+    except ApplicationError as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
+    snapshot = model_snapshot(model=model, as_of=as_of)
+    meta = generators.card_meta(
+        snapshot,
+        {
+            "generated_at": generators.iso_utc(timezone.now()),
+            "generated_by": generators.person_of(request.user),
+            "generator": GENERATOR,
+            "report_id": None,
+        },
+    )
+    html = card_html(snapshot, meta, for_pdf=False)
+    return HttpResponse(html, content_type="text/html; charset=utf-8")

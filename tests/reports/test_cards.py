@@ -1,0 +1,224 @@
+"""apps.reports.cards: the model card as PDF/A-3b (rendered once per module) and as
+standalone HTML, from the hand-written sample snapshot."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from apps.reports import cards, pdf
+from apps.reports.formats.jsonexport import card_json_bytes
+from tests.reports import sample
+from tests.reports.test_pdf import (
+    embedded_files,
+    needs_poppler,
+    pdf_objects,
+    pdf_pages,
+    xmp_metadata,
+)
+
+SAMPLE = sample.sample_snapshot()
+META = sample.sample_meta()
+VERSION = SAMPLE["production_version"]
+
+
+@pytest.fixture(scope="module")
+def card():
+    """The sample card's PDF, and every URL the renderer's fetcher was asked for."""
+    asked = []
+    fetcher = pdf.fetcher()
+    original = fetcher.fetch
+
+    def spy(url, headers=None):
+        asked.append(url)
+        return original(url, headers)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fetcher, "fetch", spy)
+        data = cards.card_pdf(sample.sample_snapshot(), sample.sample_meta())
+    return data, asked
+
+
+@pytest.fixture(scope="module")
+def pages(card, tmp_path_factory):
+    return pdf_pages(card[0], tmp_path_factory.mktemp("card"))
+
+
+@pytest.fixture(scope="module")
+def text(pages):
+    return "\n".join(pages)
+
+
+@pytest.fixture(scope="module")
+def html():
+    return cards.card_html(sample.sample_snapshot(), sample.sample_meta(), for_pdf=False)
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+@needs_poppler
+def test_it_prints_the_key_fields_of_the_record(text):
+    model = SAMPLE["model"]
+    for field in (
+        model["name"],
+        model["slug"],
+        model["risk"]["tier_label"],
+        model["eu_ai_act"]["class_label"],
+        VERSION["version"],
+        VERSION["artifact_sha256"],
+        VERSION["code_commit"],
+        sample.TRAIN_DATASET["content_hash"],
+        "Bea Business",
+        "Victor Validator",
+        "INC-2026-0007",
+        META["snapshot_sha256"],
+        META["audit_chain_head"]["hash"],
+        META["generator"],
+        "Audrey Auditor",
+    ):
+        assert field in text, field
+
+
+@needs_poppler
+def test_it_has_a_title_page_without_running_header_and_a_footer_on_every_page(pages):
+    count = len(pages)
+    assert count >= 5
+    assert "MODEL CARD" in pages[0] and SAMPLE["model"]["name"] in pages[0]
+    assert "As of 2026-11-24 10:15 UTC" not in pages[0]
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number} of {count}" in page
+        assert "snapshot SHA-256 e3b0c44298fc1c14" in page
+        if number > 1:
+            assert "Model card · Failed-delivery predictor" in page
+            assert "As of 2026-11-24 10:15 UTC" in page
+
+
+@needs_poppler
+def test_its_table_of_contents_gives_the_page_of_each_section(pages):
+    toc = _one_line(pages[1])
+    assert "Contents" in toc
+    for index, (_, title) in enumerate(cards.SECTIONS, start=1):
+        entry = re.search(rf"{index}\. {re.escape(title)}[ .]*?(\d+)\b", toc)
+        assert entry, title
+        page = int(entry.group(1))
+        assert f"{index}. {title}" in _one_line(pages[page - 1]), (title, page)
+
+
+@needs_poppler
+def test_it_ends_with_a_sign_off_page_listing_every_decision(pages):
+    header = "Model card · Failed-delivery predictor As of 2026-11-24 10:15 UTC 20. Sign-off"
+    starts = [i for i, page in enumerate(pages) if _one_line(page).startswith(header)]
+    assert len(starts) == 1  # the sign-off starts a page of its own
+    first = starts[0]
+    signoff = _one_line("\n".join(pages[first:]))
+    for approval in SAMPLE["approvals"]:
+        assert approval["title"] in signoff
+        for decision in approval["decisions"]:
+            assert decision["approver"]["name"] in signoff
+            assert decision["meaning"] in signoff
+    assert signoff.count(": Approve “") == 4
+    assert signoff.count("Signed 2026-") == 4
+    assert sample.PROMOTION_DIGEST in signoff
+
+
+@needs_poppler
+def test_it_shows_metrics_against_thresholds_with_charts_and_drift(text):
+    flat = _one_line(text)
+    assert "precision_at_10" in flat and "Warning" in flat and "Insufficient data" in flat
+    assert "warning 0.8, critical 0.75" in flat
+    assert "No observations in the 90 days" in flat  # brier has no series
+    assert "parcel_weight_kg" in flat and "1 of 4 columns drifted" in flat
+    assert "Time (UTC)" in flat  # the SVG charts' axis, drawn as text
+
+
+@needs_poppler
+def test_it_lists_the_regulatory_coverage(text):
+    from apps.reports.coverage import coverage
+
+    report = coverage(SAMPLE)
+    flat = _one_line(text)
+    assert f"{report['present']} of {report['total']} items present" in flat
+    for name in ("SR 26-2", "EU AI Act", "NIST AI RMF", "ISO/IEC 42001"):
+        assert name in flat
+
+
+def test_it_declares_pdf_a_3b(card):
+    xmp = xmp_metadata(card[0])
+    assert re.search(r'pdfaid:part="3"|<pdfaid:part>3</pdfaid:part>', xmp)
+    assert re.search(r'pdfaid:conformance="B"|<pdfaid:conformance>B</pdfaid:conformance>', xmp)
+    assert "Model card: Failed-delivery predictor" in xmp
+
+
+def test_its_attachment_is_the_json_export(card):
+    [(dictionary, body)] = embedded_files(card[0])
+    assert body == card_json_bytes(SAMPLE, META)
+    assert b"/Subtype /application#2fjson" in dictionary
+    assert b"(model-card.json)" in pdf_objects(card[0])
+
+
+def test_rendering_it_fetches_nothing_but_static_files(card):
+    _, asked = card
+    assert all(pdf.static_name(url) for url in asked), asked
+
+
+@needs_poppler
+def test_hostile_user_text_is_printed_as_text_and_fetches_nothing(text):
+    flat = _one_line(text)
+    assert "<script>alert('card')</script>" in flat
+    assert "Do not open file:///etc/passwd" in flat
+    assert '<img src="http://example.invalid/x.png">' in flat
+    assert "root:x:0:0" not in flat
+
+
+def test_the_browser_html_is_standalone_and_escapes_user_text(html):
+    assert html.startswith("<!DOCTYPE html>")
+    assert "@page" in html and "<style" in html
+    assert "<link" not in html
+    assert not re.search(r"""(src|href)=["']?(https?:|file:|//|data:)""", html)
+    assert not re.search(r"url\(\s*['\"]?(https?:|file:|data:)", html)
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&#x27;card&#x27;)&lt;/script&gt;" in html
+    assert "&lt;img src=&quot;http://example.invalid/x.png&quot;&gt;" in html
+
+
+def test_the_browser_html_holds_the_charts_and_the_table_of_contents(html):
+    assert html.count('class="metric-chart"') == 2
+    assert html.count('class="drift-bar"') == 4
+    for anchor, _ in cards.SECTIONS:
+        assert f'href="#{anchor}"' in html
+        assert f'id="{anchor}"' in html
+
+
+def test_multi_line_user_text_keeps_its_lines_after_escaping():
+    snapshot = sample.sample_snapshot()
+    snapshot["model"]["limitations"] = "First <b>line</b>\nSecond line"
+    page = cards.card_html(snapshot, sample.sample_meta(), for_pdf=True)
+    assert "First &lt;b&gt;line&lt;/b&gt;<br>Second line" in page
+
+
+def test_the_pdf_html_leaves_the_stylesheets_to_the_renderer():
+    page = cards.card_html(SAMPLE, META, for_pdf=True)
+    assert "<style" not in page and "<link" not in page
+    assert 'class="running"' in page
+
+
+@needs_poppler
+def test_a_bare_model_renders_with_its_gaps_stated(tmp_path):
+    data = cards.card_pdf(sample.minimal_snapshot(), sample.sample_meta())
+    flat = _one_line("\n".join(pdf_pages(data, tmp_path)))
+    assert "Bare model" in flat
+    assert "No version was in production" in flat
+    assert "No signed-off thresholds were active" in flat
+    assert "No approvals had been requested" in flat
+    assert "Not assessed" in flat
+
+
+def test_times_are_shown_in_utc_and_numbers_without_float_noise():
+    assert cards.display_time("2026-11-24T10:15:00Z") == "2026-11-24 10:15 UTC"
+    assert cards.display_time("2026-11-24") == "2026-11-24"
+    assert cards.display_time("see 2026-11-24T10:15:00Z") == "see 2026-11-24T10:15:00Z"
+    assert cards.display_number(0.1 + 0.2) == "0.3"
+    assert cards.display_number(400) == "400"
