@@ -49,6 +49,20 @@ def model_list(*, user) -> QuerySet[RegisteredModel]:
     )
 
 
+def model_filterset(*, user, data=None):
+    """The inventory list's filters bound to ``data`` (a QueryDict or None) over the models the
+    user sees, owner choices limited likewise. The list page and the register both use it."""
+    from apps.accounts.models import User
+    from apps.inventory.filters import RegisteredModelFilter
+
+    visible = model_list(user=user)
+    filterset = RegisteredModelFilter(data or None, queryset=visible)
+    filterset.filters["owner"].queryset = (
+        User.objects.filter(owned_models__in=visible.values("pk")).distinct().order_by("username")
+    )
+    return filterset
+
+
 def model_get(*, user, slug: str) -> RegisteredModel:
     """The model with this slug, or 404 when it does not exist or the user may not see it."""
     model = (

@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
-from apps.accounts.models import User
 from apps.approvals.choices import RequestStatus
 from apps.audit import selectors as audit_selectors
 from apps.audit.views import describe_events
@@ -49,11 +48,7 @@ CHECKBOX_FILTERS = ("risk_tier", "status", "eu_ai_act_class")
 
 def _model_filterset(request) -> RegisteredModelFilter:
     """The list filters over the models the user sees; owner choices are limited likewise."""
-    visible = selectors.model_list(user=request.user)
-    filterset = RegisteredModelFilter(request.GET or None, queryset=visible)
-    filterset.filters["owner"].queryset = (
-        User.objects.filter(owned_models__in=visible.values("pk")).distinct().order_by("username")
-    )
+    filterset = selectors.model_filterset(user=request.user, data=request.GET)
     filterset.form.fields["owner"].empty_label = "Any owner"
     filterset.form.fields["ordering"].empty_label = "Name (default)"
     # A few options each: checkboxes are easier to use by keyboard than multi-selects.

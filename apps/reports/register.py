@@ -42,7 +42,6 @@ from apps.incidents.choices import ACTIVE_STATUSES
 from apps.incidents.models import Incident
 from apps.inventory import selectors
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier, VersionStage
-from apps.inventory.filters import RegisteredModelFilter
 from apps.inventory.models import BusinessUnit, ModelVersion
 from apps.reports.lineage import iso
 from apps.reviews.choices import FindingStatus
@@ -121,14 +120,8 @@ def _query_dict(filters: Mapping[str, Any] | QueryDict | None) -> QueryDict:
 
 def model_filterset(*, user, filters: Mapping[str, Any] | QueryDict | None):
     """The inventory list's filterset, bound as the list binds it: over the models the user
-    sees, owner choices limited to their owners (``inventory.views._model_filterset``)."""
-    visible = selectors.model_list(user=user)
-    data = _query_dict(filters)
-    filterset = RegisteredModelFilter(data or None, queryset=visible)
-    filterset.filters["owner"].queryset = User.objects.filter(
-        owned_models__in=visible.values("pk")
-    ).distinct()
-    return filterset
+    sees, owner choices limited to their owners."""
+    return selectors.model_filterset(user=user, data=_query_dict(filters))
 
 
 def _applied(filterset) -> dict[str, list[str]]:
