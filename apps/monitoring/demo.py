@@ -11,6 +11,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from apps.approvals.choices import ApprovalKind, ApproverRole, Verdict
 from apps.approvals.models import ApprovalRequest, GateOverride
 from apps.approvals.services import approval_decide
 from apps.audit.services import audit_record
+from apps.core.story import Step, run_story
 from apps.inventory.choices import LifecycleStatus, VersionStage
 from apps.inventory.models import Dataset, ModelVersion, RegisteredModel
 from apps.monitoring import services
@@ -200,19 +202,53 @@ def _sign(request: ApprovalRequest, approvers: list[User], password: str) -> Non
         )
 
 
+#: When the thresholds were signed and the revision submitted (days before the seeding).
+THRESHOLDS_SIGNED_DAYS_AGO = 97
+REVISION_DAYS_AGO = 8
+
+
+def _password(password: str | None) -> str:
+    if password is not None:
+        return password
+    from apps.inventory.management.commands.seed_demo import demo_password
+
+    return demo_password()
+
+
 @transaction.atomic
 def seed_thresholds(*, password: str | None = None) -> dict[str, int]:
     """Create what is missing: metrics, signed thresholds and one pending revision.
 
     Needs the demo users and models of ``seed_demo``; returns counts of what was created.
     """
-    if password is None:
-        from apps.inventory.management.commands.seed_demo import demo_password
+    created = {"metrics": 0, "thresholds": 0, "pending sign-offs": 0}
+    run_story(threshold_steps(password=_password(password), now=timezone.now(), counts=created))
+    return created
 
-        password = demo_password()
+
+def threshold_steps(*, password: str, now: datetime, counts: dict[str, int]) -> list[Step]:
+    """The thresholds signed before the 90 days of metrics; the revision a week ago."""
+    return [
+        Step(
+            now - timedelta(days=THRESHOLDS_SIGNED_DAYS_AGO),
+            "signed thresholds",
+            lambda: _seed_active_thresholds(password=password, counts=counts),
+        ),
+        Step(
+            now - timedelta(days=REVISION_DAYS_AGO),
+            "threshold revision",
+            lambda: _seed_pending_revision(counts=counts),
+        ),
+    ]
+
+
+def _bump(counts: dict[str, int], kind: str, n: int = 1) -> None:
+    counts[kind] = counts.get(kind, 0) + n
+
+
+def _seed_active_thresholds(*, password: str, counts: dict[str, int]) -> None:
     users = {u.username: u for u in User.objects.filter(username__in=["admin", "validator"])}
     validator, admin = users["validator"], users["admin"]
-    created = {"metrics": 0, "thresholds": 0, "pending sign-offs": 0}
     metrics = {}
     for name, description, unit, direction in METRICS:
         metric = MetricDefinition.objects.filter(name=name).first()
@@ -220,7 +256,7 @@ def seed_thresholds(*, password: str | None = None) -> dict[str, int]:
             metric = services.metric_definition_create(
                 actor=admin, name=name, description=description, unit=unit, direction=direction
             )
-            created["metrics"] += 1
+            _bump(counts, "metrics")
         metrics[name] = metric
     review_by = timezone.localdate() + timedelta(days=365)
     models = {m.slug: m for m in RegisteredModel.objects.select_related("owner", "business_owner")}
@@ -251,7 +287,10 @@ def seed_thresholds(*, password: str | None = None) -> dict[str, int]:
         services.threshold_submit(actor=model.owner, threshold=threshold)
         threshold.refresh_from_db()
         _sign(threshold.signoff_request, [model.business_owner, validator], password)
-        created["thresholds"] += 1
+        _bump(counts, "thresholds")
+
+
+def _seed_pending_revision(*, counts: dict[str, int]) -> None:
     slug, metric_name, warning, critical = PENDING_REVISION
     active = Threshold.objects.filter(
         model__slug=slug, metric__name=metric_name, status=ThresholdStatus.ACTIVE
@@ -271,8 +310,7 @@ def seed_thresholds(*, password: str | None = None) -> dict[str, int]:
             threshold=revision,
             justification="Recalibrated model: the committee asked for tighter AUC bounds.",
         )
-        created["pending sign-offs"] += 1
-    return created
+        _bump(counts, "pending sign-offs")
 
 
 # --- metric stories -------------------------------------------------------------------------
@@ -418,11 +456,21 @@ def _frame(rows: list[tuple]) -> pd.DataFrame:
     )
 
 
-def _load_batch(model: RegisteredModel, rows: list[tuple], *, name: str) -> int:
-    """One demo batch of the model's rows, loaded and evaluated like a pushed file."""
+def _load_batch(slug: str, rows: list[tuple], *, name: str, counts: dict[str, int]) -> None:
+    """One demo batch of a model's rows, loaded and evaluated like a pushed file.
+
+    ``rows`` name their version and metric; rows of a version that does not exist (yet) are
+    left out, as the series of a model without that version always were.
+    """
     from apps.monitoring.evaluation.services import evaluate_batch
     from apps.monitoring.ingestion.loader import load_observations
 
+    model = RegisteredModel.objects.select_related("owner").get(slug=slug)
+    versions = dict(model.versions.values_list("version", "pk"))
+    metrics = dict(MetricDefinition.objects.values_list("name", "pk"))
+    rows = [(versions[v], metrics[m], t, x) for v, m, t, x in rows if v in versions]
+    if not rows:
+        return
     frame = _frame(rows)
     content = frame.to_csv(index=False).encode()
     now = timezone.now()
@@ -455,14 +503,15 @@ def _load_batch(model: RegisteredModel, rows: list[tuple], *, name: str) -> int:
         changes={"rows_loaded": {"before": None, "after": result.loaded}},
         message=f"Demo metrics {name}: {result.loaded} observations.",
     )
-    return result.loaded
+    _bump(counts, "observations", result.loaded)
+    _bump(counts, "ingestion batches")
 
 
-def _seed_series(anchor: datetime, counts: dict[str, int]) -> None:
-    """The demo series of every model that has no demo batch yet, in weekly batches."""
+def _series_steps(anchor: datetime, counts: dict[str, int]) -> list[Step]:
+    """The demo series of every model that has no demo batch yet, as weekly batches, each
+    loaded an hour after its week ends, so it is evaluated as it would have been then."""
     rng = np.random.default_rng(RNG_SEED)
-    metrics = {m.name: m for m in MetricDefinition.objects.all()}
-    models = {m.slug: m for m in RegisteredModel.objects.select_related("owner")}
+    models = {m.slug: m for m in RegisteredModel.objects.all()}
     seeded = set(
         IngestionBatch.objects.filter(source=IngestionSource.DEMO).values_list(
             "scope_model__slug", flat=True
@@ -475,22 +524,28 @@ def _seed_series(anchor: datetime, counts: dict[str, int]) -> None:
         model = models.get(spec.model)
         if model is None or spec.model in seeded or model.status == LifecycleStatus.RETIRED:
             continue
-        version = model.versions.filter(version=spec.version).first()
-        if version is None:
-            continue
         week_of = rows.setdefault(spec.model, {})
         for t, v in zip(times, values.tolist(), strict=True):
             week = max(0, int((anchor - t).total_seconds() // (BATCH_DAYS * 86400)))
-            week_of.setdefault(week, []).append((version.pk, metrics[spec.metric].pk, t, v))
+            week_of.setdefault(week, []).append((spec.version, spec.metric, t, v))
+    steps = []
     for slug, weeks in rows.items():
-        model = models[slug]
-        # Oldest week first, so each batch is evaluated as it would have been at the time.
-        for week in sorted(weeks, reverse=True):
+        for week, week_rows in weeks.items():
             start = (anchor - timedelta(days=BATCH_DAYS * (week + 1))).date()
-            counts["observations"] += _load_batch(
-                model, weeks[week], name=f"demo-{slug}-{start:%Y-%m-%d}.csv"
+            steps.append(
+                Step(
+                    anchor - timedelta(days=BATCH_DAYS * week) + timedelta(hours=1),
+                    f"metrics of {slug} from {start}",
+                    partial(
+                        _load_batch,
+                        slug,
+                        week_rows,
+                        name=f"demo-{slug}-{start:%Y-%m-%d}.csv",
+                        counts=counts,
+                    ),
+                )
             )
-            counts["ingestion batches"] += 1
+    return steps
 
 
 # --- failed-delivery-predictor: drift of the postcode feature --------------------------------
@@ -522,53 +577,64 @@ def _delivery_sample(rng, rows: int, full_postcode_share: float) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
-def _seed_drift(anchor: datetime, counts: dict[str, int]) -> None:
-    """Weekly drift runs of the failed-delivery predictor against its training sample."""
-    from apps.monitoring.drift.services import drift_run_create, drift_run_execute
-
+def _drift_steps(anchor: datetime, now: datetime, counts: dict[str, int]) -> list[Step]:
+    """Weekly drift runs of the failed-delivery predictor against its training sample, each
+    on the day it was observed."""
     version = ModelVersion.objects.filter(
         model__slug="failed-delivery-predictor", version="1.1.0"
     ).first()
     if version is None or DriftRun.objects.filter(version=version).exists():
-        return
+        return []
     rng = np.random.default_rng(RNG_SEED + 1)
     reference = _delivery_sample(rng, DRIFT_ROWS, 0.0)
+    steps = []
     for week in range(DRIFT_WEEKS, -1, -1):
         observed_at = anchor - timedelta(days=7 * week) + timedelta(hours=3)
         days_after = POSTCODE_CHANGE_DAYS_AGO - (anchor - observed_at).total_seconds() / 86400
         # The upstream rolled the new format out over two days.
         share = float(np.clip(days_after / 2, 0, 1))
-        if observed_at > timezone.now():
+        if observed_at > now:
             observed_at = anchor
-        run = drift_run_create(
-            user=version.model.owner,
-            version=version,
-            reference=("training-sample-2025-03.csv", reference),
-            current=(
-                f"parcels-{observed_at:%Y-%m-%d}.csv",
-                _delivery_sample(rng, DRIFT_ROWS, share),
-            ),
-            observed_at=observed_at,
+        current = (f"parcels-{observed_at:%Y-%m-%d}.csv", _delivery_sample(rng, DRIFT_ROWS, share))
+        steps.append(
+            Step(
+                observed_at,
+                f"drift run of {observed_at:%Y-%m-%d}",
+                partial(_drift_run, version, reference, current, observed_at, counts),
+            )
         )
-        # Computed here, in the seed's transaction; the task queued on commit finds it done.
-        drift_run_execute(run_id=run.pk)
-        counts["drift runs"] += 1
+    return steps
+
+
+def _drift_run(version, reference: bytes, current: tuple[str, bytes], observed_at, counts) -> None:
+    from apps.monitoring.drift.services import drift_run_create, drift_run_execute
+
+    run = drift_run_create(
+        user=version.model.owner,
+        version=version,
+        reference=("training-sample-2025-03.csv", reference),
+        current=current,
+        observed_at=observed_at,
+    )
+    # Computed here, in the seed's transaction; the task queued on commit finds it done.
+    drift_run_execute(run_id=run.pk)
+    _bump(counts, "drift runs")
 
 
 # --- payment-anomaly-prioritiser: the rejected candidate -------------------------------------
 
 
-def _candidate_version(counts: dict[str, int]) -> ModelVersion | None:
+def _register_candidate(counts: dict[str, int]) -> None:
     """The retrained candidate, registered and staged for shadow scoring."""
     from apps.inventory import services as inventory_services
 
     slug, name = CANDIDATE
     model = RegisteredModel.objects.filter(slug=slug).select_related("owner").first()
     if model is None:
-        return None
+        return
     version = model.versions.filter(version=name).first()
     if version is not None:
-        return version
+        return
     version = inventory_services.model_version_register(
         actor=model.owner,
         model=model,
@@ -589,8 +655,7 @@ def _candidate_version(counts: dict[str, int]) -> ModelVersion | None:
     inventory_services.model_version_set_stage(
         actor=model.owner, version=version, stage=VersionStage.STAGING
     )
-    counts["versions"] += 1
-    return version
+    _bump(counts, "versions")
 
 
 def _decide_all(
@@ -609,32 +674,55 @@ def _decide_all(
         )
 
 
-def _reject_candidate(version: ModelVersion, *, password: str, counts: dict[str, int]) -> None:
-    """Validated, proposed for production and rejected by the business owner, who cites the
-    alert-rate shift of the shadow run."""
-    from apps.approvals.services import approval_request_create, gate_lift
-    from apps.inventory.approvals import has_approved_validation, review_gate_refusal
-
+def _candidate() -> ModelVersion | None:
+    """The candidate, if it exists and has no promotion request yet."""
+    slug, name = CANDIDATE
+    version = (
+        ModelVersion.objects.select_related("model__owner", "model__business_owner")
+        .filter(model__slug=slug, version=name)
+        .first()
+    )
+    if version is None:
+        return None
     exists = ApprovalRequest.objects.filter(
         kind=ApprovalKind.PROMOTION,
         subject_type="inventory.modelversion",
         subject_id=str(version.pk),
     ).exists()
-    if exists:
+    return None if exists else version
+
+
+def _validate_candidate(*, password: str, counts: dict[str, int]) -> None:
+    """The validator signs off the retrained re-ranker while it scores in shadow mode."""
+    from apps.approvals.services import approval_request_create
+    from apps.inventory.approvals import has_approved_validation
+
+    version = _candidate()
+    if version is None or has_approved_validation(version):
         return
+    validator = User.objects.get(username="validator")
+    request = approval_request_create(
+        actor=version.model.owner,
+        kind=ApprovalKind.VALIDATION_SIGNOFF,
+        subject=version,
+        justification="Validation of the retrained re-ranker before its shadow review.",
+    )
+    _decide_all(request, validator=validator, password=password, verdict=Verdict.APPROVE)
+    _bump(counts, "approval requests")
+
+
+def _reject_candidate(*, password: str, counts: dict[str, int]) -> None:
+    """Validated, proposed for production and rejected by the business owner, who cites the
+    alert-rate shift of the shadow run."""
+    from apps.approvals.services import approval_request_create, gate_lift
+    from apps.inventory.approvals import review_gate_refusal
+
+    version = _candidate()
+    if version is None:
+        return
+    _validate_candidate(password=password, counts=counts)
     model, owner = version.model, version.model.owner
     users = {u.username: u for u in User.objects.filter(username__in=["admin", "validator"])}
-    if not has_approved_validation(version):
-        request = approval_request_create(
-            actor=owner,
-            kind=ApprovalKind.VALIDATION_SIGNOFF,
-            subject=version,
-            justification="Validation of the retrained re-ranker before its shadow review.",
-        )
-        _decide_all(
-            request, validator=users["validator"], password=password, verdict=Verdict.APPROVE
-        )
-        counts["approval requests"] += 1
     if review_gate_refusal(model):
         # The periodic review is overdue; the committee asked to hear the candidate anyway.
         gate_lift(
@@ -652,7 +740,7 @@ def _reject_candidate(version: ModelVersion, *, password: str, counts: dict[str,
         justification=f"{CANDIDATE_SHADOW_DAYS} days in shadow mode: precision at 200 up from "
         "0.21 to 0.24 on the 2025 analyst outcomes.",
     )
-    counts["approval requests"] += 1
+    _bump(counts, "approval requests")
     old, new = _mean_alert_rate(model, "1.0.0"), _mean_alert_rate(model, version.version)
     approval_decide(
         actor=model.business_owner,
@@ -675,6 +763,11 @@ def _mean_alert_rate(model: RegisteredModel, version: str) -> float:
     return mean or 0.0
 
 
+#: When the candidate was registered, validated and rejected (days before the demo anchor).
+CANDIDATE_REGISTERED_DAYS_AGO = CANDIDATE_SHADOW_DAYS + 1
+CANDIDATE_VALIDATED_DAYS_AGO = 4
+
+
 @transaction.atomic
 def seed_monitoring(*, password: str | None = None, now: datetime | None = None) -> dict[str, int]:
     """Create what is missing of the metric stories (needs ``seed_thresholds`` first):
@@ -684,17 +777,36 @@ def seed_monitoring(*, password: str | None = None, now: datetime | None = None)
     Idempotent: a model with demo batches, a version with drift runs and a candidate with a
     promotion request are left as they are. Returns counts of what was created.
     """
-    if password is None:
-        from apps.inventory.management.commands.seed_demo import demo_password
-
-        password = demo_password()
     counts = dict.fromkeys(
         ("versions", "observations", "ingestion batches", "drift runs", "approval requests"), 0
     )
-    anchor = demo_anchor(now)
-    candidate = _candidate_version(counts)
-    _seed_series(anchor, counts)
-    _seed_drift(anchor, counts)
-    if candidate is not None:
-        _reject_candidate(candidate, password=password, counts=counts)
+    run_story(
+        monitoring_steps(password=_password(password), now=now or timezone.now(), counts=counts)
+    )
     return counts
+
+
+def monitoring_steps(*, password: str, now: datetime, counts: dict[str, int]) -> list[Step]:
+    """The metric stories as dated steps: the weekly batches, the drift runs, the candidate
+    registered for its 30 days in shadow mode, validated and, once the last batch is in,
+    rejected."""
+    anchor = demo_anchor(now)
+    return [
+        Step(
+            anchor - timedelta(days=CANDIDATE_REGISTERED_DAYS_AGO),
+            "candidate registered",
+            lambda: _register_candidate(counts),
+        ),
+        *_series_steps(anchor, counts),
+        *_drift_steps(anchor, now, counts),
+        Step(
+            anchor - timedelta(days=CANDIDATE_VALIDATED_DAYS_AGO),
+            "candidate validated",
+            lambda: _validate_candidate(password=password, counts=counts),
+        ),
+        Step(
+            anchor + timedelta(hours=2),
+            "candidate rejected",
+            lambda: _reject_candidate(password=password, counts=counts),
+        ),
+    ]

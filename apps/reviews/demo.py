@@ -7,7 +7,7 @@ and models of ``seed_demo``; models or users that are absent are skipped.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -73,15 +73,18 @@ FINDINGS = (
 
 
 @transaction.atomic
-def seed_reviews() -> dict[str, int]:
-    """An open review of a model whose review is overdue, and open findings (one overdue)."""
+def seed_reviews(*, today: date | None = None) -> dict[str, int]:
+    """An open review of a model whose review is overdue, and open findings (one overdue).
+
+    ``today`` (default: today) is the day the review and due dates are counted from; the
+    demo's story passes the real day while its clock stands on an earlier one."""
     users = {u.username: u for u in User.objects.filter(is_active=True)}
     validator = users.get("validator")
     created = {"reviews": 0, "findings": 0}
     if validator is None:
         return created
     models = {m.slug: m for m in RegisteredModel.objects.all()}
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     overdue = models.get(OVERDUE_REVIEW_MODEL)
     if overdue is not None and not Review.objects.filter(model=overdue).exists():
         if overdue.next_review_date is None or overdue.next_review_date >= today:

@@ -16,6 +16,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -29,8 +30,10 @@ from apps.accounts.services import user_create
 from apps.approvals.choices import ApprovalKind, ApproverRole, Verdict
 from apps.approvals.models import ApprovalRequest
 from apps.approvals.services import approval_decide, approval_request_create
+from apps.audit.models import AuditEvent
 from apps.core import context
 from apps.core.errors import ApplicationError
+from apps.core.story import Step, StoryClock, run_story
 from apps.inventory import services
 from apps.inventory.approvals import has_approved_validation
 from apps.inventory.choices import (
@@ -49,6 +52,12 @@ from apps.inventory.models import (
     ModelVersion,
     RegisteredModel,
 )
+
+#: When the story starts (days before the seeding), when the first model is registered and
+#: how many days later each next one is.
+STORY_START_DAYS_AGO = 451
+MODEL_START_DAYS_AGO = 440
+MODEL_SPACING_DAYS = 30
 
 DEFAULT_DEMO_PASSWORD = "mlgov-demo-2026"  # noqa: S105 - documented demo password
 
@@ -1110,29 +1119,79 @@ PENDING_REQUESTS: tuple[DemoRequest, ...] = (
 class Seeder:
     """Creates what is missing, through the services, and counts what it did."""
 
-    def __init__(self, password: str):
+    def __init__(self, password: str, *, now=None, clock: StoryClock | None = None):
         self.password = password
         self.users: dict[str, User] = {}
         self.units: dict[str, BusinessUnit] = {}
         self.datasets: dict[str, Dataset] = {}
         self.created: dict[str, int] = {}
         self.skipped: dict[str, int] = {}
-        self.today = timezone.localdate()
+        self.clock = clock
+        # The real time: review dates and the story's dates are counted from it.
+        self.now = now or timezone.now()
+        self.today = timezone.localdate(self.now)
+        self.new_models: set[str] = set()
 
     def _count(self, kind: str, *, created: bool) -> None:
         bucket = self.created if created else self.skipped
         bucket[kind] = bucket.get(kind, 0) + 1
 
-    def run(self) -> None:
-        self.seed_users()
-        self.seed_business_units()
-        self.seed_datasets()
+    def _days_ago(self, days: float):
+        return self.now - timedelta(days=days)
+
+    def pause(self, days: float) -> None:
+        """Let the story's time pass between two steps of a model's history."""
+        if self.clock is not None:
+            self.clock.advance(days=days)
+
+    def story(self) -> list[Step]:
+        """The demo's history as dated steps: accounts and datasets about fifteen months
+        ago, one model after another over the following months (each assessed, validated
+        and promoted over a few weeks), deployments on their dates, feeds, signed
+        thresholds before the 90 days of metrics, then the requests still waiting."""
+        registered = {
+            spec.slug: MODEL_START_DAYS_AGO - MODEL_SPACING_DAYS * i
+            for i, spec in enumerate(MODELS)
+        }
+        steps = [
+            Step(self._days_ago(450), "users", self.seed_users),
+            Step(self._days_ago(449), "business units", self.seed_business_units),
+            Step(self._days_ago(445), "datasets", self.seed_datasets),
+        ]
         for spec in MODELS:
-            self.seed_model(spec)
-        self.seed_feeds()
-        self.seed_pending_requests()
-        self.seed_governance()
-        self.seed_pending_tier_proposal()
+            steps.append(
+                Step(
+                    self._days_ago(registered[spec.slug]),
+                    f"model {spec.slug}",
+                    partial(self.seed_model, spec),
+                )
+            )
+            steps += [
+                Step(
+                    self._days_ago(dep.days_ago),
+                    f"deployment of {spec.slug}",
+                    partial(self.seed_deployment, spec, dep),
+                )
+                for dep in spec.deployments
+            ]
+        # A feed is recorded a week after the later of its two models was registered.
+        steps += [
+            Step(
+                self._days_ago(min(registered[up], registered[down]) - 7),
+                f"feed {up} → {down}",
+                partial(self.seed_feed, up, down, description),
+            )
+            for up, down, description in FEEDS
+        ]
+        steps += [
+            *self.governance_steps(),
+            Step(self._days_ago(6), "pending requests", self.seed_pending_requests),
+            Step(self._days_ago(4), "pending tier proposal", self.seed_pending_tier_proposal),
+        ]
+        return steps
+
+    def run(self) -> None:
+        run_story(self.story(), clock=self.clock)
 
     def seed_pending_tier_proposal(self) -> None:
         """A reassessment whose tier the validator proposed; it waits for validator2."""
@@ -1155,21 +1214,30 @@ class Seeder:
         )
         self._count("approval requests", created=True)
 
-    def seed_governance(self) -> None:
+    def governance_steps(self) -> list[Step]:
         """Signed thresholds (one revision pending sign-off), 90 days of metrics with their
         stories (breach, incident, drift, a rejected candidate), an overdue review and
         findings."""
-        from apps.monitoring.demo import seed_monitoring, seed_thresholds
+        from apps.monitoring.demo import monitoring_steps, threshold_steps
         from apps.reviews.demo import seed_reviews
 
-        for counts in (
-            seed_thresholds(password=self.password),
-            seed_monitoring(password=self.password),
-            seed_reviews(),
-        ):
-            for kind, n in counts.items():
-                if n:
-                    self.created[kind] = self.created.get(kind, 0) + n
+        def reviews() -> None:
+            self._add(seed_reviews(today=self.today))
+
+        return [
+            *threshold_steps(password=self.password, now=self.now, counts=self.created),
+            Step(
+                self._days_ago(95),
+                "metric stories",
+                lambda: monitoring_steps(password=self.password, now=self.now, counts=self.created),
+            ),
+            Step(self._days_ago(14), "reviews and findings", reviews),
+        ]
+
+    def _add(self, counts: dict[str, int]) -> None:
+        for kind, n in counts.items():
+            if n:
+                self.created[kind] = self.created.get(kind, 0) + n
 
     # --- approvals ---------------------------------------------------------------------
 
@@ -1191,6 +1259,7 @@ class Seeder:
         for slot in request.required_slots:
             if slot in leave_open:
                 continue
+            self.pause(1)
             approver = (
                 request.model.business_owner
                 if slot == ApproverRole.BUSINESS_OWNER
@@ -1307,6 +1376,7 @@ class Seeder:
             **data,
         )
         if spec.risk is not None:
+            self.pause(1)
             self._assess(model, spec.risk, owner=owner, validator=validator)
         versions = {v.version: self._register(model, v, owner) for v in spec.versions}
         self._walk_lifecycle(model, spec, versions, owner=owner, validator=validator)
@@ -1318,16 +1388,24 @@ class Seeder:
                 model=model,
                 next_review_date=self.today + timedelta(days=spec.review_in_days),
             )
-        for dep in spec.deployments:
-            services.deployment_create(
-                actor=owner,
-                version=versions[dep.version],
-                environment=dep.environment,
-                endpoint=dep.endpoint,
-                consumers=dep.consumers,
-                deployed_at=timezone.now() - timedelta(days=dep.days_ago),
-            )
-            self._count("deployments", created=True)
+        self.new_models.add(spec.slug)
+
+    def seed_deployment(self, spec: DemoModel, dep: DemoDeployment) -> None:
+        """A deployment of a model this run created, recorded on the day it went live."""
+        if spec.slug not in self.new_models:
+            return
+        version = ModelVersion.objects.select_related("model__owner").get(
+            model__slug=spec.slug, version=dep.version
+        )
+        services.deployment_create(
+            actor=version.model.owner,
+            version=version,
+            environment=dep.environment,
+            endpoint=dep.endpoint,
+            consumers=dep.consumers,
+            deployed_at=self._days_ago(dep.days_ago),
+        )
+        self._count("deployments", created=True)
 
     def _assess(self, model, risk: DemoRisk, *, owner, validator) -> None:
         assessment = services.risk_assessment_submit(
@@ -1340,12 +1418,14 @@ class Seeder:
         self._count("risk assessments", created=True)
         if risk.decision == "pending":
             return
+        self.pause(2)
         tier = assessment.suggested_tier if risk.decision == "confirm" else risk.override_tier
         # The validator proposes; the second validator approves with the demo password.
         proposed = services.risk_assessment_decide(
             actor=validator, assessment=assessment, tier=tier, reason=risk.reason
         )
         self._count("approval requests", created=True)
+        self.pause(1)
         approval_decide(
             actor=self.users["validator2"],
             request=proposed.approval_request,
@@ -1355,6 +1435,7 @@ class Seeder:
 
     def _register(self, model, spec: DemoVersion, owner):
         self._count("versions", created=True)
+        self.pause(1)
         return services.model_version_register(
             actor=owner,
             model=model,
@@ -1386,6 +1467,7 @@ class Seeder:
                     actor=owner, version=versions[v.version], stage=VersionStage.STAGING
                 )
         if reach >= order.index(LifecycleStatus.VALIDATION):
+            self.pause(3)
             model = services.registered_model_transition(
                 actor=owner, model=model, target=LifecycleStatus.VALIDATION
             )
@@ -1397,9 +1479,11 @@ class Seeder:
             # The validation that approves the model is of its first production version, or
             # else of the candidate in staging.
             candidates = promoted or [v for v in spec.versions if v.stage == VersionStage.STAGING]
+            self.pause(5)
             self._validate(versions[candidates[0].version], requester=owner)
         if reach >= order.index(LifecycleStatus.PRODUCTION):
             for v in promoted:
+                self.pause(6)
                 self._promote(versions[v.version], requester=owner)
         else:
             for v in spec.versions:
@@ -1409,6 +1493,7 @@ class Seeder:
                     )
         if reach >= order.index(LifecycleStatus.RETIRED):
             # Retirement winds down the production version and deployments itself.
+            self.pause(20)
             self.sign_off(
                 ApprovalKind.RETIREMENT,
                 RegisteredModel.objects.get(pk=model.pk),
@@ -1416,21 +1501,30 @@ class Seeder:
                 justification=spec.retirement_reason,
             )
 
-    def seed_feeds(self) -> None:
-        for upstream_slug, downstream_slug, description in FEEDS:
-            exists = ModelDependency.objects.filter(
-                upstream__slug=upstream_slug, downstream__slug=downstream_slug
-            ).exists()
-            self._count("model feeds", created=not exists)
-            if exists:
-                continue
-            downstream = RegisteredModel.objects.get(slug=downstream_slug)
-            services.model_dependency_create(
-                actor=downstream.owner,
-                upstream=RegisteredModel.objects.get(slug=upstream_slug),
-                downstream=downstream,
-                description=description,
-            )
+    def seed_feed(self, upstream_slug: str, downstream_slug: str, description: str) -> None:
+        exists = ModelDependency.objects.filter(
+            upstream__slug=upstream_slug, downstream__slug=downstream_slug
+        ).exists()
+        self._count("model feeds", created=not exists)
+        if exists:
+            return
+        downstream = RegisteredModel.objects.get(slug=downstream_slug)
+        services.model_dependency_create(
+            actor=downstream.owner,
+            upstream=RegisteredModel.objects.get(slug=upstream_slug),
+            downstream=downstream,
+            description=description,
+        )
+
+
+def story_start(now):
+    """Where the story's clock starts: 451 days before ``now``, or after the latest audit
+    event when the database already holds later history (the trail never goes back)."""
+    start = now - timedelta(days=STORY_START_DAYS_AGO)
+    latest = AuditEvent.objects.order_by("-pk").values_list("occurred_at", flat=True).first()
+    if latest is not None and latest >= start:
+        start = min(latest + timedelta(milliseconds=1), now - StoryClock.MARGIN)
+    return start
 
 
 class Command(BaseCommand):
@@ -1451,10 +1545,16 @@ class Command(BaseCommand):
             # Seeding signs dozens of approvals; their notification mails would flood the
             # console of `make run`. In-app notifications are still created.
             settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
-        seeder = Seeder(password=demo_password())
+        now = timezone.now()
+        clock = StoryClock(start=story_start(now), end=now)
+        seeder = Seeder(password=demo_password(), now=now, clock=clock)
         request_id = f"seed-demo-{context.new_request_id()}"
         try:
-            with context.bind(request_id=request_id, client_ip=""), transaction.atomic():
+            with (
+                context.bind(request_id=request_id, client_ip=""),
+                transaction.atomic(),
+                clock.running(),
+            ):
                 seeder.run()
         except ApplicationError as exc:
             # Typically: the demo accounts exist with another password than this run's.
