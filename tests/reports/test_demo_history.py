@@ -5,6 +5,7 @@ not an empty inventory."""
 from __future__ import annotations
 
 import io
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -42,7 +43,7 @@ def test_the_demo_record_as_it_stood_in_the_past_differs_as_the_story_says(seede
     now = timezone.now()
     events = list(AuditEvent.objects.order_by("pk").values_list("occurred_at", flat=True))
     # The trail reads in time order, spans more than a year and ends before the seeding did.
-    assert all(a < b for a, b in zip(events, events[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(events))
     assert now - events[0] > timedelta(days=365)
     assert events[-1] < now
 
@@ -61,9 +62,7 @@ def test_the_demo_record_as_it_stood_in_the_past_differs_as_the_story_says(seede
     assert timedelta(days=demo.POSTCODE_CHANGE_DAYS_AGO - 10) < now - detected
     assert now - detected < timedelta(days=demo.POSTCODE_CHANGE_DAYS_AGO)
     assert then["drift"]["columns_drifted"] == 0
-    assert [c["column"] for c in today["drift"]["columns"] if c["drifted"]] == [
-        "postcode_district"
-    ]
+    assert [c["column"] for c in today["drift"]["columns"] if c["drifted"]] == ["postcode_district"]
 
     # The payment prioritiser, 60 days ago: no candidate yet. Today: 1.1.0 in staging and
     # its promotion rejected.
