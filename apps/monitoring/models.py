@@ -324,15 +324,18 @@ class Observation(models.Model):
     """One value of one metric of one model version at one time (optionally for a segment).
 
     The big table, built for tens of millions of rows. Re-ingesting a row is harmless:
-    (version, metric, timestamp, segment) is unique and a repeated row is skipped. That unique
-    B-tree leads with (version, metric, timestamp), so it is also the index every series read
-    uses; on PostgreSQL a BRIN index covers time (migration 0003).
+    (version, metric, timestamp, segment) is the primary key and a repeated row is skipped.
+    That B-tree leads with (version, metric, timestamp), so it is also the index every series
+    read uses; on PostgreSQL a BRIN index covers time (migration 0003). There is no surrogate
+    id: a sequence and a second B-tree per row would cost a third of a bulk load and nothing
+    refers to single observations (migration 0007).
 
     The foreign keys are enforced by the ORM (PROTECT) and by the loader, which locks every
     referenced version, metric and batch once per load (``FOR KEY SHARE``, the lock a
     database foreign-key check takes) instead of a trigger checking each of a million rows.
     """
 
+    pk = models.CompositePrimaryKey("version", "metric", "timestamp", "segment")
     version = models.ForeignKey(
         "inventory.ModelVersion",
         on_delete=models.PROTECT,
@@ -358,14 +361,7 @@ class Observation(models.Model):
         db_index=False,
     )
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["version", "metric", "timestamp", "segment"],
-                name="one_observation_per_series_and_time",
-            )
-        ]
-        # The batch index is database-specific (a BRIN on PostgreSQL): migration 0006.
+    # The batch index is database-specific (a BRIN on PostgreSQL): migration 0006.
 
     def __str__(self) -> str:
         return f"{self.metric_id}@{self.timestamp:%Y-%m-%d %H:%M}={self.value:g}"

@@ -315,7 +315,9 @@ def model_metrics(*, model: RegisteredModel) -> QuerySet[MetricDefinition]:
     whole-population observation (``latest_value``, ``latest_at``, ``latest_version``).
     One query: an EXISTS and three index lookups per metric definition."""
     observations = model_observations(model=model)
-    latest = observations.filter(metric=OuterRef("pk"), segment="").order_by("-timestamp", "-pk")
+    latest = observations.filter(metric=OuterRef("pk"), segment="").order_by(
+        "-timestamp", "-version_id"
+    )
     return (
         MetricDefinition.objects.filter(Exists(observations.filter(metric=OuterRef("pk"))))
         .annotate(

@@ -835,7 +835,7 @@ def _day_buckets(keys: set[tuple], moment: dt.datetime, days: int) -> dict[tuple
         .annotate(day=_DaysBefore("timestamp", moment))
         .values("version_id", "metric_id", "segment", "day")
         .annotate(
-            n=Count("pk"),
+            n=Count("*"),
             total=Sum("value"),
             low=Min("value"),
             high=Max("value"),

@@ -90,9 +90,12 @@ def test_it_indexes_time_with_brin_and_series_with_a_btree_on_postgresql():
     # A batch's rows are found through a BRIN too: a B-tree per loaded row costs too much.
     assert "USING brin (batch_id)" in indexes["obs_batch_brin"]
     assert not [name for name, sql in indexes.items() if "btree (batch_id)" in sql]
-    # The uniqueness B-tree leads with (version, metric, time): every series read uses it.
-    unique = indexes["one_observation_per_series_and_time"]
-    assert 'USING btree (version_id, metric_id, "timestamp", segment)' in unique
+    # The primary key is the uniqueness B-tree, leading with (version, metric, time): every
+    # series read uses it. No surrogate id, so no second B-tree per row.
+    primary = indexes.pop("monitoring_observation_pkey")
+    assert primary.startswith("CREATE UNIQUE INDEX monitoring_observation_pkey")
+    assert primary.endswith('USING btree (version_id, metric_id, "timestamp", segment)')
+    assert sorted(indexes) == ["obs_batch_brin", "obs_timestamp_brin"]
     # No per-row foreign-key triggers on the big table: the loader checks references once.
     with connection.cursor() as cursor:
         cursor.execute(

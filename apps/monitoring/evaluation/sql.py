@@ -135,7 +135,7 @@ AGGREGATE_SQL = """
 WITH p (threshold_id, version_id, metric_id, segment, window_start, window_end) AS (
     VALUES {values}
 )
-SELECT p.threshold_id, p.version_id, COUNT(o.id), AVG(o.value), MIN(o.value), MAX(o.value),
+SELECT p.threshold_id, p.version_id, COUNT(*), AVG(o.value), MIN(o.value), MAX(o.value),
        {latest}
   FROM p
   JOIN {obs} o ON o.version_id = p.version_id AND o.metric_id = p.metric_id

@@ -10,17 +10,17 @@ On PostgreSQL the frame is sent with one binary ``COPY`` straight into the table
 What keeps a large load fast without weakening any guarantee:
 
 - New data, the usual case, is copied straight into the table inside a savepoint: no staging
-  copy and no per-row conflict arbitration. Only if some row already exists (the unique index
+  copy and no per-row conflict arbitration. Only if some row already exists (the primary key
   refuses the copy) is the frame copied into a temporary staging table (dropped at commit)
   and moved with one set-based ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``.
 - References are checked once per distinct version, metric and batch (``SELECT ... FOR KEY
   SHARE``, exactly the lock a foreign-key trigger takes per row) instead of once per row: the
   big table has no foreign-key triggers (see ``Observation``).
-- Rows go in sorted by (version, metric, timestamp), the order of the unique B-tree, so the
-  index grows at the end of each series instead of at random pages; the binary rows are
+- Rows go in sorted by (version, metric, timestamp), the order of the primary key, so the
+  B-tree grows at the end of each series instead of at random pages; the binary rows are
   built column-wise with numpy, one fixed-width record layout per segment.
-- Besides the unique B-tree the table has only BRIN indexes (time, batch), which cost next to
-  nothing per row.
+- The primary key is the only B-tree: there is no surrogate id (no sequence, no second
+  B-tree per row). The other indexes are BRIN (time, batch), which cost little per row.
 
 Elsewhere (SQLite in development) rows are inserted with ``INSERT ... ON CONFLICT DO
 NOTHING`` through the database adapter.
@@ -120,7 +120,7 @@ def _binary_records(frame: pd.DataFrame, segment: str, batch_id: int) -> bytes:
 
 def _binary_copy(frame: pd.DataFrame, batch_id: int) -> bytes:
     """The whole frame as one binary COPY stream of observation rows, segment by segment,
-    each segment's rows in the order of the unique index (version, metric, timestamp)."""
+    each segment's rows in the order of the primary key (version, metric, timestamp)."""
     header = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, header extension
     segments = frame["segment"].fillna("").astype(str)
     parts = [header]
