@@ -80,9 +80,7 @@ def make_csv(path: Path, per_series: int) -> int:
 
 #: For reference only: the indexes of monitoring_observation, on the file's own columns.
 OBSERVATION_LIKE_INDEXES = (
-    "ALTER TABLE bench_bare ADD COLUMN id bigserial PRIMARY KEY",
-    "CREATE UNIQUE INDEX ON bench_bare (model, version, metric, segment, timestamp)",
-    "CREATE INDEX ON bench_bare (model, version, metric, timestamp)",
+    "ALTER TABLE bench_bare ADD PRIMARY KEY (model, version, metric, timestamp, segment)",
     "CREATE INDEX ON bench_bare USING brin (timestamp)",
 )
 
@@ -101,7 +99,9 @@ def bare_copy(url: str, path: Path, *, indexed: bool = False) -> tuple[float, in
         conn.execute("CHECKPOINT")
         started = time.perf_counter()
         columns = "model, version, metric, value, timestamp, segment"
-        sql = f"COPY bench_bare ({columns}) FROM STDIN WITH (FORMAT csv, HEADER true)"
+        # An empty segment is the empty string, as in the store (a primary key column).
+        options = "FORMAT csv, HEADER true" + (", FORCE_NOT_NULL (segment)" if indexed else "")
+        sql = f"COPY bench_bare ({columns}) FROM STDIN WITH ({options})"
         with (
             path.open("rb") as handle,
             conn.transaction(),

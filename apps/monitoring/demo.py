@@ -491,7 +491,7 @@ def _load_batch(slug: str, rows: list[tuple], *, name: str, counts: dict[str, in
     batch.rows_loaded, batch.rows_duplicate = result.loaded, result.duplicate
     batch.stage = BatchStage.EVALUATING
     batch.save(update_fields=["rows_loaded", "rows_duplicate", "stage"])
-    evaluate_batch(batch=batch)
+    evaluate_batch(batch=batch, series=result.series)
     batch.status, batch.stage, batch.progress = BatchStatus.SUCCEEDED, BatchStage.DONE, 100
     batch.finished_at = timezone.now()
     batch.save(update_fields=["status", "stage", "progress", "finished_at"])

@@ -370,7 +370,7 @@ def _finish(run_id: int, result: stats.DatasetDrift, parts: dict[str, str]) -> D
             f"{loaded.loaded} observations recorded in batch {batch.pk}."
         ),
     )
-    evaluate_batch(batch=batch)
+    evaluate_batch(batch=batch, series=loaded.series)
     return run
 
 

@@ -54,6 +54,27 @@ PG_EPOCH_US = 946_684_800_000_000
 class LoadResult:
     loaded: int
     duplicate: int
+    #: The distinct (version id, metric id, segment) series of the frame: what the
+    #: evaluation looks at, known here without reading the rows back.
+    series: tuple[tuple[int, int, str], ...] = ()
+
+
+def distinct_series(frame: pd.DataFrame) -> tuple[tuple[int, int, str], ...]:
+    keys = pd.DataFrame(
+        {
+            "version_id": frame["version_id"].astype("int64"),
+            "metric_id": frame["metric_id"].astype("int64"),
+            "segment": frame["segment"].fillna("").astype(str),
+        }
+    ).drop_duplicates()
+    return tuple(
+        zip(
+            keys["version_id"].tolist(),
+            keys["metric_id"].tolist(),
+            keys["segment"].tolist(),
+            strict=True,
+        )
+    )
 
 
 def load_observations(*, batch: IngestionBatch, frame: pd.DataFrame) -> LoadResult:
@@ -67,7 +88,7 @@ def load_observations(*, batch: IngestionBatch, frame: pd.DataFrame) -> LoadResu
         loaded = _load_postgresql(batch.pk, frame)
     else:
         loaded = _load_portable(batch.pk, frame)
-    return LoadResult(loaded=loaded, duplicate=len(frame) - loaded)
+    return LoadResult(loaded=loaded, duplicate=len(frame) - loaded, series=distinct_series(frame))
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------

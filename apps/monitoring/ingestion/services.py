@@ -335,6 +335,7 @@ def _run(batch_id: int) -> IngestionBatch | None:
             )
             return batch
         loaded = load_observations(batch=batch, frame=result.frame)
+        series = loaded.series
         _test_pause()
         _finish(
             batch,
@@ -343,15 +344,17 @@ def _run(batch_id: int) -> IngestionBatch | None:
             rows_duplicate=loaded.duplicate,
             **counts,
         )
-    _evaluate_and_finish(batch)
+    _evaluate_and_finish(batch, series=series)
     return batch
 
 
-def _evaluate_and_finish(batch: IngestionBatch) -> None:
+def _evaluate_and_finish(batch: IngestionBatch, *, series=None) -> None:
+    """Evaluate the thresholds the batch touched; ``series`` (from the load) saves reading
+    the batch's rows back to find them (after a crash they are read back)."""
     from apps.monitoring.evaluation.services import evaluate_batch
 
     try:
-        evaluate_batch(batch=batch)
+        evaluate_batch(batch=batch, series=series)
     except (OperationalError, InterfaceError):
         raise  # the task retries; the loaded batch is evaluated again (idempotent)
     except Exception as exc:
