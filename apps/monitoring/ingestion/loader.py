@@ -28,6 +28,7 @@ NOTHING`` through the database adapter.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,12 +140,17 @@ def _binary_records(frame: pd.DataFrame, segment: str, batch_id: int) -> bytes:
     return rows.tobytes()
 
 
-def _binary_copy(frame: pd.DataFrame, batch_id: int) -> bytes:
-    """The whole frame as one binary COPY stream of observation rows, segment by segment,
-    each segment's rows in the order of the primary key (version, metric, timestamp)."""
-    header = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, header extension
+#: Rows per binary COPY chunk: the next chunk is built while the server takes this one.
+COPY_CHUNK_ROWS = 65_536
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, header extension
+COPY_TRAILER = b"\xff\xff"
+
+
+def _binary_chunks(frame: pd.DataFrame, batch_id: int) -> Iterator[bytes]:
+    """The whole frame as a binary COPY stream of observation rows, in chunks, segment by
+    segment, each segment's rows in the order of the primary key (version, metric, time)."""
+    yield COPY_HEADER
     segments = frame["segment"].fillna("").astype(str)
-    parts = [header]
     for segment, rows in frame.groupby(segments, sort=True):
         order = np.lexsort(
             (
@@ -153,9 +159,10 @@ def _binary_copy(frame: pd.DataFrame, batch_id: int) -> bytes:
                 rows["version_id"].to_numpy(dtype=np.int64),
             )
         )
-        parts.append(_binary_records(rows.iloc[order], str(segment), batch_id))
-    parts.append(b"\xff\xff")
-    return b"".join(parts)
+        for start in range(0, len(order), COPY_CHUNK_ROWS):
+            chunk = rows.iloc[order[start : start + COPY_CHUNK_ROWS]]
+            yield _binary_records(chunk, str(segment), batch_id)
+    yield COPY_TRAILER
 
 
 def _lock_referenced(cursor, table: str, ids: np.ndarray) -> None:
@@ -169,6 +176,15 @@ def _lock_referenced(cursor, table: str, ids: np.ndarray) -> None:
         raise IntegrityError(f"Some rows refer to {table} rows that do not exist.")
 
 
+def _copy(cursor, sql: str):
+    """A COPY whose writes go to the server from a thread, so the next chunk is built while
+    the server takes the previous one."""
+    from psycopg.copy import QueuedLibpqWriter
+
+    raw = cursor.cursor  # psycopg's cursor under Django's wrapper
+    return raw.copy(sql, writer=QueuedLibpqWriter(raw))
+
+
 def _load_postgresql(batch_id: int, frame: pd.DataFrame) -> int:
     from psycopg.errors import UniqueViolation
 
@@ -176,7 +192,6 @@ def _load_postgresql(batch_id: int, frame: pd.DataFrame) -> int:
 
     table = Observation._meta.db_table
     columns = "version_id, metric_id, segment, timestamp, value, batch_id"
-    data = _binary_copy(frame, batch_id)
     with connection.cursor() as cursor:
         _lock_referenced(cursor, ModelVersion._meta.db_table, frame["version_id"].to_numpy())
         _lock_referenced(cursor, MetricDefinition._meta.db_table, frame["metric_id"].to_numpy())
@@ -184,8 +199,9 @@ def _load_postgresql(batch_id: int, frame: pd.DataFrame) -> int:
         try:
             # New data, the usual case: straight into the table, no per-row arbitration.
             copy_sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT binary)"
-            with transaction.atomic(), cursor.copy(copy_sql) as copy:
-                copy.write(data)
+            with transaction.atomic(), _copy(cursor, copy_sql) as copy:
+                for chunk in _binary_chunks(frame, batch_id):
+                    copy.write(chunk)
             return len(frame)
         except (IntegrityError, UniqueViolation):
             pass  # COPY bypasses Django's error wrapping: psycopg's own error arrives here.
@@ -195,8 +211,9 @@ def _load_postgresql(batch_id: int, frame: pd.DataFrame) -> int:
             f"CREATE TEMP TABLE {STAGING} (version_id bigint, metric_id bigint, segment text, "
             "timestamp timestamptz, value double precision, batch_id bigint) ON COMMIT DROP"
         )
-        with cursor.copy(f"COPY {STAGING} ({columns}) FROM STDIN WITH (FORMAT binary)") as copy:
-            copy.write(data)
+        with _copy(cursor, f"COPY {STAGING} ({columns}) FROM STDIN WITH (FORMAT binary)") as copy:
+            for chunk in _binary_chunks(frame, batch_id):
+                copy.write(chunk)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {STAGING} "  # noqa: S608
             "ORDER BY version_id, metric_id, timestamp, segment "

@@ -79,3 +79,25 @@ def test_it_refuses_rows_that_refer_to_nothing(batch, versions, auc, dangling):
     with pytest.raises(IntegrityError, match="do not exist"), transaction.atomic():
         loader.load_observations(batch=batch, frame=frame(version_id, metric_id))
     assert Observation.objects.count() == 0
+
+
+def test_a_frame_is_sent_in_chunks_and_reports_its_series(batch, versions, auc, monkeypatch):
+    # Small chunks: the stream is built in pieces across segments, in and out of the
+    # staging path (the second load repeats rows), and every row arrives exactly once.
+    monkeypatch.setattr(loader, "COPY_CHUNK_ROWS", 3)
+    own = versions["own"].pk
+    rows = pd.concat(
+        [frame(own, auc.pk, 10), frame(own, auc.pk, 7, segment="region=eu")], ignore_index=True
+    )
+    with transaction.atomic():
+        first = loader.load_observations(batch=batch, frame=rows.sample(frac=1, random_state=3))
+        again = loader.load_observations(batch=batch, frame=frame(own, auc.pk, 12))
+    assert (first.loaded, first.duplicate) == (17, 0)
+    assert (again.loaded, again.duplicate) == (2, 10)
+    assert sorted(first.series) == [(own, auc.pk, ""), (own, auc.pk, "region=eu")]
+    assert Observation.objects.filter(segment="").count() == 12
+    assert list(
+        Observation.objects.filter(segment="region=eu")
+        .order_by("timestamp")
+        .values_list("value", flat=True)
+    ) == pytest.approx([0.5 + i / 10 for i in range(7)])

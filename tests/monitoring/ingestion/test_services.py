@@ -112,7 +112,7 @@ def test_a_batch_loaded_but_not_evaluated_is_evaluated_on_redelivery(ingest, mon
 
     calls = []
 
-    def lost(*, batch):
+    def lost(*, batch, series=None):
         calls.append(batch.pk)
         if len(calls) == 1:
             raise OperationalError("connection lost")
