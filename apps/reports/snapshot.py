@@ -67,6 +67,7 @@ from apps.inventory.models import (
     RiskAssessment,
     VersionDataset,
 )
+from apps.inventory.services import MODEL_AUDITED_FIELDS
 from apps.monitoring import bounds
 from apps.monitoring.choices import DriftRunStatus, Evaluation, ThresholdStatus
 from apps.monitoring.evaluation import outcome
@@ -82,46 +83,9 @@ SERIES_DAYS = 90
 #: Newest audit events listed as the change history.
 MAX_CHANGES = 200
 
-MODEL_FIELDS = (
-    "slug",
-    "name",
-    "description",
-    "purpose",
-    "out_of_scope_uses",
-    "intended_users",
-    "business_unit",
-    "origin",
-    "vendor",
-    "owner",
-    "business_owner",
-    "validator",
-    "developers",
-    "model_type",
-    "algorithm",
-    "inputs",
-    "outputs",
-    "downstream_consumers",
-    "limitations",
-    "assumptions",
-    "ethical_considerations",
-    "explainability",
-    "human_oversight_contact",
-    "risk_tier",
-    "risk_tier_rationale",
-    "risk_assessed_by",
-    "risk_assessed_at",
-    "eu_ai_act_class",
-    "eu_annex_iii_point",
-    "status",
-    "status_changed_at",
-    "validation_started_at",
-    "approved_at",
-    "deployed_at",
-    "retired_at",
-    "retirement_reason",
-    "next_review_date",
-    "created_at",
-)
+#: The model's fields rebuilt as of T: those its audit events record, plus its developers
+#: (audited as a list) and when it was registered.
+MODEL_FIELDS = (*MODEL_AUDITED_FIELDS, "developers", "created_at")
 VERSION_FIELDS = (
     "version",
     "description",
