@@ -84,19 +84,32 @@ def as_utc(value) -> dt.datetime:
 
 BATCH_SERIES = "SELECT DISTINCT version_id, metric_id, segment FROM {obs} WHERE batch_id = %s"
 
+# Each series meets its version first (one lookup per series), then the thresholds of the
+# version's model, whatever the planner believes of tables it has no statistics for yet
+# (on PostgreSQL the CTE is a fence). The newest timestamp of a series is the first entry
+# of a backward scan of the primary key (ORDER BY ... LIMIT 1): MAX() over a table just
+# loaded in this transaction may be planned as an aggregate of all the series' rows.
 PAIRS_SQL = """
-WITH series (version_id, metric_id, segment) AS ({series})
-SELECT t.id, s.version_id, s.metric_id, s.segment,
-       (SELECT MAX(o.timestamp) FROM {obs} o
-         WHERE o.version_id = s.version_id AND o.metric_id = s.metric_id
-           AND o.segment = s.segment) AS newest
-  FROM series s
-  JOIN {version} v ON v.id = s.version_id
-  JOIN {threshold} t ON t.model_id = v.model_id AND t.metric_id = s.metric_id
-                    AND t.segment = s.segment
- WHERE t.status = %s AND (t.version_id IS NULL OR t.version_id = s.version_id)
- ORDER BY t.id, s.version_id
+WITH series (version_id, metric_id, segment) AS ({series}),
+keyed AS {materialized} (
+    SELECT s.version_id, s.metric_id, s.segment, v.model_id
+      FROM series s JOIN {version} v ON v.id = s.version_id
+)
+SELECT t.id, k.version_id, k.metric_id, k.segment,
+       (SELECT o.timestamp FROM {obs} o
+         WHERE o.version_id = k.version_id AND o.metric_id = k.metric_id
+           AND o.segment = k.segment
+         ORDER BY o.timestamp DESC LIMIT 1) AS newest
+  FROM keyed k
+  JOIN {threshold} t ON t.model_id = k.model_id AND t.metric_id = k.metric_id
+                    AND t.segment = k.segment
+ WHERE t.status = %s AND (t.version_id IS NULL OR t.version_id = k.version_id)
+ ORDER BY t.id, k.version_id
 """
+
+
+def _materialized() -> str:
+    return "MATERIALIZED" if connection.vendor == "postgresql" else ""
 
 
 def affected_pairs(
@@ -120,7 +133,8 @@ def affected_pairs(
     for series_sql, params in chunks:
         with connection.cursor() as cursor:
             cursor.execute(
-                PAIRS_SQL.format(series=series_sql, **tables), [*params, ThresholdStatus.ACTIVE]
+                PAIRS_SQL.format(series=series_sql, materialized=_materialized(), **tables),
+                [*params, ThresholdStatus.ACTIVE],
             )
             pairs += [Pair(r[0], r[1], r[2], r[3], as_utc(r[4])) for r in cursor.fetchall()]
     return pairs
