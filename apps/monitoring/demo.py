@@ -202,7 +202,8 @@ def _sign(request: ApprovalRequest, approvers: list[User], password: str) -> Non
         )
 
 
-#: When the thresholds were signed and the revision submitted (days before the seeding).
+#: When the last signature of the thresholds was given (proposed four days earlier, signed by the
+#: business owners two days earlier) and the revision submitted (days before the seeding).
 THRESHOLDS_SIGNED_DAYS_AGO = 97
 REVISION_DAYS_AGO = 8
 
@@ -227,13 +228,29 @@ def seed_thresholds(*, password: str | None = None) -> dict[str, int]:
 
 
 def threshold_steps(*, password: str, now: datetime, counts: dict[str, int]) -> list[Step]:
-    """The thresholds signed before the 90 days of metrics; the revision a week ago."""
+    """The thresholds proposed by the model owners, signed by the business owners two days
+    later (which activates those of the lower tiers) and by the validator two days after that
+    where the tier asks for a second signature, before the 90 days of metrics; the revision a
+    week ago."""
+    signed = now - timedelta(days=THRESHOLDS_SIGNED_DAYS_AGO)
+
+    def propose() -> list[Step]:
+        proposed = _propose_thresholds(counts=counts)
+        return [
+            Step(
+                signed - timedelta(days=2),
+                "business owners sign the thresholds",
+                lambda: _sign_thresholds(proposed, "business_owner", password),
+            ),
+            Step(
+                signed,
+                "the validator signs the thresholds",
+                lambda: _sign_thresholds(proposed, "validator", password),
+            ),
+        ]
+
     return [
-        Step(
-            now - timedelta(days=THRESHOLDS_SIGNED_DAYS_AGO),
-            "signed thresholds",
-            lambda: _seed_active_thresholds(password=password, counts=counts),
-        ),
+        Step(signed - timedelta(days=4), "thresholds proposed", propose),
         Step(
             now - timedelta(days=REVISION_DAYS_AGO),
             "threshold revision",
@@ -246,9 +263,10 @@ def _bump(counts: dict[str, int], kind: str, n: int = 1) -> None:
     counts[kind] = counts.get(kind, 0) + n
 
 
-def _seed_active_thresholds(*, password: str, counts: dict[str, int]) -> None:
-    users = {u.username: u for u in User.objects.filter(username__in=["admin", "validator"])}
-    validator, admin = users["validator"], users["admin"]
+def _propose_thresholds(*, counts: dict[str, int]) -> list[Threshold]:
+    """The metrics and the thresholds that are missing, each submitted for sign-off by its
+    model's owner."""
+    admin = User.objects.get(username="admin")
     metrics = {}
     for name, description, unit, direction in METRICS:
         metric = MetricDefinition.objects.filter(name=name).first()
@@ -260,6 +278,7 @@ def _seed_active_thresholds(*, password: str, counts: dict[str, int]) -> None:
         metrics[name] = metric
     review_by = timezone.localdate() + timedelta(days=365)
     models = {m.slug: m for m in RegisteredModel.objects.select_related("owner", "business_owner")}
+    proposed = []
     for spec in ACTIVE:
         model = models.get(spec.model)
         if model is None:
@@ -285,9 +304,18 @@ def _seed_active_thresholds(*, password: str, counts: dict[str, int]) -> None:
             segment=spec.segment,
         )
         services.threshold_submit(actor=model.owner, threshold=threshold)
-        threshold.refresh_from_db()
-        _sign(threshold.signoff_request, [model.business_owner, validator], password)
+        proposed.append(threshold)
         _bump(counts, "thresholds")
+    return proposed
+
+
+def _sign_thresholds(thresholds: list[Threshold], signer: str, password: str) -> None:
+    """Each threshold's sign-off signed by its model's business owner or by the validator."""
+    validator = User.objects.get(username="validator")
+    for threshold in thresholds:
+        threshold.refresh_from_db()
+        approver = threshold.model.business_owner if signer == "business_owner" else validator
+        _sign(threshold.signoff_request, [approver], password)
 
 
 def _seed_pending_revision(*, counts: dict[str, int]) -> None:
