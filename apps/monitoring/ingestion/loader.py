@@ -17,8 +17,10 @@ What keeps a large load fast without weakening any guarantee:
   SHARE``, exactly the lock a foreign-key trigger takes per row) instead of once per row: the
   big table has no foreign-key triggers (see ``Observation``).
 - Rows go in sorted by (version, metric, timestamp), the order of the primary key, so the
-  B-tree grows at the end of each series instead of at random pages; the binary rows are
-  built column-wise with numpy, one fixed-width record layout per segment.
+  B-tree grows at the end of each series instead of at random pages; a file written series
+  by series (the usual case) is checked, not sorted again. The binary rows are built
+  column-wise with numpy, one fixed-width record layout per segment, and the batch's
+  distinct series are read off the sorted columns.
 - The primary key is the only B-tree: there is no surrogate id (no sequence, no second
   B-tree per row). The other indexes are BRIN (time, batch), which cost little per row.
 
@@ -60,22 +62,66 @@ class LoadResult:
     series: tuple[tuple[int, int, str], ...] = ()
 
 
-def distinct_series(frame: pd.DataFrame) -> tuple[tuple[int, int, str], ...]:
-    keys = pd.DataFrame(
-        {
-            "version_id": frame["version_id"].astype("int64"),
-            "metric_id": frame["metric_id"].astype("int64"),
-            "segment": frame["segment"].fillna("").astype(str),
-        }
-    ).drop_duplicates()
-    return tuple(
-        zip(
-            keys["version_id"].tolist(),
-            keys["metric_id"].tolist(),
-            keys["segment"].tolist(),
-            strict=True,
-        )
-    )
+@dataclass(frozen=True)
+class _Segment:
+    """The rows of one segment as columns, in the order of the primary key (version,
+    metric, time); times as UTC microseconds since the Unix epoch."""
+
+    name: str
+    version_id: np.ndarray
+    metric_id: np.ndarray
+    micros: np.ndarray
+    value: np.ndarray
+
+    def series(self) -> list[tuple[int, int, str]]:
+        """The distinct (version id, metric id, segment) series: where the key order moves
+        on to another version or metric."""
+        if not len(self.version_id):
+            return []
+        starts = np.flatnonzero((np.diff(self.version_id) != 0) | (np.diff(self.metric_id) != 0))
+        first = np.concatenate(([0], starts + 1))
+        return [
+            (v, m, self.name)
+            for v, m in zip(
+                self.version_id[first].tolist(), self.metric_id[first].tolist(), strict=True
+            )
+        ]
+
+
+def _segment_names(frame: pd.DataFrame) -> pd.Series:
+    """The segment column as strings ("" for none), converted only if it needs to be."""
+    segments = frame["segment"]
+    if segments.hasnans:
+        segments = segments.fillna("")
+    if pd.api.types.infer_dtype(segments, skipna=False) != "string":
+        segments = segments.astype(str)
+    return segments
+
+
+def _in_key_order(version_id: np.ndarray, metric_id: np.ndarray, micros: np.ndarray) -> bool:
+    dv, dm, dt = np.diff(version_id), np.diff(metric_id), np.diff(micros)
+    return bool(np.all((dv > 0) | ((dv == 0) & ((dm > 0) | ((dm == 0) & (dt >= 0))))))
+
+
+def _key_ordered(frame: pd.DataFrame) -> list[_Segment]:
+    """The frame's rows segment by segment, each segment sorted by (version, metric, time)
+    unless it already is (a file written series by series, the usual case)."""
+    names = _segment_names(frame)
+    first = names.iat[0] if len(names) else ""
+    one = (names == first).all()  # one segment, the usual case: no grouping
+    groups = [(first, frame)] if one else frame.groupby(names, sort=True)
+    out = []
+    for name, rows in groups:
+        version_id = rows["version_id"].to_numpy(dtype=np.int64)
+        metric_id = rows["metric_id"].to_numpy(dtype=np.int64)
+        micros = _utc_microseconds(rows["timestamp"])
+        value = rows["value"].to_numpy(dtype=np.float64)
+        if not _in_key_order(version_id, metric_id, micros):
+            order = np.lexsort((micros, metric_id, version_id))
+            version_id, metric_id = version_id[order], metric_id[order]
+            micros, value = micros[order], value[order]
+        out.append(_Segment(str(name), version_id, metric_id, micros, value))
+    return out
 
 
 def load_observations(*, batch: IngestionBatch, frame: pd.DataFrame) -> LoadResult:
@@ -85,11 +131,13 @@ def load_observations(*, batch: IngestionBatch, frame: pd.DataFrame) -> LoadResu
         return LoadResult(loaded=0, duplicate=0)
     if not connection.in_atomic_block:
         raise RuntimeError("load_observations must run inside the caller's transaction")
+    segments = _key_ordered(frame)
     if connection.vendor == "postgresql":
-        loaded = _load_postgresql(batch.pk, frame)
+        loaded = _load_postgresql(batch.pk, segments)
     else:
         loaded = _load_portable(batch.pk, frame)
-    return LoadResult(loaded=loaded, duplicate=len(frame) - loaded, series=distinct_series(frame))
+    series = tuple(s for segment in segments for s in segment.series())
+    return LoadResult(loaded=loaded, duplicate=len(frame) - loaded, series=series)
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
@@ -100,13 +148,14 @@ def _utc_microseconds(timestamps: pd.Series) -> np.ndarray:
     return naive.to_numpy(dtype="datetime64[us]").view("int64")
 
 
-def _binary_records(frame: pd.DataFrame, segment: str, batch_id: int) -> bytes:
-    """Rows of one segment in PostgreSQL's binary COPY format, built column-wise with numpy.
+def _binary_records(segment: _Segment, start: int, stop: int, batch_id: int) -> bytes:
+    """Rows ``start:stop`` of one segment in PostgreSQL's binary COPY format, built
+    column-wise with numpy.
 
     Within one segment every field has a fixed width, so each row is one record of a
     structured big-endian array: field count, then (length, value) per field.
     """
-    encoded = segment.encode()
+    encoded = segment.name.encode()
     fields = [
         ("fields", ">i2"),
         ("version_len", ">i4"),
@@ -125,17 +174,17 @@ def _binary_records(frame: pd.DataFrame, segment: str, batch_id: int) -> bytes:
         ("batch_len", ">i4"),
         ("batch_id", ">i8"),
     ]
-    rows = np.empty(len(frame), dtype=np.dtype(fields))
+    rows = np.empty(stop - start, dtype=np.dtype(fields))
     rows["fields"] = 6
     for name in ("version_len", "metric_len", "timestamp_len", "value_len", "batch_len"):
         rows[name] = 8
     rows["segment_len"] = len(encoded)
     if encoded:
         rows["segment"] = encoded
-    rows["version_id"] = frame["version_id"].to_numpy(dtype=np.int64)
-    rows["metric_id"] = frame["metric_id"].to_numpy(dtype=np.int64)
-    rows["timestamp"] = _utc_microseconds(frame["timestamp"]) - PG_EPOCH_US
-    rows["value"] = frame["value"].to_numpy(dtype=np.float64)
+    rows["version_id"] = segment.version_id[start:stop]
+    rows["metric_id"] = segment.metric_id[start:stop]
+    rows["timestamp"] = segment.micros[start:stop] - PG_EPOCH_US
+    rows["value"] = segment.value[start:stop]
     rows["batch_id"] = batch_id
     return rows.tobytes()
 
@@ -146,22 +195,14 @@ COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, header 
 COPY_TRAILER = b"\xff\xff"
 
 
-def _binary_chunks(frame: pd.DataFrame, batch_id: int) -> Iterator[bytes]:
-    """The whole frame as a binary COPY stream of observation rows, in chunks, segment by
-    segment, each segment's rows in the order of the primary key (version, metric, time)."""
+def _binary_chunks(segments: list[_Segment], batch_id: int) -> Iterator[bytes]:
+    """The rows as a binary COPY stream of observation rows, in chunks, segment by segment,
+    each in the order of the primary key (version, metric, time)."""
     yield COPY_HEADER
-    segments = frame["segment"].fillna("").astype(str)
-    for segment, rows in frame.groupby(segments, sort=True):
-        order = np.lexsort(
-            (
-                _utc_microseconds(rows["timestamp"]),
-                rows["metric_id"].to_numpy(dtype=np.int64),
-                rows["version_id"].to_numpy(dtype=np.int64),
-            )
-        )
-        for start in range(0, len(order), COPY_CHUNK_ROWS):
-            chunk = rows.iloc[order[start : start + COPY_CHUNK_ROWS]]
-            yield _binary_records(chunk, str(segment), batch_id)
+    for segment in segments:
+        total = len(segment.version_id)
+        for start in range(0, total, COPY_CHUNK_ROWS):
+            yield _binary_records(segment, start, min(start + COPY_CHUNK_ROWS, total), batch_id)
     yield COPY_TRAILER
 
 
@@ -185,7 +226,7 @@ def _copy(cursor, sql: str):
     return raw.copy(sql, writer=QueuedLibpqWriter(raw))
 
 
-def _load_postgresql(batch_id: int, frame: pd.DataFrame) -> int:
+def _load_postgresql(batch_id: int, segments: list[_Segment]) -> int:
     from psycopg.errors import UniqueViolation
 
     from apps.inventory.models import ModelVersion
@@ -193,16 +234,20 @@ def _load_postgresql(batch_id: int, frame: pd.DataFrame) -> int:
     table = Observation._meta.db_table
     columns = "version_id, metric_id, segment, timestamp, value, batch_id"
     with connection.cursor() as cursor:
-        _lock_referenced(cursor, ModelVersion._meta.db_table, frame["version_id"].to_numpy())
-        _lock_referenced(cursor, MetricDefinition._meta.db_table, frame["metric_id"].to_numpy())
+        _lock_referenced(
+            cursor, ModelVersion._meta.db_table, np.concatenate([s.version_id for s in segments])
+        )
+        _lock_referenced(
+            cursor, MetricDefinition._meta.db_table, np.concatenate([s.metric_id for s in segments])
+        )
         _lock_referenced(cursor, IngestionBatch._meta.db_table, np.asarray([batch_id]))
         try:
             # New data, the usual case: straight into the table, no per-row arbitration.
             copy_sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT binary)"
             with transaction.atomic(), _copy(cursor, copy_sql) as copy:
-                for chunk in _binary_chunks(frame, batch_id):
+                for chunk in _binary_chunks(segments, batch_id):
                     copy.write(chunk)
-            return len(frame)
+            return sum(len(s.version_id) for s in segments)
         except (IntegrityError, UniqueViolation):
             pass  # COPY bypasses Django's error wrapping: psycopg's own error arrives here.
         # Some rows already exist: stage, then insert what is new.
@@ -212,7 +257,7 @@ def _load_postgresql(batch_id: int, frame: pd.DataFrame) -> int:
             "timestamp timestamptz, value double precision, batch_id bigint) ON COMMIT DROP"
         )
         with _copy(cursor, f"COPY {STAGING} ({columns}) FROM STDIN WITH (FORMAT binary)") as copy:
-            for chunk in _binary_chunks(frame, batch_id):
+            for chunk in _binary_chunks(segments, batch_id):
                 copy.write(chunk)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {STAGING} "  # noqa: S608
