@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -155,6 +156,9 @@ def _looks_binary(sample: bytes) -> bool:
     return control > max(1, len(sample) // 20)
 
 
+_FIRST_NON_SPACE = re.compile(r"\S")
+
+
 def parse_bytes(data: bytes, *, file_name: str, max_bytes: int) -> ParsedFile:
     """Read ``data`` (named ``file_name``) into a ``ParsedFile``; raise ``FileRefused``."""
     fmt, gz_name = _extension_format(file_name)
@@ -166,7 +170,7 @@ def parse_bytes(data: bytes, *, file_name: str, max_bytes: int) -> ParsedFile:
         )
     if compressed:
         data = _decompress(data, max_bytes=max_bytes)
-    if not data.strip():
+    if not data or data.isspace():  # no copy of the file, unlike strip()
         raise FileRefused("The file is empty.")
     if data[:4] == PARQUET_MAGIC:
         fmt = PARQUET
@@ -181,7 +185,8 @@ def parse_bytes(data: bytes, *, file_name: str, max_bytes: int) -> ParsedFile:
         data = data.removeprefix(UTF8_BOM)
         text = _decode_utf8(data)
         if fmt is None:
-            first = text.lstrip()[:1]
+            first = _FIRST_NON_SPACE.search(text)
+            first = first.group() if first else ""
             fmt = JSON if first == "[" else JSONL if first == "{" else CSV
     reader = {CSV: _read_csv, PARQUET: _read_parquet, JSONL: _read_jsonl, JSON: _read_json}[fmt]
     parsed = reader(data if fmt in (CSV, PARQUET) else text)
