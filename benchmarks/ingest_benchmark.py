@@ -291,10 +291,10 @@ def server_copy(url: str, frame, batch_id: int) -> tuple[float, float]:
     """Seconds for the server alone to take the validated rows: the loader's binary COPY
     stream, built before the clock starts, into the store (with its indexes, emptied first)
     and into an unindexed table of the same columns."""
-    from apps.monitoring.ingestion.loader import _binary_chunks, _key_ordered
+    from apps.monitoring.ingestion.binary import copy_chunks, key_ordered
     from apps.monitoring.models import Observation
 
-    stream = b"".join(_binary_chunks(_key_ordered(frame), batch_id))
+    stream = b"".join(copy_chunks(key_ordered(frame), batch_id))
     table = Observation._meta.db_table
     columns = "version_id, metric_id, segment, timestamp, value, batch_id"
     times = []

@@ -30,13 +30,13 @@ NOTHING`` through the database adapter.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from django.db import IntegrityError, connection, transaction
 
+from apps.monitoring.ingestion import binary
 from apps.monitoring.models import IngestionBatch, MetricDefinition, Observation
 
 #: Columns (and dtypes) of the frame ``load_observations`` takes.
@@ -49,8 +49,6 @@ FRAME_COLUMNS = {
 }
 
 STAGING = "mlgov_observation_staging"
-#: Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
-PG_EPOCH_US = 946_684_800_000_000
 
 
 @dataclass(frozen=True)
@@ -62,68 +60,6 @@ class LoadResult:
     series: tuple[tuple[int, int, str], ...] = ()
 
 
-@dataclass(frozen=True)
-class _Segment:
-    """The rows of one segment as columns, in the order of the primary key (version,
-    metric, time); times as UTC microseconds since the Unix epoch."""
-
-    name: str
-    version_id: np.ndarray
-    metric_id: np.ndarray
-    micros: np.ndarray
-    value: np.ndarray
-
-    def series(self) -> list[tuple[int, int, str]]:
-        """The distinct (version id, metric id, segment) series: where the key order moves
-        on to another version or metric."""
-        if not len(self.version_id):
-            return []
-        starts = np.flatnonzero((np.diff(self.version_id) != 0) | (np.diff(self.metric_id) != 0))
-        first = np.concatenate(([0], starts + 1))
-        return [
-            (v, m, self.name)
-            for v, m in zip(
-                self.version_id[first].tolist(), self.metric_id[first].tolist(), strict=True
-            )
-        ]
-
-
-def _segment_names(frame: pd.DataFrame) -> pd.Series:
-    """The segment column as strings ("" for none), converted only if it needs to be."""
-    segments = frame["segment"]
-    if segments.hasnans:
-        segments = segments.fillna("")
-    if pd.api.types.infer_dtype(segments, skipna=False) != "string":
-        segments = segments.astype(str)
-    return segments
-
-
-def _in_key_order(version_id: np.ndarray, metric_id: np.ndarray, micros: np.ndarray) -> bool:
-    dv, dm, dt = np.diff(version_id), np.diff(metric_id), np.diff(micros)
-    return bool(np.all((dv > 0) | ((dv == 0) & ((dm > 0) | ((dm == 0) & (dt >= 0))))))
-
-
-def _key_ordered(frame: pd.DataFrame) -> list[_Segment]:
-    """The frame's rows segment by segment, each segment sorted by (version, metric, time)
-    unless it already is (a file written series by series, the usual case)."""
-    names = _segment_names(frame)
-    first = names.iat[0] if len(names) else ""
-    one = (names == first).all()  # one segment, the usual case: no grouping
-    groups = [(first, frame)] if one else frame.groupby(names, sort=True)
-    out = []
-    for name, rows in groups:
-        version_id = rows["version_id"].to_numpy(dtype=np.int64)
-        metric_id = rows["metric_id"].to_numpy(dtype=np.int64)
-        micros = _utc_microseconds(rows["timestamp"])
-        value = rows["value"].to_numpy(dtype=np.float64)
-        if not _in_key_order(version_id, metric_id, micros):
-            order = np.lexsort((micros, metric_id, version_id))
-            version_id, metric_id = version_id[order], metric_id[order]
-            micros, value = micros[order], value[order]
-        out.append(_Segment(str(name), version_id, metric_id, micros, value))
-    return out
-
-
 def load_observations(*, batch: IngestionBatch, frame: pd.DataFrame) -> LoadResult:
     """Insert the frame's rows as observations of ``batch``; rows whose (version, metric,
     segment, timestamp) already exist are skipped and counted as duplicates."""
@@ -131,7 +67,7 @@ def load_observations(*, batch: IngestionBatch, frame: pd.DataFrame) -> LoadResu
         return LoadResult(loaded=0, duplicate=0)
     if not connection.in_atomic_block:
         raise RuntimeError("load_observations must run inside the caller's transaction")
-    segments = _key_ordered(frame)
+    segments = binary.key_ordered(frame)
     if connection.vendor == "postgresql":
         loaded = _load_postgresql(batch.pk, segments)
     else:
@@ -141,69 +77,6 @@ def load_observations(*, batch: IngestionBatch, frame: pd.DataFrame) -> LoadResu
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
-
-
-def _utc_microseconds(timestamps: pd.Series) -> np.ndarray:
-    naive = timestamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    return naive.to_numpy(dtype="datetime64[us]").view("int64")
-
-
-def _binary_records(segment: _Segment, start: int, stop: int, batch_id: int) -> bytes:
-    """Rows ``start:stop`` of one segment in PostgreSQL's binary COPY format, built
-    column-wise with numpy.
-
-    Within one segment every field has a fixed width, so each row is one record of a
-    structured big-endian array: field count, then (length, value) per field.
-    """
-    encoded = segment.name.encode()
-    fields = [
-        ("fields", ">i2"),
-        ("version_len", ">i4"),
-        ("version_id", ">i8"),
-        ("metric_len", ">i4"),
-        ("metric_id", ">i8"),
-        ("segment_len", ">i4"),
-    ]
-    if encoded:
-        fields.append(("segment", f"S{len(encoded)}"))
-    fields += [
-        ("timestamp_len", ">i4"),
-        ("timestamp", ">i8"),
-        ("value_len", ">i4"),
-        ("value", ">f8"),
-        ("batch_len", ">i4"),
-        ("batch_id", ">i8"),
-    ]
-    rows = np.empty(stop - start, dtype=np.dtype(fields))
-    rows["fields"] = 6
-    for name in ("version_len", "metric_len", "timestamp_len", "value_len", "batch_len"):
-        rows[name] = 8
-    rows["segment_len"] = len(encoded)
-    if encoded:
-        rows["segment"] = encoded
-    rows["version_id"] = segment.version_id[start:stop]
-    rows["metric_id"] = segment.metric_id[start:stop]
-    rows["timestamp"] = segment.micros[start:stop] - PG_EPOCH_US
-    rows["value"] = segment.value[start:stop]
-    rows["batch_id"] = batch_id
-    return rows.tobytes()
-
-
-#: Rows per binary COPY chunk: the next chunk is built while the server takes this one.
-COPY_CHUNK_ROWS = 65_536
-COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, header extension
-COPY_TRAILER = b"\xff\xff"
-
-
-def _binary_chunks(segments: list[_Segment], batch_id: int) -> Iterator[bytes]:
-    """The rows as a binary COPY stream of observation rows, in chunks, segment by segment,
-    each in the order of the primary key (version, metric, time)."""
-    yield COPY_HEADER
-    for segment in segments:
-        total = len(segment.version_id)
-        for start in range(0, total, COPY_CHUNK_ROWS):
-            yield _binary_records(segment, start, min(start + COPY_CHUNK_ROWS, total), batch_id)
-    yield COPY_TRAILER
 
 
 def _lock_referenced(cursor, table: str, ids: np.ndarray) -> None:
@@ -226,7 +99,7 @@ def _copy(cursor, sql: str):
     return raw.copy(sql, writer=QueuedLibpqWriter(raw))
 
 
-def _load_postgresql(batch_id: int, segments: list[_Segment]) -> int:
+def _load_postgresql(batch_id: int, segments: list[binary.Segment]) -> int:
     from psycopg.errors import UniqueViolation
 
     from apps.inventory.models import ModelVersion
@@ -245,7 +118,7 @@ def _load_postgresql(batch_id: int, segments: list[_Segment]) -> int:
             # New data, the usual case: straight into the table, no per-row arbitration.
             copy_sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT binary)"
             with transaction.atomic(), _copy(cursor, copy_sql) as copy:
-                for chunk in _binary_chunks(segments, batch_id):
+                for chunk in binary.copy_chunks(segments, batch_id):
                     copy.write(chunk)
             return sum(len(s.version_id) for s in segments)
         except (IntegrityError, UniqueViolation):
@@ -257,7 +130,7 @@ def _load_postgresql(batch_id: int, segments: list[_Segment]) -> int:
             "timestamp timestamptz, value double precision, batch_id bigint) ON COMMIT DROP"
         )
         with _copy(cursor, f"COPY {STAGING} ({columns}) FROM STDIN WITH (FORMAT binary)") as copy:
-            for chunk in _binary_chunks(segments, batch_id):
+            for chunk in binary.copy_chunks(segments, batch_id):
                 copy.write(chunk)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {STAGING} "  # noqa: S608

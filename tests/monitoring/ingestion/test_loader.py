@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from apps.monitoring.ingestion import loader
+from apps.monitoring.ingestion import binary, loader
 from apps.monitoring.models import IngestionBatch, Observation
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_it_refuses_rows_that_refer_to_nothing(batch, versions, auc, dangling):
 def test_a_frame_is_sent_in_chunks_and_reports_its_series(batch, versions, auc, monkeypatch):
     # Small chunks: the stream is built in pieces across segments, in and out of the
     # staging path (the second load repeats rows), and every row arrives exactly once.
-    monkeypatch.setattr(loader, "COPY_CHUNK_ROWS", 3)
+    monkeypatch.setattr(binary, "COPY_CHUNK_ROWS", 3)
     own = versions["own"].pk
     rows = pd.concat(
         [frame(own, auc.pk, 10), frame(own, auc.pk, 7, segment="region=eu")], ignore_index=True
@@ -101,33 +101,3 @@ def test_a_frame_is_sent_in_chunks_and_reports_its_series(batch, versions, auc, 
         .order_by("timestamp")
         .values_list("value", flat=True)
     ) == pytest.approx([0.5 + i / 10 for i in range(7)])
-
-
-def test_rows_are_put_in_key_order_and_their_series_read_off_it():
-    rows = pd.DataFrame(
-        {
-            "version_id": [2, 1, 2, 1, 1],
-            "metric_id": [5, 7, 5, 5, 7],
-            "segment": [None, "", "", "eu", ""],
-            "timestamp": pd.to_datetime([3, 2, 1, 1, 1], unit="h", utc=True),
-            "value": [0.3, 0.2, 0.1, 0.9, 0.4],
-        }
-    )
-    segments = loader._key_ordered(rows)
-    assert [s.name for s in segments] == ["", "eu"]
-    plain = segments[0]
-    assert list(zip(plain.version_id, plain.metric_id, plain.value, strict=True)) == [
-        (1, 7, 0.4),
-        (1, 7, 0.2),
-        (2, 5, 0.1),
-        (2, 5, 0.3),
-    ]
-    assert [s for segment in segments for s in segment.series()] == [
-        (1, 7, ""),
-        (2, 5, ""),
-        (1, 5, "eu"),
-    ]
-    # Already in key order (a file written series by series): kept as it is.
-    ordered = rows[rows["segment"] == ""].iloc[[1, 0]]
-    (again,) = loader._key_ordered(ordered)
-    assert list(again.value) == [0.2, 0.1]
