@@ -163,7 +163,7 @@ def _load_portable(batch_id: int, frame: pd.DataFrame) -> int:
     rows = zip(
         frame["version_id"].astype("int64").tolist(),
         frame["metric_id"].astype("int64").tolist(),
-        frame["segment"].fillna("").astype(str).tolist(),
+        binary.segment_names(frame).tolist(),
         (adapt(ts) for ts in frame["timestamp"].dt.tz_convert("UTC").dt.to_pydatetime()),
         frame["value"].astype("float64").tolist(),
         strict=True,
