@@ -37,6 +37,11 @@ class AuditEvent(models.Model):
         TRANSITION = "transition", "Status changed"
         DECIDE = "decide", "Decided"
         LOGIN = "login", "Logged in"
+        LOGIN_FAILED = "login_failed", "Login failed"
+        LOCKOUT = "lockout", "Locked out"
+        UNLOCK = "unlock", "Lockout lifted"
+        SIGNATURE_FAILED = "signature_failed", "Signature failed"
+        REVOKE = "revoke", "Revoked"
 
     sequence = models.PositiveBigIntegerField(unique=True, editable=False)
     occurred_at = models.DateTimeField(editable=False, db_index=True)
