@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.accounts import roles
+from apps.core.links import validate_link_lines
 from apps.inventory.forms import DATE, TEXTAREA, UserChoiceField
 from apps.reviews.choices import FindingStatus, ReviewOutcome, Severity
 from apps.reviews.models import Finding, Review
@@ -97,6 +98,11 @@ class FindingForm(forms.ModelForm):
             for name in list(self.fields):
                 if name not in ("evidence", "evidence_links"):
                     del self.fields[name]
+
+    def clean_evidence_links(self) -> str:
+        text = self.cleaned_data.get("evidence_links", "")
+        validate_link_lines(text)
+        return text
 
     def service_data(self) -> dict:
         if self.instance.pk:

@@ -1,4 +1,5 @@
-"""Template helpers for mlgov pages: query strings, sortable headers, badges, form fields."""
+"""Template helpers for mlgov pages: query strings, sortable headers, badges, form fields,
+and the one way a user-entered URL becomes a link (``user_link``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 from django import forms, template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from apps.core.links import LINK_REL, safe_link_url
 
 register = template.Library()
 
@@ -143,3 +146,20 @@ def duration(value) -> str:
     if minutes or not parts:
         parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
     return " ".join(parts)
+
+
+@register.filter
+def user_link(value, label=None) -> str:
+    """A user-entered URL as a link if it is http(s), otherwise as the text that was typed.
+
+    Every URL that a user typed and a page or HTML/PDF report shows goes through this filter,
+    so a ``javascript:`` evidence link is never live for the validators and auditors who read
+    it. ``label`` replaces the URL as the link text.
+    """
+    if value is None or value == "":
+        return ""
+    text = str(value).strip() if label in (None, "") else str(label)
+    url = safe_link_url(value)
+    if url is None:
+        return format_html('<span class="link-refused">{}</span>', text)
+    return format_html('<a href="{}" rel="{}">{}</a>', url, LINK_REL, text)

@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.links import validate_link_lines
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.api.serializers import UsernameField
 from apps.reviews import selectors
@@ -88,6 +89,11 @@ class FindingSerializer(serializers.ModelSerializer):
             "updated_at",
         )
         read_only_fields = ("status", "created_at", "updated_at")
+
+    def validate_evidence_links(self, value: str) -> str:
+        # Only web addresses: these links are opened by validators, auditors and admins.
+        validate_link_lines(value)
+        return value
 
 
 class FindingUpdateSerializer(FindingSerializer):
