@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from mlgov.env import env_bool, env_int, env_list, env_str
@@ -120,6 +121,7 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "mlgov.sqlite3",
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+    "csp",
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -135,6 +137,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 10},
+    # Before WhiteNoise, so static files get the policy and the header set too.
+    "csp.middleware.CSPMiddleware",
+    "apps.core.middleware.SecurityHeadersMiddleware",
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -258,6 +263,30 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.HasAnyRole"],
     "DEFAULT_FILTER_BACKENDS": [
+if HTTPS:
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for Path=/
+    # and without Domain, so a sibling subdomain or plain-HTTP page cannot set or shadow it.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# Content-Security-Policy (django-csp): only this origin's own scripts and stylesheets, no
+# inline script or style, no plugins, no <base>, no framing, forms post only here. A stored
+# link or markup that slipped past escaping still cannot run. The HTML model card is served
+# with its own stricter policy (apps.core.security.document_policy).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],

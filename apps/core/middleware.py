@@ -1,4 +1,5 @@
-"""Request middleware: request id, client address and the user's display time zone."""
+"""Request middleware: request id, client address, the user's display time zone, and the
+security headers every response carries."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import zoneinfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from apps.core import context
+from apps.core.security import PERMISSIONS_POLICY
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -45,3 +48,31 @@ class RequestContextMiddleware:
         timezone.deactivate()
         response["X-Request-ID"] = request_id
         return response
+
+
+class SecurityHeadersMiddleware:
+    """Permissions-Policy on every response; ``Cache-Control: no-store`` on every response to a
+    signed-in user and every API response.
+
+    Signed-in pages and API answers hold model records, findings and audit trails: no shared
+    proxy, and no browser cache or back button after sign-out on a shared desk, may keep them.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if self._private(request):
+            add_never_cache_headers(response)
+            response["Pragma"] = "no-cache"
+        return response
+
+    @staticmethod
+    def _private(request) -> bool:
+        if request.path_info.startswith("/api/"):
+            return True
+        # Set by AuthenticationMiddleware further down; absent when WhiteNoise answered first.
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated)

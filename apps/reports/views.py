@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_date
 
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
+from apps.core.security import apply_document_policy
 from apps.core.views import paginate, render_page, require_perm, role_required
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.views import _tab_page as model_tab_page
@@ -195,4 +196,7 @@ def model_card(request, slug: str):
         },
     )
     html = card_html(snapshot, meta, for_pdf=False)
-    return HttpResponse(html, content_type="text/html; charset=utf-8")
+    # Standalone, with its stylesheets inline: served under a policy that allows exactly those
+    # stylesheets (by hash) and no script at all, rather than weakening the site's policy.
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    return apply_document_policy(response, html)

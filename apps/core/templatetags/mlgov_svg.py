@@ -138,6 +138,7 @@ def lineage_layout(graph: dict, center_id: str) -> dict:
                 "fill": fill,
                 "stroke": stroke,
                 "text_colour": "#ffffff" if kind == "center" else "#1c2430",
+                "kind": kind,
             }
     edges = []
     for edge in graph["edges"]:
