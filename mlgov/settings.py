@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
     "django_htmx",
+    "csp",
     "apps.core",
     "apps.accounts",
     "apps.audit",
@@ -80,6 +81,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files get the policy and the header set too.
+    "csp.middleware.CSPMiddleware",
+    "apps.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -121,7 +125,6 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "mlgov.sqlite3",
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-    "csp",
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -137,9 +140,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 10},
-    # Before WhiteNoise, so static files get the policy and the header set too.
-    "csp.middleware.CSPMiddleware",
-    "apps.core.middleware.SecurityHeadersMiddleware",
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -177,6 +177,30 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+if HTTPS:
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for Path=/
+    # and without Domain, so a sibling subdomain or plain-HTTP page cannot set or shadow it.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# Content-Security-Policy (django-csp): only this origin's own scripts and stylesheets, no
+# inline script or style, no plugins, no <base>, no framing, forms post only here. A stored
+# link or markup that slipped past escaping still cannot run. The HTML model card is served
+# with its own stricter policy (apps.core.security.document_policy).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 if env_bool("DJANGO_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
@@ -263,30 +287,6 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.HasAnyRole"],
     "DEFAULT_FILTER_BACKENDS": [
-if HTTPS:
-    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for Path=/
-    # and without Domain, so a sibling subdomain or plain-HTTP page cannot set or shadow it.
-    SESSION_COOKIE_NAME = "__Host-sessionid"
-    CSRF_COOKIE_NAME = "__Host-csrftoken"
-
-# Content-Security-Policy (django-csp): only this origin's own scripts and stylesheets, no
-# inline script or style, no plugins, no <base>, no framing, forms post only here. A stored
-# link or markup that slipped past escaping still cannot run. The HTML model card is served
-# with its own stricter policy (apps.core.security.document_policy).
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [SELF],
-        "script-src": [SELF],
-        "style-src": [SELF],
-        "img-src": [SELF, "data:"],
-        "font-src": [SELF],
-        "connect-src": [SELF],
-        "object-src": [NONE],
-        "base-uri": [NONE],
-        "frame-ancestors": [NONE],
-        "form-action": [SELF],
-    }
-}
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
