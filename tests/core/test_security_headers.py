@@ -60,9 +60,11 @@ def test_api_answers_are_not_stored_signed_in_or_not(client, auditor):
     assert signed_in.status_code == 200 and _no_store(signed_in)
 
 
-def test_the_login_page_may_be_cached_like_any_public_page(client):
-    # Nothing private on it; no-store is kept for what a signed-in user sees.
-    response = client.get(reverse("accounts:login"))
+def test_static_files_stay_cacheable(client, auditor):
+    # Nothing private in them; no-store is for what a signed-in user sees.
+    client.force_login(auditor)
+
+    response = client.get("/static/css/mlgov.css")
 
     assert response.status_code == 200
     assert "no-store" not in response.get("Cache-Control", "")
