@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from apps.core.signing import generate_private_key_pem
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 PRODUCTION_DB = "postgres://postgres@127.0.0.1:5432/test"
 
@@ -38,6 +40,7 @@ def _production_env(**overrides: str) -> dict[str, str]:
         DATABASE_URL=PRODUCTION_DB,
         REDIS_URL="redis://127.0.0.1:6379/0",
         DJANGO_SETTINGS_MODULE="mlgov.settings",
+        MLGOV_SIGNING_KEY=generate_private_key_pem(),
     )
     env.update(overrides)
     return env

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.core.signing import generate_private_key_pem
 from mlgov.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -103,6 +104,7 @@ def test_production_values_switch_to_postgresql_and_a_broker(tmp_path):
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/mlgov",
         REDIS_URL="redis://127.0.0.1:6379/0",
         DJANGO_SECRET_KEY="k" * 60,
+        MLGOV_SIGNING_KEY=generate_private_key_pem(),
         DJANGO_HTTPS="true",
         DJANGO_ALLOWED_HOSTS="mlgov.example.org",
     )
