@@ -277,6 +277,24 @@ MLGOV_INGEST_TIME_LIMIT = env_int("MLGOV_INGEST_TIME_LIMIT", 30 * 60)
 MLGOV_DRIFT_MAX_BYTES = env_int("MLGOV_DRIFT_MAX_BYTES", 500 * 1024 * 1024)
 MLGOV_PULL_TIMEOUT_SECONDS = env_int("MLGOV_PULL_TIMEOUT_SECONDS", 30)
 
+
+def _egress() -> tuple[list, list[int], str]:
+    """The egress guard's settings (apps/core/egress.py): the operator's allow-list of
+    internal hosts, the ports outbound requests may use and an extra CA bundle."""
+    from apps.core import egress
+    from mlgov.env import env_parsed_list
+
+    allow = env_parsed_list("MLGOV_EGRESS_ALLOW", egress.parse_allow_entry)
+    ports = env_parsed_list("MLGOV_EGRESS_PORTS", egress.parse_port, list(egress.DEFAULT_PORTS))
+    ca_file = env_str("MLGOV_EGRESS_CA_FILE")
+    if ca_file and not Path(ca_file).is_file():
+        raise ImproperlyConfigured(f"MLGOV_EGRESS_CA_FILE={ca_file} is not a readable file.")
+    return allow, ports, ca_file
+
+
+# Outbound HTTP (webhooks, metric pulls): only public addresses unless allow-listed here.
+MLGOV_EGRESS_ALLOW, MLGOV_EGRESS_PORTS, MLGOV_EGRESS_CA_FILE = _egress()
+
 # Reports: seconds one report job may take (evidence packs of large inventories take longest).
 MLGOV_REPORT_TIME_LIMIT = env_int("MLGOV_REPORT_TIME_LIMIT", 30 * 60)
 
