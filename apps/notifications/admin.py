@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
+from apps.core import egress
 from apps.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin
 from apps.notifications import services
 from apps.notifications.choices import Event
@@ -12,7 +13,14 @@ from apps.notifications.models import WebhookDelivery, WebhookEndpoint
 
 
 class WebhookEndpointForm(forms.ModelForm):
-    url = forms.URLField(label="URL", max_length=500, assume_scheme="https")
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        assume_scheme="https",
+        validators=[egress.validate_url],
+        help_text="A public http(s) address; internal hosts only if the operator allow-listed "
+        "them (MLGOV_EGRESS_ALLOW). Redirects are not followed.",
+    )
     events = forms.MultipleChoiceField(
         choices=Event.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
