@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.filters import FilterSet
 from apps.incidents.choices import IncidentStatus, Severity
 from apps.incidents.models import Incident
 from apps.inventory.models import RegisteredModel
@@ -19,7 +20,7 @@ def _visible_models(request):
     return model_list(user=user)
 
 
-class IncidentFilter(django_filters.FilterSet):
+class IncidentFilter(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.MultipleChoiceFilter(
         choices=IncidentStatus.choices, label="Status", distinct=False

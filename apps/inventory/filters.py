@@ -6,11 +6,12 @@ import django_filters
 from django.db.models import Q
 
 from apps.accounts.models import User
+from apps.core.filters import FilterSet
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
 from apps.inventory.models import BusinessUnit, Dataset, RegisteredModel
 
 
-class RegisteredModelFilter(django_filters.FilterSet):
+class RegisteredModelFilter(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     risk_tier = django_filters.MultipleChoiceFilter(choices=RiskTier.choices, label="Risk tier")
     unassessed = django_filters.BooleanFilter(
@@ -69,7 +70,7 @@ class RegisteredModelFilter(django_filters.FilterSet):
         )
 
 
-class DatasetFilter(django_filters.FilterSet):
+class DatasetFilter(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     contains_personal_data = django_filters.BooleanFilter(label="Contains personal data")
     owner = django_filters.CharFilter(field_name="owner__username", label="Owner (username)")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import django_filters
 
+from apps.core.filters import FilterSet
 from apps.reports.choices import ReportKind, ReportStatus
 from apps.reports.models import Report
 
 
-class ReportFilter(django_filters.FilterSet):
+class ReportFilter(FilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=ReportKind.choices, label="Kind")
     status = django_filters.MultipleChoiceFilter(choices=ReportStatus.choices, label="Status")
     model = django_filters.CharFilter(

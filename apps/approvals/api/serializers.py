@@ -7,10 +7,11 @@ from rest_framework import serializers
 from apps.approvals.choices import Verdict
 from apps.approvals.forms import INVENTORY_KINDS
 from apps.approvals.models import ApprovalRequest, Decision
+from apps.core.api.fields import ModelSerializer, ReferenceField, SlugRelatedField
 from apps.inventory.api.serializers import UsernameField
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionSerializer(ModelSerializer):
     approver = UsernameField(read_only=True)
 
     class Meta:
@@ -27,8 +28,8 @@ class DecisionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApprovalRequestSerializer(serializers.ModelSerializer):
-    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+class ApprovalRequestSerializer(ModelSerializer):
+    model = SlugRelatedField(slug_field="slug", read_only=True)
     requested_by = UsernameField(read_only=True)
     decisions = DecisionSerializer(many=True, read_only=True)
 
@@ -61,8 +62,8 @@ class ApprovalRequestCreateSerializer(serializers.Serializer):
     model itself (retirement)."""
 
     kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in INVENTORY_KINDS])
-    model = serializers.CharField(max_length=100, help_text="Slug of the model.")
-    version = serializers.CharField(
+    model = ReferenceField(max_length=100, help_text="Slug of the model.")
+    version = ReferenceField(
         max_length=64, required=False, allow_blank=True, help_text="For validation and promotion."
     )
     justification = serializers.CharField(required=False, allow_blank=True, default="")

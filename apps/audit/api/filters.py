@@ -5,10 +5,11 @@ from __future__ import annotations
 import django_filters
 
 from apps.audit.models import AuditEvent
+from apps.core.filters import FilterSet, IsoDateTimeFilter
 from apps.inventory.models import RegisteredModel
 
 
-class AuditEventFilter(django_filters.FilterSet):
+class AuditEventFilter(FilterSet):
     model = django_filters.CharFilter(
         method="filter_model",
         label="Model slug: events about the model and everything under it",
@@ -17,10 +18,10 @@ class AuditEventFilter(django_filters.FilterSet):
     object_id = django_filters.CharFilter(label="Object id")
     action = django_filters.MultipleChoiceFilter(choices=AuditEvent.Action.choices)
     actor = django_filters.CharFilter(field_name="actor_username", label="Actor username")
-    since = django_filters.IsoDateTimeFilter(
+    since = IsoDateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", label="On or after (ISO 8601)"
     )
-    until = django_filters.IsoDateTimeFilter(
+    until = IsoDateTimeFilter(
         field_name="occurred_at", lookup_expr="lt", label="Before (ISO 8601)"
     )
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apps.audit.models import AuditEvent
+from apps.core.api.fields import ModelSerializer
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
+class AuditEventSerializer(ModelSerializer):
     """One hash-chained audit event.
 
     ``model`` is the slug of the registered model the event is about (directly or through a

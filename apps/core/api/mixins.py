@@ -17,15 +17,14 @@ class UpdateSerializerMixin:
         return super().get_serializer_class()
 
 
-class ServiceWriteMixin:
-    """Creates and updates go through a service; the answer re-reads the object through the
-    view's (restricted, prefetched) queryset. Subclasses implement ``service_create`` and,
-    where editing is allowed, ``service_update``."""
+class ServiceCreateMixin:
+    """Creates go through a service; the answer re-reads the object through the view's
+    (restricted, prefetched) queryset. Subclasses implement ``service_create``.
+
+    It defines no ``update``: a router routes PUT to any viewset that has one, so a resource
+    that cannot be edited would answer PUT with 403 instead of 405."""
 
     def service_create(self, data: dict):
-        raise NotImplementedError
-
-    def service_update(self, instance, data: dict):
         raise NotImplementedError
 
     def _respond(self, instance, code: int = status.HTTP_200_OK) -> Response:
@@ -37,6 +36,14 @@ class ServiceWriteMixin:
         serializer.is_valid(raise_exception=True)
         instance = self.service_create(dict(serializer.validated_data))
         return self._respond(instance, status.HTTP_201_CREATED)
+
+
+class ServiceWriteMixin(ServiceCreateMixin):
+    """Creates and updates go through a service (see ServiceCreateMixin); subclasses that
+    allow editing implement ``service_update``."""
+
+    def service_update(self, instance, data: dict):
+        raise NotImplementedError
 
     def update(self, request, *args, **kwargs):
         instance = self.get_object()

@@ -6,6 +6,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api.fields import ModelSerializer, SlugRelatedField
 from apps.incidents import selectors
 from apps.incidents.models import Incident, IncidentEvent
 from apps.inventory.api.serializers import UsernameField
@@ -21,7 +22,7 @@ class CountdownSerializer(serializers.Serializer):
     reported = serializers.BooleanField()
 
 
-class IncidentSerializer(serializers.ModelSerializer):
+class IncidentSerializer(ModelSerializer):
     model = ModelSlugField()
     assignee = UsernameField(required=False, allow_null=True)
     threshold = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -88,7 +89,7 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 
 class IncidentUpdateSerializer(IncidentSerializer):
-    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    model = SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta(IncidentSerializer.Meta):
         read_only_fields = (
@@ -104,8 +105,8 @@ class IncidentUpdateSerializer(IncidentSerializer):
         )
 
 
-class IncidentEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+class IncidentEventSerializer(ModelSerializer):
+    actor = SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = IncidentEvent
@@ -113,8 +114,8 @@ class IncidentEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BreachSerializer(serializers.ModelSerializer):
-    version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+class BreachSerializer(ModelSerializer):
+    version = SlugRelatedField(slug_field="version", read_only=True)
 
     class Meta:
         model = Breach

@@ -6,6 +6,7 @@ import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from apps.core.filters import FilterSet
 from apps.inventory.choices import DeploymentEnvironment, DeploymentStatus, VersionStage
 from apps.inventory.filters import RegisteredModelFilter
 from apps.inventory.models import Deployment, ModelVersion
@@ -16,7 +17,7 @@ for _name in ("business_unit", "owner"):
     extend_schema_field(OpenApiTypes.STR)(RegisteredModelFilter.base_filters[_name])
 
 
-class ModelVersionFilter(django_filters.FilterSet):
+class ModelVersionFilter(FilterSet):
     stage = django_filters.MultipleChoiceFilter(choices=VersionStage.choices, label="Stage")
 
     class Meta:
@@ -24,7 +25,7 @@ class ModelVersionFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class DeploymentFilter(django_filters.FilterSet):
+class DeploymentFilter(FilterSet):
     model = django_filters.CharFilter(field_name="version__model__slug", label="Model slug")
     environment = django_filters.MultipleChoiceFilter(
         choices=DeploymentEnvironment.choices, label="Environment"

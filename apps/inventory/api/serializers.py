@@ -13,6 +13,7 @@ from rest_framework.reverse import reverse
 
 from apps.accounts.models import User
 from apps.approvals.choices import RequestStatus
+from apps.core.api.fields import ModelSerializer, ReferenceField, SlugRelatedField
 from apps.inventory import risk, selectors
 from apps.inventory.choices import (
     AnnexIIIPoint,
@@ -33,7 +34,7 @@ from apps.inventory.models import (
 )
 
 
-class UsernameField(serializers.SlugRelatedField):
+class UsernameField(SlugRelatedField):
     """A user named by username; only active accounts can be assigned."""
 
     def __init__(self, **kwargs):
@@ -43,7 +44,7 @@ class UsernameField(serializers.SlugRelatedField):
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class DatasetSlugField(serializers.SlugRelatedField):
+class DatasetSlugField(SlugRelatedField):
     """A dataset named by slug, looked up among the datasets the requesting user may see."""
 
     def __init__(self, **kwargs):
@@ -90,13 +91,13 @@ class ModelVersionUrlField(serializers.Field):
 # --- registered models -------------------------------------------------------------------
 
 
-class RegisteredModelSerializer(serializers.ModelSerializer):
+class RegisteredModelSerializer(ModelSerializer):
     """A model's inventory record. Risk, EU class and lifecycle fields are read-only here:
     they change through risk assessments and lifecycle transitions."""
 
     url = serializers.HyperlinkedIdentityField(view_name="api:model-detail", lookup_field="slug")
     web_url = serializers.CharField(source="get_absolute_url", read_only=True)
-    business_unit = serializers.SlugRelatedField(
+    business_unit = SlugRelatedField(
         slug_field="code", queryset=BusinessUnit.objects.all()
     )
     business_unit_name = serializers.CharField(source="business_unit.name", read_only=True)
@@ -234,13 +235,13 @@ class LineageSerializer(serializers.Serializer):
 # --- risk assessments --------------------------------------------------------------------
 
 
-class RiskAssessmentSerializer(serializers.ModelSerializer):
+class RiskAssessmentSerializer(ModelSerializer):
     """A dated, attributed risk-tier decision: the questionnaire, the suggestion, a validator's
     proposal (``decided_*``) and its approval by a second validator (``approved_*``, through
     the risk-tier-change request ``approval_request``)."""
 
     url = serializers.SerializerMethodField()
-    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    model = SlugRelatedField(slug_field="slug", read_only=True)
     eu_annex_iii_point = serializers.SerializerMethodField()
     suggested_tier_label = serializers.CharField(
         source="get_suggested_tier_display", read_only=True
@@ -341,12 +342,12 @@ class RiskDecisionSerializer(serializers.Serializer):
 # --- versions ----------------------------------------------------------------------------
 
 
-class ModelVersionSerializer(serializers.ModelSerializer):
+class ModelVersionSerializer(ModelSerializer):
     """A registered version: artefact, code, parameters, metrics and data lineage."""
 
     url = ModelVersionUrlField()
     web_url = serializers.CharField(source="get_absolute_url", read_only=True)
-    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    model = SlugRelatedField(slug_field="slug", read_only=True)
     training_datasets = VersionDatasetsField(
         role=DatasetRole.TRAINED_ON, help_text="Slugs of the datasets it was trained on."
     )
@@ -398,7 +399,7 @@ class StageSerializer(serializers.Serializer):
 # --- datasets ----------------------------------------------------------------------------
 
 
-class DatasetSerializer(serializers.ModelSerializer):
+class DatasetSerializer(ModelSerializer):
     """A dataset and its datasheet."""
 
     url = serializers.HyperlinkedIdentityField(view_name="api:dataset-detail", lookup_field="slug")
@@ -442,14 +443,14 @@ class DatasetUpdateSerializer(DatasetSerializer):
 # --- deployments -------------------------------------------------------------------------
 
 
-class DeploymentSerializer(serializers.ModelSerializer):
+class DeploymentSerializer(ModelSerializer):
     """Where a version serves. Created by naming the model slug and the version string."""
 
     url = serializers.HyperlinkedIdentityField(view_name="api:deployment-detail")
     model = serializers.SlugField(
         source="version.model.slug", help_text="Slug of the registered model."
     )
-    version = serializers.CharField(
+    version = ReferenceField(
         source="version.version", help_text="Version string of the deployed version."
     )
     environment = serializers.ChoiceField(choices=DeploymentEnvironment.choices)

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.exceptions import Conflict
-from apps.core.api.mixins import ServiceWriteMixin, UpdateSerializerMixin
+from apps.core.api.mixins import ServiceCreateMixin, ServiceWriteMixin, UpdateSerializerMixin
 from apps.core.api.permissions import RulesPermission
 from apps.inventory import risk, selectors, services
 from apps.inventory.api import serializers as s
@@ -256,7 +256,7 @@ class ModelVersionViewSet(
     ),
 )
 class RiskAssessmentViewSet(
-    ServiceWriteMixin,
+    ServiceCreateMixin,
     ModelChildMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -368,7 +368,7 @@ class DatasetViewSet(
     ),
 )
 class DeploymentViewSet(
-    ServiceWriteMixin,
+    ServiceCreateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

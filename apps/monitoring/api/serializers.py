@@ -12,13 +12,19 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from apps.core.api.fields import (
+    DateTimeField,
+    ModelSerializer,
+    ReferenceField,
+    SlugRelatedField,
+)
 from apps.inventory import selectors as inventory_selectors
 from apps.monitoring.choices import BreachDirection, EvaluationState, MetricDirection
 from apps.monitoring.models import MetricDefinition, Threshold
 
 
-class MetricDefinitionSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+class MetricDefinitionSerializer(ModelSerializer):
+    created_by = SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = MetricDefinition
@@ -28,14 +34,14 @@ class MetricDefinitionSerializer(serializers.ModelSerializer):
         extra_kwargs = {"name": {"validators": []}}
 
 
-class VersionField(serializers.CharField):
+class VersionField(ReferenceField):
     """A version of the threshold's model, by its version string (null: every version)."""
 
     def get_attribute(self, instance):
         return instance.version.version if instance.version_id else None
 
 
-class VisibleModelField(serializers.SlugRelatedField):
+class VisibleModelField(SlugRelatedField):
     """A model named by slug, among the models the requesting user sees."""
 
     def __init__(self, **kwargs):
@@ -45,7 +51,7 @@ class VisibleModelField(serializers.SlugRelatedField):
         return inventory_selectors.model_list(user=self.context["request"].user)
 
 
-class ThresholdSerializer(serializers.ModelSerializer):
+class ThresholdSerializer(ModelSerializer):
     """A threshold. ``version`` is a version string of ``model``; empty for every version."""
 
     url = serializers.HyperlinkedIdentityField(view_name="api:threshold-detail")
@@ -57,7 +63,7 @@ class ThresholdSerializer(serializers.ModelSerializer):
         allow_blank=True,
         help_text="A version string of the model; empty or null for every version.",
     )
-    metric = serializers.SlugRelatedField(
+    metric = SlugRelatedField(
         slug_field="name", queryset=MetricDefinition.objects.all(), help_text="Metric name."
     )
     direction = serializers.ChoiceField(
@@ -67,7 +73,7 @@ class ThresholdSerializer(serializers.ModelSerializer):
         help_text="Omit to follow the metric (higher is better → below).",
     )
     status_label = serializers.CharField(source="get_status_display", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = SlugRelatedField(slug_field="username", read_only=True)
     signoff_request = serializers.PrimaryKeyRelatedField(read_only=True)
     supersedes = serializers.PrimaryKeyRelatedField(read_only=True)
 
@@ -122,7 +128,7 @@ class ThresholdSerializer(serializers.ModelSerializer):
 class ThresholdUpdateSerializer(ThresholdSerializer):
     """Edits of a draft: the model is fixed."""
 
-    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    model = SlugRelatedField(slug_field="slug", read_only=True)
 
 
 class SubmitSerializer(serializers.Serializer):
@@ -134,7 +140,7 @@ class SubmitSerializer(serializers.Serializer):
 
 class ObservedValueSerializer(serializers.Serializer):
     version = serializers.CharField()
-    timestamp = serializers.DateTimeField()
+    timestamp = DateTimeField()
     value = serializers.FloatField()
 
 
@@ -143,8 +149,8 @@ class ThresholdStateSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=EvaluationState.choices)
     value = serializers.FloatField(allow_null=True)
     sample_count = serializers.IntegerField()
-    since = serializers.DateTimeField()
-    evaluated_at = serializers.DateTimeField()
+    since = DateTimeField()
+    evaluated_at = DateTimeField()
 
 
 class ActiveThresholdSerializer(serializers.Serializer):
@@ -194,11 +200,11 @@ class ModelMetricSerializer(serializers.Serializer):
 class SeriesQuerySerializer(serializers.Serializer):
     """Query parameters of a metric series."""
 
-    locals()["from"] = serializers.DateTimeField(
+    locals()["from"] = DateTimeField(
         required=False, help_text="Start (ISO 8601); default: 90 days before ``to``."
     )
-    to = serializers.DateTimeField(required=False, help_text="End (ISO 8601); default: now.")
-    segment = serializers.CharField(
+    to = DateTimeField(required=False, help_text="End (ISO 8601); default: now.")
+    segment = ReferenceField(
         required=False, allow_blank=True, default="", help_text="Empty: the whole population."
     )
     points = serializers.IntegerField(
@@ -218,7 +224,7 @@ class SeriesQuerySerializer(serializers.Serializer):
 
 
 class SeriesPointSerializer(serializers.Serializer):
-    timestamp = serializers.DateTimeField()
+    timestamp = DateTimeField()
     value = serializers.FloatField()
 
 
@@ -235,9 +241,9 @@ class MetricBreachSerializer(serializers.Serializer):
     value = serializers.FloatField()
     warning_bound = serializers.FloatField()
     critical_bound = serializers.FloatField()
-    observed_at = serializers.DateTimeField()
-    detected_at = serializers.DateTimeField()
-    ended_at = serializers.DateTimeField(allow_null=True)
+    observed_at = DateTimeField()
+    detected_at = DateTimeField()
+    ended_at = DateTimeField(allow_null=True)
     incident = serializers.CharField(
         source="incident.reference",
         allow_null=True,
@@ -254,8 +260,8 @@ class MetricSeriesSerializer(serializers.Serializer):
     unit = serializers.CharField()
     direction = serializers.ChoiceField(choices=MetricDirection.choices)
     segment = serializers.CharField()
-    locals()["from"] = serializers.DateTimeField()
-    to = serializers.DateTimeField()
+    locals()["from"] = DateTimeField()
+    to = DateTimeField()
     series = VersionSeriesSerializer(many=True)
     thresholds = ActiveThresholdSerializer(many=True)
     breaches = MetricBreachSerializer(many=True)

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from apps.core.api.mixins import ServiceWriteMixin, UpdateSerializerMixin
 from apps.core.api.permissions import RulesPermission
+from apps.core.filters import FilterSet
 from apps.inventory.api.views import MODEL_SLUG_PARAM, ModelChildMixin
 from apps.inventory.models import ModelVersion
 from apps.monitoring import charts, selectors, services
@@ -25,7 +26,7 @@ from apps.monitoring.models import MetricDefinition, Threshold
 MANAGE = "monitoring.change_threshold"
 
 
-class ThresholdFilter(df.FilterSet):
+class ThresholdFilter(FilterSet):
     model = df.CharFilter(field_name="model__slug", help_text="Slug of the model.")
     metric = df.CharFilter(field_name="metric__name", help_text="Name of the metric.")
     status = df.MultipleChoiceFilter(choices=ThresholdStatus.choices)

@@ -11,25 +11,32 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from apps.core.api.fields import (
+    DateTimeField,
+    ModelSerializer,
+    ReferenceField,
+    SlugRelatedField,
+)
 from apps.core.api.permissions import RulesPermission
+from apps.core.filters import FilterSet
 from apps.inventory import selectors as inventory_selectors
 from apps.monitoring.choices import DriftRunStatus
 from apps.monitoring.drift import selectors, services
 from apps.monitoring.models import DriftColumn, DriftRun
 
 
-class DriftColumnSerializer(serializers.ModelSerializer):
+class DriftColumnSerializer(ModelSerializer):
     class Meta:
         model = DriftColumn
         fields = ("column", "kind", "method", "score", "threshold", "drifted", "psi")
 
 
-class DriftRunSerializer(serializers.ModelSerializer):
+class DriftRunSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:drift-run-detail")
     web_url = serializers.SerializerMethodField()
     model = serializers.CharField(source="version.model.slug", read_only=True)
     version = serializers.CharField(source="version.version", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = DriftRun
@@ -75,18 +82,18 @@ class DriftRunDetailSerializer(DriftRunSerializer):
 
 
 class DriftRunCreateSerializer(serializers.Serializer):
-    model = serializers.CharField(help_text="Slug of the model.")
-    version = serializers.CharField(help_text="Version string of the model's version.")
+    model = ReferenceField(help_text="Slug of the model.")
+    version = ReferenceField(help_text="Version string of the model's version.")
     reference = serializers.FileField(help_text="Reference sample: CSV or Parquet, gzip allowed.")
     current = serializers.FileField(help_text="Current sample with the same columns.")
-    observed_at = serializers.DateTimeField(
+    observed_at = DateTimeField(
         required=False,
         allow_null=True,
         help_text="When the current sample was taken (ISO 8601 with zone); default now.",
     )
 
 
-class DriftRunFilter(df.FilterSet):
+class DriftRunFilter(FilterSet):
     model = df.CharFilter(field_name="version__model__slug", help_text="Slug of the model.")
     version = df.CharFilter(field_name="version__version", help_text="Version string.")
     status = df.MultipleChoiceFilter(choices=DriftRunStatus.choices)

@@ -16,8 +16,10 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from apps.core.api.fields import ModelSerializer, SlugRelatedField
 from apps.core.api.permissions import RulesPermission
 from apps.core.errors import ApplicationError
+from apps.core.filters import FilterSet
 from apps.monitoring.choices import BatchStatus, IngestionSource
 from apps.monitoring.ingestion import parse, selectors, services
 from apps.monitoring.models import IngestionBatch
@@ -35,13 +37,13 @@ class RowErrorSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class IngestionBatchSerializer(serializers.ModelSerializer):
+class IngestionBatchSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:ingestion-detail")
     web_url = serializers.CharField(source="get_absolute_url", read_only=True)
-    model = serializers.SlugRelatedField(
+    model = SlugRelatedField(
         source="scope_model", slug_field="slug", read_only=True, help_text="Scope model, if any."
     )
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = SlugRelatedField(slug_field="username", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     stage_label = serializers.CharField(source="get_stage_display", read_only=True)
     row_errors = RowErrorSerializer(many=True, read_only=True)
@@ -99,7 +101,7 @@ class CreatedBatchSerializer(IngestionBatchSerializer):
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class ScopeModelField(serializers.SlugRelatedField):
+class ScopeModelField(SlugRelatedField):
     """A model named by slug, among those the user may push metrics to."""
 
     def __init__(self, **kwargs):
@@ -140,7 +142,7 @@ class RowsSerializer(serializers.Serializer):
     accept_partial = serializers.BooleanField(required=False, default=False)
 
 
-class BatchFilter(df.FilterSet):
+class BatchFilter(FilterSet):
     model = df.CharFilter(field_name="scope_model__slug", help_text="Slug of the scope model.")
     status = df.MultipleChoiceFilter(choices=BatchStatus.choices)
     source = df.MultipleChoiceFilter(choices=IngestionSource.choices)

@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api.fields import ModelSerializer, SlugRelatedField
 from apps.core.links import validate_link_lines
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.api.serializers import UsernameField
@@ -15,7 +16,7 @@ from apps.reviews.models import Finding, Review
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class ModelSlugField(serializers.SlugRelatedField):
+class ModelSlugField(SlugRelatedField):
     """A model named by slug, among the models the requesting user may see."""
 
     def __init__(self, **kwargs):
@@ -25,7 +26,7 @@ class ModelSlugField(serializers.SlugRelatedField):
         return inventory_selectors.model_list(user=self.context["request"].user)
 
 
-class ReviewSerializer(serializers.ModelSerializer):
+class ReviewSerializer(ModelSerializer):
     model = ModelSlugField()
     reviewer = UsernameField(required=False)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
@@ -51,7 +52,7 @@ class ReviewSerializer(serializers.ModelSerializer):
 
 
 class ReviewUpdateSerializer(ReviewSerializer):
-    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    model = SlugRelatedField(slug_field="slug", read_only=True)
 
 
 class ReviewSubmitSerializer(serializers.Serializer):
@@ -64,7 +65,7 @@ class ReviewIdField(serializers.PrimaryKeyRelatedField):
         return selectors.review_list(user=self.context["request"].user)
 
 
-class FindingSerializer(serializers.ModelSerializer):
+class FindingSerializer(ModelSerializer):
     model = ModelSlugField()
     review = ReviewIdField(required=False, allow_null=True)
     owner = UsernameField()
@@ -97,7 +98,7 @@ class FindingSerializer(serializers.ModelSerializer):
 
 
 class FindingUpdateSerializer(FindingSerializer):
-    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    model = SlugRelatedField(slug_field="slug", read_only=True)
     review = serializers.PrimaryKeyRelatedField(read_only=True)
     owner = UsernameField(required=False)
 

@@ -3,6 +3,7 @@ permissions from apps/reviews/rules.py, every write from a service."""
 
 from __future__ import annotations
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -12,6 +13,7 @@ from apps.core.api.mixins import ServiceWriteMixin, UpdateSerializerMixin
 from apps.core.api.permissions import RulesPermission
 from apps.reviews import selectors, services
 from apps.reviews.api import serializers as s
+from apps.reviews.filters import FindingFilter
 from apps.reviews.models import Finding, Review
 
 
@@ -91,6 +93,8 @@ class ReviewViewSet(_Base):
 class FindingViewSet(_Base):
     serializer_class = s.FindingSerializer
     update_serializer_class = s.FindingUpdateSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = FindingFilter
     perms = {
         "list": "reviews.view_finding",
         "retrieve": "reviews.view_finding",
@@ -103,11 +107,7 @@ class FindingViewSet(_Base):
     def get_queryset(self):
         if _schema_generation(self):
             return Finding.objects.none()
-        qs = selectors.finding_list(
-            user=self.request.user, overdue_only=self.request.query_params.get("overdue") == "1"
-        )
-        wanted = self.request.query_params.get("status")
-        return qs.filter(status=wanted) if wanted else qs
+        return selectors.finding_list(user=self.request.user)
 
     def service_create(self, data):
         return services.finding_create(actor=self.request.user, **data)
