@@ -31,3 +31,10 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# Errors Django answers itself (unknown path, unhandled exception, refused request) are JSON
+# under /api/ and the HTML pages elsewhere.
+handler400 = "apps.core.api.handlers.bad_request"
+handler403 = "apps.core.api.handlers.permission_denied"
+handler404 = "apps.core.api.handlers.page_not_found"
+handler500 = "apps.core.api.handlers.server_error"

@@ -5,36 +5,24 @@ permissions from the rules, every write from the engine."""
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.approvals import selectors, services
 from apps.approvals.api import serializers as s
-from apps.approvals.choices import ApprovalKind, RequestStatus
+from apps.approvals.filters import ApprovalRequestFilter
 from apps.approvals.forms import VERSION_KINDS
 from apps.approvals.models import ApprovalRequest, Decision
 from apps.core.api.permissions import RulesPermission
 from apps.core.errors import ApplicationError
 from apps.inventory import selectors as inventory_selectors
 
-LIST_FILTERS = [
-    OpenApiParameter("kind", OpenApiTypes.STR, enum=ApprovalKind.values),
-    OpenApiParameter("status", OpenApiTypes.STR, enum=RequestStatus.values),
-    OpenApiParameter("model", OpenApiTypes.STR, description="Slug of the model."),
-    OpenApiParameter(
-        "waiting_for_me",
-        OpenApiTypes.BOOL,
-        description="Only the pending requests you could approve now.",
-    ),
-]
-
-
 @extend_schema(tags=["approvals"])
 @extend_schema_view(
-    list=extend_schema(summary="List approval requests you may see", parameters=LIST_FILTERS),
+    list=extend_schema(summary="List approval requests you may see"),
     retrieve=extend_schema(summary="Read a request with its frozen content and decisions"),
     create=extend_schema(
         summary="Request a sign-off",
@@ -52,7 +40,8 @@ class ApprovalRequestViewSet(
     serializer_class = s.ApprovalRequestSerializer
     permission_classes = [RulesPermission]
     lookup_value_regex = r"[0-9]+"
-    filter_backends: list = []
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ApprovalRequestFilter
     perms = {
         "list": "approvals.view_approvalrequest",
         "retrieve": "approvals.view_approvalrequest",
@@ -64,22 +53,9 @@ class ApprovalRequestViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ApprovalRequest.objects.none()
-        qs = selectors.request_list(user=self.request.user).prefetch_related(
+        return selectors.request_list(user=self.request.user).prefetch_related(
             Prefetch("decisions", queryset=Decision.objects.select_related("approver"))
         )
-        if self.action != "list":
-            return qs
-        params = self.request.query_params
-        if params.get("kind"):
-            qs = qs.filter(kind=params["kind"])
-        if params.get("status"):
-            qs = qs.filter(status=params["status"])
-        if params.get("model"):
-            qs = qs.filter(model__slug=params["model"])
-        if params.get("waiting_for_me", "").lower() in ("1", "true", "yes"):
-            waiting = [r.pk for r in selectors.waiting_for(user=self.request.user)]
-            qs = qs.filter(pk__in=waiting)
-        return qs
 
     def _respond(self, request_obj, code: int = status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().get(pk=request_obj.pk)

@@ -114,7 +114,9 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             as_of=data.get("as_of"),
         )
         answer = self.get_serializer(self.get_queryset().get(pk=report.pk))
-        headers = {"Location": answer.data["url"]}
+        # A plain str: the serialized url is DRF's Hyperlink (a str subclass), which WSGI
+        # servers such as runserver refuse as a header value (the client then got a 500).
+        headers = {"Location": str(answer.data["url"])}
         return Response(answer.data, status=status.HTTP_202_ACCEPTED, headers=headers)
 
     @extend_schema(
