@@ -58,7 +58,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -160,10 +160,40 @@ CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the page, not the cook
 # Under /api/ a CSRF refusal answers JSON like every other API error.
 CSRF_FAILURE_VIEW = "apps.core.api.handlers.csrf_failure"
 
-# Lockout after repeated failed logins (django-axes).
-AXES_FAILURE_LIMIT = env_int("MLGOV_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("MLGOV_LOGIN_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Lockout after repeated wrong passwords at sign-in or signature (django-axes with
+# apps/accounts/lockout.py): (parameters, failure limit, cool-off minutes) per rule; 0 turns
+# a rule off. The per-username rule is what a new source address cannot sidestep.
+MLGOV_LOCKOUT_RULES = [
+    (
+        ("username", "ip_address"),
+        env_int("MLGOV_LOGIN_FAILURE_LIMIT", 5),
+        env_int("MLGOV_LOGIN_COOLOFF_MINUTES", 15),
+    ),
+    (
+        ("username",),
+        env_int("MLGOV_LOGIN_USERNAME_FAILURE_LIMIT", 10),
+        env_int("MLGOV_LOGIN_USERNAME_COOLOFF_MINUTES", 15),
+    ),
+    (
+        ("ip_address",),
+        env_int("MLGOV_LOGIN_ADDRESS_FAILURE_LIMIT", 0),
+        env_int("MLGOV_LOGIN_ADDRESS_COOLOFF_MINUTES", 15),
+    ),
+]
+if MLGOV_LOCKOUT_RULES[0][1] < 1 or any(
+    limit < 0 or minutes < 1 for _, limit, minutes in MLGOV_LOCKOUT_RULES
+):
+    raise ImproperlyConfigured(
+        "MLGOV_LOGIN_FAILURE_LIMIT must be at least 1, the other MLGOV_LOGIN_*_FAILURE_LIMIT "
+        "values 0 (off) or more, and every MLGOV_LOGIN_*COOLOFF_MINUTES at least 1."
+    )
+AXES_HANDLER = "apps.accounts.lockout.LockoutHandler"
+# Derived from MLGOV_LOCKOUT_RULES when used, so the two cannot disagree.
+AXES_LOCKOUT_PARAMETERS = "apps.accounts.lockout.axes_lockout_parameters"
+AXES_FAILURE_LIMIT = "apps.accounts.lockout.axes_failure_limit"
+AXES_COOLOFF_TIME = "apps.accounts.lockout.axes_cooloff"
+# The same client address as the audit trail (X-Forwarded-For only behind a declared proxy).
+AXES_CLIENT_IP_CALLABLE = "apps.core.middleware.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
@@ -299,12 +329,30 @@ def _egress() -> tuple[list, list[int], str]:
 # Outbound HTTP (webhooks, metric pulls): only public addresses unless allow-listed here.
 MLGOV_EGRESS_ALLOW, MLGOV_EGRESS_PORTS, MLGOV_EGRESS_CA_FILE = _egress()
 
+# API tokens (django-rest-knox with mlgov's model): hashed at rest, named, expiring.
+KNOX_TOKEN_MODEL = "accounts.AuthToken"
+MLGOV_TOKEN_TTL_DAYS = env_int("MLGOV_TOKEN_TTL_DAYS", 90)
+MLGOV_TOKEN_MAX_TTL_DAYS = env_int("MLGOV_TOKEN_MAX_TTL_DAYS", 366)
+if not 1 <= MLGOV_TOKEN_TTL_DAYS <= MLGOV_TOKEN_MAX_TTL_DAYS:
+    raise ImproperlyConfigured(
+        "MLGOV_TOKEN_TTL_DAYS must be between 1 and MLGOV_TOKEN_MAX_TTL_DAYS "
+        f"({MLGOV_TOKEN_MAX_TTL_DAYS})."
+    )
+REST_KNOX = {
+    "TOKEN_PREFIX": "mlgov_",  # lets secret scanners recognise a leaked key
+    "TOKEN_TTL": timedelta(days=MLGOV_TOKEN_TTL_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+# knox's own token table is replaced by accounts.AuthToken; its migrations would create it.
+MIGRATION_MODULES = {"knox": None}
+
 # Reports: seconds one report job may take (evidence packs of large inventories take longest).
 MLGOV_REPORT_TIME_LIMIT = env_int("MLGOV_REPORT_TIME_LIMIT", 30 * 60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.HasAnyRole"],

@@ -89,3 +89,15 @@ class DeploymentFactory(factory.django.DjangoModelFactory):
     endpoint = "https://models.internal/predict"
     deployed_at = factory.Faker("date_time_this_year", tzinfo=__import__("datetime").UTC)
     created_by = factory.SelfAttribute("version.created_by")
+
+
+def api_token_key(user, *, name: str = "tests") -> str:
+    """A key for ``Authorization: Token <key>`` (hashed, named, expiring, as the app makes
+    them), made once per user object. Not audited: tests about tokens use the services."""
+    from apps.accounts.models import AuthToken
+
+    key = getattr(user, "_test_api_token_key", None)
+    if key is None:
+        _, key = AuthToken.objects.create(user=user, name=name)
+        user._test_api_token_key = key
+    return key

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.authtoken.models import Token
 
 from apps.approvals import services as approval_services
 from apps.approvals.choices import ApprovalKind
@@ -22,7 +21,12 @@ from apps.inventory.risk import FACTORS
 from apps.monitoring.models import IngestionBatch
 from apps.notifications.models import Notification
 from apps.reviews.models import Finding, Review
-from tests.factories import DatasetFactory, DeploymentFactory, ModelVersionFactory
+from tests.factories import (
+    DatasetFactory,
+    DeploymentFactory,
+    ModelVersionFactory,
+    api_token_key,
+)
 from tests.monitoring.drift.factories import make_run as make_drift_run
 from tests.monitoring.factories import ThresholdFactory
 from tests.reports.jobs import done_report
@@ -128,6 +132,18 @@ MATRIX: list[Case] = [
     Case("accounts:logout", "post", dict.fromkeys(PERSONAS, LOGIN)),
     Case("accounts:password_change", expect=allow(*EVERY_ROLE, any_user=True)),
     Case("accounts:password_change_done", expect=allow(*EVERY_ROLE, any_user=True)),
+    # Everyone signed in sees their own tokens; making one needs a role (checked on POST).
+    Case("accounts:token_list", expect=allow(*EVERY_ROLE, any_user=True)),
+    Case("accounts:token_list", "post", allow(*EVERY_ROLE)),
+    Case("accounts:token_list_all", expect=allow(ADMIN)),
+    # The token to revoke is named in the body: without one there is nothing in reach.
+    Case(
+        "accounts:token_revoke",
+        "post",
+        {**dict.fromkeys(PERSONAS, HIDDEN), ANON: LOGIN},
+    ),
+    Case("accounts:lockout_list", expect=allow(ADMIN)),
+    Case("accounts:lockout_lift", "post", allow(ADMIN)),
     Case("inventory:model_list", expect=allow(*EVERY_ROLE)),
     Case("inventory:model_export_csv", expect=allow(*EVERY_ROLE)),
     Case("inventory:model_create", expect=allow(ADMIN, MO)),
@@ -496,8 +512,7 @@ def _visit(client, case: Case, url: str, user) -> str:
     client.defaults.pop("HTTP_AUTHORIZATION", None)
     api = case.name.startswith("api:")
     if user is not None and api:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+        client.defaults["HTTP_AUTHORIZATION"] = f"Token {api_token_key(user)}"
     elif user is not None:
         client.force_login(user)
     send = getattr(client, case.method)

@@ -1,8 +1,11 @@
-"""User administration: accounts, roles and password resets, all through audited services.
+"""User administration: accounts, roles, password resets and API tokens, all through audited
+services.
 
 Roles are chosen on the user form; role groups themselves are fixed (a data migration creates
-them), so the Group admin is removed. API tokens are made with ``manage.py drf_create_token``
-and are not shown in the admin, where keys of other users would be readable.
+them), so the Group admin is removed. API tokens are listed (name, user, dates; only digests
+are stored, so no key can be shown) and revoked here; they are made by their owners under
+/accounts/tokens/ or by the operator with ``manage.py drf_create_token``. Setting a password
+or deactivating an account revokes the account's tokens (see ``User.save``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import TokenProxy
 
 from apps.accounts import roles
-from apps.accounts.models import User
+from apps.accounts.models import AuthToken, User
 from apps.accounts.services import (
     USER_EDITABLE_FIELDS,
+    auth_token_revoke,
     user_create,
     user_set_password,
     user_set_roles,
@@ -29,9 +32,8 @@ from apps.accounts.services import (
 )
 from apps.core.admin import ServiceModelAdmin
 
-for _model in (Group, TokenProxy):
-    if admin.site.is_registered(_model):
-        admin.site.unregister(_model)
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
 
 # The administrator resetting a password, for the password form's save() (which the stock
 # admin view calls without the request).
@@ -170,3 +172,24 @@ class UserAdmin(ServiceModelAdmin, DjangoUserAdmin):
             return super().user_change_password(request, id, form_url)
         finally:
             _acting_admin.reset(token)
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(ServiceModelAdmin):
+    """Everyone's API tokens, read-only; deleting one revokes it through the audited service."""
+
+    list_display = ("name", "user", "token_key", "created", "expiry", "last_used_at")
+    list_filter = ("expiry",)
+    search_fields = ("name", "user__username", "token_key")
+    list_select_related = ("user",)
+    fields = ("name", "user", "token_key", "created", "expiry", "last_used_at", "created_by")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a key would be shown to someone other than its owner
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def service_delete(self, request, obj) -> None:
+        auth_token_revoke(actor=request.user, token=obj)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts import roles
+from apps.accounts.services import SignatureAttempt, password_reauthenticate
 from apps.approvals import policy, signals
 from apps.approvals.choices import ApproverRole, RequestStatus, Verdict
 from apps.approvals.models import ApprovalRequest, Decision, GateOverride
@@ -171,12 +172,22 @@ def four_eyes_refusal(*, user, request: ApprovalRequest) -> str | None:
 
 
 def approval_decide(
-    *, actor, request: ApprovalRequest, verdict: str, password: str, comment: str = ""
+    *,
+    actor,
+    request: ApprovalRequest,
+    verdict: str,
+    password: str,
+    comment: str = "",
+    http_request=None,
 ) -> Decision:
     """Record a signed decision. A stale request is closed as stale and refused.
 
     The staleness check runs in its own transaction (loading the subject locks it, which
     PostgreSQL refuses in autocommit) so that the request stays marked stale after the refusal.
+    The password is checked as a sign-in would be (``password_reauthenticate``), outside any
+    transaction, so a wrong one stays counted toward the account's lockout and audited as a
+    failed signature even though the decision is refused; a locked account cannot sign.
+    ``http_request`` gives that check the client's address and agent.
     """
     with transaction.atomic():
         request = ApprovalRequest.objects.select_related("model").get(pk=request.pk)
@@ -193,13 +204,22 @@ def approval_decide(
             "The content changed since this request was made, so it is stale and cannot be "
             "approved; the requester must ask again."
         )
-    return _decide(
-        actor=actor, request=request, verdict=verdict, password=password, comment=comment
+    password_reauthenticate(
+        user=actor,
+        password=password,
+        http_request=http_request,
+        signature=SignatureAttempt(
+            obj=request,
+            model_ref=request.model_id,
+            description=f"approval request #{request.pk} \u201c{request.title}\u201d",
+        ),
     )
+    return _decide(actor=actor, request=request, verdict=verdict, comment=comment)
 
 
 @transaction.atomic
-def _decide(*, actor, request, verdict: str, password: str, comment: str) -> Decision:
+def _decide(*, actor, request, verdict: str, comment: str) -> Decision:
+    """The decision itself, once ``approval_decide`` has checked the signature's password."""
     request = (
         ApprovalRequest.objects.select_for_update(of=("self",))
         .select_related("model")
@@ -209,8 +229,6 @@ def _decide(*, actor, request, verdict: str, password: str, comment: str) -> Dec
         raise _refuse(f"This request is {request.get_status_display().lower()}; it is closed.")
     if verdict not in Verdict.values:
         raise _refuse("Choose approve, reject or request changes.", "verdict")
-    if not password or not actor.check_password(password):
-        raise _refuse("The password is not correct; your signature was not recorded.", "password")
     if verdict != Verdict.APPROVE and not comment.strip():
         raise _refuse("Say why: a comment is required to reject or request changes.", "comment")
     refusal = four_eyes_refusal(user=actor, request=request)

@@ -164,6 +164,7 @@ def request_decide(request, pk: int):
                 verdict=form.cleaned_data["verdict"],
                 password=form.cleaned_data["password"],
                 comment=form.cleaned_data["comment"],
+                http_request=request,
             )
         except ApplicationError as exc:
             add_application_error(form, exc)

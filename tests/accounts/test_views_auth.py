@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from apps.accounts.lockout import axes_failure_limit
 from tests.factories import UserFactory
 
 PASSWORD = "correct-horse-battery"
@@ -47,7 +48,7 @@ def test_it_rejects_a_wrong_password_with_a_message(client, validator):
 
 
 def test_it_locks_out_after_repeated_failures(client, validator, settings):
-    for _ in range(settings.AXES_FAILURE_LIMIT):
+    for _ in range(axes_failure_limit()):
         client.post(reverse("accounts:login"), {"username": validator.username, "password": "x"})
     response = client.post(
         reverse("accounts:login"), {"username": validator.username, "password": PASSWORD}

@@ -9,10 +9,10 @@ import hashlib
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.reports.choices import ReportStatus
+from tests.factories import api_token_key
 from tests.reports.jobs import FAKE_BYTES, done_report, fake_generation, media, stored_files  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ URL = "/api/v1/reports/"
 
 def client_for(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key(user)}")
     return client
 
 

@@ -6,11 +6,17 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 
+from apps.accounts.services import LockedOut
 from apps.approvals import selectors, services
 from apps.approvals.api import serializers as s
 from apps.approvals.filters import ApprovalRequestFilter
@@ -19,6 +25,7 @@ from apps.approvals.models import ApprovalRequest, Decision
 from apps.core.api.permissions import RulesPermission
 from apps.core.errors import ApplicationError
 from apps.inventory import selectors as inventory_selectors
+
 
 @extend_schema(tags=["approvals"])
 @extend_schema_view(
@@ -85,16 +92,29 @@ class ApprovalRequestViewSet(
     @extend_schema(
         summary="Sign a decision: approve, reject or request changes",
         description="Re-enter your password (electronic signature). Reject and request "
-        "changes need a comment. Four-eyes refusals and stale content answer 400.",
+        "changes need a comment. Four-eyes refusals, stale content and a wrong password "
+        "answer 400; wrong passwords count toward the account's sign-in lockout, and a "
+        "locked account answers 429 (with Retry-After) and nothing is signed.",
         request=s.DecideSerializer,
-        responses=s.ApprovalRequestSerializer,
+        responses={
+            200: s.ApprovalRequestSerializer,
+            429: OpenApiResponse(description="Account locked after repeated wrong passwords."),
+        },
     )
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
         approval = self.get_object()
         body = s.DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.approval_decide(actor=request.user, request=approval, **body.validated_data)
+        try:
+            services.approval_decide(
+                actor=request.user,
+                request=approval,
+                http_request=request._request,
+                **body.validated_data,
+            )
+        except LockedOut as exc:
+            raise Throttled(wait=exc.retry_after, detail=exc.message) from exc
         return self._respond(approval)
 
     @extend_schema(

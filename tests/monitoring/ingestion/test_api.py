@@ -6,11 +6,11 @@ import gzip
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.monitoring.choices import BatchStatus
 from apps.monitoring.models import IngestionBatch, Observation
+from tests.factories import api_token_key
 from tests.monitoring.ingestion.conftest import csv_bytes, good_rows
 
 pytestmark = pytest.mark.django_db
@@ -38,9 +38,7 @@ ROWS = [
 def api(model_owner, auc, recall, versions, django_capture_on_commit_callbacks):
     def client_for(user=model_owner):
         client = APIClient()
-        client.credentials(
-            HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}"
-        )
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key(user)}")
         return client
 
     return client_for

@@ -1,0 +1,54 @@
+"""API token authentication: ``Authorization: Token <key>`` against hashed, expiring tokens.
+
+Built on django-rest-knox's scheme (digest comparison in constant time), with mlgov's rules:
+an expired token is refused with a message saying so (and kept, so its owner sees it in the
+token list) instead of being deleted silently; the last-used time is written at most once a
+minute; one query per request in the common case.
+"""
+
+from __future__ import annotations
+
+import binascii
+from datetime import timedelta
+from hmac import compare_digest
+
+from django.utils import timezone
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from knox.crypto import hash_token
+from knox.settings import CONSTANTS
+from rest_framework import exceptions
+
+from apps.accounts.models import AuthToken
+
+# How stale ``last_used_at`` may get before a request writes it again.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class TokenAuthentication(KnoxTokenAuthentication):
+    def authenticate_credentials(self, token: bytes):
+        invalid = "Invalid token."
+        try:
+            key = token.decode("utf-8")
+            digest = hash_token(key)
+        except (UnicodeDecodeError, TypeError, ValueError, binascii.Error) as exc:
+            raise exceptions.AuthenticationFailed(invalid) from exc
+        candidates = AuthToken.objects.filter(
+            token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH]
+        ).select_related("user")
+        for auth_token in candidates:
+            if not compare_digest(digest, auth_token.digest):
+                continue
+            now = timezone.now()
+            if auth_token.expiry is not None and auth_token.expiry <= now:
+                raise exceptions.AuthenticationFailed(
+                    f"Token expired on {auth_token.expiry:%Y-%m-%d %H:%M} UTC; "
+                    "make a new one under Account → API tokens (/accounts/tokens/)."
+                )
+            user, _ = self.validate_user(auth_token)
+            if auth_token.last_used_at is None or (
+                now - auth_token.last_used_at >= LAST_USED_RESOLUTION
+            ):
+                AuthToken.objects.filter(pk=auth_token.pk).update(last_used_at=now)
+                auth_token.last_used_at = now
+            return user, auth_token
+        raise exceptions.AuthenticationFailed(invalid)
