@@ -15,6 +15,9 @@ from django.conf import settings
 
 from apps.core.api.handlers import error_response, is_api_request, payload_too_large_detail
 
+# What a multipart upload may carry besides its files (boundaries, headers, other fields).
+UPLOAD_ENVELOPE_BYTES = 1024 * 1024
+
 
 def request_body_limit(view_func) -> int | None:
     """The most bytes a request routed to ``view_func`` may carry (None: no limit)."""

@@ -4,6 +4,7 @@ checks and writes."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404
 from django_filters import rest_framework as df
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -17,6 +18,7 @@ from apps.core.api.fields import (
     ReferenceField,
     SlugRelatedField,
 )
+from apps.core.api.middleware import UPLOAD_ENVELOPE_BYTES
 from apps.core.api.permissions import RulesPermission
 from apps.core.filters import FilterSet
 from apps.inventory import selectors as inventory_selectors
@@ -131,6 +133,11 @@ class DriftRunViewSet(
         "retrieve": "monitoring.view_driftrun",
         "create": "monitoring.run_drift",
     }
+
+    @classmethod
+    def request_body_limit(cls) -> int:
+        """Two samples up to the drift limit each; anything larger is refused unread (413)."""
+        return 2 * settings.MLGOV_DRIFT_MAX_BYTES + UPLOAD_ENVELOPE_BYTES
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -17,6 +17,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.core.api.fields import ModelSerializer, SlugRelatedField
+from apps.core.api.middleware import UPLOAD_ENVELOPE_BYTES
 from apps.core.api.permissions import RulesPermission
 from apps.core.errors import ApplicationError
 from apps.core.filters import FilterSet
@@ -178,6 +179,12 @@ class IngestionBatchViewSet(
     filterset_class = BatchFilter
     ordering_fields = ("created_at",)
     perms = {"list": VIEW, "retrieve": VIEW, "create": "monitoring.ingest_metrics"}
+
+    @classmethod
+    def request_body_limit(cls) -> int:
+        """A body carrying a file up to the ingestion limit (a file just over it is recorded
+        as a failed batch by the service); anything larger is refused unread (413)."""
+        return settings.MLGOV_INGEST_MAX_BYTES + UPLOAD_ENVELOPE_BYTES
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
