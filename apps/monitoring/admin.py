@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
+from apps.core import egress
 from apps.core.admin import ServiceModelAdmin, is_admin_role
 from apps.monitoring.ingestion import services
 from apps.monitoring.models import AllowedPullHost, MetricSource
@@ -20,9 +21,23 @@ class ManagedByOnePermission(ServiceModelAdmin):
         return is_admin_role(request) and request.user.has_perm(self.manage_perm, obj)
 
 
+class AllowedPullHostForm(forms.ModelForm):
+    hostname = forms.CharField(
+        max_length=253,
+        validators=[egress.validate_host],
+        help_text="A host name only. It must resolve to public addresses, unless the operator "
+        "allow-listed it (MLGOV_EGRESS_ALLOW).",
+    )
+
+    class Meta:
+        model = AllowedPullHost
+        fields = ("hostname", "note")
+
+
 @admin.register(AllowedPullHost)
 class AllowedPullHostAdmin(ManagedByOnePermission):
     manage_perm = "monitoring.manage_allowedpullhost"
+    form = AllowedPullHostForm
     fields = ("hostname", "note")
     list_display = ("hostname", "note", "created_by", "created_at")
     search_fields = ("hostname",)
@@ -43,6 +58,7 @@ class MetricSourceForm(forms.ModelForm):
         label="URL",
         max_length=500,
         assume_scheme="https",
+        validators=[egress.validate_url],
         help_text="https:// only, on a host of the allowed pull hosts.",
     )
 

@@ -1,10 +1,13 @@
 """Scheduled pulls: fetch a model's metrics from its configured HTTPS source.
 
-Only ``https://`` URLs on a host of the administrators' allow-list (``AllowedPullHost``) are
-fetched; redirects may not leave the host or HTTPS, the response is capped at
-``MLGOV_INGEST_MAX_BYTES`` and the connection times out after ``MLGOV_PULL_TIMEOUT_SECONDS``.
-The content (JSON: an array of rows or ``{"rows": [...]}``; or CSV) becomes an ingestion
-batch scoped to the source's model, sent in the name of whoever configured the source.
+Two rules must both let a pull out. The application's: only ``https://`` URLs on a host of the
+administrators' allow-list (``AllowedPullHost``). The egress guard's (apps.core.egress), checked
+again at every pull: the host resolves to public addresses (or ones the operator allow-listed
+with ``MLGOV_EGRESS_ALLOW``), the port is allowed, the connection goes to the checked address,
+redirects are not followed, the answer is capped at ``MLGOV_INGEST_MAX_BYTES`` and the whole
+request at ``MLGOV_PULL_TIMEOUT_SECONDS``. The content (JSON: an array of rows or
+``{"rows": [...]}``; or CSV) becomes an ingestion batch scoped to the source's model, sent in
+the name of whoever configured the source.
 
 ``fetch`` is the one function that touches the network; tests replace it.
 """
@@ -12,13 +15,12 @@ batch scoped to the source's model, sent in the name of whoever configured the s
 from __future__ import annotations
 
 import logging
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
+from apps.core import egress
 from apps.core.errors import ApplicationError
 from apps.monitoring.choices import IngestionSource
 from apps.monitoring.ingestion import services
@@ -27,41 +29,29 @@ from apps.monitoring.models import IngestionBatch, MetricSource
 
 logger = logging.getLogger(__name__)
 
+USER_AGENT = "mlgov-pull/1"
+
 
 class PullRefused(Exception):
     """The source may not be fetched, or fetching it failed; the message says why."""
 
 
-class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only to HTTPS on the same host."""
-
-    def __init__(self, host: str):
-        self.host = host
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        target = urlsplit(newurl)
-        if target.scheme != "https" or services.normalise_host(target.hostname) != self.host:
-            raise PullRefused(
-                f"The source redirected to {newurl}; only same-host HTTPS is followed."
-            )
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
 def fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
-    """GET ``url`` and return the body (at most ``max_bytes``; more raises PullRefused)."""
-    host = services.normalise_host(urlsplit(url).hostname or "")
-    opener = urllib.request.build_opener(_SameHostRedirects(host))
-    request = urllib.request.Request(  # noqa: S310 (check_url allows https only)
-        url, headers={"Accept": "application/json, text/csv", "User-Agent": "mlgov-pull"}
-    )
+    """GET ``url`` through the egress guard and return the body (a 200 answer of at most
+    ``max_bytes``); anything else raises PullRefused saying why."""
     try:
-        with opener.open(request, timeout=timeout) as response:
-            body = response.read(max_bytes + 1)
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise PullRefused(f"Fetching {url} failed: {exc}") from exc
-    if len(body) > max_bytes:
-        raise PullRefused(f"The response is larger than the limit of {max_bytes} bytes.")
-    return body
+        response = egress.request(
+            "GET",
+            url,
+            headers={"Accept": "application/json, text/csv", "User-Agent": USER_AGENT},
+            timeout=timeout,
+            max_bytes=max_bytes,
+        )
+    except egress.EgressError as exc:
+        raise PullRefused(exc.message) from exc
+    if response.status != 200:
+        raise PullRefused(f"{url} answered {response.status} {response.reason}.")
+    return response.body
 
 
 def check_url(url: str) -> None:

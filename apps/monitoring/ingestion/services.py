@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.audit import diff
 from apps.audit.services import audit_record
+from apps.core import egress
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
 from apps.inventory.models import ModelVersion, RegisteredModel
@@ -386,11 +387,22 @@ def _check_source_url(url: str) -> None:
     if not AllowedPullHost.objects.filter(hostname=host).exists():
         message = f"{host or 'The host'} is not on the allow-list of pull hosts; add it first."
         raise ApplicationError(message, field_errors={"url": [message]})
+    _egress_check("url", url, egress.check_url)
+
+
+def _egress_check(field: str, value: str, check) -> None:
+    """The egress guard's verdict when a pull host or source is saved, as a field message
+    (the guard checks again at every pull)."""
+    try:
+        check(value)
+    except egress.EgressError as exc:
+        raise ApplicationError(exc.message, field_errors={field: [exc.message]}) from exc
 
 
 @transaction.atomic
 def allowed_pull_host_create(*, actor, hostname: str, note: str = "") -> AllowedPullHost:
-    """Allow scheduled pulls from ``hostname`` (a bare host name, no scheme or path)."""
+    """Allow scheduled pulls from ``hostname`` (a bare host name, no scheme or path). The
+    egress guard must accept it too: a public host, or one the operator allow-listed."""
     require_perm(actor, "monitoring.manage_allowedpullhost")
     host = AllowedPullHost(hostname=normalise_host(hostname), note=note.strip(), created_by=actor)
     if not host.hostname or any(c in host.hostname for c in "/:@ ?#"):
@@ -399,6 +411,7 @@ def allowed_pull_host_create(*, actor, hostname: str, note: str = "") -> Allowed
             field_errors={"hostname": ["Give a host name only, e.g. metrics.example.com."]},
         )
     validate_instance(host, exclude=["created_by"])
+    _egress_check("hostname", host.hostname, egress.check_host)
     host.save()
     audit_record(
         actor=actor,
@@ -428,7 +441,8 @@ def metric_source_create(
     interval_minutes: int = 60,
     enabled: bool = True,
 ) -> MetricSource:
-    """Pull ``model``'s metrics from ``url`` every ``interval_minutes`` (HTTPS, allowed host)."""
+    """Pull ``model``'s metrics from ``url`` every ``interval_minutes`` (HTTPS, on an allowed
+    host, and accepted by the egress guard)."""
     require_perm(actor, "monitoring.manage_metricsource", model)
     _check_source_url(url)
     source = MetricSource(
