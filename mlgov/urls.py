@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apps.core.signing_views import signing_keys
+
 api_v1 = [
     path("", include("apps.inventory.api.urls")),
     path("", include("apps.audit.api.urls")),
@@ -30,6 +32,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Public keys that verify signed reports and evidence packs (no sign-in: not secret).
+    path(".well-known/mlgov-signing-keys.json", signing_keys, name="signing-keys"),
 ]
 
 # Errors Django answers itself (unknown path, unhandled exception, refused request) are JSON

@@ -312,6 +312,8 @@ MATRIX: list[Case] = [
     Case("reports:report_detail", expect=REPORT_SEERS, **ON_REPORT),
     Case("reports:report_progress", expect=REPORT_SEERS, **ON_REPORT),
     Case("reports:report_download", expect=REPORT_SEERS, **ON_REPORT),
+    Case("reports:report_manifest", expect=REPORT_SEERS, **ON_REPORT),
+    Case("reports:report_signature", expect=REPORT_SEERS, **ON_REPORT),
     model_case("reports:model_reports"),
     model_case("reports:model_reports", "post", who=REPORT_REQUESTERS),
     model_case("reports:model_card"),
@@ -319,6 +321,11 @@ MATRIX: list[Case] = [
     Case("api:report-list", "post", allow(*REPORT_REQUESTERS)),
     Case("api:report-detail", expect=REPORT_SEERS, **ON_REPORT),
     Case("api:report-download", expect=REPORT_SEERS, **ON_REPORT),
+    Case("api:report-manifest", expect=REPORT_SEERS, **ON_REPORT),
+    Case("api:report-signature", expect=REPORT_SEERS, **ON_REPORT),
+    # The public keys that verify signed reports: not secret, open to anyone (auditors and
+    # regulators without an account verify packs with them).
+    Case("signing-keys", expect=allow(*EVERY_ROLE, public=True, any_user=True)),
     # notifications: each user sees and marks only their own (the one here is the admin's)
     Case("notifications:list", expect=allow(*EVERY_ROLE)),
     Case("notifications:mark_all_read", "post", allow(*EVERY_ROLE)),

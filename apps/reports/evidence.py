@@ -6,10 +6,14 @@ whole inventory: the register (CSV, XLSX, PDF), the inventory lineage (PDF, JSON
 extract (CSV, PDF) and each visible model's card (PDF, JSON) under ``models/<slug>/``.
 ``manifest.json`` lists every file with its SHA-256, size and content type, and records the
 audit chain head, the as-of, who generated the pack, when, and with which generator.
+``manifest.sig`` is a detached Ed25519 signature over the exact bytes of ``manifest.json``
+with the signing key's id (``apps.core.signing``): rewriting a file *and* its manifest line
+no longer goes unnoticed, since the signature then fails.
 
-The archive is deterministic given its files: entries sorted by name, one fixed timestamp,
-fixed permissions. ``verify_pack`` (no database) recomputes every hash and names each file
-that is missing, extra, changed or unreadable.
+The archive is deterministic given its files and key: entries sorted by name, one fixed
+timestamp, fixed permissions. ``verify_pack`` (no database) checks the signature with the
+public keys it is given, then recomputes every hash and names each file that is missing,
+extra, changed or unreadable.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from apps.core.signing import KeySet, Signature, SignatureError, Signer
 from apps.reports.choices import ReportFormat, ReportKind
 
 MANIFEST = "manifest.json"
+#: The detached signature over the bytes of ``MANIFEST``.
+SIGNATURE = "manifest.sig"
 MANIFEST_SCHEMA = "mlgov.evidence-pack/1"
 #: Every entry carries this timestamp, so the same files give the same archive.
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
@@ -111,15 +118,22 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def pack_bytes(*, files: dict[str, tuple[bytes, str]], meta: dict, model_slug: str | None) -> bytes:
-    """The archive of ``files`` plus its ``manifest.json``."""
-    if MANIFEST in files:
-        raise ValueError(f"{MANIFEST} is written by the pack itself.")
+def pack_bytes(
+    *,
+    files: dict[str, tuple[bytes, str]],
+    meta: dict,
+    model_slug: str | None,
+    signer: Signer,
+) -> bytes:
+    """The archive of ``files`` plus its ``manifest.json`` and ``manifest.sig``."""
+    if MANIFEST in files or SIGNATURE in files:
+        raise ValueError(f"{MANIFEST} and {SIGNATURE} are written by the pack itself.")
     manifest = manifest_document(files=files, meta=meta, model_slug=model_slug)
     from apps.reports.generators import json_bytes
 
     members = {name: data for name, (data, _) in files.items()}
     members[MANIFEST] = json_bytes(manifest)
+    members[SIGNATURE] = signer.sign(members[MANIFEST]).document_bytes()
     return zip_bytes(members)
 
 
@@ -164,14 +178,22 @@ def _inventory_files(*, user, as_of, meta) -> dict[str, tuple[bytes, str]]:
     return files
 
 
-def build_pack(*, user, model=None, as_of, meta) -> bytes:
+def build_pack(*, user, model=None, as_of, meta, signer: Signer | None = None) -> bytes:
     """The evidence pack of ``model`` (or of the inventory ``user`` sees) as of ``as_of``
-    (None = the live record). The caller checks the user may generate it."""
+    (None = the live record), signed with ``signer`` (default: the installation's key). The
+    caller checks the user may generate it."""
+    from apps.core.signing import installation_signer
+
     if model is not None:
         files = _model_files(user=user, model=model, as_of=as_of, meta=meta)
     else:
         files = _inventory_files(user=user, as_of=as_of, meta=meta)
-    return pack_bytes(files=files, meta=meta, model_slug=model.slug if model else None)
+    return pack_bytes(
+        files=files,
+        meta=meta,
+        model_slug=model.slug if model else None,
+        signer=signer or installation_signer(),
+    )
 
 
 # --- verifying -----------------------------------------------------------------------------
@@ -179,10 +201,13 @@ def build_pack(*, user, model=None, as_of, meta) -> bytes:
 
 @dataclass
 class PackVerification:
-    """What ``verify_pack`` found. ``ok`` only when every listed file is present with its
-    hash and size, nothing else is in the archive, and the manifest is well formed."""
+    """What ``verify_pack`` found. ``ok`` only when the manifest's signature verifies with a
+    trusted key, every listed file is present with its hash and size, nothing else is in the
+    archive, and the manifest is well formed."""
 
     checked: list[str] = field(default_factory=list)
+    signature_errors: list[str] = field(default_factory=list)
+    key_id: str | None = None  # the key that signed the manifest, once verified
     mismatched: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
@@ -191,11 +216,18 @@ class PackVerification:
 
     @property
     def ok(self) -> bool:
-        return not (self.mismatched or self.missing or self.extra or self.manifest_errors)
+        return not (
+            self.signature_errors
+            or self.mismatched
+            or self.missing
+            or self.extra
+            or self.manifest_errors
+        )
 
     def problems(self) -> list[str]:
         """One line per problem, each naming its file."""
-        lines = [f"{MANIFEST}: {error}" for error in self.manifest_errors]
+        lines = [f"{SIGNATURE}: {error}" for error in self.signature_errors]
+        lines += [f"{MANIFEST}: {error}" for error in self.manifest_errors]
         lines += [f"{name}: {why}" for name, why in self.mismatched]
         lines += [
             f"{name}: listed in the manifest but missing from the pack" for name in self.missing
@@ -255,9 +287,33 @@ def _read_manifest(archive: zipfile.ZipFile, result: PackVerification) -> list[d
     return entries
 
 
-def verify_pack(source: str | Path | bytes | BinaryIO) -> PackVerification:
-    """Check an evidence pack against its manifest: every listed file present with the listed
-    SHA-256 and size, no unlisted file, a well-formed manifest. Reads no database."""
+def _check_signature(archive: zipfile.ZipFile, keyset: KeySet, result: PackVerification) -> None:
+    """The manifest's bytes against ``manifest.sig`` and the trusted keys."""
+    try:
+        manifest = archive.read(MANIFEST)
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        return  # reported by _read_manifest
+    try:
+        raw = archive.read(SIGNATURE)
+    except KeyError:
+        result.signature_errors.append("missing from the pack; an unsigned pack is refused")
+        return
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        result.signature_errors.append(f"unreadable ({exc})")
+        return
+    try:
+        signature = Signature.from_document(raw)
+        keyset.verify(manifest, signature)
+    except SignatureError as exc:
+        result.signature_errors.append(str(exc))
+        return
+    result.key_id = signature.key_id
+
+
+def verify_pack(source: str | Path | bytes | BinaryIO, *, keyset: KeySet) -> PackVerification:
+    """Check an evidence pack: the manifest's signature with one of the ``keyset``'s public
+    keys, then every listed file present with the listed SHA-256 and size, no unlisted file,
+    a well-formed manifest. Reads no database."""
     result = PackVerification()
     try:
         archive = _open(source)
@@ -269,6 +325,7 @@ def verify_pack(source: str | Path | bytes | BinaryIO) -> PackVerification:
         duplicates = sorted({n for n in names if names.count(n) > 1})
         for name in duplicates:
             result.manifest_errors.append(f"the archive holds {name} more than once")
+        _check_signature(archive, keyset, result)
         entries = _read_manifest(archive, result)
         if entries is None:
             return result
@@ -293,5 +350,5 @@ def verify_pack(source: str | Path | bytes | BinaryIO) -> PackVerification:
                 result.mismatched.append(
                     (name, f"size {len(data)} does not match the manifest's {entry['size']}")
                 )
-        result.extra = sorted(set(names) - listed - {MANIFEST})
+        result.extra = sorted(set(names) - listed - {MANIFEST, SIGNATURE})
     return result

@@ -50,7 +50,9 @@ def report_upload_to(instance: Report, filename: str) -> str:
 class Report(models.Model):
     """A generated report: what was asked (kind, format, model, scope, as-of), by whom and
     when; then the job's outcome: the stored file with its name, type, size and SHA-256, the
-    generator version, the snapshot hash (model cards) and the audit chain head at the as-of.
+    generator version, the snapshot hash (model cards) and the audit chain head at the as-of;
+    and the manifest of all that, signed with the installation's Ed25519 key (empty on reports
+    generated before signing existed).
 
     Immutable: created queued by ``report_request``; then only the generation job moves it
     (queued → running → done or failed, ``save(_transition=True)``). A done or failed report
@@ -104,6 +106,24 @@ class Report(models.Model):
     content_type = models.CharField(max_length=120, blank=True, editable=False)
     size = models.BigIntegerField(null=True, blank=True, editable=False)
     sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    manifest = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The signed manifest (JSON, exactly the bytes signed): report id, kind, "
+        "format, model, as-of, generator, requester, creation time and the file's SHA-256.",
+    )
+    signature = models.CharField(
+        max_length=100,
+        blank=True,
+        editable=False,
+        help_text="Detached Ed25519 signature over the manifest (base64).",
+    )
+    signing_key_id = models.CharField(
+        max_length=16,
+        blank=True,
+        editable=False,
+        help_text="Id of the signing key (first 16 hex of the SHA-256 of its public key).",
+    )
     task_id = models.CharField(max_length=64, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     started_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -176,6 +196,16 @@ class Report(models.Model):
     @property
     def is_done(self) -> bool:
         return self.status == ReportStatus.DONE
+
+    @property
+    def is_signed(self) -> bool:
+        return bool(self.manifest and self.signature and self.signing_key_id)
+
+    def get_manifest_url(self) -> str:
+        return reverse("reports:report_manifest", kwargs={"pk": self.pk})
+
+    def get_signature_url(self) -> str:
+        return reverse("reports:report_signature", kwargs={"pk": self.pk})
 
     @property
     def audit_chain_head(self) -> dict | None:

@@ -5,8 +5,10 @@ requester's permission, records the report as queued (audited) and enqueues its 
 commit. ``report_generate`` (the job's body) claims the report, renders it outside any
 transaction, then stores the file and marks it done in ONE transaction, so a crash leaves
 no half-finished report and a redelivered job stores one file. Failures mark the report
-failed with a reason and store nothing. ``report_file_bytes`` reads a finished report back,
-refusing bytes that no longer match the recorded SHA-256.
+failed with a reason and store nothing. A finished report keeps a manifest of its file
+(``apps.reports.manifests``) signed with the installation's Ed25519 key, in the same
+transaction. ``report_file_bytes`` reads a finished report back, refusing bytes that no longer
+match the recorded SHA-256.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from apps.audit import diff
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
+from apps.core.signing import installation_signer
 from apps.inventory.models import RegisteredModel
-from apps.reports import generators
+from apps.reports import generators, manifests
 from apps.reports.choices import (
     GENERATOR,
     KIND_FORMATS,
@@ -276,17 +279,24 @@ def _claim(report_id: int) -> Report | None:
     return report
 
 
-def _finish(report: Report, *, status: str, error: str = "") -> None:
+def _finish(
+    report: Report, *, status: str, error: str = "", finished_at: dt.datetime | None = None
+) -> None:
     """Set the final status inside the caller's transaction and record it."""
     before = report.status
     report.status = status
     report.error = error
-    report.finished_at = timezone.now()
+    report.finished_at = finished_at or timezone.now()
     report.save(_transition=True)
     changes = {"status": {"before": before, "after": status}}
     if status == ReportStatus.DONE:
         changes["sha256"] = {"before": None, "after": report.sha256}
         message = f"{report.filename}: {report.size} bytes, SHA-256 {report.sha256}."
+        if report.signing_key_id:
+            # The signature joins the hash chain: a later swap of manifest or key shows.
+            changes["signature"] = {"before": None, "after": report.signature}
+            changes["signing_key_id"] = {"before": None, "after": report.signing_key_id}
+            message += f" Manifest signed with key {report.signing_key_id}."
     else:
         message = error
     audit_record(
@@ -328,6 +338,29 @@ def generation_meta(report: Report) -> dict:
     }
 
 
+def report_manifest_document(report: Report, output: generators.Output, *, created_at) -> dict:
+    """The manifest of the file ``output`` of ``report`` (see ``apps.reports.manifests``)."""
+    iso = generators.iso_utc
+    return manifests.report_manifest(
+        report_id=report.pk,
+        kind=report.kind,
+        fmt=report.format,
+        model_slug=report.model.slug if report.model_id else None,
+        scope=report.scope,
+        as_of=iso(report.effective_as_of) if report.effective_as_of else None,
+        requested_as_of=iso(report.as_of) if report.as_of else None,
+        generator=GENERATOR,
+        requested_by=report.requested_by.get_username(),
+        requested_at=iso(report.requested_at),
+        created_at=iso(created_at),
+        filename=output.filename,
+        content_type=output.content_type,
+        data=output.data,
+        snapshot_sha256=output.snapshot_sha256,
+        audit_chain_head=output.audit_chain_head,
+    )
+
+
 def _store(report_id: int, output: generators.Output) -> Report | None:
     """Write the file and mark the report done in one transaction; on any failure the file
     is removed again, so a report is either done with its file or has none."""
@@ -353,7 +386,15 @@ def _store(report_id: int, output: generators.Output) -> Report | None:
             head = output.audit_chain_head or {}
             report.audit_head_sequence = head.get("sequence")
             report.audit_head_hash = head.get("hash", "")
-            _finish(report, status=ReportStatus.DONE)
+            now = timezone.now()
+            manifest = manifests.manifest_bytes(
+                report_manifest_document(report, output, created_at=now)
+            )
+            signature = installation_signer().sign(manifest)
+            report.manifest = manifest.decode("ascii")
+            report.signature = signature.value_b64
+            report.signing_key_id = signature.key_id
+            _finish(report, status=ReportStatus.DONE, finished_at=now)
     except Exception:
         if saved_name is not None:
             Report.file.field.storage.delete(saved_name)
@@ -443,3 +484,18 @@ def report_file_bytes(*, report: Report) -> bytes:
             f"({report.sha256}); it was changed after generation and is not sent."
         )
     return data
+
+
+def report_signed_manifest(*, report: Report) -> tuple[bytes, bytes]:
+    """The signed manifest of a done report (its exact bytes) and its signature document."""
+    from apps.core.signing import Signature
+
+    if not report.is_done:
+        state = report.get_status_display().lower()
+        raise ReportFileError(f"Report {report.pk} is {state}; it has no signed manifest.")
+    if not report.is_signed:
+        raise ReportFileError(
+            f"Report {report.pk} was generated before signing existed; it has no signed manifest."
+        )
+    signature = Signature.from_parts(key_id=report.signing_key_id, value_b64=report.signature)
+    return report.manifest.encode("ascii"), signature.document_bytes()

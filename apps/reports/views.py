@@ -20,7 +20,7 @@ from apps.core.views import paginate, render_page, require_perm, role_required
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.views import _tab_page as model_tab_page
 from apps.reports import generators, selectors, services
-from apps.reports.api.views import file_response
+from apps.reports.api.views import file_response, manifest_response
 from apps.reports.choices import GENERATOR, ReportKind, ReportStatus
 from apps.reports.filters import ReportFilter
 from apps.reports.forms import ReportRequestForm, end_of_day
@@ -123,6 +123,27 @@ def report_download(request, pk: int):
         context = {"report": report, "message": str(exc)}
         return render(request, "reports/file_error.html", context, status=500)
     return file_response(report, data)
+
+
+def _signed_file(request, pk: int, *, signature: bool):
+    report = _detail_context(request, pk)["report"]
+    try:
+        return manifest_response(report, signature=signature)
+    except services.ReportFileError as exc:
+        context = {"report": report, "message": str(exc)}
+        return render(request, "reports/file_error.html", context, status=409)
+
+
+@role_required
+def report_manifest(request, pk: int):
+    """The report's signed manifest, the exact bytes its signature covers."""
+    return _signed_file(request, pk, signature=False)
+
+
+@role_required
+def report_signature(request, pk: int):
+    """The signature of the report's manifest (algorithm, key id, value)."""
+    return _signed_file(request, pk, signature=True)
 
 
 @role_required

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from apps.accounts import roles
+from apps.core.signing import installation_keyset
 from apps.inventory.choices import LifecycleStatus
 from apps.reports.evidence import verify_pack
 from apps.reports.models import Report
@@ -89,7 +90,7 @@ def test_an_auditor_exports_the_pdf_card_and_the_evidence_pack(
     page.goto(f"{base}/inventory/models/failed-delivery/")
     pack = _export(page, "Evidence pack — ZIP")
     assert zipfile.is_zipfile(pack)
-    result = verify_pack(pack)
+    result = verify_pack(pack, keyset=installation_keyset())
     assert result.ok, result.problems()
     assert "model-card.pdf" in result.checked
 

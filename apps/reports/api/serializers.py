@@ -7,9 +7,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from apps.core.signing import ALGORITHM
 from apps.inventory import selectors as inventory_selectors
 from apps.reports.choices import KIND_FORMATS, ReportFormat, ReportKind
 from apps.reports.models import Report
+
+#: Schema of the signature fields: text or a URL, null while a report is not signed.
+NULLABLE_TEXT = serializers.CharField(allow_null=True)
+NULLABLE_URL = serializers.URLField(allow_null=True)
 
 
 class AuditChainHeadSerializer(serializers.Serializer):
@@ -37,6 +42,21 @@ class ReportSerializer(serializers.ModelSerializer):
         read_only=True,
         allow_null=True,
         help_text="The last audit event at or before the as-of time (null until generated).",
+    )
+    signature = serializers.SerializerMethodField(
+        help_text="Detached Ed25519 signature (base64) over the exact bytes at manifest_url; "
+        "null until done, and on reports generated before signing existed."
+    )
+    signing_key_id = serializers.SerializerMethodField(
+        help_text="Id of the signing key, among those at /.well-known/mlgov-signing-keys.json."
+    )
+    signature_algorithm = serializers.SerializerMethodField(help_text="Ed25519, or null.")
+    manifest_url = serializers.SerializerMethodField(
+        help_text="The signed manifest (report id, kind, format, model, as-of, generator, "
+        "requester, creation time, the file's SHA-256); null when unsigned."
+    )
+    signature_url = serializers.SerializerMethodField(
+        help_text="The signature as a document (algorithm, key id, value); null when unsigned."
     )
 
     class Meta:
@@ -68,6 +88,11 @@ class ReportSerializer(serializers.ModelSerializer):
             "sha256",
             "snapshot_sha256",
             "audit_chain_head",
+            "signature",
+            "signing_key_id",
+            "signature_algorithm",
+            "manifest_url",
+            "signature_url",
         )
         read_only_fields = fields
 
@@ -77,6 +102,34 @@ class ReportSerializer(serializers.ModelSerializer):
             return None
         return reverse(
             "api:report-download", kwargs={"pk": report.pk}, request=self.context.get("request")
+        )
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_signature(self, report: Report) -> str | None:
+        return report.signature if report.is_signed else None
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_signing_key_id(self, report: Report) -> str | None:
+        return report.signing_key_id if report.is_signed else None
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_signature_algorithm(self, report: Report) -> str | None:
+        return ALGORITHM if report.is_signed else None
+
+    @extend_schema_field(NULLABLE_URL)
+    def get_manifest_url(self, report: Report) -> str | None:
+        if not report.is_signed:
+            return None
+        return reverse(
+            "api:report-manifest", kwargs={"pk": report.pk}, request=self.context.get("request")
+        )
+
+    @extend_schema_field(NULLABLE_URL)
+    def get_signature_url(self, report: Report) -> str | None:
+        if not report.is_signed:
+            return None
+        return reverse(
+            "api:report-signature", kwargs={"pk": report.pk}, request=self.context.get("request")
         )
 
 

@@ -46,6 +46,21 @@ class FileRenderer(BaseRenderer):
         return json.dumps(data).encode()
 
 
+def manifest_response(report: Report, *, signature: bool) -> HttpResponse:
+    """The report's signed manifest (exact bytes) or its signature document, as a download
+    named after the report's file (``<file>.manifest.json`` / ``<file>.manifest.sig``)."""
+    manifest, signature_document = services.report_signed_manifest(report=report)
+    data = signature_document if signature else manifest
+    suffix = "manifest.sig" if signature else "manifest.json"
+    response = HttpResponse(data, content_type="application/json")
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{report.filename}.{suffix}"
+    )
+    response["Content-Length"] = str(len(data))
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def file_response(report: Report, data: bytes) -> HttpResponse:
     """The stored bytes as an attachment with the report's file name and content type."""
     response = HttpResponse(data, content_type=report.content_type)
@@ -90,6 +105,8 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         "list": VIEW,
         "retrieve": VIEW,
         "download": VIEW,
+        "manifest": VIEW,
+        "signature": VIEW,
         "create": "reports.add_report",
     }
 
@@ -146,3 +163,44 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         except services.ReportFileError as exc:
             raise StoredFileMismatch(str(exc)) from exc
         return file_response(report, data)
+
+    def _signed(self) -> Report:
+        report = self.get_object()
+        if not report.is_done or not report.is_signed:
+            state = "not signed" if report.is_done else report.get_status_display().lower()
+            raise Conflict(f"Report {report.pk} has no signed manifest ({state}).")
+        return report
+
+    @extend_schema(
+        summary="Download the report's signed manifest",
+        description="The exact bytes the signature covers: report id, kind, format, model, "
+        "scope, as-of, generator, requester, creation time and the file's name, size and "
+        "SHA-256. Verify offline with `manage.py verify_report` and the public keys at "
+        "/.well-known/mlgov-signing-keys.json. 409 when the report is not done or unsigned.",
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The manifest (JSON)."
+            ),
+            409: OpenApiResponse(description="The report has no signed manifest."),
+        },
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, FileRenderer])
+    def manifest(self, request, pk=None):
+        return manifest_response(self._signed(), signature=False)
+
+    @extend_schema(
+        summary="Download the signature of the report's manifest",
+        description="A signature document: schema, algorithm (Ed25519), key id and the base64 "
+        "signature over the manifest's bytes. 409 when the report is not done or unsigned.",
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The signature document (JSON)."
+            ),
+            409: OpenApiResponse(description="The report has no signed manifest."),
+        },
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, FileRenderer])
+    def signature(self, request, pk=None):
+        return manifest_response(self._signed(), signature=True)
