@@ -52,13 +52,15 @@ def copy_clear_text_tokens(apps, schema_editor) -> int:
     for key, user_id, created in rows:
         if user_id not in active:
             continue  # a deactivated account keeps no token
-        token = AuthToken.objects.create(
+        # Saved directly: knox's manager ``create`` would make a new key.
+        token = AuthToken(
             digest=hash_token(key),
             token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH],
             user_id=user_id,
             expiry=expiry,
             name=MIGRATED_NAME,
         )
+        token.save()
         AuthToken.objects.filter(pk=token.pk).update(created=_as_datetime(created))
         copied += 1
     with connection.cursor() as cursor:
