@@ -37,15 +37,18 @@ class Received:
 class Listener:
     scheme: str
     port: int
+    bound: str = "127.0.0.1"
     requests: list[Received] = field(default_factory=list)
 
-    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+    def url(self, path: str = "/", host: str | None = None) -> str:
+        host = host or (f"[{self.bound}]" if ":" in self.bound else self.bound)
         return f"{self.scheme}://{host}:{self.port}{path}"
 
     @property
     def allow_entry(self) -> str:
         """The MLGOV_EGRESS_ALLOW entry that opens exactly this listener."""
-        return f"127.0.0.1:{self.port}"
+        host = f"[{self.bound}]" if ":" in self.bound else self.bound
+        return f"{host}:{self.port}"
 
 
 Respond = Callable[[BaseHTTPRequestHandler, Received], None]
@@ -123,11 +126,17 @@ def chunked(size: int) -> Respond:
     return respond
 
 
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 @contextmanager
-def listener(respond: Respond | None = None, *, cert: Cert | None = None) -> Iterator[Listener]:
-    """A server on 127.0.0.1 (a free port) until the block ends; HTTPS when ``cert`` is given."""
+def listener(
+    respond: Respond | None = None, *, cert: Cert | None = None, bind: str = "127.0.0.1"
+) -> Iterator[Listener]:
+    """A server on ``bind`` (a free port) until the block ends; HTTPS when ``cert`` is given."""
     respond = respond or reply(200)
-    box = Listener(scheme="https" if cert else "http", port=0)
+    box = Listener(scheme="https" if cert else "http", port=0, bound=bind)
     sni: dict[int, str | None] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -151,7 +160,7 @@ def listener(respond: Respond | None = None, *, cert: Cert | None = None) -> Ite
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = (_IPv6Server if ":" in bind else ThreadingHTTPServer)((bind, 0), Handler)
     if cert is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert.cert_file, cert.key_file)
@@ -171,6 +180,38 @@ def listener(respond: Respond | None = None, *, cert: Cert | None = None) -> Ite
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def silent_listener() -> Iterator[Listener]:
+    """A TCP port on 127.0.0.1 that accepts connections and never says a word (no HTTP, no
+    TLS handshake): only a deadline gets a client out."""
+    server = socket.create_server(("127.0.0.1", 0))
+    box = Listener(scheme="http", port=server.getsockname()[1])
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(connection)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield box
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for connection in held:
+            connection.close()
+        server.close()
 
 
 # --- certificates -----------------------------------------------------------------------------

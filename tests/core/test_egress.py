@@ -21,6 +21,7 @@ from tests.listeners import (
     redirect,
     reply,
     self_signed,
+    silent_listener,
 )
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -280,7 +281,7 @@ def test_malformed_allow_list_entries_are_refused(entry):
         egress.parse_allow_entry(entry)
 
 
-def test_a_malformed_entry_stops_the_start_up_naming_the_variable(monkeypatch):
+def test_a_malformed_entry_stops_the_start_up_naming_the_variable(monkeypatch, tmp_path):
     monkeypatch.setenv("MLGOV_EGRESS_ALLOW", "10.2.0.0/16,2130706433")
     with pytest.raises(ImproperlyConfigured, match="MLGOV_EGRESS_ALLOW: '2130706433'"):
         env_parsed_list("MLGOV_EGRESS_ALLOW", egress.parse_allow_entry)
@@ -288,13 +289,34 @@ def test_a_malformed_entry_stops_the_start_up_naming_the_variable(monkeypatch):
     result = subprocess.run(
         [sys.executable, "-c", "import mlgov.settings"],
         cwd=BASE_DIR,
-        env={"PATH": "/usr/bin:/bin", "MLGOV_EGRESS_PORTS": "443,https"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "MLGOV_VAR_DIR": str(tmp_path),
+            "MLGOV_EGRESS_PORTS": "443,x",
+        },
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode != 0
-    assert "MLGOV_EGRESS_PORTS: 'https' is not a port number" in result.stderr
+    assert "MLGOV_EGRESS_PORTS: 'x' is not a port number" in result.stderr
+
+
+def test_a_missing_ca_bundle_stops_the_start_up(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "import mlgov.settings"],
+        cwd=BASE_DIR,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "MLGOV_VAR_DIR": str(tmp_path),
+            "MLGOV_EGRESS_CA_FILE": "/nonexistent/ca.pem",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "MLGOV_EGRESS_CA_FILE=/nonexistent/ca.pem is not a readable file" in result.stderr
 
 
 # --- sending through the guard, to real listeners on 127.0.0.1 --------------------------------
@@ -409,6 +431,26 @@ def test_a_slow_drip_cannot_hold_the_request_past_its_deadline(settings, headers
             egress.request("GET", server.url(), timeout=1, max_bytes=10_000)
         elapsed = time.monotonic() - started
     assert 0.9 < elapsed < 1.6
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_server_that_accepts_and_stays_silent_is_left_at_the_deadline(settings, scheme):
+    with silent_listener() as server:
+        settings.MLGOV_EGRESS_ALLOW = [server.allow_entry]
+        started = time.monotonic()
+        with pytest.raises(egress.EgressError, match="did not answer within") as caught:
+            egress.request("GET", f"{scheme}://127.0.0.1:{server.port}/", timeout=0.5, max_bytes=10)
+        assert time.monotonic() - started < 1.2
+    assert caught.value.retryable
+
+
+def test_an_allow_listed_ipv6_listener_is_reached_over_ipv6(settings):
+    with listener(reply(200, b"v6"), bind="::1") as server:
+        assert "::1, a loopback address" in _refusal(server.url())
+        settings.MLGOV_EGRESS_ALLOW = [server.allow_entry]
+        response = egress.request("GET", server.url("/x"), timeout=5, max_bytes=10)
+    assert (response.body, str(response.address)) == (b"v6", "::1")
+    assert server.requests[0].headers["Host"] == f"[::1]:{server.port}"
 
 
 def test_a_closed_port_fails_retryably(settings):

@@ -224,3 +224,25 @@ def test_an_oversized_answer_is_not_a_delivery(
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == DeliveryStatus.FAILED and delivery.response_code == 200
     assert "larger than the limit of 65536 bytes" in delivery.last_error
+
+
+def test_opening_an_incident_posts_nothing_to_internal_endpoints(
+    admin_user, model_owner, owned_model, django_capture_on_commit_callbacks
+):
+    # The security review's finding: opening an incident POSTed to loopback endpoints at once.
+    from apps.incidents.services import incident_create
+
+    with listener() as server:
+        for url in (
+            server.url("/hook"),
+            server.url("/hook", host="localhost"),
+            f"http://[::1]:{server.port}/hook",
+            "http://169.254.169.254/latest/meta-data/",
+        ):
+            WebhookEndpoint.objects.create(
+                name=url, url=url, secret="s", events=[Event.INCIDENT_OPENED], created_by=admin_user
+            )
+        with django_capture_on_commit_callbacks(execute=True):
+            incident_create(actor=model_owner, model=owned_model, title="Flat", severity="sev3")
+    assert server.requests == []
+    assert sorted(WebhookDelivery.objects.values_list("status", flat=True)) == ["failed"] * 4

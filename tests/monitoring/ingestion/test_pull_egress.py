@@ -132,9 +132,10 @@ def test_the_admin_shows_the_refusal_on_the_field(client, admin_user, owned_mode
 
 
 def test_a_default_install_never_pulls_from_a_loopback_listener(
-    admin_user, owned_model, auc, versions, cert
+    admin_user, owned_model, auc, versions, cert, settings
 ):
-    with listener(reply(200, ROWS), cert=cert) as server:
+    settings.MLGOV_EGRESS_CA_FILE = cert.cert_file  # its certificate is trusted: only the
+    with listener(reply(200, ROWS), cert=cert) as server:  # address keeps the pull out
         sources = [
             _legacy_source(admin_user, owned_model, server.url("/m.json", host=host), host)
             for host in ("127.0.0.1", "localhost")
