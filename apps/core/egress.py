@@ -128,15 +128,19 @@ class AllowRule:
         return port == self.port if self.port is not None else port in default_ports
 
 
+def _is_port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
+
+
 def _parse_port(text: str, entry: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not _is_port(text):
         raise ValueError(f"{entry!r} has an invalid port {text!r} (1–65535).")
     return int(text)
 
 
 def parse_port(text: str) -> int:
     """A port number from settings (1–65535); ValueError otherwise."""
-    if not text.strip().isdigit() or not 0 < int(text) < 65536:
+    if not _is_port(text.strip()):
         raise ValueError(f"{text!r} is not a port number (1–65535).")
     return int(text)
 
@@ -164,7 +168,10 @@ def parse_allow_entry(entry: str) -> AllowRule:
         except ValueError as exc:
             raise ValueError(f"{entry!r} is not a valid address or network: {exc}.") from exc
         return AllowRule(network=network, port=port)
-    host = text.rstrip(".")
+    try:
+        host = text.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        host = text
     if _ends_in_number(host) or not _valid_hostname(host):
         raise ValueError(
             f"{entry!r} is neither a canonical IP address, a network (CIDR) nor a host name."
@@ -303,7 +310,7 @@ def _normalise_host(raw: str) -> str:
     host = raw.strip().rstrip(".").lower()
     if not host:
         raise EgressError("The URL names no host.")
-    if "%" in host:
+    if "%" in host and ":" in host:
         raise EgressError(f"{raw} carries an IPv6 zone; only global addresses are reached.")
     if not _is_ip_literal(host):
         try:

@@ -153,6 +153,7 @@ def test_look_alike_digits_are_read_as_the_address_they_spell():
         ("http://example.com:99999/", "not a valid URL"),
         ("http://[fe80::1%25eth0]/", "IPv6 zone"),
         ("http://-bad-.example/", "not a valid host name"),
+        ("http://%6c%6f%63%61%6c%68%6f%73%74/", "not a valid host name"),
     ],
 )
 def test_it_refuses_malformed_urls_and_other_schemes(url, reason):
@@ -262,6 +263,7 @@ def test_form_validators_turn_refusals_into_field_messages():
         ("fd00::/8", "fd00::/8"),
         ("[fd00::1]:8443", "[fd00::1]:8443"),
         ("::1", "::1"),
+        ("bücher.internal", "xn--bcher-kva.internal"),
     ],
 )
 def test_allow_list_entries_are_parsed(entry, expected):
@@ -274,6 +276,7 @@ def test_allow_list_entries_are_parsed(entry, expected):
         *("10.2.0.1/16", "10.2.0.0/33", "2130706433", "0x7f.1", "127.1", "a b", "x:y"),
         *("h:0", ":80", "[::1]x", "https://metrics.internal", "metrics.internal/path"),
         "1.2.3.4:99999",
+        "1.2.3.4:٣",
     ],
 )
 def test_malformed_allow_list_entries_are_refused(entry):
