@@ -9,8 +9,13 @@ from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -23,6 +28,51 @@ from apps.reports.filters import ReportFilter
 from apps.reports.models import Report
 
 VIEW = "reports.view_report"
+
+
+#: What ``…/manifest/`` answers (the exact bytes signed; see apps.reports.manifests).
+SIGNED_MANIFEST = inline_serializer(
+    "SignedReportManifest",
+    {
+        "schema": serializers.CharField(help_text="mlgov.report-manifest/1"),
+        "report_id": serializers.IntegerField(),
+        "kind": serializers.CharField(),
+        "format": serializers.CharField(),
+        "model": serializers.CharField(allow_null=True),
+        "scope": serializers.DictField(),
+        "as_of": serializers.CharField(allow_null=True),
+        "requested_as_of": serializers.CharField(allow_null=True),
+        "generator": serializers.CharField(),
+        "requested_by": serializers.CharField(),
+        "requested_at": serializers.CharField(),
+        "created_at": serializers.CharField(),
+        "file": inline_serializer(
+            "SignedReportManifestFile",
+            {
+                "name": serializers.CharField(),
+                "content_type": serializers.CharField(),
+                "size": serializers.IntegerField(),
+                "sha256": serializers.CharField(),
+            },
+        ),
+        "snapshot_sha256": serializers.CharField(allow_null=True),
+        "audit_chain_head": inline_serializer(
+            "SignedReportManifestChainHead",
+            {"sequence": serializers.IntegerField(), "hash": serializers.CharField()},
+            allow_null=True,
+        ),
+    },
+)
+#: What ``…/signature/`` answers (also ``manifest.sig`` in an evidence pack).
+SIGNATURE_DOCUMENT = inline_serializer(
+    "SignatureDocument",
+    {
+        "schema": serializers.CharField(help_text="mlgov.signature/1"),
+        "algorithm": serializers.CharField(help_text="Ed25519"),
+        "key_id": serializers.CharField(help_text="First 16 hex of SHA-256 of the public key."),
+        "signature": serializers.CharField(help_text="Base64 Ed25519 signature."),
+    },
+)
 
 
 class StoredFileMismatch(exceptions.APIException):
@@ -178,9 +228,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         "SHA-256. Verify offline with `manage.py verify_report` and the public keys at "
         "/.well-known/mlgov-signing-keys.json. 409 when the report is not done or unsigned.",
         responses={
-            (200, "application/json"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The manifest (JSON)."
-            ),
+            200: OpenApiResponse(SIGNED_MANIFEST, description="The manifest (JSON)."),
             409: OpenApiResponse(description="The report has no signed manifest."),
         },
         filters=False,
@@ -194,9 +242,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         description="A signature document: schema, algorithm (Ed25519), key id and the base64 "
         "signature over the manifest's bytes. 409 when the report is not done or unsigned.",
         responses={
-            (200, "application/json"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The signature document (JSON)."
-            ),
+            200: OpenApiResponse(SIGNATURE_DOCUMENT, description="The signature document."),
             409: OpenApiResponse(description="The report has no signed manifest."),
         },
         filters=False,
