@@ -42,6 +42,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlgov.settings")
 os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark")
+if not os.environ.get("MLGOV_SIGNING_KEY_FILE"):
+    # A throwaway signing key (required with DATABASE_URL): benchmark reports are never filed.
+    from apps.core.signing import generate_private_key_pem
+
+    os.environ.setdefault("MLGOV_SIGNING_KEY", generate_private_key_pem())
 
 #: Floors: the card at most this many times the raw render, and its median in seconds.
 RATIO_FLOOR = 1.2

@@ -30,6 +30,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlgov.settings")
 if os.environ.get("DATABASE_URL"):
     os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark")
+    if not os.environ.get("MLGOV_SIGNING_KEY_FILE"):
+        # A throwaway signing key (required with DATABASE_URL): benchmark reports are never filed.
+        from apps.core.signing import generate_private_key_pem
+
+        os.environ.setdefault("MLGOV_SIGNING_KEY", generate_private_key_pem())
 
 #: Seconds allowed for the whole chart. The floor that matters is PostgreSQL's (production);
 #: the embedded SQLite database of development parses every stored time as text.

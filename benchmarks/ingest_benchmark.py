@@ -124,6 +124,11 @@ def setup_django(bench_url: str) -> None:
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlgov.settings")
     os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark")
+    if not os.environ.get("MLGOV_SIGNING_KEY_FILE"):
+        # A throwaway signing key (required with DATABASE_URL): benchmark reports are never filed.
+        from apps.core.signing import generate_private_key_pem
+
+        os.environ.setdefault("MLGOV_SIGNING_KEY", generate_private_key_pem())
     os.environ.setdefault("DJANGO_MEDIA_ROOT", str(ROOT / "var" / "bench-media"))
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
     import django

@@ -73,6 +73,11 @@ def setup_django(bench_url: str, media: Path) -> float:
     os.environ["DJANGO_MEDIA_ROOT"] = str(media)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlgov.settings")
     os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark")
+    if not os.environ.get("MLGOV_SIGNING_KEY_FILE"):
+        # A throwaway signing key (required with DATABASE_URL): benchmark reports are never filed.
+        from apps.core.signing import generate_private_key_pem
+
+        os.environ.setdefault("MLGOV_SIGNING_KEY", generate_private_key_pem())
     os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
     import django
 
