@@ -22,7 +22,13 @@ class ReportAdmin(ReadOnlyModelAdmin):
         "size",
     )
     list_filter = ("kind", "format", "status")
-    search_fields = ("filename", "sha256", "model__slug", "requested_by__username")
+    search_fields = (
+        "filename",
+        "sha256",
+        "signing_key_id",
+        "model__slug",
+        "requested_by__username",
+    )
     date_hierarchy = "requested_at"
     ordering = ("-requested_at", "-pk")
     list_select_related = ("model", "requested_by")
@@ -46,6 +52,9 @@ class ReportAdmin(ReadOnlyModelAdmin):
         "snapshot_sha256",
         "audit_head_sequence",
         "audit_head_hash",
+        "signing_key_id",
+        "signature",
+        "manifest",
         "file",
         "task_id",
         "attempts",

@@ -354,3 +354,12 @@ def test_a_pack_signed_before_a_rotation_still_verifies(settings, tmp_path, audi
     assert report.signing_key_id == old_key
     out, _ = verify_report(file, "--manifest", manifest, "--signature", signature)
     assert f"signed by key {old_key}" in out
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_the_signature_read_only(client, admin_user, auditor, owned_model):
+    report = done_report(auditor, model=owned_model)
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:reports_report_change", args=[report.pk])).content.decode()
+    assert report.signing_key_id in page and report.signature in page
+    assert 'name="signature"' not in page  # shown, not editable
