@@ -46,6 +46,60 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _signing_key() -> tuple[str, str]:
+    """The Ed25519 key that signs report manifests and evidence packs (PEM) and where it came
+    from; checked here so that a missing or unusable key stops the start-up."""
+    from apps.core import signing
+
+    inline, path = env_str("MLGOV_SIGNING_KEY"), env_str("MLGOV_SIGNING_KEY_FILE")
+    if inline and path:
+        raise ImproperlyConfigured("Set MLGOV_SIGNING_KEY or MLGOV_SIGNING_KEY_FILE, not both.")
+    if inline:
+        # One-line environments (compose files, CI secrets) often carry the PEM with "\n".
+        pem, source = inline.replace("\\n", "\n"), "MLGOV_SIGNING_KEY"
+    elif path:
+        source = f"MLGOV_SIGNING_KEY_FILE={path}"
+        try:
+            pem = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            message = f"{source}: the signing key cannot be read ({exc})."
+            raise ImproperlyConfigured(message) from exc
+    elif not EMBEDDED:
+        raise ImproperlyConfigured(
+            "MLGOV_SIGNING_KEY or MLGOV_SIGNING_KEY_FILE must be set when DATABASE_URL is set: "
+            "the Ed25519 key that signs reports and evidence packs (make one with "
+            "`openssl genpkey -algorithm ed25519 -out signing-key.pem`)."
+        )
+    else:
+        # Embedded demo: a key generated next to the SQLite file, readable by its owner only.
+        key_file = VAR_DIR / "signing_key.pem"
+        pem, source = signing.ensure_private_key(key_file), f"embedded:{key_file}"
+    try:
+        signing.private_key_from_pem(pem, source=source.split("=")[0])
+    except signing.SigningKeyError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
+    return pem, source
+
+
+def _signing_public_keys_file() -> Path | None:
+    """The public keys of retired signing keys (PEM or JWK set), kept verifiable after a
+    rotation; the embedded default keeps them in ``var/``."""
+    from apps.core import signing
+
+    configured = env_str("MLGOV_SIGNING_PUBLIC_KEYS_FILE")
+    if not configured:
+        return VAR_DIR / "signing_public_keys.pem" if EMBEDDED else None
+    try:
+        signing.load_public_keys_file(configured, source="MLGOV_SIGNING_PUBLIC_KEYS_FILE")
+    except signing.SigningKeyError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
+    return Path(configured)
+
+
+MLGOV_SIGNING_KEY_PEM, MLGOV_SIGNING_KEY_SOURCE = _signing_key()
+MLGOV_SIGNING_PUBLIC_KEYS_FILE = _signing_public_keys_file()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 

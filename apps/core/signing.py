@@ -373,6 +373,23 @@ def write_private_key(path: Path, pem: str) -> None:
         raise
 
 
+def ensure_private_key(path: Path) -> str:
+    """The PEM key in ``path``, generated (owner-only) if there is none. Processes starting
+    together (a server and its autoreloader, web and worker) end up with the same key: the
+    first file to be linked into place wins, never one replaced under another's feet."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        candidate = path.with_name(f".{path.name}.{os.getpid()}.new")
+        write_private_key(candidate, generate_private_key_pem())
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink(missing_ok=True)
+    return path.read_text()
+
+
 def append_public_key(path: Path, public_key: Ed25519PublicKey) -> None:
     """Add a retired key to a PEM key-set file (kept when the key rotates)."""
     existing = load_public_keys_file(path) if path.exists() else []

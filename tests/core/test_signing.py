@@ -10,6 +10,7 @@ import os
 import stat
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,13 @@ def test_retired_public_keys_from_the_environment_join_the_key_set(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["keys"] == [Signer.from_pem(current_pem).key_id, old.key_id]
+
+
+def test_processes_starting_together_end_up_with_the_same_embedded_key(tmp_path):
+    path = tmp_path / "var" / "signing_key.pem"
+    with ProcessPoolExecutor(max_workers=6) as pool:
+        keys = set(pool.map(signing.ensure_private_key, [path] * 12))
+    assert len(keys) == 1 and keys == {path.read_text()}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["signing_key.pem"]
+    assert signing.ensure_private_key(path) == path.read_text()  # an existing key is kept
