@@ -13,6 +13,8 @@ from datetime import timedelta
 from hmac import compare_digest
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.crypto import hash_token
 from knox.settings import CONSTANTS
@@ -52,3 +54,20 @@ class TokenAuthentication(KnoxTokenAuthentication):
                 auth_token.last_used_at = now
             return user, auth_token
         raise exceptions.AuthenticationFailed(invalid)
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """The scheme in the OpenAPI schema (named as DRF's token scheme was, for clients)."""
+
+    target_class = "apps.accounts.authentication.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        scheme = build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.authenticate_header(None)
+        )
+        scheme["description"] = (
+            "`Token <key>`, a key starting with `mlgov_` made under /accounts/tokens/ or by "
+            "`manage.py drf_create_token`; keys expire."
+        )
+        return scheme
