@@ -53,6 +53,7 @@ def test_it_generates_in_process_and_prints_id_hash_size_and_path(
     assert f"sha256: {hashlib.sha256(FAKE_BYTES).hexdigest()}" in out
     assert f"size: {len(FAKE_BYTES)}" in out
     assert f"path: {report.file.path}" in out
+    assert f"manifest signed by key: {installation_signer().key_id}" in out
     assert target.read_bytes() == FAKE_BYTES
 
 

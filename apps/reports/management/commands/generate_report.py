@@ -117,3 +117,4 @@ class Command(BaseCommand):
         self.stdout.write(f"sha256: {report.sha256}")
         self.stdout.write(f"size: {report.size}")
         self.stdout.write(f"path: {path}")
+        self.stdout.write(f"manifest signed by key: {report.signing_key_id}")
