@@ -11,7 +11,8 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.cache import patch_vary_headers
 
 from apps.accounts.predicates import has_any_role
@@ -57,3 +58,9 @@ def render_page(request, template: str, context: dict, *, partial: str = "", sta
 def paginate(request, queryset, *, per_page: int = PAGE_SIZE) -> Page:
     """The requested page; out-of-range or junk page numbers fall back to the nearest page."""
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def favicon(request):
+    """``/favicon.ico``: browsers ask for it on pages that name no icon (the admin, JSON
+    answers, files); send them to the app's icon rather than a 404."""
+    return redirect(static("img/favicon.svg"))

@@ -131,3 +131,11 @@ def test_the_api_docs_run_without_inline_script(client, auditor):
     assert script.status_code == 200
     assert "SwaggerUIBundle" in script.content.decode()
     assert _policy(page)["script-src"] == ["'self'"]
+
+
+def test_favicon_ico_leads_to_the_app_icon(client):
+    # Browsers ask for it on pages that name no icon; a 404 is a console error on each.
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 302
+    assert response["Location"].endswith("img/favicon.svg")
