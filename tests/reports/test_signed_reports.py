@@ -363,3 +363,25 @@ def test_the_admin_shows_the_signature_read_only(client, admin_user, auditor, ow
     page = client.get(reverse("admin:reports_report_change", args=[report.pk])).content.decode()
     assert report.signing_key_id in page and report.signature in page
     assert 'name="signature"' not in page  # shown, not editable
+
+
+@pytest.mark.django_db
+def test_a_rotation_that_dropped_a_used_key_is_reported_by_the_checks(
+    settings, tmp_path, auditor, owned_model
+):
+    from django.core.management.base import SystemCheckError
+
+    from apps.reports.checks import signing_keys_cover_stored_reports
+
+    report = done_report(auditor, model=owned_model)
+    old = installation_signer()
+    assert signing_keys_cover_stored_reports(databases=["default"]) == []
+    settings.MLGOV_SIGNING_KEY_PEM = signing.generate_private_key_pem()  # rotated...
+    settings.MLGOV_SIGNING_PUBLIC_KEYS_FILE = tmp_path / "retired.pem"  # ...old key not kept
+    (error,) = signing_keys_cover_stored_reports(databases=["default"])
+    assert error.id == "reports.E001" and old.key_id in error.msg
+    assert report.signing_key_id == old.key_id
+    with pytest.raises(SystemCheckError, match=old.key_id):
+        call_command("check", "--database", "default", stdout=StringIO(), stderr=StringIO())
+    signing.append_public_key(tmp_path / "retired.pem", old.public_key)
+    assert signing_keys_cover_stored_reports(databases=["default"]) == []
