@@ -8,6 +8,7 @@ from django.contrib import admin
 
 from apps.core import egress
 from apps.core.admin import ServiceModelAdmin, is_admin_role
+from apps.core.templatetags.mlgov import user_link
 from apps.monitoring.ingestion import services
 from apps.monitoring.models import AllowedPullHost, MetricSource
 
@@ -73,9 +74,14 @@ class MetricSourceAdmin(ManagedByOnePermission):
     form = MetricSourceForm
     fields = ("model", "url", "format", "interval_minutes", "enabled")
     readonly_fields = ("last_pulled_at", "last_error")
-    list_display = ("model", "url", "format", "interval_minutes", "enabled", "last_pulled_at")
+    list_display = ("model", "url_link", "format", "interval_minutes", "enabled", "last_pulled_at")
     list_filter = ("enabled", "format")
     list_select_related = ("model",)
+
+    @admin.display(description="URL", ordering="url")
+    def url_link(self, obj) -> str:
+        # Through the one helper for user-entered URLs: a link only if it is http(s).
+        return user_link(obj.url)
 
     def get_fields(self, request, obj=None):
         return self.fields + (self.readonly_fields if obj is not None else ())

@@ -7,6 +7,7 @@ from django.contrib import admin
 
 from apps.core import egress
 from apps.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin
+from apps.core.templatetags.mlgov import user_link
 from apps.notifications import services
 from apps.notifications.choices import Event
 from apps.notifications.models import WebhookDelivery, WebhookEndpoint
@@ -37,8 +38,13 @@ class WebhookEndpointForm(forms.ModelForm):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(ServiceModelAdmin):
     form = WebhookEndpointForm
-    list_display = ("name", "url", "active", "updated_at")
+    list_display = ("name", "url_link", "active", "updated_at")
     list_filter = ("active",)
+
+    @admin.display(description="URL", ordering="url")
+    def url_link(self, obj) -> str:
+        # Through the one helper for user-entered URLs: a link only if it is http(s).
+        return user_link(obj.url)
 
     def service_create(self, request, obj, data):
         return services.webhook_endpoint_create(actor=request.user, **data)

@@ -78,3 +78,23 @@ def test_evidence_lines_of_web_addresses_pass():
         "https://a.example/1",
         "http://b/2",
     ]
+
+
+@pytest.mark.django_db
+def test_admins_see_webhook_urls_through_the_same_helper(client, admin_user):
+    from apps.notifications.models import WebhookEndpoint
+
+    WebhookEndpoint.objects.create(
+        name="SIEM", url="https://siem.example.org/hook", secret="s", created_by=admin_user
+    )
+    # A row written before URLs were checked, as stored data may hold anything.
+    WebhookEndpoint.objects.create(
+        name="Old", url="javascript:alert(1)", secret="s", created_by=admin_user
+    )
+    client.force_login(admin_user)
+
+    page = client.get("/admin/notifications/webhookendpoint/").content.decode()
+
+    assert '<a href="https://siem.example.org/hook" rel="noopener noreferrer nofollow">' in page
+    assert 'href="javascript' not in page
+    assert "javascript:alert(1)" in page
