@@ -118,7 +118,7 @@ def test_the_browser_model_card_allows_its_own_stylesheets_and_no_script(
     assert "'unsafe-inline'" not in response["Content-Security-Policy"]
 
 
-def test_the_api_docs_run_without_inline_script(client, auditor):
+def test_the_api_docs_run_without_inline_script_or_style(client, auditor):
     client.force_login(auditor)
 
     page = client.get("/api/docs/")
@@ -128,6 +128,7 @@ def test_the_api_docs_run_without_inline_script(client, auditor):
     html = page.content.decode()
     inline = [t for t in re.findall(r"<script\b[^>]*>", html) if "src=" not in t]
     assert inline == []
+    assert "<style" not in html and " style=" not in html
     assert script.status_code == 200
     assert "SwaggerUIBundle" in script.content.decode()
     assert _policy(page)["script-src"] == ["'self'"]
