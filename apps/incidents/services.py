@@ -503,6 +503,10 @@ def incident_comment(*, actor, incident: Incident, text: str) -> IncidentEvent:
     text = (text or "").strip()
     if not text:
         raise _refuse("Write a comment.", "text")
+    # Lock the incident before the audit chain head, in the order every other incident write
+    # takes them: otherwise the event's deferred foreign-key check waits at commit for an
+    # update that is itself waiting for the head, and PostgreSQL aborts one as a deadlock.
+    incident = _lock(incident)
     event = _event(incident, kind=EventKind.COMMENT, actor=actor, text=text)
     audit_record(
         actor=actor,

@@ -23,6 +23,7 @@ from apps.approvals.filters import ApprovalRequestFilter
 from apps.approvals.forms import VERSION_KINDS
 from apps.approvals.models import ApprovalRequest, Decision
 from apps.core.api.permissions import RulesPermission
+from apps.core.api.schema import REFERENCE_NOT_FOUND
 from apps.core.errors import ApplicationError
 from apps.inventory import selectors as inventory_selectors
 
@@ -36,7 +37,7 @@ from apps.inventory import selectors as inventory_selectors
         description="Validation sign-off or promotion of a version, or retirement of a model. "
         "The content is frozen with its SHA-256; gates answer 400 with the reason.",
         request=s.ApprovalRequestCreateSerializer,
-        responses={201: s.ApprovalRequestSerializer},
+        responses={201: s.ApprovalRequestSerializer, 404: REFERENCE_NOT_FOUND},
     ),
 )
 class ApprovalRequestViewSet(

@@ -25,6 +25,7 @@ import typing
 from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 ERROR_COMPONENT = "Error"
@@ -54,6 +55,13 @@ DESCRIPTIONS = {
 }
 
 
+# For operations whose body names another object (a model by slug): one the user may not see
+# answers 404, as its own URL would.
+REFERENCE_NOT_FOUND = OpenApiResponse(
+    description="An object named in the body (a model, a version) is not among those you may see."
+)
+
+
 def _model_field_path(field) -> tuple[object | None, bool]:
     """The model field a serializer field reads, and whether any step of its source path may
     be null. ``(None, False)`` when the source is not a chain of concrete model fields."""
@@ -68,6 +76,9 @@ def _model_field_path(field) -> tuple[object | None, bool]:
     for attr in attrs:
         if current is None:
             return None, False
+        if attr.startswith("get_") and attr.endswith("_display"):
+            # get_FOO_display() answers None while FOO is null.
+            attr = attr[len("get_") : -len("_display")]
         try:
             model_field = current._meta.get_field(attr)
         except FieldDoesNotExist:

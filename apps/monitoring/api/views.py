@@ -50,6 +50,7 @@ class ThresholdFilter(FilterSet):
         summary="Draft a revision of an active threshold",
         description="The active threshold keeps applying until the revision is signed off.",
         request=None,
+        responses={201: s.ThresholdSerializer},
     ),
 )
 class ThresholdViewSet(

@@ -20,6 +20,7 @@ from apps.core.api.fields import (
 )
 from apps.core.api.middleware import UPLOAD_ENVELOPE_BYTES
 from apps.core.api.permissions import RulesPermission
+from apps.core.api.schema import REFERENCE_NOT_FOUND
 from apps.core.filters import FilterSet
 from apps.inventory import selectors as inventory_selectors
 from apps.monitoring.choices import DriftRunStatus
@@ -115,7 +116,7 @@ class DriftRunFilter(FilterSet):
         "is succeeded or failed. The results are also recorded as observations "
         "drift.share, drift.psi.<column> and drift.score.<column>.",
         request={"multipart/form-data": DriftRunCreateSerializer},
-        responses={202: DriftRunDetailSerializer},
+        responses={202: DriftRunDetailSerializer, 404: REFERENCE_NOT_FOUND},
     ),
 )
 class DriftRunViewSet(
