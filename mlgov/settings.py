@@ -366,9 +366,10 @@ MLGOV_DRIFT_MAX_BYTES = env_int("MLGOV_DRIFT_MAX_BYTES", 500 * 1024 * 1024)
 MLGOV_PULL_TIMEOUT_SECONDS = env_int("MLGOV_PULL_TIMEOUT_SECONDS", 30)
 
 
-def _egress() -> tuple[list, list[int], str]:
+def _egress() -> tuple[list, list[int], str, object]:
     """The egress guard's settings (apps/core/egress.py): the operator's allow-list of
-    internal hosts, the ports outbound requests may use and an extra CA bundle."""
+    internal hosts, the ports outbound requests may use, an extra CA bundle and a forward
+    proxy."""
     from apps.core import egress
     from mlgov.env import env_parsed_list
 
@@ -377,11 +378,16 @@ def _egress() -> tuple[list, list[int], str]:
     ca_file = env_str("MLGOV_EGRESS_CA_FILE")
     if ca_file and not Path(ca_file).is_file():
         raise ImproperlyConfigured(f"MLGOV_EGRESS_CA_FILE={ca_file} is not a readable file.")
-    return allow, ports, ca_file
+    proxy = env_str("MLGOV_EGRESS_PROXY").strip()
+    try:
+        proxy = egress.parse_proxy(proxy) if proxy else None
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"MLGOV_EGRESS_PROXY: {exc}") from exc
+    return allow, ports, ca_file, proxy
 
 
 # Outbound HTTP (webhooks, metric pulls): only public addresses unless allow-listed here.
-MLGOV_EGRESS_ALLOW, MLGOV_EGRESS_PORTS, MLGOV_EGRESS_CA_FILE = _egress()
+MLGOV_EGRESS_ALLOW, MLGOV_EGRESS_PORTS, MLGOV_EGRESS_CA_FILE, MLGOV_EGRESS_PROXY = _egress()
 
 # API tokens (django-rest-knox with mlgov's model): hashed at rest, named, expiring.
 KNOX_TOKEN_MODEL = "accounts.AuthToken"

@@ -16,7 +16,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -211,6 +211,87 @@ def silent_listener() -> Iterator[Listener]:
         thread.join(timeout=5)
         for connection in held:
             connection.close()
+        server.close()
+
+
+@dataclass
+class ProxyLog:
+    port: int
+    connects: list[str] = field(default_factory=list)  # the authority of each CONNECT
+    headers: list[str] = field(default_factory=list)  # each CONNECT's head, as sent
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def connect_proxy(*, refuse: str = "") -> Iterator[ProxyLog]:
+    """A forward proxy on 127.0.0.1 that opens HTTP CONNECT tunnels (or answers ``refuse``,
+    e.g. "403 Forbidden") and records what it was asked to connect to."""
+    server = socket.create_server(("127.0.0.1", 0))
+    log = ProxyLog(port=server.getsockname()[1])
+    stop = threading.Event()
+
+    def pipe(source, sink):
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                with suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def serve(client):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        text = head.decode("latin-1")
+        log.headers.append(text)
+        authority = text.split(" ", 2)[1]
+        log.connects.append(authority)
+        if refuse:
+            client.sendall(f"HTTP/1.1 {refuse}\r\nContent-Length: 0\r\n\r\n".encode())
+            client.close()
+            return
+        host, _, port = authority.rpartition(":")
+        try:
+            upstream = socket.create_connection((host.strip("[]"), int(port)), timeout=5)
+        except OSError:
+            client.sendall(b"HTTP/1.1 502 Bad Gateway\r\n\r\n")
+            client.close()
+            return
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+        client.close()
+        upstream.close()
+
+    def accept():
+        server.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                client, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            client.settimeout(10)
+            threading.Thread(target=serve, args=(client,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield log
+    finally:
+        stop.set()
+        thread.join(timeout=5)
         server.close()
 
 

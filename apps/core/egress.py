@@ -16,6 +16,8 @@ internal host in with ``MLGOV_EGRESS_ALLOW``:
 - the connection goes to the address that was checked: no second lookup, so a name that
   answers differently the second time (DNS rebinding) gains nothing. The Host header, TLS SNI
   and certificate verification still use the host name of the URL;
+- with ``MLGOV_EGRESS_PROXY`` set, the request goes through the operator's forward proxy as a
+  CONNECT tunnel to the checked address (not the name), so the pinning holds there too;
 - redirects are not followed: a 3xx answer raises ``EgressError`` with its status, so a
   webhook is never recorded as delivered to a redirect and a POST never turns into a GET;
 - the answer is read up to ``max_bytes`` (more raises) and the whole request, from connecting
@@ -29,6 +31,7 @@ Standard library only, no ORM; settings are read through ``django.conf.settings`
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.client
 import io
@@ -41,7 +44,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.message import Message
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -528,23 +531,111 @@ def _remaining(deadline: float) -> float:
 
 
 def _open_socket(target: Target, deadline: float) -> tuple[socket.socket, IPAddress]:
-    """Connect to one of the checked addresses (in order): never a fresh lookup."""
+    """Connect to one of the checked addresses (in order), directly or through the operator's
+    proxy; never a fresh lookup of the URL's host."""
+    proxy = _proxy()
     error: OSError | None = None
     for address in target.addresses:
-        family = socket.AF_INET if address.version == 4 else socket.AF_INET6
-        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            sock.settimeout(_remaining(deadline))
-            sock.connect((str(address), target.port))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if proxy is not None:
+                return _tunnel(proxy, address, target.port, deadline), address
+            family = socket.AF_INET if address.version == 4 else socket.AF_INET6
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(_remaining(deadline))
+                sock.connect((str(address), target.port))
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except BaseException:
+                sock.close()
+                raise
             return sock, address
         except OSError as exc:
-            sock.close()
             error = exc
             if isinstance(exc, TimeoutError):
                 break
     assert error is not None  # addresses is never empty
     raise error
+
+
+# --- an operator's forward proxy -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """``MLGOV_EGRESS_PROXY``: a forward proxy reached with HTTP CONNECT. The tunnel is asked
+    for the *checked address*, never the host name, so the proxy's own lookup cannot be
+    rebound; TLS, SNI and certificate checks still run end to end for the URL's host."""
+
+    host: str
+    port: int
+    authorization: str = ""
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+def parse_proxy(url: str) -> Proxy:
+    """``http://[user:password@]host:port``; ValueError naming the value (without its
+    password) otherwise."""
+    shown = re.sub(r"//[^/@]*@", "//…@", url.strip())
+    refusal = f"{shown!r} is not a proxy URL; write http://host:port."
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(refusal) from exc
+    if parts.scheme != "http" or not parts.hostname or port is None:
+        raise ValueError(refusal)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(refusal)
+    authorization = ""
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        authorization = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
+    return Proxy(host=parts.hostname, port=port, authorization=authorization)
+
+
+def _proxy() -> Proxy | None:
+    value = getattr(settings, "MLGOV_EGRESS_PROXY", None)
+    if not value:
+        return None
+    return value if isinstance(value, Proxy) else parse_proxy(value)
+
+
+class ProxyRefused(OSError):
+    """The proxy would not open the tunnel."""
+
+
+def _tunnel(proxy: Proxy, address: IPAddress, port: int, deadline: float) -> socket.socket:
+    """A TCP connection through ``proxy`` to ``address``:``port`` (HTTP CONNECT)."""
+    sock = socket.create_connection((proxy.host, proxy.port), timeout=_remaining(deadline))
+    try:
+        authority = f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"
+        head = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"
+        if proxy.authorization:
+            head += f"Proxy-Authorization: {proxy.authorization}\r\n"
+        sock.settimeout(_remaining(deadline))
+        sock.sendall(f"{head}\r\n".encode("ascii"))
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            sock.settimeout(_remaining(deadline))
+            chunk = sock.recv(4096)
+            if not chunk or len(answer) > 16384:
+                raise ProxyRefused(f"the proxy {proxy} closed the tunnel to {authority}")
+            answer += chunk
+        status_line = answer.split(b"\r\n", 1)[0].decode("latin-1")
+        fields = status_line.split(" ", 2)
+        if len(fields) < 2 or not fields[0].startswith("HTTP/") or fields[1] != "200":
+            raise ProxyRefused(
+                f"the proxy {proxy} answered {status_line[:100]!r} to CONNECT {authority}"
+            )
+        if not answer.endswith(b"\r\n\r\n"):
+            raise ProxyRefused(f"the proxy {proxy} sent data before the tunnel opened")
+        return sock
+    except BaseException:
+        sock.close()
+        raise
 
 
 @functools.lru_cache(maxsize=4)

@@ -16,6 +16,7 @@ from mlgov.env import env_parsed_list
 from tests.listeners import (
     FakeDNS,
     chunked,
+    connect_proxy,
     drip,
     listener,
     redirect,
@@ -34,6 +35,7 @@ def _default_install(settings):
     settings.MLGOV_EGRESS_ALLOW = []
     settings.MLGOV_EGRESS_PORTS = [80, 443]
     settings.MLGOV_EGRESS_CA_FILE = ""
+    settings.MLGOV_EGRESS_PROXY = None
 
 
 def _refusal(url: str) -> str:
@@ -497,3 +499,55 @@ def test_https_refuses_an_untrusted_or_mismatched_certificate(settings, monkeypa
         with pytest.raises(egress.EgressError, match="Hostname mismatch"):
             egress.request("GET", url, timeout=5, max_bytes=100)
     assert server.requests == []
+
+
+# --- through the operator's forward proxy -----------------------------------------------------
+
+
+def test_through_a_proxy_the_tunnel_goes_to_the_checked_address(settings, monkeypatch, tmp_path):
+    cert = self_signed(tmp_path, "metrics.internal")
+    with connect_proxy() as proxy, listener(reply(200, b"ok"), cert=cert) as server:
+        settings.MLGOV_EGRESS_PROXY = f"http://ci:s3cret@127.0.0.1:{proxy.port}"
+        settings.MLGOV_EGRESS_CA_FILE = cert.cert_file
+        settings.MLGOV_EGRESS_ALLOW = [f"metrics.internal:{server.port}"]
+        # A second lookup (by the proxy, say) would answer a public address; none happens.
+        FakeDNS(monkeypatch, {"metrics.internal": [["127.0.0.1"], [PUBLIC]]})
+        url = f"https://metrics.internal:{server.port}/m.json"
+        response = egress.request("GET", url, timeout=5, max_bytes=100)
+    assert response.body == b"ok"
+    assert proxy.connects == [f"127.0.0.1:{server.port}"]
+    assert "Proxy-Authorization: Basic Y2k6czNjcmV0" in proxy.headers[0]
+    [seen] = server.requests
+    assert seen.server_name == "metrics.internal"
+    assert seen.headers["Host"] == f"metrics.internal:{server.port}"
+
+
+def test_with_a_proxy_the_guard_still_refuses_before_asking_it(settings):
+    with connect_proxy() as proxy, listener() as server:
+        settings.MLGOV_EGRESS_PROXY = proxy.url
+        with pytest.raises(egress.EgressError, match="a loopback address"):
+            egress.request("POST", server.url(), body=b"x", timeout=2, max_bytes=10)
+    assert proxy.connects == [] and server.requests == []
+
+
+def test_a_proxy_that_refuses_the_tunnel_fails_the_request(settings):
+    with connect_proxy(refuse="403 Forbidden") as proxy, listener() as server:
+        settings.MLGOV_EGRESS_PROXY = proxy.url
+        settings.MLGOV_EGRESS_ALLOW = [server.allow_entry]
+        with pytest.raises(
+            egress.EgressError, match=re.escape("answered 'HTTP/1.1 403 Forbidden'")
+        ):
+            egress.request("GET", server.url(), timeout=2, max_bytes=10)
+    assert proxy.connects == [server.allow_entry] and server.requests == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["https://proxy:3128", "http://proxy", "proxy:3128", "http://proxy:3128/path", "socks5://p:1"],
+)
+def test_a_malformed_proxy_is_refused_without_showing_its_password(value):
+    with pytest.raises(ValueError, match="not a proxy URL"):
+        egress.parse_proxy(value)
+    with pytest.raises(ValueError) as caught:
+        egress.parse_proxy("https://user:hunter2@proxy:3128")
+    assert "hunter2" not in str(caught.value)
