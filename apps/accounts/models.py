@@ -54,10 +54,13 @@ class User(AbstractUser):
         """
         revoke_reason = ""
         replaced = self.__dict__.pop("_password_replaced", False)
+        fields = kwargs.get("update_fields")
         if not self._state.adding and self.pk is not None:
-            if self._password is not None or replaced:
+            if (self._password is not None or replaced) and (
+                fields is None or "password" in fields
+            ):
                 revoke_reason = "password changed"
-            elif not self.is_active:
+            elif not self.is_active and (fields is None or "is_active" in fields):
                 # An inactive account keeps no token (the check is one indexed read).
                 revoke_reason = "account deactivated"
         with transaction.atomic():
