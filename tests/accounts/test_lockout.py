@@ -121,10 +121,8 @@ def test_the_lockout_is_audited_once_when_it_starts(client, validator):
         assert WRONG not in event.message and PASSWORD not in event.message
 
 
-def test_failures_are_counted_from_the_proxy_header_only_behind_a_declared_proxy(
-    client, validator, settings
-):
-    # Without DJANGO_BEHIND_PROXY an X-Forwarded-For header is the client's own claim.
+def test_a_forwarded_for_header_is_ignored_without_a_declared_proxy(client, validator):
+    # Without DJANGO_BEHIND_PROXY the header is the client's own claim: new values buy nothing.
     for n in range(5):
         client.post(
             LOGIN,
@@ -132,5 +130,30 @@ def test_failures_are_counted_from_the_proxy_header_only_behind_a_declared_proxy
             REMOTE_ADDR="203.0.113.1",
             HTTP_X_FORWARDED_FOR=f"10.9.9.{n}",
         )
-    response = attempt(client, validator.username, PASSWORD, "203.0.113.1")
-    assert locked(response)
+    assert locked(attempt(client, validator.username, PASSWORD, "203.0.113.1"))
+
+
+def test_behind_a_declared_proxy_lockouts_and_audit_use_the_client_address(
+    client, validator, settings
+):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    proxy = "10.0.0.2"
+
+    def via_proxy(password: str, client_address: str):
+        client.logout()
+        return client.post(
+            LOGIN,
+            {"username": validator.username, "password": password},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=client_address,
+        )
+
+    for _ in range(5):
+        via_proxy(WRONG, "203.0.113.66")
+    assert locked(via_proxy(PASSWORD, "203.0.113.66"))
+    # The same username from another client behind the same proxy is not locked.
+    assert signed_in(via_proxy(PASSWORD, "198.51.100.7"))
+    addresses = set(
+        AuditEvent.objects.filter(action="login_failed").values_list("client_ip", flat=True)
+    )
+    assert addresses == {"203.0.113.66"}
