@@ -118,6 +118,7 @@ class LockoutHandler(AxesDatabaseHandler):
         return count
 
     def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        """Count the failure (axes), then audit it, and the lockout if this one started it."""
         if request is None:
             return super().user_login_failed(sender, credentials, request, **kwargs)
         was_locked = self.is_locked(request, credentials)
