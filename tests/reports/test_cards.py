@@ -177,7 +177,12 @@ def test_the_browser_html_is_standalone_and_escapes_user_text(html):
     assert html.startswith("<!DOCTYPE html>")
     assert "@page" in html and "<style" in html
     assert "<link" not in html
-    assert not re.search(r"""(src|href)=["']?(https?:|file:|//|data:)""", html)
+    assert not re.search(r"""src=["']?(https?:|file:|//|data:)""", html)
+    # Outward links (a web endpoint the record names) are links only, never resources, and
+    # only through the user-link helper: http(s), without opener or referrer.
+    for tag in re.findall(r"""<[a-z]+[^>]*\bhref=["']?(?:https?:|file:|//|data:)[^>]*>""", html):
+        assert tag.startswith("<a ") and 'rel="noopener noreferrer nofollow"' in tag, tag
+        assert 'href="http' in tag, tag
     assert not re.search(r"url\(\s*['\"]?(https?:|file:|data:)", html)
     assert "<script" not in html
     assert "&lt;script&gt;alert(&#x27;card&#x27;)&lt;/script&gt;" in html
