@@ -161,5 +161,8 @@ def user_link(value, label=None) -> str:
     text = str(value).strip() if label in (None, "") else str(label)
     url = safe_link_url(value)
     if url is None:
-        return format_html('<span class="link-refused">{}</span>', text)
+        return format_html(
+            '<span class="link-refused" title="Not an http(s) address: shown as text">{}</span>',
+            text,
+        )
     return format_html('<a href="{}" rel="{}">{}</a>', url, LINK_REL, text)
