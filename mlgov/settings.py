@@ -271,6 +271,10 @@ if HTTPS:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
+# Flash messages live in the session, not a cookie of their own: every cookie mlgov sets is
+# one of the two above.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 # Content-Security-Policy (django-csp): only this origin's own scripts and stylesheets, no
 # inline script or style, no plugins, no <base>, no framing, forms post only here. A stored
 # link or markup that slipped past escaping still cannot run. The HTML model card is served

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
-from django.urls import reverse
+from django.urls import path, reverse
 
 from apps.core.security import DENIED_FEATURES
 
@@ -146,3 +146,34 @@ def test_a_browser_accepts_the_host_cookies_set_at_sign_in(client, auditor):
     for name in ("__Host-sessionid", "__Host-csrftoken"):
         cookie = (response.cookies.get(name) or page.cookies[name]).output()
         assert "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie, cookie
+
+
+def _flash(request):
+    from django.contrib import messages
+    from django.http import HttpResponse
+
+    messages.success(request, "Saved.")
+    return HttpResponse("ok")
+
+
+def _read(request):
+    from django.contrib import messages
+    from django.http import HttpResponse
+
+    return HttpResponse(" ".join(str(m) for m in messages.get_messages(request)))
+
+
+urlpatterns = [path("flash/", _flash), path("read/", _read)]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_flash_messages_set_no_cookie_of_their_own(client, auditor):
+    # Under HTTPS every cookie mlgov sets carries the __Host- prefix; a "messages" cookie
+    # would be the one exception, so messages travel in the session.
+    client.force_login(auditor)
+
+    flashed = client.get("/flash/")
+    shown = client.get("/read/")
+
+    assert set(flashed.cookies) <= {"sessionid", "csrftoken"}
+    assert shown.content == b"Saved."
