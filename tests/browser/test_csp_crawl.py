@@ -26,6 +26,10 @@ from django.urls import Resolver404, resolve, reverse
 
 from tests.browser.test_journey import CHROMIUM_ARGS, chromium_path
 
+# Playwright's sync API runs an event loop in this thread; the ORM calls made here between
+# pages are plain synchronous calls and safe.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
 ROLES = ("admin", "validator", "business_owner", "model_owner", "auditor", "viewer")
 SCRIPT_LINK = "javascript:alert(document.cookie)"
 #: At most this many URLs of one URL name (one kind of page) per role; query-string variants
