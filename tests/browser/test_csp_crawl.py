@@ -71,6 +71,7 @@ class Findings:
     console_errors: list[str] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
     broken_links: list[str] = field(default_factory=list)
+    script_links: list[str] = field(default_factory=list)
     visited: list[str] = field(default_factory=list)
 
 
@@ -151,7 +152,7 @@ def _explicit_pages(role: str) -> list[str]:
         ApprovalRequest.objects.order_by("pk"),
         Incident.objects.order_by("pk"),
         Review.objects.order_by("pk"),
-        Finding.objects.filter(evidence_links__startswith="javascript"),
+        Finding.objects.filter(evidence_links__contains=SCRIPT_LINK),
         Report.objects.order_by("pk"),
     ):
         first = queryset.first()
@@ -205,6 +206,8 @@ def _crawl(page, base: str, role: str, explicit: list[str], findings, console: l
             # SVG links (lineage, charts) have no string .href: resolve the attribute.
             "els => els.map(e => new URL(e.getAttribute('href'), document.baseURI).href)",
         )
+        live = [h for h in hrefs if not h.lower().startswith(("http:", "https:", "mailto:"))]
+        findings.script_links.extend(f"{role} {url}: {h}" for h in live)
         # Plain links first, query-string variants after: they are the same kinds of page.
         for href in sorted(hrefs, key=lambda h: "?" in h):
             if href.split("#", 1)[0] not in seen:
@@ -274,6 +277,11 @@ def test_no_page_violates_the_policy_for_any_role(serial_live_server, crawl_data
     base = serial_live_server.url
     # Read before the browser starts: the test's queries share the server's connection.
     explicit = {role: [urljoin(base, p) for p in _explicit_pages(role)] for role in ROLES}
+    from apps.reviews.models import Finding
+
+    hostile = urljoin(
+        base, Finding.objects.get(evidence_links__contains=SCRIPT_LINK).get_absolute_url()
+    )
     findings = Findings()
     started = time.monotonic()
     with sync_playwright() as playwright:
@@ -327,6 +335,7 @@ def test_no_page_violates_the_policy_for_any_role(serial_live_server, crawl_data
         + findings.console_errors
         + findings.server_errors
         + findings.broken_links
+        + findings.script_links
     )
     for line in problems:
         print(line)
@@ -337,7 +346,11 @@ def test_no_page_violates_the_policy_for_any_role(serial_live_server, crawl_data
     assert findings.console_errors == []
     assert findings.server_errors == []
     assert findings.broken_links == []
+    assert findings.script_links == []  # no live javascript:/data: link on any page
     # The walk reached the pages it is meant to cover, for every role.
     for role in ROLES:
         assert sum(v.startswith(f"{role} ") for v in findings.visited) >= 20, role
     assert any("/admin/" in v for v in findings.visited if v.startswith("admin "))
+    # The finding with the stored script link was read by those it targets.
+    for role in ("admin", "validator", "auditor"):
+        assert f"{role} {hostile}" in findings.visited, role
