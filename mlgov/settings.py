@@ -394,7 +394,7 @@ def _egress() -> tuple[list, list[int], str, object]:
 MLGOV_EGRESS_ALLOW, MLGOV_EGRESS_PORTS, MLGOV_EGRESS_CA_FILE, MLGOV_EGRESS_PROXY = _egress()
 
 # API tokens (django-rest-knox with mlgov's model): hashed at rest, named, expiring.
-KNOX_TOKEN_MODEL = "accounts.AuthToken"
+KNOX_TOKEN_MODEL = "accounts.AuthToken"  # noqa: S105 (a model label, not a secret)
 MLGOV_TOKEN_TTL_DAYS = env_int("MLGOV_TOKEN_TTL_DAYS", 90)
 MLGOV_TOKEN_MAX_TTL_DAYS = env_int("MLGOV_TOKEN_MAX_TTL_DAYS", 366)
 if not 1 <= MLGOV_TOKEN_TTL_DAYS <= MLGOV_TOKEN_MAX_TTL_DAYS:
