@@ -296,6 +296,10 @@ CONTENT_SECURITY_POLICY = {
 if env_bool("DJANGO_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+# Reverse proxies between the client and mlgov, each appending to X-Forwarded-For.
+MLGOV_TRUSTED_PROXY_COUNT = env_int("MLGOV_TRUSTED_PROXY_COUNT", 1)
+if MLGOV_TRUSTED_PROXY_COUNT < 1:
+    raise ImproperlyConfigured("MLGOV_TRUSTED_PROXY_COUNT must be 1 or more.")
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"  # stored and computed in UTC; shown in each user's own zone

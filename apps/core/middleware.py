@@ -3,6 +3,7 @@ security headers every response carries."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zoneinfo
 
@@ -17,12 +18,28 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def client_ip(request) -> str:
-    """The client address; X-Forwarded-For is trusted only behind a declared proxy."""
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    """The client address; X-Forwarded-For is trusted only behind a declared proxy.
+
+    Each proxy appends the address it received the request from, so only the entries added
+    by the operator's own proxies are facts: with ``MLGOV_TRUSTED_PROXY_COUNT`` proxies in
+    front of mlgov, the client is the entry that many places from the right. Anything left of
+    it was written by the client and may be forged (a client rotating a fake left-most
+    address must not get fresh guesses from the per-address lockout, nor a false address in
+    the audit trail).
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    if not getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        return remote
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [hop for hop in hops if hop]
+    count = getattr(settings, "MLGOV_TRUSTED_PROXY_COUNT", 1)
+    if len(hops) < count:
+        return remote
+    candidate = hops[-count]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
 
 
 class RequestContextMiddleware:

@@ -157,3 +157,26 @@ def test_behind_a_declared_proxy_lockouts_and_audit_use_the_client_address(
         AuditEvent.objects.filter(action="login_failed").values_list("client_ip", flat=True)
     )
     assert addresses == {"203.0.113.66"}
+
+
+def test_behind_a_proxy_a_forged_forwarded_for_entry_buys_no_guesses(client, validator, settings):
+    # The client writes a new left-most address each time; the proxy appends the real one.
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    for n in range(5):
+        client.post(
+            LOGIN,
+            {"username": validator.username, "password": WRONG},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, 203.0.113.66",
+        )
+    response = client.post(
+        LOGIN,
+        {"username": validator.username, "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="10.9.9.99, 203.0.113.66",
+    )
+    assert locked(response)
+    addresses = set(
+        AuditEvent.objects.filter(action="login_failed").values_list("client_ip", flat=True)
+    )
+    assert addresses == {"203.0.113.66"}

@@ -49,12 +49,40 @@ def test_the_context_is_unbound_after_the_request():
 
 def test_forwarded_for_is_ignored_unless_behind_a_declared_proxy(settings):
     request = RequestFactory().get(
-        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.1"
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.7"
     )
     settings.SECURE_PROXY_SSL_HEADER = None
     assert client_ip(request) == "10.0.0.2"
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    assert client_ip(request) == "203.0.113.9"
+    assert client_ip(request) == "198.51.100.7"
+
+
+def test_it_ignores_forwarded_for_entries_the_client_wrote(settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # The client sent "X-Forwarded-For: 192.0.2.1"; the proxy appended the real address.
+    forged = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.1, 198.51.100.7"
+    )
+    assert client_ip(forged) == "198.51.100.7"
+
+
+def test_it_counts_the_declared_number_of_proxies(settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.MLGOV_TRUSTED_PROXY_COUNT = 2
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.3", HTTP_X_FORWARDED_FOR="192.0.2.1, 198.51.100.7, 10.0.0.2"
+    )
+    assert client_ip(request) == "198.51.100.7"
+    short = RequestFactory().get("/", REMOTE_ADDR="10.0.0.3", HTTP_X_FORWARDED_FOR="10.0.0.2")
+    assert client_ip(short) == "10.0.0.3"
+
+
+def test_it_falls_back_to_the_socket_address_for_a_malformed_entry(settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7, not-an-address"
+    )
+    assert client_ip(request) == "10.0.0.2"
 
 
 def test_it_shows_times_in_the_users_zone(validator):
