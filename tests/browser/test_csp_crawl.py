@@ -245,12 +245,19 @@ def serial_live_server(transactional_db):
 @pytest.fixture
 def crawl_data(settings, tmp_path):
     """The demo story, plus what it lacks: a stored script link and a generated report."""
+    from django.contrib.auth.models import Group
+
     from apps.accounts.models import User
+    from apps.accounts.roles import ALL_ROLES
     from apps.inventory.management.commands.seed_demo import demo_password
     from apps.reports import services as report_services
     from apps.reviews.models import Finding
 
     settings.MEDIA_ROOT = tmp_path / "media"
+    # The role groups come from a data migration; an earlier transactional test (a worker
+    # test on PostgreSQL) flushes them, and seed_demo's administrator would hold no role.
+    for name in ALL_ROLES:
+        Group.objects.get_or_create(name=name)
     started = time.monotonic()
     call_command("seed_demo", verbosity=0)
     seeded = time.monotonic() - started
