@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from apps.core.api.fields import DateTimeField, JSONField, ModelSerializer, SlugRelatedField
 from apps.core.signing import ALGORITHM
 from apps.inventory import selectors as inventory_selectors
 from apps.reports.choices import KIND_FORMATS, ReportFormat, ReportKind
@@ -22,7 +23,7 @@ class AuditChainHeadSerializer(serializers.Serializer):
     hash = serializers.CharField()
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class ReportSerializer(ModelSerializer):
     url = serializers.HyperlinkedIdentityField(
         view_name="api:report-detail", help_text="This report's status URL."
     )
@@ -33,11 +34,11 @@ class ReportSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     format_label = serializers.CharField(source="get_format_display", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
-    model = serializers.SlugRelatedField(
+    model = SlugRelatedField(
         slug_field="slug", read_only=True, help_text="The model's slug; null for the inventory."
     )
-    scope = serializers.JSONField(read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    scope = JSONField(read_only=True)
+    requested_by = SlugRelatedField(slug_field="username", read_only=True)
     audit_chain_head = AuditChainHeadSerializer(
         read_only=True,
         allow_null=True,
@@ -134,7 +135,7 @@ class ReportSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class VisibleModelField(serializers.SlugRelatedField):
+class VisibleModelField(SlugRelatedField):
     """A model named by slug, among those the requester sees."""
 
     def __init__(self, **kwargs):
@@ -158,14 +159,14 @@ class ReportRequestSerializer(serializers.Serializer):
         help_text="Slug of the model: required for a model card; optional for lineage, audit "
         "extract and evidence pack (without it they cover the inventory); not for the register.",
     )
-    scope = serializers.JSONField(
+    scope = JSONField(
         required=False,
         help_text='Register: {"filters": {...}} with the inventory list\'s filters (q, '
         "risk_tier, status, eu_ai_act_class, business_unit, owner, unassessed, "
         'review_due_before, ordering); audit extract: {"start": ..., "end": ...} as ISO 8601 '
         "dates or times. Other kinds take none.",
     )
-    as_of = serializers.DateTimeField(
+    as_of = DateTimeField(
         required=False,
         allow_null=True,
         help_text="Show the record as it stood at this time (ISO 8601, not in the future); "
