@@ -29,6 +29,7 @@ from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
 from apps.core.signing import installation_signer
+from apps.core.validators import datetime_problem
 from apps.inventory.models import RegisteredModel
 from apps.reports import generators, manifests
 from apps.reports.choices import (
@@ -161,6 +162,9 @@ def _moment(value, name: str) -> dt.datetime:
             raise _invalid("scope", f"scope.{name} must be an ISO 8601 date or time.")
     if timezone.is_naive(moment):
         raise _invalid("scope", f"scope.{name} needs a time zone, e.g. 2026-01-31T00:00:00Z.")
+    problem = datetime_problem(moment)
+    if problem:
+        raise _invalid("scope", f"scope.{name}: {problem}")
     return moment
 
 

@@ -298,3 +298,20 @@ def test_every_filterset_inherits_the_guarded_base():
             if isinstance(obj, type) and issubclass(obj, django_filters.FilterSet)
         }
     assert [f.__name__ for f in filtersets if not issubclass(f, FilterSet)] == []
+
+
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [
+        ("0001-01-01T00:00:00+01:00", "scope.start: The time is out of range"),
+        ("2026-01-01T00:00:00+19:00", "scope.start: The UTC offset must be between"),
+    ],
+)
+def test_times_inside_a_report_scope_postgresql_cannot_store_answer_400(auditor, start, message):
+    response = api(auditor).post(
+        "/api/v1/reports/",
+        {"kind": "audit_extract", "format": "csv", "scope": {"start": start}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert message in response.json()["scope"][0]
