@@ -315,3 +315,16 @@ def test_times_inside_a_report_scope_postgresql_cannot_store_answer_400(auditor,
     )
     assert response.status_code == 400
     assert message in response.json()["scope"][0]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"rows": [{"model": "\\ud800", "value": 1}]}', "an unpaired surrogate"),
+        (b'{"rows": [{"model": "a\\u0000b", "value": 1}]}', "a NUL character"),
+    ],
+)
+def test_metric_rows_with_text_that_cannot_be_stored_answer_400(admin_user, body, message):
+    response = api(admin_user).post("/api/v1/ingestion/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert message in response.json()["rows"][0]

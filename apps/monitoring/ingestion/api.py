@@ -21,6 +21,7 @@ from apps.core.api.middleware import UPLOAD_ENVELOPE_BYTES
 from apps.core.api.permissions import RulesPermission
 from apps.core.errors import ApplicationError
 from apps.core.filters import FilterSet
+from apps.core.validators import json_problem
 from apps.monitoring.choices import BatchStatus, IngestionSource
 from apps.monitoring.ingestion import parse, selectors, services
 from apps.monitoring.models import IngestionBatch
@@ -141,6 +142,14 @@ class RowsSerializer(serializers.Serializer):
         help_text="Slug of the model every row must belong to (optional).",
     )
     accept_partial = serializers.BooleanField(required=False, default=False)
+
+    def validate_rows(self, rows: list) -> list:
+        # The rows are stored as a JSON file and read back by the loader: text the database
+        # refuses (NUL) or that cannot be encoded (an unpaired surrogate) is refused here.
+        problem = json_problem(rows, max_bytes=settings.MLGOV_INGEST_MAX_BYTES)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return rows
 
 
 class BatchFilter(FilterSet):
