@@ -21,9 +21,7 @@ class AuditEventFilter(FilterSet):
     since = IsoDateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", label="On or after (ISO 8601)"
     )
-    until = IsoDateTimeFilter(
-        field_name="occurred_at", lookup_expr="lt", label="Before (ISO 8601)"
-    )
+    until = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt", label="Before (ISO 8601)")
 
     class Meta:
         model = AuditEvent

@@ -97,9 +97,7 @@ class RegisteredModelSerializer(ModelSerializer):
 
     url = serializers.HyperlinkedIdentityField(view_name="api:model-detail", lookup_field="slug")
     web_url = serializers.CharField(source="get_absolute_url", read_only=True)
-    business_unit = SlugRelatedField(
-        slug_field="code", queryset=BusinessUnit.objects.all()
-    )
+    business_unit = SlugRelatedField(slug_field="code", queryset=BusinessUnit.objects.all())
     business_unit_name = serializers.CharField(source="business_unit.name", read_only=True)
     owner = UsernameField(
         required=False, help_text="Username of the accountable model owner; defaults to you."
