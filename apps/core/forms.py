@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.core.errors import ApplicationError
+from apps.core.validators import refuse_control_characters
 
 
 def add_application_error(form: forms.BaseForm, exc: ApplicationError) -> None:
@@ -30,3 +31,21 @@ def add_application_error(form: forms.BaseForm, exc: ApplicationError) -> None:
     for message in unplaced:
         if message not in exc.message:
             form.add_error(None, message)
+
+
+class ReferenceChoiceField(forms.ModelChoiceField):
+    """A choice of one object by a name (slug, username, code) or id, refusing control
+    characters before the lookup: PostgreSQL refuses NUL in a query, which would otherwise
+    escape the form as a server error instead of a message on the field."""
+
+    def to_python(self, value):
+        refuse_control_characters(value)
+        return super().to_python(value)
+
+
+class ReferenceMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Several objects by name or id; control characters refused before the lookup."""
+
+    def clean(self, value):
+        refuse_control_characters(value)
+        return super().clean(value)

@@ -6,6 +6,7 @@ from django import forms
 from django.db.models import Q
 
 from apps.accounts.models import User
+from apps.core.forms import ReferenceChoiceField
 from apps.incidents import workflow
 from apps.incidents.choices import IncidentStatus
 from apps.incidents.models import Incident
@@ -41,7 +42,7 @@ class _SeriousFields(forms.ModelForm):
 
 
 class IncidentCreateForm(_SeriousFields):
-    model = forms.ModelChoiceField(queryset=None, empty_label="Choose a model")
+    model = ReferenceChoiceField(queryset=None, empty_label="Choose a model")
     detected_at = _datetime_field("Detected at", "In your time zone; now, if left empty.")
 
     class Meta:

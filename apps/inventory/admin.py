@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin
+from apps.core.forms import ReferenceMultipleChoiceField
 from apps.inventory import services
 from apps.inventory.choices import DatasetRole
 from apps.inventory.models import (
@@ -151,10 +152,8 @@ VERSION_FIELDS = (
 class ModelVersionForm(forms.ModelForm):
     """Adds the dataset lineage, which the service writes as typed edges."""
 
-    training_datasets = forms.ModelMultipleChoiceField(
-        queryset=Dataset.objects.all(), required=False
-    )
-    evaluation_datasets = forms.ModelMultipleChoiceField(
+    training_datasets = ReferenceMultipleChoiceField(queryset=Dataset.objects.all(), required=False)
+    evaluation_datasets = ReferenceMultipleChoiceField(
         queryset=Dataset.objects.all(), required=False
     )
 

@@ -14,6 +14,8 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts import roles
 from apps.accounts.models import User
+from apps.core.forms import ReferenceChoiceField, ReferenceMultipleChoiceField
+from apps.core.validators import json_problem
 from apps.inventory import lifecycle, risk
 from apps.inventory.choices import (
     AnnexIIIPoint,
@@ -44,13 +46,13 @@ def users_with_role(role: str, *, keep: list[int | None] = ()) -> QuerySet[User]
     )
 
 
-class UserChoiceField(forms.ModelChoiceField):
+class UserChoiceField(ReferenceChoiceField):
     def label_from_instance(self, obj: User) -> str:
         name = obj.get_full_name()
         return f"{name} ({obj.username})" if name else obj.username
 
 
-class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
+class UserMultipleChoiceField(ReferenceMultipleChoiceField):
     def label_from_instance(self, obj: User) -> str:
         name = obj.get_full_name()
         return f"{name} ({obj.username})" if name else obj.username
@@ -88,6 +90,9 @@ class JSONObjectField(forms.CharField):
             raise ValidationError(
                 f"Enter a JSON object in braces, e.g. {self.example}", code="not_object"
             )
+        problem = json_problem(data)
+        if problem:
+            raise ValidationError(problem, code="unstorable_json")
         return data
 
 
@@ -286,10 +291,10 @@ class ModelVersionForm(forms.ModelForm):
     evaluation_metrics = JSONObjectField(
         label="Evaluation metrics (JSON)", example='{"auc": 0.81, "brier": 0.12}'
     )
-    training_datasets = forms.ModelMultipleChoiceField(
+    training_datasets = ReferenceMultipleChoiceField(
         queryset=Dataset.objects.none(), required=False, label="Trained on"
     )
-    evaluation_datasets = forms.ModelMultipleChoiceField(
+    evaluation_datasets = ReferenceMultipleChoiceField(
         queryset=Dataset.objects.none(), required=False, label="Evaluated on"
     )
 
@@ -334,7 +339,7 @@ class VersionStageForm(forms.Form):
 
 
 class DeploymentForm(forms.Form):
-    version = forms.ModelChoiceField(queryset=ModelVersion.objects.none(), label="Version")
+    version = ReferenceChoiceField(queryset=ModelVersion.objects.none(), label="Version")
     environment = forms.ChoiceField(choices=DeploymentEnvironment.choices)
     endpoint = forms.CharField(max_length=300, required=False)
     consumers = forms.CharField(
@@ -359,7 +364,7 @@ class DeploymentForm(forms.Form):
 
 
 class DependencyForm(forms.Form):
-    upstream = forms.ModelChoiceField(
+    upstream = ReferenceChoiceField(
         queryset=RegisteredModel.objects.none(),
         to_field_name="slug",
         label="Upstream model",

@@ -11,6 +11,7 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
+from apps.core.forms import ReferenceChoiceField, ReferenceMultipleChoiceField
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
 from apps.inventory.models import BusinessUnit, RegisteredModel
 from apps.reports.choices import KIND_FORMATS, ReportFormat, ReportKind
@@ -60,7 +61,7 @@ def end_of_day(day: dt.date) -> dt.datetime:
 
 class ReportRequestForm(forms.Form):
     report = forms.ChoiceField(label="Report")
-    model = forms.ModelChoiceField(
+    model = ReferenceChoiceField(
         queryset=RegisteredModel.objects.none(),
         to_field_name="slug",
         required=False,
@@ -85,7 +86,7 @@ class ReportRequestForm(forms.Form):
     eu_ai_act_class = forms.MultipleChoiceField(
         label="EU AI Act class", choices=EUAIActClass.choices, required=False
     )
-    business_unit = forms.ModelMultipleChoiceField(
+    business_unit = ReferenceMultipleChoiceField(
         label="Business unit",
         queryset=BusinessUnit.objects.all(),
         to_field_name="code",

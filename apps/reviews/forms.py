@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.accounts import roles
+from apps.core.forms import ReferenceChoiceField
 from apps.core.links import validate_link_lines
 from apps.inventory.forms import DATE, TEXTAREA, UserChoiceField
 from apps.reviews.choices import FindingStatus, ReviewOutcome, Severity
@@ -28,7 +29,7 @@ def _oversight_users(keep=()):
 
 
 class ReviewCreateForm(forms.Form):
-    model = forms.ModelChoiceField(queryset=None, empty_label="Choose a model")
+    model = ReferenceChoiceField(queryset=None, empty_label="Choose a model")
     reviewer = UserChoiceField(queryset=None, required=False, help_text="You, if left empty.")
     scope = forms.CharField(widget=TEXTAREA)
     due_date = forms.DateField(
@@ -111,7 +112,7 @@ class FindingForm(forms.ModelForm):
 
 
 class FindingCreateForm(FindingForm):
-    model = forms.ModelChoiceField(queryset=None, empty_label="Choose a model")
+    model = ReferenceChoiceField(queryset=None, empty_label="Choose a model")
 
     field_order = ("model",)
 

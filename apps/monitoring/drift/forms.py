@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.core.forms import ReferenceChoiceField
 from apps.inventory.models import RegisteredModel
 
 ACCEPT = ".csv,.parquet,.gz,text/csv,application/gzip,application/vnd.apache.parquet"
 
 
 class DriftRunForm(forms.Form):
-    version = forms.ModelChoiceField(queryset=None, empty_label=None)
+    version = ReferenceChoiceField(queryset=None, empty_label=None)
     reference = forms.FileField(
         label="Reference sample",
         help_text="The data the model was trained or validated on: CSV or Parquet, gzip allowed.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from apps.core.forms import ReferenceChoiceField
 from apps.monitoring.ingestion.parse import EXTENSIONS
 
 
@@ -14,7 +15,7 @@ class UploadForm(forms.Form):
         f"{settings.MLGOV_INGEST_MAX_BYTES // (1024 * 1024)} MB.",
         widget=forms.ClearableFileInput(attrs={"accept": ",".join([*EXTENSIONS, ".gz"])}),
     )
-    model = forms.ModelChoiceField(
+    model = ReferenceChoiceField(
         queryset=None,
         required=False,
         empty_label="Any model I may push to",
