@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from apps.core.signing import generate_private_key_pem
 from mlgov.env import env_bool, env_int, env_list, env_str
+from tests.core.fresh_process import run_with_settings
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PRINT_SETTINGS = (
@@ -61,21 +60,7 @@ def test_env_list_splits_and_trims(monkeypatch):
 
 
 def _settings_in_subprocess(tmp_path, **env_values: str) -> subprocess.CompletedProcess:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "MLGOV_", "CELERY_"))
-        and k not in ("DATABASE_URL", "REDIS_URL")
-    }
-    env.update(DJANGO_SETTINGS_MODULE="mlgov.settings", MLGOV_VAR_DIR=str(tmp_path), **env_values)
-    return subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_with_settings(PRINT_SETTINGS, tmp_path, **env_values)
 
 
 def test_a_bare_environment_runs_embedded(tmp_path):

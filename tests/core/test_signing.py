@@ -6,10 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import stat
 import subprocess
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from apps.core import signing
 from apps.core.signing import KeySet, Signature, SignatureError, Signer, SigningKeyError
+from tests.core.fresh_process import run_with_settings
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -218,21 +217,7 @@ PRINT_KEY = (
 
 
 def start(tmp_path, **env_values: str) -> subprocess.CompletedProcess:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "MLGOV_", "CELERY_"))
-        and k not in ("DATABASE_URL", "REDIS_URL")
-    }
-    env.update(DJANGO_SETTINGS_MODULE="mlgov.settings", MLGOV_VAR_DIR=str(tmp_path), **env_values)
-    return subprocess.run(
-        [sys.executable, "-c", PRINT_KEY],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_with_settings(PRINT_KEY, tmp_path, **env_values)
 
 
 def test_the_embedded_default_generates_its_key_into_var_once(tmp_path):
