@@ -117,7 +117,8 @@ def summary(role: str, reports: list[dict]) -> dict:
     counts = {"role": role, "operations": 0, "cases": 0}
     counts.update(dict.fromkeys((*FAILURE_KINDS.values(), "other failures", "errors"), 0))
     for report in reports:
-        counts["operations"] += report["operations"]["tested"]
+        # A run that could not load the schema has no operations, only its error.
+        counts["operations"] += (report["operations"] or {}).get("tested", 0)
         counts["cases"] += report["test_cases"]["generated"]
         for failure in report["failures"]:
             counts[FAILURE_KINDS.get(failure["code"], "other failures")] += failure["count"]
