@@ -170,6 +170,24 @@ def user_set_password(*, actor, user: User, password: str | None) -> User:
     return user
 
 
+@transaction.atomic
+def user_change_own_password(*, user: User, password: str) -> User:
+    """A signed-in user's own password change (the old one was checked by the form). Like an
+    administrator's reset it is audited, without the password, and revokes the user's API
+    tokens (``User.save``)."""
+    user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(
+        actor=user,
+        action="update",
+        obj=user,
+        changes={"password": {"before": "(hidden)", "after": "(changed)"}},
+        message="Own password changed",
+    )
+    return user
+
+
 # --- API tokens ------------------------------------------------------------------------------
 
 TOKEN_AUDITED_FIELDS = ("name", "user", "token_key", "expiry", "created_by")

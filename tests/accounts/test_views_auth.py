@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from apps.accounts.lockout import axes_failure_limit
+from apps.audit.models import AuditEvent
 from tests.factories import UserFactory
 
 PASSWORD = "correct-horse-battery"
@@ -83,6 +84,23 @@ def test_it_changes_the_password(client, db):
     user.refresh_from_db()
     assert user.check_password("a-much-longer-secret-42")
     assert client.get(reverse("accounts:password_change_done")).status_code == 200
+
+
+def test_changing_ones_password_is_audited_without_the_password(client, db):
+    user = UserFactory(username="pat.audit", roles=["viewer"])
+    client.force_login(user)
+    client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-much-longer-secret-42",
+            "new_password2": "a-much-longer-secret-42",
+        },
+    )
+    event = AuditEvent.objects.get(object_type="accounts.user", object_id=str(user.pk))
+    assert (event.actor, event.action, event.message) == (user, "update", "Own password changed")
+    assert "a-much-longer-secret-42" not in str(event.changes) + event.message
+    assert "_auth_user_id" in client.session  # this session stays signed in
 
 
 def test_it_refuses_a_weak_new_password_with_a_field_message(client, db):
