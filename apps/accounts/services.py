@@ -154,6 +154,17 @@ def user_set_password(*, actor, user: User, password: str | None) -> User:
         raise ApplicationError(
             "Enter a password.", field_errors={"password": ["Enter a password."]}
         )
+    return _store_password(
+        actor=actor,
+        user=user,
+        password=password,
+        message="Password set" if password is not None else "Password login disabled",
+    )
+
+
+def _store_password(*, actor, user: User, password: str | None, message: str) -> User:
+    """Set (``None``: disable) and save ``user``'s password and audit it without the password;
+    saving revokes the user's API tokens (``User.save``)."""
     user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
     if password is None:
         user.set_unusable_password()
@@ -165,7 +176,7 @@ def user_set_password(*, actor, user: User, password: str | None) -> User:
         action="update",
         obj=user,
         changes={"password": {"before": "(hidden)", "after": "(changed)"}},
-        message="Password set" if password is not None else "Password login disabled",
+        message=message,
     )
     return user
 
@@ -175,17 +186,7 @@ def user_change_own_password(*, user: User, password: str) -> User:
     """A signed-in user's own password change (the old one was checked by the form). Like an
     administrator's reset it is audited, without the password, and revokes the user's API
     tokens (``User.save``)."""
-    user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
-    user.set_password(password)
-    user.save(update_fields=["password"])
-    audit_record(
-        actor=user,
-        action="update",
-        obj=user,
-        changes={"password": {"before": "(hidden)", "after": "(changed)"}},
-        message="Own password changed",
-    )
-    return user
+    return _store_password(actor=user, user=user, password=password, message="Own password changed")
 
 
 # --- API tokens ------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def auth_token_create(
         user=user,
         expiry=timedelta(days=days),
         name=name[:100],
-        created_by=actor if actor is not None else None,
+        created_by=actor,
     )
     audit_record(
         actor=actor,

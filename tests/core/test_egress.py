@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from apps.core import egress
 from mlgov.env import env_parsed_list
+from tests.core.fresh_process import run_with_settings
 from tests.listeners import (
     FakeDNS,
     chunked,
@@ -25,7 +23,6 @@ from tests.listeners import (
     silent_listener,
 )
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 PUBLIC = "93.184.215.14"  # a globally routable address (no test connects to it on purpose)
 
 
@@ -291,34 +288,14 @@ def test_a_malformed_entry_stops_the_start_up_naming_the_variable(monkeypatch, t
     with pytest.raises(ImproperlyConfigured, match="MLGOV_EGRESS_ALLOW: '2130706433'"):
         env_parsed_list("MLGOV_EGRESS_ALLOW", egress.parse_allow_entry)
     # And the settings module itself refuses to load with it.
-    result = subprocess.run(
-        [sys.executable, "-c", "import mlgov.settings"],
-        cwd=BASE_DIR,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "MLGOV_VAR_DIR": str(tmp_path),
-            "MLGOV_EGRESS_PORTS": "443,x",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_with_settings("import mlgov.settings", tmp_path, MLGOV_EGRESS_PORTS="443,x")
     assert result.returncode != 0
     assert "MLGOV_EGRESS_PORTS: 'x' is not a port number" in result.stderr
 
 
 def test_a_missing_ca_bundle_stops_the_start_up(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-c", "import mlgov.settings"],
-        cwd=BASE_DIR,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "MLGOV_VAR_DIR": str(tmp_path),
-            "MLGOV_EGRESS_CA_FILE": "/nonexistent/ca.pem",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_with_settings(
+        "import mlgov.settings", tmp_path, MLGOV_EGRESS_CA_FILE="/nonexistent/ca.pem"
     )
     assert result.returncode != 0
     assert "MLGOV_EGRESS_CA_FILE=/nonexistent/ca.pem is not a readable file" in result.stderr
