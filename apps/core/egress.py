@@ -41,7 +41,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import unquote, urlsplit
@@ -443,6 +443,15 @@ def check_host(hostname: str) -> tuple[IPAddress, ...]:
     addresses = _resolve(host, 443)
     _judge(host, None, addresses)
     return addresses
+
+
+def check_field(field: str, value: str, check: Callable[[str], object] = check_url) -> None:
+    """A save-time check in a service: the guard's refusal (``check_url`` or ``check_host``)
+    as an ApplicationError whose message sits on ``field``. The guard checks again at use."""
+    try:
+        check(value)
+    except EgressError as exc:
+        raise ApplicationError(exc.message, field_errors={field: [exc.message]}) from exc
 
 
 def validate_url(value: str) -> None:

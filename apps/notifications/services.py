@@ -180,15 +180,6 @@ def _check_events(events) -> None:
         )
 
 
-def _check_url(url: str) -> None:
-    """The egress guard's verdict when the URL is saved, as a message on the URL field (the
-    guard checks again at each delivery)."""
-    try:
-        egress.check_url(url)
-    except egress.EgressError as exc:
-        raise ApplicationError(exc.message, field_errors={"url": [exc.message]}) from exc
-
-
 @transaction.atomic
 def webhook_endpoint_create(*, actor, **data: Any) -> WebhookEndpoint:
     require_perm(actor, "notifications.add_webhookendpoint")
@@ -196,7 +187,7 @@ def webhook_endpoint_create(*, actor, **data: Any) -> WebhookEndpoint:
     _check_events(data.get("events", []))
     endpoint = WebhookEndpoint(created_by=actor, **data)
     validate_instance(endpoint, exclude=["created_by"])
-    _check_url(endpoint.url)
+    egress.check_field("url", endpoint.url)
     endpoint.save()
     snapshot = _endpoint_snapshot(endpoint)
     audit_record(
@@ -220,7 +211,7 @@ def webhook_endpoint_update(*, actor, endpoint: WebhookEndpoint, **data: Any) ->
     _check_events(endpoint.events)
     validate_instance(endpoint)
     if endpoint.url != before["url"]:
-        _check_url(endpoint.url)
+        egress.check_field("url", endpoint.url)
     endpoint.save()
     after = _endpoint_snapshot(endpoint)
     changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}

@@ -387,16 +387,7 @@ def _check_source_url(url: str) -> None:
     if not AllowedPullHost.objects.filter(hostname=host).exists():
         message = f"{host or 'The host'} is not on the allow-list of pull hosts; add it first."
         raise ApplicationError(message, field_errors={"url": [message]})
-    _egress_check("url", url, egress.check_url)
-
-
-def _egress_check(field: str, value: str, check) -> None:
-    """The egress guard's verdict when a pull host or source is saved, as a field message
-    (the guard checks again at every pull)."""
-    try:
-        check(value)
-    except egress.EgressError as exc:
-        raise ApplicationError(exc.message, field_errors={field: [exc.message]}) from exc
+    egress.check_field("url", url)
 
 
 @transaction.atomic
@@ -411,7 +402,7 @@ def allowed_pull_host_create(*, actor, hostname: str, note: str = "") -> Allowed
             field_errors={"hostname": ["Give a host name only, e.g. metrics.example.com."]},
         )
     validate_instance(host, exclude=["created_by"])
-    _egress_check("hostname", host.hostname, egress.check_host)
+    egress.check_field("hostname", host.hostname, egress.check_host)
     host.save()
     audit_record(
         actor=actor,
