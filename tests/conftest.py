@@ -8,11 +8,13 @@ import pytest
 from django.conf import settings
 
 from apps.accounts import roles
+from tests.audit.isolation import _audit_checkpoint_per_test, allow_test_flush  # noqa: F401
 from tests.factories import RegisteredModelFactory, UserFactory
 
 # Live-server request threads would otherwise keep their PostgreSQL connections open after the
 # test, which stops the test database from being dropped.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+allow_test_flush()
 
 SERVICES_REASON = "needs DATABASE_URL (PostgreSQL) and REDIS_URL; set both to run service tests"
 
