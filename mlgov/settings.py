@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "apps.incidents",
     "apps.reports",
     "apps.dashboard",
+    "apps.jobs",
 ]
 
 MIDDLEWARE = [
@@ -365,6 +366,19 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 
+# Audit trail: the chain head is signed and appended to a file outside the database on this
+# schedule and at every report (README, "Audit trail"); the database role the app runs as is
+# granted its rights by `manage.py audit_grant_app_role`, run as the tables' owner.
+MLGOV_AUDIT_CHECKPOINT_PATH = Path(
+    env_str("MLGOV_AUDIT_CHECKPOINT_PATH", str(VAR_DIR / "audit_checkpoints.jsonl"))
+)
+MLGOV_AUDIT_CHECKPOINT_MINUTES = env_int("MLGOV_AUDIT_CHECKPOINT_MINUTES", 60)
+MLGOV_DB_APP_ROLE = env_str("MLGOV_DB_APP_ROLE")
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "audit.write_checkpoint",
+    "schedule": timedelta(minutes=max(1, MLGOV_AUDIT_CHECKPOINT_MINUTES)),
+}
+
 # Monitoring: metric ingestion and drift.
 MLGOV_INGEST_MAX_BYTES = env_int("MLGOV_INGEST_MAX_BYTES", 200 * 1024 * 1024)
 MLGOV_INGEST_MAX_ROW_ERRORS = env_int("MLGOV_INGEST_MAX_ROW_ERRORS", 100)
@@ -417,6 +431,35 @@ MIGRATION_MODULES = {"knox": None}
 
 # Reports: seconds one report job may take (evidence packs of large inventories take longest).
 MLGOV_REPORT_TIME_LIMIT = env_int("MLGOV_REPORT_TIME_LIMIT", 30 * 60)
+
+# Background jobs (apps/jobs): the outbox, leases and the reaper.
+MLGOV_JOB_LEASE_SECONDS = env_int("MLGOV_JOB_LEASE_SECONDS", 60)  # renewed every third
+MLGOV_JOB_MAX_RUNS = env_int("MLGOV_JOB_MAX_RUNS", 3)  # starts before mlgov gives up
+MLGOV_JOB_RETRY_SECONDS = env_int("MLGOV_JOB_RETRY_SECONDS", 10)  # first backoff, doubling
+MLGOV_JOB_RESEND_SECONDS = env_int("MLGOV_JOB_RESEND_SECONDS", 300)  # sent, never started
+MLGOV_JOB_STUCK_SECONDS = env_int("MLGOV_JOB_STUCK_SECONDS", 600)  # owner may send again
+MLGOV_JOB_TICK_SECONDS = env_int("MLGOV_JOB_TICK_SECONDS", 30)  # reaper and dispatcher beat
+MLGOV_BROKER_CONNECT_TIMEOUT = env_int("MLGOV_BROKER_CONNECT_TIMEOUT", 2)
+MLGOV_BROKER_RETRY_SECONDS = env_int("MLGOV_BROKER_RETRY_SECONDS", 10)  # breaker after a fail
+CELERY_BEAT_SCHEDULE["jobs-tick"] = {
+    "task": "jobs.tick",
+    "schedule": timedelta(seconds=MLGOV_JOB_TICK_SECONDS),
+}
+# A message a worker took but never acknowledged (its worker died) comes back after the
+# visibility timeout: above the longest task, so a slow job is never handed out twice while
+# it runs. The reaper, not this, brings back a dead worker's job within a lease or two.
+_LONGEST_TASK = max(
+    CELERY_TASK_TIME_LIMIT, MLGOV_INGEST_TIME_LIMIT + 60, MLGOV_REPORT_TIME_LIMIT + 30
+)
+CELERY_BROKER_CONNECTION_TIMEOUT = MLGOV_BROKER_CONNECT_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _LONGEST_TASK + 600,
+    "socket_connect_timeout": MLGOV_BROKER_CONNECT_TIMEOUT,
+    "socket_timeout": 30,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": MLGOV_BROKER_CONNECT_TIMEOUT}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = MLGOV_BROKER_CONNECT_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = 30
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from celery.exceptions import Retry
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
@@ -22,6 +21,7 @@ from apps.audit.services import audit_record
 from apps.core import egress
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
+from apps.jobs.services import job_enqueue
 from apps.notifications import webhooks
 from apps.notifications.choices import DeliveryStatus, Event
 from apps.notifications.models import Notification, WebhookDelivery, WebhookEndpoint
@@ -29,6 +29,9 @@ from apps.notifications.models import Notification, WebhookDelivery, WebhookEndp
 logger = logging.getLogger(__name__)
 
 SUBJECT_PREFIX = "[mlgov] "
+DELIVER_TASK = "notifications.deliver_webhook"
+#: Attempts recorded on the delivery, plus room for a worker dying twice mid-attempt.
+DELIVERY_MAX_RUNS = webhooks.MAX_RETRIES + 3
 
 
 def _absolute(link: str) -> str:
@@ -91,22 +94,53 @@ def webhook_deliveries_queue(*, event: str, payload: dict[str, Any]) -> list[Web
         delivery.body = webhooks.encode_body(event, payload, delivery_id=delivery.pk).decode()
         delivery.save(update_fields=["body"])
         deliveries.append(delivery)
-        transaction.on_commit(lambda pk=delivery.pk: _enqueue_delivery(pk))
+        job_enqueue(task=DELIVER_TASK, object_id=delivery.pk)
     return deliveries
 
 
-def _enqueue_delivery(delivery_id: int) -> None:
-    """Hand a delivery to the worker; trouble here must not break the committed change."""
-    from apps.notifications.tasks import deliver_webhook
+def webhook_delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
+    """POST one delivery and record the attempt, whatever its outcome. Returns its status and,
+    when it is to be tried again (a connection error or a 5xx), the seconds to wait first
+    (30 s, 60 s, 120 s, ...). Idempotent: a delivery already delivered or given up on is not
+    sent again."""
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
+        return (delivery.status if delivery else "missing"), None
+    endpoint = delivery.endpoint
+    outcome = webhooks.post(
+        endpoint.url,
+        delivery.body.encode("utf-8"),
+        secret=endpoint.secret,
+        event=delivery.event,
+        delivery_id=delivery.pk,
+        timeout=webhooks.TIMEOUT_SECONDS,
+    )
+    retries_done = delivery.attempts
+    delivery = webhook_delivery_record_attempt(
+        delivery=delivery, outcome=outcome, final=retries_done >= webhooks.MAX_RETRIES
+    )
+    if delivery.status == DeliveryStatus.RETRYING:
+        return delivery.status, webhooks.backoff_seconds(retries_done)
+    return delivery.status, None
 
-    try:
-        deliver_webhook.delay(delivery_id)
-    except Retry:
-        # Without a broker, tasks run in process and cannot wait out a backoff: the first
-        # attempt is recorded and the delivery stays "retrying".
-        logger.warning("Webhook delivery %s needs a retry, which needs a worker", delivery_id)
-    except Exception:
-        logger.exception("Could not queue webhook delivery %s", delivery_id)
+
+def webhook_delivery_status(*, delivery_id: int) -> str:
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id).only("status").first()
+    return delivery.status if delivery else "missing"
+
+
+def webhook_delivery_give_up(*, delivery_id: int, error: str) -> None:
+    """Mark a delivery failed when its job was given up on (its worker kept dying)."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None or delivery.status in (
+            DeliveryStatus.DELIVERED,
+            DeliveryStatus.FAILED,
+        ):
+            return
+        delivery.status = DeliveryStatus.FAILED
+        delivery.last_error = error[:2000]
+        delivery.save(update_fields=["status", "last_error"])
 
 
 def webhook_delivery_record_attempt(

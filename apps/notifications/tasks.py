@@ -4,34 +4,36 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.notifications import services, webhooks
-from apps.notifications.choices import DeliveryStatus
-from apps.notifications.models import WebhookDelivery
+from apps.jobs.registry import register
+from apps.jobs.services import RetryLater, job_run
+from apps.notifications import services
 
 
-@shared_task(name="notifications.deliver_webhook", bind=True, max_retries=webhooks.MAX_RETRIES)
-def deliver_webhook(self, delivery_id: int) -> str:
-    """POST one delivery; on a connection error or 5xx, retry later (30 s, 60 s, 120 s, ...).
-
-    Idempotent: a delivery already delivered or given up on is not sent again. Each attempt
-    is recorded on the delivery, whatever its outcome.
-    """
-    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
-        return delivery.status if delivery else "missing"
-    endpoint = delivery.endpoint
-    outcome = webhooks.post(
-        endpoint.url,
-        delivery.body.encode("utf-8"),
-        secret=endpoint.secret,
-        event=delivery.event,
-        delivery_id=delivery.pk,
-        timeout=webhooks.TIMEOUT_SECONDS,
+@shared_task(name=services.DELIVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+def deliver_webhook(self, delivery_id: int) -> str | None:
+    """POST one delivery under the job outbox's lease; on a connection error or 5xx it is
+    sent again after a backoff (30 s, 60 s, 120 s, ...). Every attempt is recorded."""
+    return job_run(
+        self,
+        delivery_id,
+        lambda: _attempt(delivery_id),
+        on_skip=lambda: services.webhook_delivery_status(delivery_id=delivery_id),
     )
-    final = self.request.retries >= self.max_retries
-    delivery = services.webhook_delivery_record_attempt(
-        delivery=delivery, outcome=outcome, final=final
-    )
-    if delivery.status == DeliveryStatus.RETRYING:
-        raise self.retry(countdown=webhooks.backoff_seconds(self.request.retries))
-    return delivery.status
+
+
+def _attempt(delivery_id: int) -> str:
+    status, retry_in = services.webhook_delivery_attempt(delivery_id=delivery_id)
+    if retry_in is not None:
+        raise RetryLater(
+            retry_in, reason="The endpoint did not accept it; retrying.", result=status
+        )
+    return status
+
+
+register(
+    services.DELIVER_TASK,
+    give_up=lambda delivery_id, error: services.webhook_delivery_give_up(
+        delivery_id=delivery_id, error=error
+    ),
+    max_runs=services.DELIVERY_MAX_RUNS,
+)

@@ -31,6 +31,7 @@ from apps.core.services import require_perm
 from apps.core.signing import installation_signer
 from apps.core.validators import datetime_problem
 from apps.inventory.models import RegisteredModel
+from apps.jobs.services import job_enqueue
 from apps.reports import generators, manifests
 from apps.reports.choices import (
     GENERATOR,
@@ -201,11 +202,12 @@ def _check_scope(user, kind: str, scope) -> dict:
 # --- asking for a report ---------------------------------------------------------------------
 
 
-def _enqueue(report: Report) -> None:
-    from apps.reports.tasks import generate_report
+REPORT_TASK = "reports.generate_report"
 
-    report_id, task_id = report.pk, report.task_id
-    transaction.on_commit(lambda: generate_report.apply_async((report_id,), task_id=task_id))
+
+def _enqueue(report: Report) -> None:
+    """Commit the job with the report (the outbox); it is sent after commit."""
+    job_enqueue(task=REPORT_TASK, object_id=report.pk)
 
 
 @transaction.atomic

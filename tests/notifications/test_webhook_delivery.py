@@ -1,9 +1,12 @@
 """Webhook deliveries: signed JSON POSTs, retried with backoff on 5xx, every attempt recorded."""
 
+import datetime
 import json
 
 import pytest
+from django.utils import timezone
 
+from apps.jobs.services import jobs_dispatch_due
 from apps.notifications import signing, webhooks
 from apps.notifications.choices import DeliveryStatus, Event
 from apps.notifications.models import WebhookDelivery, WebhookEndpoint
@@ -16,12 +19,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def no_wait(monkeypatch):
-    """In process, Celery runs each retry at once (when eager errors do not propagate);
-    record the countdowns the task asked for instead of waiting them out."""
-    from mlgov.celery import app
-
-    previous = app.conf.task_eager_propagates
-    app.conf.task_eager_propagates = False
+    """Record the countdowns deliveries ask for; ``drain()`` then runs each retry as the
+    dispatcher would once it is due, without waiting it out."""
     asked = []
     original = webhooks.backoff_seconds
 
@@ -30,8 +29,15 @@ def no_wait(monkeypatch):
         return original(n)
 
     monkeypatch.setattr(webhooks, "backoff_seconds", spy)
-    yield asked
-    app.conf.task_eager_propagates = previous
+    return asked
+
+
+def drain() -> None:
+    later = timezone.now()
+    for _ in range(2 * webhooks.MAX_RETRIES):
+        later += datetime.timedelta(hours=2)
+        if not jobs_dispatch_due(now=later):
+            return
 
 
 def _endpoint(url, admin_user, events=(Event.REVIEW_DUE,)):
@@ -73,6 +79,7 @@ def test_it_retries_after_a_server_error_with_backoff_then_delivers(admin_user, 
         delivery.body = webhooks.encode_body("review.due", {}, delivery_id=delivery.pk).decode()
         delivery.save()
         deliver_webhook.delay(delivery.pk)
+        drain()
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED
     assert delivery.attempts == 2
@@ -90,6 +97,7 @@ def test_it_gives_up_after_five_retries_and_records_each_attempt(admin_user, no_
         endpoint = _endpoint(url, admin_user)
         delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=Event.REVIEW_DUE)
         deliver_webhook.delay(delivery.pk)
+        drain()
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.attempts == 1 + webhooks.MAX_RETRIES == len(received)
@@ -117,6 +125,7 @@ def test_a_connection_error_is_retried(admin_user, no_wait, settings):
         endpoint=_endpoint(url, admin_user), event=Event.REVIEW_DUE
     )
     deliver_webhook.delay(delivery.pk)
+    drain()
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.attempts == 6 and delivery.response_code is None

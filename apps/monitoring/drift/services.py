@@ -25,6 +25,7 @@ from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
 from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import ModelVersion
+from apps.jobs.services import job_enqueue
 from apps.monitoring.choices import (
     BatchStage,
     BatchStatus,
@@ -36,6 +37,7 @@ from apps.monitoring.drift import files, stats
 from apps.monitoring.models import DriftColumn, DriftRun, IngestionBatch, MetricDefinition
 
 SHARE_METRIC = "drift.share"
+DRIFT_TASK = "monitoring.run_drift"
 #: Threads testing columns at once (numpy sorts and pandas factorisation release the GIL).
 WORKERS = min(2, os.cpu_count() or 1)
 
@@ -157,16 +159,8 @@ def drift_run_create(
             "observed_at": {"before": None, "after": observed_at.isoformat()},
         },
     )
-    transaction.on_commit(lambda: _enqueue(run.pk))
+    job_enqueue(task=DRIFT_TASK, object_id=run.pk)  # the outbox: sent after commit
     return run
-
-
-def _enqueue(run_id: int) -> None:
-    from apps.monitoring.drift.tasks import run_drift
-
-    result = run_drift.delay(run_id)
-    # An eager run has already finished (and saved its own task id); a queued one records it.
-    DriftRun.objects.filter(pk=run_id, task_id="").update(task_id=result.id or "")
 
 
 # --- execution -------------------------------------------------------------------------------

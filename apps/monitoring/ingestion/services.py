@@ -27,6 +27,7 @@ from apps.core import egress
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
 from apps.inventory.models import ModelVersion, RegisteredModel
+from apps.jobs.services import job_enqueue
 from apps.monitoring.choices import BatchStage, BatchStatus, IngestionSource
 from apps.monitoring.ingestion import parse, validate
 from apps.monitoring.ingestion.loader import load_observations
@@ -68,11 +69,12 @@ def _live_batch(sha256: str, scope_model: RegisteredModel | None) -> IngestionBa
     )
 
 
-def _enqueue(batch: IngestionBatch) -> None:
-    from apps.monitoring.ingestion.tasks import ingest_batch
+INGEST_TASK = "monitoring.ingest_batch"
 
-    task_id = batch.task_id
-    transaction.on_commit(lambda: ingest_batch.apply_async((batch.pk,), task_id=task_id))
+
+def _enqueue(batch: IngestionBatch) -> None:
+    """Commit the job with the batch (the outbox); it is sent after commit."""
+    job_enqueue(task=INGEST_TASK, object_id=batch.pk)
 
 
 @transaction.atomic

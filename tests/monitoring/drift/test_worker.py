@@ -28,7 +28,7 @@ def test_the_worker_computes_a_run_once(real_broker, monkeypatch):
     owner = UserFactory(username="worker.drift", roles=["model_owner"])
     version = ModelVersionFactory(model=RegisteredModelFactory(slug="worker-drift", owner=owner))
     # Sent below to the worker's private queue instead of the default one.
-    monkeypatch.setattr(services, "_enqueue", lambda run_id: None)
+    monkeypatch.setattr(services, "job_enqueue", lambda **kwargs: None)
     ref, cur = samples()
     run = services.drift_run_create(
         user=owner, version=version, reference=csv_upload(ref), current=csv_upload(cur)
