@@ -1,15 +1,24 @@
-"""Writing to the audit trail. Every service write calls ``audit_record`` in its transaction."""
+"""Writing to the audit trail. Every service write calls ``audit_record`` in its transaction;
+``audit_checkpoint_write`` signs the chain head into the checkpoint file outside the database."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
 
-from apps.audit.chain import compute_hash, normalise
+from apps.audit import checkpoints
+from apps.audit.chain import GENESIS_HASH, compute_hash, format_time, normalise
+from apps.audit.checkpoints import Checkpoint, CheckpointError
 from apps.audit.models import AuditChainHead, AuditEvent
+from apps.audit.selectors import chain_head, checkpoint_path
 from apps.core import context
+from apps.core.signing import SigningKeyError, installation_keyset, installation_signer
+
+logger = logging.getLogger(__name__)
 
 
 def object_type_of(obj: models.Model) -> str:
@@ -63,3 +72,72 @@ def audit_record(
     head.hash = event.hash
     head.save(update_fields=["sequence", "hash"])
     return event
+
+
+def _last_event() -> tuple[int, str, str | None]:
+    last = AuditEvent.objects.order_by("-sequence").only("sequence", "hash", "occurred_at").first()
+    if last is None:
+        return 0, GENESIS_HASH, None
+    return last.sequence, last.hash, format_time(last.occurred_at)
+
+
+def _check_extends(previous: Checkpoint, sequence: int) -> None:
+    """The chain must still hold ``previous``: never sign a chain that lost or rewrote what
+    an earlier checkpoint vouched for (that would bless the tampering)."""
+    signed = f"the signed checkpoint of {previous.checkpointed_at} (sequence {previous.sequence})"
+    if previous.sequence > sequence:
+        raise CheckpointError(
+            f"The audit chain ends at sequence {sequence}, before {signed}: events were removed. "
+            "No checkpoint was written; run `manage.py verify_audit_log`."
+        )
+    if previous.sequence == 0:
+        return
+    found = (
+        AuditEvent.objects.filter(sequence=previous.sequence).values_list("hash", flat=True).first()
+    )
+    if found != previous.hash:
+        raise CheckpointError(
+            f"Audit event {previous.sequence} no longer has the hash of {signed}: the chain was "
+            "rewritten. No checkpoint was written; run `manage.py verify_audit_log`."
+        )
+
+
+def audit_checkpoint_write(*, reason: str, path: Path | None = None) -> Checkpoint:
+    """Sign the chain head (its last event's sequence, hash and time) and append it to the
+    checkpoint file, after checking that the chain still holds the latest checkpoint there.
+
+    Call it outside the caller's transaction, so it signs the committed head. Raises
+    CheckpointError with a one-sentence reason when the file cannot be written or the chain
+    does not extend the last checkpoint.
+    """
+    path = Path(path or checkpoint_path())
+    try:
+        keyset, signer = installation_keyset(), installation_signer()
+        with checkpoints.locked_for_append(path) as append:
+            previous = checkpoints.read_file(path, keyset=keyset, latest_only=True).latest
+            sequence, digest, event_at = _last_event()
+            head = chain_head()
+            if (head.sequence, head.hash) != (sequence, digest):
+                raise CheckpointError(
+                    f"The audit chain head records sequence {head.sequence} but the last event "
+                    f"is {sequence}: no checkpoint was written; run `manage.py verify_audit_log`."
+                )
+            if previous is not None:
+                _check_extends(previous, sequence)
+            checkpoint = checkpoints.sign(
+                sequence=sequence,
+                hash=digest,
+                event_at=event_at,
+                checkpointed_at=format_time(timezone.now()),
+                reason=reason,
+                signer=signer,
+            )
+            append(checkpoint)
+    except OSError as exc:
+        raise CheckpointError(
+            f"The audit checkpoint file {path} cannot be written ({exc.strerror or exc})."
+        ) from exc
+    except SigningKeyError as exc:
+        raise CheckpointError(f"The audit checkpoint cannot be signed ({exc}).") from exc
+    logger.info("Audit checkpoint written to %s: %s (%s)", path, checkpoint.describe(), reason)
+    return checkpoint

@@ -7,7 +7,9 @@ from typing import Any
 
 from celery import shared_task
 
-from apps.audit.selectors import audit_chain_verify
+from apps.audit.checkpoints import BROKEN, CheckpointError
+from apps.audit.selectors import audit_chain_verify_with_checkpoints
+from apps.audit.services import audit_checkpoint_write
 from apps.core import context
 
 logger = logging.getLogger(__name__)
@@ -15,21 +17,46 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="audit.verify_audit_chain")
 def verify_audit_chain() -> dict[str, Any]:
-    """Recompute the whole hash chain (nightly, see CELERY_BEAT_SCHEDULE) and log the outcome.
+    """Recompute the whole hash chain and compare it with the signed checkpoints (nightly, see
+    CELERY_BEAT_SCHEDULE), and log the outcome.
 
     Read-only, so running it twice is harmless. A broken chain is logged as an error for the
-    alerting that watches the logs; the result dict is also kept in the result backend.
+    alerting that watches the logs, a chain that cannot be checked against a checkpoint as a
+    warning; the result dict is also kept in the result backend.
     """
     with context.bind(request_id=f"task-verify-audit-{context.new_request_id()}"):
-        result = audit_chain_verify()
-        if result.ok:
-            logger.info("Audit chain OK: %s events, head %s", result.count, result.head_hash)
-        else:
+        result = audit_chain_verify_with_checkpoints()
+        chain, finding = result.chain, result.checkpoint
+        if not chain.ok:
             logger.error(
                 "Audit chain BROKEN at event sequence %s (id %s): %s. %s events checked.",
-                result.broken_sequence,
-                result.broken_id,
-                result.reason,
-                result.count,
+                chain.broken_sequence,
+                chain.broken_id,
+                chain.reason,
+                chain.count,
             )
+        elif finding.state == BROKEN:
+            logger.error("Audit chain BROKEN against its signed checkpoints: %s.", finding.reason)
+        else:
+            logger.info("Audit chain OK: %s events, head %s", chain.count, chain.head_hash)
+            if not finding.ok:
+                logger.warning("Audit chain NOT VERIFIED against a checkpoint: %s.", finding.reason)
+        for warning in finding.warnings if finding else ():
+            logger.warning("Audit checkpoint file: %s", warning)
     return result.as_dict()
+
+
+@shared_task(name="audit.write_checkpoint")
+def write_checkpoint() -> dict[str, Any]:
+    """Sign the chain head into the checkpoint file (every MLGOV_AUDIT_CHECKPOINT_MINUTES).
+
+    Running it twice writes two lines stating the same head, which is harmless. A chain that
+    no longer holds the last checkpoint is not signed: that is logged as an error.
+    """
+    with context.bind(request_id=f"task-audit-checkpoint-{context.new_request_id()}"):
+        try:
+            checkpoint = audit_checkpoint_write(reason="schedule")
+        except CheckpointError as exc:
+            logger.error("Audit checkpoint NOT written: %s", exc)
+            return {"ok": False, "error": str(exc)}
+    return {"ok": True, "checkpoint": checkpoint.record()}
