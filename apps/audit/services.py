@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.utils import timezone
 
 from apps.audit import checkpoints
@@ -141,3 +141,30 @@ def audit_checkpoint_write(*, reason: str, path: Path | None = None) -> Checkpoi
         raise CheckpointError(f"The audit checkpoint cannot be signed ({exc}).") from exc
     logger.info("Audit checkpoint written to %s: %s (%s)", path, checkpoint.describe(), reason)
     return checkpoint
+
+
+def audit_grant_app_role(*, role: str, using: str = "default") -> list[str]:
+    """Give the application role exactly its rights (``apps.audit.dbroles``); run as the
+    tables' owner after every ``migrate``. Returns the statements run. Raises RoleError when
+    the database is not PostgreSQL or the role must not be the application role."""
+    from apps.audit import dbroles
+
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        raise dbroles.RoleError(
+            f"database roles need PostgreSQL; the {using!r} database is {connection.vendor}."
+        )
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        problem = dbroles.refusal(cursor, role)
+        if problem:
+            raise dbroles.RoleError(f"{problem}; no rights were granted.")
+        cursor.execute("SELECT current_user, current_schema(), current_database()")
+        owner, schema, database = cursor.fetchone()
+        statements = dbroles.grant_statements(
+            role=role, owner=owner, schema=schema, database=database
+        )
+        for statement in statements:
+            cursor.execute(statement)
+        text = [statement.as_string(cursor.connection) for statement in statements]
+    logger.info("Granted the application role %s its rights as %s", role, owner)
+    return text

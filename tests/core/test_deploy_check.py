@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from apps.core.signing import generate_private_key_pem
+from tests.audit.roles import app_database_role
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PRODUCTION_DB = "postgres://postgres@127.0.0.1:5432/test"
@@ -63,7 +64,9 @@ def production_env():
         pytest.skip(
             "PostgreSQL on 127.0.0.1:5432 is not reachable for a production-like DATABASE_URL"
         )
-    return _production_env()
+    # As in production, the app connects as a role that is no superuser (audit.W001).
+    with app_database_role(PRODUCTION_DB) as url:
+        yield _production_env(DATABASE_URL=url)
 
 
 def test_the_deploy_check_is_clean_in_production(production_env):
