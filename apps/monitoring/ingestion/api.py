@@ -210,10 +210,9 @@ class IngestionBatchViewSet(
         if request.content_type.startswith("multipart/"):
             body = UploadSerializer(data=request.data, context={"request": request})
             body.is_valid(raise_exception=True)
-            upload = body.validated_data["file"]
-            # Read one byte past the limit: enough to know the file is too large.
-            data = upload.read(settings.MLGOV_INGEST_MAX_BYTES + 1)
-            file_name = upload.name
+            # The upload as Django spooled it (to disk when large): never read whole here.
+            data = body.validated_data["file"]
+            file_name = data.name
         else:
             body = RowsSerializer(data=request.data, context={"request": request})
             body.is_valid(raise_exception=True)

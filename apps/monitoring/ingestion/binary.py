@@ -25,6 +25,8 @@ class Segment:
     metric_id: np.ndarray
     micros: np.ndarray
     value: np.ndarray
+    #: The file's row numbers of the rows, when they travel with them (to a staging table).
+    rows: np.ndarray | None = None
 
     def series(self) -> list[tuple[int, int, str]]:
         """The distinct (version id, metric id, segment) series: where the key order moves
@@ -58,7 +60,8 @@ def in_key_order(version_id: np.ndarray, metric_id: np.ndarray, micros: np.ndarr
 
 def key_ordered(frame: pd.DataFrame) -> list[Segment]:
     """The frame's rows segment by segment, each segment sorted by (version, metric, time)
-    unless it already is (a file written series by series, the usual case)."""
+    unless it already is (a file written series by series, the usual case). A ``row``
+    column (the file's row numbers) travels with the rows."""
     names = segment_names(frame)
     first = names.iat[0] if len(names) else ""
     one = (names == first).all()  # one segment, the usual case: no grouping
@@ -69,11 +72,13 @@ def key_ordered(frame: pd.DataFrame) -> list[Segment]:
         metric_id = rows["metric_id"].to_numpy(dtype=np.int64)
         micros = utc_microseconds(rows["timestamp"])
         value = rows["value"].to_numpy(dtype=np.float64)
+        numbers = rows["row"].to_numpy(dtype=np.int64) if "row" in rows else None
         if not in_key_order(version_id, metric_id, micros):
             order = np.lexsort((micros, metric_id, version_id))
             version_id, metric_id = version_id[order], metric_id[order]
             micros, value = micros[order], value[order]
-        out.append(Segment(str(name), version_id, metric_id, micros, value))
+            numbers = numbers[order] if numbers is not None else None
+        out.append(Segment(str(name), version_id, metric_id, micros, value, numbers))
     return out
 
 
@@ -82,16 +87,20 @@ def utc_microseconds(timestamps: pd.Series) -> np.ndarray:
     return naive.to_numpy(dtype="datetime64[us]").view("int64")
 
 
-def copy_records(segment: Segment, start: int, stop: int, batch_id: int) -> bytes:
+def copy_records(
+    segment: Segment, start: int, stop: int, batch_id: int, *, with_rows: bool = False
+) -> bytes:
     """Rows ``start:stop`` of one segment in PostgreSQL's binary COPY format, built
-    column-wise with numpy.
+    column-wise with numpy; ``with_rows`` puts the file's row number first (staging).
 
     Within one segment every field has a fixed width, so each row is one record of a
     structured big-endian array: field count, then (length, value) per field.
     """
     encoded = segment.name.encode()
-    fields = [
-        ("fields", ">i2"),
+    fields = [("fields", ">i2")]
+    if with_rows:
+        fields += [("row_len", ">i4"), ("row", ">i8")]
+    fields += [
         ("version_len", ">i4"),
         ("version_id", ">i8"),
         ("metric_len", ">i4"),
@@ -109,9 +118,12 @@ def copy_records(segment: Segment, start: int, stop: int, batch_id: int) -> byte
         ("batch_id", ">i8"),
     ]
     rows = np.empty(stop - start, dtype=np.dtype(fields))
-    rows["fields"] = 6
+    rows["fields"] = 7 if with_rows else 6
     for name in ("version_len", "metric_len", "timestamp_len", "value_len", "batch_len"):
         rows[name] = 8
+    if with_rows:
+        rows["row_len"] = 8
+        rows["row"] = segment.rows[start:stop]
     rows["segment_len"] = len(encoded)
     if encoded:
         rows["segment"] = encoded
@@ -129,12 +141,16 @@ COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, header 
 COPY_TRAILER = b"\xff\xff"
 
 
-def copy_chunks(segments: list[Segment], batch_id: int) -> Iterator[bytes]:
+def copy_chunks(
+    segments: list[Segment], batch_id: int, *, with_rows: bool = False
+) -> Iterator[bytes]:
     """The rows as a binary COPY stream of observation rows, in chunks, segment by segment,
-    each in the order of the primary key (version, metric, time)."""
+    each in the order of the primary key (version, metric, time); ``with_rows`` puts each
+    row's file row number first (for the staging table)."""
     yield COPY_HEADER
     for segment in segments:
         total = len(segment.version_id)
         for start in range(0, total, COPY_CHUNK_ROWS):
-            yield copy_records(segment, start, min(start + COPY_CHUNK_ROWS, total), batch_id)
+            stop = min(start + COPY_CHUNK_ROWS, total)
+            yield copy_records(segment, start, stop, batch_id, with_rows=with_rows)
     yield COPY_TRAILER

@@ -1,24 +1,42 @@
 """Every write of metric ingestion: batches, scheduled-pull sources and the pull allow-list.
 
-A batch is created (``ingestion_batch_create``: size check, SHA-256, dedupe, file stored,
-audited, task enqueued on commit) and then run by a Celery task (``ingestion_batch_run``):
-parse and validate outside any transaction, reporting the stage in short transactions so the
-browser can show progress, then ONE transaction that loads the rows and sets the final
-status, so a crash before that commit leaves nothing and a redelivered task starts again.
+A batch is created (``ingestion_batch_create``: size check, SHA-256 and format sniffed from
+the stream, dedupe, file stored by streaming, audited, job enqueued with the commit) and then
+run by a Celery task (``ingestion_batch_run``).
+
+Memory is bounded by design. The web process never reads a file whole: it hashes the upload
+(spooled to disk by Django) in 1 MB chunks and the storage copies or moves it. The worker
+reads, validates and loads the stored file chunk by chunk (``parse.read_chunks``,
+``validate.validate`` per chunk, ``loader.StreamLoad``), so its peak memory is that of one
+chunk whatever the file's size.
+
+All or nothing: the whole chunked load runs in ONE transaction, which also sets the final
+status, so a refused file writes nothing, a crash before that commit leaves nothing, and a
+redelivered task starts again and loads the rows once. One transaction rather than a
+staging table committed per chunk, because then nothing (no half-loaded rows, no staging
+rows to clean up after a crash) can outlive a failed run, and new data, the usual case,
+goes straight into the table with no second copy. Rows that exist already (recorded by an
+earlier batch, or repeated further down the same file) make that straight copy fail; the
+pass is rolled back to its savepoint and the file is read again into a temporary staging
+table, from which repeats are reported and the new rows inserted. Progress is written
+through a second connection meanwhile (PostgreSQL), since the load's own writes are not
+visible before the commit.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 import os
 import time
 import uuid
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.core.files.base import ContentFile, File
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from apps.audit import diff
@@ -29,8 +47,7 @@ from apps.core.services import require_perm, validate_instance
 from apps.inventory.models import ModelVersion, RegisteredModel
 from apps.jobs.services import job_enqueue
 from apps.monitoring.choices import BatchStage, BatchStatus, IngestionSource
-from apps.monitoring.ingestion import parse, validate
-from apps.monitoring.ingestion.loader import load_observations
+from apps.monitoring.ingestion import loader, parse, validate
 from apps.monitoring.ingestion.selectors import PUSH
 from apps.monitoring.models import AllowedPullHost, IngestionBatch, MetricDefinition, MetricSource
 
@@ -77,12 +94,34 @@ def _enqueue(batch: IngestionBatch) -> None:
     job_enqueue(task=INGEST_TASK, object_id=batch.pk)
 
 
-@transaction.atomic
+Content = bytes | bytearray | memoryview | File
+
+
+def _as_file(data: Content) -> File:
+    """The content as a Django ``File``: uploads and stored files as they are, bytes (API
+    rows, pulls, the demo) wrapped."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        return ContentFile(bytes(data))
+    return data if isinstance(data, File) else File(data)
+
+
+def _digest(content: File) -> tuple[str, int, bytes]:
+    """SHA-256, size and first bytes of the content, read in 1 MB chunks (never whole)."""
+    digest, size, head = hashlib.sha256(), 0, b""
+    for chunk in content.chunks(chunk_size=1 << 20):  # from the start
+        if len(head) < 8:
+            head += chunk[:8]
+        digest.update(chunk)
+        size += len(chunk)
+    content.seek(0)
+    return digest.hexdigest(), size, head
+
+
 def ingestion_batch_create(
     *,
     user,
     source: str,
-    data: bytes,
+    data: Content,
     file_name: str,
     scope_model: RegisteredModel | None = None,
     accept_partial: bool = False,
@@ -90,17 +129,27 @@ def ingestion_batch_create(
 ) -> tuple[IngestionBatch, bool]:
     """Record a file of observations and queue it for loading.
 
+    ``data`` is the content as bytes or as a file object (an upload, spooled to disk by
+    Django): it is hashed and stored by streaming, never read whole into memory.
+
     Returns ``(batch, created)``. The same content for the same scope as a queued, running or
     loaded batch returns that batch with ``created=False`` and loads nothing. A file over
     ``MLGOV_INGEST_MAX_BYTES`` is recorded as a failed batch without being stored.
+
+    No orphan files: the batch row is inserted first (a concurrent request with the same
+    content for the same scope fails on the unique constraint there, before anything is
+    stored), the file is stored under that row, and a failure before the commit deletes
+    what was stored. A caller's own transaction that rolls back later leaves the file
+    behind: ``ingestion_files_sweep`` removes files no batch refers to.
     """
     require_perm(user, PUSH, scope_model)
     if source not in IngestionSource.values:
         raise ApplicationError(f"Unknown ingestion source {source!r}.")
-    sha256 = hashlib.sha256(data).hexdigest()
+    content = _as_file(data)
+    sha256, size, head = _digest(content)
     max_bytes = settings.MLGOV_INGEST_MAX_BYTES
     file_name = os.path.basename(file_name or "")[:255] or "metrics"
-    file_format, compressed = parse.sniff(data, file_name)
+    file_format, compressed = parse.sniff(head, file_name)
     batch = IngestionBatch(
         source=source,
         scope_model=scope_model,
@@ -109,12 +158,12 @@ def ingestion_batch_create(
         file_format=file_format,
         compressed=compressed,
         sha256=sha256,
-        size_bytes=len(data),
+        size_bytes=size,
         accept_partial=accept_partial,
         created_by=user,
         task_id=uuid.uuid4().hex,
     )
-    if len(data) > max_bytes:
+    if size > max_bytes:
         batch.status = BatchStatus.FAILED
         batch.stage = BatchStage.DONE
         batch.error = (
@@ -122,26 +171,62 @@ def ingestion_batch_create(
             "(MLGOV_INGEST_MAX_BYTES); nothing was loaded. Split it into smaller files."
         )
         batch.finished_at = timezone.now()
-        batch.save()
-        _audit_created(user, batch)
+        with transaction.atomic():
+            batch.save()
+            _audit_created(user, batch)
         return batch, True
 
     existing = _live_batch(sha256, scope_model)
     if existing is not None:
         return existing, False
-    batch.file.save(file_name, ContentFile(data), save=False)
+    stored: list[str] = []
     try:
         with transaction.atomic():
-            batch.save()
-    except IntegrityError:
-        # Another request stored the same content for the same scope a moment ago.
-        existing = _live_batch(sha256, scope_model)
-        if existing is None:
-            raise
-        return existing, False
-    _audit_created(user, batch)
-    _enqueue(batch)
+            try:
+                with transaction.atomic():
+                    batch.save()
+            except IntegrityError:
+                # Another request sent the same content for the same scope a moment ago.
+                existing = _live_batch(sha256, scope_model)
+                if existing is None:
+                    raise
+                return existing, False
+            batch.file.save(file_name, content, save=False)  # streamed by the storage
+            stored.append(batch.file.name)
+            batch.save(update_fields=["file"])
+            _audit_created(user, batch)
+            _enqueue(batch)
+    except BaseException:
+        for name in stored:
+            batch.file.storage.delete(name)
+        raise
     return batch, True
+
+
+def ingestion_files_sweep(*, older_than: datetime.timedelta) -> list[str]:
+    """Delete stored ingestion files that no batch refers to and that are older than
+    ``older_than`` (left by a transaction rolled back after the file was stored, or a
+    process killed in between); the names deleted."""
+    from django.core.files.storage import default_storage
+
+    root = "ingestion"
+    cutoff = timezone.now() - older_than
+    referenced = set(IngestionBatch.objects.exclude(file="").values_list("file", flat=True))
+    deleted = []
+    try:
+        folders, _ = default_storage.listdir(root)
+    except FileNotFoundError:
+        return deleted
+    for folder in folders:
+        _, names = default_storage.listdir(f"{root}/{folder}")
+        for name in names:
+            path = f"{root}/{folder}/{name}"
+            if path in referenced or default_storage.get_modified_time(path) > cutoff:
+                continue
+            if not IngestionBatch.objects.filter(file=path).exists():  # committed meanwhile
+                default_storage.delete(path)
+                deleted.append(path)
+    return deleted
 
 
 def _audit_created(user, batch: IngestionBatch) -> None:
@@ -215,31 +300,211 @@ def ingestion_batch_fail(*, batch_id: int, error: str) -> IngestionBatch | None:
     return batch
 
 
-def _lookups(batch: IngestionBatch, parsed: parse.ParsedFile) -> validate.Lookups:
-    """What the database knows about the names the file mentions. A model the batch's sender
-    may not push to is left out, so it reads as unknown (its existence is not revealed)."""
-    from apps.inventory import selectors as inventory_selectors
+class _Lookups:
+    """What the database knows about the names a file mentions, fetched chunk by chunk (only
+    for names no earlier chunk mentioned). A model the batch's sender may not push to is left
+    out, so it reads as unknown (its existence is not revealed)."""
 
-    slugs, versions, metrics = validate.distinct_names(parsed)
-    user = batch.created_by
-    candidates = inventory_selectors.model_list(user=user).filter(slug__in=slugs)
-    if batch.scope_model_id:
-        candidates = candidates.filter(pk=batch.scope_model_id)
-    models = {m.slug: m.pk for m in candidates if user.has_perm(PUSH, m)}
-    version_ids = {
-        (model_id, name): pk
-        for model_id, name, pk in ModelVersion.objects.filter(
-            model_id__in=models.values(), version__in=versions
-        ).values_list("model_id", "version", "pk")
-    }
-    metric_ids = dict(MetricDefinition.objects.filter(name__in=metrics).values_list("name", "pk"))
-    scope = batch.scope_model.slug if batch.scope_model_id else None
-    return validate.Lookups(models=models, versions=version_ids, metrics=metric_ids, scope=scope)
+    def __init__(self, batch: IngestionBatch):
+        self.batch = batch
+        self.scope = batch.scope_model.slug if batch.scope_model_id else None
+        self.models: dict[str, int] = {}
+        self.versions: dict[tuple[int, str], int] = {}
+        self.metrics: dict[str, int] = {}
+        self._slugs: set[str] = set()
+        self._version_names: set[str] = set()
+        self._metric_names: set[str] = set()
+
+    def for_chunk(self, parsed: parse.ParsedFile) -> validate.Lookups:
+        from apps.inventory import selectors as inventory_selectors
+
+        slugs, versions, metrics = validate.distinct_names(parsed)
+        user = self.batch.created_by
+        new_slugs, new_versions = slugs - self._slugs, versions - self._version_names
+        new_models = {}
+        if new_slugs:
+            self._slugs |= new_slugs
+            candidates = inventory_selectors.model_list(user=user).filter(slug__in=new_slugs)
+            if self.batch.scope_model_id:
+                candidates = candidates.filter(pk=self.batch.scope_model_id)
+            new_models = {m.slug: m.pk for m in candidates if user.has_perm(PUSH, m)}
+            self.models.update(new_models)
+        if new_versions or new_models:
+            self._version_names |= new_versions
+            self.versions.update(
+                ((model_id, name), pk)
+                for model_id, name, pk in ModelVersion.objects.filter(
+                    model_id__in=self.models.values(), version__in=self._version_names
+                ).values_list("model_id", "version", "pk")
+            )
+        new_metrics = metrics - self._metric_names
+        if new_metrics:
+            self._metric_names |= new_metrics
+            self.metrics.update(
+                MetricDefinition.objects.filter(name__in=new_metrics).values_list("name", "pk")
+            )
+        return validate.Lookups(
+            models=self.models, versions=self.versions, metrics=self.metrics, scope=self.scope
+        )
 
 
-def _read(batch: IngestionBatch) -> bytes:
+class _Progress:
+    """The progress of a run while its rows are loaded in one transaction, written through a
+    second connection (PostgreSQL) so the browser sees it before the commit; at most once a
+    second, and never waiting on a lock. Elsewhere (SQLite: one writer) it is not shown."""
+
+    def __init__(self, batch_id: int, size: int):
+        self.batch_id, self.size = batch_id, max(size, 1)
+        self._last = 0.0
+        self._conn = None
+        if connection.vendor != "postgresql":
+            return
+        try:
+            self._conn = connection.get_new_connection(connection.get_connection_params())
+            self._conn.autocommit = True
+            self._conn.execute("SET lock_timeout = '1s'")
+        except Exception:  # progress is a courtesy: never fail a batch over it
+            logger.warning("No progress connection for batch %s", batch_id, exc_info=True)
+            self._conn = None
+
+    def update(self, position: int) -> None:
+        now = time.monotonic()
+        if self._conn is None or now - self._last < 1:
+            return
+        self._last = now
+        progress = 10 + int(80 * min(position / self.size, 1))
+        try:
+            self._conn.execute(
+                f"UPDATE {IngestionBatch._meta.db_table} SET stage = %s, progress = %s "  # noqa: S608
+                "WHERE id = %s AND status = %s",
+                [BatchStage.LOADING, progress, self.batch_id, BatchStatus.RUNNING],
+            )
+        except Exception:
+            logger.warning("Progress of batch %s not written", self.batch_id, exc_info=True)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+@dataclass
+class _Scan:
+    """What one pass over a file found and loaded."""
+
+    max_errors: int
+    rows_total: int = 0
+    rows_rejected: int = 0
+    rows_valid: int = 0
+    loaded: int = 0
+    errors: list[parse.RowError] = field(default_factory=list)
+    series: tuple = ()
+    file_format: str = ""
+    compressed: bool = False
+    error: str = ""  # why nothing was loaded
+
+    def add_errors(self, errors: list[parse.RowError]) -> None:
+        if errors:
+            merged = sorted(
+                [*self.errors, *errors],
+                key=lambda e: (e.row, validate.COLUMN_ORDER.get(e.column, 99)),
+            )
+            self.errors = merged[: self.max_errors]
+
+    def counts(self) -> dict:
+        return {
+            "rows_total": self.rows_total,
+            "rows_rejected": self.rows_rejected,
+            "row_errors": [e.as_dict() for e in self.errors],
+            "file_format": self.file_format,
+            "compressed": self.compressed,
+        }
+
+
+class _Discard(Exception):
+    """Nothing of the file is loaded (raised inside the load's savepoint to roll it back)."""
+
+    def __init__(self, scan: _Scan):
+        super().__init__(scan.error)
+        self.scan = scan
+
+
+def _scan(batch: IngestionBatch, *, staged: bool, progress: _Progress) -> _Scan:
+    """Read, validate and load the file chunk by chunk in the caller's transaction; raise
+    ``_Discard`` when nothing may be loaded, ``loader.Conflict`` when a straight load met a
+    row that exists already, ``parse.FileRefused`` for a file that cannot be read."""
+    max_errors = settings.MLGOV_INGEST_MAX_ROW_ERRORS
+    scan = _Scan(max_errors=max_errors)
+    lookups = _Lookups(batch)
+    load = loader.StreamLoad(batch_id=batch.pk, staged=staged)
+    info = parse.FileInfo()
+    now = timezone.now()
     with batch.file.open("rb") as handle:
-        return handle.read()
+        chunks = parse.read_chunks(
+            handle,
+            file_name=batch.file_name,
+            max_bytes=settings.MLGOV_INGEST_MAX_BYTES,
+            info=info,
+        )
+        for chunk in chunks:
+            if chunk.frame.empty:  # only unreadable rows
+                scan.rows_total += chunk.rows_total
+                scan.rows_rejected += chunk.unreadable_rows
+                scan.add_errors(chunk.errors)
+                continue
+            result = validate.validate(
+                chunk,
+                lookups=lookups.for_chunk(chunk),
+                now=now,
+                max_future_minutes=settings.MLGOV_INGEST_MAX_FUTURE_MINUTES,
+                max_errors=max_errors,
+            )
+            load.add(result.frame, result.rows)
+            scan.rows_total += result.rows_total
+            scan.rows_rejected += result.rows_rejected
+            scan.rows_valid += result.rows_valid
+            scan.add_errors(result.errors)
+            progress.update(info.position)
+    scan.file_format, scan.compressed = info.file_format, info.compressed
+    repeats, repeated = load.repeats(max_errors)
+    if repeated:
+        scan.rows_rejected += repeated
+        scan.rows_valid -= repeated
+        scan.add_errors(
+            [
+                parse.RowError(
+                    r.row,
+                    "timestamp",
+                    r.timestamp,
+                    f"Same model, version, metric, segment and timestamp as row {r.first_row}.",
+                )
+                for r in repeats
+            ]
+        )
+    if scan.rows_rejected and not batch.accept_partial:
+        scan.error = (
+            f"{scan.rows_rejected} of {scan.rows_total} rows were rejected, so nothing was "
+            "loaded. Correct them and upload the file again, or accept the valid rows only."
+        )
+        raise _Discard(scan)
+    if not scan.rows_valid:
+        scan.error = "No row of the file is valid; nothing was loaded."
+        raise _Discard(scan)
+    scan.loaded = load.insert()
+    scan.series = tuple(sorted(load.series))
+    return scan
+
+
+def _scan_file(batch: IngestionBatch, progress: _Progress) -> _Scan:
+    """Load the file straight into the table; if a row exists already, roll that back and
+    load it again through the staging table (see ``loader.StreamLoad``)."""
+    try:
+        with transaction.atomic():
+            return _scan(batch, staged=False, progress=progress)
+    except loader.Conflict:
+        logger.info("Batch %s meets recorded or repeated rows: loading it staged", batch.pk)
+    with transaction.atomic():
+        return _scan(batch, staged=True, progress=progress)
 
 
 def _claim(batch_id: int) -> IngestionBatch | None:
@@ -289,65 +554,36 @@ def _run(batch_id: int) -> IngestionBatch | None:
             _evaluate_and_finish(batch)
         return batch
     _test_pause()
+    _set_stage(batch_id, BatchStage.VALIDATING, 10)
+    _test_pause()
+    progress = _Progress(batch_id, batch.size_bytes)
     try:
-        parsed = parse.parse_bytes(
-            _read(batch), file_name=batch.file_name, max_bytes=settings.MLGOV_INGEST_MAX_BYTES
-        )
+        with transaction.atomic():
+            try:
+                scan = _scan_file(batch, progress)
+            except _Discard as discarded:
+                scan = discarded.scan
+            progress.close()  # before the batch row is locked below
+            _test_pause()
+            batch = _locked(batch_id)
+            if batch is None or batch.is_final:
+                transaction.set_rollback(True)
+                return batch  # another delivery of this task got here first
+            if scan.error:
+                _finish(batch, status=BatchStatus.FAILED, error=scan.error, **scan.counts())
+                return batch
+            _finish(
+                batch,
+                status=BatchStatus.PARTIAL if scan.rows_rejected else BatchStatus.SUCCEEDED,
+                rows_loaded=scan.loaded,
+                rows_duplicate=scan.rows_valid - scan.loaded,
+                **scan.counts(),
+            )
     except parse.FileRefused as exc:
         return ingestion_batch_fail(batch_id=batch_id, error=exc.message)
-    _set_stage(batch_id, BatchStage.VALIDATING, 30)
-    _test_pause()
-    result = validate.validate(
-        parsed,
-        lookups=_lookups(batch, parsed),
-        now=timezone.now(),
-        max_future_minutes=settings.MLGOV_INGEST_MAX_FUTURE_MINUTES,
-        max_errors=settings.MLGOV_INGEST_MAX_ROW_ERRORS,
-    )
-    _set_stage(batch_id, BatchStage.LOADING, 60)
-    _test_pause()
-    with transaction.atomic():
-        batch = _locked(batch_id)
-        if batch is None or batch.is_final:
-            return batch  # another delivery of this task got here first
-        counts = {
-            "rows_total": result.rows_total,
-            "rows_rejected": result.rows_rejected,
-            "row_errors": [e.as_dict() for e in result.errors],
-            "file_format": parsed.file_format,
-            "compressed": parsed.compressed,
-        }
-        if result.rows_rejected and not batch.accept_partial:
-            _finish(
-                batch,
-                status=BatchStatus.FAILED,
-                error=(
-                    f"{result.rows_rejected} of {result.rows_total} rows were rejected, so "
-                    "nothing was loaded. Correct them and upload the file again, or accept "
-                    "the valid rows only."
-                ),
-                **counts,
-            )
-            return batch
-        if not result.rows_valid:
-            _finish(
-                batch,
-                status=BatchStatus.FAILED,
-                error="No row of the file is valid; nothing was loaded.",
-                **counts,
-            )
-            return batch
-        loaded = load_observations(batch=batch, frame=result.frame)
-        series = loaded.series
-        _test_pause()
-        _finish(
-            batch,
-            status=BatchStatus.PARTIAL if result.rows_rejected else BatchStatus.SUCCEEDED,
-            rows_loaded=loaded.loaded,
-            rows_duplicate=loaded.duplicate,
-            **counts,
-        )
-    _evaluate_and_finish(batch, series=series)
+    finally:
+        progress.close()
+    _evaluate_and_finish(batch, series=scan.series)
     return batch
 
 

@@ -1,5 +1,9 @@
 """Validating parsed metric rows, vectorised. Pure: no ORM, no settings.
 
+``validate`` checks one ``ParsedFile``: a whole small file, or one chunk of a large one (the
+service validates chunk by chunk; repeats of a row of an earlier chunk are found by the
+loader's staging step).
+
 The service passes in what the database knows as plain mappings (``Lookups``): the models
 the pusher may push to (a model they may not push to is simply absent, so it reads exactly
 like a model that does not exist), those models' versions and the defined metrics. Every
@@ -56,6 +60,8 @@ class ValidationResult:
     rows_total: int
     rows_rejected: int
     errors: list[RowError] = field(default_factory=list)
+    #: The file's row numbers of the valid rows (``frame``'s rows, in order).
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def rows_valid(self) -> int:
@@ -342,6 +348,7 @@ def validate(
         rows_total=parsed.rows_total,
         rows_rejected=int(collector.bad.sum()) + parsed.unreadable_rows,
         errors=errors[:max_errors],
+        rows=parsed.row_numbers(np.flatnonzero(good)),
     )
 
 

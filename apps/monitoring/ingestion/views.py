@@ -54,8 +54,8 @@ def batch_create(request):
             batch, created = services.ingestion_batch_create(
                 user=request.user,
                 source=IngestionSource.UPLOAD,
-                # One byte past the limit is enough to know the file is too large.
-                data=upload.read(settings.MLGOV_INGEST_MAX_BYTES + 1),
+                # The upload as Django spooled it (to disk when large): never read whole.
+                data=upload,
                 file_name=upload.name,
                 scope_model=form.cleaned_data["model"],
                 accept_partial=form.cleaned_data["accept_partial"],

@@ -88,19 +88,19 @@ def test_running_the_task_twice_loads_the_rows_once(ingest):
 
 def test_a_crash_before_the_load_commits_leaves_nothing_and_a_rerun_loads_once(ingest, monkeypatch):
     batch, _ = ingest(csv_bytes(*good_rows(3)), run=False)
-    real = loader.load_observations
+    real = loader.StreamLoad.insert
 
-    def load_then_lose_the_database(**kwargs):
-        real(**kwargs)
+    def load_then_lose_the_database(self):
+        real(self)
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "load_observations", load_then_lose_the_database)
+    monkeypatch.setattr(loader.StreamLoad, "insert", load_then_lose_the_database)
     with pytest.raises(OperationalError):
         services.ingestion_batch_run(batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.RUNNING and Observation.objects.count() == 0
 
-    monkeypatch.setattr(services, "load_observations", real)
+    monkeypatch.setattr(loader.StreamLoad, "insert", real)
     done = services.ingestion_batch_run(batch_id=batch.pk)
     assert done.status == BatchStatus.SUCCEEDED and done.attempts == 2
     assert Observation.objects.count() == 3
@@ -131,10 +131,10 @@ def test_a_batch_loaded_but_not_evaluated_is_evaluated_on_redelivery(ingest, mon
 def test_an_unexpected_error_fails_the_batch_with_a_message(ingest, monkeypatch):
     batch, _ = ingest(csv_bytes(*good_rows(2)), run=False)
 
-    def broken(**kwargs):
+    def broken(self, frame, rows):
         raise ValueError("disk on fire")
 
-    monkeypatch.setattr(services, "load_observations", broken)
+    monkeypatch.setattr(loader.StreamLoad, "add", broken)
     services.ingestion_batch_run(batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.FAILED
@@ -168,7 +168,7 @@ def test_stages_are_committed_separately_for_the_progress_display(ingest, monkey
 
     monkeypatch.setattr(services, "_set_stage", spy)
     services.ingestion_batch_run(batch_id=batch.pk)
-    assert seen == [("validating", 30), ("loading", 60)]
+    assert seen == [("validating", 10)]
 
 
 def test_api_rows_hash_the_same_whatever_the_key_order(ingest):

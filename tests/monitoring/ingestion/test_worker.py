@@ -68,8 +68,11 @@ def test_a_worker_killed_mid_load_is_replaced_and_the_batch_loads_once(
         # Asked while idle: a busy solo worker answers no control messages.
         node = f"{queue}@{os.uname().nodename}"
         pid = app.control.inspect(destination=[node], timeout=5, limit=1).stats()[node]["pid"]
+        # LOADING is written by the run's progress connection once rows are being copied,
+        # before the load transaction commits (the run then pauses 3 s before its commit).
         batch = wait_for(send(model_owner, 300), lambda b: b.stage == BatchStage.LOADING)
-        time.sleep(4.5)  # the rows are inserted, the load transaction not yet committed
+        assert batch.progress > 10
+        time.sleep(1.5)  # the rows are inserted, the load transaction not yet committed
         os.kill(pid, signal.SIGKILL)
         time.sleep(1)
     batch.refresh_from_db()
