@@ -81,6 +81,7 @@ ON_DRIFTRUN = {"obj": "driftrun", "constrained": True}
 ON_BATCH = {"obj": "batch", "constrained": True}
 PUSHERS = (ADMIN, VAL, MO)  # monitoring.ingest_metrics on an owned model
 DRIFT_RUNNERS = (ADMIN, VAL, MO)  # monitoring.run_drift on an owned model
+RETRIERS = (ADMIN, MO)  # whoever started the job (the model owner here), or an administrator
 
 
 def model_case(name, method="get", who=EVERY_ROLE, **kw):
@@ -110,6 +111,7 @@ REPORT_REQUESTERS = (ADMIN, VAL, BO, MO, AUD)  # every role but viewer (reports.
 # has no reports at all (403), the business owner did not ask for this one (404).
 REPORT_SEERS = {**allow(*REPORT_REQUESTERS), BO: HIDDEN}
 ON_REPORT = {"obj": "report", "constrained": True}
+REPORT_RETRIERS = {**allow(ADMIN, MO), BO: HIDDEN}
 
 
 def incident_case(name, method="get", who=EVERY_ROLE):
@@ -240,12 +242,17 @@ MATRIX: list[Case] = [
     Case("api:drift-run-list", expect=allow(*EVERY_ROLE)),
     Case("api:drift-run-list", "post", allow(*DRIFT_RUNNERS)),
     Case("api:drift-run-detail", expect=allow(*EVERY_ROLE), **ON_DRIFTRUN),
+    # a failed or stalled job is sent again by whoever started it, or an administrator
+    Case("monitoring:drift_retry", "post", allow(*RETRIERS), **ON_DRIFTRUN),
+    Case("api:drift-run-retry", "post", allow(*RETRIERS), **ON_DRIFTRUN),
     # ingestion: the model's owner, validators and admins push metrics; a batch scoped to a
     # model is seen by whoever sees the model
     Case("monitoring:batch_list", expect=allow(*EVERY_ROLE)),
     Case("monitoring:batch_create", expect=allow(*PUSHERS)),
     Case("monitoring:batch_detail", expect=allow(*EVERY_ROLE), **ON_BATCH),
     Case("monitoring:batch_progress", expect=allow(*EVERY_ROLE), **ON_BATCH),
+    Case("monitoring:batch_retry", "post", allow(*RETRIERS), **ON_BATCH),
+    Case("api:ingestion-retry", "post", allow(*RETRIERS), **ON_BATCH),
     Case("api:ingestion-list", expect=allow(*EVERY_ROLE)),
     Case("api:ingestion-list", "post", allow(*PUSHERS)),
     Case("api:ingestion-detail", expect=allow(*EVERY_ROLE), **ON_BATCH),
@@ -313,6 +320,8 @@ MATRIX: list[Case] = [
     Case("reports:report_list", "post", allow(*REPORT_REQUESTERS)),
     Case("reports:report_detail", expect=REPORT_SEERS, **ON_REPORT),
     Case("reports:report_progress", expect=REPORT_SEERS, **ON_REPORT),
+    Case("reports:report_retry", "post", REPORT_RETRIERS, **ON_REPORT),
+    Case("api:report-retry", "post", REPORT_RETRIERS, **ON_REPORT),
     Case("reports:report_download", expect=REPORT_SEERS, **ON_REPORT),
     Case("reports:report_manifest", expect=REPORT_SEERS, **ON_REPORT),
     Case("reports:report_signature", expect=REPORT_SEERS, **ON_REPORT),

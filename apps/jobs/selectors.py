@@ -27,3 +27,8 @@ def job_is_stuck(job: Job | None, *, now: datetime.datetime | None = None) -> bo
         waited = now - job.available_at
         return waited > datetime.timedelta(seconds=settings.MLGOV_JOB_STUCK_SECONDS)
     return False
+
+
+def job_stalled(*, task: str, object_id: int) -> bool:
+    """The job of an unfinished record has stalled (see ``job_is_stuck``)."""
+    return job_is_stuck(job_for(task=task, object_id=object_id))

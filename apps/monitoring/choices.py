@@ -116,3 +116,8 @@ class DriftMethod(models.TextChoices):
 class PullFormat(models.TextChoices):
     JSON = "json", "JSON"
     CSV = "csv", "CSV"
+
+
+# The Celery tasks of monitoring's background jobs (apps/jobs keys its outbox rows by them).
+INGEST_TASK = "monitoring.ingest_batch"
+DRIFT_TASK = "monitoring.run_drift"

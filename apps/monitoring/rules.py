@@ -85,6 +85,21 @@ rules.add_perm("monitoring.view_ingestionbatch", has_any_role & _batch_visible)
 rules.add_perm("monitoring.view_observation", has_any_role & sees_threshold_model)
 rules.add_perm("monitoring.run_drift", can_push_metrics)
 rules.add_perm("monitoring.view_driftrun", has_any_role & sees_threshold_model)
+
+
+@rules.predicate
+def _sent_it(user, record) -> bool:
+    """The user sent this batch or started this drift run."""
+    return record is not None and record.created_by_id == user.pk
+
+
+# A failed or stalled job is sent again by whoever started it (or an administrator).
+rules.add_perm(
+    "monitoring.retry_ingestionbatch", has_any_role & _batch_visible & (is_admin | _sent_it)
+)
+rules.add_perm(
+    "monitoring.retry_driftrun", has_any_role & sees_threshold_model & (is_admin | _sent_it)
+)
 rules.add_perm("monitoring.view_metricsource", has_any_role & sees_threshold_model)
 rules.add_perm("monitoring.manage_metricsource", is_admin)
 rules.add_perm("monitoring.manage_allowedpullhost", is_admin)

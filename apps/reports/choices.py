@@ -49,3 +49,6 @@ MODEL_KINDS = frozenset({ReportKind.MODEL_CARD})
 OPTIONAL_MODEL_KINDS = frozenset(
     {ReportKind.LINEAGE, ReportKind.AUDIT_EXTRACT, ReportKind.EVIDENCE_PACK}
 )
+
+#: The Celery task of the report job (apps/jobs keys its outbox rows by it).
+REPORT_TASK = "reports.generate_report"

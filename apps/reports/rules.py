@@ -49,5 +49,7 @@ rules.add_perm("reports.generate_inventory_report", requests_reports)
 rules.add_perm("reports.generate_audit_report", reads_audit_log & can_see_model)
 rules.add_perm("reports.view_model_card", has_any_role & can_see_model)
 rules.add_perm("reports.view_model_reports", has_any_role & can_see_model)
+# A failed or stalled report is asked for again by whoever asked for it (or an administrator).
+rules.add_perm("reports.retry_report", requests_reports & (is_admin | requested_report_in_reach))
 rules.add_perm("reports.change_report", rules.always_deny)
 rules.add_perm("reports.delete_report", rules.always_deny)

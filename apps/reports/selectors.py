@@ -8,6 +8,8 @@ from django.http import Http404
 from apps.accounts.predicates import reads_audit_log
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import RegisteredModel
+from apps.jobs.selectors import job_stalled
+from apps.reports.choices import REPORT_TASK, ReportStatus
 from apps.reports.models import Report
 from apps.reports.rules import requests_reports
 
@@ -38,3 +40,11 @@ def report_get(*, user, pk: int) -> Report:
 def pending_ids(reports) -> list[int]:
     """Ids of the reports (of a page already read) still queued or running."""
     return [r.pk for r in reports if not r.is_final]
+
+
+def report_retryable(report: Report) -> bool:
+    """A failed report (asked for again as a new one), or an unfinished one whose job
+    stalled."""
+    if report.status == ReportStatus.FAILED:
+        return True
+    return not report.is_final and job_stalled(task=REPORT_TASK, object_id=report.pk)

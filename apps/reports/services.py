@@ -31,7 +31,8 @@ from apps.core.services import require_perm
 from apps.core.signing import installation_signer
 from apps.core.validators import datetime_problem
 from apps.inventory.models import RegisteredModel
-from apps.jobs.services import job_enqueue
+from apps.jobs.selectors import job_for, job_is_stuck
+from apps.jobs.services import job_enqueue, job_restart
 from apps.reports import generators, manifests
 from apps.reports.choices import (
     GENERATOR,
@@ -39,6 +40,7 @@ from apps.reports.choices import (
     MODEL_KINDS,
     OPTIONAL_MODEL_KINDS,
     ReportKind,
+    REPORT_TASK,
     ReportStatus,
 )
 from apps.reports.models import Report, report_upload_to
@@ -202,9 +204,6 @@ def _check_scope(user, kind: str, scope) -> dict:
 # --- asking for a report ---------------------------------------------------------------------
 
 
-REPORT_TASK = "reports.generate_report"
-
-
 def _enqueue(report: Report) -> None:
     """Commit the job with the report (the outbox); it is sent after commit."""
     job_enqueue(task=REPORT_TASK, object_id=report.pk)
@@ -259,6 +258,39 @@ def report_request(
 
 
 # --- generating it (the job) -----------------------------------------------------------------
+def report_retry(*, user, report: Report) -> Report:
+    """Ask again for a failed report, or send a stalled one to a worker again (whoever asked
+    for it, or an administrator). A failed report stays as it is, for the record: the retry is
+    a new request with the same kind, format, model, scope and as-of."""
+    require_perm(user, "reports.retry_report", report)
+    if report.status == ReportStatus.FAILED:
+        return report_request(
+            user=user,
+            kind=report.kind,
+            fmt=report.format,
+            model=report.model,
+            scope=report.scope,
+            as_of=report.as_of,
+        )
+    with transaction.atomic():
+        report = _locked(report.pk)
+        if report.is_final or not job_is_stuck(job_for(task=REPORT_TASK, object_id=report.pk)):
+            raise ApplicationError(
+                f"Only a failed or stalled report can be asked for again; report {report.pk} "
+                f"is {report.get_status_display().lower()}."
+            )
+        audit_record(
+            actor=user,
+            action="update",
+            obj=report,
+            model_ref=report.model_id,
+            changes={"job": {"before": "stalled", "after": "sent again"}},
+            message="Sent to a worker again by its owner.",
+        )
+        job_restart(task=REPORT_TASK, object_id=report.pk)
+    return report
+
+
 
 
 def _locked(report_id: int) -> Report | None:

@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
@@ -30,6 +31,7 @@ VIEW = "reports.view_report"
 ADD = "reports.add_report"
 TAB = "reports.view_model_reports"
 CARD = "reports.view_model_card"
+RETRY = "reports.retry_report"
 
 
 def _submit(request, form: ReportRequestForm) -> Report | None:
@@ -95,7 +97,8 @@ def _detail_context(request, pk: int) -> dict:
     require_perm(request, VIEW)
     report = selectors.report_get(user=request.user, pk=pk)
     require_perm(request, VIEW, report)
-    return {"report": report}
+    can_retry = request.user.has_perm(RETRY, report) and selectors.report_retryable(report)
+    return {"report": report, "can_retry": can_retry}
 
 
 @role_required
@@ -107,6 +110,25 @@ def report_detail(request, pk: int):
 def report_progress(request, pk: int):
     """The status block of a report page; it polls itself until the report is final."""
     return render(request, "reports/_report_status.html", _detail_context(request, pk))
+
+
+@role_required
+@require_POST
+def report_retry(request, pk: int):
+    """Ask again for a failed report (a new report), or send a stalled one to a worker again."""
+    require_perm(request, VIEW)
+    report = selectors.report_get(user=request.user, pk=pk)
+    require_perm(request, RETRY, report)
+    try:
+        retried = services.report_retry(user=request.user, report=report)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(report)
+    if retried.pk != report.pk:
+        messages.success(request, f"Asked again as report {retried.pk}.")
+    else:
+        messages.success(request, "The report is queued again.")
+    return redirect(retried)
 
 
 @role_required

@@ -9,6 +9,7 @@ from django.http import Http404
 from django_filters import rest_framework as df
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -133,6 +134,7 @@ class DriftRunViewSet(
         "list": "monitoring.view_driftrun",
         "retrieve": "monitoring.view_driftrun",
         "create": "monitoring.run_drift",
+        "retry": "monitoring.retry_driftrun",
     }
 
     @classmethod
@@ -175,6 +177,20 @@ class DriftRunViewSet(
             current=data["current"],
             observed_at=data.get("observed_at"),
         )
+        fresh = self.get_queryset().prefetch_related("columns").get(pk=run.pk)
+        serializer = DriftRunDetailSerializer(fresh, context=self.get_serializer_context())
+        return Response(serializer.data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Run a failed or stalled drift run again",
+        description="Computes the run again from its stored samples. For whoever started the "
+        "run, and administrators. 400 for a run that succeeded or is running normally.",
+        request=None,
+        responses={202: DriftRunDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        run = services.drift_run_retry(user=request.user, run=self.get_object())
         fresh = self.get_queryset().prefetch_related("columns").get(pk=run.pk)
         serializer = DriftRunDetailSerializer(fresh, context=self.get_serializer_context())
         return Response(serializer.data, status=status.HTTP_202_ACCEPTED)

@@ -7,7 +7,8 @@ from django.http import Http404
 
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import ModelVersion, RegisteredModel
-from apps.monitoring.choices import DriftRunStatus
+from apps.jobs.selectors import job_stalled
+from apps.monitoring.choices import DRIFT_TASK, DriftRunStatus
 from apps.monitoring.models import DriftColumn, DriftRun
 
 
@@ -52,3 +53,12 @@ def latest_drift_run(*, model: RegisteredModel) -> DriftRun | None:
         .order_by("-observed_at", "-pk")
         .first()
     )
+
+
+def drift_run_retryable(run: DriftRun) -> bool:
+    """A failed run, or an unfinished one whose job stalled."""
+    if run.status == DriftRunStatus.FAILED:
+        return True
+    if run.status == DriftRunStatus.SUCCEEDED:
+        return False
+    return job_stalled(task=DRIFT_TASK, object_id=run.pk)

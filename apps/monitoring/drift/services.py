@@ -25,8 +25,10 @@ from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
 from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import ModelVersion
-from apps.jobs.services import job_enqueue
+from apps.jobs.selectors import job_for, job_is_stuck
+from apps.jobs.services import job_enqueue, job_restart
 from apps.monitoring.choices import (
+    DRIFT_TASK,
     BatchStage,
     BatchStatus,
     DriftRunStatus,
@@ -37,7 +39,6 @@ from apps.monitoring.drift import files, stats
 from apps.monitoring.models import DriftColumn, DriftRun, IngestionBatch, MetricDefinition
 
 SHARE_METRIC = "drift.share"
-DRIFT_TASK = "monitoring.run_drift"
 #: Threads testing columns at once (numpy sorts and pandas factorisation release the GIL).
 WORKERS = min(2, os.cpu_count() or 1)
 
@@ -203,6 +204,45 @@ def _compute(run: DriftRun) -> tuple[stats.DatasetDrift, dict[str, str]]:
     columns = files.testable_columns(reference, current)
     result = stats.dataset_drift(reference, current, columns, workers=WORKERS)
     return result, files.metric_parts([c.column for c in result.columns])
+
+
+@transaction.atomic
+def drift_run_retry(*, user, run: DriftRun) -> DriftRun:
+    """Compute a failed or stalled run again from its stored samples (whoever started it, or
+    an administrator)."""
+    require_perm(user, "monitoring.retry_driftrun", run)
+    run = _lock(run.pk)
+    before = run.status
+    if run.status == DriftRunStatus.FAILED:
+        if (
+            DriftRun.objects.filter(version=run.version, observed_at=run.observed_at)
+            .exclude(pk=run.pk)
+            .exclude(status=DriftRunStatus.FAILED)
+            .exists()
+        ):
+            raise _refuse(
+                "Another drift run of this version is recorded at the same time; "
+                "nothing is computed twice."
+            )
+        run.status = DriftRunStatus.QUEUED
+        run.error = ""
+        run.started_at = run.finished_at = None
+        run.save(update_fields=["status", "error", "started_at", "finished_at"])
+    elif _is_final(run) or not job_is_stuck(job_for(task=DRIFT_TASK, object_id=run.pk)):
+        raise _refuse(
+            f"Only a failed or stalled drift run can be run again; this one is "
+            f"{run.get_status_display().lower()}."
+        )
+    audit_record(
+        actor=user,
+        action="transition",
+        obj=run,
+        model_ref=run.version.model_id,
+        changes={"status": {"before": before, "after": run.status}},
+        message="Run again by its owner.",
+    )
+    job_restart(task=DRIFT_TASK, object_id=run.pk)
+    return run
 
 
 @transaction.atomic

@@ -12,4 +12,5 @@ urlpatterns: list = [
         views.drift_progress,
         name="drift_progress",
     ),
+    path("models/<slug:slug>/drift/<int:pk>/retry/", views.drift_retry, name="drift_retry"),
 ]

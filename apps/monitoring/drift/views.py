@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
@@ -19,6 +20,7 @@ from apps.monitoring.drift.forms import DriftRunForm
 
 RUN = "monitoring.run_drift"
 VIEW = "monitoring.view_driftrun"
+RETRY = "monitoring.retry_driftrun"
 
 
 @role_required
@@ -49,7 +51,8 @@ def _run_context(request, slug: str, pk: int) -> dict:
     model = inventory_selectors.model_get(user=request.user, slug=slug)
     run = selectors.drift_run_get(user=request.user, pk=pk, model=model)
     require_perm(request, VIEW, run)
-    return {"model": model, "run": run}
+    can_retry = request.user.has_perm(RETRY, run) and selectors.drift_run_retryable(run)
+    return {"model": model, "run": run, "can_retry": can_retry}
 
 
 @role_required
@@ -67,3 +70,19 @@ def drift_detail(request, slug: str, pk: int):
 def drift_progress(request, slug: str, pk: int):
     """The run's status and, once finished, its results (polled by HTMX while it runs)."""
     return render(request, "monitoring/drift/_run_body.html", _run_context(request, slug, pk))
+
+
+@role_required
+@require_POST
+def drift_retry(request, slug: str, pk: int):
+    """Compute a failed or stalled run again (whoever started it, or an administrator)."""
+    model = inventory_selectors.model_get(user=request.user, slug=slug)
+    run = selectors.drift_run_get(user=request.user, pk=pk, model=model)
+    require_perm(request, RETRY, run)
+    try:
+        services.drift_run_retry(user=request.user, run=run)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Drift run {run.pk} queued again.")
+    return redirect(reverse("monitoring:drift_detail", args=[model.slug, run.pk]))

@@ -13,6 +13,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -187,7 +188,12 @@ class IngestionBatchViewSet(
     parser_classes = [JSONParser, MultiPartParser]
     filterset_class = BatchFilter
     ordering_fields = ("created_at",)
-    perms = {"list": VIEW, "retrieve": VIEW, "create": "monitoring.ingest_metrics"}
+    perms = {
+        "list": VIEW,
+        "retrieve": VIEW,
+        "create": "monitoring.ingest_metrics",
+        "retry": "monitoring.retry_ingestionbatch",
+    }
 
     @classmethod
     def request_body_limit(cls) -> int:
@@ -232,3 +238,18 @@ class IngestionBatchViewSet(
         batch.duplicate = not created
         answer = CreatedBatchSerializer(batch, context=self.get_serializer_context())
         return Response(answer.data, status=status.HTTP_202_ACCEPTED if created else 200)
+
+    @extend_schema(
+        summary="Send a failed or stalled batch again",
+        description="A failed batch starts afresh from its stored file; a batch whose job "
+        "stalled (its worker died, or it waited too long) is sent to a worker again. For "
+        "whoever sent the batch, and administrators. 400 for a batch that is loaded, loading "
+        "normally, or whose content is already loaded by another batch.",
+        request=None,
+        responses={202: IngestionBatchSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        batch = services.ingestion_batch_retry(user=request.user, batch=self.get_object())
+        fresh = self.get_queryset().get(pk=batch.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_202_ACCEPTED)

@@ -8,6 +8,8 @@ from django.http import Http404
 from apps.accounts.predicates import sees_everything
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import RegisteredModel
+from apps.jobs.selectors import job_stalled
+from apps.monitoring.choices import INGEST_TASK, BatchStatus
 from apps.monitoring.models import AllowedPullHost, IngestionBatch, MetricSource
 
 PUSH = "monitoring.ingest_metrics"
@@ -57,3 +59,10 @@ def sources_due(*, now) -> list[MetricSource]:
         if s.last_pulled_at is None
         or (now - s.last_pulled_at).total_seconds() >= s.interval_minutes * 60
     ]
+
+
+def batch_retryable(batch: IngestionBatch) -> bool:
+    """A failed batch with its file stored, or an unfinished one whose job stalled."""
+    if batch.status == BatchStatus.FAILED:
+        return bool(batch.file)
+    return not batch.is_final and job_stalled(task=INGEST_TASK, object_id=batch.pk)

@@ -45,8 +45,9 @@ from apps.core import egress
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
 from apps.inventory.models import ModelVersion, RegisteredModel
-from apps.jobs.services import job_enqueue
-from apps.monitoring.choices import BatchStage, BatchStatus, IngestionSource
+from apps.jobs.selectors import job_for, job_is_stuck
+from apps.jobs.services import job_enqueue, job_restart
+from apps.monitoring.choices import INGEST_TASK, BatchStage, BatchStatus, IngestionSource
 from apps.monitoring.ingestion import loader, parse, validate
 from apps.monitoring.ingestion.selectors import PUSH
 from apps.monitoring.models import AllowedPullHost, IngestionBatch, MetricDefinition, MetricSource
@@ -79,14 +80,18 @@ def _megabytes(n: int) -> str:
 
 
 def _live_batch(sha256: str, scope_model: RegisteredModel | None) -> IngestionBatch | None:
-    return (
+    """The queued, running or loaded batch of this content for this scope, if any. One whose
+    job stalled (its worker died, or it waited too long for one) is sent again first, so
+    sending a file again never hands back a dead batch."""
+    batch = (
         IngestionBatch.objects.filter(sha256=sha256, scope_model=scope_model, status__in=LIVE)
         .order_by("pk")
         .first()
     )
-
-
-INGEST_TASK = "monitoring.ingest_batch"
+    stalled = batch is not None and not batch.is_final
+    if stalled and job_is_stuck(job_for(task=INGEST_TASK, object_id=batch.pk)):
+        job_restart(task=INGEST_TASK, object_id=batch.pk)
+    return batch
 
 
 def _enqueue(batch: IngestionBatch) -> None:
@@ -297,6 +302,50 @@ def ingestion_batch_fail(*, batch_id: int, error: str) -> IngestionBatch | None:
         if batch is None or batch.is_final:
             return batch
         _finish(batch, status=BatchStatus.FAILED, error=error)
+    return batch
+
+
+@transaction.atomic
+def ingestion_batch_retry(*, user, batch: IngestionBatch) -> IngestionBatch:
+    """Send a failed or stalled batch again (its sender, or an administrator). A failed batch
+    starts afresh from its stored file; a stalled one is sent to a worker again."""
+    require_perm(user, "monitoring.retry_ingestionbatch", batch)
+    batch = _locked(batch.pk)
+    before = batch.status
+    if batch.status == BatchStatus.FAILED:
+        if not batch.file:
+            raise ApplicationError(
+                "This batch's file was not stored (it was over the size limit); "
+                "send a smaller file instead."
+            )
+        other = _live_batch(batch.sha256, batch.scope_model)
+        if other is not None:
+            raise ApplicationError(
+                f"The same file is already {other.get_status_display().lower()} as batch "
+                f"{other.pk}; nothing is loaded twice."
+            )
+        batch.status = BatchStatus.QUEUED
+        batch.stage = BatchStage.WAITING
+        batch.progress = 0
+        batch.error = ""
+        batch.started_at = batch.finished_at = None
+        batch.rows_total = batch.rows_loaded = batch.rows_duplicate = batch.rows_rejected = 0
+        batch.row_errors = []
+        batch.save()
+    elif not job_is_stuck(job_for(task=INGEST_TASK, object_id=batch.pk)) or batch.is_final:
+        raise ApplicationError(
+            f"Only a failed or stalled batch can be sent again; batch {batch.pk} is "
+            f"{batch.get_status_display().lower()}."
+        )
+    audit_record(
+        actor=user,
+        action="transition",
+        obj=batch,
+        model_ref=batch.scope_model_id,
+        changes={"status": {"before": before, "after": batch.status}},
+        message="Sent again by its owner.",
+    )
+    job_restart(task=INGEST_TASK, object_id=batch.pk)
     return batch
 
 

@@ -9,4 +9,5 @@ urlpatterns = [
     path("ingestion/new/", views.batch_create, name="batch_create"),
     path("ingestion/<int:pk>/", views.batch_detail, name="batch_detail"),
     path("ingestion/<int:pk>/progress/", views.batch_progress, name="batch_progress"),
+    path("ingestion/<int:pk>/retry/", views.batch_retry, name="batch_retry"),
 ]

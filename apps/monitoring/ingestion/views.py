@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
@@ -20,6 +21,7 @@ from apps.monitoring.ingestion.parse import CANONICAL_COLUMNS
 
 VIEW = "monitoring.view_ingestionbatch"
 PUSH = "monitoring.ingest_metrics"
+RETRY = "monitoring.retry_ingestionbatch"
 
 
 @role_required
@@ -88,7 +90,8 @@ def batch_create(request):
 def _detail_context(request, pk: int) -> dict:
     batch = selectors.batch_get(user=request.user, pk=pk)
     require_perm(request, VIEW, batch)
-    return {"batch": batch, "row_errors": batch.row_errors}
+    can_retry = request.user.has_perm(RETRY, batch) and selectors.batch_retryable(batch)
+    return {"batch": batch, "row_errors": batch.row_errors, "can_retry": can_retry}
 
 
 @role_required
@@ -100,3 +103,18 @@ def batch_detail(request, pk: int):
 def batch_progress(request, pk: int):
     """The status block of a batch page; it keeps polling itself until the batch is final."""
     return render(request, "monitoring/ingestion/_batch_status.html", _detail_context(request, pk))
+
+
+@role_required
+@require_POST
+def batch_retry(request, pk: int):
+    """Send a failed or stalled batch again (whoever sent it, or an administrator)."""
+    batch = selectors.batch_get(user=request.user, pk=pk)
+    require_perm(request, RETRY, batch)
+    try:
+        batch = services.ingestion_batch_retry(user=request.user, batch=batch)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The batch is queued again.")
+    return redirect(batch)

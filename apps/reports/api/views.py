@@ -158,6 +158,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         "manifest": VIEW,
         "signature": VIEW,
         "create": "reports.add_report",
+        "retry": "reports.retry_report",
     }
 
     def get_queryset(self):
@@ -183,6 +184,23 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         answer = self.get_serializer(self.get_queryset().get(pk=report.pk))
         # A plain str: the serialized url is DRF's Hyperlink (a str subclass), which WSGI
         # servers such as runserver refuse as a header value (the client then got a 500).
+        headers = {"Location": str(answer.data["url"])}
+        return Response(answer.data, status=status.HTTP_202_ACCEPTED, headers=headers)
+
+    @extend_schema(
+        summary="Ask again for a failed or stalled report",
+        description="A failed report stays as it is, for the record; the answer is a new "
+        "report with the same kind, format, model, scope and as-of (its address in "
+        "Location). A report whose job stalled is sent to a worker again and answered as it "
+        "is. For whoever asked for the report, and administrators. 400 for a report that is "
+        "done or being generated normally.",
+        request=None,
+        responses={202: s.ReportSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        report = services.report_retry(user=request.user, report=self.get_object())
+        answer = self.get_serializer(self.get_queryset().get(pk=report.pk))
         headers = {"Location": str(answer.data["url"])}
         return Response(answer.data, status=status.HTTP_202_ACCEPTED, headers=headers)
 
