@@ -249,13 +249,15 @@ def read_chunks(
     file_name: str,
     max_bytes: int,
     info: FileInfo | None = None,
-    chunk_bytes: int = CHUNK_BYTES,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_bytes: int | None = None,
+    chunk_rows: int | None = None,
 ) -> Iterator[ParsedFile]:
     """The rows of ``source`` (a binary file object at its start), in chunks; raise
     ``FileRefused`` for a file that cannot be read as a whole (possibly after some chunks:
     callers keep nothing until the last chunk was read)."""
     info = info if info is not None else FileInfo()
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
+    chunk_rows = chunk_rows or CHUNK_ROWS
     fmt, gz_name = _extension_format(file_name)
     magic = _read_exactly(source, 2)
     compressed = magic == GZIP_MAGIC
