@@ -38,15 +38,27 @@ def publish(task, args: tuple, *, task_id: str, countdown: float | None = None) 
     """Send one message for ``task``; raises when the broker cannot be reached in time."""
     from mlgov.celery import app
 
-    with app.connection_for_write() as connection:
+    bound = settings.MLGOV_BROKER_CONNECT_TIMEOUT
+    # Short socket timeouts for this connection only: a broker that accepts the connection
+    # but does not answer (hung, overloaded) must not hold the request either.
+    options = {"socket_connect_timeout": bound, "socket_timeout": bound}
+    with app.connection_for_write(transport_options=options) as connection:
         connection.ensure_connection(
             max_retries=1,
             interval_start=0,
             interval_step=0.2,
             interval_max=0.2,
-            timeout=settings.MLGOV_BROKER_CONNECT_TIMEOUT,
+            timeout=bound,
         )
+        # No result is stored: the job's record holds its outcome. (Asking for one would
+        # also subscribe to the result backend here, a second Redis round trip that an
+        # outage turns into a wait.)
         task.apply_async(
-            args, task_id=task_id, countdown=countdown or None, connection=connection, retry=False
+            args,
+            task_id=task_id,
+            countdown=countdown or None,
+            connection=connection,
+            retry=False,
+            ignore_result=True,
         )
     mark_up()
