@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 from mlgov.celery import app
@@ -35,6 +36,8 @@ def running_worker(timeout: float = 60.0, queue: str | None = None) -> Iterator[
     """
     queue = queue or f"mlgov-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DATABASE_URL": _database_url_for_test_db()}
+    # The worker signs audit checkpoints into this test's own file (tests/audit/isolation.py).
+    env["MLGOV_AUDIT_CHECKPOINT_PATH"] = str(settings.MLGOV_AUDIT_CHECKPOINT_PATH)
     env.setdefault("DJANGO_SECRET_KEY", "worker-test-key")
     cmd = [
         sys.executable,

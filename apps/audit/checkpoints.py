@@ -339,3 +339,14 @@ def compare(
         checked=len(ordered),
         warnings=warnings,
     )
+
+
+def summary(record: Mapping[str, Any] | None) -> str:
+    """One line for a report: the checkpoint's sequence, hash, time, key and signature."""
+    if not record:
+        return ""
+    return (
+        f"sequence {record.get('sequence')}, hash {record.get('hash')}, signed "
+        f"{record.get('checkpointed_at')} with key {record.get('key_id')}, signature "
+        f"{record.get('signature')}"
+    )

@@ -93,6 +93,7 @@ def manifest_document(
         "scope": {"model": model_slug} if model_slug else {"model": None, "inventory": True},
         "as_of": meta.get("as_of"),
         "audit_chain_head": meta.get("audit_chain_head"),
+        "audit_checkpoint": meta.get("audit_checkpoint"),
         "generated_at": meta.get("generated_at"),
         "generated_by": meta.get("generated_by"),
         "generator": meta.get("generator"),

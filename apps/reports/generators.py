@@ -63,13 +63,15 @@ class GenerationError(Exception):
 @dataclass(frozen=True)
 class Output:
     """A generated file. ``snapshot_sha256`` and ``audit_chain_head`` are set when the
-    generator computed them from the record it rendered (model cards)."""
+    generator computed them from the record it rendered (model cards); ``audit_checkpoint``
+    is the signed checkpoint written when the report was generated."""
 
     data: bytes
     filename: str
     content_type: str
     snapshot_sha256: str = ""
     audit_chain_head: dict[str, Any] | None = field(default=None)
+    audit_checkpoint: dict[str, Any] | None = field(default=None)
 
 
 # --- small helpers shared with the service and the evidence pack ------------------------------

@@ -2,7 +2,8 @@
 
 A finished report keeps, next to its file, a manifest stating what the file is — report id,
 kind, format, model, scope, as-of, generator version, who asked, when the file was made, its
-name, type, size and SHA-256, the snapshot hash and the audit chain head — and a detached
+name, type, size and SHA-256, the snapshot hash, the audit chain head and the signed audit
+checkpoint written for it — and a detached
 Ed25519 signature over the manifest's exact bytes (``apps.core.signing``). An auditor holding
 the file, the manifest, the signature and the installation's public keys checks all of it
 offline: ``manage.py verify_report``.
@@ -44,9 +45,11 @@ def report_manifest(
     data: bytes,
     snapshot_sha256: str,
     audit_chain_head: dict | None,
+    audit_checkpoint: dict | None = None,
 ) -> dict[str, Any]:
-    """The manifest document of one generated report file (times as ISO 8601 UTC strings)."""
-    return {
+    """The manifest document of one generated report file (times as ISO 8601 UTC strings);
+    ``audit_checkpoint`` is the signed checkpoint written for it (``apps.audit.checkpoints``)."""
+    document = {
         "schema": REPORT_MANIFEST_SCHEMA,
         "report_id": report_id,
         "kind": kind,
@@ -68,6 +71,9 @@ def report_manifest(
         "snapshot_sha256": snapshot_sha256 or None,
         "audit_chain_head": audit_chain_head,
     }
+    if audit_checkpoint is not None:
+        document["audit_checkpoint"] = audit_checkpoint
+    return document
 
 
 @dataclass

@@ -37,6 +37,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.approvals.choices import RequestStatus
 from apps.approvals.models import ApprovalRequest
+from apps.audit.checkpoints import summary as checkpoint_summary
 from apps.core.errors import ApplicationError
 from apps.incidents.choices import ACTIVE_STATUSES
 from apps.incidents.models import Incident
@@ -525,6 +526,7 @@ def _meta_lines(meta: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> l
         ("Report id", meta.get("report_id") if meta.get("report_id") is not None else ""),
         ("Audit chain head sequence", head.get("sequence", "")),
         ("Audit chain head hash", head.get("hash", "")),
+        ("Audit checkpoint", checkpoint_summary(meta.get("audit_checkpoint"))),
         ("Models listed", len(rows)),
         (
             "Filters",

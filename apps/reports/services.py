@@ -25,7 +25,8 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from apps.audit import diff
-from apps.audit.services import audit_record
+from apps.audit.checkpoints import CheckpointError
+from apps.audit.services import audit_checkpoint_write, audit_record
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
 from apps.core.signing import installation_signer
@@ -396,6 +397,7 @@ def report_manifest_document(report: Report, output: generators.Output, *, creat
         data=output.data,
         snapshot_sha256=output.snapshot_sha256,
         audit_chain_head=output.audit_chain_head,
+        audit_checkpoint=output.audit_checkpoint,
     )
 
 
@@ -469,7 +471,13 @@ def _generate(report_id: int) -> Report | None:
             report_id=report_id,
             error=f"{report.requested_by} may no longer generate this report; nothing was stored.",
         )
-    meta = generation_meta(report)
+    try:
+        # The chain head, signed outside the database, printed in the report (README, "Audit
+        # trail"): a chain that no longer holds the last checkpoint is not vouched for.
+        checkpoint = audit_checkpoint_write(reason=f"report {report_id}")
+    except CheckpointError as exc:
+        return report_fail(report_id=report_id, error=f"{exc} Nothing was stored.")
+    meta = {**generation_meta(report), "audit_checkpoint": checkpoint.record()}
     try:
         output = generators.generate(
             kind=report.kind,
@@ -489,6 +497,7 @@ def _generate(report_id: int) -> Report | None:
         output = generators.Output(
             **{**output.__dict__, "audit_chain_head": meta["audit_chain_head"]}
         )
+    output = generators.Output(**{**output.__dict__, "audit_checkpoint": meta["audit_checkpoint"]})
     return _store(report_id, output)
 
 

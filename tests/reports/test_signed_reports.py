@@ -69,12 +69,15 @@ def refused_report(*args) -> str:
 
 
 @pytest.mark.django_db
-def test_a_finished_report_keeps_a_signed_manifest_of_its_file(auditor, owned_model):
+def test_a_finished_report_keeps_a_signed_manifest_of_its_file(auditor, owned_model, settings):
     report = done_report(auditor, model=owned_model)
     assert report.is_signed and report.signing_key_id == installation_signer().key_id
     signature = Signature.from_parts(key_id=report.signing_key_id, value_b64=report.signature)
     installation_keyset().verify(report.manifest.encode(), signature)
     document = manifest_of(report)
+    # The audit checkpoint written for this report, as appended to the checkpoint file.
+    written = settings.MLGOV_AUDIT_CHECKPOINT_PATH.read_text().splitlines()
+    assert document.pop("audit_checkpoint") == json.loads(written[-1])
     assert document == {
         "schema": REPORT_MANIFEST_SCHEMA,
         "report_id": report.pk,

@@ -740,6 +740,16 @@ def _generation(snapshot: dict, meta: dict) -> list[str]:
         ["Audit chain head", f"{cell(head.get('sequence'))} / {code(head.get('hash'))}"],
         ["Report", cell(meta.get("report_id"))],
     ]
+    checkpoint = meta.get("audit_checkpoint")
+    if checkpoint:
+        rows.append(
+            [
+                "Audit checkpoint",
+                f"{cell(checkpoint.get('sequence'))} / {code(checkpoint.get('hash'))}, signed "
+                f"{cell(checkpoint.get('checkpointed_at'))} with key "
+                f"{code(checkpoint.get('key_id'))}, signature {code(checkpoint.get('signature'))}",
+            ]
+        )
     return ["## Generation metadata", _table(["Field", "Value"], rows)]
 
 
