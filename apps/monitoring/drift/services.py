@@ -9,6 +9,7 @@ and ``drift.share`` in one transaction, then evaluates the thresholds on them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import os
@@ -48,7 +49,7 @@ Upload = File | tuple[str, bytes]
 @dataclass(frozen=True)
 class _Upload:
     name: str
-    data: bytes
+    file: File  # read in chunks, never whole
 
 
 def _refuse(message: str, field: str | None = None) -> ApplicationError:
@@ -59,31 +60,41 @@ def _max_bytes() -> int:
     return settings.MLGOV_DRIFT_MAX_BYTES
 
 
+def _limits() -> files.Limits:
+    return files.Limits(
+        decompressed_bytes=settings.MLGOV_DRIFT_MAX_DECOMPRESSED_BYTES,
+        rows=settings.MLGOV_DRIFT_MAX_ROWS,
+        columns=settings.MLGOV_DRIFT_MAX_COLUMNS,
+    )
+
+
 def _take(upload: Upload | None, field: str) -> _Upload:
-    """The uploaded file's name and bytes, refusing a missing or oversize one early."""
+    """The uploaded file's name and file object, refusing a missing or oversize one early."""
     if upload is None:
         raise _refuse("Choose a file.", field)
     if isinstance(upload, tuple):
         name, data = upload
-        return _Upload(name=str(name), data=bytes(data))
+        return _Upload(name=str(name), file=ContentFile(bytes(data)))
     size = getattr(upload, "size", None)
     if size is not None and size > _max_bytes():
         raise _refuse(
             f"The {field} file is {size / (1024 * 1024):.1f} MB; the limit is "
-            f"{_max_bytes() // (1024 * 1024)} MB.",
+            f"{_max_bytes() // (1024 * 1024)} MB (MLGOV_DRIFT_MAX_BYTES).",
             field,
         )
     upload.seek(0)
-    return _Upload(name=str(upload.name or field).rsplit("/", 1)[-1], data=upload.read())
+    return _Upload(name=str(upload.name or field).rsplit("/", 1)[-1], file=upload)
 
 
 def _check_samples(reference: _Upload, current: _Upload) -> tuple[files.Sample, files.Sample]:
-    """Format, size, shared columns, their types and metric names, on the first rows."""
+    """Format, size, caps, shared columns, their types and metric names (on the first rows);
+    the content streams through (gzip decompressed to a temporary file), never whole in
+    memory."""
     samples, frames = {}, {}
     for field, upload in (("reference", reference), ("current", current)):
         try:
             samples[field], frames[field] = files.preview(
-                upload.data, label=field, max_bytes=_max_bytes()
+                upload.file, label=field, limits=_limits()
             )
         except files.SampleError as exc:
             raise _refuse(str(exc), field) from exc
@@ -100,7 +111,6 @@ def _stored_name(sample: files.Sample) -> str:
     return sample.sha256 + suffix + (".gz" if sample.compressed else "")
 
 
-@transaction.atomic
 def drift_run_create(
     *,
     user,
@@ -111,10 +121,31 @@ def drift_run_create(
 ) -> DriftRun:
     """Queue a drift run of ``version`` between two samples (CSV or Parquet, gzip allowed).
 
-    Refuses, naming the file or column, unreadable or oversize files, files without a shared
-    column, a column holding numbers in one file and text in the other, and column names
-    that give no metric name or the same one. The computation runs after commit.
+    Refuses, naming the file or column, unreadable or oversize files, samples over the caps
+    on decompressed bytes, rows or columns, files without a shared column, a column holding
+    numbers in one file and text in the other, and column names that give no metric name or
+    the same one. The computation runs after commit. The samples are read as streams, never
+    whole; if anything fails after they were stored, before the commit, they are removed.
     """
+    stored: list[str] = []
+    try:
+        return _create(
+            user=user,
+            version=version,
+            reference=reference,
+            current=current,
+            observed_at=observed_at,
+            stored=stored,
+        )
+    except BaseException:
+        storage = DriftRun._meta.get_field("reference_file").storage
+        for name in stored:
+            storage.delete(name)
+        raise
+
+
+@transaction.atomic
+def _create(*, user, version, reference, current, observed_at, stored: list[str]) -> DriftRun:
     model = version.model
     require_perm(user, "monitoring.run_drift", model)
     if model.status == LifecycleStatus.RETIRED:
@@ -145,8 +176,11 @@ def drift_run_create(
         status=DriftRunStatus.QUEUED,
         created_by=user,
     )
-    run.reference_file.save(_stored_name(ref_sample), ContentFile(ref_upload.data), save=False)
-    run.current_file.save(_stored_name(cur_sample), ContentFile(cur_upload.data), save=False)
+    # Streamed by the storage; removed again if anything fails before the commit.
+    run.reference_file.save(_stored_name(ref_sample), ref_upload.file, save=False)
+    stored.append(run.reference_file.name)
+    run.current_file.save(_stored_name(cur_sample), cur_upload.file, save=False)
+    stored.append(run.current_file.name)
     run.save()
     audit_record(
         actor=user,
@@ -192,17 +226,39 @@ def _start(run_id: int, task_id: str) -> DriftRun | None:
     return run
 
 
-def _load(run: DriftRun, field: str) -> pd.DataFrame:
-    stored = getattr(run, f"{field}_file")
-    with stored.open("rb") as handle:
-        data = handle.read()
-    return files.read(data, label=field, max_bytes=_max_bytes())
+#: Cells (rows × columns) of each sample read per pass: the worker tests the columns a few at
+#: a time, so its memory is bounded by this (and the row cap), not by the number of columns.
+CELLS_PER_PASS = 8_000_000
 
 
 def _compute(run: DriftRun) -> tuple[stats.DatasetDrift, dict[str, str]]:
-    reference, current = _load(run, "reference"), _load(run, "current")
-    columns = files.testable_columns(reference, current)
-    result = stats.dataset_drift(reference, current, columns, workers=WORKERS)
+    """Test every shared column, reading a few columns of both samples at a time."""
+    limits = _limits()
+    with contextlib.ExitStack() as stack:
+        handles = [
+            stack.enter_context(f.open("rb")) for f in (run.reference_file, run.current_file)
+        ]
+        reference = stack.enter_context(
+            files.SampleFile(handles[0], label="reference", limits=limits)
+        )
+        current = stack.enter_context(files.SampleFile(handles[1], label="current", limits=limits))
+        names = files.common_columns(reference.names, current.names)
+        per_pass = max(1, CELLS_PER_PASS // max(reference.rows, current.rows, 1))
+        results, skipped = [], []
+        for start in range(0, len(names), per_pass):
+            group = names[start : start + per_pass]
+            ref_frame, cur_frame = reference.columns(group), current.columns(group)
+            files.shared_columns(ref_frame, cur_frame)  # types agree
+            part = stats.dataset_drift(ref_frame, cur_frame, group, workers=WORKERS)
+            results += part.columns
+            skipped += part.skipped
+            del ref_frame, cur_frame
+    if not results:
+        raise files.SampleError(
+            "None of the shared columns holds numbers or categories that can be tested "
+            "(dates and empty columns are skipped)."
+        )
+    result = stats.combine(results, skipped)
     return result, files.metric_parts([c.column for c in result.columns])
 
 

@@ -405,11 +405,18 @@ def dataset_drift(
             results = list(pool.map(one, tested))
     else:
         results = [one(name) for name in tested]
+    return combine(results, skipped, drift_share=drift_share)
+
+
+def combine(
+    results: list[ColumnDrift], skipped: list[str], *, drift_share: float = DATASET_DRIFT_SHARE
+) -> DatasetDrift:
+    """The dataset's drift from its columns' (tested a few columns at a time, or at once)."""
     drifted = sum(r.drifted for r in results)
     share = drifted / len(results) if results else 0.0
     return DatasetDrift(
-        columns=results,
+        columns=list(results),
         share=share,
         drifted=bool(results) and share >= drift_share,
-        skipped=skipped,
+        skipped=list(skipped),
     )

@@ -237,10 +237,16 @@ def test_it_refuses_oversize_files(model_owner, version, settings):
 
 
 def test_it_refuses_a_gzip_that_inflates_past_the_limit(model_owner, version, settings):
-    settings.MLGOV_DRIFT_MAX_BYTES = 100_000
+    settings.MLGOV_DRIFT_MAX_DECOMPRESSED_BYTES = 100_000
     bomb = SimpleUploadedFile("ref.csv.gz", gzip.compress(b"a\n" + b"1\n" * 200_000))
     _, cur = samples(10)
-    refuse(model_owner, version, bomb, csv_upload(cur), "once decompressed")
+    refuse(
+        model_owner,
+        version,
+        bomb,
+        csv_upload(cur),
+        r"reference file is larger than 100,000 bytes once decompressed \(MLGOV_DRIFT_MAX_DECOMPRESSED",
+    )
 
 
 def test_it_refuses_a_second_run_at_the_same_time(
