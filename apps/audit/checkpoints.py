@@ -287,11 +287,39 @@ VERIFIED, BROKEN, UNVERIFIABLE = "verified", "broken", "unverifiable"
 
 
 def compare(
-    checkpoints: CheckpointFile, *, chain_length: int, hashes: Mapping[int, str]
+    checkpoints: CheckpointFile,
+    *,
+    chain_length: int,
+    hashes: Mapping[int, str],
+    restored: bool = False,
 ) -> CheckpointFinding:
     """Compare a chain (its length and the hashes of the events at the checkpoints'
-    sequences) with every valid checkpoint, latest first."""
+    sequences) with every valid checkpoint, latest first.
+
+    ``restored``: the chain comes from a backup, which may rightly end before checkpoints
+    written after it was taken; those are noted (the events a restore would lose) instead of
+    counting as a cut tail, and every checkpoint the backup does reach must still match."""
     warnings = tuple(f"{checkpoints.path}: {note}" for note in checkpoints.invalid)
+    if restored and checkpoints.valid:
+        newer = [c for c in checkpoints.valid if c.sequence > chain_length]
+        covered = [c for c in checkpoints.valid if c.sequence <= chain_length]
+        if newer:
+            latest = max(newer, key=lambda c: c.sequence)
+            warnings += (
+                f"the backup ends at sequence {chain_length}, before the latest checkpoint "
+                f"({latest.describe()}): restoring it would lose "
+                f"{latest.sequence - chain_length} or more audit events recorded after it",
+            )
+            if not covered:
+                return CheckpointFinding(
+                    UNVERIFIABLE,
+                    "every checkpoint is newer than the backup, so none can vouch for it",
+                    latest=latest,
+                    warnings=warnings,
+                )
+            checkpoints = CheckpointFile(
+                path=checkpoints.path, exists=True, valid=covered, invalid=checkpoints.invalid
+            )
     latest = checkpoints.latest
     if not checkpoints.exists:
         return CheckpointFinding(
@@ -331,10 +359,12 @@ def compare(
                 checked=len(ordered),
                 warnings=warnings,
             )
+    which = (
+        "the latest signed checkpoint it reaches" if restored else "the latest signed checkpoint"
+    )
     return CheckpointFinding(
         VERIFIED,
-        f"the chain holds the latest signed checkpoint ({latest.describe()}) and "
-        f"{len(ordered) - 1} earlier one(s)",
+        f"the chain holds {which} ({latest.describe()}) and {len(ordered) - 1} earlier one(s)",
         latest=latest,
         checked=len(ordered),
         warnings=warnings,

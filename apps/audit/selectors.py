@@ -23,8 +23,8 @@ def audit_event_list(*, model_pk: int | None = None) -> QuerySet[AuditEvent]:
     return qs
 
 
-def chain_head() -> AuditChainHead:
-    return AuditChainHead.objects.filter(pk=1).first() or AuditChainHead()
+def chain_head(using: str = "default") -> AuditChainHead:
+    return AuditChainHead.objects.using(using).filter(pk=1).first() or AuditChainHead()
 
 
 def audit_chain_verify() -> VerificationResult:
@@ -71,11 +71,14 @@ def audit_checkpoints_read(path: Path | None = None) -> CheckpointFile:
     return read_file(path or checkpoint_path(), keyset=installation_keyset())
 
 
-def audit_chain_verify_with_checkpoints(*, path: Path | None = None) -> AuditVerification:
+def audit_chain_verify_with_checkpoints(
+    *, path: Path | None = None, using: str = "default", restored: bool = False
+) -> AuditVerification:
     """Verify the chain (as ``audit_chain_verify``) and then compare it with every signed
     checkpoint: a chain shorter than a checkpoint lost its tail (or was reset), and an event
     whose hash differs from a checkpoint's was rewritten, even if every later hash was
-    recomputed and the head row moved to match."""
+    recomputed and the head row moved to match. ``using`` names the database (a restored
+    backup in the restore drill, which passes ``restored``: see ``checkpoints.compare``)."""
     checkpoints = audit_checkpoints_read(path)
     wanted = {c.sequence for c in checkpoints.valid}
     hashes: dict[int, str] = {}
@@ -86,13 +89,15 @@ def audit_chain_verify_with_checkpoints(*, path: Path | None = None) -> AuditVer
                 hashes[event["sequence"]] = event["hash"]
             yield event
 
-    head = chain_head()
+    head = chain_head(using)
     events = (
         event.as_chain_dict()
-        for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=_CHUNK)
+        for event in AuditEvent.objects.using(using)
+        .order_by("sequence")
+        .iterator(chunk_size=_CHUNK)
     )
     chain = verify_events(tapped(events), expected_count=head.sequence, expected_head=head.hash)
     if not chain.ok:
         return AuditVerification(chain=chain, checkpoint=None)
-    finding = compare(checkpoints, chain_length=chain.count, hashes=hashes)
+    finding = compare(checkpoints, chain_length=chain.count, hashes=hashes, restored=restored)
     return AuditVerification(chain=chain, checkpoint=finding)

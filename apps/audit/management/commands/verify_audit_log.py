@@ -22,6 +22,12 @@ class Command(BaseCommand):
             help="The checkpoint file (default: MLGOV_AUDIT_CHECKPOINT_PATH).",
         )
         parser.add_argument(
+            "--backup",
+            action="store_true",
+            help="The database is a restored backup (the restore drill): checkpoints written "
+            "after it was taken are reported as the events it lacks, not as a cut tail.",
+        )
+        parser.add_argument(
             "--require-checkpoint",
             action="store_true",
             help="Fail (exit 2) when the chain cannot be compared with a signed checkpoint.",
@@ -29,7 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = options["checkpoints"] or checkpoint_path()
-        result = audit_chain_verify_with_checkpoints(path=path)
+        result = audit_chain_verify_with_checkpoints(path=path, restored=options["backup"])
         chain, finding = result.chain, result.checkpoint
         if not chain.ok:
             raise CommandError(
