@@ -370,7 +370,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 # schedule and at every report (README, "Audit trail"); the database role the app runs as is
 # granted its rights by `manage.py audit_grant_app_role`, run as the tables' owner.
 MLGOV_AUDIT_CHECKPOINT_PATH = Path(
-    env_str("MLGOV_AUDIT_CHECKPOINT_PATH", str(VAR_DIR / "audit_checkpoints.jsonl"))
+    env_str("MLGOV_AUDIT_CHECKPOINT_PATH") or VAR_DIR / "audit_checkpoints.jsonl"
 )
 MLGOV_AUDIT_CHECKPOINT_MINUTES = env_int("MLGOV_AUDIT_CHECKPOINT_MINUTES", 60)
 MLGOV_DB_APP_ROLE = env_str("MLGOV_DB_APP_ROLE")
