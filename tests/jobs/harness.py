@@ -138,6 +138,19 @@ def broker_env(redis: Redis, **extra: str) -> dict[str, str]:
 class Worker:
     process: subprocess.Popen
     log: Path
+    node: str
+    broker_url: str
+
+    def pool_pids(self) -> list[int]:
+        """Pids of the pool processes, as the worker itself reports them (remote control)."""
+        from celery import Celery
+
+        client = Celery(broker=self.broker_url)
+        try:
+            stats = client.control.inspect(destination=[self.node], timeout=5).stats() or {}
+        finally:
+            client.close()
+        return list(stats[self.node]["pool"]["processes"])
 
     @property
     def pid(self) -> int:
@@ -206,7 +219,12 @@ def worker(
         process = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    running = Worker(process=process, log=log)
+    running = Worker(
+        process=process,
+        log=log,
+        node=f"{name}@{os.uname().nodename}",
+        broker_url=env["CELERY_BROKER_URL"],
+    )
     try:
         wait_until(
             lambda: " ready." in running.log_text(),
