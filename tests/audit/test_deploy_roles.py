@@ -126,3 +126,59 @@ def test_the_owner_migrates_and_grants_and_the_app_role_appends_only(installatio
         assert conn.execute(
             "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
         ).fetchone() == (False,)
+
+
+@pytest.fixture
+def legacy_installation(tmp_path):
+    """A database migrated by a superuser, as compose recipes before the two roles made it."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {"db": f"mlgov_legacy_{suffix}", "owner": f"mlgov_owner_{suffix}"}
+    names["app"] = f"mlgov_app_{suffix}"
+    with _admin() as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(names["db"])))
+    try:
+        yield names
+    finally:
+        with _admin() as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(names["db"])
+                )
+            )
+            for role in (names["app"], names["owner"]):
+                admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def test_an_existing_database_moves_to_the_two_roles(legacy_installation, tmp_path):
+    db, owner, app = (legacy_installation[k] for k in ("db", "owner", "app"))
+    common = {"MLGOV_VAR_DIR": str(tmp_path), "MLGOV_DB_APP_ROLE": app}
+    as_superuser = _production_env(DATABASE_URL=_url("postgres", "", db), **common)
+    migrated = _manage(as_superuser, "migrate", "--noinput")
+    assert migrated.returncode == 0, migrated.stderr
+
+    command = [
+        "psql", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "-h", "127.0.0.1", "-U", "postgres",
+        "-d", db, "-v", f"owner={owner}", "-v", f"app={app}",
+        "-v", "owner_password=owner-secret", "-v", "app_password=app-secret",
+        "-f", str(ROOT / "deploy" / "two-roles-upgrade.sql"),
+    ]  # fmt: skip
+    upgrade = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert upgrade.returncode == 0, upgrade.stderr
+
+    as_owner = {**as_superuser, "DATABASE_URL": _url(owner, "owner-secret", db)}
+    as_app = {**as_superuser, "DATABASE_URL": _url(app, "app-secret", db)}
+    for step in (("migrate", "--noinput"), ("audit_grant_app_role",)):
+        done = _manage(as_owner, *step)
+        assert done.returncode == 0, done.stderr
+    app_check = _check(as_app)
+    assert app_check.returncode == 0, app_check.stdout + app_check.stderr
+    with (
+        psycopg.connect(_url(app, "app-secret", db), autocommit=True) as conn,
+        pytest.raises(errors.InsufficientPrivilege),
+    ):
+        conn.execute("TRUNCATE audit_auditevent")
+    with _admin() as admin:
+        owners = admin.execute(
+            sql.SQL("SELECT datdba::regrole::text FROM pg_database WHERE datname = %s"), [db]
+        ).fetchone()
+    assert owners == (owner,)
