@@ -55,11 +55,16 @@ class AuditVerification:
         return self.ok and self.checkpoint is not None and self.checkpoint.ok
 
     def as_dict(self) -> dict:
-        return {
+        """The chain's result, with ``ok`` and ``reason`` covering the checkpoints too, and
+        the checkpoint verdict (``state``: verified, broken or unverifiable)."""
+        result = {
             **self.chain.as_dict(),
             "ok": self.ok,
             "checkpoint": self.checkpoint.as_dict() if self.checkpoint else None,
         }
+        if self.chain.ok and not self.ok:
+            result["reason"] = self.checkpoint.reason
+        return result
 
 
 def checkpoint_path() -> Path:

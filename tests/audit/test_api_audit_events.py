@@ -12,8 +12,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
+from apps.audit.services import audit_checkpoint_write
 from apps.inventory import services
-from tests.audit.tamper import forge_message
+from tests.audit.tamper import edit_and_rehash, forge_message
 from tests.factories import BusinessUnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -159,6 +160,7 @@ def test_the_list_costs_the_same_queries_for_3_or_30_events(
 @pytest.mark.parametrize("persona", READERS)
 def test_verify_reports_an_intact_chain(request, persona, history):
     body = api(request.getfixturevalue(persona)).get(VERIFY).json()
+    assert body.pop("checkpoint")["state"] == "unverifiable"  # no checkpoint written yet
     assert body == {
         "ok": True,
         "count": 3,
@@ -177,3 +179,21 @@ def test_verify_names_the_first_altered_event(auditor, history):
     assert body["broken_sequence"] == 2
     assert body["broken_id"] == altered.pk
     assert "altered" in body["reason"]
+
+
+def test_verify_compares_the_chain_with_the_signed_checkpoints(auditor, history):
+    checkpoint = audit_checkpoint_write(reason="test")
+    body = api(auditor).get(VERIFY).json()
+    assert body["ok"] is True
+    assert body["checkpoint"]["state"] == "verified"
+    assert body["checkpoint"]["latest"]["hash"] == checkpoint.hash
+    assert body["checkpoint"]["latest"]["signature"] == checkpoint.signature
+
+
+def test_verify_reports_a_rehashed_chain_through_the_checkpoint(auditor, history):
+    audit_checkpoint_write(reason="test")
+    edit_and_rehash(1)
+    body = api(auditor).get(VERIFY).json()
+    assert body["ok"] is False and body["broken_sequence"] is None
+    assert body["checkpoint"]["state"] == "broken"
+    assert "event 3 has hash" in body["reason"]

@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
+from apps.audit.services import audit_checkpoint_write
 from apps.inventory import services
-from tests.audit.tamper import forge_message
+from tests.audit.tamper import forge_message, truncate_and_reset_head
 from tests.factories import RegisteredModelFactory
 
 LIST = reverse("audit:event_list")
@@ -120,3 +121,14 @@ def test_stored_times_in_changes_are_shown_in_the_users_zone(
     assert raw not in content
     local = timezone.localtime(event.occurred_at, timezone=dt.timezone(dt.timedelta(hours=9)))
     assert local.strftime("%H:%M") in content
+
+
+def test_verify_shows_the_checkpoint_verdict(client, auditor, edited):
+    client.force_login(auditor)
+    assert b"Not compared with a signed checkpoint" in client.post(VERIFY).content
+    audit_checkpoint_write(reason="test")
+    assert b"Signed checkpoint verified" in client.post(VERIFY).content
+    truncate_and_reset_head()
+    content = client.post(VERIFY).content.decode()
+    assert "The chain contradicts a signed checkpoint" in content
+    assert "events were removed" in content

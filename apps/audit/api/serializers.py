@@ -49,8 +49,26 @@ class AuditEventSerializer(ModelSerializer):
         return self.context.get("model_slugs", {}).get(obj.model_ref)
 
 
+class AuditCheckpointFindingSerializer(serializers.Serializer):
+    """How the chain stands against the signed checkpoints outside the database."""
+
+    state = serializers.ChoiceField(
+        choices=["verified", "broken", "unverifiable"],
+        help_text="verified: the chain holds every signed checkpoint; broken: it lost or "
+        "rewrote events a checkpoint vouched for; unverifiable: no signed checkpoint to compare.",
+    )
+    reason = serializers.CharField()
+    latest = serializers.DictField(
+        allow_null=True, help_text="The latest signed checkpoint (sequence, hash, signature...)."
+    )
+    checked = serializers.IntegerField(help_text="Signed checkpoints compared.")
+    warnings = serializers.ListField(
+        child=serializers.CharField(), help_text="Lines of the file that are not checkpoints."
+    )
+
+
 class AuditVerificationSerializer(serializers.Serializer):
-    """Result of recomputing the whole chain."""
+    """Result of recomputing the whole chain and comparing it with the signed checkpoints."""
 
     ok = serializers.BooleanField()
     count = serializers.IntegerField(help_text="Events checked.")
@@ -60,3 +78,6 @@ class AuditVerificationSerializer(serializers.Serializer):
     )
     broken_id = serializers.IntegerField(allow_null=True, help_text="Id of that event.")
     reason = serializers.CharField(allow_blank=True)
+    checkpoint = AuditCheckpointFindingSerializer(
+        allow_null=True, help_text="Null when the chain is broken by itself."
+    )

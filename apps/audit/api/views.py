@@ -59,12 +59,14 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="Verify the audit chain",
-        description="Recomputes every hash in sequence order and compares the end with the "
-        "recorded chain head. ``ok`` is false and ``broken_sequence`` / ``broken_id`` name the "
-        "first event that was altered, removed or reordered.",
+        description="Recomputes every hash in sequence order, compares the end with the "
+        "recorded chain head and the chain with the signed checkpoints kept outside the "
+        "database. ``ok`` is false and ``broken_sequence`` / ``broken_id`` name the first event "
+        "that was altered, removed or reordered, or ``reason`` names the checkpoint the chain "
+        "contradicts (cut tail, reset, re-hashed chain).",
         responses=AuditVerificationSerializer,
         filters=False,
     )
     @action(detail=False, methods=["get"])
     def verify(self, request):
-        return Response(selectors.audit_chain_verify().as_dict())
+        return Response(selectors.audit_chain_verify_with_checkpoints().as_dict())
