@@ -30,6 +30,7 @@ NOTHING`` through the database adapter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -245,16 +246,17 @@ class StreamLoad:
 
     # loading
 
-    def add(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
-        """Load the valid rows of one chunk (a loader frame, see ``FRAME_COLUMNS``) whose
-        file row numbers are ``rows``."""
+    def add(self, frame: pd.DataFrame, rows: Callable[[], np.ndarray]) -> None:
+        """Load the valid rows of one chunk (a loader frame, see ``FRAME_COLUMNS``); ``rows``
+        gives their file row numbers (asked for by a staged load only)."""
         if frame.empty:
             return
         from apps.inventory.models import ModelVersion
 
         self._lock_new(self._versions, ModelVersion, frame["version_id"].to_numpy())
         self._lock_new(self._metrics, MetricDefinition, frame["metric_id"].to_numpy())
-        frame = frame.assign(row=np.asarray(rows, dtype=np.int64))
+        if self.staged:
+            frame = frame.assign(row=np.asarray(rows(), dtype=np.int64))
         segments = binary.key_ordered(frame)
         if not self.staged:
             self._copy_straight(segments)

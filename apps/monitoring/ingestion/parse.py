@@ -511,18 +511,32 @@ def _read_csv_block(data: bytes, names: list[str], first_line: int, rows_before:
         {name: table.column(name).to_pandas().astype("str") for name in names}, table.num_rows
     )
     del table
-    # pyarrow numbers rows among the block's non-blank lines, from 1.
-    nonblank = _line_numbers(data) + (first_line - 1)
-    keep = np.ones(len(nonblank), dtype=bool)
-    for number, _, _ in invalid:
-        if 0 < number <= len(keep):
-            keep[number - 1] = False
-    lines = nonblank[keep]
-    if len(lines) != len(frame):  # e.g. bare CR line endings: count rows instead
-        lines = np.arange(len(frame), dtype=np.int64) + rows_before + 2
+    # pyarrow numbers rows among the block's non-blank lines, from 1. The line numbers are
+    # worked out when asked for (errors, a staged load), not for every chunk.
+    nonblank_lines: list[np.ndarray] = []
+
+    def nonblank() -> np.ndarray:
+        if not nonblank_lines:
+            nonblank_lines.append(_line_numbers(data) + (first_line - 1))
+        return nonblank_lines[0]
+
+    lines: list[np.ndarray] = []
+
+    def numbering(positions: np.ndarray) -> np.ndarray:
+        if not lines:
+            keep = np.ones(len(nonblank()), dtype=bool)
+            for number, _, _ in invalid:
+                if 0 < number <= len(keep):
+                    keep[number - 1] = False
+            found = nonblank()[keep]
+            if len(found) != len(frame):  # e.g. bare CR line endings: count rows instead
+                found = np.arange(len(frame), dtype=np.int64) + rows_before + 2
+            lines.append(found.astype(np.int64))
+        return lines[0][positions]
+
     errors = []
     for number, text, found in invalid[:MAX_UNREADABLE_KEPT]:
-        line = int(nonblank[number - 1]) if 0 < number <= len(nonblank) else number
+        line = int(nonblank()[number - 1]) if 0 < number <= len(nonblank()) else number
         errors.append(
             RowError(
                 line,
@@ -537,7 +551,7 @@ def _read_csv_block(data: bytes, names: list[str], first_line: int, rows_before:
         compressed=False,
         errors=errors,
         unreadable_rows=len(invalid),
-        numbering=_numbered(lines.astype(np.int64)),
+        numbering=numbering,
     )
 
 

@@ -508,7 +508,7 @@ def _scan(batch: IngestionBatch, *, staged: bool, progress: _Progress) -> _Scan:
                 max_future_minutes=settings.MLGOV_INGEST_MAX_FUTURE_MINUTES,
                 max_errors=max_errors,
             )
-            load.add(result.frame, result.rows)
+            load.add(result.frame, result.row_numbers)
             scan.rows_total += result.rows_total
             scan.rows_rejected += result.rows_rejected
             scan.rows_valid += result.rows_valid

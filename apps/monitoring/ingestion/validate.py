@@ -60,8 +60,16 @@ class ValidationResult:
     rows_total: int
     rows_rejected: int
     errors: list[RowError] = field(default_factory=list)
-    #: The file's row numbers of the valid rows (``frame``'s rows, in order).
-    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: Positions of the valid rows in the parsed chunk (``frame``'s rows, in order).
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    parsed: ParsedFile | None = None
+
+    def row_numbers(self) -> np.ndarray:
+        """The file's row numbers of the valid rows (worked out only when asked: a straight
+        load does not need them)."""
+        if self.parsed is None:
+            return self.positions + 1
+        return self.parsed.row_numbers(self.positions)
 
     @property
     def rows_valid(self) -> int:
@@ -348,7 +356,8 @@ def validate(
         rows_total=parsed.rows_total,
         rows_rejected=int(collector.bad.sum()) + parsed.unreadable_rows,
         errors=errors[:max_errors],
-        rows=parsed.row_numbers(np.flatnonzero(good)),
+        positions=np.flatnonzero(good),
+        parsed=parsed,
     )
 
 
