@@ -74,11 +74,24 @@ def audit_record(
     return event
 
 
-def _last_event() -> tuple[int, str, str | None]:
-    last = AuditEvent.objects.order_by("-sequence").only("sequence", "hash", "occurred_at").first()
-    if last is None:
+def _head_event() -> tuple[int, str, str | None]:
+    """The committed chain head and its event's time. The head row and its event commit
+    together and the event never changes, so reading one then the other races with nobody."""
+    head = chain_head()
+    if head.sequence == 0:
         return 0, GENESIS_HASH, None
-    return last.sequence, last.hash, format_time(last.occurred_at)
+    event = (
+        AuditEvent.objects.filter(sequence=head.sequence)
+        .only("sequence", "hash", "occurred_at")
+        .first()
+    )
+    if event is None or event.hash != head.hash:
+        raise CheckpointError(
+            f"The audit chain head names event {head.sequence} with hash {head.hash}, which the "
+            "audit table does not hold: no checkpoint was written; run "
+            "`manage.py verify_audit_log`."
+        )
+    return event.sequence, event.hash, format_time(event.occurred_at)
 
 
 def _check_extends(previous: Checkpoint, sequence: int) -> None:
@@ -103,8 +116,9 @@ def _check_extends(previous: Checkpoint, sequence: int) -> None:
 
 
 def audit_checkpoint_write(*, reason: str, path: Path | None = None) -> Checkpoint:
-    """Sign the chain head (its last event's sequence, hash and time) and append it to the
-    checkpoint file, after checking that the chain still holds the latest checkpoint there.
+    """Sign the chain head (the head row's sequence and hash, with its event's time) and
+    append it to the checkpoint file, after checking that the head names an event that exists
+    and that the chain still holds the latest checkpoint there.
 
     Call it outside the caller's transaction, so it signs the committed head. Raises
     CheckpointError with a one-sentence reason when the file cannot be written or the chain
@@ -115,13 +129,7 @@ def audit_checkpoint_write(*, reason: str, path: Path | None = None) -> Checkpoi
         keyset, signer = installation_keyset(), installation_signer()
         with checkpoints.locked_for_append(path) as append:
             previous = checkpoints.read_file(path, keyset=keyset, latest_only=True).latest
-            sequence, digest, event_at = _last_event()
-            head = chain_head()
-            if (head.sequence, head.hash) != (sequence, digest):
-                raise CheckpointError(
-                    f"The audit chain head records sequence {head.sequence} but the last event "
-                    f"is {sequence}: no checkpoint was written; run `manage.py verify_audit_log`."
-                )
+            sequence, digest, event_at = _head_event()
             if previous is not None:
                 _check_extends(previous, sequence)
             checkpoint = checkpoints.sign(

@@ -23,7 +23,9 @@ from tests.audit.tamper import (
     cut_tail_and_rewrite_head,
     edit_and_rehash,
     forge_message,
+    owner_cursor,
     raw_sql,
+    set_head,
     truncate_and_reset_head,
 )
 
@@ -124,3 +126,10 @@ def test_the_verdict_names_the_checkpoint_for_a_reset_chain(checkpointed):
     message = str(audit_chain_verify_with_checkpoints().checkpoint.reason)
     assert "the chain ends at sequence 0" in message
     assert f"records sequence {EVENTS} with hash {checkpointed[-1].hash}" in message
+
+
+def test_a_head_that_names_no_event_is_never_signed(checkpointed, settings):
+    with owner_cursor() as cursor:
+        set_head(cursor, EVENTS, "f" * 64)
+    with pytest.raises(CheckpointError, match="which the audit table does not hold"):
+        audit_checkpoint_write(reason="schedule")
