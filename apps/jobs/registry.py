@@ -26,17 +26,17 @@ def max_runs(task_name: str) -> int:
     from django.conf import settings
 
     if task_name not in _handlers:
-        _import_tasks_modules()
+        import_tasks_modules()
     return _max_runs.get(task_name, settings.MLGOV_JOB_MAX_RUNS)
 
 
 def give_up_handler(task_name: str) -> GiveUp | None:
     if task_name not in _handlers:
-        _import_tasks_modules()
+        import_tasks_modules()
     return _handlers.get(task_name)
 
 
-def _import_tasks_modules() -> None:
+def import_tasks_modules() -> None:
     """Import every app's ``tasks`` module, as the worker does on start, so that their
     handlers are registered in any process (a test, a management command)."""
     import importlib

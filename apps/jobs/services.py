@@ -61,8 +61,12 @@ def _eager() -> bool:
 
 
 def _task(name: str):
+    """The task ``name``, importing every app's tasks module first when this process has not
+    (the Celery app may have been finalized before autodiscovery imported them all)."""
     from mlgov.celery import app
 
+    if name not in app.tasks:
+        registry.import_tasks_modules()
     return app.tasks[name]
 
 
