@@ -10,6 +10,7 @@ them afterwards.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -22,6 +23,13 @@ from psycopg import errors, sql
 from tests.core.test_deploy_check import PRODUCTION_DB, _check, _production_env
 
 pytestmark = pytest.mark.services
+
+
+@pytest.fixture(autouse=True)
+def _client_tools():
+    if not shutil.which("psql"):
+        pytest.skip("needs psql (PostgreSQL client tools)")
+
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "postgres-init" / "10-mlgov-roles.sh"

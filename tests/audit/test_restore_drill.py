@@ -25,8 +25,8 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def _client_tools():
-    if not (shutil.which("pg_dump") and shutil.which("pg_restore")):
-        pytest.skip("needs pg_dump and pg_restore (PostgreSQL client tools)")
+    if not all(shutil.which(tool) for tool in ("pg_dump", "pg_restore", "psql")):
+        pytest.skip("needs pg_dump, pg_restore and psql (PostgreSQL client tools)")
 
 
 def _databases() -> set[str]:
