@@ -37,6 +37,7 @@ from apps.monitoring.choices import (
     MetricDirection,
 )
 from apps.monitoring.drift import files, stats
+from apps.monitoring.ingestion.services import release_memory
 from apps.monitoring.models import DriftColumn, DriftRun, IngestionBatch, MetricDefinition
 
 SHARE_METRIC = "drift.share"
@@ -228,7 +229,10 @@ def _start(run_id: int, task_id: str) -> DriftRun | None:
 
 #: Cells (rows × columns) of each sample read per pass: the worker tests the columns a few at
 #: a time, so its memory is bounded by this (and the row cap), not by the number of columns.
-CELLS_PER_PASS = 8_000_000
+CELLS_PER_PASS = 2_000_000
+#: Samples up to this many rows have two columns tested at once on threads; larger ones one at
+#: a time (a column of 2,000,000 rows needs about 125 MB while it is tested).
+PARALLEL_ROWS = 500_000
 
 
 def _compute(run: DriftRun) -> tuple[stats.DatasetDrift, dict[str, str]]:
@@ -243,16 +247,19 @@ def _compute(run: DriftRun) -> tuple[stats.DatasetDrift, dict[str, str]]:
         )
         current = stack.enter_context(files.SampleFile(handles[1], label="current", limits=limits))
         names = files.common_columns(reference.names, current.names)
-        per_pass = max(1, CELLS_PER_PASS // max(reference.rows, current.rows, 1))
+        rows = max(reference.rows, current.rows, 1)
+        per_pass = max(1, CELLS_PER_PASS // rows)
+        workers = WORKERS if rows <= PARALLEL_ROWS else 1
         results, skipped = [], []
         for start in range(0, len(names), per_pass):
             group = names[start : start + per_pass]
             ref_frame, cur_frame = reference.columns(group), current.columns(group)
             files.shared_columns(ref_frame, cur_frame)  # types agree
-            part = stats.dataset_drift(ref_frame, cur_frame, group, workers=WORKERS)
+            part = stats.dataset_drift(ref_frame, cur_frame, group, workers=workers)
             results += part.columns
             skipped += part.skipped
             del ref_frame, cur_frame
+            release_memory()  # before the next columns are read
     if not results:
         raise files.SampleError(
             "None of the shared columns holds numbers or categories that can be tested "

@@ -168,3 +168,12 @@ def test_a_named_bytes_upload_still_works(model_owner, version, django_capture_o
         django_capture_on_commit_callbacks,
     )
     assert run.status == "succeeded" and run.reference_name == "ref.csv"
+
+
+def test_wasserstein_summed_by_blocks_equals_scipy(monkeypatch):
+    from scipy.stats import wasserstein_distance
+
+    rng = np.random.default_rng(5)
+    u, v = np.sort(rng.normal(0, 1, 5000)), np.sort(rng.normal(0.2, 1.3, 3000))
+    monkeypatch.setattr(stats, "WASSERSTEIN_BLOCK", 1000)
+    assert stats.wasserstein_sorted(u, v) == pytest.approx(wasserstein_distance(u, v), rel=1e-12)

@@ -245,7 +245,8 @@ def test_it_refuses_a_gzip_that_inflates_past_the_limit(model_owner, version, se
         version,
         bomb,
         csv_upload(cur),
-        r"reference file is larger than 100,000 bytes once decompressed \(MLGOV_DRIFT_MAX_DECOMPRESSED",
+        r"reference file is larger than 100,000 bytes once decompressed "
+        r"\(MLGOV_DRIFT_MAX_DECOMPRESSED",
     )
 
 
