@@ -44,7 +44,7 @@ def publish(task, args: tuple, *, task_id: str, countdown: float | None = None) 
     options = {"socket_connect_timeout": bound, "socket_timeout": bound}
     with app.connection_for_write(transport_options=options) as connection:
         connection.ensure_connection(
-            max_retries=1,
+            max_retries=0,  # one attempt: kombu counts retries after the first
             interval_start=0,
             interval_step=0.2,
             interval_max=0.2,
