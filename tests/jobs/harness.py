@@ -81,7 +81,8 @@ class Redis:
         import redis
 
         try:
-            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.5).ping())
+            client = redis.Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5)
+            return bool(client.ping())
         except redis.RedisError:
             return False
 

@@ -28,11 +28,13 @@ pytestmark = [
 
 TICK = 1  # seconds between the dispatcher's beats
 RESEND = 4  # a job sent but not started is sent again after this
-#: Seconds a publish waits for the broker. A hung Redis costs a request that publishes up
-#: to two of these in a process's first request (one in later ones, and none while the
-#: breaker is open).
-CONNECT_TIMEOUT = 1
-REQUEST_BOUND = 3.0  # seconds any request may take while Redis is down
+#: Seconds any request may take while Redis is down: a publish waits at most
+#: MLGOV_BROKER_CONNECT_TIMEOUT (2 s by default) for a hung Redis, once per process until
+#: the breaker closes again.
+REQUEST_BOUND = 3.0
+#: One server process, warmed up before the outage, so that a first request's imports (up
+#: to 1.5 s on a loaded machine) are not counted as the outage's.
+ONE_PROCESS = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4"}
 RECOVERY_BOUND = 60.0  # seconds from Redis's restart to the last job done
 FILE_ROWS = (300, 200, 100)
 
@@ -61,16 +63,18 @@ def test_jobs_asked_for_while_redis_is_down_answer_at_once_and_run_once_when_it_
                 MLGOV_JOB_TICK_SECONDS=str(TICK),
                 MLGOV_JOB_RESEND_SECONDS=str(RESEND),
                 MLGOV_EGRESS_ALLOW=hook.allow_entry,
-                MLGOV_BROKER_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
             ),
         ) as site,
     ):
         world = harness.make_world(site, webhook_url=hook.url("/hook"))
         with (
-            live_server.server(site, "gunicorn", log=tmp_path / "gunicorn.log") as base,
+            live_server.server(
+                site, "gunicorn", log=tmp_path / "gunicorn.log", extra_env=ONE_PROCESS
+            ) as base,
             harness.worker(site, log=tmp_path / "worker.log", name="outage", beat=True) as w,
         ):
             api = harness.Api(base, world["token"])
+            warm_up(api)
             sent = outage(api, redis, fault)
             restarted = time.monotonic()
             if fault == "killed":
@@ -90,6 +94,42 @@ def test_jobs_asked_for_while_redis_is_down_answer_at_once_and_run_once_when_it_
             f"slowest request {api.slowest:.3f} s; {jobs_sent} completed exactly once after "
             f"Redis came back, the last {recovery:.1f} s after"
         )
+
+
+def warm_up(api: harness.Api) -> None:
+    """One job of each kind while Redis is up: the server process has served each kind of
+    request once (its first request of a kind imports what it needs) and the worker has run
+    each kind; the timings counted are those of the outage."""
+    answer = api.call(
+        "POST",
+        "/api/v1/ingestion/",
+        files={"file": ("warm.csv", data.metric_csv(10, first_minute=10**6))},
+    )
+    assert answer.status_code == 202, answer.text[:1000]
+    batch = answer.json()["id"]
+    answer = api.call("POST", "/api/v1/reports/", json={"kind": "register", "format": "csv"})
+    assert answer.status_code == 202, answer.text[:1000]
+    report = answer.json()["id"]
+    reference, current = data.drift_samples(0)
+    answer = api.call(
+        "POST",
+        "/api/v1/drift-runs/",
+        data={"model": MODEL, "version": VERSION},
+        files={"reference": ("ref.csv", reference), "current": ("cur.csv", current)},
+    )
+    assert answer.status_code == 202, answer.text[:1000]
+    run = answer.json()["id"]
+    harness.wait_until(
+        lambda: (
+            api.get_json(f"/api/v1/ingestion/{batch}/")["status"] == "succeeded"
+            and api.get_json(f"/api/v1/reports/{report}/")["status"] == "done"
+            and api.get_json(f"/api/v1/drift-runs/{run}/")["status"] == "succeeded"
+        ),
+        60,
+        lambda: "the warm-up jobs did not finish with Redis up",
+        interval=0.2,
+    )
+    api.timings.clear()
 
 
 def outage(api: harness.Api, redis: harness.Redis, fault: str) -> dict:
@@ -149,7 +189,7 @@ def outage(api: harness.Api, redis: harness.Redis, fault: str) -> dict:
         assert api.get_json(f"/api/v1/ingestion/{batch_id}/")["status"] == "queued"
 
     slow = [t for t in api.timings if t[1] >= REQUEST_BOUND]
-    assert not slow, f"requests slower than {REQUEST_BOUND}s with Redis down: {slow}"
+    assert not slow, f"slower than {REQUEST_BOUND}s with Redis down: {slow} of {api.timings}"
     assert not redis.ping()
     return sent
 
