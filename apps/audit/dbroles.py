@@ -39,7 +39,10 @@ def grant_statements(*, role: str, owner: str, schema: str, database: str) -> li
 
     rights = sql.SQL(TABLE_RIGHTS)
     return [
-        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), r),
+        # TEMPORARY: metric ingestion stages rows in a temporary table.
+        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
+            sql.Identifier(database), r
+        ),
         sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, r),
         sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(s, r),
         sql.SQL("GRANT {} ON ALL TABLES IN SCHEMA {} TO {}").format(rights, s, r),

@@ -179,13 +179,21 @@ def test_the_app_role_appends_but_cannot_rewrite_the_trail(history, app_role):
 
 
 def test_the_app_role_uses_the_other_tables_as_usual(history, app_role, owned_model):
-    _granted(app_role)
-    with connected_as(app_role) as conn, conn.transaction():
-        conn.execute(
-            "UPDATE inventory_registeredmodel SET name = 'Renamed' WHERE id = %s", [owned_model.pk]
-        )
-        conn.execute("DELETE FROM django_session")
-        assert conn.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 0
+    database = sql.Identifier(connection.settings_dict["NAME"])
+    # As the init script leaves it: PUBLIC may not create temporary tables, the grant must.
+    _execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(database))
+    try:
+        _granted(app_role)
+        with connected_as(app_role) as conn, conn.transaction():
+            conn.execute(
+                "UPDATE inventory_registeredmodel SET name = 'Renamed' WHERE id = %s",
+                [owned_model.pk],
+            )
+            conn.execute("DELETE FROM django_session")
+            assert conn.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 0
+            conn.execute("CREATE TEMPORARY TABLE staged (id int) ON COMMIT DROP")  # ingestion
+    finally:
+        _execute(sql.SQL("GRANT TEMPORARY ON DATABASE {} TO PUBLIC").format(database))
 
 
 def test_tables_the_owner_creates_later_are_granted_by_default(db, app_role):
