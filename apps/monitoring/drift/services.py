@@ -19,6 +19,7 @@ import pandas as pd
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.services import audit_record
@@ -37,7 +38,7 @@ from apps.monitoring.choices import (
     MetricDirection,
 )
 from apps.monitoring.drift import files, stats
-from apps.monitoring.ingestion.services import release_memory
+from apps.monitoring.ingestion.services import release_memory, stored_files_sweep
 from apps.monitoring.models import DriftColumn, DriftRun, IngestionBatch, MetricDefinition
 
 SHARE_METRIC = "drift.share"
@@ -105,6 +106,19 @@ def _check_samples(reference: _Upload, current: _Upload) -> tuple[files.Sample, 
     except files.SampleError as exc:
         raise _refuse(str(exc)) from exc
     return samples["reference"], samples["current"]
+
+
+def drift_files_sweep(*, older_than: datetime.timedelta) -> list[str]:
+    """Delete stored drift samples no run refers to, older than ``older_than`` (left by a
+    caller's transaction rolled back after they were stored, or a process killed in
+    between); the names deleted."""
+    return stored_files_sweep(
+        root="drift",
+        referenced=lambda path: DriftRun.objects.filter(
+            Q(reference_file=path) | Q(current_file=path)
+        ).exists(),
+        older_than=older_than,
+    )
 
 
 def _stored_name(sample: files.Sample) -> str:

@@ -35,6 +35,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -216,16 +217,36 @@ def ingestion_files_sweep(*, older_than: datetime.timedelta) -> list[str]:
     """Delete stored ingestion files that no batch refers to and that are older than
     ``older_than`` (left by a transaction rolled back after the file was stored, or a
     process killed in between); the names deleted."""
+    return stored_files_sweep(
+        root="ingestion",
+        referenced=lambda path: IngestionBatch.objects.filter(file=path).exists(),
+        older_than=older_than,
+    )
+
+
+def stored_files_sweep(
+    *, root: str, referenced: Callable[[str], bool], older_than: datetime.timedelta
+) -> list[str]:
+    """Delete the files ``root/<folder>/<name>`` of the default storage that are older than
+    ``older_than`` and that ``referenced`` says no row refers to; the names deleted. The age
+    leaves alone a file whose row is not committed yet."""
     from django.core.files.storage import default_storage
 
-    root = "ingestion"
     cutoff = timezone.now() - older_than
-    referenced = set(IngestionBatch.objects.exclude(file="").values_list("file", flat=True))
-    deleted = []
+    deleted: list[str] = []
     try:
         folders, _ = default_storage.listdir(root)
     except FileNotFoundError:
         return deleted
+    for folder in folders:
+        _, names = default_storage.listdir(f"{root}/{folder}")
+        for name in names:
+            path = f"{root}/{folder}/{name}"
+            if default_storage.get_modified_time(path) > cutoff or referenced(path):
+                continue
+            default_storage.delete(path)
+            deleted.append(path)
+    return deleted
     for folder in folders:
         _, names = default_storage.listdir(f"{root}/{folder}")
         for name in names:

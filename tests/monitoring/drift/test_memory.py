@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
+from django.utils import timezone
 
 from apps.core.errors import ApplicationError
 from apps.monitoring.drift import files, services, stats
@@ -177,3 +178,32 @@ def test_wasserstein_summed_by_blocks_equals_scipy(monkeypatch):
     u, v = np.sort(rng.normal(0, 1, 5000)), np.sort(rng.normal(0.2, 1.3, 3000))
     monkeypatch.setattr(stats, "WASSERSTEIN_BLOCK", 1000)
     assert stats.wasserstein_sorted(u, v) == pytest.approx(wasserstein_distance(u, v), rel=1e-12)
+
+
+def test_the_sweep_removes_samples_left_by_a_rolled_back_transaction(
+    model_owner, version, settings
+):
+    import datetime
+
+    from django.db import transaction
+
+    ref, cur = samples(50)
+    kept = services.drift_run_create(
+        user=model_owner, version=version, reference=csv_upload(ref), current=csv_upload(cur)
+    )
+    later = timezone.now() - datetime.timedelta(hours=2)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.drift_run_create(
+            user=model_owner,
+            version=version,
+            reference=csv_upload(ref.head(40)),
+            current=csv_upload(cur.head(40)),
+            observed_at=later,
+        )
+        raise RuntimeError("the caller's transaction fails after the samples were stored")
+    root = Path(settings.MEDIA_ROOT) / "drift"
+    assert len([p for p in root.rglob("*") if p.is_file()]) == 4
+    assert services.drift_files_sweep(older_than=datetime.timedelta(hours=1)) == []
+    assert len(services.drift_files_sweep(older_than=datetime.timedelta(0))) == 2
+    left = sorted(str(p.relative_to(settings.MEDIA_ROOT)) for p in root.rglob("*") if p.is_file())
+    assert left == sorted([kept.reference_file.name, kept.current_file.name])
