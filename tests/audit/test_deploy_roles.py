@@ -111,14 +111,22 @@ def test_the_owner_migrates_and_grants_and_the_app_role_appends_only(installatio
     owner_check = _check(as_owner)
     assert f"connects as {owner}, which owns the audit table" in owner_check.stderr
 
-    # An audited write as the app role, then the chain verified and checkpointed.
+    # The app at work as its own role: an administrator made, the demo data loaded (models,
+    # versions, metrics ingested, approvals, incidents, reports, all audited), a checkpoint
+    # signed and the chain verified against it.
+    in_process = {**as_app, "CELERY_TASK_ALWAYS_EAGER": "true", "REDIS_URL": ""}
     made = _manage(
-        {**as_app, "MLGOV_ADMIN_PASSWORD": "a-long-admin-password"}, "create_admin", "root"
+        {**in_process, "MLGOV_ADMIN_PASSWORD": "a-long-admin-password"}, "create_admin", "root"
     )
     assert made.returncode == 0, made.stderr
-    verified = _manage(as_app, "verify_audit_log")
+    seeded = _manage({**in_process, "MLGOV_DEMO_PASSWORD": "a-long-demo-password"}, "seed_demo")
+    assert seeded.returncode == 0, seeded.stderr[-3000:]
+    checkpointed = _manage(in_process, "audit_checkpoint", "--reason", "before backup")
+    assert checkpointed.returncode == 0, checkpointed.stderr
+    verified = _manage(in_process, "verify_audit_log", "--require-checkpoint")
     assert verified.returncode == 0, verified.stderr
     assert "Audit chain OK: " in verified.stdout
+    assert "Checkpoint VERIFIED" in verified.stdout
 
     with psycopg.connect(app_url, autocommit=True, connect_timeout=10) as conn:
         assert conn.execute("SELECT count(*) FROM audit_auditevent").fetchone()[0] >= 1

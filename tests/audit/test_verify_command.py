@@ -149,3 +149,19 @@ def test_an_older_checkpoint_appended_again_does_not_hide_a_cut_tail(history, se
     cut_tail_and_rewrite_head(2)
     with pytest.raises(CommandError, match="the chain ends at sequence 2 but the checkpoint of"):
         _run()
+
+
+def test_a_checkpoint_can_be_taken_by_hand(history, settings):
+    out = StringIO()
+    call_command("audit_checkpoint", "--reason", "before backup", stdout=out)
+    (line,) = settings.MLGOV_AUDIT_CHECKPOINT_PATH.read_text().splitlines()
+    record = json.loads(line)
+    assert (record["sequence"], record["reason"]) == (3, "before backup")
+    assert f"sequence 3, hash {history[-1].hash}" in out.getvalue()
+
+
+def test_a_hand_checkpoint_of_a_rewritten_chain_is_refused(history):
+    call_command("audit_checkpoint", stdout=StringIO())
+    cut_tail_and_rewrite_head(2)
+    with pytest.raises(CommandError, match="events were removed"):
+        call_command("audit_checkpoint", stdout=StringIO())
