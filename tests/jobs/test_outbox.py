@@ -56,6 +56,10 @@ def broker_down(settings):
     broker.mark_up()
     yield
     app.conf.task_always_eager, app.conf.broker_url = previous
+    # The app's connection and producer pools made meanwhile point at the closed port: let
+    # go of them, or later tests' control messages and send_task go there.
+    app._pool = None
+    app.amqp._producer_pool = None
     broker.mark_up()
 
 
