@@ -359,6 +359,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "monitoring.expire_thresholds",
         "schedule": crontab(hour=0, minute=20),
     },
+    "sweep-orphan-files-daily": {
+        # Stored metric files and drift samples no batch or run refers to, a day old.
+        "task": "monitoring.sweep_orphan_files",
+        "schedule": crontab(hour=3, minute=10),
+    },
     "pull-metric-sources": {
         # Every minute: enqueue the scheduled pulls that are due (each source has its interval).
         "task": "monitoring.pull_due_sources",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 
 from celery import shared_task
@@ -27,3 +28,19 @@ def expire_thresholds() -> list[int]:
             "Expired %s threshold(s) past their review-by date: %s", len(expired), expired
         )
     return expired
+
+
+@shared_task(name="monitoring.sweep_orphan_files")
+def sweep_orphan_files() -> list[str]:
+    """Daily (beat): delete stored metric files and drift samples that no batch or run refers
+    to and that are older than a day (left by a rolled-back transaction or a killed process)."""
+    from apps.monitoring.drift.services import drift_files_sweep
+    from apps.monitoring.ingestion.services import ingestion_files_sweep
+
+    older_than = datetime.timedelta(days=1)
+    with context.bind(request_id=f"task-sweep-files-{context.new_request_id()}"):
+        deleted = ingestion_files_sweep(older_than=older_than)
+        deleted += drift_files_sweep(older_than=older_than)
+    if deleted:
+        logger.warning("Deleted %s orphaned stored file(s): %s", len(deleted), deleted)
+    return deleted

@@ -35,3 +35,27 @@ def test_it_expires_active_thresholds_past_review_by_and_is_idempotent(owned_mod
     due.refresh_from_db()
     today.refresh_from_db()
     assert due.status == ThresholdStatus.EXPIRED and today.status == ThresholdStatus.ACTIVE
+
+
+def test_the_daily_sweep_deletes_day_old_files_no_batch_or_run_refers_to(tmp_path, settings):
+    import os
+    import time
+
+    from apps.monitoring.tasks import sweep_orphan_files
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    assert any(
+        e["task"] == "monitoring.sweep_orphan_files" for e in settings.CELERY_BEAT_SCHEDULE.values()
+    )
+    files = {
+        "ingestion/2026/old.csv": 2 * 86400,
+        "ingestion/2026/new.csv": 60,
+        "drift/2026/old.csv.gz": 3 * 86400,
+    }
+    for name, age in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - age, time.time() - age))
+    assert sorted(sweep_orphan_files()) == ["drift/2026/old.csv.gz", "ingestion/2026/old.csv"]
+    assert [p.name for p in tmp_path.rglob("*.csv*")] == ["new.csv"]

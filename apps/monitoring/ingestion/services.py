@@ -247,16 +247,6 @@ def stored_files_sweep(
             default_storage.delete(path)
             deleted.append(path)
     return deleted
-    for folder in folders:
-        _, names = default_storage.listdir(f"{root}/{folder}")
-        for name in names:
-            path = f"{root}/{folder}/{name}"
-            if path in referenced or default_storage.get_modified_time(path) > cutoff:
-                continue
-            if not IngestionBatch.objects.filter(file=path).exists():  # committed meanwhile
-                default_storage.delete(path)
-                deleted.append(path)
-    return deleted
 
 
 def _audit_created(user, batch: IngestionBatch) -> None:
