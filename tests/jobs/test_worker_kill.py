@@ -110,7 +110,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_jobs_finish_exactly_once(
                 attempts = "SELECT attempts FROM monitoring_ingestionbatch WHERE id = %s"
                 assert harness.query(site, attempts, batch_id) == [(2,)]
                 assert observations(site, batch_id) == ROWS
-                assert harness.job_rows(site, INGEST)[batch_id][:2] == ("done", 2)
+                assert job_final(site, INGEST, batch_id) == ("done", 2)
 
                 # 3. A model-card PDF; this worker dies in turn while rendering it.
                 answer = api.call(
@@ -138,7 +138,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_jobs_finish_exactly_once(
             assert hashlib.sha256(download.content).hexdigest() == report["sha256"]
             media = Path(site.env["MLGOV_VAR_DIR"]) / "media" / "reports" / str(report_id)
             assert [p.name for p in media.rglob("*") if p.is_file()] == [report["filename"]]
-            assert harness.job_rows(site, REPORT)[report_id][:2] == ("done", 2)
+            assert job_final(site, REPORT, report_id) == ("done", 2)
 
     with capsys.disabled():
         print(
@@ -152,6 +152,18 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_jobs_finish_exactly_once(
 def observations(site, batch_id: int) -> int:
     query = "SELECT count(*) FROM monitoring_observation WHERE batch_id = %s"
     return harness.query(site, query, batch_id)[0][0]
+
+
+def job_final(site, task: str, object_id: int) -> tuple[str, int]:
+    """(state, runs) of the job once final: the record is finished inside the job's body, the
+    job row just after it."""
+    return harness.wait_until(
+        lambda: (
+            (row := harness.job_rows(site, task)[object_id])[0] in ("done", "failed") and row[:2]
+        ),
+        10,
+        lambda: f"{task}({object_id}) not final: {harness.job_rows(site, task)[object_id]}",
+    )
 
 
 def wait_running(site, task: str, object_id: int, w: harness.Worker, *, hold: float) -> None:
