@@ -4,9 +4,11 @@ when Redis is back (issue 13, part 1).
 Real processes on loopback: a throwaway ``redis-server`` (no persistence, so its restart
 loses every message it held), gunicorn and a prefork Celery worker with embedded beat, both
 on that Redis and one throwaway PostgreSQL database and media folder, and an HTTP listener
-for webhooks. While Redis is stopped, a model owner's API client uploads metric files,
-re-sends one of them, asks for reports, starts drift runs and opens incidents (each queues a
-webhook delivery). Then Redis starts again on the same port.
+for webhooks. When Redis goes down, a batch is running in the worker and a report and a drift
+run wait in Redis behind it. While Redis is down, a model owner's API client uploads metric
+files, re-sends one of them, asks for reports, starts drift runs and opens incidents (each
+queues a webhook delivery). Then Redis comes back: every request answered at once, and every
+job, those in Redis when it died included, ran exactly once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from apps.monitoring.ingestion import services as ingestion
 from tests import listeners, live_server
 from tests.jobs import data, harness
 from tests.jobs.world import MODEL, VERSION
@@ -28,6 +31,7 @@ pytestmark = [
 
 TICK = 1  # seconds between the dispatcher's beats
 RESEND = 4  # a job sent but not started is sent again after this
+PAUSE = 0.7  # seconds the worker pauses at each of a batch's 3 stages (ingestion's test seam)
 #: Seconds any request may take while Redis is down: a publish waits at most
 #: MLGOV_BROKER_CONNECT_TIMEOUT (2 s by default) for a hung Redis, once per process until
 #: the breaker closes again.
@@ -71,11 +75,22 @@ def test_jobs_asked_for_while_redis_is_down_answer_at_once_and_run_once_when_it_
             live_server.server(
                 site, "gunicorn", log=tmp_path / "gunicorn.log", extra_env=ONE_PROCESS
             ) as base,
-            harness.worker(site, log=tmp_path / "worker.log", name="outage", beat=True) as w,
+            harness.worker(
+                site,
+                log=tmp_path / "worker.log",
+                name="outage",
+                beat=True,
+                extra_env={ingestion.TEST_DELAY_ENV: str(PAUSE)},
+            ) as w,
         ):
             api = harness.Api(base, world["token"])
             warm_up(api)
+            before = in_flight(api, site)
             sent = outage(api, redis, fault)
+            during = {kind: len(sent[kind]) for kind in ("batches", "reports", "drift")}
+            for kind in ("batches", "reports", "drift"):
+                sent[kind] += before[kind]
+            sent["rows"].update(before["rows"])
             restarted = time.monotonic()
             if fault == "killed":
                 redis.start()
@@ -85,14 +100,17 @@ def test_jobs_asked_for_while_redis_is_down_answer_at_once_and_run_once_when_it_
             recovery = finished - restarted
             completed = check_exactly_once(api, site, sent, hook)
 
-    jobs_sent = sum(len(sent[kind]) for kind in ("batches", "reports", "drift", "deliveries"))
+    during["deliveries"] = len(sent["deliveries"])
     with capsys.disabled():
         print(
-            f"\n[redis {fault}] {jobs_sent} jobs asked for while Redis was down "
-            f"({len(sent['batches'])} batches, {len(sent['reports'])} reports, "
-            f"{len(sent['drift'])} drift runs, {len(sent['deliveries'])} webhook deliveries); "
-            f"slowest request {api.slowest:.3f} s; {completed} completed exactly once after "
-            f"Redis came back, the last {recovery:.1f} s after"
+            f"\n[redis {fault}] {sum(during.values())} jobs asked for while Redis was down "
+            f"({during['batches']} batches, {during['reports']} reports, "
+            f"{during['drift']} drift runs, {during['deliveries']} webhook deliveries), "
+            "3 more in Redis when it went down (a batch running, a report and a drift run "
+            "queued); "
+            f"slowest request {api.slowest:.3f} s; all {completed} completed exactly once "
+            f"after Redis came back, the last {recovery:.1f} s after (every batch pausing "
+            f"{3 * PAUSE:.1f} s in the worker)"
         )
 
 
@@ -130,6 +148,42 @@ def warm_up(api: harness.Api) -> None:
         interval=0.2,
     )
     api.timings.clear()
+
+
+def in_flight(api: harness.Api, site) -> dict:
+    """Just before the outage: a batch running in the worker (its pauses keep it busy), and a
+    report and a drift run sent to Redis and waiting there behind it. A killed Redis loses
+    both messages; the dispatcher sends them again."""
+    content = data.metric_csv(50, first_minute=500_000)
+    answer = api.call("POST", "/api/v1/ingestion/", files={"file": ("busy.csv", content)})
+    assert answer.status_code == 202, answer.text[:1000]
+    batch = answer.json()["id"]
+    harness.wait_until(
+        lambda: harness.job_rows(site, INGEST)[batch][0] == "running",
+        30,
+        lambda: f"batch {batch} did not start: {harness.job_rows(site, INGEST)}",
+        interval=0.02,
+    )
+    answer = api.call("POST", "/api/v1/reports/", json={"kind": "register", "format": "xlsx"})
+    assert answer.status_code == 202, answer.text[:1000]
+    report = answer.json()["id"]
+    reference, current = data.drift_samples(3)
+    answer = api.call(
+        "POST",
+        "/api/v1/drift-runs/",
+        data={"model": MODEL, "version": VERSION},
+        files={"reference": ("ref.csv", reference), "current": ("cur.csv", current)},
+    )
+    assert answer.status_code == 202, answer.text[:1000]
+    run = answer.json()["id"]
+    states = (
+        harness.job_rows(site, INGEST)[batch][0],
+        harness.job_rows(site, REPORT)[report][0],
+        harness.job_rows(site, DRIFT)[run][0],
+    )
+    assert states == ("running", "sent", "sent"), states
+    api.timings.clear()
+    return {"batches": [batch], "reports": [report], "drift": [run], "rows": {batch: 50}}
 
 
 def outage(api: harness.Api, redis: harness.Redis, fault: str) -> dict:
@@ -233,7 +287,7 @@ def check_exactly_once(api: harness.Api, site, sent: dict, hook) -> int:
     """Check every job's outcome; returns how many jobs were done after one start each."""
     for batch_id, rows in sent["rows"].items():
         batch = api.get_json(f"/api/v1/ingestion/{batch_id}/")
-        assert batch["status"] == "succeeded", batch
+        assert batch["status"] == "succeeded", (batch_id, batch["status"], batch.get("error"))
         assert (batch["rows_loaded"], batch["rows_duplicate"]) == (rows, 0), batch
     stored = harness.query(
         site,

@@ -12,7 +12,9 @@ no such link and outlives its parent (printed); the test then kills whatever is 
 process group, as the container's death would. Nothing acknowledges
 the message, and Redis hands it back only after the visibility timeout (hours), so it is the
 outbox's reaper, on the beat of a new worker, that brings the job back once its lease runs
-out.
+out; or, when a second message for the job was already queued (the dispatcher's beat and the
+request both sent it), the new worker takes the job over at once, its lease's owner being a
+dead process on this host. Either way it runs once more, and once only.
 """
 
 from __future__ import annotations
