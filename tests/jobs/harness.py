@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -111,6 +112,8 @@ class Redis:
 
 @contextlib.contextmanager
 def throwaway_redis(directory: Path) -> Iterator[Redis]:
+    if shutil.which(REDIS_SERVER) is None:
+        raise AssertionError("redis-server is not installed (Debian's redis-server package)")
     directory.mkdir(parents=True, exist_ok=True)
     server = Redis(directory=directory)
     server.start()
