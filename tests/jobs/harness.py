@@ -151,7 +151,8 @@ class Worker:
 
         client = Celery(broker=self.broker_url)
         try:
-            stats = client.control.inspect(destination=[self.node], timeout=5).stats() or {}
+            inspect = client.control.inspect(destination=[self.node], timeout=5, limit=1)
+            stats = inspect.stats() or {}
         finally:
             client.close()
         return list(stats[self.node]["pool"]["processes"])

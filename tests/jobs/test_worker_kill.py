@@ -78,6 +78,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_jobs_finish_exactly_once(
                 name="a",
                 extra_env={services.TEST_DELAY_ENV: str(PAUSE)},
             ) as first:
+                first_pool = first.pool_pids()
                 content = data.metric_csv(ROWS)
                 answer = api.call(
                     "POST", "/api/v1/ingestion/", files={"file": ("big.csv", content)}
@@ -91,7 +92,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_jobs_finish_exactly_once(
                     interval=0.05,
                 )
                 time.sleep(0.5)
-                figures["a"] = kill_worker(first)
+                figures["a"] = kill_worker(first, first_pool)
                 killed = time.monotonic()
                 batch = api.get_json(f"/api/v1/ingestion/{batch_id}/")
                 assert (batch["status"], batch["rows_loaded"]) == ("running", 0), batch
@@ -101,6 +102,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_jobs_finish_exactly_once(
             # 2. A new worker (with beat): the reaper re-queues the job once its lease ran
             # out and the batch loads once.
             with harness.worker(site, log=tmp_path / "worker-b.log", name="b", beat=True) as second:
+                second_pool = second.pool_pids()
                 batch = wait_final(
                     lambda: api.get_json(f"/api/v1/ingestion/{batch_id}/"),
                     INGEST_BOUND - (time.monotonic() - killed),
@@ -123,7 +125,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_jobs_finish_exactly_once(
                 assert answer.status_code == 202, answer.text[:1000]
                 report_id = answer.json()["id"]
                 wait_running(site, REPORT, report_id, second, hold=0)
-                figures["b"] = kill_worker(second)
+                figures["b"] = kill_worker(second, second_pool)
                 killed = time.monotonic()
                 report = api.get_json(f"/api/v1/reports/{report_id}/")
                 assert report["status"] in ("queued", "running"), report
@@ -179,11 +181,11 @@ def wait_running(site, task: str, object_id: int, w: harness.Worker, *, hold: fl
     time.sleep(hold)
 
 
-def kill_worker(w: harness.Worker) -> dict[str, bool]:
-    """SIGKILL the worker's main process; then, for its pool process and any other child
-    (beat with -B), whether it still runs 3 s later. Whatever is left of its process group
-    is then killed, as the container's death would."""
-    pool = w.pool_pids()  # the main process answers while its pool process works
+def kill_worker(w: harness.Worker, pool: list[int]) -> dict[str, bool]:
+    """SIGKILL the worker's main process; then, for its pool process (``pool``, as the worker
+    named it) and any other child (beat with -B), whether it still runs 3 s later. Whatever
+    is left of its process group is then killed, as the container's death would."""
+    assert pool, "the worker named no pool process"
     children = {pid: "pool" if pid in pool else "other" for pid in w.children()}
     assert set(pool) <= set(children), (pool, children)
     os.kill(w.pid, signal.SIGKILL)
