@@ -328,7 +328,12 @@ WHITENOISE_MANIFEST_STRICT = False
 
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that is down or hung fails a cache call in seconds, never hangs a request.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -455,6 +460,8 @@ MLGOV_BROKER_RETRY_SECONDS = env_int("MLGOV_BROKER_RETRY_SECONDS", 10)  # breake
 CELERY_BEAT_SCHEDULE["jobs-tick"] = {
     "task": "jobs.tick",
     "schedule": timedelta(seconds=MLGOV_JOB_TICK_SECONDS),
+    # A tick not run by the next one (every worker slot busy) is dropped, not piled up.
+    "options": {"expires": MLGOV_JOB_TICK_SECONDS},
 }
 # A message a worker took but never acknowledged (its worker died) comes back after the
 # visibility timeout: above the longest task, so a slow job is never handed out twice while

@@ -40,8 +40,8 @@ from apps.reports.choices import (
     KIND_FORMATS,
     MODEL_KINDS,
     OPTIONAL_MODEL_KINDS,
-    ReportKind,
     REPORT_TASK,
+    ReportKind,
     ReportStatus,
 )
 from apps.reports.models import Report, report_upload_to
@@ -258,7 +258,6 @@ def report_request(
     return report
 
 
-# --- generating it (the job) -----------------------------------------------------------------
 def report_retry(*, user, report: Report) -> Report:
     """Ask again for a failed report, or send a stalled one to a worker again (whoever asked
     for it, or an administrator). A failed report stays as it is, for the record: the retry is
@@ -292,6 +291,7 @@ def report_retry(*, user, report: Report) -> Report:
     return report
 
 
+# --- generating it (the job) -----------------------------------------------------------------
 
 
 def _locked(report_id: int) -> Report | None:
