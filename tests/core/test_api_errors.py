@@ -82,6 +82,20 @@ def test_a_metric_file_over_the_ingestion_limit_answers_413_unread(admin_user, s
     assert str(100 + 1024 * 1024) in body["detail"]
 
 
+def test_json_rows_on_the_upload_route_keep_the_small_limit_as_they_are_read_whole(
+    admin_user, settings
+):
+    # Files stream; a JSON body is parsed whole in the web process, so the upload route's
+    # large limit is for multipart files only.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    rows = [{"model": "m", "version": "1", "metric": "auc", "value": 0.5, "timestamp": "x"}] * 40
+    response = api(admin_user).post("/api/v1/ingestion/", {"rows": rows}, format="json")
+    body = assert_json_error(response, 413)
+    assert body["detail"] == (
+        "The request body is too large; at most 1000 bytes are accepted here."
+    )
+
+
 def test_a_form_field_over_django_limit_inside_an_upload_answers_413(admin_user, settings):
     # The upload route allows large files, but Django still caps the other fields: the
     # exception it raises while parsing becomes a JSON 413 too.

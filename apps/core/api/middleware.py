@@ -5,8 +5,9 @@ Django checks ``DATA_UPLOAD_MAX_MEMORY_SIZE`` only when a form body is read thro
 of any size was read into memory. Under ``/api/`` this middleware compares the declared
 ``Content-Length`` with the limit of the view the request is routed to: the view's
 ``request_body_limit()`` (file uploads declare theirs from the ingestion and drift limits),
-otherwise ``DATA_UPLOAD_MAX_MEMORY_SIZE``. WSGI reads no more than ``Content-Length`` bytes, so
-the declared length bounds what the view could read.
+otherwise ``DATA_UPLOAD_MAX_MEMORY_SIZE``; a body that is not multipart (JSON, a form) never
+gets more than ``DATA_UPLOAD_MAX_MEMORY_SIZE``, since it is read whole. WSGI reads no more
+than ``Content-Length`` bytes, so the declared length bounds what the view could read.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             return error_response(400, "The Content-Length header is not a number.")
         limit = request_body_limit(view_func)
+        if not (request.content_type or "").startswith("multipart/"):
+            # A JSON or form body is read into memory whole (and grows several-fold as
+            # objects): the small limit, whatever files the view's uploads may carry.
+            small = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            limit = small if limit is None else min(limit, small)
         if limit is not None and length > limit:
             return error_response(413, payload_too_large_detail(limit))
         return None

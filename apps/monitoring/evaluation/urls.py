@@ -1,3 +1,0 @@
-"""Browser routes of evaluation (included by apps/monitoring/urls.py)."""
-
-urlpatterns: list = []
