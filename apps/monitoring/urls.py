@@ -4,7 +4,6 @@ from django.urls import path
 
 from apps.monitoring import views
 from apps.monitoring.drift.urls import urlpatterns as drift_urls
-from apps.monitoring.evaluation.urls import urlpatterns as evaluation_urls
 from apps.monitoring.ingestion.urls import urlpatterns as ingestion_urls
 
 app_name = "monitoring"
@@ -33,4 +32,4 @@ urlpatterns = [
         name="threshold_revise",
     ),
 ]
-urlpatterns += ingestion_urls + evaluation_urls + drift_urls
+urlpatterns += ingestion_urls + drift_urls

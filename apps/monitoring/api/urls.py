@@ -3,8 +3,8 @@
 from rest_framework.routers import SimpleRouter
 
 from apps.monitoring.api import views
-from apps.monitoring.drift.api import DriftRunViewSet
-from apps.monitoring.ingestion.api import IngestionBatchViewSet
+from apps.monitoring.api.drift import DriftRunViewSet
+from apps.monitoring.api.ingestion import IngestionBatchViewSet
 
 router = SimpleRouter()
 router.register("thresholds", views.ThresholdViewSet, basename="threshold")
