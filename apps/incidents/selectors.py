@@ -45,13 +45,15 @@ def incident_breaches(*, incident: Incident) -> QuerySet[Breach]:
 
 
 def incident_detail_list(*, user) -> QuerySet[Incident]:
-    """The list with what the API's detail shows (versions, timeline) prefetched."""
+    """The list with what an incident's detail shows prefetched: affected versions, the
+    timeline with its actors, and the breaches with their versions (the API's detail)."""
     return incident_list(user=user).prefetch_related(
         "affected_versions",
         Prefetch(
             "events",
             queryset=IncidentEvent.objects.select_related("actor").order_by("at", "pk"),
         ),
+        Prefetch("breaches", queryset=Breach.objects.select_related("version")),
     )
 
 

@@ -37,11 +37,6 @@ def report_get(*, user, pk: int) -> Report:
     return report
 
 
-def pending_ids(reports) -> list[int]:
-    """Ids of the reports (of a page already read) still queued or running."""
-    return [r.pk for r in reports if not r.is_final]
-
-
 def report_retryable(report: Report) -> bool:
     """A failed report (asked for again as a new one), or an unfinished one whose job
     stalled."""

@@ -84,18 +84,6 @@ def pretty_json(value) -> str:
 
 
 @register.filter
-def get_item(mapping, key):
-    if not mapping:
-        return None
-    return mapping.get(key)
-
-
-@register.filter
-def is_multi(field: forms.BoundField) -> bool:
-    return isinstance(field.field.widget, forms.CheckboxSelectMultiple)
-
-
-@register.filter
 def is_checkbox(field: forms.BoundField) -> bool:
     return isinstance(field.field.widget, forms.CheckboxInput)
 

@@ -3,7 +3,6 @@ permissions from apps/incidents/rules.py, every write from a service."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -15,8 +14,7 @@ from apps.core.api.permissions import RulesPermission
 from apps.incidents import selectors, services
 from apps.incidents.api import serializers as s
 from apps.incidents.filters import IncidentFilter
-from apps.incidents.models import Incident, IncidentEvent
-from apps.monitoring.models import Breach
+from apps.incidents.models import Incident
 
 
 @extend_schema(tags=["incidents"])
@@ -69,16 +67,11 @@ class IncidentViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Incident.objects.none()
-        qs = selectors.incident_list(user=self.request.user).prefetch_related("affected_versions")
         if self.action == "list":
-            return qs
-        return qs.prefetch_related(
-            Prefetch(
-                "events",
-                queryset=IncidentEvent.objects.select_related("actor").order_by("at", "pk"),
-            ),
-            Prefetch("breaches", queryset=Breach.objects.select_related("version")),
-        )
+            return selectors.incident_list(user=self.request.user).prefetch_related(
+                "affected_versions"
+            )
+        return selectors.incident_detail_list(user=self.request.user)
 
     def get_serializer_class(self):
         if self.action in ("retrieve", "transition"):

@@ -7,7 +7,6 @@ from django.db.models import Count, Q, QuerySet
 from apps.inventory.models import RegisteredModel
 from apps.inventory.selectors import model_list
 from apps.monitoring.choices import EvaluationState, ThresholdStatus
-from apps.monitoring.models import ThresholdState
 
 IN_BREACH = (EvaluationState.WARNING, EvaluationState.CRITICAL)
 
@@ -33,17 +32,4 @@ def models_in_breach(*, user) -> QuerySet[RegisteredModel]:
         )
         .filter(Q(critical_count__gt=0) | Q(warning_count__gt=0))
         .order_by("-critical_count", "-warning_count", "name")
-    )
-
-
-def breach_states(*, model: RegisteredModel) -> QuerySet[ThresholdState]:
-    """The model's active thresholds now in warning or critical, per version (for its page)."""
-    return (
-        ThresholdState.objects.filter(
-            threshold__model=model,
-            threshold__status=ThresholdStatus.ACTIVE,
-            state__in=IN_BREACH,
-        )
-        .select_related("threshold__metric", "version")
-        .order_by("state", "threshold__metric__name", "version__version")
     )
