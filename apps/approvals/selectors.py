@@ -1,8 +1,8 @@
 """Reads of approval requests, restricted to the models the user may see.
 
-"Waiting for me" mirrors the engine's rules (``services.eligible_slots``, ``policy.open_slots``
-and ``services.four_eyes_refusal``) without a query per request: the four-eyes exclusions are
-SQL, the open-slot check runs on prefetched decisions.
+"Waiting for me", a request's page and the engine ask the same rules (``policy``) of the
+same facts, read here: ``parties`` for four-eyes, ``eligible_slots`` and ``remaining_slots``
+for the slots. On prefetched requests these read no further rows.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from django.apps import apps as django_apps
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from apps.accounts import roles
-from apps.approvals import policy, services
+from apps.approvals import policy
 from apps.approvals.choices import ApproverRole, RequestStatus
+from apps.approvals.content import content_sha256
 from apps.approvals.models import ApprovalRequest, Decision, GateOverride
 from apps.approvals.registry import handler_for
 from apps.audit.chain import normalise
@@ -55,44 +57,93 @@ def model_requests(*, user, model: RegisteredModel) -> QuerySet[ApprovalRequest]
     return request_list(user=user).filter(model=model)
 
 
-def _waiting_candidates(*, user) -> QuerySet[ApprovalRequest]:
-    """Pending requests the user may decide on, four-eyes exclusions applied in SQL."""
-    if not user.has_perm("approvals.decide_approvalrequest"):
-        return ApprovalRequest.objects.none()
-    developed = RegisteredModel.developers.through.objects.filter(
-        registeredmodel_id=OuterRef("model_id"), user_id=user.pk
-    )
-    decided = Decision.objects.filter(request_id=OuterRef("pk"), approver_id=user.pk)
-    return (
-        request_list(user=user)
-        .filter(status=RequestStatus.PENDING)
-        .exclude(requested_by=user)
-        .exclude(model__owner=user)
-        .exclude(Exists(developed))
-        .exclude(Exists(decided))
-        .prefetch_related("decisions")
+# --- who may decide (the policy's facts) -------------------------------------------------
+
+DECIDE = "approvals.decide_approvalrequest"
+
+
+def parties(
+    request: ApprovalRequest, *, developers: frozenset[int] | None = None
+) -> policy.Parties:
+    """The requester, the model's owner and developers, and who has decided (from prefetched
+    ``model__developers`` and ``decisions`` when there, else two queries). ``developers``
+    may be given when known already (the inbox knows which of them is the reader)."""
+    model = request.model
+    if developers is None:
+        developers = frozenset(user.pk for user in model.developers.all())
+    return policy.Parties(
+        requester=request.requested_by_id,
+        owner=model.owner_id,
+        developers=developers,
+        deciders=frozenset(decision.approver_id for decision in request.decisions.all()),
     )
 
 
-def _fills_open_slot(*, user, request: ApprovalRequest) -> bool:
-    eligible = services.eligible_slots(user=user, request=request)
-    remaining = policy.open_slots(tuple(request.required_slots), services.filled_slots(request))
-    return any(slot in remaining for slot in eligible)
+def eligible_slots(*, user, request: ApprovalRequest) -> list[str]:
+    """Required slots this user could fill (four-eyes aside: see ``policy.four_eyes_refusal``)."""
+    user_roles = roles.roles_of(user)
+    return policy.eligible_slots(
+        request.required_slots,
+        business_owner=request.model.business_owner_id == user.pk,
+        validator=roles.VALIDATOR in user_roles,
+        admin=roles.ADMIN in user_roles,
+    )
+
+
+def filled_slots(request: ApprovalRequest) -> list[str]:
+    return policy.filled_slots((d.slot, d.verdict) for d in request.decisions.all())
+
+
+def remaining_slots(request: ApprovalRequest) -> list[str]:
+    """Required slots no approval has filled yet."""
+    return policy.open_slots(tuple(request.required_slots), filled_slots(request))
+
+
+def decision_refusal(*, user, request: ApprovalRequest) -> str | None:
+    """Why this user cannot decide the request now, or None: the request is closed, four-eyes,
+    the rules' permission, or no capacity the request asks for."""
+    if request.status != RequestStatus.PENDING:
+        return f"This request is {request.get_status_display().lower()}; it is closed."
+    refusal = policy.four_eyes_refusal(user.pk, parties(request))
+    if refusal:
+        return refusal
+    if not user.has_perm(DECIDE, request):
+        return "You are not one of the approvers of this request."
+    eligible = eligible_slots(user=user, request=request)
+    if policy.signing_slot(eligible, remaining_slots(request), approving=False) is None:
+        return "Your approval is not one this request needs."
+    return None
+
+
+def _approvable_now(*, user, request: ApprovalRequest) -> bool:
+    """Four-eyes allows the user, and an open slot is one they may fill. ``reader_develops``
+    is annotated on the request: whether the user develops its model (the only developer
+    the rule needs to know about here)."""
+    developers = frozenset({user.pk}) if request.reader_develops else frozenset()
+    if policy.four_eyes_refusal(user.pk, parties(request, developers=developers)):
+        return False
+    eligible = eligible_slots(user=user, request=request)
+    return policy.signing_slot(eligible, remaining_slots(request), approving=True) is not None
 
 
 def waiting_for(*, user) -> list[ApprovalRequest]:
-    """Pending requests this user could approve now, oldest first (a constant number of
-    queries: the requests with their models and requesters, and their decisions)."""
-    if not roles.roles_of(user):
+    """Pending requests this user could approve now, oldest first (two queries: the requests
+    with their models and requesters, and their decisions)."""
+    if not roles.roles_of(user) or not user.has_perm(DECIDE):
         return []
-    candidates = _waiting_candidates(user=user)
-    # Containment lookups on JSON lists are not portable (SQLite), so the slot test runs on
-    # the prefetched rows; the candidates are already few (pending, not mine, undecided).
-    return [
-        request
-        for request in candidates.order_by("requested_at")
-        if _fills_open_slot(user=user, request=request)
-    ]
+    develops = RegisteredModel.developers.through.objects.filter(
+        registeredmodel_id=OuterRef("model_id"), user_id=user.pk
+    )
+    candidates = (
+        request_list(user=user)
+        .filter(status=RequestStatus.PENDING)
+        .annotate(reader_develops=Exists(develops))
+        .prefetch_related("decisions")
+        .order_by("requested_at")
+    )
+    # The rules' object permission (the named business owner) is a slot test here: the
+    # business owner slot is eligible only to the model's named business owner.
+    return [request for request in candidates if _approvable_now(user=user, request=request)]
 
 
 def waiting_count(*, user) -> int:
@@ -138,7 +189,7 @@ def is_stale(request: ApprovalRequest) -> bool:
     if subject is None:
         return True
     content = normalise(handler_for(request.kind).content(subject))
-    return services.content_sha256(content) != request.content_sha256
+    return content_sha256(content) != request.content_sha256
 
 
 def compare_rows(request: ApprovalRequest) -> list[dict]:
@@ -151,6 +202,15 @@ def compare_rows(request: ApprovalRequest) -> list[dict]:
         return []
     subject = _subject(request)
     return handler.compare(subject) if subject is not None else []
+
+
+def active_gate_override(*, model, gate: str) -> GateOverride | None:
+    """The override of ``gate`` in force for the model now (the latest lifted), or None."""
+    return (
+        GateOverride.objects.filter(model=model, gate=gate, expires_at__gt=timezone.now())
+        .order_by("-lifted_at")
+        .first()
+    )
 
 
 def gate_override_list(*, model: RegisteredModel) -> QuerySet[GateOverride]:

@@ -7,29 +7,24 @@ transaction as the last decision, and everything is audited.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts import roles
 from apps.accounts.services import SignatureAttempt, password_reauthenticate
-from apps.approvals import policy, signals
+from apps.approvals import policy, selectors, signals
 from apps.approvals.choices import ApproverRole, RequestStatus, Verdict
+from apps.approvals.content import content_sha256
 from apps.approvals.models import ApprovalRequest, Decision, GateOverride
 from apps.approvals.registry import handler_for
-from apps.audit.chain import canonical_json, normalise
+from apps.audit.chain import normalise
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
 from apps.inventory.choices import EUAIActClass
 
 SLOT_LABELS = dict(ApproverRole.choices)
-
-
-def content_sha256(content: dict) -> str:
-    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
 
 
 def _subject_key(subject) -> tuple[str, str]:
@@ -101,7 +96,9 @@ def approval_request_create(
     return request
 
 
-def current_content_sha256(request: ApprovalRequest) -> str:
+def _current_content_sha256(request: ApprovalRequest) -> str:
+    """The subject's content hash now, read through the kind's ``load``, which locks the
+    subject: part of deciding, not a read for pages (``selectors.is_stale`` is that)."""
     handler = handler_for(request.kind)
     subject = handler.load(request.subject_id)
     return content_sha256(normalise(handler.content(subject)))
@@ -133,7 +130,7 @@ def approval_requests_invalidate(*, actor, subject, reason: str = "") -> int:
     for request in ApprovalRequest.objects.select_for_update(of=("self",)).filter(
         subject_type=subject_type, subject_id=subject_id, status=RequestStatus.PENDING
     ):
-        if current_content_sha256(request) != request.content_sha256:
+        if _current_content_sha256(request) != request.content_sha256:
             _close(
                 request,
                 actor=actor,
@@ -142,33 +139,6 @@ def approval_requests_invalidate(*, actor, subject, reason: str = "") -> int:
             )
             stale += 1
     return stale
-
-
-def eligible_slots(*, user, request: ApprovalRequest) -> list[str]:
-    """Required slots this user could fill (ignoring four-eyes, which ``decide`` enforces)."""
-    user_roles = roles.roles_of(user)
-    fits = {
-        ApproverRole.BUSINESS_OWNER: request.model.business_owner_id == user.pk,
-        ApproverRole.VALIDATOR: roles.VALIDATOR in user_roles,
-        ApproverRole.ADMIN: roles.ADMIN in user_roles,
-    }
-    return [slot for slot in dict.fromkeys(request.required_slots) if fits.get(slot)]
-
-
-def filled_slots(request: ApprovalRequest) -> list[str]:
-    return [d.slot for d in request.decisions.all() if d.verdict == Verdict.APPROVE]
-
-
-def four_eyes_refusal(*, user, request: ApprovalRequest) -> str | None:
-    """Why this user may not decide this request at all, or None."""
-    model = request.model
-    if request.requested_by_id == user.pk:
-        return "You made this request; someone else must decide it."
-    if model.owner_id == user.pk or model.developers.filter(pk=user.pk).exists():
-        return "You own or develop this model, so you cannot approve requests about it."
-    if request.decisions.filter(approver=user).exists():
-        return "You have already decided on this request; one person fills one approval."
-    return None
 
 
 def approval_decide(
@@ -193,7 +163,7 @@ def approval_decide(
         request = ApprovalRequest.objects.select_related("model").get(pk=request.pk)
         require_perm(actor, "approvals.decide_approvalrequest", request)
         stale = request.status == RequestStatus.PENDING and (
-            current_content_sha256(request) != request.content_sha256
+            _current_content_sha256(request) != request.content_sha256
         )
         if stale:
             approval_requests_invalidate(
@@ -231,18 +201,15 @@ def _decide(*, actor, request, verdict: str, comment: str) -> Decision:
         raise _refuse("Choose approve, reject or request changes.", "verdict")
     if verdict != Verdict.APPROVE and not comment.strip():
         raise _refuse("Say why: a comment is required to reject or request changes.", "comment")
-    refusal = four_eyes_refusal(user=actor, request=request)
+    refusal = policy.four_eyes_refusal(actor.pk, selectors.parties(request))
     if refusal:
         raise _refuse(refusal)
-    eligible = eligible_slots(user=actor, request=request)
-    open_slots = policy.open_slots(tuple(request.required_slots), filled_slots(request))
-    usable = [slot for slot in eligible if slot in open_slots] or (
-        eligible if verdict != Verdict.APPROVE else []
-    )
-    if not usable:
-        needed = ", ".join(SLOT_LABELS[s] for s in open_slots) or "nobody else"
+    eligible = selectors.eligible_slots(user=actor, request=request)
+    remaining = selectors.remaining_slots(request)
+    slot = policy.signing_slot(eligible, remaining, approving=verdict == Verdict.APPROVE)
+    if slot is None:
+        needed = ", ".join(SLOT_LABELS[s] for s in remaining) or "nobody else"
         raise _refuse(f"Your approval is not one this request needs (still needed: {needed}).")
-    slot = usable[0]
     handler = handler_for(request.kind)
     subject = handler.load(request.subject_id)
     if verdict == Verdict.APPROVE:
@@ -281,7 +248,7 @@ def _decide(*, actor, request, verdict: str, comment: str) -> Decision:
         _close(request, actor=actor, status=RequestStatus.REJECTED, note=decision.comment)
     elif verdict == Verdict.REQUEST_CHANGES:
         _close(request, actor=actor, status=RequestStatus.CHANGES_REQUESTED, note=decision.comment)
-    elif not policy.open_slots(tuple(request.required_slots), filled_slots(request)):
+    elif not selectors.remaining_slots(request):
         handler.apply(subject=subject, request=request, actor=actor)
         _close(request, actor=actor, status=RequestStatus.APPROVED, note="Quorum met.")
     closed_unapproved = (RequestStatus.REJECTED, RequestStatus.CHANGES_REQUESTED)
@@ -303,14 +270,6 @@ def approval_withdraw(*, actor, request: ApprovalRequest, reason: str = "") -> A
 
 
 # --- gates -------------------------------------------------------------------------------
-
-
-def active_gate_override(*, model, gate: str) -> GateOverride | None:
-    return (
-        GateOverride.objects.filter(model=model, gate=gate, expires_at__gt=timezone.now())
-        .order_by("-lifted_at")
-        .first()
-    )
 
 
 @transaction.atomic

@@ -39,11 +39,10 @@ REQUEST = "approvals.add_approvalrequest"
 
 
 def signing_slot(*, user, request: ApprovalRequest) -> str | None:
-    """The slot this user's approval would fill now (decisions must be prefetched)."""
-    eligible = services.eligible_slots(user=user, request=request)
-    remaining = policy.open_slots(tuple(request.required_slots), services.filled_slots(request))
-    usable = [slot for slot in eligible if slot in remaining] or eligible
-    return usable[0] if usable else None
+    """The capacity this user would sign in now (decisions must be prefetched)."""
+    eligible = selectors.eligible_slots(user=user, request=request)
+    remaining = selectors.remaining_slots(request)
+    return policy.signing_slot(eligible, remaining, approving=False)
 
 
 def signing_meaning(*, user, request: ApprovalRequest, slot: str | None) -> str:
@@ -56,25 +55,6 @@ def signing_meaning(*, user, request: ApprovalRequest, slot: str | None) -> str:
         "Entering your password is your electronic signature: it records who decided, when, "
         "on exactly this content, and in which capacity."
     )
-
-
-def _decision_refusal(*, user, request: ApprovalRequest) -> str | None:
-    """Why this user cannot decide the request now, or None (prefetched decisions)."""
-    if request.status != RequestStatus.PENDING:
-        return f"This request is {request.get_status_display().lower()}; it is closed."
-    if request.requested_by_id == user.pk:
-        return "You made this request; someone else must decide it."
-    if not user.has_perm(DECIDE, request):
-        return "You are not one of the approvers of this request."
-    model = request.model
-    developer_ids = {u.pk for u in model.developers.all()}
-    if model.owner_id == user.pk or user.pk in developer_ids:
-        return "You own or develop this model, so you cannot approve requests about it."
-    if any(d.approver_id == user.pk for d in request.decisions.all()):
-        return "You have already decided on this request; one person fills one approval."
-    if signing_slot(user=user, request=request) is None:
-        return "Your approval is not one this request needs."
-    return None
 
 
 def _item(request, approval: ApprovalRequest, form: DecisionForm | None = None) -> dict:
@@ -112,7 +92,7 @@ def my_requests(request):
 
 def _detail_context(request, approval: ApprovalRequest, form: DecisionForm | None = None):
     user = request.user
-    refusal = _decision_refusal(user=user, request=approval)
+    refusal = selectors.decision_refusal(user=user, request=approval)
     context = {
         "approval": approval,
         "decisions": list(approval.decisions.all()),

@@ -11,7 +11,7 @@ from django.dispatch import receiver
 from django.urls import NoReverseMatch
 
 from apps.accounts import roles
-from apps.approvals import policy, signals
+from apps.approvals import policy, selectors, signals
 from apps.approvals.choices import ApproverRole
 from apps.approvals.models import ApprovalRequest
 from apps.notifications.choices import Event
@@ -32,10 +32,8 @@ def _users_with_role(role: str):
 def approvers_for(request: ApprovalRequest) -> list:
     """Who can fill the request's open slots, minus those four-eyes rules out."""
     model = request.model
-    filled = [d.slot for d in request.decisions.all() if d.verdict == "approve"]
-    open_slots = policy.open_slots(tuple(request.required_slots), filled)
     candidates: dict[int, object] = {}
-    for slot in open_slots:
+    for slot in selectors.remaining_slots(request):
         if slot == ApproverRole.BUSINESS_OWNER:
             people = [model.business_owner]
         elif slot == ApproverRole.VALIDATOR:
@@ -45,10 +43,8 @@ def approvers_for(request: ApprovalRequest) -> list:
             people = _users_with_role(roles.ADMIN)
         for person in people:
             candidates.setdefault(person.pk, person)
-    excluded = {request.requested_by_id, model.owner_id}
-    excluded |= set(model.developers.values_list("pk", flat=True))
-    excluded |= {d.approver_id for d in request.decisions.all()}
-    return [u for pk, u in candidates.items() if pk not in excluded]
+    parties = selectors.parties(request)
+    return [u for pk, u in candidates.items() if policy.four_eyes_refusal(pk, parties) is None]
 
 
 def _payload(request: ApprovalRequest) -> dict:

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from apps.approvals.choices import ApprovalKind, RequestStatus
 from apps.approvals.models import ApprovalRequest, Decision, GateOverride
-from apps.approvals.services import active_gate_override, gate_lift
+from apps.approvals.selectors import active_gate_override
+from apps.approvals.services import gate_lift
 from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError
 from apps.inventory import services

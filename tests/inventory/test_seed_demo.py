@@ -13,8 +13,7 @@ from apps.accounts import roles
 from apps.accounts.models import User
 from apps.approvals.choices import ApprovalKind, ApproverRole, RequestStatus, Verdict
 from apps.approvals.models import ApprovalRequest, Decision
-from apps.approvals.selectors import waiting_for
-from apps.approvals.services import filled_slots
+from apps.approvals.selectors import filled_slots, waiting_for
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_chain_verify
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskAssessmentStatus, VersionStage
