@@ -40,24 +40,8 @@ class BusinessUnitAdmin(ServiceModelAdmin):
         )
 
 
-MODEL_GOVERNED_FIELDS = (
-    "risk_tier",
-    "risk_tier_rationale",
-    "risk_assessed_by",
-    "risk_assessed_at",
-    "eu_ai_act_class",
-    "eu_annex_iii_point",
-    "status",
-    "status_changed_at",
-    "validation_started_at",
-    "approved_at",
-    "deployed_at",
-    "retired_at",
-    "retirement_reason",
-    "created_by",
-    "created_at",
-    "updated_at",
-)
+# Shown, never edited here: the governed fields and the record's own dates.
+READ_ONLY_MODEL_FIELDS = (*services.MODEL_GOVERNED_FIELDS, "created_by", "created_at", "updated_at")
 
 
 @admin.register(RegisteredModel)
@@ -112,12 +96,12 @@ class RegisteredModelAdmin(ServiceModelAdmin):
         ),
         (
             "Risk and lifecycle (changed through the governance workflow)",
-            {"fields": ("next_review_date", *MODEL_GOVERNED_FIELDS)},
+            {"fields": ("next_review_date", *READ_ONLY_MODEL_FIELDS)},
         ),
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return ("slug", *MODEL_GOVERNED_FIELDS) if obj else MODEL_GOVERNED_FIELDS
+        return ("slug", *READ_ONLY_MODEL_FIELDS) if obj else READ_ONLY_MODEL_FIELDS
 
     def service_create(self, request, obj, data):
         slug = data.pop("slug")

@@ -13,11 +13,12 @@ import json
 
 from django.utils import timezone
 
+from apps.approvals import selectors as approval_selectors
 from apps.approvals.choices import ApprovalKind, RequestStatus
 from apps.approvals.models import ApprovalRequest, GateOverride
 from apps.approvals.registry import KindHandler, register
 from apps.core.errors import ApplicationError
-from apps.inventory import services
+from apps.inventory import risk, services
 from apps.inventory.choices import (
     DeploymentStatus,
     EUAIActClass,
@@ -76,10 +77,7 @@ def review_gate_refusal(model: RegisteredModel) -> str | None:
     """Why an overdue periodic review blocks promotion now, or None."""
     if model.next_review_date is None or model.next_review_date >= timezone.localdate():
         return None
-    lifted = GateOverride.objects.filter(
-        model=model, gate=GateOverride.Gate.OVERDUE_REVIEW, expires_at__gt=timezone.now()
-    ).exists()
-    if lifted:
+    if approval_selectors.active_gate_override(model=model, gate=GateOverride.Gate.OVERDUE_REVIEW):
         return None
     return (
         f"The periodic review of {model} was due on {model.next_review_date:%d %b %Y} and is "
@@ -294,7 +292,7 @@ def _check_assessment(*, subject: RiskAssessment, actor, stage: str) -> None:
         raise ApplicationError(
             "You filled in this questionnaire; another validator must approve its tier."
         )
-    refusal = services.risk_proposal_refusal(assessment=subject, model=subject.model)
+    refusal = risk.proposal_refusal(assessment=subject, model=subject.model)
     if refusal:
         raise ApplicationError(refusal)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apps.inventory.choices import EUAIActClass
+from apps.inventory.choices import EUAIActClass, LifecycleStatus
 
 LOW, MEDIUM, HIGH = "low", "medium", "high"
 LEVEL_POINTS = {LOW: 1, MEDIUM: 2, HIGH: 3}
@@ -128,4 +128,17 @@ def check_tier_decision(*, tier: int, eu_class: str) -> str | None:
     """Message refusing a tier the EU class does not allow, else None."""
     if eu_class in (EUAIActClass.HIGH_RISK, EUAIActClass.PROHIBITED) and tier != 1:
         return "EU AI Act high-risk and prohibited models must be Tier 1."
+    return None
+
+
+def proposal_refusal(*, assessment, model) -> str | None:
+    """Why the proposed tier/class cannot be applied to the model as it is now, or None."""
+    refusal = check_tier_decision(tier=assessment.decided_tier, eu_class=assessment.eu_ai_act_class)
+    if refusal:
+        return refusal
+    if assessment.eu_ai_act_class == EUAIActClass.PROHIBITED and model.status in (
+        LifecycleStatus.APPROVED,
+        LifecycleStatus.PRODUCTION,
+    ):
+        return "The model is approved or in production; retire it before classing it as prohibited."
     return None

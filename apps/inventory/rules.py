@@ -19,6 +19,7 @@ from apps.accounts.predicates import (
     reads_audit_log,
     sees_everything,
 )
+from apps.inventory.choices import VersionStage
 
 
 def _model_of(obj):
@@ -108,6 +109,33 @@ rules.add_perm("inventory.add_modelversion", can_register_version)
 rules.add_perm("inventory.change_modelversion", can_register_version & version_unlocked)
 rules.add_perm("inventory.delete_modelversion", is_admin & version_unlocked)
 rules.add_perm("inventory.promote_modelversion", is_admin | is_validator)
+
+
+def may_move_version(user, version, target: str | None = None) -> bool:
+    """Whether ``user`` may move ``version`` to the stage ``target`` (to some stage, when
+    ``target`` is None): the one rule the service, the API and the browser ask.
+
+    An approved (locked) version is moved only by those who promote versions (admins,
+    validators): a governance act. An unapproved version is moved by those who edit it (its
+    model's owner and developers, admins). Asking for production is open to both, since the
+    answer is the same for everyone: production is reached only through an approved
+    promotion, and the service says how to request one.
+    """
+    promotes = user.has_perm("inventory.promote_modelversion", version)
+    if version is not None and version.is_locked:
+        return promotes
+    edits = user.has_perm("inventory.change_modelversion", version)
+    if target is None or target == VersionStage.PRODUCTION:
+        return edits or promotes
+    return edits
+
+
+@rules.predicate
+def moves_version(user, version) -> bool:
+    return may_move_version(user, version)
+
+
+rules.add_perm("inventory.stage_modelversion", moves_version)
 
 rules.add_perm("inventory.view_deployment", can_see_model)
 rules.add_perm("inventory.add_deployment", can_register_version)

@@ -228,3 +228,32 @@ def _lineage_graph(*, user, model: RegisteredModel | None) -> dict:
             }
         )
     return {"nodes": list(nodes.values()), "edges": edges}
+
+
+def risk_tier_request_pending(assessment: RiskAssessment) -> bool:
+    """Whether the assessment's proposed tier is waiting for approval."""
+    from apps.approvals.choices import ApprovalKind, RequestStatus
+    from apps.approvals.models import ApprovalRequest
+
+    return ApprovalRequest.objects.filter(
+        kind=ApprovalKind.RISK_TIER_CHANGE,
+        subject_type=assessment._meta.label_lower,
+        subject_id=str(assessment.pk),
+        status=RequestStatus.PENDING,
+    ).exists()
+
+
+def model_feeds(*, start: int, goal: int) -> bool:
+    """Whether ``goal`` is downstream of ``start`` (breadth-first over feed edges)."""
+    seen, frontier = {start}, {start}
+    while frontier:
+        nxt = set(
+            ModelDependency.objects.filter(upstream_id__in=frontier).values_list(
+                "downstream_id", flat=True
+            )
+        )
+        if goal in nxt:
+            return True
+        frontier = nxt - seen
+        seen |= nxt
+    return False

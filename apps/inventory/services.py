@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -14,7 +15,8 @@ from apps.audit import diff
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
-from apps.inventory import lifecycle, risk
+from apps.inventory import lifecycle, risk, selectors
+from apps.inventory import rules as inventory_rules
 from apps.inventory.choices import (
     AnnexIIIPoint,
     DatasetRole,
@@ -64,9 +66,9 @@ MODEL_EDITABLE_FIELDS = (
 )
 # Accountability fields only admins and validators may reassign.
 MODEL_REASSIGN_FIELDS = ("owner", "business_owner", "validator")
-MODEL_AUDITED_FIELDS = (
-    "slug",
-    *MODEL_EDITABLE_FIELDS,
+# Fields no edit sets, in any path (form, API, admin): the risk questionnaire and the
+# validator's decision set the first six, lifecycle transitions the rest.
+MODEL_GOVERNED_FIELDS = (
     "risk_tier",
     "risk_tier_rationale",
     "risk_assessed_by",
@@ -81,6 +83,7 @@ MODEL_AUDITED_FIELDS = (
     "retired_at",
     "retirement_reason",
 )
+MODEL_AUDITED_FIELDS = ("slug", *MODEL_EDITABLE_FIELDS, *MODEL_GOVERNED_FIELDS)
 VERSION_EDITABLE_FIELDS = (
     "description",
     "artifact_uri",
@@ -452,21 +455,6 @@ def risk_assessment_submit(
     return assessment
 
 
-def risk_proposal_refusal(*, assessment: RiskAssessment, model: RegisteredModel) -> str | None:
-    """Why the proposed tier/class cannot be applied to the model as it is now, or None."""
-    refusal = risk.check_tier_decision(
-        tier=assessment.decided_tier, eu_class=assessment.eu_ai_act_class
-    )
-    if refusal:
-        return refusal
-    if assessment.eu_ai_act_class == EUAIActClass.PROHIBITED and model.status in (
-        LifecycleStatus.APPROVED,
-        LifecycleStatus.PRODUCTION,
-    ):
-        return "The model is approved or in production; retire it before classing it as prohibited."
-    return None
-
-
 @transaction.atomic
 def risk_assessment_decide(
     *, actor, assessment: RiskAssessment, tier: int, reason: str = ""
@@ -489,7 +477,7 @@ def risk_assessment_decide(
         .get(pk=assessment.pk)
     )
     if assessment.status == RiskAssessmentStatus.AWAITING_APPROVAL:
-        if risk_tier_request_pending(assessment):
+        if selectors.risk_tier_request_pending(assessment):
             raise ApplicationError("A tier for this assessment is already awaiting approval.")
     elif assessment.status != RiskAssessmentStatus.PENDING:
         raise ApplicationError("This assessment has already been decided.")
@@ -515,7 +503,7 @@ def risk_assessment_decide(
     assessment.decision_reason = reason.strip()
     assessment.decided_by = actor
     assessment.decided_at = timezone.now()
-    refusal = risk_proposal_refusal(assessment=assessment, model=assessment.model)
+    refusal = risk.proposal_refusal(assessment=assessment, model=assessment.model)
     if refusal:
         raise ApplicationError(refusal)
     assessment.save()
@@ -543,18 +531,6 @@ def risk_assessment_decide(
     return assessment
 
 
-def risk_tier_request_pending(assessment: RiskAssessment) -> bool:
-    from apps.approvals.choices import ApprovalKind, RequestStatus
-    from apps.approvals.models import ApprovalRequest
-
-    return ApprovalRequest.objects.filter(
-        kind=ApprovalKind.RISK_TIER_CHANGE,
-        subject_type=assessment._meta.label_lower,
-        subject_id=str(assessment.pk),
-        status=RequestStatus.PENDING,
-    ).exists()
-
-
 def risk_assessment_apply(*, actor, assessment: RiskAssessment, request) -> None:
     """Apply an approved tier proposal to the model. Called by the approval engine inside the
     transaction of the deciding signature, with the assessment locked.
@@ -563,7 +539,7 @@ def risk_assessment_apply(*, actor, assessment: RiskAssessment, request) -> None
     approver is recorded on the assessment (``approved_by``) and in the model's rationale.
     """
     model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=assessment.model_id)
-    refusal = risk_proposal_refusal(assessment=assessment, model=model)
+    refusal = risk.proposal_refusal(assessment=assessment, model=model)
     if refusal:
         raise ApplicationError(refusal)
     now = timezone.now()
@@ -757,13 +733,20 @@ def model_version_update(
 @transaction.atomic
 def model_version_set_stage(*, actor, version: ModelVersion, stage: str) -> ModelVersion:
     """Move a version between development, staging and archived. Production is reached only
-    through an approved promotion (see ``promote_version``)."""
+    through an approved promotion (see ``promote_version``).
+
+    Who may is ``rules.may_move_version``, asked in the same order as the API and the
+    browser: may the actor move this version at all, then is the move allowed, then may the
+    actor make this particular move.
+    """
     version = (
         ModelVersion.objects.select_for_update(of=("self",))
         .select_related("model")
         .get(pk=version.pk)
     )
     model = version.model
+    if actor is None or not inventory_rules.may_move_version(actor, version):
+        raise PermissionDenied("You are not allowed to move this version.")
     if stage not in VersionStage.values:
         raise ApplicationError(
             f"Unknown stage {stage!r}.", field_errors={"stage": ["Unknown stage."]}
@@ -782,11 +765,8 @@ def model_version_set_stage(*, actor, version: ModelVersion, stage: str) -> Mode
             "promote a replacement version or move the model out of production first."
         )
         raise ApplicationError(message, field_errors={"stage": [message]})
-    # Moving an approved version out of production is a governance act, not an edit.
-    perm = (
-        "inventory.promote_modelversion" if version.is_locked else "inventory.change_modelversion"
-    )
-    require_perm(actor, perm, version)
+    if not inventory_rules.may_move_version(actor, version, stage):
+        raise PermissionDenied(f"You are not allowed to move this version to {stage}.")
     return _set_stage(actor=actor, version=version, stage=stage)
 
 
@@ -943,7 +923,7 @@ def model_dependency_create(
         raise ApplicationError(
             "A model cannot feed itself.", field_errors={"upstream": ["Same model."]}
         )
-    if _reaches(start=downstream.pk, goal=upstream.pk):
+    if selectors.model_feeds(start=downstream.pk, goal=upstream.pk):
         raise ApplicationError(
             f"{downstream} already feeds {upstream} (directly or indirectly); "
             "this link would create a cycle.",
@@ -991,22 +971,6 @@ def model_dependency_delete(*, actor, dependency: ModelDependency) -> None:
             model_ref=ref,
             changes=changes,
         )
-
-
-def _reaches(*, start: int, goal: int) -> bool:
-    """Whether ``goal`` is downstream of ``start`` (breadth-first over feed edges)."""
-    seen, frontier = {start}, {start}
-    while frontier:
-        nxt = set(
-            ModelDependency.objects.filter(upstream_id__in=frontier).values_list(
-                "downstream_id", flat=True
-            )
-        )
-        if goal in nxt:
-            return True
-        frontier = nxt - seen
-        seen |= nxt
-    return False
 
 
 # --- business units ----------------------------------------------------------------------

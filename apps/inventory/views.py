@@ -526,8 +526,7 @@ def version_detail(request, slug: str, version: str):
 
 def _version_context(request, model, obj, stage_form=None) -> dict:
     user = request.user
-    perm = "inventory.promote_modelversion" if obj.is_locked else "inventory.change_modelversion"
-    may_stage = user.has_perm(perm, obj) or user.has_perm("inventory.promote_modelversion", obj)
+    may_stage = user.has_perm("inventory.stage_modelversion", obj)
     return {
         "model": model,
         "version": obj,
@@ -568,11 +567,8 @@ def version_edit(request, slug: str, version: str):
 def version_stage(request, slug: str, version: str):
     model = selectors.model_get(user=request.user, slug=slug)
     obj = selectors.version_get(user=request.user, model=model, version=version)
-    if not (
-        request.user.has_perm("inventory.change_modelversion", obj)
-        or request.user.has_perm("inventory.promote_modelversion", obj)
-    ):
-        require_perm(request, "inventory.change_modelversion", obj)
+    # May move this version at all; the move itself is checked by the service.
+    require_perm(request, "inventory.stage_modelversion", obj)
     form = VersionStageForm(request.POST, version=obj)
     if form.is_valid():
         try:

@@ -225,10 +225,16 @@ def test_the_owner_moves_a_version_to_staging(model_owner, owned_model):
     assert response.json()["stage"] == "staging"
 
 
-def test_only_validators_and_admins_promote_to_production(model_owner, owned_model):
+def test_the_owner_asking_for_production_is_pointed_to_a_promotion_request(
+    model_owner, owned_model
+):
+    # As in the service and the browser: nobody moves a version to production here, and the
+    # model's owner (who may request the promotion) is told how.
     ModelVersionFactory(model=owned_model, version="1.0.0")
     response = api(model_owner).post(stage_url("1.0.0"), {"stage": "production"}, format="json")
-    assert response.status_code == 403
+    assert response.status_code == 400
+    assert "request a promotion" in response.json()["stage"][0]
+    assert ModelVersion.objects.get().stage == VersionStage.DEVELOPMENT
     assert not AuditEvent.objects.exists()
 
 

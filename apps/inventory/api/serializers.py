@@ -32,6 +32,11 @@ from apps.inventory.models import (
     RegisteredModel,
     RiskAssessment,
 )
+from apps.inventory.services import (
+    DATASET_EDITABLE_FIELDS,
+    MODEL_EDITABLE_FIELDS,
+    MODEL_GOVERNED_FIELDS,
+)
 
 
 class UsernameField(SlugRelatedField):
@@ -115,70 +120,26 @@ class RegisteredModelSerializer(ModelSerializer):
 
     class Meta:
         model = RegisteredModel
+        # The model's editable and governed fields (one list each, in the services), with
+        # the links, the display labels and the record's own dates.
         fields = (
             "url",
             "web_url",
             "slug",
-            "name",
-            "description",
-            "purpose",
-            "out_of_scope_uses",
-            "intended_users",
-            "business_unit",
-            "business_unit_name",
-            "origin",
-            "vendor",
-            "owner",
+            *MODEL_EDITABLE_FIELDS,
             "developers",
-            "business_owner",
-            "validator",
-            "model_type",
-            "algorithm",
-            "inputs",
-            "outputs",
-            "downstream_consumers",
-            "limitations",
-            "assumptions",
-            "ethical_considerations",
-            "explainability",
-            "human_oversight_contact",
-            "risk_tier",
+            *MODEL_GOVERNED_FIELDS,
+            "business_unit_name",
             "risk_tier_label",
-            "risk_tier_rationale",
-            "risk_assessed_by",
-            "risk_assessed_at",
-            "eu_ai_act_class",
             "eu_ai_act_class_label",
-            "eu_annex_iii_point",
-            "status",
             "status_label",
-            "status_changed_at",
-            "validation_started_at",
-            "approved_at",
-            "deployed_at",
-            "retired_at",
-            "retirement_reason",
-            "next_review_date",
             "created_by",
             "created_at",
             "updated_at",
         )
-        read_only_fields = (
-            "risk_tier",
-            "risk_tier_rationale",
-            "risk_assessed_at",
-            "eu_ai_act_class",
-            "eu_annex_iii_point",
-            "status",
-            "status_changed_at",
-            "validation_started_at",
-            "approved_at",
-            "deployed_at",
-            "retired_at",
-            "retirement_reason",
-            "created_at",
-            "updated_at",
-        )
+        # Changed only through the governance workflow (``risk_assessed_by`` is declared
+        # read-only above), and the record's own dates.
+        read_only_fields = (*MODEL_GOVERNED_FIELDS, "created_at", "updated_at")
         # Uniqueness is the service's to check (one query, one clear message, atomic).
         extra_kwargs = {"slug": {"validators": []}}
 
@@ -411,18 +372,7 @@ class DatasetSerializer(ModelSerializer):
             "url",
             "web_url",
             "slug",
-            "name",
-            "description",
-            "uri",
-            "version",
-            "content_hash",
-            "owner",
-            "contains_personal_data",
-            "motivation",
-            "composition",
-            "collection_process",
-            "preprocessing",
-            "known_gaps",
+            *DATASET_EDITABLE_FIELDS,
             "created_by",
             "created_at",
             "updated_at",

@@ -18,7 +18,6 @@ from apps.core.api.permissions import RulesPermission
 from apps.inventory import risk, selectors, services
 from apps.inventory.api import serializers as s
 from apps.inventory.api.filters import DeploymentFilter, ModelVersionFilter
-from apps.inventory.choices import VersionStage
 from apps.inventory.filters import DatasetFilter, RegisteredModelFilter
 from apps.inventory.models import (
     Dataset,
@@ -35,7 +34,6 @@ VERSION_REGEX = r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}"
 VIEW_MODEL = "inventory.view_registeredmodel"
 CHANGE_MODEL = "inventory.change_registeredmodel"
 CHANGE_VERSION = "inventory.change_modelversion"
-PROMOTE_VERSION = "inventory.promote_modelversion"
 
 MODEL_SLUG_PARAM = OpenApiParameter(
     "model_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Slug of the model."
@@ -188,8 +186,8 @@ class ModelVersionViewSet(
         "create": "inventory.add_modelversion",
         "update": CHANGE_VERSION,
         "partial_update": CHANGE_VERSION,
-        # Which one applies depends on the target stage; checked precisely in ``stage``.
-        "stage": (CHANGE_VERSION, PROMOTE_VERSION),
+        # May move this version at all; the move itself is checked by the service.
+        "stage": "inventory.stage_modelversion",
     }
 
     def get_queryset(self):
@@ -221,8 +219,10 @@ class ModelVersionViewSet(
 
     @extend_schema(
         summary="Move a version to another stage",
-        description="Promotion to production needs an approved model and a validator or "
-        "administrator; it approves and locks the version and archives the previous one.",
+        description="Development, staging or archived. An unapproved version is moved by its "
+        "model's owner, developers or an administrator; an approved one by a validator or an "
+        "administrator. Production is reached only through an approved promotion request: "
+        "asking for it here answers 400 with that pointer.",
         request=s.StageSerializer,
         responses=s.ModelVersionSerializer,
     )
@@ -232,14 +232,6 @@ class ModelVersionViewSet(
         body = s.StageSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         target = body.validated_data["stage"]
-        # Mirrors the service: production, or moving an approved version, is a governance act.
-        needed = (
-            PROMOTE_VERSION
-            if target == VersionStage.PRODUCTION or obj.is_locked
-            else CHANGE_VERSION
-        )
-        if not request.user.has_perm(needed, obj):
-            raise PermissionDenied("You are not allowed to move this version to that stage.")
         obj = services.model_version_set_stage(actor=request.user, version=obj, stage=target)
         return self._respond(obj)
 
