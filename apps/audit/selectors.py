@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 
+from apps.accounts.models import User
 from apps.audit.chain import VerificationResult, verify_events
 from apps.audit.checkpoints import BROKEN, CheckpointFile, CheckpointFinding, compare, read_file
 from apps.audit.models import AuditChainHead, AuditEvent
 from apps.core.signing import installation_keyset
+from apps.inventory.models import BusinessUnit
 
 _CHUNK = 2000
 
@@ -106,3 +113,90 @@ def audit_chain_verify_with_checkpoints(
         return AuditVerification(chain=chain, checkpoint=None)
     finding = compare(checkpoints, chain_length=chain.count, hashes=hashes, restored=restored)
     return AuditVerification(chain=chain, checkpoint=finding)
+
+
+# --- events made readable ----------------------------------------------------------------
+
+# Change fields holding user ids / business-unit ids, shown by name instead.
+USER_FIELDS = frozenset(
+    {
+        "owner",
+        "business_owner",
+        "validator",
+        "risk_assessed_by",
+        "approved_by",
+        "created_by",
+        "decided_by",
+        "assessed_by",
+    }
+)
+USER_LIST_FIELDS = frozenset({"developers"})
+UNIT_FIELDS = frozenset({"business_unit"})
+ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _local_moment(value: str) -> str:
+    """A stored UTC timestamp shown in the user's zone, like every other time on the page."""
+    moment = parse_datetime(value.replace("Z", "+00:00"))
+    if moment is None:
+        return value
+    return date_format(timezone.localtime(moment), "j M Y, H:i:s")
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event: AuditEvent
+    changes: list[ChangeRow]
+
+
+def describe_events(events) -> list[EventRow]:
+    """Events with their changes made readable: ids of people and units become names.
+
+    Two queries for a whole page of events, whatever it holds.
+    """
+    events = list(events)
+    user_ids: set[int] = set()
+    unit_ids: set[int] = set()
+    for event in events:
+        for name, change in (event.changes or {}).items():
+            for value in (change.get("before"), change.get("after")):
+                if name in USER_FIELDS and isinstance(value, int):
+                    user_ids.add(value)
+                elif name in USER_LIST_FIELDS and isinstance(value, list):
+                    user_ids.update(v for v in value if isinstance(v, int))
+                elif name in UNIT_FIELDS and isinstance(value, int):
+                    unit_ids.add(value)
+    users = {u.pk: u.username for u in User.objects.filter(pk__in=user_ids)} if user_ids else {}
+    units = {u.pk: u.name for u in BusinessUnit.objects.filter(pk__in=unit_ids)} if unit_ids else {}
+
+    def readable(name: str, value: Any) -> Any:
+        if name in USER_FIELDS and isinstance(value, int):
+            return users.get(value, f"user #{value}")
+        if name in USER_LIST_FIELDS and isinstance(value, list):
+            return ", ".join(users.get(v, f"user #{v}") for v in value) or "—"
+        if name in UNIT_FIELDS and isinstance(value, int):
+            return units.get(value, f"unit #{value}")
+        if isinstance(value, str) and ISO_MOMENT.match(value):
+            return _local_moment(value)
+        return value
+
+    rows = []
+    for event in events:
+        changes = [
+            ChangeRow(
+                field=name.replace("_", " "),
+                before=readable(name, change.get("before")),
+                after=readable(name, change.get("after")),
+            )
+            for name, change in sorted((event.changes or {}).items())
+            if isinstance(change, dict)
+        ]
+        rows.append(EventRow(event=event, changes=changes))
+    return rows

@@ -21,7 +21,6 @@ from django.views.decorators.http import require_POST
 
 from apps.approvals.choices import RequestStatus
 from apps.audit import selectors as audit_selectors
-from apps.audit.views import describe_events
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
 from apps.core.views import paginate, render_page, require_perm, role_required
@@ -479,7 +478,7 @@ def model_history(request, slug: str):
     model = selectors.model_get(user=request.user, slug=slug)
     require_perm(request, "inventory.view_history_registeredmodel", model)
     page = paginate(request, audit_selectors.audit_event_list(model_pk=model.pk))
-    context = {"page_obj": page, "events": describe_events(page.object_list)}
+    context = {"page_obj": page, "events": audit_selectors.describe_events(page.object_list)}
     return _tab_page(request, model, "history", context)
 
 

@@ -218,11 +218,9 @@ def extract_html(
 ) -> str:
     """The extract as printable HTML (the PDF's source): the verification first, then the
     events with their changes, people named and times in UTC. User text is escaped."""
-    from apps.audit.views import describe_events
-
     checks = _checks(verification)
     with timezone.override(dt.UTC):
-        described = describe_events(events)
+        described = audit_selectors.describe_events(events)
         rows = [
             {
                 "event": row.event,
