@@ -24,6 +24,8 @@ from django.db.models import (
     Value,
 )
 from django.http import Http404
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import ModelVersion, RegisteredModel
@@ -327,3 +329,89 @@ def model_metrics(*, model: RegisteredModel) -> QuerySet[MetricDefinition]:
         )
         .order_by("name")
     )
+
+
+# --- the Monitoring tab's charts -------------------------------------------------------------
+
+DRIFT_PREFIX = "drift."
+DRIFT_CHART_HEIGHT = 190  # drift metrics are many per run: smaller charts
+
+
+def _bands_for(thresholds: list, version_ids: list[int]):
+    """The threshold drawn as bands: the model-wide one, else that of the newest version."""
+    if not thresholds:
+        return None, None
+    chosen = next((t for t in thresholds if t.version_id is None), None)
+    if chosen is None:
+        chosen = next((t for t in thresholds if t.version_id in version_ids), thresholds[0])
+    scope = f" ({chosen.version.version})" if chosen.version_id else ""
+    bands = charts.Bands(
+        direction=chosen.direction,
+        warning=chosen.warning_bound,
+        critical=chosen.critical_bound,
+        label=f"Threshold #{chosen.pk}{scope}",
+    )
+    return chosen, bands
+
+
+def _marker(breach) -> charts.Marker:
+    bound = breach.critical_bound if breach.state == "critical" else breach.warning_bound
+    when = date_format(timezone.localtime(breach.observed_at), "j M Y, H:i")
+    text = (
+        f"{breach.get_state_display()} breach of {breach.threshold.metric.name} "
+        f"{breach.version.version}: {charts.format_value(breach.value)} "
+        f"(bound {charts.format_value(bound)}) at {when}"
+    )
+    return charts.Marker(
+        at=breach.observed_at.timestamp(), value=breach.value, state=breach.state, text=text
+    )
+
+
+def metric_charts(*, model, start, end, segment: str, thresholds: list) -> list[dict]:
+    """One chart per metric observed in the range: a line per version, the bands of the
+    metric's active threshold, its breaches. Four queries whatever the data size."""
+    bucketed = metric_series(model=model, start=start, end=end, segment=segment)
+    metric_ids = sorted({b.metric_id for b in bucketed})
+    metrics = MetricDefinition.objects.in_bulk(metric_ids)
+    versions = ModelVersion.objects.in_bulk({b.version_id for b in bucketed})
+    breaches: dict[int, list] = {}
+    for breach in breaches_in_range(model=model, start=start, end=end, segment=segment):
+        breaches.setdefault(breach.threshold.metric_id, []).append(breach)
+    by_metric: dict[int, list] = {}
+    for b in bucketed:
+        by_metric.setdefault(b.metric_id, []).append(b)
+    tz = timezone.get_current_timezone()
+    result = []
+    for metric_id, series_list in by_metric.items():
+        metric = metrics[metric_id]
+        series_list.sort(key=lambda b: (versions[b.version_id].created_at, b.version_id))
+        series = []
+        for b in series_list:
+            x, y = charts.series_points(b.t_first, b.t_last, b.low, b.high)
+            series.append(charts.Series(label=versions[b.version_id].version, x=x, y=y))
+        own = [t for t in thresholds if t.metric_id == metric_id and t.segment == segment]
+        threshold, bands = _bands_for(own, [b.version_id for b in reversed(series_list)])
+        drift = metric.name.startswith(DRIFT_PREFIX)
+        chart = charts.build_chart(
+            chart_id=f"metric-{metric_id}",
+            title=metric.name,
+            unit=metric.unit,
+            series=series,
+            start=start,
+            end=end,
+            tz=tz,
+            bands=bands,
+            markers=[_marker(b) for b in breaches.get(metric_id, [])],
+            height=DRIFT_CHART_HEIGHT if drift else charts.HEIGHT,
+        )
+        result.append(
+            {
+                "metric": metric,
+                "chart": chart,
+                "threshold": threshold,
+                "observations": sum(b.observations for b in series_list),
+                "drift": drift,
+            }
+        )
+    result.sort(key=lambda c: (c["drift"], c["metric"].name))
+    return result

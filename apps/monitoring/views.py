@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from apps.approvals.registry import handler_for
@@ -22,7 +21,6 @@ from apps.core.views import require_perm, role_required
 from apps.incidents import selectors as incident_selectors
 from apps.incidents.choices import ACTIVE_STATUSES
 from apps.inventory import selectors as inventory_selectors
-from apps.inventory.models import ModelVersion
 
 # The model page and its tab bar belong to the inventory; this tab plugs into it.
 from apps.inventory.views import _tab_page as model_tab_page
@@ -31,7 +29,6 @@ from apps.monitoring.approvals import describe_evaluation
 from apps.monitoring.choices import ThresholdStatus
 from apps.monitoring.drift import selectors as drift_selectors
 from apps.monitoring.forms import SubmitForm, ThresholdForm
-from apps.monitoring.models import MetricDefinition
 
 ADD = "monitoring.add_threshold"
 CHANGE = "monitoring.change_threshold"
@@ -199,8 +196,6 @@ def threshold_revise(request, slug: str, pk: int):
 RANGES = {"7d": 7, "30d": 30, "90d": 90, "1y": 365, "all": None}
 RANGE_LABELS = {"7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "1 year", "all": "All"}
 DEFAULT_RANGE = "90d"
-DRIFT_PREFIX = "drift."
-DRIFT_CHART_HEIGHT = 190  # drift metrics are many per run: smaller charts
 
 
 def _time_range(request, model) -> tuple[str, datetime, datetime]:
@@ -215,86 +210,6 @@ def _time_range(request, model) -> tuple[str, datetime, datetime]:
     start = first if first is not None else end - timedelta(days=RANGES[DEFAULT_RANGE])
     # A day of margin each side, so the first and last points are not on the frame.
     return key, start - timedelta(days=1), max(end, last or end) + timedelta(seconds=1)
-
-
-def _bands_for(thresholds: list, version_ids: list[int]):
-    """The threshold drawn as bands: the model-wide one, else that of the newest version."""
-    if not thresholds:
-        return None, None
-    chosen = next((t for t in thresholds if t.version_id is None), None)
-    if chosen is None:
-        chosen = next((t for t in thresholds if t.version_id in version_ids), thresholds[0])
-    scope = f" ({chosen.version.version})" if chosen.version_id else ""
-    bands = charts.Bands(
-        direction=chosen.direction,
-        warning=chosen.warning_bound,
-        critical=chosen.critical_bound,
-        label=f"Threshold #{chosen.pk}{scope}",
-    )
-    return chosen, bands
-
-
-def _marker(breach) -> charts.Marker:
-    bound = breach.critical_bound if breach.state == "critical" else breach.warning_bound
-    when = date_format(timezone.localtime(breach.observed_at), "j M Y, H:i")
-    text = (
-        f"{breach.get_state_display()} breach of {breach.threshold.metric.name} "
-        f"{breach.version.version}: {charts.format_value(breach.value)} "
-        f"(bound {charts.format_value(bound)}) at {when}"
-    )
-    return charts.Marker(
-        at=breach.observed_at.timestamp(), value=breach.value, state=breach.state, text=text
-    )
-
-
-def metric_charts(*, model, start, end, segment: str, thresholds: list) -> list[dict]:
-    """One chart per metric observed in the range: a line per version, the bands of the
-    metric's active threshold, its breaches. Four queries whatever the data size."""
-    bucketed = selectors.metric_series(model=model, start=start, end=end, segment=segment)
-    metric_ids = sorted({b.metric_id for b in bucketed})
-    metrics = MetricDefinition.objects.in_bulk(metric_ids)
-    versions = ModelVersion.objects.in_bulk({b.version_id for b in bucketed})
-    breaches: dict[int, list] = {}
-    for breach in selectors.breaches_in_range(model=model, start=start, end=end, segment=segment):
-        breaches.setdefault(breach.threshold.metric_id, []).append(breach)
-    by_metric: dict[int, list] = {}
-    for b in bucketed:
-        by_metric.setdefault(b.metric_id, []).append(b)
-    tz = timezone.get_current_timezone()
-    result = []
-    for metric_id, series_list in by_metric.items():
-        metric = metrics[metric_id]
-        series_list.sort(key=lambda b: (versions[b.version_id].created_at, b.version_id))
-        series = []
-        for b in series_list:
-            x, y = charts.series_points(b.t_first, b.t_last, b.low, b.high)
-            series.append(charts.Series(label=versions[b.version_id].version, x=x, y=y))
-        own = [t for t in thresholds if t.metric_id == metric_id and t.segment == segment]
-        threshold, bands = _bands_for(own, [b.version_id for b in reversed(series_list)])
-        drift = metric.name.startswith(DRIFT_PREFIX)
-        chart = charts.build_chart(
-            chart_id=f"metric-{metric_id}",
-            title=metric.name,
-            unit=metric.unit,
-            series=series,
-            start=start,
-            end=end,
-            tz=tz,
-            bands=bands,
-            markers=[_marker(b) for b in breaches.get(metric_id, [])],
-            height=DRIFT_CHART_HEIGHT if drift else charts.HEIGHT,
-        )
-        result.append(
-            {
-                "metric": metric,
-                "chart": chart,
-                "threshold": threshold,
-                "observations": sum(b.observations for b in series_list),
-                "drift": drift,
-            }
-        )
-    result.sort(key=lambda c: (c["drift"], c["metric"].name))
-    return result
 
 
 @role_required
@@ -313,7 +228,7 @@ def model_monitoring(request, slug: str):
     for threshold in thresholds:
         for state in threshold.current_states:
             state.value_text = "" if state.value is None else charts.format_value(state.value)
-    all_charts = metric_charts(
+    all_charts = selectors.metric_charts(
         model=model, start=start, end=end, segment=segment, thresholds=thresholds
     )
     context = {

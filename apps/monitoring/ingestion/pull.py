@@ -15,7 +15,6 @@ the name of whoever configured the source.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -24,7 +23,7 @@ from apps.core import egress
 from apps.core.errors import ApplicationError
 from apps.monitoring.choices import IngestionSource
 from apps.monitoring.ingestion import services
-from apps.monitoring.ingestion.selectors import allowed_hosts
+from apps.monitoring.ingestion.selectors import pull_url_refusal
 from apps.monitoring.models import IngestionBatch, MetricSource
 
 logger = logging.getLogger(__name__)
@@ -56,15 +55,9 @@ def fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
 
 def check_url(url: str) -> None:
     """Refuse anything but HTTPS to an allowed host (checked before every fetch)."""
-    parts = urlsplit(url)
-    if parts.scheme != "https":
-        raise PullRefused(f"Only https:// sources are pulled, not {url}.")
-    host = services.normalise_host(parts.hostname or "")
-    if host not in allowed_hosts():
-        raise PullRefused(
-            f"{host or url} is not on the allow-list of pull hosts; an administrator must "
-            "add it before this source is pulled."
-        )
+    refusal = pull_url_refusal(url)
+    if refusal:
+        raise PullRefused(refusal)
 
 
 def pull_source(*, source_id: int) -> IngestionBatch | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -44,8 +46,24 @@ def pushable_models(*, user) -> QuerySet[RegisteredModel]:
     return models.filter(pk__in=allowed)
 
 
-def allowed_hosts() -> set[str]:
-    return set(AllowedPullHost.objects.values_list("hostname", flat=True))
+def normalise_host(hostname: str) -> str:
+    return (hostname or "").strip().rstrip(".").lower()
+
+
+def pull_url_refusal(url: str) -> str | None:
+    """Why scheduled pulls may not fetch ``url``, or None: the application's rule, https://
+    to a host on the administrators' allow-list. Asked when a source is saved and again
+    before every pull; the egress guard's own checks come on top."""
+    parts = urlsplit(url or "")
+    if parts.scheme != "https":
+        return f"Only https:// sources are pulled, not {url}."
+    host = normalise_host(parts.hostname or "")
+    if not AllowedPullHost.objects.filter(hostname=host).exists():
+        return (
+            f"{host or url} is not on the allow-list of pull hosts; an administrator must "
+            "add it before this source is pulled."
+        )
+    return None
 
 
 def sources_due(*, now) -> list[MetricSource]:

@@ -37,7 +37,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
@@ -54,7 +53,7 @@ from apps.jobs.selectors import job_for, job_is_stuck
 from apps.jobs.services import job_enqueue, job_restart
 from apps.monitoring.choices import INGEST_TASK, BatchStage, BatchStatus, IngestionSource
 from apps.monitoring.ingestion import loader, parse, validate
-from apps.monitoring.ingestion.selectors import PUSH
+from apps.monitoring.ingestion.selectors import PUSH, normalise_host, pull_url_refusal
 from apps.monitoring.models import AllowedPullHost, IngestionBatch, MetricDefinition, MetricSource
 
 logger = logging.getLogger(__name__)
@@ -688,20 +687,11 @@ def _evaluate_and_finish(batch: IngestionBatch, *, series=None) -> None:
 SOURCE_FIELDS = ("model", "url", "format", "interval_minutes", "enabled")
 
 
-def normalise_host(hostname: str) -> str:
-    return (hostname or "").strip().rstrip(".").lower()
-
-
 def _check_source_url(url: str) -> None:
-    parts = urlsplit(url or "")
-    if parts.scheme != "https":
-        raise ApplicationError(
-            "Only https:// sources are pulled.", field_errors={"url": ["Use an https:// URL."]}
-        )
-    host = normalise_host(parts.hostname or "")
-    if not AllowedPullHost.objects.filter(hostname=host).exists():
-        message = f"{host or 'The host'} is not on the allow-list of pull hosts; add it first."
-        raise ApplicationError(message, field_errors={"url": [message]})
+    """The pull rule (``pull_url_refusal``, asked again at every pull), then the egress guard."""
+    refusal = pull_url_refusal(url)
+    if refusal:
+        raise ApplicationError(refusal, field_errors={"url": [refusal]})
     egress.check_field("url", url)
 
 
