@@ -6,10 +6,12 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from apps.audit.models import AuditEvent
 from apps.incidents import deadlines
 from apps.incidents.choices import ACTIVE_STATUSES, Severity
 from apps.incidents.models import Incident, IncidentEvent
-from apps.inventory.models import RegisteredModel
+from apps.inventory.choices import VersionStage
+from apps.inventory.models import ModelVersion, RegisteredModel
 from apps.inventory.selectors import model_list
 from apps.monitoring.models import Breach
 
@@ -97,3 +99,41 @@ def models_for_new_incident(*, user) -> QuerySet[RegisteredModel]:
     if roles.has_role(user, roles.MODEL_OWNER):
         return visible.filter(Q(owner=user) | Q(developers=user)).distinct()
     return visible.none()
+
+
+# --- emergency rollback --------------------------------------------------------------------
+
+
+def previous_production_version(
+    model: RegisteredModel, *, current: ModelVersion | None
+) -> ModelVersion | None:
+    """The version that was in production before ``current``: the latest other version the
+    audit trail shows entering production, still approved (immutable) and not the current."""
+    entered = (
+        AuditEvent.objects.filter(
+            object_type="inventory.modelversion",
+            model_ref=model.pk,
+            changes__stage__after=VersionStage.PRODUCTION,
+        )
+        .order_by("-sequence")
+        .values_list("object_id", flat=True)
+    )
+    if current is not None:
+        entered = entered.exclude(object_id=str(current.pk))
+    for version_id in entered[:20]:
+        version = (
+            ModelVersion.objects.filter(pk=version_id, model=model, approved_at__isnull=False)
+            .select_related("model")
+            .first()
+        )
+        if version is not None:
+            return version
+    return None
+
+
+def rollback_plan(incident: Incident) -> tuple[ModelVersion | None, ModelVersion | None]:
+    """(current production version, the version a rollback would restore)."""
+    current = incident.model.versions.filter(stage=VersionStage.PRODUCTION).first()
+    if current is None:
+        return None, None
+    return current, previous_production_version(incident.model, current=current)

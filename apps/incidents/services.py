@@ -23,11 +23,11 @@ from django.utils import timezone
 from apps.approvals.choices import ApprovalKind
 from apps.approvals.services import approval_request_create
 from apps.audit import diff
-from apps.audit.models import AuditChainHead, AuditEvent
+from apps.audit.models import AuditChainHead
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
-from apps.incidents import deadlines, workflow
+from apps.incidents import deadlines, selectors, workflow
 from apps.incidents.choices import (
     ACTIVE_STATUSES,
     EventKind,
@@ -36,7 +36,7 @@ from apps.incidents.choices import (
     Severity,
 )
 from apps.incidents.models import Incident, IncidentEvent
-from apps.inventory.choices import LifecycleStatus, VersionStage
+from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import ModelVersion, RegisteredModel
 from apps.notifications.choices import Event
 from apps.notifications.services import notify
@@ -522,41 +522,6 @@ def incident_comment(*, actor, incident: Incident, text: str) -> IncidentEvent:
 # --- emergency rollback --------------------------------------------------------------------
 
 
-def previous_production_version(
-    model: RegisteredModel, *, current: ModelVersion | None
-) -> ModelVersion | None:
-    """The version that was in production before ``current``: the latest other version the
-    audit trail shows entering production, still approved (immutable) and not the current."""
-    entered = (
-        AuditEvent.objects.filter(
-            object_type="inventory.modelversion",
-            model_ref=model.pk,
-            changes__stage__after=VersionStage.PRODUCTION,
-        )
-        .order_by("-sequence")
-        .values_list("object_id", flat=True)
-    )
-    if current is not None:
-        entered = entered.exclude(object_id=str(current.pk))
-    for version_id in entered[:20]:
-        version = (
-            ModelVersion.objects.filter(pk=version_id, model=model, approved_at__isnull=False)
-            .select_related("model")
-            .first()
-        )
-        if version is not None:
-            return version
-    return None
-
-
-def rollback_plan(incident: Incident) -> tuple[ModelVersion | None, ModelVersion | None]:
-    """(current production version, the version a rollback would restore)."""
-    current = incident.model.versions.filter(stage=VersionStage.PRODUCTION).first()
-    if current is None:
-        return None, None
-    return current, previous_production_version(incident.model, current=current)
-
-
 @transaction.atomic
 def incident_rollback(*, actor, incident: Incident, reason: str) -> IncidentEvent:
     """Emergency change: re-promote the previous production version now, and ask for its
@@ -574,7 +539,7 @@ def incident_rollback(*, actor, incident: Incident, reason: str) -> IncidentEven
     model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=incident.model_id)
     if model.status == LifecycleStatus.RETIRED:
         raise _refuse(f"{model} is retired; nothing serves to roll back.")
-    current, target = rollback_plan(incident)
+    current, target = selectors.rollback_plan(incident)
     if current is None:
         raise _refuse(f"{model} has no production version to roll back.")
     if target is None:

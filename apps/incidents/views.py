@@ -87,7 +87,7 @@ def _detail_context(request, incident, **forms) -> dict:
     can_transition = user.has_perm("incidents.transition_incident", incident)
     can_comment = user.has_perm("incidents.comment_incident", incident)
     can_rollback = user.has_perm("incidents.rollback_incident", incident)
-    current, target = services.rollback_plan(incident) if can_rollback else (None, None)
+    current, target = selectors.rollback_plan(incident) if can_rollback else (None, None)
     return {
         "incident": incident,
         "countdown": selectors.countdown_of(incident),

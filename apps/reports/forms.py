@@ -15,7 +15,7 @@ from apps.core.forms import ReferenceChoiceField, ReferenceMultipleChoiceField
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
 from apps.inventory.models import BusinessUnit, RegisteredModel
 from apps.reports.choices import KIND_FORMATS, ReportFormat, ReportKind
-from apps.reports.services import may_generate
+from apps.reports.selectors import may_generate
 
 SHORT_FORMAT_LABELS = {
     ReportFormat.PDF: "PDF",

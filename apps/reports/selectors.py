@@ -9,9 +9,23 @@ from apps.accounts.predicates import reads_audit_log
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import RegisteredModel
 from apps.jobs.selectors import job_stalled
-from apps.reports.choices import REPORT_TASK, ReportStatus
+from apps.reports.choices import REPORT_TASK, ReportKind, ReportStatus
 from apps.reports.models import Report
 from apps.reports.rules import requests_reports
+
+
+def required_perm(kind: str, model: RegisteredModel | None) -> str:
+    """The rules permission that generating ``kind`` (about ``model``, if any) needs."""
+    if kind in (ReportKind.AUDIT_EXTRACT, ReportKind.EVIDENCE_PACK):
+        return "reports.generate_audit_report"
+    if kind == ReportKind.MODEL_CARD or (kind == ReportKind.LINEAGE and model is not None):
+        return "reports.generate_model_report"
+    return "reports.generate_inventory_report"
+
+
+def may_generate(user, kind: str, model: RegisteredModel | None = None) -> bool:
+    """Whether ``user`` may ask for a report of ``kind`` (about ``model``, if any)."""
+    return user is not None and user.has_perm(required_perm(kind, model), model)
 
 
 def report_list(*, user, model: RegisteredModel | None = None) -> QuerySet[Report]:

@@ -34,7 +34,7 @@ from apps.core.validators import datetime_problem
 from apps.inventory.models import RegisteredModel
 from apps.jobs.selectors import job_for, job_is_stuck
 from apps.jobs.services import job_enqueue, job_restart
-from apps.reports import generators, manifests
+from apps.reports import generators, manifests, selectors
 from apps.reports.choices import (
     GENERATOR,
     KIND_FORMATS,
@@ -58,19 +58,6 @@ class ReportFileError(Exception):
 
 def _invalid(field: str, message: str) -> ApplicationError:
     return ApplicationError(f"{field}: {message}", field_errors={field: [message]})
-
-
-def required_perm(kind: str, model: RegisteredModel | None) -> str:
-    """The rules permission that generating ``kind`` (about ``model``, if any) needs."""
-    if kind in (K.AUDIT_EXTRACT, K.EVIDENCE_PACK):
-        return "reports.generate_audit_report"
-    if kind == K.MODEL_CARD or (kind == K.LINEAGE and model is not None):
-        return "reports.generate_model_report"
-    return "reports.generate_inventory_report"
-
-
-def may_generate(user, kind: str, model: RegisteredModel | None = None) -> bool:
-    return user is not None and user.has_perm(required_perm(kind, model), model)
 
 
 # --- checking a request ----------------------------------------------------------------------
@@ -231,7 +218,7 @@ def report_request(
         raise PermissionDenied("You are not allowed to request reports.")
     _check_kind_and_format(kind, fmt)
     _check_model(kind, model)
-    require_perm(user, required_perm(kind, model), model)
+    require_perm(user, selectors.required_perm(kind, model), model)
     _check_as_of(as_of, model)
     clean_scope = _check_scope(user, kind, scope)
     report = Report(
@@ -466,7 +453,7 @@ def _generate(report_id: int) -> Report | None:
     report = _claim(report_id)
     if report is None or report.is_final:
         return report
-    if not may_generate(report.requested_by, report.kind, report.model):
+    if not selectors.may_generate(report.requested_by, report.kind, report.model):
         return report_fail(
             report_id=report_id,
             error=f"{report.requested_by} may no longer generate this report; nothing was stored.",

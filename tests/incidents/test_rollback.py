@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from apps.approvals.choices import ApprovalKind, RequestStatus, Verdict
 from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError
-from apps.incidents import services
+from apps.incidents import selectors, services
 from tests.approvals.helpers import sign
 from tests.factories import ModelVersionFactory
 
@@ -122,7 +122,7 @@ def test_rolling_back_twice_goes_further_back(production_history, incident, vali
     """After a rollback to 1.0.0, the version before it in production is 2.0.0 again."""
     old, new = production_history
     services.incident_rollback(actor=validator, incident=incident, reason="Broken.")
-    current, target = services.rollback_plan(incident)
+    current, target = selectors.rollback_plan(incident)
     assert (current, target) == (old, new)
 
 
