@@ -5,3 +5,18 @@ class ApprovalsConfig(AppConfig):
     name = "apps.approvals"
     label = "approvals"
     verbose_name = "Approvals"
+
+    def ready(self) -> None:
+        from apps.core.tabs import Tab, register_tab
+
+        register_tab(
+            "inventory.registeredmodel",
+            Tab(
+                key="approvals",
+                label="Approvals",
+                url_name="approvals:model_approvals",
+                template="approvals/tab_model.html",
+                order=70,
+                permission="approvals.view_approvalrequest",
+            ),
+        )

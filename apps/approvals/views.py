@@ -26,10 +26,10 @@ from apps.approvals.forms import (
 from apps.approvals.models import ApprovalRequest
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
+from apps.core.tabs import render_tab
 from apps.core.views import is_partial, paginate, require_perm, role_required
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.approvals import review_gate_refusal
-from apps.inventory.views import _tab_page
 
 DECIDE = "approvals.decide_approvalrequest"
 REQUEST = "approvals.add_approvalrequest"
@@ -210,7 +210,6 @@ def _model_tab(request, model, *, request_form=None, status: int = 200):
     if can_request and request_form is None:
         request_form = _request_form(request, model, data=None)
     context = {
-        "tab_template": "approvals/tab_model.html",
         "approvals": approvals,
         "can_request": can_request,
         "request_form": request_form,
@@ -218,7 +217,7 @@ def _model_tab(request, model, *, request_form=None, status: int = 200):
         "overrides": selectors.gate_override_list(model=model),
         "can_lift_gate": user.has_perm("approvals.lift_gate", model),
     }
-    return _tab_page(request, model, "approvals", context, status=status)
+    return render_tab(request, model, tab="approvals", context=context, status=status)
 
 
 def _request_form(request, model, *, data) -> ApprovalRequestForm:

@@ -8,5 +8,7 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.inventory.approvals import register_kinds
+        from apps.inventory.tabs import register_tabs
 
         register_kinds()
+        register_tabs()

@@ -23,6 +23,7 @@ from apps.approvals.choices import RequestStatus
 from apps.audit import selectors as audit_selectors
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
+from apps.core.tabs import render_tab
 from apps.core.views import paginate, render_page, require_perm, role_required
 from apps.inventory import selectors, services
 from apps.inventory.choices import RiskAssessmentStatus
@@ -172,43 +173,6 @@ def model_edit(request, slug: str):
 
 # --- the model page and its tabs ---------------------------------------------------------
 
-TABS = (
-    ("overview", "Overview", "inventory:model_detail", None),
-    ("versions", "Versions", "inventory:model_versions", None),
-    ("lineage", "Datasets and lineage", "inventory:model_lineage", None),
-    ("risk", "Risk", "inventory:model_risk", None),
-    ("monitoring", "Monitoring", "monitoring:model_monitoring", None),
-    ("thresholds", "Thresholds", "monitoring:threshold_list", None),
-    ("approvals", "Approvals", "approvals:model_approvals", "approvals.view_approvalrequest"),
-    ("reviews", "Reviews", "reviews:model_reviews", "reviews.view_review"),
-    ("reports", "Reports", "reports:model_reports", "reports.view_model_reports"),
-    ("history", "History", "inventory:model_history", "inventory.view_history_registeredmodel"),
-)
-
-
-def _tab_page(request, model: RegisteredModel, tab: str, context: dict, *, status: int = 200):
-    user = request.user
-    tabs = [
-        {"key": key, "label": label, "url_name": url_name}
-        for key, label, url_name, perm in TABS
-        if perm is None or user.has_perm(perm, model)
-    ]
-    context = {
-        "model": model,
-        "tab": tab,
-        "tabs": tabs,
-        "tab_template": f"inventory/model/tab_{tab}.html",
-        "can_edit": user.has_perm("inventory.change_registeredmodel", model),
-        **context,
-    }
-    return render_page(
-        request,
-        "inventory/model_detail.html",
-        context,
-        partial="inventory/model/_tabs.html",
-        status=status,
-    )
-
 
 def _display(model, name: str) -> str:
     """A field's value as text in the user's zone; empty values stay empty."""
@@ -316,7 +280,7 @@ def _overview_context(request, model, transition_form=None) -> dict:
 @role_required
 def model_detail(request, slug: str):
     model = selectors.model_get(user=request.user, slug=slug)
-    return _tab_page(request, model, "overview", _overview_context(request, model))
+    return render_tab(request, model, tab="overview", context=_overview_context(request, model))
 
 
 @role_required
@@ -338,8 +302,8 @@ def model_transition(request, slug: str):
         else:
             messages.success(request, f"{model.name} is now in {model.get_status_display()}.")
             return redirect(model)
-    return _tab_page(
-        request, model, "overview", _overview_context(request, model, form), status=200
+    return render_tab(
+        request, model, tab="overview", context=_overview_context(request, model, form), status=200
     )
 
 
@@ -351,7 +315,7 @@ def model_versions(request, slug: str):
         "versions": versions,
         "can_add_version": request.user.has_perm("inventory.add_modelversion", model),
     }
-    return _tab_page(request, model, "versions", context)
+    return render_tab(request, model, tab="versions", context=context)
 
 
 @role_required
@@ -371,7 +335,7 @@ def model_lineage(request, slug: str):
         "can_add_deployment": user.has_perm("inventory.add_deployment", model),
         "can_add_dependency": user.has_perm("inventory.add_modeldependency", model),
     }
-    return _tab_page(request, model, "lineage", context)
+    return render_tab(request, model, tab="lineage", context=context)
 
 
 def _risk_context(request, model, *, questionnaire=None, decision_forms=None) -> dict:
@@ -412,7 +376,7 @@ def _risk_context(request, model, *, questionnaire=None, decision_forms=None) ->
 @role_required
 def model_risk(request, slug: str):
     model = selectors.model_get(user=request.user, slug=slug)
-    return _tab_page(request, model, "risk", _risk_context(request, model))
+    return render_tab(request, model, tab="risk", context=_risk_context(request, model))
 
 
 @role_required
@@ -439,7 +403,9 @@ def risk_assess(request, slug: str):
                 "A validator confirms or overrides it.",
             )
             return redirect("inventory:model_risk", slug=model.slug)
-    return _tab_page(request, model, "risk", _risk_context(request, model, questionnaire=form))
+    return render_tab(
+        request, model, tab="risk", context=_risk_context(request, model, questionnaire=form)
+    )
 
 
 @role_required
@@ -468,8 +434,8 @@ def risk_decide(request, slug: str, pk: int):
                 "approves it before it applies.",
             )
             return redirect("inventory:model_risk", slug=model.slug)
-    return _tab_page(
-        request, model, "risk", _risk_context(request, model, decision_forms={pk: form})
+    return render_tab(
+        request, model, tab="risk", context=_risk_context(request, model, decision_forms={pk: form})
     )
 
 
@@ -479,7 +445,7 @@ def model_history(request, slug: str):
     require_perm(request, "inventory.view_history_registeredmodel", model)
     page = paginate(request, audit_selectors.audit_event_list(model_pk=model.pk))
     context = {"page_obj": page, "events": audit_selectors.describe_events(page.object_list)}
-    return _tab_page(request, model, "history", context)
+    return render_tab(request, model, tab="history", context=context)
 
 
 # --- versions ----------------------------------------------------------------------------

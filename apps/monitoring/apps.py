@@ -7,6 +7,24 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Monitoring"
 
     def ready(self) -> None:
+        from apps.core.tabs import Tab, register_tab
         from apps.monitoring.approvals import register_kinds
 
         register_kinds()
+        for tab in (
+            Tab(
+                key="monitoring",
+                label="Monitoring",
+                url_name="monitoring:model_monitoring",
+                template="monitoring/tab_monitoring.html",
+                order=50,
+            ),
+            Tab(
+                key="thresholds",
+                label="Thresholds",
+                url_name="monitoring:threshold_list",
+                template="monitoring/tab_thresholds.html",
+                order=60,
+            ),
+        ):
+            register_tab("inventory.registeredmodel", tab)

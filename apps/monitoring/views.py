@@ -17,13 +17,11 @@ from django.views.decorators.http import require_POST
 from apps.approvals.registry import handler_for
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
+from apps.core.tabs import render_tab
 from apps.core.views import require_perm, role_required
 from apps.incidents import selectors as incident_selectors
 from apps.incidents.choices import ACTIVE_STATUSES
 from apps.inventory import selectors as inventory_selectors
-
-# The model page and its tab bar belong to the inventory; this tab plugs into it.
-from apps.inventory.views import _tab_page as model_tab_page
 from apps.monitoring import charts, selectors, services
 from apps.monitoring.approvals import describe_evaluation
 from apps.monitoring.choices import ThresholdStatus
@@ -58,9 +56,8 @@ def threshold_list(request, slug: str):
         "thresholds": thresholds,
         "expired_count": sum(t.status == ThresholdStatus.EXPIRED for t in thresholds),
         "can_add_threshold": request.user.has_perm(ADD, model),
-        "tab_template": "monitoring/tab_thresholds.html",
     }
-    return model_tab_page(request, model, "thresholds", context)
+    return render_tab(request, model, tab="thresholds", context=context)
 
 
 def _get(request, slug: str, pk: int):
@@ -232,7 +229,6 @@ def model_monitoring(request, slug: str):
         model=model, start=start, end=end, segment=segment, thresholds=thresholds
     )
     context = {
-        "tab_template": "monitoring/tab_monitoring.html",
         "ranges": [(key, RANGE_LABELS[key]) for key in RANGES],
         "range_key": range_key,
         "range_start": start,
@@ -250,7 +246,7 @@ def model_monitoring(request, slug: str):
         .order_by("severity", "-detected_at"),
         "can_ingest": user.has_perm("monitoring.ingest_metrics", model),
     }
-    return model_tab_page(request, model, "monitoring", context)
+    return render_tab(request, model, tab="monitoring", context=context)
 
 
 BATCHES_SHOWN = 10

@@ -7,4 +7,17 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self):
+        from apps.core.tabs import Tab, register_tab
         from apps.reports import checks  # noqa: F401  (registers the signing-key check)
+
+        register_tab(
+            "inventory.registeredmodel",
+            Tab(
+                key="reports",
+                label="Reports",
+                url_name="reports:model_reports",
+                template="reports/tab_model.html",
+                order=90,
+                permission="reports.view_model_reports",
+            ),
+        )

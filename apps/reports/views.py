@@ -17,9 +17,9 @@ from django.views.decorators.http import require_POST
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
 from apps.core.security import apply_document_policy
+from apps.core.tabs import render_tab
 from apps.core.views import paginate, render_page, require_perm, role_required
 from apps.inventory import selectors as inventory_selectors
-from apps.inventory.views import _tab_page as model_tab_page
 from apps.reports import generators, selectors, services
 from apps.reports.api.views import file_response, manifest_response
 from apps.reports.choices import GENERATOR, ReportKind, ReportStatus
@@ -188,7 +188,6 @@ def model_reports(request, slug: str):
             return redirect(report)
     page = paginate(request, selectors.report_list(user=user, model=model))
     context = {
-        "tab_template": "reports/tab_model.html",
         "form": form,
         "page_obj": page,
         "reports": page.object_list,
@@ -197,7 +196,7 @@ def model_reports(request, slug: str):
         "today": timezone.localdate().isoformat(),
     }
     status = 400 if form is not None and form.is_bound and form.errors else 200
-    return model_tab_page(request, model, "reports", context, status=status)
+    return render_tab(request, model, tab="reports", context=context, status=status)
 
 
 def _as_of_param(value: str, model) -> dt.datetime | None:

@@ -7,6 +7,18 @@ class ReviewsConfig(AppConfig):
     verbose_name = "Periodic reviews and findings"
 
     def ready(self) -> None:
+        from apps.core.tabs import Tab, register_tab
         from apps.reviews.approvals import register_kinds
 
         register_kinds()
+        register_tab(
+            "inventory.registeredmodel",
+            Tab(
+                key="reviews",
+                label="Reviews",
+                url_name="reviews:model_reviews",
+                template="reviews/tab_reviews.html",
+                order=80,
+                permission="reviews.view_review",
+            ),
+        )

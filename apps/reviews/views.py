@@ -13,9 +13,9 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
+from apps.core.tabs import render_tab
 from apps.core.views import paginate, render_page, require_perm, role_required
 from apps.inventory import selectors as inventory_selectors
-from apps.inventory.views import _tab_page
 from apps.reviews import schedule, selectors, services
 from apps.reviews.choices import FindingStatus, ReviewStatus
 from apps.reviews.forms import (
@@ -143,7 +143,6 @@ def model_reviews(request, slug: str):
     today = timezone.localdate()
     findings = list(selectors.finding_list(user=request.user, model=model))
     context = {
-        "tab_template": "reviews/tab_reviews.html",
         "reviews": selectors.review_list(user=request.user, model=model)[:50],
         "findings": findings,
         "overdue_findings": [
@@ -159,7 +158,7 @@ def model_reviews(request, slug: str):
         "can_add_review": request.user.has_perm("reviews.add_review", model),
         "can_add_finding": request.user.has_perm("reviews.add_finding", model),
     }
-    return _tab_page(request, model, "reviews", context)
+    return render_tab(request, model, tab="reviews", context=context)
 
 
 # --- findings ----------------------------------------------------------------------------
