@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.dashboard",
     "apps.jobs",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -249,7 +249,7 @@ def crawl_data(settings, tmp_path):
 
     from apps.accounts.models import User
     from apps.accounts.roles import ALL_ROLES
-    from apps.inventory.management.commands.seed_demo import demo_password
+    from apps.demo.passwords import demo_password
     from apps.reports import services as report_services
     from apps.reviews.models import Finding
 

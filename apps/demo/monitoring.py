@@ -2,14 +2,14 @@
 revision waiting for the business owner's sign-off (``seed_thresholds``), then 90 days of
 metrics per model with the stories of the failed-delivery predictor, the payment anomaly
 prioritiser's candidate and the recommendation service's value (``seed_monitoring``).
-Idempotent, written through the services, the loader, the evaluation and the approval
-engine, so the audit trail, states, breaches and incidents tell the story."""
+Idempotent, written through the services: the metrics are pushed as files through the same
+ingestion service as real data (``ingestion_batch_create``, then the batch run in this
+process), the thresholds signed through the approval engine, so the audit trail, states,
+breaches and incidents tell the story."""
 
 from __future__ import annotations
 
 import hashlib
-import math
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -23,19 +23,30 @@ from apps.accounts.models import User
 from apps.approvals.choices import ApprovalKind, ApproverRole, Verdict
 from apps.approvals.models import ApprovalRequest, GateOverride
 from apps.approvals.services import approval_decide
-from apps.audit.services import audit_record
-from apps.core.story import Step, run_story
+from apps.demo.data.monitoring import (
+    ACTIVE,
+    BATCH_DAYS,
+    CANDIDATE,
+    CANDIDATE_SHADOW_DAYS,
+    METRICS,
+    PENDING_REVISION,
+    POSTCODE_CHANGE_DAYS_AGO,
+    REJECTION_COMMENT,
+    RNG_SEED,
+    SERIES,
+    DemoSeries,
+)
+from apps.demo.passwords import demo_password
+from apps.demo.story import Step, run_story
 from apps.inventory.choices import LifecycleStatus, VersionStage
 from apps.inventory.models import Dataset, ModelVersion, RegisteredModel
 from apps.monitoring import services
 from apps.monitoring.choices import (
-    BatchStage,
     BatchStatus,
-    FileFormat,
     IngestionSource,
-    MetricDirection,
     ThresholdStatus,
 )
+from apps.monitoring.ingestion import services as ingestion
 from apps.monitoring.models import (
     DriftRun,
     IngestionBatch,
@@ -43,148 +54,6 @@ from apps.monitoring.models import (
     Observation,
     Threshold,
 )
-
-METRICS = (
-    ("auc", "Area under the ROC curve on labelled outcomes.", "", MetricDirection.HIGHER_IS_BETTER),
-    (
-        "recall",
-        "Share of actual positives the model catches.",
-        "",
-        MetricDirection.HIGHER_IS_BETTER,
-    ),
-    (
-        "drift.psi.income",
-        "Population stability index of declared income against the training data.",
-        "PSI",
-        MetricDirection.LOWER_IS_BETTER,
-    ),
-    ("latency.p95", "95th percentile of scoring latency.", "ms", MetricDirection.LOWER_IS_BETTER),
-    (
-        "precision",
-        "Share of the cases the model flags that are actual positives.",
-        "",
-        MetricDirection.HIGHER_IS_BETTER,
-    ),
-    (
-        "alert_rate",
-        "Share of scored cases the model puts above the review cut-off.",
-        "",
-        MetricDirection.LOWER_IS_BETTER,
-    ),
-    (
-        "value_vs_cost",
-        "Attributed monthly gross margin divided by the service's running cost.",
-        "ratio",
-        MetricDirection.HIGHER_IS_BETTER,
-    ),
-    ("ctr", "Click-through rate of the recommended items.", "", MetricDirection.HIGHER_IS_BETTER),
-    (
-        "mae",
-        "Mean absolute error of the forecast.",
-        "min",
-        MetricDirection.LOWER_IS_BETTER,
-    ),
-    (
-        "interval_coverage",
-        "Share of actual values inside the forecast's 80% interval.",
-        "",
-        MetricDirection.HIGHER_IS_BETTER,
-    ),
-    (
-        "acceptance_rate",
-        "Share of drafted replies agents send with at most minor edits.",
-        "",
-        MetricDirection.HIGHER_IS_BETTER,
-    ),
-    (
-        "wape",
-        "Weighted absolute percentage error of the demand forecast.",
-        "%",
-        MetricDirection.LOWER_IS_BETTER,
-    ),
-    (
-        "field_accuracy",
-        "Share of extracted document fields that match the labels.",
-        "",
-        MetricDirection.HIGHER_IS_BETTER,
-    ),
-)
-
-
-@dataclass(frozen=True)
-class DemoThreshold:
-    model: str
-    metric: str
-    warning: float
-    critical: float
-    rationale: str
-    evaluation: str = "latest"
-    window_days: int | None = None
-    min_samples: int = 1
-    segment: str = ""
-    version: str = ""
-
-
-ACTIVE = (
-    DemoThreshold(
-        "retail-credit-scoring",
-        "auc",
-        0.74,
-        0.70,
-        "Below 0.70 the scorecard no longer separates good from bad payers well enough for "
-        "the approved cut-offs; 0.74 leaves a month to retrain.",
-        evaluation="mean",
-        window_days=7,
-        min_samples=20,
-    ),
-    DemoThreshold(
-        "retail-credit-scoring",
-        "drift.psi.income",
-        0.10,
-        0.25,
-        "PSI above 0.25 is the bank's standard signal of a material population shift.",
-    ),
-    DemoThreshold(
-        "failed-delivery-predictor",
-        "recall",
-        0.80,
-        0.72,
-        "Dispatch planning assumes at least 72% of failed deliveries are flagged in advance.",
-        evaluation="min",
-        window_days=3,
-        min_samples=8,
-    ),
-    DemoThreshold(
-        "payment-anomaly-prioritiser",
-        "latency.p95",
-        250,
-        400,
-        "Reviewers' queue refresh budget is 400 ms per payment.",
-    ),
-    DemoThreshold(
-        "payment-anomaly-prioritiser",
-        "alert_rate",
-        0.015,
-        0.02,
-        "The payments control team reviews about 2,000 payments a day, 1.5% of the flow; "
-        "above 2% the queue is not cleared before the payment cut-off.",
-        evaluation="mean",
-        window_days=7,
-        min_samples=20,
-        version="1.0.0",
-    ),
-    DemoThreshold(
-        "product-recommendations",
-        "value_vs_cost",
-        1.5,
-        1.0,
-        "The service must earn at least its running cost (1.0); below 1.5 the product "
-        "committee reviews whether it is worth its infrastructure.",
-        evaluation="latest",
-    ),
-)
-# The revision waiting for the business owner: tighter AUC bounds on the credit model.
-PENDING_REVISION = ("retail-credit-scoring", "auc", 0.76, 0.72)
 
 
 def _sign(request: ApprovalRequest, approvers: list[User], password: str) -> None:
@@ -211,8 +80,6 @@ REVISION_DAYS_AGO = 8
 def _password(password: str | None) -> str:
     if password is not None:
         return password
-    from apps.inventory.management.commands.seed_demo import demo_password
-
     return demo_password()
 
 
@@ -341,107 +208,6 @@ def _seed_pending_revision(*, counts: dict[str, int]) -> None:
         _bump(counts, "pending sign-offs")
 
 
-# --- metric stories -------------------------------------------------------------------------
-#
-# 90 days of observations for every model version in use, loaded like pushed metrics
-# (weekly batches, each evaluated against the signed thresholds, so states, breaches and
-# incidents come from the real evaluation), plus three stories:
-#
-# - failed-delivery-predictor: an upstream system started sending full postcodes instead of
-#   postcode districts 20 days ago; recall falls, its signed threshold goes critical and the
-#   evaluation opens an incident; weekly drift runs show the postcode column drifting.
-# - payment-anomaly-prioritiser: a retrained candidate (1.1.0) scored in shadow mode flags
-#   twice as many payments; its promotion is rejected by the business owner.
-# - product-recommendations: a monthly value-versus-cost metric.
-
-DAYS = 90
-RNG_SEED = 20260401
-BATCH_DAYS = 7
-POSTCODE_CHANGE_DAYS_AGO = 20
-CANDIDATE = ("payment-anomaly-prioritiser", "1.1.0")
-CANDIDATE_SHADOW_DAYS = 30
-REJECTION_COMMENT = (
-    "Rejected: in {days} days of shadow scoring 1.1.0 flagged {new:.1%} of payments against "
-    "{old:.1%} for 1.0.0 in production, twice the alerts, beyond the team's review capacity "
-    "of about 2,000 payments a day (the signed alert-rate threshold is 2%). Recalibrate the "
-    "re-ranker's cut-off to the current alert rate and resubmit."
-)
-
-
-@dataclass(frozen=True)
-class DemoSeries:
-    """How one demo series is generated: a level with noise, one value every ``hours``
-    over the last ``days`` days, optionally shifting to ``shift_to`` from ``shift_days_ago``
-    over ``ramp_days``, or one value a month (``monthly``) for a year."""
-
-    model: str
-    version: str
-    metric: str
-    level: float
-    noise: float
-    hours: int = 24
-    days: int = DAYS
-    shift_days_ago: float | None = None
-    shift_to: float = 0.0
-    ramp_days: float = 1.0
-    monthly: bool = False
-    low: float = 0.0
-    high: float = math.inf
-    decimals: int = 4
-
-
-SERIES = (
-    DemoSeries("retail-credit-scoring", "2.4.0", "auc", 0.79, 0.006, hours=6),
-    DemoSeries("retail-credit-scoring", "2.5.0-rc1", "auc", 0.805, 0.006, hours=6, days=12),
-    DemoSeries("retail-credit-scoring", "2.4.0", "drift.psi.income", 0.05, 0.012, low=0.001),
-    DemoSeries(
-        "failed-delivery-predictor",
-        "1.1.0",
-        "recall",
-        0.84,
-        0.012,
-        hours=6,
-        shift_days_ago=POSTCODE_CHANGE_DAYS_AGO,
-        shift_to=0.66,
-        ramp_days=5,
-        high=1.0,
-    ),
-    DemoSeries(
-        "failed-delivery-predictor",
-        "1.1.0",
-        "precision",
-        0.49,
-        0.01,
-        hours=6,
-        shift_days_ago=POSTCODE_CHANGE_DAYS_AGO,
-        shift_to=0.43,
-        ramp_days=5,
-        high=1.0,
-    ),
-    DemoSeries("payment-anomaly-prioritiser", "1.0.0", "alert_rate", 0.011, 0.0012, hours=6),
-    DemoSeries(
-        "payment-anomaly-prioritiser",
-        "1.1.0",
-        "alert_rate",
-        0.023,
-        0.0018,
-        hours=6,
-        days=CANDIDATE_SHADOW_DAYS,
-    ),
-    DemoSeries("payment-anomaly-prioritiser", "1.0.0", "latency.p95", 180, 18, hours=6, decimals=1),
-    DemoSeries("product-recommendations", "4.0.0", "ctr", 0.041, 0.002),
-    DemoSeries("product-recommendations", "4.0.0", "latency.p95", 62, 6, decimals=1),
-    DemoSeries("product-recommendations", "4.0.0", "value_vs_cost", 2.4, 0.25, monthly=True),
-    DemoSeries("delivery-eta-forecaster", "2.1.0", "mae", 11.5, 0.9, decimals=2),
-    DemoSeries("delivery-eta-forecaster", "2.1.0", "interval_coverage", 0.81, 0.015, high=1.0),
-    DemoSeries("support-reply-assistant", "2025.05", "acceptance_rate", 0.62, 0.03, high=1.0),
-    DemoSeries("warehouse-demand-forecast", "0.4.0", "wape", 18.0, 1.2, decimals=2),
-    DemoSeries("customer-churn-propensity", "1.0.0", "auc", 0.74, 0.008, high=1.0),
-    DemoSeries("income-document-ocr", "2025.03", "field_accuracy", 0.93, 0.01, high=1.0),
-    DemoSeries("invoice-matching-classifier", "0.1.0", "precision", 0.88, 0.015, high=1.0),
-)
-
-
 def demo_anchor(now: datetime | None = None) -> datetime:
     """Today's midnight (UTC): the time of the demo's last observations."""
     now = now or timezone.now()
@@ -471,67 +237,52 @@ def series_values(spec: DemoSeries, anchor: datetime, rng) -> tuple[list[datetim
     return times, values
 
 
-def _frame(rows: list[tuple]) -> pd.DataFrame:
-    version_ids, metric_ids, times, values = zip(*rows, strict=True)
-    return pd.DataFrame(
-        {
-            "version_id": pd.Series(version_ids, dtype="int64"),
-            "metric_id": pd.Series(metric_ids, dtype="int64"),
-            "segment": pd.Series([""] * len(rows), dtype="object"),
-            "timestamp": pd.to_datetime(pd.Series(times), utc=True).astype("datetime64[ns, UTC]"),
-            "value": pd.Series(values, dtype="float64"),
-        }
+def _csv(slug: str, rows: list[tuple]) -> bytes:
+    """The rows as the CSV a model's pipeline pushes (see the ingestion's columns)."""
+    versions, metrics, times, values = zip(*rows, strict=True)
+    return (
+        pd.DataFrame(
+            {
+                "model": slug,
+                "version": versions,
+                "metric": metrics,
+                "value": values,
+                "timestamp": [t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for t in times],
+                "segment": "",
+            }
+        )
+        .to_csv(index=False)
+        .encode()
     )
 
 
-def _load_batch(slug: str, rows: list[tuple], *, name: str, counts: dict[str, int]) -> None:
-    """One demo batch of a model's rows, loaded and evaluated like a pushed file.
+def load_batch(slug: str, rows: list[tuple], *, name: str, counts: dict[str, int]) -> None:
+    """One demo batch of a model's rows, sent by its owner and run in this process through
+    the ingestion service, like a pushed file (stored, parsed, validated, loaded, evaluated
+    and audited by the service itself).
 
     ``rows`` name their version and metric; rows of a version that does not exist (yet) are
     left out, as the series of a model without that version always were.
     """
-    from apps.monitoring.evaluation.services import evaluate_batch
-    from apps.monitoring.ingestion.loader import load_observations
-
     model = RegisteredModel.objects.select_related("owner").get(slug=slug)
-    versions = dict(model.versions.values_list("version", "pk"))
-    metrics = dict(MetricDefinition.objects.values_list("name", "pk"))
-    rows = [(versions[v], metrics[m], t, x) for v, m, t, x in rows if v in versions]
+    versions = set(model.versions.values_list("version", flat=True))
+    rows = [row for row in rows if row[0] in versions]
     if not rows:
         return
-    frame = _frame(rows)
-    content = frame.to_csv(index=False).encode()
-    now = timezone.now()
-    batch = IngestionBatch.objects.create(
+    batch, created = ingestion.ingestion_batch_create(
+        user=model.owner,
         source=IngestionSource.DEMO,
-        scope_model=model,
+        data=_csv(slug, rows),
         file_name=name,
-        file_format=FileFormat.CSV,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size_bytes=len(content),
-        status=BatchStatus.RUNNING,
-        stage=BatchStage.LOADING,
-        rows_total=len(frame),
-        created_by=model.owner,
-        started_at=now,
+        scope_model=model,
     )
-    result = load_observations(batch=batch, frame=frame)
-    batch.rows_loaded, batch.rows_duplicate = result.loaded, result.duplicate
-    batch.stage = BatchStage.EVALUATING
-    batch.save(update_fields=["rows_loaded", "rows_duplicate", "stage"])
-    evaluate_batch(batch=batch, series=result.series)
-    batch.status, batch.stage, batch.progress = BatchStatus.SUCCEEDED, BatchStage.DONE, 100
-    batch.finished_at = timezone.now()
-    batch.save(update_fields=["status", "stage", "progress", "finished_at"])
-    audit_record(
-        actor=model.owner,
-        action="create",
-        obj=batch,
-        model_ref=model.pk,
-        changes={"rows_loaded": {"before": None, "after": result.loaded}},
-        message=f"Demo metrics {name}: {result.loaded} observations.",
-    )
-    _bump(counts, "observations", result.loaded)
+    if not created:
+        return  # this content was sent for this model before
+    # The job queued with the batch finds it finished and does nothing.
+    batch = ingestion.ingestion_batch_run(batch_id=batch.pk)
+    if batch.status != BatchStatus.SUCCEEDED:
+        raise RuntimeError(f"Demo batch {name} did not load: {batch.status}. {batch.error}")
+    _bump(counts, "observations", batch.rows_loaded)
     _bump(counts, "ingestion batches")
 
 
@@ -565,7 +316,7 @@ def _series_steps(anchor: datetime, counts: dict[str, int]) -> list[Step]:
                     anchor - timedelta(days=BATCH_DAYS * week) + timedelta(hours=1),
                     f"metrics of {slug} from {start}",
                     partial(
-                        _load_batch,
+                        load_batch,
                         slug,
                         week_rows,
                         name=f"demo-{slug}-{start:%Y-%m-%d}.csv",

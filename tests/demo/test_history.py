@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.audit.models import AuditEvent
+from apps.demo import monitoring as demo
 from apps.inventory.models import RegisteredModel
-from apps.monitoring import demo
 from apps.reports.choices import ReportFormat, ReportKind, ReportStatus
 from apps.reports.register import register_rows
 from apps.reports.services import report_generate, report_request

@@ -1,4 +1,4 @@
-"""Dated steps run in time order under a clock the services read (apps.core.story)."""
+"""Dated steps run in time order under a clock the services read (apps.demo.story)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from apps.core.story import Step, StoryClock, run_story
+from apps.demo.story import Step, StoryClock, run_story
 
 END = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

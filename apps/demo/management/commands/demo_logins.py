@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand
 
 from apps.accounts import roles
 from apps.accounts.models import User
-from apps.inventory.management.commands.seed_demo import DEMO_USERS, demo_password
+from apps.demo.data.users import DEMO_USERS
+from apps.demo.passwords import demo_password
 
 DEMO_URL = "http://127.0.0.1:8000"
 

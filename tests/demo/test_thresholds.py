@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 
 from apps.approvals.models import ApprovalRequest
+from apps.demo.monitoring import seed_thresholds
 from apps.monitoring.choices import ThresholdStatus
-from apps.monitoring.demo import seed_thresholds
 from apps.monitoring.models import Threshold
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,9 @@ from apps.approvals.models import ApprovalRequest, Decision
 from apps.approvals.selectors import filled_slots, waiting_for
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_chain_verify
+from apps.demo.data.users import DEMO_USERS
+from apps.demo.passwords import DEFAULT_DEMO_PASSWORD
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskAssessmentStatus, VersionStage
-from apps.inventory.management.commands.seed_demo import DEFAULT_DEMO_PASSWORD, DEMO_USERS
 from apps.inventory.models import (
     Dataset,
     Deployment,

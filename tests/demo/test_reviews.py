@@ -3,8 +3,8 @@
 import pytest
 from django.utils import timezone
 
+from apps.demo.reviews import seed_reviews
 from apps.reviews import selectors
-from apps.reviews.demo import seed_reviews
 from apps.reviews.models import Finding, Review
 from tests.factories import RegisteredModelFactory, UserFactory
 

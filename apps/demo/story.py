@@ -9,6 +9,14 @@ as of a past date finds the record as it stood then.
 
 A step may return further steps (for instance the weekly batches of the models that exist by
 then); they join the queue in time order.
+
+Why a clock and not real times with dates relative to now: run at the real time, fifteen
+months of history would all carry the same instant, and a report as of last spring would find
+an empty inventory. The clock is handed explicitly to ``run_story`` and to the seeder (which
+pass the story's dates to the services that take one: deployments, drift runs); the services
+that stamp records with ``timezone.now()`` and take no time (the audit trail, approvals,
+batches, breaches, incidents) read it while ``StoryClock.running`` holds, which only
+``apps.demo.services.demo_seed`` enters, for its one transaction.
 """
 
 from __future__ import annotations

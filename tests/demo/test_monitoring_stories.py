@@ -17,11 +17,11 @@ from apps.accounts.models import User
 from apps.approvals.choices import ApprovalKind, RequestStatus
 from apps.approvals.models import ApprovalRequest, Decision
 from apps.audit.models import AuditEvent
+from apps.demo import monitoring as demo
 from apps.incidents.choices import ACTIVE_STATUSES
 from apps.incidents.models import Incident
 from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import ModelVersion, RegisteredModel
-from apps.monitoring import demo
 from apps.monitoring.choices import BatchStatus, IngestionSource
 from apps.monitoring.models import (
     Breach,
