@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from apps.monitoring.ingestion import services as ingestion
 from tests import listeners, live_server
 from tests.jobs import data, harness
 from tests.jobs.world import MODEL, VERSION
+from tests.monitoring.ingestion.paused import paused_worker_env
 
 pytestmark = [
     pytest.mark.services,
@@ -80,7 +80,7 @@ def test_jobs_asked_for_while_redis_is_down_answer_at_once_and_run_once_when_it_
                 log=tmp_path / "worker.log",
                 name="outage",
                 beat=True,
-                extra_env={ingestion.TEST_DELAY_ENV: str(PAUSE)},
+                extra_env=paused_worker_env(PAUSE),
             ) as w,
         ):
             api = harness.Api(base, world["token"])

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from apps.monitoring.ingestion import services
 from tests import live_server
 from tests.jobs import data, harness
 from tests.jobs.world import MODEL
+from tests.monitoring.ingestion.paused import paused_worker_env
 
 pytestmark = [
     pytest.mark.services,
@@ -76,7 +76,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_jobs_finish_exactly_once(
                 site,
                 log=tmp_path / "worker-a.log",
                 name="a",
-                extra_env={services.TEST_DELAY_ENV: str(PAUSE)},
+                extra_env=paused_worker_env(PAUSE),
             ) as first:
                 first_pool = first.pool_pids()
                 content = data.metric_csv(ROWS)

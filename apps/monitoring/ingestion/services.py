@@ -71,9 +71,6 @@ BATCH_AUDITED_FIELDS = (
     "status",
 )
 LIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING, BatchStatus.SUCCEEDED, BatchStatus.PARTIAL)
-#: TEST ONLY: seconds to sleep at each stage of a run (and just before the load commits),
-#: so a test can kill a worker in the middle of a batch. Never set it in production.
-TEST_DELAY_ENV = "MLGOV_TEST_INGEST_STAGE_DELAY"
 
 
 def _megabytes(n: int) -> str:
@@ -262,10 +259,11 @@ def _audit_created(user, batch: IngestionBatch) -> None:
 # --- running a batch (the task body) ----------------------------------------------------------
 
 
-def _test_pause() -> None:
-    delay = os.environ.get(TEST_DELAY_ENV)
-    if delay:
-        time.sleep(float(delay))
+def run_checkpoint(point: str) -> None:
+    """A named point of a run: ``claimed`` (the batch is marked running), ``validating`` (its
+    stage is shown) and ``committing`` (the rows are loaded, the load's transaction about to
+    commit). Nothing happens here; it is the seam at which the fault tests' workers hold a
+    run (their settings replace it), so a test can kill a worker in the middle of a batch."""
 
 
 def _locked(batch_id: int) -> IngestionBatch | None:
@@ -616,9 +614,9 @@ def _run(batch_id: int) -> IngestionBatch | None:
         if batch.stage != BatchStage.DONE and batch.status != BatchStatus.FAILED:
             _evaluate_and_finish(batch)
         return batch
-    _test_pause()
+    run_checkpoint("claimed")
     _set_stage(batch_id, BatchStage.VALIDATING, 10)
-    _test_pause()
+    run_checkpoint("validating")
     progress = _Progress(batch_id, batch.size_bytes)
     try:
         with transaction.atomic():
@@ -627,7 +625,7 @@ def _run(batch_id: int) -> IngestionBatch | None:
             except _Discard as discarded:
                 scan = discarded.scan
             progress.close()  # before the batch row is locked below
-            _test_pause()
+            run_checkpoint("committing")
             batch = _locked(batch_id)
             if batch is None or batch.is_final:
                 transaction.set_rollback(True)

@@ -14,6 +14,7 @@ from apps.monitoring.models import IngestionBatch, Observation
 from mlgov.celery import app
 from tests.celery_worker import running_worker
 from tests.monitoring.ingestion.conftest import csv_bytes, good_rows
+from tests.monitoring.ingestion.paused import paused_worker_env
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -61,8 +62,10 @@ def test_a_batch_is_loaded_by_a_worker(model_owner, auc, recall, versions, publi
 def test_a_worker_killed_mid_load_is_replaced_and_the_batch_loads_once(
     model_owner, auc, recall, versions, publish_to, monkeypatch
 ):
-    # TEST ONLY: pause 3 s at each stage, including inside the load transaction before commit.
-    monkeypatch.setenv(services.TEST_DELAY_ENV, "3")
+    # This worker pauses 3 s at each checkpoint, including inside the load transaction
+    # before it commits (tests/monitoring/ingestion/paused.py).
+    for name, value in paused_worker_env(3).items():
+        monkeypatch.setenv(name, value)
     with running_worker() as queue:
         publish_to(queue)
         # Asked while idle: a busy solo worker answers no control messages.
@@ -78,8 +81,8 @@ def test_a_worker_killed_mid_load_is_replaced_and_the_batch_loads_once(
     batch.refresh_from_db()
     assert batch.status == BatchStatus.RUNNING and Observation.objects.count() == 0
 
-    monkeypatch.delenv(services.TEST_DELAY_ENV)
-    # The replacement gives an unacknowledged task whose worker died back after 2 s.
+    # The replacement pauses nowhere and gives an unacknowledged task whose worker died back
+    # after 2 s.
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "tests.monitoring.ingestion.worker_settings")
     time.sleep(2.5)
     with running_worker(queue=queue):
