@@ -32,7 +32,6 @@ from apps.core.services import require_perm
 from apps.core.signing import installation_signer
 from apps.core.validators import datetime_problem
 from apps.inventory.models import RegisteredModel
-from apps.jobs.selectors import job_for, job_is_stuck
 from apps.jobs.services import job_enqueue, job_restart
 from apps.reports import generators, manifests, selectors
 from apps.reports.choices import (
@@ -261,7 +260,7 @@ def report_retry(*, user, report: Report) -> Report:
         )
     with transaction.atomic():
         report = _locked(report.pk)
-        if report.is_final or not job_is_stuck(job_for(task=REPORT_TASK, object_id=report.pk)):
+        if not selectors.report_retryable(report):
             raise ApplicationError(
                 f"Only a failed or stalled report can be asked for again; report {report.pk} "
                 f"is {report.get_status_display().lower()}."

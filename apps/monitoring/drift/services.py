@@ -27,7 +27,6 @@ from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
 from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import ModelVersion
-from apps.jobs.selectors import job_for, job_is_stuck
 from apps.jobs.services import job_enqueue, job_restart
 from apps.monitoring.choices import (
     DRIFT_TASK,
@@ -37,7 +36,7 @@ from apps.monitoring.choices import (
     IngestionSource,
     MetricDirection,
 )
-from apps.monitoring.drift import files, stats
+from apps.monitoring.drift import files, selectors, stats
 from apps.monitoring.ingestion.services import release_memory, stored_files_sweep
 from apps.monitoring.models import DriftColumn, DriftRun, IngestionBatch, MetricDefinition
 
@@ -305,7 +304,7 @@ def drift_run_retry(*, user, run: DriftRun) -> DriftRun:
         run.error = ""
         run.started_at = run.finished_at = None
         run.save(update_fields=["status", "error", "started_at", "finished_at"])
-    elif _is_final(run) or not job_is_stuck(job_for(task=DRIFT_TASK, object_id=run.pk)):
+    elif not selectors.drift_run_retryable(run):
         raise _refuse(
             f"Only a failed or stalled drift run can be run again; this one is "
             f"{run.get_status_display().lower()}."

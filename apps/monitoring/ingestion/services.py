@@ -49,10 +49,10 @@ from apps.core import egress
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
 from apps.inventory.models import ModelVersion, RegisteredModel
-from apps.jobs.selectors import job_for, job_is_stuck
+from apps.jobs.selectors import job_stalled
 from apps.jobs.services import job_enqueue, job_restart
 from apps.monitoring.choices import INGEST_TASK, BatchStage, BatchStatus, IngestionSource
-from apps.monitoring.ingestion import loader, parse, validate
+from apps.monitoring.ingestion import loader, parse, selectors, validate
 from apps.monitoring.ingestion.selectors import PUSH, normalise_host, pull_url_refusal
 from apps.monitoring.models import AllowedPullHost, IngestionBatch, MetricDefinition, MetricSource
 
@@ -90,7 +90,7 @@ def _live_batch(sha256: str, scope_model: RegisteredModel | None) -> IngestionBa
         .first()
     )
     stalled = batch is not None and not batch.is_final
-    if stalled and job_is_stuck(job_for(task=INGEST_TASK, object_id=batch.pk)):
+    if stalled and job_stalled(task=INGEST_TASK, object_id=batch.pk):
         job_restart(task=INGEST_TASK, object_id=batch.pk)
     return batch
 
@@ -344,7 +344,7 @@ def ingestion_batch_retry(*, user, batch: IngestionBatch) -> IngestionBatch:
         batch.rows_total = batch.rows_loaded = batch.rows_duplicate = batch.rows_rejected = 0
         batch.row_errors = []
         batch.save()
-    elif not job_is_stuck(job_for(task=INGEST_TASK, object_id=batch.pk)) or batch.is_final:
+    elif not selectors.batch_retryable(batch):
         raise ApplicationError(
             f"Only a failed or stalled batch can be sent again; batch {batch.pk} is "
             f"{batch.get_status_display().lower()}."
