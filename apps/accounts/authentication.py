@@ -12,7 +12,6 @@ import binascii
 from datetime import timedelta
 from hmac import compare_digest
 
-from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
@@ -21,6 +20,7 @@ from knox.settings import CONSTANTS
 from rest_framework import exceptions
 
 from apps.accounts.models import AuthToken
+from apps.core import clock
 
 # How stale ``last_used_at`` may get before a request writes it again.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -40,7 +40,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
         for auth_token in candidates:
             if not compare_digest(digest, auth_token.digest):
                 continue
-            now = timezone.now()
+            now = clock.now()
             if auth_token.expiry is not None and auth_token.expiry <= now:
                 raise exceptions.AuthenticationFailed(
                     f"Token expired on {auth_token.expiry:%Y-%m-%d %H:%M} UTC; "

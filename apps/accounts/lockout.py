@@ -25,7 +25,8 @@ from axes.helpers import get_client_parameters, get_client_username
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Sum
-from django.utils import timezone
+
+from apps.core import clock
 
 PARAMETER_LABELS = {
     ("username", "ip_address"): "username from one address",
@@ -80,7 +81,7 @@ def _rule_counts(request, credentials: dict | None) -> list[tuple[LockoutRule, i
     filters = get_client_parameters(
         username, request.axes_ip_address, request.axes_user_agent, request, credentials
     )
-    at = request.axes_attempt_time or timezone.now()
+    at = request.axes_attempt_time or clock.now()
     counts = []
     for rule, filter_kwargs in zip(lockout_rules(), filters, strict=True):
         attempts = AccessAttempt.objects.filter(

@@ -6,8 +6,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.utils import timezone
 from knox.models import AbstractAuthToken
+
+from apps.core import clock
 
 
 def validate_timezone(value: str) -> None:
@@ -108,4 +109,4 @@ class AuthToken(AbstractAuthToken):
 
     @property
     def is_expired(self) -> bool:
-        return self.expiry is not None and self.expiry <= timezone.now()
+        return self.expiry is not None and self.expiry <= clock.now()

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from axes.models import AccessAttempt
 from django.db.models import Max, QuerySet, Sum
-from django.utils import timezone
 
 from apps.accounts.lockout import LockoutRule, lockout_rules
 from apps.accounts.models import AuthToken, User
+from apps.core import clock
 
 
 def auth_tokens_of(*, user: User) -> QuerySet[AuthToken]:
@@ -52,7 +52,7 @@ class Lockout:
 
 def lockouts_active() -> list[Lockout]:
     """Every lockout in force: one aggregate query per rule, whatever the history's size."""
-    now = timezone.now()
+    now = clock.now()
     found: list[Lockout] = []
     for rule in lockout_rules():
         rows = (

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from django.apps import apps as django_apps
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from apps.accounts import roles
 from apps.approvals import policy
@@ -21,6 +20,7 @@ from apps.approvals.content import content_sha256
 from apps.approvals.models import ApprovalRequest, Decision, GateOverride
 from apps.approvals.registry import handler_for
 from apps.audit.chain import normalise
+from apps.core import clock
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import RegisteredModel
 
@@ -207,7 +207,7 @@ def compare_rows(request: ApprovalRequest) -> list[dict]:
 def active_gate_override(*, model, gate: str) -> GateOverride | None:
     """The override of ``gate`` in force for the model now (the latest lifted), or None."""
     return (
-        GateOverride.objects.filter(model=model, gate=gate, expires_at__gt=timezone.now())
+        GateOverride.objects.filter(model=model, gate=gate, expires_at__gt=clock.now())
         .order_by("-lifted_at")
         .first()
     )

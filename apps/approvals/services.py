@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
 
 from apps.accounts.services import SignatureAttempt, password_reauthenticate
 from apps.approvals import policy, selectors, signals
@@ -20,6 +19,7 @@ from apps.approvals.models import ApprovalRequest, Decision, GateOverride
 from apps.approvals.registry import handler_for
 from apps.audit.chain import normalise
 from apps.audit.services import audit_record
+from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
 from apps.inventory.choices import EUAIActClass
@@ -77,7 +77,7 @@ def approval_request_create(
         tier_at_request=model.risk_tier,
         required_slots=list(policy.required_slots(kind, model.risk_tier)),
         requested_by=actor,
-        requested_at=timezone.now(),
+        requested_at=clock.now(),
     )
     audit_record(
         actor=actor,
@@ -106,7 +106,7 @@ def _current_content_sha256(request: ApprovalRequest) -> str:
 
 def _close(request: ApprovalRequest, *, actor, status: str, note: str = "") -> None:
     request.status = status
-    request.closed_at = timezone.now()
+    request.closed_at = clock.now()
     request.closing_note = note
     request.save(update_fields=["status", "closed_at", "closing_note"])
     audit_record(
@@ -230,7 +230,7 @@ def _decide(*, actor, request, verdict: str, comment: str) -> Decision:
         comment=comment.strip(),
         content_sha256=request.content_sha256,
         meaning=meaning,
-        signed_at=timezone.now(),
+        signed_at=clock.now(),
     )
     audit_record(
         actor=actor,
@@ -282,7 +282,7 @@ def gate_lift(*, actor, model, gate: str, reason: str, days: int = 30) -> GateOv
         raise _refuse(f"Unknown gate {gate!r}.", "gate")
     if not 1 <= days <= 90:
         raise _refuse("An override lasts between 1 and 90 days.", "days")
-    now = timezone.now()
+    now = clock.now()
     override = GateOverride.objects.create(
         model=model,
         gate=gate,

@@ -25,8 +25,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from django.conf import settings as django_settings
 from django.db import connections
-from django.utils import timezone
 from psycopg import sql
+
+from apps.core import clock
 
 
 class DrillError(Exception):
@@ -150,7 +151,7 @@ def _verify(report: DrillReport, checkpoint_path: Path, *, timeout: float) -> No
 
 
 def scratch_name() -> str:
-    return f"mlgov_drill_{timezone.now():%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
+    return f"mlgov_drill_{clock.now():%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
 
 
 def restore_drill(

@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connections, models, transaction
-from django.utils import timezone
 
 from apps.audit import checkpoints
 from apps.audit.chain import GENESIS_HASH, compute_hash, format_time, normalise
 from apps.audit.checkpoints import Checkpoint, CheckpointError
 from apps.audit.models import AuditChainHead, AuditEvent
 from apps.audit.selectors import chain_head, checkpoint_path
-from apps.core import context
+from apps.core import clock, context
 from apps.core.signing import SigningKeyError, installation_keyset, installation_signer
 
 logger = logging.getLogger(__name__)
@@ -52,7 +51,7 @@ def audit_record(
     actor_obj = actor if actor is not None and getattr(actor, "pk", None) else None
     event = AuditEvent(
         sequence=head.sequence + 1,
-        occurred_at=timezone.now(),
+        occurred_at=clock.now(),
         actor=actor_obj,
         actor_username=actor_obj.get_username() if actor_obj else "system",
         action=action,
@@ -136,7 +135,7 @@ def audit_checkpoint_write(*, reason: str, path: Path | None = None) -> Checkpoi
                 sequence=sequence,
                 hash=digest,
                 event_at=event_at,
-                checkpointed_at=format_time(timezone.now()),
+                checkpointed_at=format_time(clock.now()),
                 reason=reason,
                 signer=signer,
             )

@@ -23,6 +23,7 @@ from apps.accounts.models import User
 from apps.approvals.choices import ApprovalKind, ApproverRole, Verdict
 from apps.approvals.models import ApprovalRequest, GateOverride
 from apps.approvals.services import approval_decide
+from apps.core import clock
 from apps.demo.data.monitoring import (
     ACTIVE,
     BATCH_DAYS,
@@ -90,7 +91,7 @@ def seed_thresholds(*, password: str | None = None) -> dict[str, int]:
     Needs the demo users and models of ``seed_demo``; returns counts of what was created.
     """
     created = {"metrics": 0, "thresholds": 0, "pending sign-offs": 0}
-    run_story(threshold_steps(password=_password(password), now=timezone.now(), counts=created))
+    run_story(threshold_steps(password=_password(password), now=clock.now(), counts=created))
     return created
 
 
@@ -210,7 +211,7 @@ def _seed_pending_revision(*, counts: dict[str, int]) -> None:
 
 def demo_anchor(now: datetime | None = None) -> datetime:
     """Today's midnight (UTC): the time of the demo's last observations."""
-    now = now or timezone.now()
+    now = now or clock.now()
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -531,7 +532,7 @@ def _reject_candidate(*, password: str, counts: dict[str, int]) -> None:
 
 
 def _mean_alert_rate(model: RegisteredModel, version: str) -> float:
-    since = timezone.now() - timedelta(days=CANDIDATE_SHADOW_DAYS)
+    since = clock.now() - timedelta(days=CANDIDATE_SHADOW_DAYS)
     mean = Observation.objects.filter(
         version__model=model,
         version__version=version,
@@ -559,9 +560,7 @@ def seed_monitoring(*, password: str | None = None, now: datetime | None = None)
     counts = dict.fromkeys(
         ("versions", "observations", "ingestion batches", "drift runs", "approval requests"), 0
     )
-    run_story(
-        monitoring_steps(password=_password(password), now=now or timezone.now(), counts=counts)
-    )
+    run_story(monitoring_steps(password=_password(password), now=now or clock.now(), counts=counts))
     return counts
 
 

@@ -2,10 +2,10 @@
 
 The demo data is a story told over more than a year: models registered, assessed, validated
 and promoted, thresholds signed, weekly metric batches evaluated, an incident opened, a
-candidate rejected. Seeding runs each step at the time the story gives it, with
-``timezone.now()`` reading a :class:`StoryClock`, so every record the services write (audit
-events, approvals, thresholds, batches, breaches, incidents) carries that time, and a report
-as of a past date finds the record as it stood then.
+candidate rejected. Seeding runs each step at the time the story gives it, handing a
+:class:`StoryClock` to mlgov's clock (``apps.core.clock.reading``), so every record the
+services write (audit events, approvals, thresholds, batches, breaches, incidents) carries
+that time, and a report as of a past date finds the record as it stood then.
 
 A step may return further steps (for instance the weekly batches of the models that exist by
 then); they join the queue in time order.
@@ -14,9 +14,11 @@ Why a clock and not real times with dates relative to now: run at the real time,
 months of history would all carry the same instant, and a report as of last spring would find
 an empty inventory. The clock is handed explicitly to ``run_story`` and to the seeder (which
 pass the story's dates to the services that take one: deployments, drift runs); the services
-that stamp records with ``timezone.now()`` and take no time (the audit trail, approvals,
+that stamp records with ``apps.core.clock.now()`` and take no time (the audit trail, approvals,
 batches, breaches, incidents) read it while ``StoryClock.running`` holds, which only
-``apps.demo.services.demo_seed`` enters, for its one transaction.
+``apps.demo.services.demo_seed`` enters, for its one transaction. Nothing is patched: the
+story's clock is handed in for the current thread only, so a request served meanwhile keeps
+the real time.
 """
 
 from __future__ import annotations
@@ -27,9 +29,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from unittest import mock
 
-from django.utils import timezone
+from apps.core import clock
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Step:
 
 
 class StoryClock:
-    """Stands in for ``timezone.now()`` while the story runs.
+    """mlgov's clock (``apps.core.clock.now()``) while the story runs.
 
     It never goes back and never reaches ``end`` (the real time the story ends at): a step
     dated earlier than the clock runs at the clock's time, a step dated after ``end`` runs just
@@ -73,7 +74,7 @@ class StoryClock:
 
     @contextmanager
     def running(self) -> Iterator[StoryClock]:
-        with mock.patch.object(timezone, "now", self):
+        with clock.reading(self):
             yield self
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q
-from django.utils import timezone
 
+from apps.core import clock
 from apps.core.filters import FilterSet
 from apps.incidents.choices import IncidentStatus, Severity
 from apps.incidents.models import Incident
@@ -68,7 +68,7 @@ class IncidentFilter(FilterSet):
         )
 
     def filter_overdue(self, queryset, name, value):
-        late = Q(reporting_deadline__lt=timezone.now(), reported_at__isnull=True)
+        late = Q(reporting_deadline__lt=clock.now(), reported_at__isnull=True)
         if value is None:
             return queryset
         return queryset.filter(late) if value else queryset.exclude(late)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from apps.audit.models import AuditEvent
+from apps.core import clock
 from apps.incidents import deadlines
 from apps.incidents.choices import ACTIVE_STATUSES, Severity
 from apps.incidents.models import Incident, IncidentEvent
@@ -62,7 +62,7 @@ def incident_detail_list(*, user) -> QuerySet[Incident]:
 def countdown_of(incident: Incident, now=None) -> deadlines.Countdown:
     return deadlines.countdown(
         deadline=incident.reporting_deadline,
-        now=now or timezone.now(),
+        now=now or clock.now(),
         reported_at=incident.reported_at,
     )
 
@@ -78,7 +78,7 @@ def open_by_severity(*, user) -> dict[str, int]:
 
 def serious_deadlines(*, user, limit: int = 10) -> list[tuple[Incident, deadlines.Countdown]]:
     """Unreported serious incidents with a deadline, nearest (or most overdue) first."""
-    now = timezone.now()
+    now = clock.now()
     qs = (
         incident_list(user=user)
         .exclude(serious_category="")

@@ -25,6 +25,7 @@ from apps.approvals.services import approval_request_create
 from apps.audit import diff
 from apps.audit.models import AuditChainHead
 from apps.audit.services import audit_record
+from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.incidents import deadlines, selectors, workflow
@@ -108,7 +109,7 @@ def _event(
         incident=incident,
         kind=kind,
         actor=actor if getattr(actor, "pk", None) else None,
-        at=at or timezone.now(),
+        at=at or clock.now(),
         text=text,
         **extra,
     )
@@ -224,7 +225,7 @@ def incident_create(
 ) -> Incident:
     """Open an incident by hand (something went wrong that no threshold caught)."""
     require_perm(actor, "incidents.add_incident", model)
-    now = timezone.now()
+    now = clock.now()
     versions = _check_versions(model, affected_versions)
     incident = Incident(
         reference="pending",
@@ -391,7 +392,7 @@ def incident_update(*, actor, incident: Incident, **data: Any) -> Incident:
     incident = _lock(incident)
     require_perm(actor, "incidents.change_incident", incident)
     reject_unknown_fields(data, UPDATABLE_FIELDS)
-    now = timezone.now()
+    now = clock.now()
     before = _snapshot(incident)
     for name, value in data.items():
         if name in TEXT_FIELDS:
@@ -467,7 +468,7 @@ def incident_transition(*, actor, incident: Incident, status: str, note: str = "
                 f"{other.reference} is already active for the same threshold; continue there.",
                 "status",
             )
-    now = timezone.now()
+    now = clock.now()
     before = _snapshot(incident)
     incident.status = status
     if status == IncidentStatus.RESOLVED:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import QueryDict
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
 from apps.core.views import paginate, render_page, require_perm, role_required
@@ -49,7 +49,7 @@ def incident_list(request):
     filterset.form.fields["model"].empty_label = "Any model"
     filterset.form.fields["ordering"].empty_label = "Newest first"
     page = paginate(request, filterset.qs)
-    now = timezone.now()
+    now = clock.now()
     context = {
         "filterset": filterset,
         "form": filterset.form,

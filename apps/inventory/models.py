@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from apps.core.fields import StampField
 from apps.inventory.choices import (
     AnnexIIIPoint,
     DatasetRole,
@@ -115,8 +116,8 @@ class RegisteredModel(models.Model):
     next_review_date = models.DateField(null=True, blank=True)
 
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = StampField(auto_now_add=True)
+    updated_at = StampField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -175,8 +176,8 @@ class Dataset(models.Model):
     preprocessing = models.TextField(blank=True)
     known_gaps = models.TextField("known gaps and biases", blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = StampField(auto_now_add=True)
+    updated_at = StampField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -210,7 +211,7 @@ class ModelVersion(models.Model):
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = StampField(auto_now_add=True)
 
     class Meta:
         ordering = ["model", "-created_at"]
@@ -269,7 +270,7 @@ class Deployment(models.Model):
     )
     deployed_at = models.DateTimeField()
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = StampField(auto_now_add=True)
 
     class Meta:
         ordering = ["-deployed_at"]
@@ -290,7 +291,7 @@ class ModelDependency(models.Model):
     kind = models.CharField(max_length=16, choices=DependencyKind.choices, default="feeds")
     description = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = StampField(auto_now_add=True)
 
     class Meta:
         constraints = [

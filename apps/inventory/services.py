@@ -8,11 +8,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from apps.accounts import roles
 from apps.audit import diff
 from apps.audit.services import audit_record
+from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.inventory import lifecycle, risk, selectors
@@ -195,7 +195,7 @@ def registered_model_create(
         # Otherwise a model owner could register a model they could then neither see nor edit.
         message = "Register models you own; a validator or administrator can reassign them later."
         raise ApplicationError(message, field_errors={"owner": [message]})
-    model = RegisteredModel(slug=slug, created_by=actor, status_changed_at=timezone.now(), **data)
+    model = RegisteredModel(slug=slug, created_by=actor, status_changed_at=clock.now(), **data)
     validate_instance(model)
     _save_unique(
         model, duplicate_field="slug", message=f"A model with slug {slug!r} already exists."
@@ -296,7 +296,7 @@ def apply_transition(*, actor, model: RegisteredModel, target: str, reason: str 
     except lifecycle.TransitionRefused as exc:
         raise ApplicationError(str(exc), field_errors={"status": [str(exc)]}) from exc
     before = _model_snapshot(model)
-    now = timezone.now()
+    now = clock.now()
     model.status = target
     model.status_changed_at = now
     if target == LifecycleStatus.VALIDATION:
@@ -436,7 +436,7 @@ def risk_assessment_submit(
         suggested_rationale=suggestion.rationale,
         points=suggestion.points,
         assessed_by=actor,
-        assessed_at=timezone.now(),
+        assessed_at=clock.now(),
     )
     audit_record(
         actor=actor,
@@ -502,7 +502,7 @@ def risk_assessment_decide(
     assessment.decided_tier = tier
     assessment.decision_reason = reason.strip()
     assessment.decided_by = actor
-    assessment.decided_at = timezone.now()
+    assessment.decided_at = clock.now()
     refusal = risk.proposal_refusal(assessment=assessment, model=assessment.model)
     if refusal:
         raise ApplicationError(refusal)
@@ -542,7 +542,7 @@ def risk_assessment_apply(*, actor, assessment: RiskAssessment, request) -> None
     refusal = risk.proposal_refusal(assessment=assessment, model=model)
     if refusal:
         raise ApplicationError(refusal)
-    now = timezone.now()
+    now = clock.now()
     tier = assessment.decided_tier
     reason = assessment.decision_reason
     overriding = tier != assessment.suggested_tier
@@ -790,7 +790,7 @@ def version_lock(*, actor, version: ModelVersion) -> ModelVersion:
     promotion; runs inside the approval's transaction."""
     if version.approved_at is None:
         before = _version_snapshot(version)
-        version.approved_at = timezone.now()
+        version.approved_at = clock.now()
         version.approved_by = actor
         version.save(update_fields=["approved_at", "approved_by"])
         audit_record(
@@ -898,7 +898,7 @@ def deployment_create(
         environment=environment,
         endpoint=endpoint,
         consumers=consumers,
-        deployed_at=deployed_at or timezone.now(),
+        deployed_at=deployed_at or clock.now(),
         created_by=actor,
     )
     validate_instance(obj)

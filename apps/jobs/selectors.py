@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.utils import timezone
 
+from apps.core import clock
 from apps.jobs.models import Job
 
 
@@ -20,7 +20,7 @@ def job_is_stuck(job: Job | None, *, now: datetime.datetime | None = None) -> bo
     their own; the owner need not wait for them.)"""
     if job is None:
         return True
-    now = now or timezone.now()
+    now = now or clock.now()
     if job.state == Job.State.RUNNING:
         return job.lease_expires_at is not None and job.lease_expires_at < now
     if job.state in (Job.State.PENDING, Job.State.SENT):

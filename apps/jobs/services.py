@@ -26,8 +26,8 @@ from typing import TypeVar
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Q
-from django.utils import timezone
 
+from apps.core import clock
 from apps.jobs import broker, registry
 from apps.jobs.models import Job
 
@@ -79,7 +79,7 @@ def job_enqueue(*, task: str, object_id: int) -> Job:
     job = Job.objects.create(
         task=task,
         object_id=object_id,
-        available_at=timezone.now(),
+        available_at=clock.now(),
         max_runs=registry.max_runs(task),
     )
     transaction.on_commit(lambda: _send_after_commit(job.pk))
@@ -88,7 +88,7 @@ def job_enqueue(*, task: str, object_id: int) -> Job:
 
 def job_restart(*, task: str, object_id: int) -> Job:
     """Queue a job again from the start (an owner's retry): attempts are counted afresh."""
-    now = timezone.now()
+    now = clock.now()
     job, _ = Job.objects.select_for_update().get_or_create(
         task=task,
         object_id=object_id,
@@ -143,7 +143,7 @@ def job_send(*, job_id: int, countdown: float = 0, force: bool = False) -> bool:
         return False
     Job.objects.filter(pk=job_id, state__in=SENDABLE).update(
         state=Job.State.SENT,
-        sent_at=timezone.now(),
+        sent_at=clock.now(),
         message_id=message_id,
         send_attempts=F("send_attempts") + 1,
         send_error="",
@@ -163,7 +163,7 @@ def job_claim(
 ) -> Job | None:
     """Take the lease on a job; None when there is nothing to do here (done, failed, held by
     a live lease elsewhere, or not due yet)."""
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         job = Job.objects.select_for_update().filter(task=task, object_id=object_id).first()
         if job is None:
@@ -241,7 +241,7 @@ def _heartbeat(job: Job, *, enabled: bool) -> Iterator[None]:
         try:
             while not stop.wait(interval):
                 try:
-                    now = timezone.now()
+                    now = clock.now()
                     _held(job).update(lease_expires_at=now + _lease(), heartbeat_at=now)
                 except Exception:
                     logger.warning("Could not renew the lease of job %s", job.pk, exc_info=True)
@@ -288,25 +288,25 @@ def job_run(
             return later.result
         except TRANSIENT as exc:
             if eager:
-                _release(job, state=Job.State.FAILED, error=str(exc), finished_at=timezone.now())
+                _release(job, state=Job.State.FAILED, error=str(exc), finished_at=clock.now())
                 raise
             _after_transient(job, exc)
             return None
         except Exception as exc:
             error = f"{exc.__class__.__name__}: {exc}"
-            _release(job, state=Job.State.FAILED, error=error, finished_at=timezone.now())
+            _release(job, state=Job.State.FAILED, error=error, finished_at=clock.now())
             _call_give_up(job, f"The job stopped with an unexpected error ({error}).")
             raise
         except BaseException:
             # The worker is shutting down: hand the job back to be sent again.
             _release(job, state=Job.State.PENDING, error="The worker stopped during the job.")
             raise
-    _release(job, state=Job.State.DONE, finished_at=timezone.now())
+    _release(job, state=Job.State.DONE, finished_at=clock.now())
     return result
 
 
 def _retry_later(job: Job, *, countdown: float, error: str) -> None:
-    available = timezone.now() + datetime.timedelta(seconds=countdown)
+    available = clock.now() + datetime.timedelta(seconds=countdown)
     released = _release(job, state=Job.State.PENDING, error=error, available_at=available)
     if released and not _eager():
         # In process (no broker) nothing waits out a backoff: the dispatcher sends it when due.
@@ -350,7 +350,7 @@ def _call_give_up(job: Job, error: str) -> None:
 def _give_up(job: Job, error: str) -> None:
     """Mark a (locked) job failed and its record failed with the reason."""
     job.state = Job.State.FAILED
-    job.finished_at = timezone.now()
+    job.finished_at = clock.now()
     job.lease_owner = ""
     job.lease_expires_at = None
     job.last_error = error[:4000]
@@ -361,7 +361,7 @@ def _give_up(job: Job, error: str) -> None:
 def jobs_reap(*, now: datetime.datetime | None = None) -> list[int]:
     """Re-queue every running job whose lease ran out (its worker died), or give up on it
     after ``max_runs`` starts. Returns the ids handled."""
-    now = now or timezone.now()
+    now = now or clock.now()
     expired = list(
         Job.objects.filter(state=Job.State.RUNNING, lease_expires_at__lt=now)
         .order_by("lease_expires_at")
@@ -409,7 +409,7 @@ def _resend_due(job: Job, now: datetime.datetime) -> bool:
 def jobs_dispatch_due(*, now: datetime.datetime | None = None, limit: int = 1000) -> list[int]:
     """Send every due job not sent yet, and every sent job that never started; stops at the
     first send that fails (the broker is down: the next tick tries again)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     resend_floor = now - datetime.timedelta(seconds=settings.MLGOV_JOB_RESEND_SECONDS)
     candidates = (
         Job.objects.filter(

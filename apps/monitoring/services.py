@@ -19,6 +19,7 @@ from apps.approvals.choices import ApprovalKind
 from apps.approvals.services import approval_request_create, approval_requests_invalidate
 from apps.audit import diff
 from apps.audit.services import audit_record
+from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.inventory.choices import LifecycleStatus
@@ -294,7 +295,7 @@ def threshold_activate(*, actor, threshold: Threshold, request=None) -> Threshol
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("threshold_activate runs inside the approval engine's transaction")
     threshold = _lock(threshold)
-    now = timezone.now()
+    now = clock.now()
     replaced = Threshold.objects.select_for_update(of=("self",)).filter(
         model_id=threshold.model_id,
         version_id=threshold.version_id,
@@ -344,7 +345,7 @@ def threshold_close_unsigned(*, actor, threshold: Threshold, request, rejected: 
             actor=actor,
             status=ThresholdStatus.REJECTED,
             message=f"Sign-off rejected (request #{request.pk}): {request.closing_note}",
-            ended_at=timezone.now(),
+            ended_at=clock.now(),
         )
     else:
         _set_status(
@@ -363,7 +364,7 @@ def threshold_expire_due(*, today: datetime.date | None = None) -> list[int]:
     safe to run twice. A threshold applies up to and including its review-by date.
     """
     today = today or timezone.localdate()
-    now = timezone.now()
+    now = clock.now()
     due = Threshold.objects.select_for_update(of=("self",)).filter(
         status=ThresholdStatus.ACTIVE, review_by__lt=today
     )

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.approvals.registry import handler_for
+from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
 from apps.core.tabs import render_tab
@@ -199,7 +199,7 @@ def _time_range(request, model) -> tuple[str, datetime, datetime]:
     key = request.GET.get("range", DEFAULT_RANGE)
     if key not in RANGES:
         key = DEFAULT_RANGE
-    end = timezone.now()
+    end = clock.now()
     days = RANGES[key]
     if days is not None:
         return key, end - timedelta(days=days), end

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
 
+from apps.core.fields import StampField
 from apps.notifications.choices import DeliveryStatus, Event
 
 User = settings.AUTH_USER_MODEL
@@ -19,7 +20,7 @@ class Notification(models.Model):
     text = models.CharField(max_length=500)
     link = models.CharField(max_length=500, blank=True)
     payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = StampField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -47,8 +48,8 @@ class WebhookEndpoint(models.Model):
     events = models.JSONField(default=list, help_text="Event names this endpoint receives.")
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = StampField(auto_now_add=True)
+    updated_at = StampField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -80,7 +81,7 @@ class WebhookDelivery(models.Model):
     response_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     attempt_log = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = StampField(auto_now_add=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 

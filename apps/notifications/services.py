@@ -14,11 +14,10 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.utils import timezone
 
 from apps.audit.chain import normalise
 from apps.audit.services import audit_record
-from apps.core import egress
+from apps.core import clock, egress
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
 from apps.jobs.services import job_enqueue
@@ -149,7 +148,7 @@ def webhook_delivery_record_attempt(
     """Record one attempt. ``final``: no retry follows, so an undelivered one has failed."""
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update(of=("self",)).get(pk=delivery.pk)
-        now = timezone.now()
+        now = clock.now()
         delivery.attempts += 1
         delivery.last_attempt_at = now
         delivery.response_code = outcome.status
@@ -177,14 +176,14 @@ def notification_mark_read(*, actor, notification: Notification) -> Notification
     if notification.recipient_id != actor.pk:
         raise ApplicationError("This notification is not yours.")
     if notification.read_at is None:
-        notification.read_at = timezone.now()
+        notification.read_at = clock.now()
         notification.save(update_fields=["read_at"])
     return notification
 
 
 def notification_mark_all_read(*, actor) -> int:
     return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(
-        read_at=timezone.now()
+        read_at=clock.now()
     )
 
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from apps.audit import selectors as audit_selectors
 from apps.audit.chain import GENESIS_HASH, canonical_json, compute_hash, format_time
 from apps.audit.models import AuditEvent
+from apps.core import clock
 from apps.inventory.models import RegisteredModel
 from apps.reports.lineage import iso
 from apps.reports.register import csv_bytes
@@ -116,7 +117,7 @@ def extract_events(
     verification.update(
         {
             "ok": chain.ok and verification["extract"]["ok"],
-            "verified_at": iso(timezone.now()),
+            "verified_at": iso(clock.now()),
             "chain": chain.as_dict(),
             "chain_head": {"sequence": head.sequence, "hash": head.hash},
             "scope": {

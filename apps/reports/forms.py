@@ -11,6 +11,7 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
+from apps.core import clock
 from apps.core.forms import ReferenceChoiceField, ReferenceMultipleChoiceField
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
 from apps.inventory.models import BusinessUnit, RegisteredModel
@@ -55,7 +56,7 @@ def end_of_day(day: dt.date) -> dt.datetime:
     """The last moment of ``day`` in the user's zone, or now when that is still to come."""
     zone = timezone.get_current_timezone()
     moment = dt.datetime.combine(day, dt.time.max, tzinfo=zone)
-    now = timezone.now()
+    now = clock.now()
     return now if day == timezone.localdate() and moment > now else moment
 
 

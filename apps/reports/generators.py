@@ -20,6 +20,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from apps.core import clock
 from apps.reports.choices import KIND_FORMATS, ReportFormat, ReportKind
 
 F = ReportFormat
@@ -242,7 +243,7 @@ def generate(*, kind, fmt, model, scope_params, as_of, meta, user) -> Output:
     as-of, which also dates the file name. Raises GenerationError with a reason to show.
     """
     _check(kind, fmt)
-    effective = parse_iso(meta.get("as_of")) or as_of or timezone.now()
+    effective = parse_iso(meta.get("as_of")) or as_of or clock.now()
     slug = model.slug if model is not None else None
     snapshot_sha = ""
     head = meta.get("audit_chain_head")

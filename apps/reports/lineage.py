@@ -36,6 +36,7 @@ from django.utils.safestring import mark_safe
 
 from apps.accounts import roles
 from apps.accounts.models import User
+from apps.core import clock
 from apps.core.templatetags.mlgov_svg import lineage_layout
 from apps.inventory import selectors
 from apps.inventory.choices import DeploymentEnvironment, DeploymentStatus, VersionStage
@@ -150,7 +151,7 @@ def lineage_document(
         )
     else:
         graph, details, scope = _graph_as_of(user=user, model=model, as_of=as_of)
-    moment = as_of or timezone.now()
+    moment = as_of or clock.now()
     return _document(
         graph,
         details,

@@ -38,6 +38,7 @@ from apps.accounts.models import User
 from apps.approvals.choices import RequestStatus
 from apps.approvals.models import ApprovalRequest
 from apps.audit.checkpoints import summary as checkpoint_summary
+from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.incidents.choices import ACTIVE_STATUSES
 from apps.incidents.models import Incident
@@ -159,7 +160,7 @@ def register_rows(
     return RegisterRows(
         rows,
         filters=_applied(filterset),
-        as_of=iso(as_of or timezone.now()),
+        as_of=iso(as_of or clock.now()),
         as_of_requested=as_of is not None,
     )
 

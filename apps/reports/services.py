@@ -27,6 +27,7 @@ from django.utils import timezone
 from apps.audit import diff
 from apps.audit.checkpoints import CheckpointError
 from apps.audit.services import audit_checkpoint_write, audit_record
+from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
 from apps.core.signing import installation_signer
@@ -86,7 +87,7 @@ def _check_as_of(as_of: dt.datetime | None, model: RegisteredModel | None) -> No
         return
     if timezone.is_naive(as_of):
         raise _invalid("as_of", "Give a time zone, e.g. 2026-01-31T23:59:59Z.")
-    if as_of > timezone.now():
+    if as_of > clock.now():
         raise _invalid("as_of", "The as-of time is in the future; choose a past time or now.")
     if model is not None and model.created_at and as_of < model.created_at:
         when = generators.iso_utc(model.created_at)
@@ -295,7 +296,7 @@ def _claim(report_id: int) -> Report | None:
         report = _locked(report_id)
         if report is None or report.is_final:
             return report
-        now = timezone.now()
+        now = clock.now()
         report.status = ReportStatus.RUNNING
         report.started_at = report.started_at or now
         report.effective_as_of = report.effective_as_of or report.as_of or now
@@ -311,7 +312,7 @@ def _finish(
     before = report.status
     report.status = status
     report.error = error
-    report.finished_at = finished_at or timezone.now()
+    report.finished_at = finished_at or clock.now()
     report.save(_transition=True)
     changes = {"status": {"before": before, "after": status}}
     if status == ReportStatus.DONE:
@@ -353,7 +354,7 @@ def _audit_head(as_of: dt.datetime) -> dict:
 def generation_meta(report: Report) -> dict:
     """The generation metadata every renderer prints (see the reports contract)."""
     return {
-        "generated_at": generators.iso_utc(timezone.now()),
+        "generated_at": generators.iso_utc(clock.now()),
         "generated_by": generators.person_of(report.requested_by),
         "generator": GENERATOR,
         "snapshot_sha256": "",
@@ -412,7 +413,7 @@ def _store(report_id: int, output: generators.Output) -> Report | None:
             head = output.audit_chain_head or {}
             report.audit_head_sequence = head.get("sequence")
             report.audit_head_hash = head.get("hash", "")
-            now = timezone.now()
+            now = clock.now()
             manifest = manifests.manifest_bytes(
                 report_manifest_document(report, output, created_at=now)
             )

@@ -40,6 +40,7 @@ from apps.accounts.roles import ALL_ROLES, ROLE_LABELS
 from apps.approvals.choices import ApprovalKind, ApproverRole, RequestStatus, Verdict
 from apps.approvals.models import ApprovalRequest, Decision
 from apps.audit.models import AuditEvent
+from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.incidents.choices import IncidentStatus, SeriousCategory
 from apps.incidents.models import Incident
@@ -275,7 +276,7 @@ class _Context:
 
 
 def _moment(as_of) -> tuple[dt.datetime, bool]:
-    now = timezone.now()
+    now = clock.now()
     if as_of is None:
         moment = now
     else:

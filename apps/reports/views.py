@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
+from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
 from apps.core.security import apply_document_policy
@@ -208,7 +209,7 @@ def _as_of_param(value: str, model) -> dt.datetime | None:
     moment = end_of_day(day) if day else generators.parse_iso(value)
     if moment is None:
         raise ApplicationError(f"as_of: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 time.")
-    if moment > timezone.now():
+    if moment > clock.now():
         raise ApplicationError("as_of: the as-of time is in the future.")
     if moment < model.created_at:
         raise ApplicationError(f"as_of: {model.slug} did not exist yet at {value}.")
@@ -231,7 +232,7 @@ def model_card(request, slug: str):
     meta = generators.card_meta(
         snapshot,
         {
-            "generated_at": generators.iso_utc(timezone.now()),
+            "generated_at": generators.iso_utc(clock.now()),
             "generated_by": generators.person_of(request.user),
             "generator": GENERATOR,
             "report_id": None,

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from apps.core.fields import StampField
 from apps.inventory.choices import RiskTier
 from apps.reviews.choices import (
     FindingStatus,
@@ -28,7 +29,7 @@ class ReviewCadence(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(120)]
     )
     updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = StampField(auto_now=True)
 
     class Meta:
         ordering = ["tier"]
@@ -53,7 +54,7 @@ class Review(models.Model):
     due_date = models.DateField(null=True, blank=True, help_text="The review date it answers.")
     reviewed_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = StampField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     attested_at = models.DateTimeField(null=True, blank=True)
 
@@ -94,8 +95,8 @@ class Finding(models.Model):
     evidence = models.TextField(blank=True)
     evidence_links = models.TextField(blank=True, help_text="One URL per line.")
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = StampField(auto_now_add=True)
+    updated_at = StampField(auto_now=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -128,7 +129,7 @@ class ReminderLog(models.Model):
     kind = models.CharField(max_length=24, choices=ReminderKind.choices)
     due_date = models.DateField()
     threshold = models.IntegerField()
-    sent_at = models.DateTimeField(auto_now_add=True)
+    sent_at = StampField(auto_now_add=True)
 
     class Meta:
         ordering = ["-sent_at"]

@@ -20,6 +20,7 @@ from apps.approvals.models import ApprovalRequest
 from apps.approvals.services import approval_request_create, approval_requests_invalidate
 from apps.audit import diff
 from apps.audit.services import audit_record
+from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.inventory.choices import LifecycleStatus
@@ -177,7 +178,7 @@ def review_submit(*, actor, review: Review, justification: str = "") -> Approval
         raise _refuse("Write the review notes before submitting it.", "notes")
     before = review.status
     review.status = ReviewStatus.SUBMITTED
-    review.submitted_at = timezone.now()
+    review.submitted_at = clock.now()
     review.reviewed_on = review.reviewed_on or timezone.localdate()
     review.save(update_fields=["status", "submitted_at", "reviewed_on"])
     audit_record(
@@ -201,7 +202,7 @@ def review_attest(*, actor, review: Review, request) -> Review:
     Called by the approval engine inside its transaction.
     """
     before = review.status
-    now = timezone.now()
+    now = clock.now()
     review.status = ReviewStatus.ATTESTED
     review.attested_at = now
     review.save(update_fields=["status", "attested_at"])
@@ -263,7 +264,7 @@ def finding_create(
         raise _refuse("That review is of another model.", "review")
     _check_owner(data.get("owner"), model)
     finding = Finding(
-        model=model, review=review, created_by=actor, status_changed_at=timezone.now(), **data
+        model=model, review=review, created_by=actor, status_changed_at=clock.now(), **data
     )
     validate_instance(finding, exclude=["created_by"])
     finding.save()
@@ -340,7 +341,7 @@ def finding_set_status(*, actor, finding: Finding, status: str, note: str = "") 
         raise _refuse("Say why the finding is reopened.", "note")
     before = finding.status
     finding.status = status
-    finding.status_changed_at = timezone.now()
+    finding.status_changed_at = clock.now()
     finding.save(update_fields=["status", "status_changed_at", "updated_at"])
     audit_record(
         actor=actor,
@@ -371,7 +372,7 @@ def finding_accept_risk(*, actor, finding: Finding, request) -> Finding:
     """The risk acceptance's effect, applied by the approval engine once approved."""
     before = finding.status
     finding.status = FindingStatus.RISK_ACCEPTED
-    finding.status_changed_at = timezone.now()
+    finding.status_changed_at = clock.now()
     finding.save(update_fields=["status", "status_changed_at", "updated_at"])
     audit_record(
         actor=actor,

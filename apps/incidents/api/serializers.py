@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core import clock
 from apps.core.api.fields import ModelSerializer, SlugRelatedField
 from apps.incidents import selectors
 from apps.incidents.models import Incident, IncidentEvent
@@ -80,7 +80,7 @@ class IncidentSerializer(ModelSerializer):
 
     @extend_schema_field(CountdownSerializer)
     def get_deadline(self, incident: Incident) -> dict:
-        countdown = selectors.countdown_of(incident, self.context.get("now") or timezone.now())
+        countdown = selectors.countdown_of(incident, self.context.get("now") or clock.now())
         return {
             "text": countdown.text,
             "overdue": countdown.overdue,

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from apps.core import clock
 from apps.core.api.fields import (
     DateTimeField,
     ModelSerializer,
@@ -216,7 +216,7 @@ class SeriesQuerySerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        end = attrs.get("to") or timezone.now()
+        end = attrs.get("to") or clock.now()
         start = attrs.get("from") or end - timedelta(days=90)
         if start >= end:
             raise serializers.ValidationError({"from": ["Must be before to."]})

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
 from apps.inventory.choices import LifecycleStatus
@@ -164,10 +165,10 @@ def _create(*, user, version, reference, current, observed_at, stored: list[str]
     require_perm(user, "monitoring.run_drift", model)
     if model.status == LifecycleStatus.RETIRED:
         raise _refuse(f"{model} is retired; it is no longer monitored.")
-    observed_at = observed_at or timezone.now()
+    observed_at = observed_at or clock.now()
     if timezone.is_naive(observed_at):
         raise _refuse("Give the observation time with its time zone.", "observed_at")
-    if observed_at > timezone.now() + datetime.timedelta(minutes=10):
+    if observed_at > clock.now() + datetime.timedelta(minutes=10):
         raise _refuse("The observation time is in the future.", "observed_at")
     if (
         DriftRun.objects.filter(version=version, observed_at=observed_at)
@@ -233,7 +234,7 @@ def _start(run_id: int, task_id: str) -> DriftRun | None:
     if _is_final(run):
         return None
     run.status = DriftRunStatus.RUNNING
-    run.started_at = run.started_at or timezone.now()
+    run.started_at = run.started_at or clock.now()
     if task_id:
         run.task_id = task_id
     run.save(update_fields=["status", "started_at", "task_id"])
@@ -329,7 +330,7 @@ def drift_run_fail(*, run_id: int, message: str) -> DriftRun:
         return run
     run.status = DriftRunStatus.FAILED
     run.error = message
-    run.finished_at = timezone.now()
+    run.finished_at = clock.now()
     run.save(update_fields=["status", "error", "finished_at"])
     audit_record(
         actor=None,
@@ -419,7 +420,7 @@ def _finish(run_id: int, result: stats.DatasetDrift, parts: dict[str, str]) -> D
     run = _lock(run_id)
     if _is_final(run):
         return run
-    now = timezone.now()
+    now = clock.now()
     DriftColumn.objects.bulk_create(
         DriftColumn(
             run=run,

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db import transaction
-from django.utils import timezone
 
 from apps.audit import diff
 from apps.audit.services import audit_record
+from apps.core import clock
 from apps.incidents import services as incident_services
 from apps.inventory.models import ModelVersion
 from apps.monitoring import bounds
@@ -296,7 +296,7 @@ def evaluate_batch(
             threshold_id__in=thresholds, version_id__in=version_ids, ended_at__isnull=True
         ).values_list("pk", "threshold_id", "version_id", "state")
     )
-    now = timezone.now()
+    now = clock.now()
     created, updated = [], []
     for result in results:
         key = (result.pair.threshold_id, result.pair.version_id)

@@ -41,11 +41,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.utils import timezone
 
 from apps.audit import diff
 from apps.audit.services import audit_record
-from apps.core import egress
+from apps.core import clock, egress
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
 from apps.inventory.models import ModelVersion, RegisteredModel
@@ -176,7 +175,7 @@ def ingestion_batch_create(
             f"The file is larger than the limit of {_megabytes(max_bytes)} "
             "(MLGOV_INGEST_MAX_BYTES); nothing was loaded. Split it into smaller files."
         )
-        batch.finished_at = timezone.now()
+        batch.finished_at = clock.now()
         with transaction.atomic():
             batch.save()
             _audit_created(user, batch)
@@ -228,7 +227,7 @@ def stored_files_sweep(
     leaves alone a file whose row is not committed yet."""
     from django.core.files.storage import default_storage
 
-    cutoff = timezone.now() - older_than
+    cutoff = clock.now() - older_than
     deleted: list[str] = []
     try:
         folders, _ = default_storage.listdir(root)
@@ -287,7 +286,7 @@ def _finish(batch: IngestionBatch, *, status: str, error: str = "", **counts) ->
     before = batch.status
     batch.status = status
     batch.error = error
-    batch.finished_at = timezone.now()
+    batch.finished_at = clock.now()
     batch.progress = 100 if status == BatchStatus.FAILED else 90
     batch.stage = BatchStage.DONE if status == BatchStatus.FAILED else BatchStage.EVALUATING
     for name, value in counts.items():
@@ -499,7 +498,7 @@ def _scan(batch: IngestionBatch, *, staged: bool, progress: _Progress) -> _Scan:
     lookups = _Lookups(batch)
     load = loader.StreamLoad(batch_id=batch.pk, staged=staged)
     info = parse.FileInfo()
-    now = timezone.now()
+    now = clock.now()
     with batch.file.open("rb") as handle:
         chunks = parse.read_chunks(
             handle,
@@ -577,7 +576,7 @@ def _claim(batch_id: int) -> IngestionBatch | None:
         batch.status = BatchStatus.RUNNING
         batch.stage = BatchStage.PARSING
         batch.progress = 5
-        batch.started_at = batch.started_at or timezone.now()
+        batch.started_at = batch.started_at or clock.now()
         batch.attempts += 1
         batch.save(update_fields=["status", "stage", "progress", "started_at", "attempts"])
     return batch

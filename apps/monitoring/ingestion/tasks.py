@@ -11,9 +11,8 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import timezone
 
-from apps.core import context
+from apps.core import clock, context
 from apps.jobs.registry import register
 from apps.jobs.services import TRANSIENT, job_run
 from apps.monitoring.ingestion import pull, services
@@ -56,7 +55,7 @@ register(
 def pull_due_sources() -> list[int]:
     """Every minute (beat): queue a pull for each enabled source whose interval has elapsed."""
     with context.bind(request_id=f"task-pull-due-{context.new_request_id()}"):
-        due = services.metric_sources_claim_due(now=timezone.now())
+        due = services.metric_sources_claim_due(now=clock.now())
     for source_id in due:
         pull_source.delay(source_id)
     return due
