@@ -11,6 +11,7 @@ from apps.core import context
 from apps.core.errors import ApplicationError
 from apps.inventory import services
 from apps.inventory.models import RegisteredModel
+from apps.inventory.services import registered_models
 from tests.factories import BusinessUnitFactory, ModelVersionFactory, UserFactory
 
 
@@ -254,7 +255,7 @@ def test_the_write_and_its_audit_event_share_one_transaction(model_owner, owned_
     def failing_audit(**kwargs):
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr(services, "audit_record", failing_audit)
+    monkeypatch.setattr(registered_models, "audit_record", failing_audit)
     with pytest.raises(RuntimeError):
         services.registered_model_update(actor=model_owner, model=owned_model, purpose="Lost.")
     with pytest.raises(RuntimeError):
