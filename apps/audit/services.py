@@ -1,20 +1,23 @@
-"""Writing to the audit trail. Every service write calls ``audit_record`` in its transaction;
+"""Writing to the audit trail. Every service write calls ``audit_record`` in its transaction
+(an edit of an existing row goes through ``audited_update``, which calls it);
 ``audit_checkpoint_write`` signs the chain head into the checkpoint file outside the database."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections, models, transaction
 
-from apps.audit import checkpoints
+from apps.audit import checkpoints, diff
 from apps.audit.chain import GENESIS_HASH, compute_hash, format_time, normalise
 from apps.audit.checkpoints import Checkpoint, CheckpointError
 from apps.audit.models import AuditChainHead, AuditEvent
 from apps.audit.selectors import chain_head, checkpoint_path
 from apps.core import clock, context
+from apps.core.services import validate_instance
 from apps.core.signing import SigningKeyError, installation_keyset, installation_signer
 
 logger = logging.getLogger(__name__)
@@ -71,6 +74,64 @@ def audit_record(
     head.hash = event.hash
     head.save(update_fields=["sequence", "hash"])
     return event
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def audited_update(
+    instance: M,
+    *,
+    actor,
+    data: Mapping[str, Any],
+    fields: Sequence[str] | Callable[[M], dict[str, Any]],
+    model_ref: int | None = None,
+    action: str = AuditEvent.Action.UPDATE,
+    message: str = "",
+    check: Callable[[dict[str, Any], M], None] | None = None,
+    validate: bool = True,
+    exclude: Sequence[str] | None = None,
+    lock: bool = True,
+    update_fields: Sequence[str] | None = None,
+) -> tuple[M, dict[str, dict[str, Any]]]:
+    """Change an existing row and record the change: the one way services edit a row.
+
+    With ``lock`` the row is read again under ``SELECT ... FOR UPDATE`` (callers that locked
+    it themselves, e.g. to check it first, pass ``lock=False``). Then: snapshot ``fields``
+    (names of fields, or a function giving the audited snapshot of an instance), set
+    ``data``, ``check(before, instance)`` (the service's own rules: it may raise
+    ApplicationError, or set fields that follow from the new values), validate the model
+    (``validate``, ``exclude``), and diff. When nothing changed nothing is written and
+    ``{}`` is returned; otherwise the row is saved (all fields, or ``update_fields``) and one
+    audit event records the changes with ``action`` and ``message``.
+
+    Runs inside the caller's transaction. Returns the (re-read) instance and the changes.
+    """
+    if lock:
+        instance = (
+            type(instance)._default_manager.select_for_update(of=("self",)).get(pk=instance.pk)
+        )
+    snapshot = fields if callable(fields) else lambda obj: diff.snapshot(obj, fields)
+    before = snapshot(instance)
+    for name, value in data.items():
+        setattr(instance, name, value)
+    if check is not None:
+        check(before, instance)
+    if validate:
+        validate_instance(instance, exclude=list(exclude) if exclude is not None else None)
+    changes = diff.diff(before, snapshot(instance))
+    if not changes:
+        return instance, changes
+    instance.save(update_fields=update_fields)
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=instance,
+        model_ref=model_ref,
+        changes=changes,
+        message=message,
+    )
+    return instance, changes
 
 
 def _head_event() -> tuple[int, str, str | None]:
