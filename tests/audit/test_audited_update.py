@@ -101,7 +101,7 @@ def test_check_sees_before_and_after_and_may_set_derived_fields(dataset, admin_u
         seen.append((before["name"], obj.name))
         obj.description = f"Formerly {before['name']}."
 
-    updated, changes = audited_update(
+    _, changes = audited_update(
         dataset,
         actor=admin_user,
         data={"name": "Policies"},
@@ -117,7 +117,7 @@ def test_a_failing_check_writes_nothing(dataset, admin_user):
     def refuse(before, obj):
         raise ApplicationError("Not like that.")
 
-    with pytest.raises(ApplicationError, match="Not like that."), transaction.atomic():
+    with pytest.raises(ApplicationError, match="Not like that"), transaction.atomic():
         audited_update(
             dataset, actor=admin_user, data={"name": "Policies"}, fields=FIELDS, check=refuse
         )
