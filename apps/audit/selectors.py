@@ -8,17 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 
-from apps.accounts.models import User
 from apps.audit.chain import VerificationResult, verify_events
 from apps.audit.checkpoints import BROKEN, CheckpointFile, CheckpointFinding, compare, read_file
 from apps.audit.models import AuditChainHead, AuditEvent
+from apps.audit.registry import field_names, model_reference
 from apps.core.signing import installation_keyset
-from apps.inventory.models import BusinessUnit
 
 _CHUNK = 2000
 
@@ -28,6 +28,14 @@ def audit_event_list(*, model_pk: int | None = None) -> QuerySet[AuditEvent]:
     if model_pk is not None:
         qs = qs.filter(model_ref=model_pk)
     return qs
+
+
+def event_model_slugs(events) -> dict[int, str]:
+    """Slugs of the models a page of events is about, in one query (none without refs)."""
+    refs = {e.model_ref for e in events if e.model_ref is not None}
+    if not refs:
+        return {}
+    return model_reference().slugs(refs)
 
 
 def chain_head(using: str = "default") -> AuditChainHead:
@@ -117,7 +125,8 @@ def audit_chain_verify_with_checkpoints(
 
 # --- events made readable ----------------------------------------------------------------
 
-# Change fields holding user ids / business-unit ids, shown by name instead.
+# Change fields holding user ids, shown by name instead (and those the apps register in
+# apps.audit.registry, such as business units).
 USER_FIELDS = frozenset(
     {
         "owner",
@@ -131,7 +140,6 @@ USER_FIELDS = frozenset(
     }
 )
 USER_LIST_FIELDS = frozenset({"developers"})
-UNIT_FIELDS = frozenset({"business_unit"})
 ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -157,13 +165,16 @@ class EventRow:
 
 
 def describe_events(events) -> list[EventRow]:
-    """Events with their changes made readable: ids of people and units become names.
+    """Events with their changes made readable: ids of people, and of the objects the apps
+    registered a change field for (business units), become names.
 
-    Two queries for a whole page of events, whatever it holds.
+    One query for the people and one per registered field in use for a whole page of events,
+    whatever it holds.
     """
     events = list(events)
+    named_fields = field_names()
     user_ids: set[int] = set()
-    unit_ids: set[int] = set()
+    ids: dict[str, set[int]] = {}
     for event in events:
         for name, change in (event.changes or {}).items():
             for value in (change.get("before"), change.get("after")):
@@ -171,18 +182,22 @@ def describe_events(events) -> list[EventRow]:
                     user_ids.add(value)
                 elif name in USER_LIST_FIELDS and isinstance(value, list):
                     user_ids.update(v for v in value if isinstance(v, int))
-                elif name in UNIT_FIELDS and isinstance(value, int):
-                    unit_ids.add(value)
-    users = {u.pk: u.username for u in User.objects.filter(pk__in=user_ids)} if user_ids else {}
-    units = {u.pk: u.name for u in BusinessUnit.objects.filter(pk__in=unit_ids)} if unit_ids else {}
+                elif name in named_fields and isinstance(value, int):
+                    ids.setdefault(name, set()).add(value)
+    users = (
+        {u.pk: u.username for u in get_user_model().objects.filter(pk__in=user_ids)}
+        if user_ids
+        else {}
+    )
+    names = {name: named_fields[name].names(field_ids) for name, field_ids in ids.items()}
 
     def readable(name: str, value: Any) -> Any:
         if name in USER_FIELDS and isinstance(value, int):
             return users.get(value, f"user #{value}")
         if name in USER_LIST_FIELDS and isinstance(value, list):
             return ", ".join(users.get(v, f"user #{v}") for v in value) or "—"
-        if name in UNIT_FIELDS and isinstance(value, int):
-            return units.get(value, f"unit #{value}")
+        if name in named_fields and isinstance(value, int):
+            return names.get(name, {}).get(value, f"{named_fields[name].missing} #{value}")
         if isinstance(value, str) and ISO_MOMENT.match(value):
             return _local_moment(value)
         return value

@@ -8,7 +8,9 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.inventory.approvals import register_kinds
+        from apps.inventory.audit import register_audit_names
         from apps.inventory.tabs import register_tabs
 
         register_kinds()
         register_tabs()
+        register_audit_names()

@@ -12,6 +12,7 @@ from django.http import Http404
 
 from apps.accounts import roles
 from apps.inventory.models import (
+    BusinessUnit,
     Dataset,
     Deployment,
     ModelDependency,
@@ -257,3 +258,22 @@ def model_feeds(*, start: int, goal: int) -> bool:
         frontier = nxt - seen
         seen |= nxt
     return False
+
+
+# --- what the audit trail names (registered in apps/inventory/audit.py) -----------------
+
+
+def business_unit_names(ids: set[int]) -> dict[int, str]:
+    """Names of the business units with these ids that still exist, in one query."""
+    return {u.pk: u.name for u in BusinessUnit.objects.filter(pk__in=ids)}
+
+
+def model_slugs(pks: set[int]) -> dict[int, str]:
+    """Slugs of the registered models with these primary keys that still exist, in one query."""
+    return dict(RegisteredModel.objects.filter(pk__in=pks).values_list("pk", "slug"))
+
+
+def model_pks_by_slug(slug: str) -> QuerySet[RegisteredModel]:
+    """The primary key of the model with this slug as a query (none if there is no such model),
+    for use inside another query."""
+    return RegisteredModel.objects.filter(slug=slug).values("pk")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import django_filters
 
 from apps.audit.models import AuditEvent
+from apps.audit.registry import model_reference
 from apps.core.filters import FilterSet, IsoDateTimeFilter
-from apps.inventory.models import RegisteredModel
 
 
 class AuditEventFilter(FilterSet):
@@ -30,5 +30,4 @@ class AuditEventFilter(FilterSet):
     def filter_model(self, queryset, name, value):
         # Events carry the model's primary key; a slug resolves only while the model exists,
         # so an unknown (or deleted) model's slug matches nothing.
-        pk = RegisteredModel.objects.filter(slug=value).values("pk")
-        return queryset.filter(model_ref__in=pk)
+        return queryset.filter(model_ref__in=model_reference().refs(value))

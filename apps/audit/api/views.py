@@ -13,7 +13,6 @@ from apps.audit.api.filters import AuditEventFilter
 from apps.audit.api.serializers import AuditEventSerializer, AuditVerificationSerializer
 from apps.audit.models import AuditEvent
 from apps.core.api.permissions import RulesPermission
-from apps.inventory.models import RegisteredModel
 
 
 @extend_schema(tags=["audit"])
@@ -46,16 +45,8 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
         if instance is not None:
             rows = instance if isinstance(instance, list | tuple) else [instance]
             kwargs.setdefault("context", self.get_serializer_context())
-            kwargs["context"]["model_slugs"] = self._model_slugs(rows)
+            kwargs["context"]["model_slugs"] = selectors.event_model_slugs(rows)
         return super().get_serializer(*args, **kwargs)
-
-    @staticmethod
-    def _model_slugs(events) -> dict[int, str]:
-        """Slugs of the models a page of events is about, in one query."""
-        refs = {e.model_ref for e in events if e.model_ref is not None}
-        if not refs:
-            return {}
-        return dict(RegisteredModel.objects.filter(pk__in=refs).values_list("pk", "slug"))
 
     @extend_schema(
         summary="Verify the audit chain",
