@@ -21,6 +21,7 @@ from apps.inventory import services as inventory
 from apps.monitoring import services as monitoring
 from apps.reports import snapshot as snapshots
 from apps.reports.snapshot import canonical_bytes, model_snapshot, snapshot_sha256
+from apps.reports.snapshot import changes as snapshot_changes
 from apps.reviews import services as reviews
 from tests.approvals.helpers import promote, sign
 from tests.factories import ModelVersionFactory
@@ -725,7 +726,7 @@ def test_it_reads_the_same_number_of_queries_whatever_the_amount_of_data(cast, c
 
 
 def test_the_change_history_is_newest_first_and_capped(world, monkeypatch):
-    monkeypatch.setattr(snapshots, "MAX_CHANGES", 5)
+    monkeypatch.setattr(snapshot_changes, "MAX_CHANGES", 5)
 
     changes = model_snapshot(model=world.model)["changes"]
 

@@ -1,0 +1,95 @@
+"""Approval requests made by T, with their status then and the decisions signed by then (the
+snapshot's ``approvals``), and a request seen as a threshold's sign-off."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from apps.approvals.choices import ApprovalKind, ApproverRole, RequestStatus, Verdict
+from apps.approvals.models import ApprovalRequest, Decision
+from apps.reports.snapshot.context import Context
+from apps.reports.snapshot.values import iso, label, text
+
+REQUEST_FIELDS = (
+    "kind",
+    "title",
+    "status",
+    "requested_by",
+    "requested_at",
+    "closed_at",
+    "content_sha256",
+)
+
+
+def approvals(ctx: Context) -> tuple[list[dict[str, Any]], dict[Any, dict]]:
+    """Requests made at or before T with their status then and the decisions signed by
+    then, newest first; also by id (for the thresholds' sign-offs)."""
+    records = ctx.records(
+        ApprovalRequest.objects.filter(model=ctx.model, requested_at__lte=ctx.moment),
+        REQUEST_FIELDS,
+        restore_deleted=False,
+    )
+    records.sort(key=lambda r: (r.values["requested_at"] or ctx.moment, r.pk), reverse=True)
+    decisions: dict[Any, list[dict]] = defaultdict(list)
+    rows = (
+        Decision.objects.filter(request__model=ctx.model, signed_at__lte=ctx.moment)
+        .order_by("signed_at", "pk")
+        .values(
+            "request_id",
+            "approver_id",
+            "slot",
+            "verdict",
+            "comment",
+            "meaning",
+            "content_sha256",
+            "signed_at",
+        )
+    )
+    for d in rows:
+        decisions[d["request_id"]].append(
+            {
+                "approver": ctx.people(d["approver_id"]),
+                "slot": d["slot"],
+                "slot_label": label(ApproverRole, d["slot"]),
+                "verdict": d["verdict"],
+                "verdict_label": label(Verdict, d["verdict"]),
+                "comment": text(d["comment"]),
+                "meaning": text(d["meaning"]),
+                "content_sha256": d["content_sha256"],
+                "signed_at": iso(d["signed_at"]),
+            }
+        )
+    approvals = []
+    for r in records:
+        v = r.values
+        approvals.append(
+            {
+                "id": r.pk,
+                "kind": v["kind"],
+                "kind_label": label(ApprovalKind, v["kind"]),
+                "title": text(v["title"]),
+                "status": v["status"],
+                "status_label": label(RequestStatus, v["status"]),
+                "requested_by": ctx.people(v["requested_by_id"]),
+                "requested_at": iso(v["requested_at"]),
+                "closed_at": iso(v["closed_at"]),
+                "content_sha256": v["content_sha256"],
+                "decisions": decisions.get(r.pk, []),
+            }
+        )
+    return approvals, {a["id"]: a for a in approvals}
+
+
+def signoff(ctx: Context, request: dict | None) -> dict | None:
+    if request is None:
+        return None
+    approved = request["status"] == RequestStatus.APPROVED
+    return {
+        "request_id": request["id"],
+        "content_sha256": request["content_sha256"],
+        "approved_at": request["closed_at"] if approved else None,
+        "approvers": [
+            d["approver"] for d in request["decisions"] if d["verdict"] == Verdict.APPROVE
+        ],
+    }

@@ -1,0 +1,86 @@
+"""The people a snapshot names: collected while the sections are built, then read as they
+were at T (username, name, role labels) and put in place."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from apps.accounts.roles import ALL_ROLES, ROLE_LABELS
+from apps.reports.history import records_as_of
+
+PERSON_FIELDS = ("username", "first_name", "last_name")
+
+
+class _PersonRef:
+    """A user named somewhere in the snapshot, replaced by their person dict at the end."""
+
+    __slots__ = ("pk",)
+
+    def __init__(self, pk):
+        self.pk = pk
+
+
+class People:
+    """Collects the users a snapshot names, then reads them (as of T) in three queries."""
+
+    def __init__(self) -> None:
+        self.ids: set = set()
+
+    def __call__(self, pk) -> _PersonRef | None:
+        if pk is None:
+            return None
+        self.ids.add(pk)
+        return _PersonRef(pk)
+
+    def resolve(self, data: dict, *, moment: dt.datetime) -> dict:
+        persons = _persons_at(self.ids, moment) if self.ids else {}
+
+        def replace(value):
+            if isinstance(value, _PersonRef):
+                person = persons.get(value.pk) or {
+                    "username": f"user-{value.pk}",
+                    "name": f"user-{value.pk}",
+                    "role_labels": [],
+                }
+                return {**person, "role_labels": list(person["role_labels"])}
+            if isinstance(value, dict):
+                return {k: replace(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [replace(v) for v in value]
+            return value
+
+        return replace(data)
+
+
+def _persons_at(ids: Iterable, moment: dt.datetime) -> dict[Any, dict]:
+    """Username, name and role labels of each user as they were at T."""
+    user_model = get_user_model()
+    ids = sorted(ids)
+    links = user_model.groups.through.objects.filter(user_id__in=ids, group__name__in=ALL_ROLES)
+    current_roles: dict[Any, list[str]] = defaultdict(list)
+    for user_id, name in links.values_list("user_id", "group__name"):
+        current_roles[user_id].append(name)
+    records = records_as_of(
+        user_model.objects.filter(pk__in=ids),
+        as_of=moment,
+        fields=(*PERSON_FIELDS, "roles"),
+        virtual={"roles": {pk: sorted(names) for pk, names in current_roles.items()}},
+        restore_deleted=False,
+        existing_only=False,
+    )
+    persons = {}
+    for record in records:
+        values = record.values
+        full = f"{values['first_name'] or ''} {values['last_name'] or ''}".strip()
+        held = set(values["roles"] or [])
+        persons[record.pk] = {
+            "username": values["username"],
+            "name": full or values["username"],
+            "role_labels": [ROLE_LABELS[role] for role in ALL_ROLES if role in held],
+        }
+    return persons
