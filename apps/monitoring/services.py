@@ -18,7 +18,8 @@ from django.utils import timezone
 from apps.approvals.choices import ApprovalKind
 from apps.approvals.services import approval_request_create, approval_requests_invalidate
 from apps.audit import diff
-from apps.audit.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record, audited_update
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
@@ -80,7 +81,7 @@ def metric_definition_create(
     metric.save()
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=metric,
         changes=diff.created(diff.snapshot(metric, METRIC_FIELDS)),
     )
@@ -146,7 +147,7 @@ def threshold_create(
     threshold.save()
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=threshold,
         model_ref=model.pk,
         changes=diff.created(_snapshot(threshold)),
@@ -178,30 +179,21 @@ def threshold_update(*, actor, threshold: Threshold, **data: Any) -> Threshold:
                 else "."
             )
         )
-    before = _snapshot(threshold)
-    for name, value in data.items():
-        setattr(threshold, name, value.strip() if isinstance(value, str) else value)
-    changes = diff.diff(before, _snapshot(threshold))
-    if not changes:
-        return threshold
-    _check_scope(model=threshold.model, version=threshold.version)
-    if "review_by" in changes:
-        _check_review_by(threshold.review_by)
-    validate_instance(threshold, exclude=["created_by"])
     was_pending = threshold.status == ThresholdStatus.PENDING_SIGNOFF
-    if was_pending:
-        threshold.status = ThresholdStatus.DRAFT
-        changes["status"] = {"before": ThresholdStatus.PENDING_SIGNOFF, "after": "draft"}
-    threshold.save()
-    audit_record(
+    threshold, changes = audited_update(
+        threshold,
         actor=actor,
-        action="update",
-        obj=threshold,
+        data={
+            name: value.strip() if isinstance(value, str) else value for name, value in data.items()
+        },
+        fields=THRESHOLD_AUDITED_FIELDS,
         model_ref=threshold.model_id,
-        changes=changes,
         message="Edited while waiting for sign-off: back to draft." if was_pending else "",
+        check=_check_edit,
+        exclude=["created_by"],
+        lock=False,
     )
-    if was_pending:
+    if changes and was_pending:
         approval_requests_invalidate(
             actor=actor,
             subject=threshold,
@@ -210,19 +202,31 @@ def threshold_update(*, actor, threshold: Threshold, **data: Any) -> Threshold:
     return threshold
 
 
+def _check_edit(before: dict[str, Any], threshold: Threshold) -> None:
+    """An edit that changes something keeps to the threshold's scope and a future review-by
+    date; a threshold waiting for sign-off goes back to draft."""
+    after = _snapshot(threshold)
+    if after == before:
+        return
+    _check_scope(model=threshold.model, version=threshold.version)
+    if after["review_by"] != before["review_by"]:
+        _check_review_by(threshold.review_by)
+    if threshold.status == ThresholdStatus.PENDING_SIGNOFF:
+        threshold.status = ThresholdStatus.DRAFT
+
+
 def _set_status(threshold: Threshold, *, actor, status: str, message: str = "", **extra) -> None:
-    before = _snapshot(threshold)
-    threshold.status = status
-    for name, value in extra.items():
-        setattr(threshold, name, value)
-    threshold.save(update_fields=["status", *extra, "updated_at"])
-    audit_record(
+    audited_update(
+        threshold,
         actor=actor,
-        action="transition",
-        obj=threshold,
+        data={"status": status, **extra},
+        fields=THRESHOLD_AUDITED_FIELDS,
         model_ref=threshold.model_id,
-        changes=diff.diff(before, _snapshot(threshold)),
+        action=AuditEvent.Action.TRANSITION,
         message=message,
+        validate=False,
+        lock=False,
+        update_fields=["status", *extra, "updated_at"],
     )
 
 
@@ -280,7 +284,7 @@ def threshold_revise(*, actor, threshold: Threshold) -> Threshold:
     revision.save()
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=revision,
         model_ref=threshold.model_id,
         changes=diff.created(_snapshot(revision)),

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import clock
 from apps.core.errors import ApplicationError
@@ -199,7 +200,7 @@ def _create(*, user, version, reference, current, observed_at, stored: list[str]
     run.save()
     audit_record(
         actor=user,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=run,
         model_ref=model.pk,
         changes={
@@ -312,7 +313,7 @@ def drift_run_retry(*, user, run: DriftRun) -> DriftRun:
         )
     audit_record(
         actor=user,
-        action="transition",
+        action=AuditEvent.Action.TRANSITION,
         obj=run,
         model_ref=run.version.model_id,
         changes={"status": {"before": before, "after": run.status}},
@@ -334,7 +335,7 @@ def drift_run_fail(*, run_id: int, message: str) -> DriftRun:
     run.save(update_fields=["status", "error", "finished_at"])
     audit_record(
         actor=None,
-        action="transition",
+        action=AuditEvent.Action.TRANSITION,
         obj=run,
         model_ref=run.version.model_id,
         changes={"status": {"before": DriftRunStatus.RUNNING, "after": run.status}},
@@ -379,7 +380,7 @@ def _metrics(
         )
         audit_record(
             actor=run.created_by,
-            action="create",
+            action=AuditEvent.Action.CREATE,
             obj=metric,
             changes={"name": {"before": None, "after": name}},
             message=f"Defined by drift run {run.pk}.",
@@ -468,7 +469,7 @@ def _finish(run_id: int, result: stats.DatasetDrift, parts: dict[str, str]) -> D
     run.save()
     audit_record(
         actor=None,
-        action="transition",
+        action=AuditEvent.Action.TRANSITION,
         obj=run,
         model_ref=run.version.model_id,
         changes={

@@ -26,6 +26,7 @@ from typing import NamedTuple
 from django.db import transaction
 
 from apps.audit import diff
+from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import clock
 from apps.incidents import services as incident_services
@@ -177,7 +178,7 @@ def _end_breach(breach: Breach, *, now, batch: IngestionBatch, why: str) -> None
     breach.save(update_fields=["ended_at"])
     _audit_breach(
         breach,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         changes={"ended_at": {"before": None, "after": now}},
         message=f"{why} (batch {batch.pk}).",
     )
@@ -249,7 +250,7 @@ def _apply_plan(
         summary.incidents += 1
     _audit_breach(
         breach,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         changes=diff.created(diff.snapshot(breach, BREACH_AUDITED_FIELDS)),
         message=f"{threshold} is {result.state} for {version.version}: {result.value:g} "
         f"(batch {batch.pk}).",

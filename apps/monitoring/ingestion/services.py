@@ -43,7 +43,8 @@ from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 
 from apps.audit import diff
-from apps.audit.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record, audited_update
 from apps.core import clock, egress
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
@@ -247,7 +248,7 @@ def stored_files_sweep(
 def _audit_created(user, batch: IngestionBatch) -> None:
     audit_record(
         actor=user,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=batch,
         model_ref=batch.scope_model_id,
         changes=diff.created(diff.snapshot(batch, BATCH_AUDITED_FIELDS)),
@@ -298,7 +299,7 @@ def _finish(batch: IngestionBatch, *, status: str, error: str = "", **counts) ->
     )
     audit_record(
         actor=None,
-        action="transition",
+        action=AuditEvent.Action.TRANSITION,
         obj=batch,
         model_ref=batch.scope_model_id,
         changes={"status": {"before": before, "after": status}},
@@ -350,7 +351,7 @@ def ingestion_batch_retry(*, user, batch: IngestionBatch) -> IngestionBatch:
         )
     audit_record(
         actor=user,
-        action="transition",
+        action=AuditEvent.Action.TRANSITION,
         obj=batch,
         model_ref=batch.scope_model_id,
         changes={"status": {"before": before, "after": batch.status}},
@@ -715,7 +716,7 @@ def allowed_pull_host_create(*, actor, hostname: str, note: str = "") -> Allowed
     host.save()
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=host,
         changes=diff.created(diff.snapshot(host, ("hostname", "note"))),
     )
@@ -727,7 +728,9 @@ def allowed_pull_host_delete(*, actor, host: AllowedPullHost) -> None:
     """Stop pulls from the host (sources on it record an error at their next pull)."""
     require_perm(actor, "monitoring.manage_allowedpullhost", host)
     before = diff.snapshot(host, ("hostname", "note"))
-    audit_record(actor=actor, action="delete", obj=host, changes=diff.deleted(before))
+    audit_record(
+        actor=actor, action=AuditEvent.Action.DELETE, obj=host, changes=diff.deleted(before)
+    )
     host.delete()
 
 
@@ -757,7 +760,7 @@ def metric_source_create(
     source.save()
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=source,
         model_ref=model.pk,
         changes=diff.created(diff.snapshot(source, SOURCE_FIELDS)),
@@ -771,19 +774,14 @@ def metric_source_update(*, actor, source: MetricSource, **changes) -> MetricSou
     unknown = set(changes) - set(SOURCE_FIELDS)
     if unknown:
         raise ApplicationError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
-    before = diff.snapshot(source, SOURCE_FIELDS)
-    for name, value in changes.items():
-        setattr(source, name, value)
-    if "url" in changes:
-        _check_source_url(source.url)
-    validate_instance(source, exclude=["created_by"])
-    source.save()
-    audit_record(
+    source, _ = audited_update(
+        source,
         actor=actor,
-        action="update",
-        obj=source,
+        data=changes,
+        fields=SOURCE_FIELDS,
         model_ref=source.model_id,
-        changes=diff.diff(before, diff.snapshot(source, SOURCE_FIELDS)),
+        check=(lambda _, source: _check_source_url(source.url)) if "url" in changes else None,
+        exclude=["created_by"],
     )
     return source
 
@@ -794,7 +792,7 @@ def metric_source_delete(*, actor, source: MetricSource) -> None:
     before = diff.snapshot(source, SOURCE_FIELDS)
     audit_record(
         actor=actor,
-        action="delete",
+        action=AuditEvent.Action.DELETE,
         obj=source,
         model_ref=source.model_id,
         changes=diff.deleted(before),
