@@ -36,11 +36,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def seeded(settings, tmp_path, monkeypatch):
-    settings.MEDIA_ROOT = tmp_path
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    monkeypatch.delenv("MLGOV_DEMO_PASSWORD", raising=False)
-    call_command("seed_demo", stdout=io.StringIO())
+def seeded(seeded_demo):
+    """The demo, seeded once for the package (conftest.py)."""
+    return seeded_demo
 
 
 def _counts() -> dict[str, int]:

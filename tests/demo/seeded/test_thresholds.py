@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
 
 from apps.approvals.models import ApprovalRequest
 from apps.demo.monitoring import seed_thresholds
@@ -13,8 +12,8 @@ from apps.monitoring.models import Threshold
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_seeds_active_thresholds_and_one_pending_sign_off_idempotently():
-    call_command("seed_demo", verbosity=0)  # seed_demo calls seed_thresholds
+def test_seed_demo_seeds_active_thresholds_and_one_pending_sign_off_idempotently(seeded_demo):
+    # seed_demo (run once for the package, conftest.py) calls seed_thresholds.
     assert Threshold.objects.filter(status=ThresholdStatus.ACTIVE).count() >= 3
     pending = Threshold.objects.get(status=ThresholdStatus.PENDING_SIGNOFF)
     request = pending.signoff_request

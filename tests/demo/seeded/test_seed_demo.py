@@ -1,4 +1,7 @@
-"""manage.py seed_demo: demo users and inventory, idempotent, written through the services."""
+"""manage.py seed_demo: demo users and inventory, idempotent, written through the services.
+
+The demo is seeded once for the package (conftest.py); the password read from the
+environment is tested on an empty database, in tests/demo/test_seed_demo_password.py."""
 
 from __future__ import annotations
 
@@ -55,9 +58,9 @@ def fast_password_hasher(settings):
 
 
 @pytest.fixture
-def seeded(monkeypatch):
-    monkeypatch.delenv("MLGOV_DEMO_PASSWORD", raising=False)
-    call_command("seed_demo", stdout=io.StringIO())
+def seeded(seeded_demo):
+    """The demo as ``seed_demo`` leaves it, with no MLGOV_DEMO_PASSWORD set (conftest.py)."""
+    return seeded_demo
 
 
 def test_it_creates_one_user_per_role(seeded):
@@ -70,12 +73,6 @@ def test_it_creates_one_user_per_role(seeded):
         user = User.objects.get(username=spec.username)
         assert user.check_password(DEFAULT_DEMO_PASSWORD)
         assert user.is_staff == (spec.role == roles.ADMIN)
-
-
-def test_it_uses_the_demo_password_from_the_environment(monkeypatch):
-    monkeypatch.setenv("MLGOV_DEMO_PASSWORD", "another-demo-secret")
-    call_command("seed_demo", stdout=io.StringIO())
-    assert User.objects.get(username="viewer").check_password("another-demo-secret")
 
 
 def test_it_creates_the_required_models(seeded):

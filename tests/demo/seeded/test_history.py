@@ -4,12 +4,10 @@ not an empty inventory."""
 
 from __future__ import annotations
 
-import io
 import itertools
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -25,13 +23,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def seeded(settings, tmp_path, monkeypatch):
-    settings.MEDIA_ROOT = tmp_path
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    monkeypatch.delenv("MLGOV_DEMO_PASSWORD", raising=False)
-    before = timezone.now()
-    call_command("seed_demo", stdout=io.StringIO())
-    return before
+def seeded(seeded_demo):
+    """The demo, seeded once for the package (conftest.py); the time seeding began."""
+    return seeded_demo.started
 
 
 def _metric(snapshot: dict, name: str) -> dict:
