@@ -7,8 +7,7 @@ from rest_framework import serializers
 from apps.approvals.choices import Verdict
 from apps.approvals.forms import INVENTORY_KINDS
 from apps.approvals.models import ApprovalRequest, Decision
-from apps.core.api.fields import ModelSerializer, ReferenceField, SlugRelatedField
-from apps.inventory.api.serializers import UsernameField
+from apps.core.api.fields import ModelSerializer, ReferenceField, SlugRelatedField, UsernameField
 
 
 class DecisionSerializer(ModelSerializer):

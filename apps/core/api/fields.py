@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from django.contrib.auth import get_user_model
 from django.db import models
 from rest_framework import serializers
 
@@ -34,6 +35,15 @@ class SlugRelatedField(serializers.SlugRelatedField):
             self.fail("invalid")
         _refuse_reference(str(data))
         return super().to_internal_value(data)
+
+
+class UsernameField(SlugRelatedField):
+    """A user named by username; only active accounts can be assigned."""
+
+    def __init__(self, **kwargs):
+        if not kwargs.get("read_only"):
+            kwargs.setdefault("queryset", get_user_model().objects.filter(is_active=True))
+        super().__init__(slug_field="username", **kwargs)
 
 
 class ReferenceField(serializers.CharField):

@@ -6,10 +6,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core import clock
-from apps.core.api.fields import ModelSerializer, SlugRelatedField
+from apps.core.api.fields import ModelSerializer, SlugRelatedField, UsernameField
 from apps.incidents import selectors
 from apps.incidents.models import Incident, IncidentEvent
-from apps.inventory.api.serializers import UsernameField
 from apps.monitoring.models import Breach
 from apps.reviews.api.serializers import ApprovalRequestRefSerializer, ModelSlugField
 

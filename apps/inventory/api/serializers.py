@@ -11,9 +11,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from apps.accounts.models import User
 from apps.approvals.choices import RequestStatus
-from apps.core.api.fields import ModelSerializer, ReferenceField, SlugRelatedField
+from apps.core.api.fields import ModelSerializer, ReferenceField, SlugRelatedField, UsernameField
 from apps.inventory import risk, selectors
 from apps.inventory.choices import (
     AnnexIIIPoint,
@@ -37,15 +36,6 @@ from apps.inventory.services import (
     MODEL_EDITABLE_FIELDS,
     MODEL_GOVERNED_FIELDS,
 )
-
-
-class UsernameField(SlugRelatedField):
-    """A user named by username; only active accounts can be assigned."""
-
-    def __init__(self, **kwargs):
-        if not kwargs.get("read_only"):
-            kwargs.setdefault("queryset", User.objects.filter(is_active=True))
-        super().__init__(slug_field="username", **kwargs)
 
 
 @extend_schema_field(OpenApiTypes.STR)

@@ -6,10 +6,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.api.fields import ModelSerializer, SlugRelatedField
+from apps.core.api.fields import ModelSerializer, SlugRelatedField, UsernameField
 from apps.core.links import validate_link_lines
 from apps.inventory import selectors as inventory_selectors
-from apps.inventory.api.serializers import UsernameField
 from apps.reviews import selectors
 from apps.reviews.choices import FindingStatus
 from apps.reviews.models import Finding, Review
