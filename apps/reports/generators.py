@@ -194,11 +194,13 @@ def _model_card(*, model, fmt, as_of, meta) -> tuple[bytes, dict]:
 
 def _lineage(*, user, model, fmt, as_of, meta) -> bytes:
     from apps.reports import lineage
+    from apps.reports.formats.lineage_report import lineage_pdf
+    from apps.reports.formats.openlineage import lineage_json_bytes
 
     document = lineage.lineage_document(user=user, model=model, as_of=as_of)
     if fmt == F.PDF:
-        return lineage.lineage_pdf(document, meta)
-    return lineage.lineage_json_bytes(document, meta)
+        return lineage_pdf(document, meta)
+    return lineage_json_bytes(document, meta)
 
 
 def _register(*, user, fmt, scope_params, as_of, meta) -> bytes:

@@ -1,4 +1,4 @@
-"""Lineage report: datasets → versions → deployments → downstream models, for one model or
+"""Lineage document: datasets → versions → deployments → downstream models, for one model or
 the whole inventory the user may see, now or as of a past time T.
 
 The graph of today comes from ``apps.inventory.selectors.model_lineage`` /
@@ -11,33 +11,32 @@ document shape with the same node ids:
 
 Layers (columns of the drawing): 0 inputs (datasets, and models outside the scope that feed
 it), 1 the models in scope and their versions, 2 deployments, 3 models outside the scope that
-the scope feeds. For one model this is exactly the Lineage tab's layout, which
-``lineage_svg`` reuses (``apps.core.templatetags.mlgov_svg.lineage_layout``).
+the scope feeds. For one model this is exactly the Lineage tab's layout
+(``apps.core.templatetags.mlgov_svg.lineage_layout``), which the diagrams of
+``apps.reports.formats.lineage_svg`` reuse.
 
 Every read is restricted to the models the user sees (``model_visibility_q``): a node of a
 model the user may not see never appears, nor do its versions, deployments or links.
+
+This module holds the reads; the renderers of the document (OpenLineage events and the JSON
+export, the SVG diagrams, the HTML and PDF report) are in ``apps.reports.formats``
+(``openlineage``, ``lineage_svg``, ``lineage_report``) and read nothing but the document.
 """
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.safestring import mark_safe
 
 from apps.accounts import roles
 from apps.accounts.models import User
 from apps.core import clock
-from apps.core.templatetags.mlgov_svg import lineage_layout
 from apps.inventory import selectors
 from apps.inventory.choices import DeploymentEnvironment, DeploymentStatus, VersionStage
 from apps.inventory.models import (
@@ -58,28 +57,6 @@ LAYERS = (
     ("downstream", "Downstream models"),
 )
 KIND_ORDER = {"dataset": 0, "model": 1, "version": 2, "deployment": 3}
-
-# --- OpenLineage --------------------------------------------------------------------------
-
-OPENLINEAGE_NAMESPACE = "mlgov"
-#: The ``producer`` of every event and facet: a URI naming mlgov's lineage export.
-OPENLINEAGE_PRODUCER = "https://github.com/mlgov/mlgov/blob/main/apps/reports/lineage.py"
-OPENLINEAGE_SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-VERSION_FACET_URL = (
-    "https://openlineage.io/spec/facets/1-0-0/DatasetVersionDatasetFacet.json"
-    "#/$defs/DatasetVersionDatasetFacet"
-)
-OWNERSHIP_FACET_URL = (
-    "https://openlineage.io/spec/facets/1-0-0/OwnershipDatasetFacet.json"
-    "#/$defs/OwnershipDatasetFacet"
-)
-JOB_OWNERSHIP_FACET_URL = (
-    "https://openlineage.io/spec/facets/1-0-0/OwnershipJobFacet.json#/$defs/OwnershipJobFacet"
-)
-MLGOV_FACET_URL = OPENLINEAGE_PRODUCER + "#/facets/{name}"
-#: Fixed namespace of the run ids: uuid5(RUN_NAMESPACE, "<model-slug>/<version>") names one
-#: training run for good, so the same version yields the same runId in every export.
-RUN_NAMESPACE = uuid.UUID("6a0f8a52-2f4e-5d53-9c1e-6d6c676f7601")
 
 
 # --- small helpers ------------------------------------------------------------------------
@@ -604,322 +581,3 @@ def _graph_as_of(
         )
     scope = [model_rows[pk]["slug"] for pk in scope_pks]
     return {"nodes": list(nodes.values()), "edges": edges}, details, scope
-
-
-# --- OpenLineage run events ---------------------------------------------------------------
-
-
-def _facet(url: str, **fields) -> dict:
-    return {"_producer": OPENLINEAGE_PRODUCER, "_schemaURL": url, **fields}
-
-
-def _owner_urn(owner: dict | None) -> list[dict]:
-    return [{"name": f"user:{owner['username']}", "type": "OWNER"}] if owner else []
-
-
-def dataset_identity(uri: str, slug: str) -> tuple[str, str]:
-    """OpenLineage (namespace, name) of a dataset, after the OpenLineage naming convention:
-    ``s3://bucket/key`` → (``s3://bucket``, ``key``), ``file:///p`` → (``file``, ``/p``).
-    A URI without scheme and authority falls back to (``mlgov``, ``datasets/<slug>``)."""
-    try:
-        parts = urlsplit(uri.strip())
-    except ValueError:
-        parts = None
-    if parts is not None and parts.scheme == "file" and parts.path:
-        return "file", parts.path
-    if parts is not None and parts.scheme and parts.netloc:
-        name = parts.path.lstrip("/") or parts.netloc
-        return f"{parts.scheme}://{parts.netloc}", name
-    return OPENLINEAGE_NAMESPACE, f"datasets/{slug}"
-
-
-def run_id(model_slug: str, version: str) -> str:
-    """The stable runId of the training run that produced ``model_slug``'s ``version``."""
-    return str(uuid.uuid5(RUN_NAMESPACE, f"{model_slug}/{version}"))
-
-
-def lineage_openlineage(doc: Mapping[str, Any]) -> list[dict]:
-    """One OpenLineage COMPLETE run event per version: the training job of that version, its
-    input datasets (trained and evaluated on) and its output, the versioned model artefact
-    (``<model>/<version>`` in namespace ``mlgov``) with its deployments in a facet."""
-    nodes = {n["id"]: n for n in doc["nodes"]}
-    inputs: dict[str, list[tuple[str, dict]]] = {}
-    deployments: dict[str, list[dict]] = {}
-    for edge in doc["edges"]:
-        if edge["kind"] in ("trained_on", "evaluated_on"):
-            inputs.setdefault(edge["target"], []).append((edge["kind"], nodes[edge["source"]]))
-        elif edge["kind"] == "deployed_as":
-            deployments.setdefault(edge["source"], []).append(nodes[edge["target"]])
-    events = []
-    for node in doc["nodes"]:
-        if node["kind"] != "version":
-            continue
-        slug, version = node["model"], node["version"]
-        model_node = nodes.get(f"model:{slug}")
-        job_owners = _owner_urn(node["owner"])
-        if model_node and model_node["details"].get("business_owner"):
-            business = model_node["details"]["business_owner"]
-            job_owners.append({"name": f"user:{business['username']}", "type": "BUSINESS_OWNER"})
-        event_inputs = []
-        for role, ds in sorted(inputs.get(node["id"], []), key=lambda p: (p[1]["id"], p[0])):
-            namespace, name = dataset_identity(ds["uri"], ds["details"]["slug"])
-            facets = {
-                "ownership": _facet(OWNERSHIP_FACET_URL, owners=_owner_urn(ds["owner"])),
-                "mlgov_dataset": _facet(
-                    MLGOV_FACET_URL.format(name="DatasetFacet"),
-                    slug=ds["details"]["slug"],
-                    role=role,
-                    uri=ds["uri"],
-                    contentSha256=ds["hash"],
-                    containsPersonalData=ds["details"]["contains_personal_data"],
-                ),
-            }
-            dataset_version = ds["details"]["version"] or ds["hash"]
-            if dataset_version:
-                facets["version"] = _facet(VERSION_FACET_URL, datasetVersion=dataset_version)
-            event_inputs.append({"namespace": namespace, "name": name, "facets": facets})
-        served = sorted(deployments.get(node["id"], []), key=lambda d: d["id"])
-        output = {
-            "namespace": OPENLINEAGE_NAMESPACE,
-            "name": f"{slug}/{version}",
-            "facets": {
-                "version": _facet(VERSION_FACET_URL, datasetVersion=version),
-                "ownership": _facet(OWNERSHIP_FACET_URL, owners=_owner_urn(node["owner"])),
-                "mlgov_artifact": _facet(
-                    MLGOV_FACET_URL.format(name="ArtifactFacet"),
-                    uri=node["uri"],
-                    sha256=node["hash"],
-                    stage=node["details"]["stage"],
-                    codeCommit=node["details"]["code_commit"],
-                    deployments=[
-                        {
-                            "id": d["id"],
-                            "environment": d["details"]["environment"],
-                            "endpoint": d["uri"],
-                            "status": d["details"]["status"],
-                            "deployedAt": d["details"]["deployed_at"],
-                        }
-                        for d in served
-                    ],
-                ),
-            },
-        }
-        events.append(
-            {
-                "eventType": "COMPLETE",
-                "eventTime": node["details"]["created_at"] or doc["as_of"],
-                "producer": OPENLINEAGE_PRODUCER,
-                "schemaURL": OPENLINEAGE_SCHEMA_URL,
-                "run": {"runId": run_id(slug, version), "facets": {}},
-                "job": {
-                    "namespace": OPENLINEAGE_NAMESPACE,
-                    "name": f"{slug}/train/{version}",
-                    "facets": {"ownership": _facet(JOB_OWNERSHIP_FACET_URL, owners=job_owners)},
-                },
-                "inputs": event_inputs,
-                "outputs": [output],
-            }
-        )
-    events.sort(key=lambda e: (e["job"]["name"], e["eventTime"] or ""))
-    return events
-
-
-def lineage_json_bytes(doc: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> bytes:
-    """The JSON export: ``{"lineage": doc, "openlineage": [run events], "meta": meta}``,
-    indented, keys sorted, UTF-8. The same bytes are attached to the lineage PDF."""
-    payload: dict[str, Any] = {"lineage": doc, "openlineage": lineage_openlineage(doc)}
-    if meta is not None:
-        payload["meta"] = meta
-    return (json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-
-
-# --- drawing ------------------------------------------------------------------------------
-
-
-def _short_hash(value: str) -> str:
-    return value[:12] if value else "no hash"
-
-
-def _caption(node: Mapping[str, Any]) -> str:
-    """The second line of a box: owner and hash, what an auditor looks for first."""
-    owner = (node.get("owner") or {}).get("username", "")
-    if node["kind"] == "version":
-        return f"{node['details']['stage']} · {_short_hash(node['hash'])}"
-    if node["kind"] == "dataset":
-        return f"{owner or 'no owner'} · {_short_hash(node['hash'])}"
-    if node["kind"] == "deployment":
-        return f"{node['details']['status']} · v{node['version']}"
-    return f"owner {owner}" if owner else "model"
-
-
-def _model_link(edge: Mapping[str, str]) -> bool:
-    """A model → model edge (the upstream model's output feeds the downstream one)."""
-    return edge["source"].startswith("model:") and edge["target"].startswith("model:")
-
-
-class _Index:
-    """A document's nodes by id and edges by endpoint, built once: drawing every model of a
-    large inventory stays linear in the graph's size."""
-
-    def __init__(self, doc: Mapping[str, Any]):
-        self.by_id: dict[str, dict] = {n["id"]: n for n in doc["nodes"]}
-        self.out: dict[str, list[dict]] = {}
-        self.into: dict[str, list[dict]] = {}
-        for edge in doc["edges"]:
-            self.out.setdefault(edge["source"], []).append(edge)
-            self.into.setdefault(edge["target"], []).append(edge)
-
-    def versions(self, center: str) -> list[dict]:
-        return [
-            self.by_id[e["target"]]
-            for e in self.out.get(center, [])
-            if e["kind"] == "has_version" and e["target"] in self.by_id
-        ]
-
-    def edges_of(self, node_id: str) -> list[dict]:
-        return self.out.get(node_id, []) + self.into.get(node_id, [])
-
-
-def neighbourhood(doc: Mapping[str, Any], slug: str, *, index: _Index | None = None) -> dict:
-    """The part of ``doc`` around one model, in the selector graph's shape: the model, its
-    versions, their datasets and deployments, and the models it feeds or is fed by."""
-    index = index or _Index(doc)
-    center = f"model:{slug}"
-    if center not in index.by_id:
-        return {"nodes": [], "edges": []}
-    keep = {center}
-    for version in index.versions(center):
-        for e in index.edges_of(version["id"]):
-            keep.update((e["source"], e["target"]))
-    for e in index.edges_of(center):
-        if _model_link(e):
-            keep.update((e["source"], e["target"]))
-    nodes = []
-    edges = []
-    for node_id in sorted(keep):
-        n = index.by_id[node_id]
-        entry = {"id": n["id"], "type": n["kind"], "label": n["label"]}
-        if n["kind"] in ("dataset", "model"):
-            entry["slug"] = n["details"].get("slug") or n["model"]
-        if n["kind"] == "version":
-            entry["stage"] = n["details"]["stage"]
-        if n["kind"] == "deployment":
-            entry["status"] = n["details"]["status"]
-        nodes.append(entry)
-        edges.extend(
-            {"source": e["source"], "target": e["target"], "type": e["kind"]}
-            for e in index.out.get(node_id, [])
-            if e["target"] in keep
-        )
-    return {"nodes": nodes, "edges": edges}
-
-
-def model_svg(
-    doc: Mapping[str, Any], slug: str, *, links: bool = True, index: _Index | None = None
-) -> str:
-    """The layered diagram of one model of ``doc``: the Lineage tab's layout
-    (``lineage_layout`` and ``includes/lineage.svg.html``) with owners and hashes in the
-    boxes. ``links`` False drops the links to app pages (for PDF)."""
-    index = index or _Index(doc)
-    center = f"model:{slug}"
-    layout = lineage_layout(neighbourhood(doc, slug, index=index), center)
-    for placed in layout["nodes"]:
-        placed["caption"] = _caption(index.by_id[placed["id"]])
-        if not links:
-            placed["href"] = ""
-    name = index.by_id[center]["label"] if center in index.by_id else slug
-    svg = render_to_string(
-        "includes/lineage.svg.html", {"layout": layout, "title": f"Lineage of {name}"}
-    )
-    # Several diagrams share one page: give each its own element ids. The markup is the
-    # app template's output (user text escaped there); slugs are [a-z0-9-] only.
-    return mark_safe(  # noqa: S308
-        svg.replace('id="arrow"', f'id="arrow-{slug}"')
-        .replace("url(#arrow)", f"url(#arrow-{slug})")
-        .replace("lineage-title", f"lineage-title-{slug}")
-    )
-
-
-def lineage_svg(doc: Mapping[str, Any], *, links: bool = True) -> str:
-    """The diagrams of ``doc``: the scope model's, or one per model for the inventory."""
-    index = _Index(doc)
-    return mark_safe(  # noqa: S308
-        "\n".join(model_svg(doc, slug, links=links, index=index) for slug in doc["models"])
-    )
-
-
-# --- HTML and PDF -------------------------------------------------------------------------
-
-
-def _sections(doc: Mapping[str, Any], *, links: bool) -> list[dict]:
-    """One section per model in scope: its diagram and the tables behind it."""
-    index = _Index(doc)
-    sections = []
-    for slug in doc["models"]:
-        center = f"model:{slug}"
-        versions = index.versions(center)
-        inputs = []
-        deployments = []
-        for version in versions:
-            for e in index.into.get(version["id"], []):
-                if e["kind"] in ("trained_on", "evaluated_on"):
-                    inputs.append(
-                        {"role": e["kind"], "dataset": index.by_id[e["source"]], "version": version}
-                    )
-            deployments += [
-                index.by_id[e["target"]]
-                for e in index.out.get(version["id"], [])
-                if e["kind"] == "deployed_as"
-            ]
-        links_of = [e for e in index.edges_of(center) if _model_link(e)]
-        sections.append(
-            {
-                "model": index.by_id[center],
-                "svg": model_svg(doc, slug, links=links, index=index),
-                "versions": sorted(
-                    versions, key=lambda v: (v["details"]["created_at"] or "", v["label"])
-                )[::-1],
-                "inputs": sorted(
-                    inputs, key=lambda i: (i["version"]["label"], i["dataset"]["label"])
-                ),
-                "deployments": sorted(deployments, key=lambda d: d["id"]),
-                "upstream": [index.by_id[e["source"]] for e in links_of if e["target"] == center],
-                "downstream": [index.by_id[e["target"]] for e in links_of if e["source"] == center],
-            }
-        )
-    return sections
-
-
-def lineage_html(doc: Mapping[str, Any], meta: Mapping[str, Any], *, for_pdf: bool) -> str:
-    """The lineage report as one HTML document (printable in the browser; the PDF's source).
-
-    User text is escaped by the template; the SVG is rendered by the app's own template."""
-    from apps.reports.pdf import PRINT_CSS, stylesheet_text
-
-    context = {
-        "doc": doc,
-        "meta": meta,
-        "for_pdf": for_pdf,
-        "sections": _sections(doc, links=not for_pdf),
-        "model_links": sum(1 for e in doc["edges"] if _model_link(e)),
-        "print_css": "" if for_pdf else stylesheet_text(PRINT_CSS),
-        "title": (
-            f"Lineage report: {doc['scope']['name']}"
-            if doc["scope"]["model"]
-            else "Lineage report: model inventory"
-        ),
-    }
-    return render_to_string("reports/lineage/report.html", context)
-
-
-def lineage_pdf(doc: Mapping[str, Any], meta: Mapping[str, Any]) -> bytes:
-    """PDF/A-3b of the lineage report, with the JSON export attached as ``lineage.json``."""
-    from apps.reports.pdf import PdfAttachment, render_pdf
-
-    attachment = PdfAttachment(
-        name="lineage.json",
-        data=lineage_json_bytes(doc, meta),
-        description="Lineage graph and OpenLineage run events (JSON export)",
-        mime="application/json",
-    )
-    return render_pdf(lineage_html(doc, meta, for_pdf=True), attachments=[attachment])

@@ -17,6 +17,13 @@ from apps.core.templatetags.mlgov_svg import COLUMN_GAP, NODE_WIDTH, lineage_lay
 from apps.inventory import selectors
 from apps.inventory.models import ModelDependency, ModelVersion, VersionDataset
 from apps.reports import lineage
+from apps.reports.formats.lineage_report import lineage_html, lineage_pdf
+from apps.reports.formats.lineage_svg import lineage_svg
+from apps.reports.formats.openlineage import (
+    dataset_identity,
+    lineage_json_bytes,
+    lineage_openlineage,
+)
 from tests.factories import (
     DatasetFactory,
     DeploymentFactory,
@@ -153,7 +160,7 @@ def test_it_shows_an_outsider_nothing(outsider, graph):
 
 def test_it_emits_one_openlineage_run_event_per_version(auditor, owned_model, graph):
     doc = lineage.lineage_document(user=auditor, model=owned_model)
-    events = lineage.lineage_openlineage(doc)
+    events = lineage_openlineage(doc)
 
     assert [e["job"]["name"] for e in events] == [
         "owned-model/train/1.0.0",
@@ -187,8 +194,8 @@ def test_it_emits_one_openlineage_run_event_per_version(auditor, owned_model, gr
 
 
 def test_it_keeps_run_ids_stable_across_calls_and_distinct_per_version(auditor, owned_model, graph):
-    first = lineage.lineage_openlineage(lineage.lineage_document(user=auditor, model=owned_model))
-    again = lineage.lineage_openlineage(lineage.lineage_document(user=auditor))
+    first = lineage_openlineage(lineage.lineage_document(user=auditor, model=owned_model))
+    again = lineage_openlineage(lineage.lineage_document(user=auditor))
     by_job = {e["job"]["name"]: e["run"]["runId"] for e in again}
 
     assert [e["run"]["runId"] for e in first] == [by_job[e["job"]["name"]] for e in first]
@@ -196,30 +203,30 @@ def test_it_keeps_run_ids_stable_across_calls_and_distinct_per_version(auditor, 
 
 
 def test_it_names_datasets_after_the_openlineage_convention():
-    assert lineage.dataset_identity("s3://bucket/a/b.parquet", "b") == (
+    assert dataset_identity("s3://bucket/a/b.parquet", "b") == (
         "s3://bucket",
         "a/b.parquet",
     )
-    assert lineage.dataset_identity("file:///data/x.csv", "x") == ("file", "/data/x.csv")
-    assert lineage.dataset_identity("warehouse.loans", "loans") == ("mlgov", "datasets/loans")
+    assert dataset_identity("file:///data/x.csv", "x") == ("file", "/data/x.csv")
+    assert dataset_identity("warehouse.loans", "loans") == ("mlgov", "datasets/loans")
 
 
 def test_it_exports_the_document_and_events_as_sorted_json(auditor, owned_model, graph):
     doc = lineage.lineage_document(user=auditor, model=owned_model)
-    data = lineage.lineage_json_bytes(doc, sample_meta())
+    data = lineage_json_bytes(doc, sample_meta())
     parsed = json.loads(data)
 
     assert set(parsed) == {"lineage", "openlineage", "meta"}
     assert parsed["lineage"] == doc
     assert len(parsed["openlineage"]) == 2
-    assert data == lineage.lineage_json_bytes(doc, sample_meta())
+    assert data == lineage_json_bytes(doc, sample_meta())
 
 
 def test_it_draws_owners_and_hashes_and_escapes_user_text(auditor, owned_model, graph):
     owned_model.name = HOSTILE
     owned_model.save()
     doc = lineage.lineage_document(user=auditor, model=owned_model)
-    svg = lineage.lineage_svg(doc)
+    svg = lineage_svg(doc)
 
     assert svg.count("<svg") == 1
     assert graph["v2"].artifact_sha256[:12] in svg
@@ -227,12 +234,12 @@ def test_it_draws_owners_and_hashes_and_escapes_user_text(auditor, owned_model, 
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
     assert f'href="{reverse("inventory:dataset_detail", kwargs={"slug": "train"})}"' in svg
-    assert "href=" not in lineage.lineage_svg(doc, links=False)
+    assert "href=" not in lineage_svg(doc, links=False)
 
 
 def test_it_draws_one_diagram_per_model_of_the_inventory(auditor, graph):
     doc = lineage.lineage_document(user=auditor)
-    svg = lineage.lineage_svg(doc)
+    svg = lineage_svg(doc)
 
     assert svg.count("<svg") == 2
     assert 'id="arrow-owned-model"' in svg and 'id="arrow-foreign-model"' in svg
@@ -242,13 +249,23 @@ def test_it_renders_html_with_the_tables_behind_the_diagram(auditor, owned_model
     owned_model.name = HOSTILE
     owned_model.save()
     doc = lineage.lineage_document(user=auditor, model=owned_model)
-    html = lineage.lineage_html(doc, sample_meta(), for_pdf=False)
+    html = lineage_html(doc, sample_meta(), for_pdf=False)
 
     assert "<script>" not in html
     assert graph["train"].content_hash in html
     assert graph["v2"].artifact_uri in html
     assert "https://api.internal/score" in html
     assert sample_meta()["audit_chain_head"]["hash"] in html
+
+
+def test_its_renderers_read_nothing_but_the_document(auditor, graph, django_assert_num_queries):
+    doc = lineage.lineage_document(user=auditor)
+
+    with django_assert_num_queries(0):
+        lineage_json_bytes(doc, sample_meta())
+        lineage_svg(doc)
+        lineage_html(doc, sample_meta(), for_pdf=False)
+        lineage_html(doc, sample_meta(), for_pdf=True)
 
 
 def test_lineage_queries_do_not_grow_with_the_number_of_models(
@@ -275,7 +292,7 @@ def test_lineage_queries_do_not_grow_with_the_number_of_models(
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
 def test_its_pdf_holds_the_key_fields_and_attaches_the_json(auditor, owned_model, graph, tmp_path):
     doc = lineage.lineage_document(user=auditor, model=owned_model)
-    pdf = lineage.lineage_pdf(doc, sample_meta())
+    pdf = lineage_pdf(doc, sample_meta())
     path = tmp_path / "lineage.pdf"
     path.write_bytes(pdf)
 
@@ -297,7 +314,7 @@ def test_its_pdf_holds_the_key_fields_and_attaches_the_json(auditor, owned_model
     assert "lineage.json" in detached
     out = tmp_path / "attached.json"
     subprocess.run(["pdfdetach", "-save", "1", "-o", str(out), str(path)], check=True)
-    assert out.read_bytes() == lineage.lineage_json_bytes(doc, sample_meta())
+    assert out.read_bytes() == lineage_json_bytes(doc, sample_meta())
 
 
 # --- as of a past time (history) ----------------------------------------------------------
@@ -316,9 +333,7 @@ def test_it_omits_a_version_created_after_the_as_of_time(auditor, owned_model, g
     assert "version:owned-model@1.0.0" in _ids(doc)
     assert "version:owned-model@2.0.0" not in _ids(doc)
     assert f"deployment:{graph['deployment'].pk}" not in _ids(doc)
-    assert [e["job"]["name"] for e in lineage.lineage_openlineage(doc)] == [
-        "owned-model/train/1.0.0"
-    ]
+    assert [e["job"]["name"] for e in lineage_openlineage(doc)] == ["owned-model/train/1.0.0"]
 
 
 def test_it_builds_the_same_graph_from_history_as_from_todays_rows(auditor, owned_model, graph):

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from apps.reports import cards, lineage
+from apps.reports.formats.lineage_report import lineage_html
 from apps.reports.formats.markdown import to_markdown
 from tests.factories import DatasetFactory, DeploymentFactory, ModelVersionFactory
 from tests.reports import sample
@@ -60,7 +61,7 @@ def test_the_lineage_report_never_links_a_script_url(auditor, owned_model):
     DeploymentFactory(version=version, environment="production", endpoint="https://api.example/s")
     doc = lineage.lineage_document(user=auditor, model=owned_model)
 
-    html = lineage.lineage_html(doc, sample.sample_meta(), for_pdf=False)
+    html = lineage_html(doc, sample.sample_meta(), for_pdf=False)
 
     hrefs = [h for h in _hrefs(html) if not h.startswith("#")]
     assert all(h.startswith(("https://", "http://", "/")) for h in hrefs), hrefs
