@@ -23,8 +23,8 @@ from django.utils import timezone
 from apps.approvals.choices import ApprovalKind
 from apps.approvals.services import approval_request_create
 from apps.audit import diff
-from apps.audit.models import AuditChainHead
-from apps.audit.services import audit_record
+from apps.audit.models import AuditChainHead, AuditEvent
+from apps.audit.services import audit_record, audited_update
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
@@ -248,7 +248,7 @@ def incident_create(
     _event(incident, kind=EventKind.CREATED, actor=actor, at=now, text=incident.title)
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=incident,
         model_ref=model.pk,
         changes={
@@ -320,7 +320,7 @@ def incident_open_for_breach(*, breach) -> Incident:
         _event(incident, kind=EventKind.CREATED, at=breach.detected_at, text=incident.title)
         audit_record(
             actor=None,
-            action="create",
+            action=AuditEvent.Action.CREATE,
             obj=incident,
             model_ref=model.pk,
             changes=diff.created(_snapshot(incident)),
@@ -340,7 +340,7 @@ def incident_open_for_breach(*, breach) -> Incident:
     after = sorted({*before, breach.version.version})
     audit_record(
         actor=None,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         obj=incident,
         model_ref=model.pk,
         changes={
@@ -373,7 +373,7 @@ def incident_record_recovery(*, breach) -> IncidentEvent | None:
     event = _event(incident, kind=EventKind.RECOVERY, at=breach.ended_at, breach=breach, text=text)
     audit_record(
         actor=None,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         obj=incident,
         model_ref=incident.model_id,
         changes={"recovered_breach": {"before": None, "after": breach.pk}},
@@ -393,19 +393,22 @@ def incident_update(*, actor, incident: Incident, **data: Any) -> Incident:
     require_perm(actor, "incidents.change_incident", incident)
     reject_unknown_fields(data, UPDATABLE_FIELDS)
     now = clock.now()
-    before = _snapshot(incident)
+    values = {}
     for name, value in data.items():
         if name in TEXT_FIELDS:
             value = (value or "").strip()
         elif name == "serious_category":
             value = value or ""
-        setattr(incident, name, value)
-    _apply_seriousness(incident, now)
-    changes = diff.diff(before, _snapshot(incident))
-    if not changes:
-        return incident
-    validate_instance(incident)
-    incident.save()
+        values[name] = value
+    incident, changes = audited_update(
+        incident,
+        actor=actor,
+        data=values,
+        fields=AUDITED_FIELDS,
+        model_ref=incident.model_id,
+        check=lambda _, incident: _apply_seriousness(incident, now),
+        lock=False,
+    )
     if "assignee" in changes:
         who = incident.assignee
         _event(
@@ -435,9 +438,6 @@ def incident_update(*, actor, incident: Incident, **data: Any) -> Incident:
             text="Updated: " + ", ".join(labels) + ".",
             data={"fields": other},
         )
-    audit_record(
-        actor=actor, action="update", obj=incident, model_ref=incident.model_id, changes=changes
-    )
     return incident
 
 
@@ -469,15 +469,24 @@ def incident_transition(*, actor, incident: Incident, status: str, note: str = "
                 "status",
             )
     now = clock.now()
-    before = _snapshot(incident)
-    incident.status = status
+    stamps = {}
     if status == IncidentStatus.RESOLVED:
-        incident.resolved_at = now
+        stamps = {"resolved_at": now}
     elif status == IncidentStatus.CLOSED:
-        incident.closed_at = now
+        stamps = {"closed_at": now}
     elif workflow.is_reopen(current, status):
-        incident.resolved_at = incident.closed_at = None
-    incident.save()
+        stamps = {"resolved_at": None, "closed_at": None}
+    audited_update(
+        incident,
+        actor=actor,
+        data={"status": status, **stamps},
+        fields=AUDITED_FIELDS,
+        model_ref=incident.model_id,
+        action=AuditEvent.Action.TRANSITION,
+        message=(note or "").strip(),
+        validate=False,
+        lock=False,
+    )
     _event(
         incident,
         kind=EventKind.STATUS,
@@ -486,14 +495,6 @@ def incident_transition(*, actor, incident: Incident, status: str, note: str = "
         text=(note or "").strip(),
         from_status=current,
         to_status=status,
-    )
-    audit_record(
-        actor=actor,
-        action="transition",
-        obj=incident,
-        model_ref=incident.model_id,
-        changes=diff.diff(before, _snapshot(incident)),
-        message=(note or "").strip(),
     )
     return incident
 
@@ -511,7 +512,7 @@ def incident_comment(*, actor, incident: Incident, text: str) -> IncidentEvent:
     event = _event(incident, kind=EventKind.COMMENT, actor=actor, text=text)
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=event,
         model_ref=incident.model_id,
         changes={"incident": {"before": None, "after": incident.reference}},
@@ -576,7 +577,7 @@ def incident_rollback(*, actor, incident: Incident, reason: str) -> IncidentEven
     incident.affected_versions.add(current)
     audit_record(
         actor=actor,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         obj=incident,
         model_ref=model.pk,
         changes={
@@ -613,7 +614,7 @@ def rollback_ratified(*, event: IncidentEvent, request, actor, ratified: bool) -
     )
     audit_record(
         actor=actor,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         obj=incident,
         model_ref=incident.model_id,
         changes={"rollback_ratified": {"before": None, "after": ratified}},
