@@ -1,42 +1,54 @@
 """Every write to the inventory. Keyword-only, atomic, audited in the same transaction.
 
-Callers import from here (``from apps.inventory import services``); the writes live in the
-modules of this package.
+One module per part of the inventory: ``registered_models`` (register, edit, lifecycle,
+delete, review date), ``risk_assessments``, ``versions`` (register, edit, stage, lock,
+promote), ``datasets``, ``lineage`` (deployments, model-to-model links) and
+``business_units``. Callers import the names re-exported here.
 """
 
-from apps.inventory.services.registered_models import (
+from apps.inventory.services._common import RESERVED_NAMES
+from apps.inventory.services.business_units import (
+    business_unit_create,
+    business_unit_update,
+)
+from apps.inventory.services.datasets import (
     DATASET_AUDITED_FIELDS,
     DATASET_EDITABLE_FIELDS,
+    dataset_create,
+    dataset_update,
+)
+from apps.inventory.services.lineage import (
     DEPLOYMENT_AUDITED_FIELDS,
+    deployment_create,
+    model_dependency_create,
+    model_dependency_delete,
+)
+from apps.inventory.services.registered_models import (
     GOVERNED_TRANSITIONS,
     MODEL_AUDITED_FIELDS,
     MODEL_EDITABLE_FIELDS,
     MODEL_GOVERNED_FIELDS,
     MODEL_REASSIGN_FIELDS,
-    RESERVED_NAMES,
-    VERSION_AUDITED_FIELDS,
-    VERSION_EDITABLE_FIELDS,
     apply_transition,
-    business_unit_create,
-    business_unit_update,
-    dataset_create,
-    dataset_update,
-    deployment_create,
-    model_dependency_create,
-    model_dependency_delete,
     model_set_next_review,
-    model_version_register,
-    model_version_set_stage,
-    model_version_update,
-    promote_version,
     registered_model_create,
     registered_model_delete,
     registered_model_transition,
     registered_model_update,
+)
+from apps.inventory.services.risk_assessments import (
     risk_assessment_apply,
     risk_assessment_close,
     risk_assessment_decide,
     risk_assessment_submit,
+)
+from apps.inventory.services.versions import (
+    VERSION_AUDITED_FIELDS,
+    VERSION_EDITABLE_FIELDS,
+    model_version_register,
+    model_version_set_stage,
+    model_version_update,
+    promote_version,
     version_lock,
 )
 

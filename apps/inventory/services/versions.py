@@ -1,0 +1,266 @@
+"""Model versions: register and edit (with their datasets), move between stages, lock on
+approval and promote to production."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from apps.audit import diff
+from apps.audit.services import audit_record
+from apps.core import clock
+from apps.core.errors import ApplicationError
+from apps.core.services import reject_unknown_fields, require_perm, validate_instance
+from apps.inventory import rules as inventory_rules
+from apps.inventory.choices import DatasetRole, EUAIActClass, LifecycleStatus, VersionStage
+from apps.inventory.models import Dataset, ModelVersion, RegisteredModel, VersionDataset
+from apps.inventory.services._common import _not_reserved, _save_unique
+from apps.inventory.services.registered_models import apply_transition
+
+VERSION_EDITABLE_FIELDS = (
+    "description",
+    "artifact_uri",
+    "artifact_sha256",
+    "code_commit",
+    "hyperparameters",
+    "evaluation_metrics",
+)
+VERSION_AUDITED_FIELDS = (
+    "version",
+    *VERSION_EDITABLE_FIELDS,
+    "stage",
+    "approved_at",
+    "approved_by",
+)
+
+
+def _version_snapshot(version: ModelVersion) -> dict[str, Any]:
+    data = diff.snapshot(version, VERSION_AUDITED_FIELDS)
+    data["datasets"] = sorted(
+        f"{link.role}:{link.dataset.slug}"
+        for link in version.dataset_links.select_related("dataset")
+    )
+    return data
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(v) for v in value)
+    return False
+
+
+def _finite_json(data: dict[str, Any], fields: Iterable[str]) -> None:
+    """JSON has no NaN or Infinity: PostgreSQL refuses them, so say which field has one."""
+    bad = [name for name in fields if _has_non_finite(data.get(name))]
+    if bad:
+        message = "NaN and infinite numbers cannot be stored; leave the value out or use null."
+        raise ApplicationError(message, field_errors={name: [message] for name in bad})
+
+
+def _set_version_datasets(
+    version: ModelVersion, training: Iterable[Dataset], evaluation: Iterable[Dataset]
+) -> None:
+    version.dataset_links.all().delete()
+    links = [
+        VersionDataset(version=version, dataset=d, role=DatasetRole.TRAINED_ON) for d in training
+    ]
+    links += [
+        VersionDataset(version=version, dataset=d, role=DatasetRole.EVALUATED_ON)
+        for d in evaluation
+    ]
+    VersionDataset.objects.bulk_create(links)
+
+
+@transaction.atomic
+def model_version_register(
+    *,
+    actor,
+    model: RegisteredModel,
+    version: str,
+    training_datasets: Iterable[Dataset] = (),
+    evaluation_datasets: Iterable[Dataset] = (),
+    **data: Any,
+) -> ModelVersion:
+    """Register a new version of a model, with its artefact hash and data lineage."""
+    require_perm(actor, "inventory.add_modelversion", model)
+    reject_unknown_fields(data, VERSION_EDITABLE_FIELDS)
+    _not_reserved(version, field="version")
+    _finite_json(data, ("hyperparameters", "evaluation_metrics"))
+    if model.status == LifecycleStatus.RETIRED:
+        raise ApplicationError("A retired model cannot receive new versions.")
+    duplicate = f"Version {version!r} of {model.slug} already exists."
+    # Checked before model validation, which would report it without naming the field.
+    if ModelVersion.objects.filter(model=model, version=version).exists():
+        raise ApplicationError(duplicate, field_errors={"version": [duplicate]})
+    obj = ModelVersion(model=model, version=version, created_by=actor, **data)
+    validate_instance(obj)
+    _save_unique(obj, duplicate_field="version", message=duplicate)
+    _set_version_datasets(obj, training_datasets, evaluation_datasets)
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=obj,
+        model_ref=model.pk,
+        changes=diff.created(_version_snapshot(obj)),
+    )
+    return obj
+
+
+@transaction.atomic
+def model_version_update(
+    *,
+    actor,
+    version: ModelVersion,
+    training_datasets: Iterable[Dataset] | None = None,
+    evaluation_datasets: Iterable[Dataset] | None = None,
+    **data: Any,
+) -> ModelVersion:
+    """Edit a version that has not been approved; approved versions are immutable."""
+    version = (
+        ModelVersion.objects.select_for_update(of=("self",))
+        .select_related("model")
+        .get(pk=version.pk)
+    )
+    require_perm(actor, "inventory.add_modelversion", version)  # may edit this model's versions
+    if version.is_locked:
+        raise ApplicationError(
+            f"Version {version.version} was approved on {version.approved_at:%Y-%m-%d} and is "
+            "immutable; register a new version instead."
+        )
+    require_perm(actor, "inventory.change_modelversion", version)
+    reject_unknown_fields(data, VERSION_EDITABLE_FIELDS)
+    _finite_json(data, ("hyperparameters", "evaluation_metrics"))
+    before = _version_snapshot(version)
+    for name, value in data.items():
+        setattr(version, name, value)
+    validate_instance(version)
+    version.save()
+    if training_datasets is not None or evaluation_datasets is not None:
+        current = {r: [] for r in DatasetRole.values}
+        for link in version.dataset_links.select_related("dataset"):
+            current[link.role].append(link.dataset)
+        _set_version_datasets(
+            version,
+            current[DatasetRole.TRAINED_ON] if training_datasets is None else training_datasets,
+            current[DatasetRole.EVALUATED_ON]
+            if evaluation_datasets is None
+            else evaluation_datasets,
+        )
+    changes = diff.diff(before, _version_snapshot(version))
+    if changes:
+        audit_record(
+            actor=actor, action="update", obj=version, model_ref=version.model_id, changes=changes
+        )
+    return version
+
+
+@transaction.atomic
+def model_version_set_stage(*, actor, version: ModelVersion, stage: str) -> ModelVersion:
+    """Move a version between development, staging and archived. Production is reached only
+    through an approved promotion (see ``promote_version``).
+
+    Who may is ``rules.may_move_version``, asked in the same order as the API and the
+    browser: may the actor move this version at all, then is the move allowed, then may the
+    actor make this particular move.
+    """
+    version = (
+        ModelVersion.objects.select_for_update(of=("self",))
+        .select_related("model")
+        .get(pk=version.pk)
+    )
+    model = version.model
+    if actor is None or not inventory_rules.may_move_version(actor, version):
+        raise PermissionDenied("You are not allowed to move this version.")
+    if stage not in VersionStage.values:
+        raise ApplicationError(
+            f"Unknown stage {stage!r}.", field_errors={"stage": ["Unknown stage."]}
+        )
+    if stage == version.stage:
+        raise ApplicationError(f"Version {version.version} is already in {stage}.")
+    if stage == VersionStage.PRODUCTION:
+        message = (
+            "Promotion to production needs sign-off: request a promotion of this version; "
+            "it takes effect when the approvers the policy names have approved it."
+        )
+        raise ApplicationError(message, field_errors={"stage": [message]})
+    if version.stage == VersionStage.PRODUCTION and model.status == LifecycleStatus.PRODUCTION:
+        message = (
+            f"{model} is in production and {version.version} is its production version; "
+            "promote a replacement version or move the model out of production first."
+        )
+        raise ApplicationError(message, field_errors={"stage": [message]})
+    if not inventory_rules.may_move_version(actor, version, stage):
+        raise PermissionDenied(f"You are not allowed to move this version to {stage}.")
+    return _set_stage(actor=actor, version=version, stage=stage)
+
+
+def _set_stage(*, actor, version: ModelVersion, stage: str, message: str = "") -> ModelVersion:
+    before = _version_snapshot(version)
+    version.stage = stage
+    version.save(update_fields=["stage"])
+    audit_record(
+        actor=actor,
+        action="transition",
+        obj=version,
+        model_ref=version.model_id,
+        changes=diff.diff(before, _version_snapshot(version)),
+        message=message,
+    )
+    return version
+
+
+def version_lock(*, actor, version: ModelVersion) -> ModelVersion:
+    """Mark a version approved (immutable evidence). Effect of a validation sign-off or a
+    promotion; runs inside the approval's transaction."""
+    if version.approved_at is None:
+        before = _version_snapshot(version)
+        version.approved_at = clock.now()
+        version.approved_by = actor
+        version.save(update_fields=["approved_at", "approved_by"])
+        audit_record(
+            actor=actor,
+            action="update",
+            obj=version,
+            model_ref=version.model_id,
+            changes=diff.diff(before, _version_snapshot(version)),
+            message="Approved: the version is now immutable.",
+        )
+    return version
+
+
+def promote_version(*, actor, version: ModelVersion, message: str = "") -> ModelVersion:
+    """Effect of an approved promotion: the version becomes production (locked), the previous
+    production version is archived, and an approved model moves into production. Runs inside
+    the approval's transaction; the approval engine has checked who may do this."""
+    model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=version.model_id)
+    if model.eu_ai_act_class == EUAIActClass.PROHIBITED:
+        raise ApplicationError(
+            "A model classed as an EU prohibited practice cannot go to production."
+        )
+    for old in (
+        ModelVersion.objects.select_for_update(of=("self",))
+        .filter(model=model, stage=VersionStage.PRODUCTION)
+        .exclude(pk=version.pk)
+    ):
+        _set_stage(
+            actor=actor,
+            version=old,
+            stage=VersionStage.ARCHIVED,
+            message=f"Superseded by {version.version}",
+        )
+    version_lock(actor=actor, version=version)
+    if version.stage != VersionStage.PRODUCTION:  # else: back to production after revalidation
+        _set_stage(actor=actor, version=version, stage=VersionStage.PRODUCTION, message=message)
+    if model.status == LifecycleStatus.APPROVED:
+        apply_transition(
+            actor=actor, model=model, target=LifecycleStatus.PRODUCTION, reason=message
+        )
+    return version
