@@ -16,7 +16,8 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 
 from apps.audit.chain import normalise
-from apps.audit.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record, audited_update
 from apps.core import clock, egress
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
@@ -192,14 +193,19 @@ def notification_mark_all_read(*, actor) -> int:
 ENDPOINT_FIELDS = ("name", "url", "secret", "events", "active")
 
 
-def _endpoint_snapshot(endpoint: WebhookEndpoint) -> dict[str, Any]:
-    # The secret itself never goes into the audit trail; that it changed does.
+def _endpoint_snapshot(endpoint: WebhookEndpoint, *, secret: str | None = None) -> dict[str, Any]:
+    """The audited view of an endpoint. The secret itself never goes into the audit trail;
+    that it changed (from ``secret``, the one it had) does."""
+    if secret is not None and endpoint.secret != secret:
+        shown = "(changed)"
+    else:
+        shown = "(set)" if endpoint.secret else ""
     return {
         "name": endpoint.name,
         "url": endpoint.url,
         "events": sorted(endpoint.events or []),
         "active": endpoint.active,
-        "secret": "(set)" if endpoint.secret else "",
+        "secret": shown,
     }
 
 
@@ -225,33 +231,35 @@ def webhook_endpoint_create(*, actor, **data: Any) -> WebhookEndpoint:
     snapshot = _endpoint_snapshot(endpoint)
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=endpoint,
         changes={k: {"before": None, "after": v} for k, v in snapshot.items()},
     )
     return endpoint
 
 
-@transaction.atomic
-def webhook_endpoint_update(*, actor, endpoint: WebhookEndpoint, **data: Any) -> WebhookEndpoint:
-    require_perm(actor, "notifications.change_webhookendpoint", endpoint)
-    endpoint = WebhookEndpoint.objects.select_for_update(of=("self",)).get(pk=endpoint.pk)
-    before = _endpoint_snapshot(endpoint)
-    secret_changed = "secret" in data and data["secret"] != endpoint.secret
-    for name, value in data.items():
-        if name in ENDPOINT_FIELDS:
-            setattr(endpoint, name, value)
+def _check_endpoint(before: dict[str, Any], endpoint: WebhookEndpoint) -> None:
+    """Known events, valid fields, and a new URL the egress guard accepts."""
     _check_events(endpoint.events)
     validate_instance(endpoint)
     if endpoint.url != before["url"]:
         egress.check_field("url", endpoint.url)
-    endpoint.save()
-    after = _endpoint_snapshot(endpoint)
-    changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
-    if secret_changed:
-        changes["secret"] = {"before": "(set)", "after": "(changed)"}
-    if changes:
-        audit_record(actor=actor, action="update", obj=endpoint, changes=changes)
+
+
+@transaction.atomic
+def webhook_endpoint_update(*, actor, endpoint: WebhookEndpoint, **data: Any) -> WebhookEndpoint:
+    require_perm(actor, "notifications.change_webhookendpoint", endpoint)
+    endpoint = WebhookEndpoint.objects.select_for_update(of=("self",)).get(pk=endpoint.pk)
+    secret = endpoint.secret
+    endpoint, _ = audited_update(
+        endpoint,
+        actor=actor,
+        data={name: value for name, value in data.items() if name in ENDPOINT_FIELDS},
+        fields=lambda endpoint: _endpoint_snapshot(endpoint, secret=secret),
+        check=_check_endpoint,
+        validate=False,
+        lock=False,
+    )
     return endpoint
 
 
@@ -260,7 +268,7 @@ def webhook_endpoint_delete(*, actor, endpoint: WebhookEndpoint) -> None:
     require_perm(actor, "notifications.delete_webhookendpoint", endpoint)
     audit_record(
         actor=actor,
-        action="delete",
+        action=AuditEvent.Action.DELETE,
         obj=endpoint,
         changes={k: {"before": v, "after": None} for k, v in _endpoint_snapshot(endpoint).items()},
     )
