@@ -19,7 +19,8 @@ from apps.approvals.choices import ApprovalKind
 from apps.approvals.models import ApprovalRequest
 from apps.approvals.services import approval_request_create, approval_requests_invalidate
 from apps.audit import diff
-from apps.audit.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record, audited_update
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
@@ -71,19 +72,9 @@ def review_cadence_update(*, actor, cadence: ReviewCadence, months: int) -> Revi
     """Change how often a tier is reviewed. Dates already set stay; each model's next
     attested review uses the new cadence."""
     require_perm(actor, "reviews.change_reviewcadence", cadence)
-    cadence = ReviewCadence.objects.select_for_update(of=("self",)).get(pk=cadence.pk)
-    before = cadence.months
-    cadence.months = months
-    cadence.updated_by = actor
-    validate_instance(cadence)
-    cadence.save()
-    if before != months:
-        audit_record(
-            actor=actor,
-            action="update",
-            obj=cadence,
-            changes={"months": {"before": before, "after": months}},
-        )
+    cadence, _ = audited_update(
+        cadence, actor=actor, data={"months": months, "updated_by": actor}, fields=("months",)
+    )
     return cadence
 
 
@@ -130,7 +121,7 @@ def review_create(
     review.save()
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=review,
         model_ref=model.pk,
         changes=diff.created(_review_snapshot(review)),
@@ -148,18 +139,15 @@ def review_update(*, actor, review: Review, **data: Any) -> Review:
     reject_unknown_fields(data, REVIEW_EDITABLE_FIELDS)
     if not review.is_editable:
         raise _refuse(f"This review is {review.get_status_display().lower()}; it can't change.")
-    before = _review_snapshot(review)
-    for name, value in data.items():
-        setattr(review, name, value)
-    if "reviewer" in data:
-        _check_reviewer(review.reviewer)
-    validate_instance(review)
-    review.save()
-    changes = diff.diff(before, _review_snapshot(review))
-    if changes:
-        audit_record(
-            actor=actor, action="update", obj=review, model_ref=review.model_id, changes=changes
-        )
+    review, _ = audited_update(
+        review,
+        actor=actor,
+        data=data,
+        fields=REVIEW_AUDITED_FIELDS,
+        model_ref=review.model_id,
+        check=(lambda _, review: _check_reviewer(review.reviewer)) if "reviewer" in data else None,
+        lock=False,
+    )
     return review
 
 
@@ -176,17 +164,14 @@ def review_submit(*, actor, review: Review, justification: str = "") -> Approval
         raise _refuse("Record the outcome before submitting the review.", "outcome")
     if not review.notes.strip():
         raise _refuse("Write the review notes before submitting it.", "notes")
-    before = review.status
-    review.status = ReviewStatus.SUBMITTED
-    review.submitted_at = clock.now()
-    review.reviewed_on = review.reviewed_on or timezone.localdate()
-    review.save(update_fields=["status", "submitted_at", "reviewed_on"])
-    audit_record(
+    _set_review_status(
+        review,
         actor=actor,
-        action="transition",
-        obj=review,
-        model_ref=review.model_id,
-        changes={"status": {"before": before, "after": review.status}},
+        data={
+            "status": ReviewStatus.SUBMITTED,
+            "submitted_at": clock.now(),
+            "reviewed_on": review.reviewed_on or timezone.localdate(),
+        },
     )
     return approval_request_create(
         actor=actor,
@@ -201,17 +186,11 @@ def review_attest(*, actor, review: Review, request) -> Review:
 
     Called by the approval engine inside its transaction.
     """
-    before = review.status
     now = clock.now()
-    review.status = ReviewStatus.ATTESTED
-    review.attested_at = now
-    review.save(update_fields=["status", "attested_at"])
-    audit_record(
+    _set_review_status(
+        review,
         actor=actor,
-        action="transition",
-        obj=review,
-        model_ref=review.model_id,
-        changes={"status": {"before": before, "after": review.status}},
+        data={"status": ReviewStatus.ATTESTED, "attested_at": now},
         message=f"Attested (request #{request.pk}).",
     )
     model_schedule_next_review(
@@ -225,18 +204,27 @@ def review_attest(*, actor, review: Review, request) -> Review:
 
 def review_return(*, actor, review: Review, request) -> Review:
     """Attestation refused or changes requested: the review goes back to its reviewer."""
-    before = review.status
-    review.status = ReviewStatus.REJECTED
-    review.save(update_fields=["status"])
-    audit_record(
-        actor=actor,
-        action="transition",
-        obj=review,
-        model_ref=review.model_id,
-        changes={"status": {"before": before, "after": review.status}},
-        message=request.closing_note,
+    _set_review_status(
+        review, actor=actor, data={"status": ReviewStatus.REJECTED}, message=request.closing_note
     )
     return review
+
+
+def _set_review_status(review: Review, *, actor, data: dict[str, Any], message: str = "") -> None:
+    """Move a review (``data``: its status and the stamps that go with it), recorded as a
+    status change."""
+    audited_update(
+        review,
+        actor=actor,
+        data=data,
+        fields=("status",),
+        model_ref=review.model_id,
+        action=AuditEvent.Action.TRANSITION,
+        message=message,
+        validate=False,
+        lock=False,
+        update_fields=list(data),
+    )
 
 
 # --- findings ----------------------------------------------------------------------------
@@ -270,7 +258,7 @@ def finding_create(
     finding.save()
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=finding,
         model_ref=model.pk,
         changes=diff.created(_finding_snapshot(finding)),
@@ -287,18 +275,18 @@ def finding_update(*, actor, finding: Finding, **data: Any) -> Finding:
     require_perm(actor, "reviews.change_finding", finding)
     allowed = FINDING_EDITABLE_FIELDS if _is_oversight(actor) else FINDING_OWNER_FIELDS
     reject_unknown_fields(data, allowed)
-    before = _finding_snapshot(finding)
-    for name, value in data.items():
-        setattr(finding, name, value)
-    if "owner" in data:
-        _check_owner(finding.owner, finding.model)
-    validate_instance(finding)
-    finding.save()
-    changes = diff.diff(before, _finding_snapshot(finding))
+    finding, changes = audited_update(
+        finding,
+        actor=actor,
+        data=data,
+        fields=FINDING_AUDITED_FIELDS,
+        model_ref=finding.model_id,
+        check=(lambda _, finding: _check_owner(finding.owner, finding.model))
+        if "owner" in data
+        else None,
+        lock=False,
+    )
     if changes:
-        audit_record(
-            actor=actor, action="update", obj=finding, model_ref=finding.model_id, changes=changes
-        )
         approval_requests_invalidate(actor=actor, subject=finding)
     return finding
 
@@ -339,18 +327,7 @@ def finding_set_status(*, actor, finding: Finding, status: str, note: str = "") 
         raise _refuse("Describe or link the remediation evidence first.", "evidence")
     if status == FindingStatus.OPEN and not note.strip():
         raise _refuse("Say why the finding is reopened.", "note")
-    before = finding.status
-    finding.status = status
-    finding.status_changed_at = clock.now()
-    finding.save(update_fields=["status", "status_changed_at", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="transition",
-        obj=finding,
-        model_ref=finding.model_id,
-        changes={"status": {"before": before, "after": status}},
-        message=note.strip(),
-    )
+    _set_finding_status(finding, actor=actor, status=status, message=note.strip())
     approval_requests_invalidate(actor=actor, subject=finding)
     return finding
 
@@ -370,19 +347,28 @@ def finding_request_risk_acceptance(
 
 def finding_accept_risk(*, actor, finding: Finding, request) -> Finding:
     """The risk acceptance's effect, applied by the approval engine once approved."""
-    before = finding.status
-    finding.status = FindingStatus.RISK_ACCEPTED
-    finding.status_changed_at = clock.now()
-    finding.save(update_fields=["status", "status_changed_at", "updated_at"])
-    audit_record(
+    _set_finding_status(
+        finding,
         actor=actor,
-        action="transition",
-        obj=finding,
-        model_ref=finding.model_id,
-        changes={"status": {"before": before, "after": finding.status}},
+        status=FindingStatus.RISK_ACCEPTED,
         message=f"Risk accepted (request #{request.pk}): {request.justification}",
     )
     return finding
+
+
+def _set_finding_status(finding: Finding, *, actor, status: str, message: str) -> None:
+    audited_update(
+        finding,
+        actor=actor,
+        data={"status": status, "status_changed_at": clock.now()},
+        fields=("status",),
+        model_ref=finding.model_id,
+        action=AuditEvent.Action.TRANSITION,
+        message=message,
+        validate=False,
+        lock=False,
+        update_fields=["status", "status_changed_at", "updated_at"],
+    )
 
 
 # --- the daily scan ----------------------------------------------------------------------
@@ -426,7 +412,7 @@ def _review_step(*, model: RegisteredModel, today: dt.date, admins: list) -> str
             recipients = [model.owner, model.business_owner, model.validator]
         audit_record(
             actor=None,
-            action="create",
+            action=AuditEvent.Action.CREATE,
             obj=log,
             model_ref=model.pk,
             changes={"reminder": {"before": None, "after": f"{kind}:{step.threshold}"}},
@@ -464,7 +450,7 @@ def _finding_step(*, finding: Finding, today: dt.date) -> bool:
         )
         audit_record(
             actor=None,
-            action="create",
+            action=AuditEvent.Action.CREATE,
             obj=log,
             model_ref=model.pk,
             changes={"reminder": {"before": None, "after": f"finding_overdue:{step.threshold}"}},
