@@ -1,4 +1,8 @@
-"""Who may request, decide, withdraw and lift gates. The engine enforces four-eyes itself."""
+"""Who may request, decide, withdraw and lift gates. The engine enforces four-eyes itself.
+
+Whether a user sees, owns or develops a request's model, or is its named business owner, is
+asked of the predicates the models' app registers (``registry.ModelHooks``): those are read
+when a permission is checked, after every app is ready."""
 
 import rules
 
@@ -9,13 +13,32 @@ from apps.accounts.predicates import (
     is_model_owner_role,
     is_validator,
 )
-from apps.inventory.rules import (
-    can_see_model,
-    develops_model,
-    is_named_business_owner,
-    no_object,
-    owns_model,
-)
+from apps.approvals.registry import model_hooks
+
+
+@rules.predicate
+def can_see_model(user, obj) -> bool:
+    return model_hooks().can_see(user, obj)
+
+
+@rules.predicate
+def owns_model(user, obj) -> bool:
+    return model_hooks().owns(user, obj)
+
+
+@rules.predicate
+def develops_model(user, obj) -> bool:
+    return model_hooks().develops(user, obj)
+
+
+@rules.predicate
+def is_named_business_owner(user, obj) -> bool:
+    return model_hooks().is_named_business_owner(user, obj)
+
+
+@rules.predicate
+def no_object(user, obj) -> bool:
+    return obj is None
 
 
 @rules.predicate

@@ -18,18 +18,16 @@ from apps.approvals import policy
 from apps.approvals.choices import ApproverRole, RequestStatus
 from apps.approvals.content import content_sha256
 from apps.approvals.models import ApprovalRequest, Decision, GateOverride
-from apps.approvals.registry import handler_for
+from apps.approvals.registry import handler_for, model_hooks
 from apps.audit.chain import normalise
 from apps.core import clock
-from apps.inventory import selectors as inventory_selectors
-from apps.inventory.models import RegisteredModel
 
 
 def request_list(*, user) -> QuerySet[ApprovalRequest]:
     """Requests about the models the user sees, newest first."""
     if not roles.roles_of(user):
         return ApprovalRequest.objects.none()
-    visible = inventory_selectors.model_list(user=user).values("pk")
+    visible = model_hooks().visible(user=user).values("pk")
     return ApprovalRequest.objects.filter(model__in=visible).select_related("model", "requested_by")
 
 
@@ -53,7 +51,7 @@ def my_requests(*, user) -> QuerySet[ApprovalRequest]:
     return request_list(user=user).filter(requested_by=user)
 
 
-def model_requests(*, user, model: RegisteredModel) -> QuerySet[ApprovalRequest]:
+def model_requests(*, user, model) -> QuerySet[ApprovalRequest]:
     return request_list(user=user).filter(model=model)
 
 
@@ -131,9 +129,7 @@ def waiting_for(*, user) -> list[ApprovalRequest]:
     with their models and requesters, and their decisions)."""
     if not roles.roles_of(user) or not user.has_perm(DECIDE):
         return []
-    develops = RegisteredModel.developers.through.objects.filter(
-        registeredmodel_id=OuterRef("model_id"), user_id=user.pk
-    )
+    develops = ApprovalRequest.objects.filter(pk=OuterRef("pk"), model__developers=user.pk)
     candidates = (
         request_list(user=user)
         .filter(status=RequestStatus.PENDING)
@@ -213,5 +209,5 @@ def active_gate_override(*, model, gate: str) -> GateOverride | None:
     )
 
 
-def gate_override_list(*, model: RegisteredModel) -> QuerySet[GateOverride]:
+def gate_override_list(*, model) -> QuerySet[GateOverride]:
     return GateOverride.objects.filter(model=model).select_related("lifted_by")

@@ -16,13 +16,12 @@ from apps.approvals import policy, selectors, signals
 from apps.approvals.choices import ApproverRole, RequestStatus, Verdict
 from apps.approvals.content import content_sha256
 from apps.approvals.models import ApprovalRequest, Decision, GateOverride
-from apps.approvals.registry import handler_for
+from apps.approvals.registry import handler_for, model_hooks
 from apps.audit.chain import normalise
 from apps.audit.services import audit_record
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
-from apps.inventory.choices import EUAIActClass
 
 SLOT_LABELS = dict(ApproverRole.choices)
 
@@ -36,11 +35,9 @@ def _refuse(message: str, field: str | None = None) -> ApplicationError:
 
 
 def _refuse_prohibited(model) -> None:
-    if model.eu_ai_act_class == EUAIActClass.PROHIBITED:
-        raise _refuse(
-            f"{model} is classed as a prohibited practice under the EU AI Act and can never "
-            "be approved."
-        )
+    refusal = model_hooks().refusal(model)
+    if refusal:
+        raise _refuse(refusal)
 
 
 @transaction.atomic

@@ -24,12 +24,11 @@ from apps.approvals.forms import (
     WithdrawForm,
 )
 from apps.approvals.models import ApprovalRequest
+from apps.approvals.registry import gate_refusal, model_hooks
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
 from apps.core.tabs import render_tab
 from apps.core.views import is_partial, paginate, require_perm, role_required
-from apps.inventory import selectors as inventory_selectors
-from apps.inventory.approvals import review_gate_refusal
 
 DECIDE = "approvals.decide_approvalrequest"
 REQUEST = "approvals.add_approvalrequest"
@@ -213,7 +212,7 @@ def _model_tab(request, model, *, request_form=None, status: int = 200):
         "approvals": approvals,
         "can_request": can_request,
         "request_form": request_form,
-        "gate_refusal": review_gate_refusal(model),
+        "gate_refusal": gate_refusal(model),
         "overrides": selectors.gate_override_list(model=model),
         "can_lift_gate": user.has_perm("approvals.lift_gate", model),
     }
@@ -221,16 +220,14 @@ def _model_tab(request, model, *, request_form=None, status: int = 200):
 
 
 def _request_form(request, model, *, data) -> ApprovalRequestForm:
-    versions = inventory_selectors.version_list(user=request.user, model=model).order_by(
-        "-created_at"
-    )
+    versions = model_hooks().versions(user=request.user, model=model).order_by("-created_at")
     initial = {"kind": request.GET.get("kind"), "version": request.GET.get("version")}
     return ApprovalRequestForm(data, versions=versions, kinds=INVENTORY_KINDS, initial=initial)
 
 
 @role_required
 def model_approvals(request, slug: str):
-    model = inventory_selectors.model_get(user=request.user, slug=slug)
+    model = model_hooks().get(user=request.user, slug=slug)
     require_perm(request, "approvals.view_approvalrequest", model)
     return _model_tab(request, model)
 
@@ -239,7 +236,7 @@ def model_approvals(request, slug: str):
 @require_POST
 def request_create(request, slug: str):
     """Ask for a validation sign-off, a promotion or a retirement; gates answer on the form."""
-    model = inventory_selectors.model_get(user=request.user, slug=slug)
+    model = model_hooks().get(user=request.user, slug=slug)
     require_perm(request, REQUEST, model)
     form = _request_form(request, model, data=request.POST)
     if form.is_valid():
@@ -265,7 +262,7 @@ def request_create(request, slug: str):
 @role_required
 def gate_lift(request, slug: str):
     """An administrator lifts a gate for this model, for a limited time, with a reason."""
-    model = inventory_selectors.model_get(user=request.user, slug=slug)
+    model = model_hooks().get(user=request.user, slug=slug)
     require_perm(request, "approvals.lift_gate", model)
     form = GateLiftForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -282,5 +279,5 @@ def gate_lift(request, slug: str):
     return render(
         request,
         "approvals/gate_lift.html",
-        {"model": model, "form": form, "gate_refusal": review_gate_refusal(model)},
+        {"model": model, "form": form, "gate_refusal": gate_refusal(model)},
     )

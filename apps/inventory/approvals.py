@@ -4,7 +4,9 @@ risk-tier change.
 Registered with the approval engine in ``InventoryConfig.ready``. Gates live in ``check``:
 no promotion of a Tier 1–2 model without an approved validation of that version, and no
 promotion while the model's periodic review is overdue unless an administrator lifted the
-gate.
+gate. The engine also reaches the models every request belongs to through the hooks
+registered here (which models a user sees, the rules' predicates about them, the EU AI Act
+refusal) and shows the overdue-review gate through ``register_gate``.
 """
 
 from __future__ import annotations
@@ -16,9 +18,15 @@ from django.utils import timezone
 from apps.approvals import selectors as approval_selectors
 from apps.approvals.choices import ApprovalKind, RequestStatus
 from apps.approvals.models import ApprovalRequest, GateOverride
-from apps.approvals.registry import KindHandler, register
+from apps.approvals.registry import (
+    KindHandler,
+    ModelHooks,
+    register,
+    register_gate,
+    register_models,
+)
 from apps.core.errors import ApplicationError
-from apps.inventory import risk, services
+from apps.inventory import risk, rules, selectors, services
 from apps.inventory.choices import (
     DeploymentStatus,
     EUAIActClass,
@@ -84,6 +92,17 @@ def review_gate_refusal(model: RegisteredModel) -> str | None:
         "overdue; complete it (or an administrator may lift the gate with a reason) before "
         "promoting."
     )
+
+
+def prohibited_refusal(model: RegisteredModel) -> str | None:
+    """Why no request about the model may be approved: it is an EU AI Act prohibited
+    practice. None otherwise."""
+    if model.eu_ai_act_class == EUAIActClass.PROHIBITED:
+        return (
+            f"{model} is classed as a prohibited practice under the EU AI Act and can never "
+            "be approved."
+        )
+    return None
 
 
 VALIDATABLE = (LifecycleStatus.VALIDATION, LifecycleStatus.APPROVED, LifecycleStatus.PRODUCTION)
@@ -306,6 +325,22 @@ def _close_assessment(*, subject: RiskAssessment, request, actor) -> None:
 
 
 def register_kinds() -> None:
+    """Register the inventory's approval kinds, the hooks through which the engine reaches the
+    inventory's models, and the overdue-review gate."""
+    register_models(
+        ModelHooks(
+            visible=selectors.model_list,
+            get=selectors.model_get,
+            versions=selectors.version_list,
+            version_get=selectors.version_get,
+            can_see=rules.can_see_model.test,
+            owns=rules.owns_model.test,
+            develops=rules.develops_model.test,
+            is_named_business_owner=rules.is_named_business_owner.test,
+            refusal=prohibited_refusal,
+        )
+    )
+    register_gate(GateOverride.Gate.OVERDUE_REVIEW, review_gate_refusal)
     register(
         ApprovalKind.VALIDATION_SIGNOFF,
         KindHandler(

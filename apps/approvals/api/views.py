@@ -22,10 +22,10 @@ from apps.approvals.api import serializers as s
 from apps.approvals.filters import ApprovalRequestFilter
 from apps.approvals.forms import VERSION_KINDS
 from apps.approvals.models import ApprovalRequest, Decision
+from apps.approvals.registry import model_hooks
 from apps.core.api.permissions import RulesPermission
 from apps.core.api.schema import REFERENCE_NOT_FOUND
 from apps.core.errors import ApplicationError
-from apps.inventory import selectors as inventory_selectors
 
 
 @extend_schema(tags=["approvals"])
@@ -73,15 +73,14 @@ class ApprovalRequestViewSet(
         body = s.ApprovalRequestCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        model = inventory_selectors.model_get(user=request.user, slug=data["model"])
+        hooks = model_hooks()
+        model = hooks.get(user=request.user, slug=data["model"])
         subject = model
         if data["kind"] in VERSION_KINDS:
             if not data.get("version"):
                 message = "Name the version to sign off."
                 raise ApplicationError(message, field_errors={"version": [message]})
-            subject = inventory_selectors.version_get(
-                user=request.user, model=model, version=data["version"]
-            )
+            subject = hooks.version_get(user=request.user, model=model, version=data["version"])
         approval = services.approval_request_create(
             actor=request.user,
             kind=data["kind"],
