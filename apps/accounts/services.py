@@ -23,6 +23,7 @@ from apps.accounts import roles
 from apps.accounts.models import AuthToken, User
 from apps.audit import diff
 from apps.audit.services import audit_record
+from apps.core import context
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 
@@ -424,8 +425,6 @@ def _axes_request(source: HttpRequest | None, *, path: str) -> HttpRequest:
             if name in source.META:
                 probe.META[name] = source.META[name]
     else:
-        from apps.core import context
-
         probe.META["REMOTE_ADDR"] = context.current().client_ip
     return probe
 

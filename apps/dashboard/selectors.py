@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from apps.incidents import selectors as incident_selectors
+from apps.incidents.choices import Severity
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
 from apps.inventory.models import RegisteredModel
+from apps.monitoring.evaluation.selectors import IN_BREACH, models_in_breach
+from apps.monitoring.models import ThresholdState
 
 SOON_DAYS = 30
 LATER_DAYS = 90
@@ -53,9 +57,6 @@ class InventoryFigures:
 
 
 def _breaching_states():
-    from apps.monitoring.evaluation.selectors import IN_BREACH
-    from apps.monitoring.models import ThresholdState
-
     return ThresholdState.objects.filter(
         threshold__model=OuterRef("pk"), threshold__status="active", state__in=IN_BREACH
     )
@@ -128,10 +129,6 @@ class MonitoringFigures:
 def monitoring_figures(*, user) -> MonitoringFigures:
     """Three queries whatever the number of models, thresholds or incidents (the number
     of models in breach is counted with the inventory figures)."""
-    from apps.incidents import selectors as incident_selectors
-    from apps.incidents.choices import Severity
-    from apps.monitoring.evaluation.selectors import models_in_breach
-
     breaching = models_in_breach(user=user)
     by_severity = incident_selectors.open_by_severity(user=user)
     figures = [Figure(s.value, s.label, by_severity[s.value] or 0) for s in Severity]

@@ -22,7 +22,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.approvals.choices import ApprovalKind, ApproverRole, Verdict
 from apps.approvals.models import ApprovalRequest, GateOverride
-from apps.approvals.services import approval_decide
+from apps.approvals.services import approval_decide, approval_request_create, gate_lift
 from apps.core import clock
 from apps.demo.data.monitoring import (
     ACTIVE,
@@ -39,6 +39,8 @@ from apps.demo.data.monitoring import (
 )
 from apps.demo.passwords import demo_password
 from apps.demo.story import Step, run_story
+from apps.inventory import services as inventory_services
+from apps.inventory.approvals import has_approved_validation, review_gate_refusal
 from apps.inventory.choices import LifecycleStatus, VersionStage
 from apps.inventory.models import Dataset, ModelVersion, RegisteredModel
 from apps.monitoring import services
@@ -47,6 +49,7 @@ from apps.monitoring.choices import (
     IngestionSource,
     ThresholdStatus,
 )
+from apps.monitoring.drift.services import drift_run_create, drift_run_execute
 from apps.monitoring.ingestion import services as ingestion
 from apps.monitoring.models import (
     DriftRun,
@@ -387,8 +390,6 @@ def _drift_steps(anchor: datetime, now: datetime, counts: dict[str, int]) -> lis
 
 
 def _drift_run(version, reference: bytes, current: tuple[str, bytes], observed_at, counts) -> None:
-    from apps.monitoring.drift.services import drift_run_create, drift_run_execute
-
     run = drift_run_create(
         user=version.model.owner,
         version=version,
@@ -406,8 +407,6 @@ def _drift_run(version, reference: bytes, current: tuple[str, bytes], observed_a
 
 def _register_candidate(counts: dict[str, int]) -> None:
     """The retrained candidate, registered and staged for shadow scoring."""
-    from apps.inventory import services as inventory_services
-
     slug, name = CANDIDATE
     model = RegisteredModel.objects.filter(slug=slug).select_related("owner").first()
     if model is None:
@@ -474,9 +473,6 @@ def _candidate() -> ModelVersion | None:
 
 def _validate_candidate(*, password: str, counts: dict[str, int]) -> None:
     """The validator signs off the retrained re-ranker while it scores in shadow mode."""
-    from apps.approvals.services import approval_request_create
-    from apps.inventory.approvals import has_approved_validation
-
     version = _candidate()
     if version is None or has_approved_validation(version):
         return
@@ -494,9 +490,6 @@ def _validate_candidate(*, password: str, counts: dict[str, int]) -> None:
 def _reject_candidate(*, password: str, counts: dict[str, int]) -> None:
     """Validated, proposed for production and rejected by the business owner, who cites the
     alert-rate shift of the shadow run."""
-    from apps.approvals.services import approval_request_create, gate_lift
-    from apps.inventory.approvals import review_gate_refusal
-
     version = _candidate()
     if version is None:
         return

@@ -7,6 +7,7 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self):
+        # deferred: the tab registry imports views and models, not loadable before ready()
         from apps.core.tabs import Tab, register_tab
         from apps.reports import checks  # noqa: F401  (registers the signing-key check)
 

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from apps.core.signing import KeySet, Signature, SignatureError, Signer
+from apps.core.signing import KeySet, Signature, SignatureError, Signer, installation_signer
+from apps.inventory import selectors as inventory_selectors
 from apps.reports.choices import ReportFormat, ReportKind
 
 MANIFEST = "manifest.json"
@@ -157,7 +158,6 @@ def _model_files(*, user, model, as_of, meta) -> dict[str, tuple[bytes, str]]:
 
 
 def _inventory_files(*, user, as_of, meta) -> dict[str, tuple[bytes, str]]:
-    from apps.inventory import selectors as inventory_selectors
     from apps.reports import generators
     from apps.reports.snapshot import model_snapshot
 
@@ -183,8 +183,6 @@ def build_pack(*, user, model=None, as_of, meta, signer: Signer | None = None) -
     """The evidence pack of ``model`` (or of the inventory ``user`` sees) as of ``as_of``
     (None = the live record), signed with ``signer`` (default: the installation's key). The
     caller checks the user may generate it."""
-    from apps.core.signing import installation_signer
-
     if model is not None:
         files = _model_files(user=user, model=model, as_of=as_of, meta=meta)
     else:

@@ -30,8 +30,10 @@ from apps.audit.services import audit_checkpoint_write, audit_record
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
-from apps.core.signing import installation_signer
+from apps.core.signing import Signature, installation_signer
 from apps.core.validators import datetime_problem
+from apps.inventory import selectors as inventory_selectors
+from apps.inventory.filters import RegisteredModelFilter
 from apps.inventory.models import RegisteredModel
 from apps.jobs.services import job_enqueue, job_restart
 from apps.reports import generators, manifests, selectors
@@ -98,9 +100,6 @@ def _check_as_of(as_of: dt.datetime | None, model: RegisteredModel | None) -> No
 
 def _register_filters(user, filters) -> dict:
     """The register's filters, checked with the inventory list's filterset."""
-    from apps.inventory import selectors as inventory_selectors
-    from apps.inventory.filters import RegisteredModelFilter
-
     if not isinstance(filters, dict):
         raise _invalid("scope", "scope.filters must be an object of inventory filters.")
     known = set(RegisteredModelFilter.base_filters)
@@ -522,8 +521,6 @@ def report_file_bytes(*, report: Report) -> bytes:
 
 def report_signed_manifest(*, report: Report) -> tuple[bytes, bytes]:
     """The signed manifest of a done report (its exact bytes) and its signature document."""
-    from apps.core.signing import Signature
-
     if not report.is_done:
         state = report.get_status_display().lower()
         raise ReportFileError(f"Report {report.pk} is {state}; it has no signed manifest.")

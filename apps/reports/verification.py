@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from apps.audit.chain import GENESIS_HASH
+from apps.audit.models import AuditEvent
 from apps.core.signing import KeySet, SigningKeyError, installation_keyset, load_public_keys_file
 
 
@@ -26,8 +27,6 @@ def trusted_keys(paths: Sequence[Path] | None) -> tuple[KeySet, str]:
 
 def audit_head_problem(head: dict) -> str | None:
     """Why the manifest's chain head is not in this audit log, or None when it is."""
-    from apps.audit.models import AuditEvent
-
     sequence, digest = head["sequence"], head["hash"]
     if sequence == 0:
         return None if digest == GENESIS_HASH else "audit chain head #0 is not the genesis hash"
