@@ -22,7 +22,8 @@ from django.http import HttpRequest
 from apps.accounts import roles
 from apps.accounts.models import AuthToken, User
 from apps.audit import diff
-from apps.audit.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record, audited_update
 from apps.core import context
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
@@ -89,7 +90,7 @@ def user_create(
     changes["roles"] = {"before": None, "after": sorted(g.name for g in groups)}
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=user,
         changes=changes,
         message="Password set" if password else "",
@@ -102,19 +103,21 @@ def user_update(*, actor, user: User, **data: Any) -> User:
     """Edit an account's profile fields and active flag."""
     _require(actor, "accounts.change_user", user)
     reject_unknown_fields(data, USER_EDITABLE_FIELDS)
-    user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
-    before = _snapshot(user)
-    for name, value in data.items():
-        setattr(user, name, value)
+    user, _ = audited_update(
+        user,
+        actor=actor,
+        data=data,
+        fields=USER_AUDITED_FIELDS,
+        check=lambda _, user: _refuse_own_deactivation(actor, user),
+        exclude=["password"],
+    )
+    return user
+
+
+def _refuse_own_deactivation(actor, user: User) -> None:
     if actor is not None and user.pk == actor.pk and not user.is_active:
         message = "You cannot deactivate your own account."
         raise ApplicationError(message, field_errors={"is_active": [message]})
-    validate_instance(user, exclude=["password"])
-    user.save()
-    changes = diff.diff(before, _snapshot(user))
-    if changes:
-        audit_record(actor=actor, action="update", obj=user, changes=changes)
-    return user
 
 
 @transaction.atomic
@@ -142,7 +145,13 @@ def user_set_roles(*, actor, user: User, role_names: Iterable[str]) -> User:
         user.is_staff = is_staff
         user.save(update_fields=["is_staff"])
     user.__dict__.pop("_mlgov_roles", None)
-    audit_record(actor=actor, action="update", obj=user, changes=changes, message="Roles changed")
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=user,
+        changes=changes,
+        message="Roles changed",
+    )
     return user
 
 
@@ -174,7 +183,7 @@ def _store_password(*, actor, user: User, password: str | None, message: str) ->
     user.save(update_fields=["password"])
     audit_record(
         actor=actor,
-        action="update",
+        action=AuditEvent.Action.UPDATE,
         obj=user,
         changes={"password": {"before": "(hidden)", "after": "(changed)"}},
         message=message,
@@ -233,7 +242,7 @@ def auth_token_create(
     )
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=token,
         object_repr=str(token),
         changes=diff.created(_token_snapshot(token)),
@@ -246,7 +255,7 @@ def auth_token_create(
 def _revoke(*, actor, token: AuthToken, reason: str) -> None:
     audit_record(
         actor=actor,
-        action="revoke",
+        action=AuditEvent.Action.REVOKE,
         obj=token,
         object_repr=str(token),
         changes=diff.deleted(_token_snapshot(token)),
@@ -331,7 +340,7 @@ def login_failure_record(
         why = "the account is locked out" if locked else "wrong password"
         audit_record(
             actor=user,
-            action="signature_failed",
+            action=AuditEvent.Action.SIGNATURE_FAILED,
             obj=signature.obj,
             model_ref=signature.model_ref,
             message=f"Signature refused ({why}) for {signature.description}; nothing was signed",
@@ -340,7 +349,7 @@ def login_failure_record(
     why = "the username is locked out" if locked else "wrong username or password"
     audit_record(
         actor=user,
-        action="login_failed",
+        action=AuditEvent.Action.LOGIN_FAILED,
         obj=user,
         object_type="" if user else "accounts.user",
         object_repr="" if user else username[:150],
@@ -359,7 +368,7 @@ def lockout_record(*, username: str, ip_address: str, rules: list) -> None:
     )
     audit_record(
         actor=user,
-        action="lockout",
+        action=AuditEvent.Action.LOCKOUT,
         obj=user,
         object_type="" if user else "accounts.user",
         object_repr="" if user else username[:150],
@@ -378,7 +387,7 @@ def lockout_lift_recorded(*, actor, username: str, ip_address: str, count: int) 
     via = "" if actor is not None else " by the operator (manage.py axes_reset*)"
     audit_record(
         actor=actor,
-        action="unlock",
+        action=AuditEvent.Action.UNLOCK,
         obj=user,
         object_type="" if user else "accounts.user",
         object_repr="" if user else (username or ip_address or "all")[:150],
