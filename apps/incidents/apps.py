@@ -7,6 +7,19 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self) -> None:
+        # Connects the threshold evaluation's signal receivers.
+        from apps.incidents import receivers  # noqa: F401
         from apps.incidents.approvals import register_kinds
+        from apps.incidents.selectors import open_incidents
+
+        # deferred: the panel is registered in ready(), once every app is loaded
+        from apps.monitoring.panels import Panel, register_panel
 
         register_kinds()
+        register_panel(
+            Panel(
+                key="incidents",
+                template="incidents/monitoring_panel.html",
+                context=lambda user, model: {"incidents": open_incidents(user=user, model=model)},
+            )
+        )

@@ -23,6 +23,16 @@ def incident_list(*, user, model: RegisteredModel | None = None) -> QuerySet[Inc
     return qs.select_related("model", "assignee", "threshold__metric")
 
 
+def open_incidents(*, user, model: RegisteredModel) -> QuerySet[Incident]:
+    """The model's active incidents, most severe first, then the latest detected (the
+    Monitoring tab lists them)."""
+    return (
+        incident_list(user=user, model=model)
+        .filter(status__in=ACTIVE_STATUSES)
+        .order_by("severity", "-detected_at")
+    )
+
+
 def incident_get(*, user, reference: str) -> Incident:
     """The incident, or 404 when it does not exist or its model is out of the user's reach."""
     incident = (

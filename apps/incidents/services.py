@@ -1,7 +1,7 @@
 """Every write to the incident register. Keyword-only, atomic, audited, on the timeline.
 
 Incidents are opened by hand (``incident_create``) or by a critical threshold breach
-(``incident_open_for_breach``, called by the evaluation as the system). A threshold has at
+(``incident_open_for_breach``, on the evaluation's signal, as the system). A threshold has at
 most one active incident: later breaches join it. Serious incidents (EU AI Act Art. 3(49))
 carry a reporting deadline recomputed whenever what it depends on changes.
 
@@ -290,8 +290,9 @@ def _breach_text(breach) -> str:
 def incident_open_for_breach(*, breach) -> Incident:
     """A critical breach opens an incident for its threshold or joins the active one.
 
-    Called by the evaluation as the system (no actor), inside its transaction with the
-    threshold locked, so two breaches of one threshold never open two incidents.
+    Received from the evaluation's ``critical_breach_started`` signal (``receivers``) as the
+    system (no actor), inside its transaction with the threshold locked, so two breaches of
+    one threshold never open two incidents.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("incident_open_for_breach runs inside the evaluation's transaction")
@@ -358,7 +359,8 @@ def incident_open_for_breach(*, breach) -> Incident:
 
 def incident_record_recovery(*, breach) -> IncidentEvent | None:
     """A breach ended: note the recovery on the threshold's active incident (never closes
-    it: people decide when an incident is over). Called by the evaluation as the system."""
+    it: people decide when an incident is over). Received from the evaluation's
+    ``breach_recovered`` signal, as the system."""
     incident = (
         Incident.objects.select_for_update(of=("self",))
         .filter(threshold_id=breach.threshold_id, status__in=ACTIVE_STATUSES)

@@ -1,5 +1,6 @@
 """Browser pages of monitoring on a model: the Monitoring tab (charts, states, drift,
-batches, incidents), the Thresholds tab and one threshold's page.
+batches, and the panels other apps add, such as incidents), the Thresholds tab and one
+threshold's page.
 
 Thin: objects come from selectors restricted to the user (404 outside their reach), rules
 decide who may act (403), services decide and audit; their refusals are shown on the form.
@@ -19,14 +20,13 @@ from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
 from apps.core.tabs import render_tab
 from apps.core.views import require_perm, role_required
-from apps.incidents import selectors as incident_selectors
-from apps.incidents.choices import ACTIVE_STATUSES
 from apps.inventory import selectors as inventory_selectors
 from apps.monitoring import charts, selectors, services
 from apps.monitoring.approvals import describe_evaluation
 from apps.monitoring.choices import ThresholdStatus
 from apps.monitoring.drift import selectors as drift_selectors
 from apps.monitoring.forms import SubmitForm, ThresholdForm
+from apps.monitoring.panels import panels_context
 
 ADD = "monitoring.add_threshold"
 CHANGE = "monitoring.change_threshold"
@@ -212,7 +212,8 @@ def _time_range(request, model) -> tuple[str, datetime, datetime]:
 @role_required
 def model_monitoring(request, slug: str):
     """The Monitoring tab: charts per metric with threshold bands and breaches, threshold
-    states, the latest drift run, ingestion batches and open incidents of the model."""
+    states, the latest drift run, ingestion batches, and the panels other apps register
+    (the open incidents of the model)."""
     model = inventory_selectors.model_get(user=request.user, slug=slug)
     require_perm(request, "monitoring.view_observation", model)
     user = request.user
@@ -229,6 +230,8 @@ def model_monitoring(request, slug: str):
         model=model, start=start, end=end, segment=segment, thresholds=thresholds
     )
     context = {
+        # Sections other apps add (the model's open incidents), shown after the thresholds.
+        **panels_context(user=user, model=model),
         "ranges": [(key, RANGE_LABELS[key]) for key in RANGES],
         "range_key": range_key,
         "range_start": start,
@@ -241,9 +244,6 @@ def model_monitoring(request, slug: str):
         "thresholds": thresholds,
         "drift_run": drift_selectors.latest_drift_run(model=model),
         "batches": selectors.model_batch_list(user=user, model=model)[:BATCHES_SHOWN],
-        "incidents": incident_selectors.incident_list(user=user, model=model)
-        .filter(status__in=ACTIVE_STATUSES)
-        .order_by("severity", "-detected_at"),
         "can_ingest": user.has_perm("monitoring.ingest_metrics", model),
     }
     return render_tab(request, model, tab="monitoring", context=context)

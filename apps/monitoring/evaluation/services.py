@@ -6,10 +6,12 @@ the handful of (threshold, version) results:
 
 - each result is upserted as the pair's ``ThresholdState`` (written only when it changed);
 - entering warning or critical starts a ``Breach``; warning notifies the model's owner and
-  business owner; critical opens an incident for the threshold or joins its active one;
+  business owner; critical sends ``signals.critical_breach_started``, on which the incidents
+  app opens an incident for the threshold or joins its active one;
 - an escalation (warning → critical) or easing ends the open breach and starts the new one;
-- back to ok ends the open breach and notes the recovery on the threshold's active incident
-  (which stays open: people close incidents).
+- back to ok ends the open breach and sends ``signals.breach_recovered``, on which the
+  incidents app notes the recovery on the threshold's active incident (which stays open:
+  people close incidents).
 
 Evaluating the same batch twice changes nothing the second time: the results are the same,
 so no state, breach or timeline entry is written. Thresholds are locked while evaluated, so
@@ -29,9 +31,8 @@ from apps.audit import diff
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import clock
-from apps.incidents import services as incident_services
 from apps.inventory.models import ModelVersion
-from apps.monitoring import bounds
+from apps.monitoring import bounds, signals
 from apps.monitoring.choices import ThresholdStatus
 from apps.monitoring.evaluation import outcome, sql
 from apps.monitoring.models import Breach, IngestionBatch, Threshold, ThresholdState
@@ -240,13 +241,13 @@ def _apply_plan(
         _end_breach(open_breach, now=now, batch=batch, why=why)
         summary.breaches_ended += 1
         if plan.recovered:
-            incident_services.incident_record_recovery(breach=open_breach)
+            signals.breach_recovered.send(sender=Breach, breach=open_breach)
     if plan.start is None:
         return
     breach = _start_breach(threshold, result, now=now, batch=batch, version=version)
     summary.breaches_started += 1
     if plan.start == bounds.CRITICAL:
-        incident_services.incident_open_for_breach(breach=breach)
+        signals.critical_breach_started.send(sender=Breach, breach=breach)
         summary.incidents += 1
     _audit_breach(
         breach,
