@@ -18,7 +18,8 @@ from apps.approvals.content import content_sha256
 from apps.approvals.models import ApprovalRequest, Decision, GateOverride
 from apps.approvals.registry import handler_for, model_hooks
 from apps.audit.chain import normalise
-from apps.audit.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record, audited_update
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
@@ -78,7 +79,7 @@ def approval_request_create(
     )
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=request,
         model_ref=model.pk,
         changes={
@@ -102,17 +103,18 @@ def _current_content_sha256(request: ApprovalRequest) -> str:
 
 
 def _close(request: ApprovalRequest, *, actor, status: str, note: str = "") -> None:
-    request.status = status
-    request.closed_at = clock.now()
-    request.closing_note = note
-    request.save(update_fields=["status", "closed_at", "closing_note"])
-    audit_record(
+    """Close a pending request (the callers hold its lock)."""
+    audited_update(
+        request,
         actor=actor,
-        action="transition",
-        obj=request,
+        data={"status": status, "closed_at": clock.now(), "closing_note": note},
+        fields=("status",),
         model_ref=request.model_id,
-        changes={"status": {"before": RequestStatus.PENDING, "after": status}},
+        action=AuditEvent.Action.TRANSITION,
         message=note,
+        validate=False,
+        lock=False,
+        update_fields=["status", "closed_at", "closing_note"],
     )
 
 
@@ -231,7 +233,7 @@ def _decide(*, actor, request, verdict: str, comment: str) -> Decision:
     )
     audit_record(
         actor=actor,
-        action="decide",
+        action=AuditEvent.Action.DECIDE,
         obj=request,
         model_ref=request.model_id,
         changes={
@@ -290,7 +292,7 @@ def gate_lift(*, actor, model, gate: str, reason: str, days: int = 30) -> GateOv
     )
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=override,
         model_ref=model.pk,
         changes={
