@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from apps.audit import diff
 from apps.audit.checkpoints import CheckpointError
+from apps.audit.models import AuditEvent
 from apps.audit.services import audit_checkpoint_write, audit_record
 from apps.core import clock
 from apps.core.errors import ApplicationError
@@ -233,7 +234,7 @@ def report_request(
     report.save()
     audit_record(
         actor=user,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=report,
         model_ref=report.model_id,
         changes=diff.created(diff.snapshot(report, REQUEST_AUDITED_FIELDS)),
@@ -267,7 +268,7 @@ def report_retry(*, user, report: Report) -> Report:
             )
         audit_record(
             actor=user,
-            action="update",
+            action=AuditEvent.Action.UPDATE,
             obj=report,
             model_ref=report.model_id,
             changes={"job": {"before": "stalled", "after": "sent again"}},
@@ -326,7 +327,7 @@ def _finish(
         message = error
     audit_record(
         actor=None,
-        action="transition",
+        action=AuditEvent.Action.TRANSITION,
         obj=report,
         model_ref=report.model_id,
         changes=changes,
