@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from apps.inventory import views
+from apps.inventory.views import datasets, lineage, models, risk, versions
 
 
 class VersionConverter:
@@ -21,38 +21,42 @@ register_converter(VersionConverter, "version")
 
 app_name = "inventory"
 urlpatterns = [
-    path("models/", views.model_list, name="model_list"),
-    path("models/export.csv", views.model_export_csv, name="model_export_csv"),
-    path("models/new/", views.model_create, name="model_create"),
-    path("models/<slug:slug>/", views.model_detail, name="model_detail"),
-    path("models/<slug:slug>/edit/", views.model_edit, name="model_edit"),
-    path("models/<slug:slug>/versions/", views.model_versions, name="model_versions"),
-    path("models/<slug:slug>/lineage/", views.model_lineage, name="model_lineage"),
-    path("models/<slug:slug>/risk/", views.model_risk, name="model_risk"),
-    path("models/<slug:slug>/history/", views.model_history, name="model_history"),
-    path("models/<slug:slug>/transition/", views.model_transition, name="model_transition"),
-    path("models/<slug:slug>/risk/assess/", views.risk_assess, name="risk_assess"),
-    path("models/<slug:slug>/risk/<int:pk>/decide/", views.risk_decide, name="risk_decide"),
-    path("models/<slug:slug>/versions/new/", views.version_create, name="version_create"),
+    path("models/", models.model_list, name="model_list"),
+    path("models/export.csv", models.model_export_csv, name="model_export_csv"),
+    path("models/new/", models.model_create, name="model_create"),
+    path("models/<slug:slug>/", models.model_detail, name="model_detail"),
+    path("models/<slug:slug>/edit/", models.model_edit, name="model_edit"),
+    path("models/<slug:slug>/versions/", versions.model_versions, name="model_versions"),
+    path("models/<slug:slug>/lineage/", lineage.model_lineage, name="model_lineage"),
+    path("models/<slug:slug>/risk/", risk.model_risk, name="model_risk"),
+    path("models/<slug:slug>/history/", models.model_history, name="model_history"),
+    path("models/<slug:slug>/transition/", models.model_transition, name="model_transition"),
+    path("models/<slug:slug>/risk/assess/", risk.risk_assess, name="risk_assess"),
+    path("models/<slug:slug>/risk/<int:pk>/decide/", risk.risk_decide, name="risk_decide"),
+    path("models/<slug:slug>/versions/new/", versions.version_create, name="version_create"),
     path(
         "models/<slug:slug>/versions/<version:version>/",
-        views.version_detail,
+        versions.version_detail,
         name="version_detail",
     ),
     path(
         "models/<slug:slug>/versions/<version:version>/edit/",
-        views.version_edit,
+        versions.version_edit,
         name="version_edit",
     ),
     path(
         "models/<slug:slug>/versions/<version:version>/stage/",
-        views.version_stage,
+        versions.version_stage,
         name="version_stage",
     ),
-    path("models/<slug:slug>/deployments/new/", views.deployment_create, name="deployment_create"),
-    path("models/<slug:slug>/dependencies/new/", views.dependency_create, name="dependency_create"),
-    path("datasets/", views.dataset_list, name="dataset_list"),
-    path("datasets/new/", views.dataset_create, name="dataset_create"),
-    path("datasets/<slug:slug>/", views.dataset_detail, name="dataset_detail"),
-    path("datasets/<slug:slug>/edit/", views.dataset_edit, name="dataset_edit"),
+    path(
+        "models/<slug:slug>/deployments/new/", lineage.deployment_create, name="deployment_create"
+    ),
+    path(
+        "models/<slug:slug>/dependencies/new/", lineage.dependency_create, name="dependency_create"
+    ),
+    path("datasets/", datasets.dataset_list, name="dataset_list"),
+    path("datasets/new/", datasets.dataset_create, name="dataset_create"),
+    path("datasets/<slug:slug>/", datasets.dataset_detail, name="dataset_detail"),
+    path("datasets/<slug:slug>/edit/", datasets.dataset_edit, name="dataset_edit"),
 ]

@@ -1,0 +1,125 @@
+"""Model versions: the versions tab, register, view, edit and move between stages."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.core.errors import ApplicationError
+from apps.core.forms import add_application_error
+from apps.core.tabs import render_tab
+from apps.core.views import require_perm, role_required
+from apps.inventory import selectors, services
+from apps.inventory.forms import ModelVersionForm, VersionStageForm
+from apps.inventory.models import ModelVersion
+
+
+@role_required
+def model_versions(request, slug: str):
+    model = selectors.model_get(user=request.user, slug=slug)
+    versions = selectors.version_list(user=request.user, model=model).order_by("-created_at")
+    context = {
+        "versions": versions,
+        "can_add_version": request.user.has_perm("inventory.add_modelversion", model),
+    }
+    return render_tab(request, model, tab="versions", context=context)
+
+
+def _version_form(request, model, *, instance=None):
+    return ModelVersionForm(
+        request.POST or None,
+        instance=instance or ModelVersion(model=model),
+        datasets=selectors.dataset_list(user=request.user),
+    )
+
+
+@role_required
+def version_create(request, slug: str):
+    model = selectors.model_get(user=request.user, slug=slug)
+    require_perm(request, "inventory.add_modelversion", model)
+    form = _version_form(request, model)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = services.model_version_register(
+                actor=request.user,
+                model=model,
+                version=form.cleaned_data["version"],
+                **form.service_data(),
+            )
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, f"Version {version.version} has been registered.")
+            return redirect("inventory:version_detail", slug=model.slug, version=version.version)
+    return render(
+        request, "inventory/version_form.html", {"form": form, "model": model, "version": None}
+    )
+
+
+@role_required
+def version_detail(request, slug: str, version: str):
+    model = selectors.model_get(user=request.user, slug=slug)
+    obj = selectors.version_get(user=request.user, model=model, version=version)
+    return render(request, "inventory/version_detail.html", _version_context(request, model, obj))
+
+
+def _version_context(request, model, obj, stage_form=None) -> dict:
+    user = request.user
+    may_stage = user.has_perm("inventory.stage_modelversion", obj)
+    return {
+        "model": model,
+        "version": obj,
+        "links": list(obj.dataset_links.all()),
+        "deployments": selectors.deployment_list(user=user, model=model).filter(version=obj),
+        "can_edit": not obj.is_locked and user.has_perm("inventory.change_modelversion", obj),
+        "stage_form": stage_form or (VersionStageForm(version=obj) if may_stage else None),
+    }
+
+
+@role_required
+def version_edit(request, slug: str, version: str):
+    model = selectors.model_get(user=request.user, slug=slug)
+    obj = selectors.version_get(user=request.user, model=model, version=version)
+    if obj.is_locked:
+        messages.error(
+            request,
+            f"Version {obj.version} was approved and is immutable; register a new version instead.",
+        )
+        return redirect(obj)
+    require_perm(request, "inventory.change_modelversion", obj)
+    form = _version_form(request, model, instance=obj)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.model_version_update(actor=request.user, version=obj, **form.service_data())
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, f"Version {obj.version} has been updated.")
+            return redirect("inventory:version_detail", slug=model.slug, version=obj.version)
+    return render(
+        request, "inventory/version_form.html", {"form": form, "model": model, "version": obj}
+    )
+
+
+@role_required
+@require_POST
+def version_stage(request, slug: str, version: str):
+    model = selectors.model_get(user=request.user, slug=slug)
+    obj = selectors.version_get(user=request.user, model=model, version=version)
+    # May move this version at all; the move itself is checked by the service.
+    require_perm(request, "inventory.stage_modelversion", obj)
+    form = VersionStageForm(request.POST, version=obj)
+    if form.is_valid():
+        try:
+            obj = services.model_version_set_stage(
+                actor=request.user, version=obj, stage=form.cleaned_data["stage"]
+            )
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, f"Version {obj.version} is now {obj.get_stage_display()}.")
+            return redirect("inventory:version_detail", slug=model.slug, version=obj.version)
+    return render(
+        request, "inventory/version_detail.html", _version_context(request, model, obj, form)
+    )
