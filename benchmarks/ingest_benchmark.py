@@ -143,8 +143,8 @@ def register_catalogue():
     """The admin who sends the batch, and the models, versions and metrics the file names."""
     from django.contrib.auth.models import Group
 
-    from apps.accounts import roles
     from apps.accounts.models import User
+    from apps.core import roles
     from apps.inventory.models import BusinessUnit, ModelVersion, RegisteredModel
     from apps.monitoring.models import MetricDefinition
 

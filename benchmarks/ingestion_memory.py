@@ -327,9 +327,9 @@ def setup(bench_url: str, media: Path) -> str:
     from django.contrib.auth.models import Group
     from django.core.management import call_command
 
-    from apps.accounts import roles
     from apps.accounts.models import User
     from apps.accounts.services import auth_token_create
+    from apps.core import roles
     from apps.inventory.models import BusinessUnit, ModelVersion, RegisteredModel
     from apps.monitoring.models import MetricDefinition
 

@@ -157,8 +157,8 @@ def run(cards: int, max_seconds: float, max_rss_mib: int) -> int:
     worker = None
     try:
         seeded = setup_django(bench_url, media)
-        from apps.accounts import roles
         from apps.accounts.models import User
+        from apps.core import roles
         from apps.inventory.models import RegisteredModel
         from apps.reports import services
         from apps.reports.models import Report

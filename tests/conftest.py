@@ -7,7 +7,7 @@ import os
 import pytest
 from django.conf import settings
 
-from apps.accounts import roles
+from apps.core import roles
 from tests.audit.isolation import _audit_checkpoint_per_test, allow_test_flush  # noqa: F401
 from tests.factories import RegisteredModelFactory, UserFactory
 

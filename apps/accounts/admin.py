@@ -20,7 +20,6 @@ from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreation
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.contrib.auth.models import Group
 
-from apps.accounts import roles
 from apps.accounts.models import AuthToken, User
 from apps.accounts.services import (
     USER_EDITABLE_FIELDS,
@@ -30,6 +29,7 @@ from apps.accounts.services import (
     user_set_roles,
     user_update,
 )
+from apps.core import roles
 from apps.core.admin import ServiceModelAdmin
 
 if admin.site.is_registered(Group):

@@ -37,7 +37,7 @@ class User(AbstractUser):
 
     @property
     def role_names(self) -> list[str]:
-        from apps.accounts.roles import roles_of
+        from apps.core.roles import roles_of
 
         return sorted(roles_of(self))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from apps.accounts import roles
+from apps.core import roles
 
 
 def approvals(request):

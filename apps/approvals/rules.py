@@ -6,14 +6,14 @@ when a permission is checked, after every app is ready."""
 
 import rules
 
-from apps.accounts.predicates import (
+from apps.approvals.registry import model_hooks
+from apps.core.predicates import (
     has_any_role,
     is_admin,
     is_business_owner_role,
     is_model_owner_role,
     is_validator,
 )
-from apps.approvals.registry import model_hooks
 
 
 @rules.predicate

@@ -13,14 +13,13 @@ from django.apps import apps as django_apps
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 
-from apps.accounts import roles
 from apps.approvals import policy
 from apps.approvals.choices import ApproverRole, RequestStatus
 from apps.approvals.content import content_sha256
 from apps.approvals.models import ApprovalRequest, Decision, GateOverride
 from apps.approvals.registry import handler_for, model_hooks
 from apps.audit.chain import normalise
-from apps.core import clock
+from apps.core import clock, roles
 
 
 def request_list(*, user) -> QuerySet[ApprovalRequest]:

@@ -2,7 +2,7 @@
 
 import rules
 
-from apps.accounts.predicates import reads_audit_log
+from apps.core.predicates import reads_audit_log
 
 rules.add_perm("audit.view_auditevent", reads_audit_log)
 rules.add_perm("audit.verify_auditevent", reads_audit_log)

@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 
-from apps.accounts import roles
+from apps.core import roles
 from apps.core.errors import ApplicationError
 
 

@@ -3,7 +3,7 @@
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
 
-from apps.accounts import roles
+from apps.core import roles
 
 
 class MlgovAdminSite(AdminSite):

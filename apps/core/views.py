@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.cache import patch_vary_headers
 
-from apps.accounts.predicates import has_any_role
+from apps.core.predicates import has_any_role
 
 PAGE_SIZE = 25
 

@@ -101,7 +101,7 @@ def serious_deadlines(*, user, limit: int = 10) -> list[tuple[Incident, deadline
 def models_for_new_incident(*, user) -> QuerySet[RegisteredModel]:
     """Models the user may open an incident on: all visible ones for administrators and
     validators, the models they own or develop for model owners."""
-    from apps.accounts import roles
+    from apps.core import roles
 
     visible = model_list(user=user)
     if roles.has_role(user, roles.ADMIN, roles.VALIDATOR):

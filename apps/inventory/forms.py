@@ -12,8 +12,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
-from apps.accounts import roles
 from apps.accounts.models import User
+from apps.core import roles
 from apps.core.forms import ReferenceChoiceField, ReferenceMultipleChoiceField
 from apps.core.validators import json_problem
 from apps.inventory import lifecycle, risk

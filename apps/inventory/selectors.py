@@ -10,7 +10,7 @@ from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet,
 from django.db.models.functions import Cast
 from django.http import Http404
 
-from apps.accounts import roles
+from apps.core import roles
 from apps.inventory.models import (
     BusinessUnit,
     Dataset,

@@ -2,6 +2,6 @@
 
 import rules
 
-from apps.accounts.predicates import is_admin
+from apps.core.predicates import is_admin
 
 rules.add_perm("jobs.view_job", is_admin)

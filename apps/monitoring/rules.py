@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import rules
 
-from apps.accounts.predicates import (
+from apps.core.predicates import (
     has_any_role,
     is_admin,
     is_model_owner_role,

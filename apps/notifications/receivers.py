@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 from django.urls import NoReverseMatch
 
-from apps.accounts import roles
 from apps.approvals import policy, selectors, signals
 from apps.approvals.choices import ApproverRole
 from apps.approvals.models import ApprovalRequest
+from apps.core import roles
 from apps.notifications.choices import Event
 from apps.notifications.services import notify
 

@@ -2,7 +2,7 @@
 
 import rules
 
-from apps.accounts.predicates import has_any_role, is_admin
+from apps.core.predicates import has_any_role, is_admin
 
 
 @rules.predicate

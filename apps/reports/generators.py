@@ -111,7 +111,7 @@ def person_of(user) -> dict[str, Any]:
     """A user as the reports show people: username, display name and role labels."""
     if user is None:
         return {"username": "system", "name": "system", "role_labels": []}
-    from apps.accounts.roles import ROLE_LABELS, roles_of
+    from apps.core.roles import ROLE_LABELS, roles_of
 
     return {
         "username": user.get_username(),

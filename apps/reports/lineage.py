@@ -34,9 +34,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from apps.accounts import roles
 from apps.accounts.models import User
-from apps.core import clock
+from apps.core import clock, roles
 from apps.inventory import selectors
 from apps.inventory.choices import DeploymentEnvironment, DeploymentStatus, VersionStage
 from apps.inventory.models import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from apps.accounts.predicates import reads_audit_log
+from apps.core.predicates import reads_audit_log
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import RegisteredModel
 from apps.jobs.selectors import job_stalled

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from apps.accounts import roles
+from apps.core import roles
 from apps.core.forms import ReferenceChoiceField
 from apps.core.links import validate_link_lines
 from apps.inventory.forms import DATE, TEXTAREA, UserChoiceField

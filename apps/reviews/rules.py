@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import rules
 
-from apps.accounts.predicates import has_any_role, is_admin, is_model_owner_role, is_validator
+from apps.core.predicates import has_any_role, is_admin, is_model_owner_role, is_validator
 from apps.inventory.rules import can_see_model, develops_model, no_object, owns_model
 
 

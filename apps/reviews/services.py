@@ -14,14 +14,13 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts import roles
 from apps.approvals.choices import ApprovalKind
 from apps.approvals.models import ApprovalRequest
 from apps.approvals.services import approval_request_create, approval_requests_invalidate
 from apps.audit import diff
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record, audited_update
-from apps.core import clock
+from apps.core import clock, roles
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.inventory.choices import LifecycleStatus

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps.accounts import roles
 from apps.accounts.models import User
 from apps.audit.models import AuditEvent
+from apps.core import roles
 
 pytestmark = pytest.mark.django_db
 

@@ -3,9 +3,9 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.accounts import roles
 from apps.accounts.models import User
 from apps.audit.models import AuditEvent
+from apps.core import roles
 
 
 @pytest.mark.django_db

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from apps.accounts import roles
 from apps.approvals.choices import ApprovalKind, RequestStatus, Verdict
 from apps.approvals.services import approval_withdraw
 from apps.audit.models import AuditEvent
+from apps.core import roles
 from apps.core.errors import ApplicationError
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, VersionStage
 from apps.inventory.models import ModelVersion, RegisteredModel

@@ -11,11 +11,11 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 
-from apps.accounts import roles
 from apps.approvals.choices import ApprovalKind, RequestStatus, Verdict
 from apps.approvals.models import Decision
 from apps.approvals.services import approval_decide
 from apps.audit.models import AuditEvent
+from apps.core import roles
 from apps.core.errors import ApplicationError
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, VersionStage
 from tests.approvals.helpers import PASSWORD, request_approval, sign, validate

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps.accounts import roles
 from apps.approvals.choices import RequestStatus
+from apps.core import roles
 from apps.inventory import services
 from apps.inventory.choices import EUAIActClass
 from apps.inventory.models import RegisteredModel

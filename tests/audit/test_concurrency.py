@@ -7,11 +7,11 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from apps.accounts import roles
 from apps.audit.checkpoints import read_file
 from apps.audit.models import AuditChainHead, AuditEvent
 from apps.audit.selectors import audit_chain_verify, audit_chain_verify_with_checkpoints
 from apps.audit.services import audit_checkpoint_write
+from apps.core import roles
 from apps.core.signing import installation_keyset
 from apps.inventory import services
 from apps.inventory.models import RegisteredModel

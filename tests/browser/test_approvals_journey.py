@@ -13,8 +13,8 @@ import re
 
 import pytest
 
-from apps.accounts import roles
 from apps.approvals.models import ApprovalRequest
+from apps.core import roles
 from apps.inventory.choices import LifecycleStatus
 from apps.monitoring.choices import ThresholdStatus
 from tests.browser.test_journey import CHROMIUM_ARGS, PASSWORD, chromium_path

@@ -248,7 +248,7 @@ def crawl_data(settings, tmp_path):
     from django.contrib.auth.models import Group
 
     from apps.accounts.models import User
-    from apps.accounts.roles import ALL_ROLES
+    from apps.core.roles import ALL_ROLES
     from apps.demo.passwords import demo_password
     from apps.reports import services as report_services
     from apps.reviews.models import Finding

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.accounts import roles
+from apps.core import roles
 from apps.inventory.choices import LifecycleStatus
 from tests.factories import BusinessUnitFactory, RegisteredModelFactory, UserFactory
 

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from apps.accounts import roles
+from apps.core import roles
 from apps.incidents.models import Incident
 from apps.inventory.choices import LifecycleStatus
 from apps.monitoring.models import Observation

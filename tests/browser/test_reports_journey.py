@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.accounts import roles
+from apps.core import roles
 from apps.core.signing import installation_keyset
 from apps.inventory.choices import LifecycleStatus
 from apps.reports.evidence import verify_pack

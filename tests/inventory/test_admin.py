@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps.accounts import roles
 from apps.audit.models import AuditEvent
+from apps.core import roles
 from apps.inventory.models import RegisteredModel
 from tests.factories import BusinessUnitFactory, UserFactory
 

@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from apps.accounts import roles
 from apps.approvals.models import ApprovalRequest
 from apps.audit.models import AuditEvent
+from apps.core import roles
 from apps.inventory.models import RiskAssessment
 from tests.approvals.helpers import PASSWORD
 from tests.factories import UserFactory

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from apps.accounts import roles
 from apps.approvals.choices import ApprovalKind, RequestStatus, Verdict
 from apps.approvals.models import ApprovalRequest
 from apps.approvals.services import approval_withdraw, content_sha256
 from apps.audit.chain import normalise
 from apps.audit.models import AuditEvent
+from apps.core import roles
 from apps.core.errors import ApplicationError
 from apps.inventory import services
 from apps.inventory.approvals import _assessment_content

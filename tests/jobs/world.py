@@ -15,7 +15,7 @@ OWNER = "jo.owner"
 
 
 def main() -> None:
-    from apps.accounts import roles
+    from apps.core import roles
     from apps.notifications.models import WebhookEndpoint
     from tests.factories import (
         ModelVersionFactory,

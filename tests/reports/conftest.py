@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from apps.accounts import roles
 from apps.approvals.choices import ApprovalKind
+from apps.core import roles
 from apps.incidents import services as incidents
 from apps.inventory import services as inventory
 from apps.monitoring import services as monitoring

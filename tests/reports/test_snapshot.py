@@ -12,9 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.accounts import roles
 from apps.accounts.services import user_set_roles
 from apps.audit.models import AuditEvent
+from apps.core import roles
 from apps.core.errors import ApplicationError
 from apps.incidents import services as incidents
 from apps.inventory import services as inventory

@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.accounts import roles
+from apps.core import roles
 from tests.factories import RegisteredModelFactory, UserFactory
 
 

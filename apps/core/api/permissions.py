@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rest_framework import permissions
 
-from apps.accounts import roles
+from apps.core import roles
 
 
 class HasAnyRole(permissions.BasePermission):

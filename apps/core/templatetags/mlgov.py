@@ -115,7 +115,7 @@ def field(bound: forms.BoundField, wide: bool = False):
 @register.filter
 def role_labels(user) -> str:
     """The user's roles in words, for the header."""
-    from apps.accounts.roles import ROLE_LABELS
+    from apps.core.roles import ROLE_LABELS
 
     names = [ROLE_LABELS[name] for name in getattr(user, "role_names", [])]
     return ", ".join(names) or "no role"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apps.accounts import roles
+from apps.core import roles
 
 
 @dataclass(frozen=True)

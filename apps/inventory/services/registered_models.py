@@ -8,10 +8,9 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.accounts import roles
 from apps.audit import diff
 from apps.audit.services import audit_record
-from apps.core import clock
+from apps.core import clock, roles
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.inventory import lifecycle

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from apps.accounts.predicates import sees_everything
+from apps.core.predicates import sees_everything
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import RegisteredModel
 from apps.jobs.selectors import job_stalled

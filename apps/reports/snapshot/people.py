@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from apps.accounts.roles import ALL_ROLES, ROLE_LABELS
+from apps.core.roles import ALL_ROLES, ROLE_LABELS
 from apps.reports.history import records_as_of
 
 PERSON_FIELDS = ("username", "first_name", "last_name")

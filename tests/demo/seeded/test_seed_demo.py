@@ -12,13 +12,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from apps.accounts import roles
 from apps.accounts.models import User
 from apps.approvals.choices import ApprovalKind, ApproverRole, RequestStatus, Verdict
 from apps.approvals.models import ApprovalRequest, Decision
 from apps.approvals.selectors import filled_slots, waiting_for
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_chain_verify
+from apps.core import roles
 from apps.demo.data.users import DEMO_USERS
 from apps.demo.passwords import DEFAULT_DEMO_PASSWORD
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskAssessmentStatus, VersionStage

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from apps.accounts import roles
+from apps.core import roles
 from tests.browser.test_journey import PASSWORD
 from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
 from tests.monitoring.drift.factories import samples

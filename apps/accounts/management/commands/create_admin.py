@@ -10,8 +10,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.accounts import roles
 from apps.accounts.services import user_create
+from apps.core import roles
 from apps.core.errors import ApplicationError
 
 

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from apps.accounts import roles
 from apps.accounts.models import User
+from apps.core import roles
 from apps.demo.data.users import DEMO_USERS
 from apps.demo.passwords import demo_password
 

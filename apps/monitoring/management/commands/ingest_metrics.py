@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.accounts import roles
 from apps.accounts.models import User
+from apps.core import roles
 from apps.core.errors import ApplicationError
 from apps.inventory.models import RegisteredModel
 from apps.monitoring.choices import BatchStage, BatchStatus, IngestionSource

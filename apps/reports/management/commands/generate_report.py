@@ -12,9 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date
 
-from apps.accounts import roles
 from apps.accounts.models import User
-from apps.core import context
+from apps.core import context, roles
 from apps.core.errors import ApplicationError
 from apps.inventory.models import RegisteredModel
 from apps.reports import generators, services

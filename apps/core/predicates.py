@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import rules
 
-from apps.accounts import roles
+from apps.core import roles
 
 
 def _role(name: str):
