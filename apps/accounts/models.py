@@ -9,6 +9,7 @@ from django.db import models, transaction
 from knox.models import AbstractAuthToken
 
 from apps.core import clock
+from apps.core.roles import roles_of
 
 
 def validate_timezone(value: str) -> None:
@@ -37,8 +38,6 @@ class User(AbstractUser):
 
     @property
     def role_names(self) -> list[str]:
-        from apps.core.roles import roles_of
-
         return sorted(roles_of(self))
 
     def set_unusable_password(self) -> None:

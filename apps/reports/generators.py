@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core import clock
+from apps.core.roles import ROLE_LABELS, roles_of
 from apps.reports.choices import KIND_FORMATS, ReportFormat, ReportKind
 
 F = ReportFormat
@@ -111,8 +112,6 @@ def person_of(user) -> dict[str, Any]:
     """A user as the reports show people: username, display name and role labels."""
     if user is None:
         return {"username": "system", "name": "system", "role_labels": []}
-    from apps.core.roles import ROLE_LABELS, roles_of
-
     return {
         "username": user.get_username(),
         "name": user.get_full_name() or user.get_username(),

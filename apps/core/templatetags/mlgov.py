@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from apps.core.links import LINK_REL, safe_link_url
+from apps.core.roles import ROLE_LABELS
 
 register = template.Library()
 
@@ -115,8 +116,6 @@ def field(bound: forms.BoundField, wide: bool = False):
 @register.filter
 def role_labels(user) -> str:
     """The user's roles in words, for the header."""
-    from apps.core.roles import ROLE_LABELS
-
     names = [ROLE_LABELS[name] for name in getattr(user, "role_names", [])]
     return ", ".join(names) or "no role"
 
