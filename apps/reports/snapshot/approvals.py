@@ -82,6 +82,7 @@ def approvals(ctx: Context) -> tuple[list[dict[str, Any]], dict[Any, dict]]:
 
 
 def signoff(ctx: Context, request: dict | None) -> dict | None:
+    """A threshold's sign-off: its approval request as it stood at T and who approved it."""
     if request is None:
         return None
     approved = request["status"] == RequestStatus.APPROVED
