@@ -7,6 +7,7 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Approvals"
 
     def ready(self) -> None:
+        # deferred: apps.core.tabs loads the shared views, which need the app registry ready
         from apps.core.tabs import Tab, register_tab
 
         register_tab(

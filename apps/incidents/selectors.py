@@ -6,7 +6,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from apps.audit.models import AuditEvent
-from apps.core import clock
+from apps.core import clock, roles
 from apps.incidents import deadlines
 from apps.incidents.choices import ACTIVE_STATUSES, Severity
 from apps.incidents.models import Incident, IncidentEvent
@@ -101,8 +101,6 @@ def serious_deadlines(*, user, limit: int = 10) -> list[tuple[Incident, deadline
 def models_for_new_incident(*, user) -> QuerySet[RegisteredModel]:
     """Models the user may open an incident on: all visible ones for administrators and
     validators, the models they own or develop for model owners."""
-    from apps.core import roles
-
     visible = model_list(user=user)
     if roles.has_role(user, roles.ADMIN, roles.VALIDATOR):
         return visible

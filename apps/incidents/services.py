@@ -37,6 +37,7 @@ from apps.incidents.choices import (
     Severity,
 )
 from apps.incidents.models import Incident, IncidentEvent
+from apps.inventory import services as inventory_services
 from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import ModelVersion, RegisteredModel
 from apps.notifications.choices import Event
@@ -551,9 +552,7 @@ def incident_rollback(*, actor, incident: Incident, reason: str) -> IncidentEven
             f"No earlier approved version of {model} was ever in production; there is "
             "nothing to roll back to."
         )
-    from apps.inventory.services import promote_version
-
-    promote_version(
+    inventory_services.promote_version(
         actor=actor,
         version=target,
         message=f"Emergency rollback from {current.version} ({incident.reference}): {reason}",

@@ -10,6 +10,9 @@ from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet,
 from django.db.models.functions import Cast
 from django.http import Http404
 
+from apps.accounts.models import User
+from apps.approvals.choices import ApprovalKind, RequestStatus
+from apps.approvals.models import ApprovalRequest
 from apps.core import roles
 from apps.inventory.models import (
     BusinessUnit,
@@ -53,7 +56,6 @@ def model_list(*, user) -> QuerySet[RegisteredModel]:
 def model_filterset(*, user, data=None):
     """The inventory list's filters bound to ``data`` (a QueryDict or None) over the models the
     user sees, owner choices limited likewise. The list page and the register both use it."""
-    from apps.accounts.models import User
     from apps.inventory.filters import RegisteredModelFilter
 
     visible = model_list(user=user)
@@ -135,9 +137,6 @@ def dependency_list(*, user, model: RegisteredModel | None = None) -> QuerySet[M
 def risk_assessment_list(*, model: RegisteredModel) -> QuerySet[RiskAssessment]:
     """A model's assessments, newest first, each annotated with ``approval_request_id`` (its
     latest risk-tier-change request) and ``approval_request_status``."""
-    from apps.approvals.choices import ApprovalKind
-    from apps.approvals.models import ApprovalRequest
-
     latest = ApprovalRequest.objects.filter(
         kind=ApprovalKind.RISK_TIER_CHANGE,
         subject_type="inventory.riskassessment",
@@ -233,9 +232,6 @@ def _lineage_graph(*, user, model: RegisteredModel | None) -> dict:
 
 def risk_tier_request_pending(assessment: RiskAssessment) -> bool:
     """Whether the assessment's proposed tier is waiting for approval."""
-    from apps.approvals.choices import ApprovalKind, RequestStatus
-    from apps.approvals.models import ApprovalRequest
-
     return ApprovalRequest.objects.filter(
         kind=ApprovalKind.RISK_TIER_CHANGE,
         subject_type=assessment._meta.label_lower,

@@ -17,14 +17,13 @@ from apps.core.predicates import (
     is_validator,
     sees_everything,
 )
+from apps.inventory.models import ModelVersion, RegisteredModel
 from apps.inventory.rules import can_see_model, no_object, owns_model
 
 
 def _model_of(obj):
     """The RegisteredModel a threshold, drift run, source (or the model itself) belongs to;
     None without one. A version or anything with a ``version`` resolves through it."""
-    from apps.inventory.models import ModelVersion, RegisteredModel
-
     if obj is None or isinstance(obj, RegisteredModel):
         return obj
     if isinstance(obj, ModelVersion):

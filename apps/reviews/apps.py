@@ -7,6 +7,7 @@ class ReviewsConfig(AppConfig):
     verbose_name = "Periodic reviews and findings"
 
     def ready(self) -> None:
+        # deferred: apps.core.tabs loads the shared views, which need the app registry ready
         from apps.core.tabs import Tab, register_tab
         from apps.reviews.approvals import register_kinds
 

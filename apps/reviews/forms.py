@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import Q
 
+from apps.accounts.models import User
 from apps.core import roles
 from apps.core.forms import ReferenceChoiceField
 from apps.core.links import validate_link_lines
@@ -14,10 +16,6 @@ from apps.reviews.models import Finding, Review
 
 def _oversight_users(keep=()):
     """Active validators and administrators (plus whoever is named now)."""
-    from django.db.models import Q
-
-    from apps.accounts.models import User
-
     keep_ids = [pk for pk in keep if pk]
     return (
         User.objects.filter(
@@ -91,8 +89,6 @@ class FindingForm(forms.ModelForm):
 
     def __init__(self, *args, owner_only: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        from apps.accounts.models import User
-
         self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
         self.fields["severity"].choices = Severity.choices
         if owner_only:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from apps.approvals.choices import ApprovalKind, RequestStatus
+from apps.approvals.services import approval_request_create, approval_requests_invalidate
 from apps.audit import diff
 from apps.audit.services import audit_record
 from apps.core import clock
@@ -90,9 +92,6 @@ def risk_assessment_decide(
     request is available as ``assessment.approval_request``. A proposal whose request went
     stale or was withdrawn may be made again.
     """
-    from apps.approvals.choices import ApprovalKind
-    from apps.approvals.services import approval_request_create
-
     require_perm(actor, "inventory.decide_risk_registeredmodel", assessment.model)
     assessment = (
         RiskAssessment.objects.select_for_update(of=("self",))
@@ -215,8 +214,6 @@ def risk_assessment_apply(*, actor, assessment: RiskAssessment, request) -> None
         message=f"Risk tier decision approved (request #{request.pk})",
     )
     # Other proposals were made against the tier that was in force until now.
-    from apps.approvals.services import approval_requests_invalidate
-
     for other in model.risk_assessments.filter(
         status=RiskAssessmentStatus.AWAITING_APPROVAL
     ).exclude(pk=assessment.pk):
@@ -231,8 +228,6 @@ def risk_assessment_close(*, actor, assessment: RiskAssessment, request) -> None
     """A tier proposal was rejected or sent back. Changes requested: the assessment awaits a
     new proposal (the withdrawn one stays in the request and the audit trail). Rejected: the
     assessment is closed; a new questionnaire is needed."""
-    from apps.approvals.choices import RequestStatus
-
     before = assessment.status
     if request.status == RequestStatus.REJECTED:
         assessment.status = RiskAssessmentStatus.REJECTED

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from django.db import IntegrityError, connection, transaction
 
+from apps.inventory.models import ModelVersion
 from apps.monitoring.ingestion import binary
 from apps.monitoring.models import IngestionBatch, MetricDefinition, Observation
 
@@ -103,8 +104,6 @@ def _copy(cursor, sql: str):
 def _load_postgresql(batch_id: int, segments: list[binary.Segment]) -> int:
     from psycopg.errors import UniqueViolation
 
-    from apps.inventory.models import ModelVersion
-
     table = Observation._meta.db_table
     columns = "version_id, metric_id, segment, timestamp, value, batch_id"
     with connection.cursor() as cursor:
@@ -154,8 +153,6 @@ def _check_referenced(model, ids: np.ndarray) -> None:
 
 
 def _load_portable(batch_id: int, frame: pd.DataFrame) -> int:
-    from apps.inventory.models import ModelVersion
-
     _check_referenced(ModelVersion, frame["version_id"].to_numpy())
     _check_referenced(MetricDefinition, frame["metric_id"].to_numpy())
     _check_referenced(IngestionBatch, np.asarray([batch_id]))
@@ -251,8 +248,6 @@ class StreamLoad:
         gives their file row numbers (asked for by a staged load only)."""
         if frame.empty:
             return
-        from apps.inventory.models import ModelVersion
-
         self._lock_new(self._versions, ModelVersion, frame["version_id"].to_numpy())
         self._lock_new(self._metrics, MetricDefinition, frame["metric_id"].to_numpy())
         if self.staged:

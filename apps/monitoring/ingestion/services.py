@@ -48,6 +48,7 @@ from apps.audit.services import audit_record, audited_update
 from apps.core import clock, egress
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
+from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import ModelVersion, RegisteredModel
 from apps.jobs.selectors import job_stalled
 from apps.jobs.services import job_enqueue, job_restart
@@ -377,8 +378,6 @@ class _Lookups:
         self._metric_names: set[str] = set()
 
     def for_chunk(self, parsed: parse.ParsedFile) -> validate.Lookups:
-        from apps.inventory import selectors as inventory_selectors
-
         slugs, versions, metrics = validate.distinct_names(parsed)
         user = self.batch.created_by
         new_slugs, new_versions = slugs - self._slugs, versions - self._version_names
