@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from apps.audit import services as audit_services
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_chain_verify
 from apps.core import context
@@ -255,7 +256,9 @@ def test_the_write_and_its_audit_event_share_one_transaction(model_owner, owned_
     def failing_audit(**kwargs):
         raise RuntimeError("audit store unavailable")
 
+    # Creates record through the module's audit_record, edits through audited_update's.
     monkeypatch.setattr(registered_models, "audit_record", failing_audit)
+    monkeypatch.setattr(audit_services, "audit_record", failing_audit)
     with pytest.raises(RuntimeError):
         services.registered_model_update(actor=model_owner, model=owned_model, purpose="Lost.")
     with pytest.raises(RuntimeError):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.audit import diff
-from apps.audit.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record, audited_update
 from apps.core.services import require_perm, validate_instance
 from apps.inventory.models import BusinessUnit
 from apps.inventory.services._common import _save_unique
@@ -22,7 +23,7 @@ def business_unit_create(*, actor, code: str, name: str) -> BusinessUnit:
     )
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=obj,
         changes=diff.created(diff.snapshot(obj, ("code", "name"))),
     )
@@ -32,12 +33,7 @@ def business_unit_create(*, actor, code: str, name: str) -> BusinessUnit:
 @transaction.atomic
 def business_unit_update(*, actor, unit: BusinessUnit, code: str, name: str) -> BusinessUnit:
     require_perm(actor, "inventory.change_businessunit", unit)
-    unit = BusinessUnit.objects.select_for_update(of=("self",)).get(pk=unit.pk)
-    before = diff.snapshot(unit, ("code", "name"))
-    unit.code, unit.name = code, name
-    validate_instance(unit)
-    unit.save()
-    changes = diff.diff(before, diff.snapshot(unit, ("code", "name")))
-    if changes:
-        audit_record(actor=actor, action="update", obj=unit, changes=changes)
+    unit, _ = audited_update(
+        unit, actor=actor, data={"code": code, "name": name}, fields=("code", "name")
+    )
     return unit

@@ -7,7 +7,8 @@ from typing import Any
 from django.db import transaction
 
 from apps.audit import diff
-from apps.audit.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record, audited_update
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.inventory.models import Dataset
 from apps.inventory.services._common import _not_reserved, _save_unique
@@ -42,7 +43,7 @@ def dataset_create(*, actor, slug: str, **data: Any) -> Dataset:
     )
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=obj,
         changes=diff.created(diff.snapshot(obj, DATASET_AUDITED_FIELDS)),
     )
@@ -53,13 +54,5 @@ def dataset_create(*, actor, slug: str, **data: Any) -> Dataset:
 def dataset_update(*, actor, dataset: Dataset, **data: Any) -> Dataset:
     require_perm(actor, "inventory.change_dataset", dataset)
     reject_unknown_fields(data, DATASET_EDITABLE_FIELDS)
-    dataset = Dataset.objects.select_for_update(of=("self",)).get(pk=dataset.pk)
-    before = diff.snapshot(dataset, DATASET_AUDITED_FIELDS)
-    for name, value in data.items():
-        setattr(dataset, name, value)
-    validate_instance(dataset)
-    dataset.save()
-    changes = diff.diff(before, diff.snapshot(dataset, DATASET_AUDITED_FIELDS))
-    if changes:
-        audit_record(actor=actor, action="update", obj=dataset, changes=changes)
+    dataset, _ = audited_update(dataset, actor=actor, data=data, fields=DATASET_AUDITED_FIELDS)
     return dataset

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.audit import diff
+from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import clock
 from apps.core.errors import ApplicationError
@@ -53,7 +54,7 @@ def deployment_create(
     obj.save()
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=obj,
         model_ref=version.model_id,
         changes=diff.created(diff.snapshot(obj, DEPLOYMENT_AUDITED_FIELDS)),
@@ -90,7 +91,9 @@ def model_dependency_create(
         }
     )
     for ref in {upstream.pk, downstream.pk}:
-        audit_record(actor=actor, action="create", obj=obj, model_ref=ref, changes=changes)
+        audit_record(
+            actor=actor, action=AuditEvent.Action.CREATE, obj=obj, model_ref=ref, changes=changes
+        )
     return obj
 
 
@@ -112,7 +115,7 @@ def model_dependency_delete(*, actor, dependency: ModelDependency) -> None:
     for ref in sorted(refs):
         audit_record(
             actor=actor,
-            action="delete",
+            action=AuditEvent.Action.DELETE,
             object_type="inventory.modeldependency",
             object_id=str(pk),
             object_repr=label,

@@ -9,7 +9,8 @@ from typing import Any
 from django.db import transaction
 
 from apps.audit import diff
-from apps.audit.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record, audited_update
 from apps.core import clock, roles
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
@@ -97,7 +98,7 @@ def registered_model_create(
     model.developers.set(list(developers))
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=model,
         model_ref=model.pk,
         changes=diff.created(_model_snapshot(model)),
@@ -112,28 +113,29 @@ def registered_model_update(
     """Edit a model's descriptive and accountability fields."""
     require_perm(actor, "inventory.change_registeredmodel", model)
     reject_unknown_fields(data, MODEL_EDITABLE_FIELDS)
-    model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=model.pk)
-    before = _model_snapshot(model)
-    for name, value in data.items():
-        setattr(model, name, value)
-    if not _may_reassign(actor):
-        after = diff.snapshot(model, MODEL_REASSIGN_FIELDS)
-        changed = [f for f in MODEL_REASSIGN_FIELDS if after[f] != before[f]]
-        if changed:
-            raise ApplicationError(
-                "Only validators and administrators can reassign owners or the validator.",
-                field_errors={
-                    f: ["Only validators and administrators can change this."] for f in changed
-                },
-            )
-    validate_instance(model)
-    model.save()
-    if developers is not None:
-        model.developers.set(list(developers))
-    changes = diff.diff(before, _model_snapshot(model))
-    if changes:
-        audit_record(actor=actor, action="update", obj=model, model_ref=model.pk, changes=changes)
+
+    def check(before: dict[str, Any], model: RegisteredModel) -> None:
+        if not _may_reassign(actor):
+            _refuse_reassignment(before, model)
+        if developers is not None:
+            model.developers.set(list(developers))
+
+    model, _ = audited_update(
+        model, actor=actor, data=data, fields=_model_snapshot, model_ref=model.pk, check=check
+    )
     return model
+
+
+def _refuse_reassignment(before: dict[str, Any], model: RegisteredModel) -> None:
+    after = diff.snapshot(model, MODEL_REASSIGN_FIELDS)
+    changed = [f for f in MODEL_REASSIGN_FIELDS if after[f] != before[f]]
+    if changed:
+        raise ApplicationError(
+            "Only validators and administrators can reassign owners or the validator.",
+            field_errors={
+                f: ["Only validators and administrators can change this."] for f in changed
+            },
+        )
 
 
 @transaction.atomic
@@ -189,27 +191,26 @@ def apply_transition(*, actor, model: RegisteredModel, target: str, reason: str 
         )
     except lifecycle.TransitionRefused as exc:
         raise ApplicationError(str(exc), field_errors={"status": [str(exc)]}) from exc
-    before = _model_snapshot(model)
     now = clock.now()
-    model.status = target
-    model.status_changed_at = now
+    data: dict[str, Any] = {"status": target, "status_changed_at": now}
     if target == LifecycleStatus.VALIDATION:
-        model.validation_started_at = now
+        data["validation_started_at"] = now
     elif target == LifecycleStatus.APPROVED:
-        model.approved_at = now
+        data["approved_at"] = now
     elif target == LifecycleStatus.PRODUCTION:
-        model.deployed_at = model.deployed_at or now
+        data["deployed_at"] = model.deployed_at or now
     elif target == LifecycleStatus.RETIRED:
-        model.retired_at = now
-        model.retirement_reason = reason.strip()
-    model.save()
-    audit_record(
+        data.update(retired_at=now, retirement_reason=reason.strip())
+    audited_update(
+        model,
         actor=actor,
-        action="transition",
-        obj=model,
+        data=data,
+        fields=_model_snapshot,
         model_ref=model.pk,
-        changes=diff.diff(before, _model_snapshot(model)),
+        action=AuditEvent.Action.TRANSITION,
         message=reason.strip(),
+        validate=False,
+        lock=False,
     )
     if target == LifecycleStatus.RETIRED:
         _wind_down(actor=actor, model=model, reason=reason.strip())
@@ -223,32 +224,32 @@ def _wind_down(*, actor, model: RegisteredModel, reason: str) -> None:
         model=model, stage__in=[VersionStage.PRODUCTION, VersionStage.STAGING]
     )
     for version in live:
-        before = version.stage
-        version.stage = VersionStage.ARCHIVED
-        version.save(update_fields=["stage"])
-        audit_record(
+        audited_update(
+            version,
             actor=actor,
-            action="transition",
-            obj=version,
+            data={"stage": VersionStage.ARCHIVED},
+            fields=("stage",),
             model_ref=model.pk,
-            changes={"stage": {"before": before, "after": VersionStage.ARCHIVED}},
+            action=AuditEvent.Action.TRANSITION,
             message=message,
+            validate=False,
+            lock=False,
+            update_fields=["stage"],
         )
     active = Deployment.objects.select_for_update(of=("self",)).filter(
         version__model=model, status=DeploymentStatus.ACTIVE
     )
     for deployment in active:
-        deployment.status = DeploymentStatus.INACTIVE
-        deployment.save(update_fields=["status"])
-        audit_record(
+        audited_update(
+            deployment,
             actor=actor,
-            action="update",
-            obj=deployment,
+            data={"status": DeploymentStatus.INACTIVE},
+            fields=("status",),
             model_ref=model.pk,
-            changes={
-                "status": {"before": DeploymentStatus.ACTIVE, "after": DeploymentStatus.INACTIVE}
-            },
             message=message,
+            validate=False,
+            lock=False,
+            update_fields=["status"],
         )
 
 
@@ -275,7 +276,7 @@ def registered_model_delete(*, actor, model: RegisteredModel) -> None:
     model.delete()
     audit_record(
         actor=actor,
-        action="delete",
+        action=AuditEvent.Action.DELETE,
         object_type="inventory.registeredmodel",
         object_id=str(pk),
         object_repr=label,
@@ -296,18 +297,14 @@ def model_set_next_review(
     An effect of the reviews app (an attested review, a changed cadence), which checks who
     may cause it; ``actor`` may be None for the scheduler.
     """
-    model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=model.pk)
-    before = model.next_review_date
-    if before == next_review_date:
-        return model
-    model.next_review_date = next_review_date
-    model.save(update_fields=["next_review_date", "updated_at"])
-    audit_record(
+    model, _ = audited_update(
+        model,
         actor=actor,
-        action="update",
-        obj=model,
+        data={"next_review_date": next_review_date},
+        fields=("next_review_date",),
         model_ref=model.pk,
-        changes={"next_review_date": {"before": before, "after": next_review_date}},
         message=reason,
+        validate=False,
+        update_fields=["next_review_date", "updated_at"],
     )
     return model

@@ -8,7 +8,8 @@ from django.db import transaction
 from apps.approvals.choices import ApprovalKind, RequestStatus
 from apps.approvals.services import approval_request_create, approval_requests_invalidate
 from apps.audit import diff
-from apps.audit.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record, audited_update
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
@@ -65,7 +66,7 @@ def risk_assessment_submit(
     )
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=assessment,
         model_ref=model.pk,
         changes=diff.created(
@@ -131,7 +132,7 @@ def risk_assessment_decide(
     assessment.save()
     audit_record(
         actor=actor,
-        action="decide",
+        action=AuditEvent.Action.DECIDE,
         obj=assessment,
         model_ref=assessment.model_id,
         changes={
@@ -176,7 +177,7 @@ def risk_assessment_apply(*, actor, assessment: RiskAssessment, request) -> None
     assessment.save(update_fields=["status", "approved_by", "approved_at"])
     audit_record(
         actor=actor,
-        action="decide",
+        action=AuditEvent.Action.DECIDE,
         obj=assessment,
         model_ref=assessment.model_id,
         changes={
@@ -188,7 +189,6 @@ def risk_assessment_apply(*, actor, assessment: RiskAssessment, request) -> None
         },
         message=f"Tier {tier} approved (request #{request.pk}).",
     )
-    before = _model_snapshot(model)
     rationale = assessment.suggested_rationale
     if overriding:
         rationale += f"\n\nOverridden to Tier {tier} by the validator: {reason}"
@@ -196,22 +196,25 @@ def risk_assessment_apply(*, actor, assessment: RiskAssessment, request) -> None
         rationale += f"\n\nValidator's note: {reason}"
     approver = actor.get_full_name() or actor.get_username()
     rationale += f"\n\nApproved by {approver} (request #{request.pk})."
-    model.risk_tier = tier
-    model.risk_tier_rationale = rationale
-    model.risk_assessed_by_id = assessment.decided_by_id
-    model.risk_assessed_at = now
-    model.eu_ai_act_class = assessment.eu_ai_act_class
-    model.eu_annex_iii_point = assessment.answers.get("eu_annex_iii_point", "")
-    if model.eu_ai_act_class != EUAIActClass.HIGH_RISK:
-        model.eu_annex_iii_point = ""
-    model.save()
-    audit_record(
+    high_risk = assessment.eu_ai_act_class == EUAIActClass.HIGH_RISK
+    audited_update(
+        model,
         actor=actor,
-        action="update",
-        obj=model,
+        data={
+            "risk_tier": tier,
+            "risk_tier_rationale": rationale,
+            "risk_assessed_by_id": assessment.decided_by_id,
+            "risk_assessed_at": now,
+            "eu_ai_act_class": assessment.eu_ai_act_class,
+            "eu_annex_iii_point": assessment.answers.get("eu_annex_iii_point", "")
+            if high_risk
+            else "",
+        },
+        fields=_model_snapshot,
         model_ref=model.pk,
-        changes=diff.diff(before, _model_snapshot(model)),
         message=f"Risk tier decision approved (request #{request.pk})",
+        validate=False,
+        lock=False,
     )
     # Other proposals were made against the tier that was in force until now.
     for other in model.risk_assessments.filter(
@@ -228,21 +231,24 @@ def risk_assessment_close(*, actor, assessment: RiskAssessment, request) -> None
     """A tier proposal was rejected or sent back. Changes requested: the assessment awaits a
     new proposal (the withdrawn one stays in the request and the audit trail). Rejected: the
     assessment is closed; a new questionnaire is needed."""
-    before = assessment.status
     if request.status == RequestStatus.REJECTED:
-        assessment.status = RiskAssessmentStatus.REJECTED
+        data = {"status": RiskAssessmentStatus.REJECTED}
     else:
-        assessment.status = RiskAssessmentStatus.PENDING
-        assessment.decided_tier = None
-        assessment.decision_reason = ""
-        assessment.decided_by = None
-        assessment.decided_at = None
-    assessment.save()
-    audit_record(
+        data = {
+            "status": RiskAssessmentStatus.PENDING,
+            "decided_tier": None,
+            "decision_reason": "",
+            "decided_by": None,
+            "decided_at": None,
+        }
+    audited_update(
+        assessment,
         actor=actor,
-        action="transition",
-        obj=assessment,
+        data=data,
+        fields=("status",),
         model_ref=assessment.model_id,
-        changes={"status": {"before": before, "after": assessment.status}},
+        action=AuditEvent.Action.TRANSITION,
         message=f"{request.get_status_display()} (request #{request.pk}): {request.closing_note}",
+        validate=False,
+        lock=False,
     )

@@ -11,7 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from apps.audit import diff
-from apps.audit.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record, audited_update
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
@@ -106,7 +107,7 @@ def model_version_register(
     _set_version_datasets(obj, training_datasets, evaluation_datasets)
     audit_record(
         actor=actor,
-        action="create",
+        action=AuditEvent.Action.CREATE,
         obj=obj,
         model_ref=model.pk,
         changes=diff.created(_version_snapshot(obj)),
@@ -138,28 +139,37 @@ def model_version_update(
     require_perm(actor, "inventory.change_modelversion", version)
     reject_unknown_fields(data, VERSION_EDITABLE_FIELDS)
     _finite_json(data, ("hyperparameters", "evaluation_metrics"))
-    before = _version_snapshot(version)
-    for name, value in data.items():
-        setattr(version, name, value)
-    validate_instance(version)
-    version.save()
-    if training_datasets is not None or evaluation_datasets is not None:
-        current = {r: [] for r in DatasetRole.values}
-        for link in version.dataset_links.select_related("dataset"):
-            current[link.role].append(link.dataset)
-        _set_version_datasets(
-            version,
-            current[DatasetRole.TRAINED_ON] if training_datasets is None else training_datasets,
-            current[DatasetRole.EVALUATED_ON]
-            if evaluation_datasets is None
-            else evaluation_datasets,
+    relink = training_datasets is not None or evaluation_datasets is not None
+    version, _ = audited_update(
+        version,
+        actor=actor,
+        data=data,
+        fields=_version_snapshot,
+        model_ref=version.model_id,
+        check=(
+            lambda _, version: _replace_datasets(version, training_datasets, evaluation_datasets)
         )
-    changes = diff.diff(before, _version_snapshot(version))
-    if changes:
-        audit_record(
-            actor=actor, action="update", obj=version, model_ref=version.model_id, changes=changes
-        )
+        if relink
+        else None,
+        lock=False,
+    )
     return version
+
+
+def _replace_datasets(
+    version: ModelVersion,
+    training: Iterable[Dataset] | None,
+    evaluation: Iterable[Dataset] | None,
+) -> None:
+    """Link the version to new training and/or evaluation datasets (None: keep those)."""
+    current = {r: [] for r in DatasetRole.values}
+    for link in version.dataset_links.select_related("dataset"):
+        current[link.role].append(link.dataset)
+    _set_version_datasets(
+        version,
+        current[DatasetRole.TRAINED_ON] if training is None else training,
+        current[DatasetRole.EVALUATED_ON] if evaluation is None else evaluation,
+    )
 
 
 @transaction.atomic
@@ -203,16 +213,17 @@ def model_version_set_stage(*, actor, version: ModelVersion, stage: str) -> Mode
 
 
 def _set_stage(*, actor, version: ModelVersion, stage: str, message: str = "") -> ModelVersion:
-    before = _version_snapshot(version)
-    version.stage = stage
-    version.save(update_fields=["stage"])
-    audit_record(
+    version, _ = audited_update(
+        version,
         actor=actor,
-        action="transition",
-        obj=version,
+        data={"stage": stage},
+        fields=_version_snapshot,
         model_ref=version.model_id,
-        changes=diff.diff(before, _version_snapshot(version)),
+        action=AuditEvent.Action.TRANSITION,
         message=message,
+        validate=False,
+        lock=False,
+        update_fields=["stage"],
     )
     return version
 
@@ -221,17 +232,16 @@ def version_lock(*, actor, version: ModelVersion) -> ModelVersion:
     """Mark a version approved (immutable evidence). Effect of a validation sign-off or a
     promotion; runs inside the approval's transaction."""
     if version.approved_at is None:
-        before = _version_snapshot(version)
-        version.approved_at = clock.now()
-        version.approved_by = actor
-        version.save(update_fields=["approved_at", "approved_by"])
-        audit_record(
+        audited_update(
+            version,
             actor=actor,
-            action="update",
-            obj=version,
+            data={"approved_at": clock.now(), "approved_by": actor},
+            fields=_version_snapshot,
             model_ref=version.model_id,
-            changes=diff.diff(before, _version_snapshot(version)),
             message="Approved: the version is now immutable.",
+            validate=False,
+            lock=False,
+            update_fields=["approved_at", "approved_by"],
         )
     return version
 
