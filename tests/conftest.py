@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
+from django.test.utils import override_settings
 
 from apps.core import roles
 from tests.audit.isolation import _audit_checkpoint_per_test, allow_test_flush  # noqa: F401
@@ -18,6 +20,55 @@ allow_test_flush()
 
 SERVICES_REASON = "needs DATABASE_URL (PostgreSQL) and REDIS_URL; set both to run service tests"
 
+# --- pytest-xdist (`make test` runs the suite on two workers) ------------------------------
+# Each worker has its own test database (pytest-django names it after the worker), its own
+# Redis database number and its own media folder (the session fixture below), so the two never
+# see each other's rows, cache keys, queued tasks or stored files.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+# Tests that must run one after the other on one worker: ``pytest -n 2 --dist loadgroup`` hands
+# each group to a single worker. By path prefix; the first match names the group.
+XDIST_GROUPS = {
+    # Job fault tests: a throwaway redis-server, real Celery workers and timed recoveries.
+    "tests/jobs/": "jobs",
+    # The demo, seeded once for the package (tests/demo/seeded/conftest.py).
+    "tests/demo/seeded/": "demo-seeded",
+}
+
+
+def _redis_url_for_worker(url: str, worker: str) -> str:
+    """The Redis URL with the database number moved by the worker's index (gw0 keeps it)."""
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0)
+    index = int(worker.removeprefix("gw") or 0)
+    return urlunsplit(parts._replace(path=f"/{(db + index) % 16}"))
+
+
+def _use_own_redis_database(worker: str) -> None:
+    """Point the cache, Celery and the processes tests start at this worker's Redis database.
+    Settings were read before any conftest runs, so they are changed here, before any test."""
+    shared = settings.REDIS_URL
+    if not shared or not worker:
+        return
+    own = _redis_url_for_worker(shared, worker)
+    settings.REDIS_URL = own
+    os.environ["REDIS_URL"] = own
+    for name, cache in settings.CACHES.items():
+        if cache.get("LOCATION") == shared:
+            settings.CACHES[name] = {**cache, "LOCATION": own}
+    from mlgov.celery import app
+
+    for setting, key in (
+        ("CELERY_BROKER_URL", "broker_url"),
+        ("CELERY_RESULT_BACKEND", "result_backend"),
+    ):
+        if getattr(settings, setting) == shared:
+            setattr(settings, setting, own)
+            app.conf[key] = own
+
+
+_use_own_redis_database(XDIST_WORKER)
+
 
 def services_available() -> bool:
     return bool(
@@ -25,7 +76,16 @@ def services_available() -> bool:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    # tryfirst: pytest-xdist reads the groups from the marks in its own hook, after this one.
+    if config.pluginmanager.hasplugin("xdist"):
+        root = config.rootpath
+        for item in items:
+            path = item.path.relative_to(root).as_posix()
+            group = next((g for prefix, g in XDIST_GROUPS.items() if path.startswith(prefix)), None)
+            if group:
+                item.add_marker(pytest.mark.xdist_group(group))
     if services_available():
         return
     skip = pytest.mark.skip(reason=SERVICES_REASON)
@@ -120,6 +180,14 @@ def foreign_model(db, other_model_owner):
     return RegisteredModelFactory(
         slug="foreign-model", name="Foreign model", owner=other_model_owner
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_media_root(tmp_path_factory):
+    """Stored files (reports, batches, drift samples) go to this session's own folder, not to
+    var/media, which another session or xdist worker may be filling at the same time."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
