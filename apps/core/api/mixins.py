@@ -6,6 +6,11 @@ from rest_framework import status
 from rest_framework.response import Response
 
 
+def schema_generation(view) -> bool:
+    """True while drf-spectacular builds the schema (no request user, no URL kwargs)."""
+    return getattr(view, "swagger_fake_view", False)
+
+
 class UpdateSerializerMixin:
     """Update actions use ``update_serializer_class``, where identifiers are read-only."""
 

@@ -6,18 +6,24 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.exceptions import Conflict
-from apps.core.api.mixins import ServiceCreateMixin, ServiceWriteMixin, UpdateSerializerMixin
+from apps.core.api.mixins import (
+    ServiceCreateMixin,
+    ServiceWriteMixin,
+    UpdateSerializerMixin,
+    schema_generation,
+)
 from apps.core.api.permissions import RulesPermission
 from apps.inventory import risk, selectors, services
 from apps.inventory.api import serializers as s
 from apps.inventory.api.filters import DeploymentFilter, ModelVersionFilter
+from apps.inventory.api.nesting import MODEL_SLUG_PARAM, ModelChildMixin
 from apps.inventory.filters import DatasetFilter, RegisteredModelFilter
 from apps.inventory.models import (
     Dataset,
@@ -34,14 +40,6 @@ VERSION_REGEX = r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}"
 VIEW_MODEL = "inventory.view_registeredmodel"
 CHANGE_MODEL = "inventory.change_registeredmodel"
 CHANGE_VERSION = "inventory.change_modelversion"
-
-MODEL_SLUG_PARAM = OpenApiParameter(
-    "model_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Slug of the model."
-)
-
-
-def _schema_generation(view) -> bool:
-    return getattr(view, "swagger_fake_view", False)
 
 
 @extend_schema_view(
@@ -83,7 +81,7 @@ class RegisteredModelViewSet(ServiceWriteMixin, UpdateSerializerMixin, viewsets.
     }
 
     def get_queryset(self):
-        if _schema_generation(self):
+        if schema_generation(self):
             return RegisteredModel.objects.none()
         return (
             selectors.model_list(user=self.request.user)
@@ -131,22 +129,6 @@ class RegisteredModelViewSet(ServiceWriteMixin, UpdateSerializerMixin, viewsets.
         return Response(selectors.model_lineage(user=request.user, model=self.get_object()))
 
 
-class ModelChildMixin:
-    """For resources nested under ``models/{model_slug}/``: the parent comes from the
-    selector, so a model the user may not see answers 404 for everything below it."""
-
-    def get_parent(self) -> RegisteredModel:
-        if not hasattr(self, "_parent"):
-            self._parent = selectors.model_get(
-                user=self.request.user, slug=self.kwargs["model_slug"]
-            )
-        return self._parent
-
-    def get_permission_object(self):
-        """Collection actions (list, create) are checked against the parent model."""
-        return None if _schema_generation(self) else self.get_parent()
-
-
 @extend_schema(parameters=[MODEL_SLUG_PARAM], tags=["versions"])
 @extend_schema_view(
     list=extend_schema(summary="List a model's versions"),
@@ -191,7 +173,7 @@ class ModelVersionViewSet(
     }
 
     def get_queryset(self):
-        if _schema_generation(self):
+        if schema_generation(self):
             return ModelVersion.objects.none()
         return selectors.version_list(user=self.request.user, model=self.get_parent())
 
@@ -269,7 +251,7 @@ class RiskAssessmentViewSet(
     }
 
     def get_queryset(self):
-        if _schema_generation(self):
+        if schema_generation(self):
             return RiskAssessment.objects.none()
         return selectors.risk_assessment_list(model=self.get_parent()).select_related("model")
 
@@ -339,7 +321,7 @@ class DatasetViewSet(
     }
 
     def get_queryset(self):
-        if _schema_generation(self):
+        if schema_generation(self):
             return Dataset.objects.none()
         return selectors.dataset_list(user=self.request.user).select_related("created_by")
 
@@ -381,7 +363,7 @@ class DeploymentViewSet(
     }
 
     def get_queryset(self):
-        if _schema_generation(self):
+        if schema_generation(self):
             return Deployment.objects.none()
         return selectors.deployment_list(user=self.request.user).select_related("created_by")
 

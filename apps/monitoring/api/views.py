@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from apps.core.api.mixins import ServiceWriteMixin, UpdateSerializerMixin
 from apps.core.api.permissions import RulesPermission
 from apps.core.filters import FilterSet
-from apps.inventory.api.views import MODEL_SLUG_PARAM, ModelChildMixin
+from apps.inventory.api.nesting import MODEL_SLUG_PARAM, ModelChildMixin
 from apps.inventory.models import ModelVersion
 from apps.monitoring import charts, selectors, services
 from apps.monitoring.api import serializers as s

@@ -9,16 +9,12 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.core.api.mixins import ServiceWriteMixin, UpdateSerializerMixin
+from apps.core.api.mixins import ServiceWriteMixin, UpdateSerializerMixin, schema_generation
 from apps.core.api.permissions import RulesPermission
 from apps.reviews import selectors, services
 from apps.reviews.api import serializers as s
 from apps.reviews.filters import FindingFilter
 from apps.reviews.models import Finding, Review
-
-
-def _schema_generation(view) -> bool:
-    return getattr(view, "swagger_fake_view", False)
 
 
 class _Base(
@@ -53,7 +49,7 @@ class ReviewViewSet(_Base):
     }
 
     def get_queryset(self):
-        if _schema_generation(self):
+        if schema_generation(self):
             return Review.objects.none()
         return selectors.review_list(user=self.request.user)
 
@@ -105,7 +101,7 @@ class FindingViewSet(_Base):
     }
 
     def get_queryset(self):
-        if _schema_generation(self):
+        if schema_generation(self):
             return Finding.objects.none()
         return selectors.finding_list(user=self.request.user)
 
