@@ -28,7 +28,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.audit import selectors as audit_selectors
-from apps.audit.chain import GENESIS_HASH, canonical_json, compute_hash, format_time
+from apps.audit.chain import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    canonical_json,
+    compute_hash,
+    format_time,
+)
 from apps.audit.models import AuditEvent
 from apps.core import clock
 from apps.inventory.models import RegisteredModel
@@ -37,25 +43,7 @@ from apps.reports.register import csv_bytes
 
 #: CSV columns: every field the hash covers (so the chain can be recomputed from the file),
 #: then the event's own hash and the two checks.
-CSV_COLUMNS = (
-    "sequence",
-    "occurred_at",
-    "actor_id",
-    "actor_username",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "model_ref",
-    "changes",
-    "message",
-    "request_id",
-    "client_ip",
-    "prev_hash",
-    "hash",
-    "hash_ok",
-    "linked",
-)
+CSV_COLUMNS = (*HASHED_FIELDS, "hash", "hash_ok", "linked")
 
 #: At most this many problems are listed one by one; the counts cover all of them.
 PROBLEMS_SHOWN = 50
