@@ -9,12 +9,14 @@ cannot ship without deciding who may use it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.approvals import services as approval_services
 from apps.approvals.choices import ApprovalKind
+from apps.core import roles
 from apps.incidents import services as incident_services
 from apps.inventory import services
 from apps.inventory.risk import FACTORS
@@ -25,11 +27,14 @@ from tests.factories import (
     DatasetFactory,
     DeploymentFactory,
     ModelVersionFactory,
+    RegisteredModelFactory,
+    UserFactory,
     api_token_key,
 )
 from tests.monitoring.drift.factories import make_run as make_drift_run
 from tests.monitoring.factories import ThresholdFactory
 from tests.reports.jobs import done_report
+from tests.shared_rows import shared_rows
 
 ANON, NOROLE, ADMIN, VAL, BO, MO, AUD, VIEW = (
     "anonymous",
@@ -378,24 +383,23 @@ def test_every_route_is_in_the_matrix():
     assert not missing, f"Routes missing from the permission matrix: {missing}"
 
 
-@pytest.fixture
-def world(
-    db,
-    settings,
-    tmp_path,
-    admin_user,
-    validator,
-    business_owner,
-    model_owner,
-    other_model_owner,
-    auditor,
-    viewer,
-    outsider,
-    owned_model,
-    foreign_model,
-):
-    """Personas, an owned model (model_owner, business_owner named) and a foreign one."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
+def _make_world(media: Path) -> dict:
+    """Personas (as tests/conftest.py makes them), an owned model (model_owner, business_owner
+    named), a foreign one and an object of every kind on each, with an API token per user."""
+    admin_user = UserFactory(username="ada.admin", roles=[roles.ADMIN], is_staff=True)
+    validator = UserFactory(username="val.validator", roles=[roles.VALIDATOR])
+    business_owner = UserFactory(username="bea.business", roles=[roles.BUSINESS_OWNER])
+    model_owner = UserFactory(username="mo.owner", roles=[roles.MODEL_OWNER])
+    other_model_owner = UserFactory(username="oz.otherowner", roles=[roles.MODEL_OWNER])
+    auditor = UserFactory(username="aud.auditor", roles=[roles.AUDITOR])
+    viewer = UserFactory(username="vic.viewer", roles=[roles.VIEWER])
+    outsider = UserFactory(username="out.sider")
+    owned_model = RegisteredModelFactory(
+        slug="owned-model", name="Owned model", owner=model_owner, business_owner=business_owner
+    )
+    foreign_model = RegisteredModelFactory(
+        slug="foreign-model", name="Foreign model", owner=other_model_owner
+    )
     answers = dict.fromkeys(FACTORS, "low")
     objs = {}
     for key, model, owner in (
@@ -443,21 +447,46 @@ def world(
     dataset = DatasetFactory(slug="owned-dataset", owner=model_owner, created_by=model_owner)
     from apps.audit.models import AuditEvent
 
+    users = {
+        NOROLE: outsider,
+        ADMIN: admin_user,
+        VAL: validator,
+        BO: business_owner,
+        MO: model_owner,
+        AUD: auditor,
+        VIEW: viewer,
+    }
+    for user in users.values():
+        api_token_key(user)  # made with the world, so every test finds it
     return {
-        "users": {
-            NOROLE: outsider,
-            ADMIN: admin_user,
-            VAL: validator,
-            BO: business_owner,
-            MO: model_owner,
-            AUD: auditor,
-            VIEW: viewer,
-        },
+        "media": media,
+        "users": users,
         "objs": objs,
         "dataset": dataset,
         "event": AuditEvent.objects.order_by("sequence").first(),
         "notification": notification,
     }
+
+
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world, made once for the module and rolled back after it (tests/shared_rows.py)."""
+    media = tmp_path_factory.mktemp("matrix-media")
+    with shared_rows(
+        django_db_blocker,
+        lambda: _make_world(media),
+        MEDIA_ROOT=media,
+        MLGOV_AUDIT_CHECKPOINT_PATH=media / "audit_checkpoints.jsonl",
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    ) as world:
+        yield world
+
+
+@pytest.fixture
+def world(shared_world, db, settings):
+    """The shared world; each test runs in its own savepoint, so its writes are undone."""
+    settings.MEDIA_ROOT = shared_world["media"]
+    return shared_world
 
 
 def _kwargs(case: Case, world, which: str) -> dict:
