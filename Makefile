@@ -36,7 +36,9 @@ run: seed
 	@$(PY) manage.py demo_logins --url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## Whole test suite. Uses PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set.
+## Whole test suite. Uses PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set. Two pytest-xdist
+## workers; tests that must not share them are grouped (tests/conftest.py). PYTEST_ARGS= runs serially.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 test: dev-venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
