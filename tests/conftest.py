@@ -26,14 +26,38 @@ SERVICES_REASON = "needs DATABASE_URL (PostgreSQL) and REDIS_URL; set both to ru
 # see each other's rows, cache keys, queued tasks or stored files.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
-# Tests that must run one after the other on one worker: ``pytest -n 2 --dist loadgroup`` hands
-# each group to a single worker. By path prefix; the first match names the group.
+# Tests that must run one after the other on one worker, marked with ``xdist_group``. Note:
+# pytest-xdist 3.8's ``--dist loadgroup`` does not see the marks under pytest 9 (it renames
+# ``item._nodeid``, which pytest 9 no longer reads), so `make test` uses ``--dist loadfile``,
+# which keeps each module on one worker; the marks take effect once loadgroup works again.
+# By path prefix; the first match names the group. Every other
+# test is grouped with its module, so a module's fixtures are made once and its tests never
+# run at the same time as each other.
 XDIST_GROUPS = {
     # Job fault tests: a throwaway redis-server, real Celery workers and timed recoveries.
     "tests/jobs/": "jobs",
     # The demo, seeded once for the package (tests/demo/seeded/conftest.py).
     "tests/demo/seeded/": "demo-seeded",
+    # Databases and roles made on the PostgreSQL server itself, which every worker shares:
+    # the restore drill checks no drill database is left, whoever made it.
+    "tests/audit/test_restore_drill.py": "postgres-server",
+    "tests/audit/test_database_roles.py": "postgres-server",
+    "tests/audit/test_deploy_roles.py": "postgres-server",
+    "tests/core/test_deploy_check.py": "postgres-server",
 }
+# The longest groups start first, so the workers finish at about the same time.
+XDIST_LONGEST_FIRST = (
+    "tests/core/test_api_fuzz.py",
+    "tests/browser/test_csp_crawl.py",
+    "postgres-server",
+    "demo-seeded",
+    "jobs",
+    "tests/test_permission_matrix.py",
+)
+
+
+def _xdist_group(path: str) -> str:
+    return next((g for prefix, g in XDIST_GROUPS.items() if path.startswith(prefix)), path)
 
 
 def _redis_url_for_worker(url: str, worker: str) -> str:
@@ -79,13 +103,13 @@ def services_available() -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     # tryfirst: pytest-xdist reads the groups from the marks in its own hook, after this one.
-    if config.pluginmanager.hasplugin("xdist"):
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker
         root = config.rootpath
-        for item in items:
-            path = item.path.relative_to(root).as_posix()
-            group = next((g for prefix, g in XDIST_GROUPS.items() if path.startswith(prefix)), None)
-            if group:
-                item.add_marker(pytest.mark.xdist_group(group))
+        groups = {item: _xdist_group(item.path.relative_to(root).as_posix()) for item in items}
+        for item, group in groups.items():
+            item.add_marker(pytest.mark.xdist_group(group))
+        first = {group: rank for rank, group in enumerate(XDIST_LONGEST_FIRST)}
+        items.sort(key=lambda item: first.get(groups[item], len(first)))  # stable
     if services_available():
         return
     skip = pytest.mark.skip(reason=SERVICES_REASON)
