@@ -37,8 +37,8 @@ run: seed
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## Whole test suite. Uses PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set. Two pytest-xdist
-## workers, each module on one of them (tests/conftest.py). PYTEST_ARGS= runs serially.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+## workers, each module or group of modules on one of them (tests/conftest.py). PYTEST_ARGS= runs serially.
+PYTEST_ARGS ?= -n 2
 test: dev-venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

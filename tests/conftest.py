@@ -26,13 +26,12 @@ SERVICES_REASON = "needs DATABASE_URL (PostgreSQL) and REDIS_URL; set both to ru
 # see each other's rows, cache keys, queued tasks or stored files.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
-# Tests that must run one after the other on one worker, marked with ``xdist_group``. Note:
-# pytest-xdist 3.8's ``--dist loadgroup`` does not see the marks under pytest 9 (it renames
-# ``item._nodeid``, which pytest 9 no longer reads), so `make test` uses ``--dist loadfile``,
-# which keeps each module on one worker; the marks take effect once loadgroup works again.
-# By path prefix; the first match names the group. Every other
-# test is grouped with its module, so a module's fixtures are made once and its tests never
-# run at the same time as each other.
+# Tests that must run one after the other on one worker. pytest-xdist hands out work by
+# scope: the scheduler below (``pytest_xdist_make_scheduler``) makes each group named here one
+# scope, and every other module its own scope (as ``--dist loadfile`` does), so a module's
+# fixtures are made once and its tests never run at the same time as each other. (Our own
+# scheduler rather than ``--dist loadgroup`` with ``xdist_group`` marks: pytest-xdist 3.8 does
+# not see those marks under pytest 9.) By path prefix; the first match names the group.
 XDIST_GROUPS = {
     # Job fault tests: a throwaway redis-server, real Celery workers and timed recoveries.
     "tests/jobs/": "jobs",
@@ -58,6 +57,19 @@ XDIST_LONGEST_FIRST = (
 
 def _xdist_group(path: str) -> str:
     return next((g for prefix, g in XDIST_GROUPS.items() if path.startswith(prefix)), path)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Hand out whole groups (see ``XDIST_GROUPS``) and whole modules to the workers."""
+    if config.getoption("dist") not in ("load", "loadscope", "loadfile", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _xdist_group(nodeid.split("::", 1)[0])
+
+    return GroupScheduling(config, log)
 
 
 def _redis_url_for_worker(url: str, worker: str) -> str:
@@ -102,12 +114,10 @@ def services_available() -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    # tryfirst: pytest-xdist reads the groups from the marks in its own hook, after this one.
+    # tryfirst: the order is settled before other plugins look at the items.
     if hasattr(config, "workerinput"):  # a pytest-xdist worker
         root = config.rootpath
         groups = {item: _xdist_group(item.path.relative_to(root).as_posix()) for item in items}
-        for item, group in groups.items():
-            item.add_marker(pytest.mark.xdist_group(group))
         first = {group: rank for rank, group in enumerate(XDIST_LONGEST_FIRST)}
         items.sort(key=lambda item: first.get(groups[item], len(first)))  # stable
     if services_available():
