@@ -39,6 +39,12 @@ def run_suite(label: str, revision: str, workdir: Path, *, database: str, redis_
         capture_output=True,
     )
     base_db = os.environ.get("MLGOV_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+    # As on CI, the database named in DATABASE_URL exists (the tests make their own copies).
+    subprocess.run(
+        ["psql", f"{base_db}/postgres", "-qc", f"CREATE DATABASE {database}"],
+        capture_output=True,
+        check=False,
+    )
     env = {
         **os.environ,
         "DATABASE_URL": f"{base_db}/{database}",
