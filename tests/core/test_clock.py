@@ -1,7 +1,9 @@
 """mlgov's clock: the real time unless a caller hands its own in, for its own thread only."""
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -55,3 +57,18 @@ def test_the_story_clock_stamps_records_without_patching_django():
         assert timezone.now is real_now
         model = RegisteredModelFactory()
     assert THEN < model.created_at < THEN + timedelta(seconds=1)
+
+
+# Where the real time is read on purpose: the clock itself and the demo's seeder (it dates its
+# story back from today).
+READS_THE_REAL_TIME = {"apps/core/clock.py", "apps/demo/services.py", "apps/demo/inventory.py"}
+
+
+def test_the_apps_read_the_time_through_the_clock():
+    root = Path(__file__).resolve().parents[2]
+    direct = {
+        path.relative_to(root).as_posix()
+        for path in (root / "apps").rglob("*.py")
+        if "migrations" not in path.parts and re.search(r"timezone\.now\(\)", path.read_text())
+    }
+    assert direct <= READS_THE_REAL_TIME, sorted(direct - READS_THE_REAL_TIME)
