@@ -22,8 +22,8 @@ SERVICES_REASON = "needs DATABASE_URL (PostgreSQL) and REDIS_URL; set both to ru
 
 # --- pytest-xdist (`make test` runs the suite on two workers) ------------------------------
 # Each worker has its own test database (pytest-django names it after the worker), its own
-# Redis database number and its own media folder (the session fixture below), so the two never
-# see each other's rows, cache keys, queued tasks or stored files.
+# Redis database for the cache and its own media folder (the session fixture below), so the two
+# never see each other's rows, cache keys or stored files.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 # Tests that must run one after the other on one worker. pytest-xdist hands out work by
@@ -35,6 +35,12 @@ XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 XDIST_GROUPS = {
     # Job fault tests: a throwaway redis-server, real Celery workers and timed recoveries.
     "tests/jobs/": "jobs",
+    # Real Celery workers on the shared broker: one at a time, or one takes the other's tasks.
+    "tests/core/test_worker.py": "celery-worker",
+    "tests/monitoring/drift/test_worker.py": "celery-worker",
+    "tests/monitoring/ingestion/test_worker.py": "celery-worker",
+    "tests/reports/test_tasks.py": "celery-worker",
+    "tests/reviews/test_worker.py": "celery-worker",
     # The demo, seeded once for the package (tests/demo/seeded/conftest.py).
     "tests/demo/seeded/": "demo-seeded",
     # Databases and roles made on the PostgreSQL server itself, which every worker shares:
@@ -59,6 +65,7 @@ def _xdist_group(path: str) -> str:
     return next((g for prefix, g in XDIST_GROUPS.items() if path.startswith(prefix)), path)
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook; absent under -p no:xdist
 def pytest_xdist_make_scheduler(config, log):
     """Hand out whole groups (see ``XDIST_GROUPS``) and whole modules to the workers."""
     if config.getoption("dist") not in ("load", "loadscope", "loadfile", "loadgroup"):
@@ -81,26 +88,19 @@ def _redis_url_for_worker(url: str, worker: str) -> str:
 
 
 def _use_own_redis_database(worker: str) -> None:
-    """Point the cache, Celery and the processes tests start at this worker's Redis database.
-    Settings were read before any conftest runs, so they are changed here, before any test."""
+    """Point this worker's cache at its own Redis database (lockout counters, throttles and
+    cached reads never meet the other worker's). Settings were read before any conftest runs,
+    so they are changed here, before any test. The Celery broker stays shared: tests send tasks
+    in process (eager) except the real-worker tests, which run as one group (``XDIST_GROUPS``),
+    and the job fault tests, which bring their own Redis. (Moving Celery's broker by hand here
+    left later tests sending to a fault test's closed port.)"""
     shared = settings.REDIS_URL
     if not shared or not worker:
         return
     own = _redis_url_for_worker(shared, worker)
-    settings.REDIS_URL = own
-    os.environ["REDIS_URL"] = own
     for name, cache in settings.CACHES.items():
         if cache.get("LOCATION") == shared:
             settings.CACHES[name] = {**cache, "LOCATION": own}
-    from mlgov.celery import app
-
-    for setting, key in (
-        ("CELERY_BROKER_URL", "broker_url"),
-        ("CELERY_RESULT_BACKEND", "result_backend"),
-    ):
-        if getattr(settings, setting) == shared:
-            setattr(settings, setting, own)
-            app.conf[key] = own
 
 
 _use_own_redis_database(XDIST_WORKER)

@@ -149,7 +149,8 @@ class Worker:
         """Pids of the pool processes, as the worker itself reports them (remote control)."""
         from celery import Celery
 
-        client = Celery(broker=self.broker_url)
+        # Not the current app: the tests that run after this one send through mlgov's own app.
+        client = Celery(broker=self.broker_url, set_as_current=False)
         try:
             inspect = client.control.inspect(destination=[self.node], timeout=5, limit=1)
             stats = inspect.stats() or {}
