@@ -65,7 +65,8 @@ NOT_FIELD_CHANGES = frozenset({("approvals.approvalrequest", "decide")})
 #: Above this many ids, events are read by object type instead of an ``IN`` list.
 _ID_LIST_LIMIT = 500
 
-_EVENT_COLUMNS = (
+#: The audit-event columns history and the snapshot read (the snapshot leaves out the hash).
+EVENT_COLUMNS = (
     "sequence",
     "occurred_at",
     "actor_username",
@@ -311,7 +312,7 @@ def _events_for(
         if restore_deleted:
             wanted |= Q(occurred_at__gt=as_of)
         qs = qs.filter(wanted)
-    return list(qs.only(*_EVENT_COLUMNS).order_by("sequence"))
+    return list(qs.only(*EVENT_COLUMNS).order_by("sequence"))
 
 
 def _not_field_change(event: AuditEvent) -> bool:

@@ -14,7 +14,7 @@ from apps.audit.models import AuditEvent
 from apps.core import clock
 from apps.inventory.choices import VersionStage
 from apps.inventory.models import RegisteredModel
-from apps.reports.history import audit_head_at
+from apps.reports.history import EVENT_COLUMNS, audit_head_at
 from apps.reports.snapshot import (
     approvals,
     changes,
@@ -29,18 +29,7 @@ from apps.reports.snapshot.people import People
 
 SCHEMA = "mlgov.model-snapshot/1"
 
-_EVENT_COLUMNS = (
-    "sequence",
-    "occurred_at",
-    "actor_username",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "model_ref",
-    "changes",
-    "message",
-)
+_EVENT_COLUMNS = tuple(column for column in EVENT_COLUMNS if column != "hash")
 
 
 def model_snapshot(*, model: RegisteredModel, as_of: dt.datetime | None = None) -> dict:
