@@ -112,6 +112,14 @@ def services_available() -> bool:
     )
 
 
+def _empties_the_tables(item) -> bool:
+    """A transactional test, as pytest-django tells them (it flushes the database after)."""
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     # tryfirst: the order is settled before other plugins look at the items.
@@ -119,7 +127,11 @@ def pytest_collection_modifyitems(config, items):
         root = config.rootpath
         groups = {item: _xdist_group(item.path.relative_to(root).as_posix()) for item in items}
         first = {group: rank for rank, group in enumerate(XDIST_LONGEST_FIRST)}
-        items.sort(key=lambda item: first.get(groups[item], len(first)))  # stable
+        # A transactional test ends by emptying every table, rows of data migrations too (the
+        # review cadences): as in a serial run, where pytest-django runs them after the rest,
+        # a worker takes the groups holding one only once no other group is left.
+        flushing = {groups[item] for item in items if _empties_the_tables(item)}
+        items.sort(key=lambda item: (groups[item] in flushing, first.get(groups[item], len(first))))
     if services_available():
         return
     skip = pytest.mark.skip(reason=SERVICES_REASON)
