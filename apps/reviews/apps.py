@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ReviewsConfig(AppConfig):
@@ -10,7 +11,11 @@ class ReviewsConfig(AppConfig):
         # deferred: apps.core.tabs loads the shared views, which need the app registry ready
         from apps.core.tabs import Tab, register_tab
         from apps.reviews.approvals import register_kinds
+        from apps.reviews.receivers import ensure_default_cadences
 
+        post_migrate.connect(
+            ensure_default_cadences, sender=self, dispatch_uid="reviews.default_cadences"
+        )
         register_kinds()
         register_tab(
             "inventory.registeredmodel",
