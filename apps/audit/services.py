@@ -102,8 +102,9 @@ def audited_update(
     ``data``, ``check(before, instance)`` (the service's own rules: it may raise
     ApplicationError, or set fields that follow from the new values), validate the model
     (``validate``, ``exclude``), and diff. When nothing changed nothing is written and
-    ``{}`` is returned; otherwise the row is saved (all fields, or ``update_fields``) and one
-    audit event records the changes with ``action`` and ``message``.
+    ``{}`` is returned; otherwise the row is saved (all fields, or ``update_fields``) and, when
+    an audited field changed, one audit event records the changes with ``action`` and
+    ``message``.
 
     Runs inside the caller's transaction. Returns the (re-read) instance and the changes.
     """
@@ -113,6 +114,8 @@ def audited_update(
         )
     snapshot = fields if callable(fields) else lambda obj: diff.snapshot(obj, fields)
     before = snapshot(instance)
+    # A value outside the audited snapshot is still saved when it changes (nothing lost).
+    touched = [name for name, value in data.items() if getattr(instance, name) != value]
     for name, value in data.items():
         setattr(instance, name, value)
     if check is not None:
@@ -120,9 +123,11 @@ def audited_update(
     if validate:
         validate_instance(instance, exclude=list(exclude) if exclude is not None else None)
     changes = diff.diff(before, snapshot(instance))
-    if not changes:
+    if not changes and not touched:
         return instance, changes
     instance.save(update_fields=update_fields)
+    if not changes:
+        return instance, changes
     audit_record(
         actor=actor,
         action=action,

@@ -169,3 +169,12 @@ def test_the_row_is_locked_on_postgresql(dataset, admin_user):
     selects = [q["sql"] for q in queries.captured_queries if "inventory_dataset" in q["sql"]]
     assert "FOR UPDATE OF" in selects[0]
     assert selects[0].lstrip().upper().startswith("SELECT")
+
+
+def test_a_change_outside_the_audited_fields_is_saved_without_an_event(dataset, admin_user):
+    _, changes = audited_update(
+        dataset, actor=admin_user, data={"uri": "s3://data/claims-v2.parquet"}, fields=("name",)
+    )
+    assert changes == {}
+    assert _stored(dataset).uri == "s3://data/claims-v2.parquet"
+    assert not AuditEvent.objects.exists()
