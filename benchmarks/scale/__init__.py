@@ -1,0 +1,1 @@
+"""The scale benchmark's parts (``benchmarks/scale_benchmark.py`` runs them)."""

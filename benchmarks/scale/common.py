@@ -1,0 +1,81 @@
+"""What every part of the scale benchmark shares: a measured figure, its target, timing and
+the printed table. No Django here: parts run against servers over HTTP or in subprocesses."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+VAR = ROOT / "var"
+
+# The issue's targets, one place.
+MAX_QUERIES_PER_PAGE = 12
+MAX_P95_MS = 150.0
+MAX_RATIO_TO_MLFLOW = 1.0
+
+
+@dataclass
+class Figure:
+    """One printed line: ``value`` in ``unit`` against ``target`` (``None``: for reference)."""
+
+    section: str
+    name: str
+    value: float
+    unit: str
+    target: float | None = None
+    # "max": value must be <= target; "min": value must be >= target.
+    kind: str = "max"
+    detail: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None or math.isnan(self.value):
+            return None
+        return self.value <= self.target if self.kind == "max" else self.value >= self.target
+
+
+def percentile(samples: Iterable[float], q: float) -> float:
+    """The q-th percentile (0–100) by linear interpolation between closest ranks."""
+    values = sorted(samples)
+    if not values:
+        return math.nan
+    rank = (len(values) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return values[low] + (values[high] - values[low]) * (rank - low)
+
+
+def timed_ms(call: Callable[[], object], repeat: int, warmup: int = 2) -> list[float]:
+    """Wall-clock milliseconds of ``repeat`` calls after ``warmup`` unmeasured ones."""
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def print_figures(figures: list[Figure]) -> int:
+    """Print the figures grouped by section; the number of targets missed."""
+    missed = 0
+    section = None
+    for fig in figures:
+        if fig.section != section:
+            section = fig.section
+            print(f"\n## {section}")
+        if fig.target is None:
+            verdict, target = "", ""
+        else:
+            sign = "<=" if fig.kind == "max" else ">="
+            target = f"target {sign} {fig.target:g} {fig.unit}"
+            verdict = "ok" if fig.met else "MISSED"
+            missed += not fig.met
+        detail = f"  ({fig.detail})" if fig.detail else ""
+        print(f"{fig.name:<58} {fig.value:>10.1f} {fig.unit:<6} {target:<22} {verdict}{detail}")
+    return missed
