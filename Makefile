@@ -44,8 +44,14 @@ test: dev-venv
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## A Celery worker consuming QUEUES (comma-separated), every queue by default:
+## `make worker QUEUES=reports` takes only report jobs (README, "Scaling out").
+comma := ,
+QUEUES ?= default,ingestion,reports,drift,notifications
+WORKER_NAME ?= $(subst $(comma),-,$(QUEUES))
 worker: venv
-	$(VENV)/bin/celery -A mlgov worker --loglevel=INFO --prefetch-multiplier=1
+	$(VENV)/bin/celery -A mlgov worker --loglevel=INFO --prefetch-multiplier=1 \
+		-Q $(QUEUES) -n $(WORKER_NAME)@%h
 
 beat: venv
 	$(VENV)/bin/celery -A mlgov beat --loglevel=INFO

@@ -1,6 +1,8 @@
 """Health check of a Celery worker: a ping task makes the round trip through the broker.
 
-Exit 0 when a worker answered "pong" within the timeout, 1 otherwise.
+Exit 0 when a worker answered "pong" within the timeout, 1 otherwise. The ping goes through
+the queue this worker consumes (``MLGOV_WORKER_QUEUE``, set per service in compose.yaml; the
+default queue without it), so a worker of each kind is checked, not just any worker.
 Usage (in the image):  python deploy/worker_healthcheck.py
 """
 
@@ -16,7 +18,8 @@ def main() -> int:
     from apps.core.tasks import ping
 
     try:
-        answer = ping.apply_async(expires=20).get(timeout=20)
+        queue = os.environ.get("MLGOV_WORKER_QUEUE") or None
+        answer = ping.apply_async(expires=20, queue=queue).get(timeout=20)
     except Exception as exc:  # any failure means unhealthy; say why for `docker inspect`
         print(f"worker health check failed: {exc!r}", file=sys.stderr)
         return 1

@@ -16,6 +16,7 @@ import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from mlgov.env import env_bool, env_int, env_list, env_str
 
@@ -352,6 +353,42 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 14 * 60)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# One queue per kind of work, so each is given its own workers and scaled on its own (README,
+# "Scaling out"): a worker started without -Q consumes every queue listed here (`make worker`,
+# the embedded test workers); deploy/compose.yaml runs one service per queue. Every task is
+# routed by name; tests/core/test_task_routes.py refuses a task without a route.
+MLGOV_CELERY_QUEUES = ("default", "ingestion", "reports", "drift", "notifications")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in MLGOV_CELERY_QUEUES]
+_TASK_QUEUE = {
+    # Metric ingestion: uploads, API pushes and scheduled pulls (CPU and COPY-bound).
+    "monitoring.ingest_batch": "ingestion",
+    "monitoring.pull_source": "ingestion",
+    # Model cards, registers, lineage, audit extracts, evidence packs (WeasyPrint: memory).
+    "reports.generate_report": "reports",
+    # Drift runs over uploaded samples (pandas: memory and CPU).
+    "monitoring.run_drift": "drift",
+    # Webhook deliveries: outbound HTTP, mostly waiting on the network.
+    "notifications.deliver_webhook": "notifications",
+    # Housekeeping and beat jobs: short, and the outbox's dispatcher must never wait behind
+    # a long report or batch.
+    "jobs.tick": "default",
+    "core.ping": "default",
+    "audit.verify_audit_chain": "default",
+    "audit.write_checkpoint": "default",
+    "reviews.scan_due": "default",
+    "monitoring.expire_thresholds": "default",
+    "monitoring.sweep_orphan_files": "default",
+    "monitoring.pull_due_sources": "default",
+    "monitoring.purge_observations": "default",
+}
+CELERY_TASK_ROUTES = (
+    # A process that points its default queue at a queue of its own at run time (a test or a
+    # benchmark sending to a throwaway worker started with -Q that queue) sends every task
+    # there; otherwise each task goes to its kind's queue.
+    "mlgov.celery.route_to_redirected_default",
+    {name: {"queue": queue} for name, queue in _TASK_QUEUE.items()},
+)
 CELERY_BEAT_SCHEDULE: dict = {
     "verify-audit-chain-nightly": {
         "task": "audit.verify_audit_chain",
