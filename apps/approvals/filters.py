@@ -25,5 +25,5 @@ class ApprovalRequestFilter(FilterSet):
     def filter_waiting_for_me(self, queryset, name, value):
         if not value:
             return queryset
-        waiting = [r.pk for r in selectors.waiting_for(user=self.request.user)]
-        return queryset.filter(pk__in=waiting)
+        waiting = selectors.waiting_queryset(user=self.request.user).order_by()
+        return queryset.filter(pk__in=waiting.values("pk"))

@@ -55,6 +55,10 @@ POLICY: dict[str, dict[int, tuple[str, ...]]] = {
     },
 }
 
+# The most slots any request requires (the database reads this many positions of a
+# request's ``required_slots`` when it counts the open ones).
+MAX_SLOTS = max(len(slots) for by_tier in POLICY.values() for slots in by_tier.values())
+
 
 def required_slots(kind: str, tier: int | None) -> tuple[str, ...]:
     """The approver slots a request of ``kind`` needs for a model of ``tier``."""

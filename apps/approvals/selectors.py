@@ -10,11 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.apps import apps as django_apps
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from apps.approvals import policy
-from apps.approvals.choices import ApproverRole, RequestStatus
+from apps.approvals.choices import ApproverRole, RequestStatus, Verdict
 from apps.approvals.content import content_sha256
 from apps.approvals.models import ApprovalRequest, Decision, GateOverride
 from apps.approvals.registry import handler_for, model_hooks
@@ -112,37 +126,84 @@ def decision_refusal(*, user, request: ApprovalRequest) -> str | None:
     return None
 
 
-def _approvable_now(*, user, request: ApprovalRequest) -> bool:
-    """Four-eyes allows the user, and an open slot is one they may fill. ``reader_develops``
-    is annotated on the request: whether the user develops its model (the only developer
-    the rule needs to know about here)."""
-    developers = frozenset({user.pk}) if request.reader_develops else frozenset()
-    if policy.four_eyes_refusal(user.pk, parties(request, developers=developers)):
-        return False
-    eligible = eligible_slots(user=user, request=request)
-    return policy.signing_slot(eligible, remaining_slots(request), approving=True) is not None
+def _open_count(slot: str):
+    """How many times ``slot`` is still open on the request, in SQL: the times the request
+    requires it (``policy.MAX_SLOTS`` positions of ``required_slots`` read) less the approvals
+    filed in it, as ``policy.open_slots`` counts them."""
+    required = sum(
+        (
+            Case(When(**{f"required_slots__{i}": slot}, then=Value(1)), default=Value(0))
+            for i in range(policy.MAX_SLOTS)
+        ),
+        start=Value(0),
+    )
+    filled = (
+        Decision.objects.filter(request=OuterRef("pk"), slot=slot, verdict=Verdict.APPROVE)
+        .order_by()
+        .values("request")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return ExpressionWrapper(
+        required - Coalesce(Subquery(filled), Value(0)), output_field=IntegerField()
+    )
+
+
+def waiting_queryset(*, user) -> QuerySet[ApprovalRequest]:
+    """Pending requests this user could approve now, oldest first, decided in the database:
+    the same rules as ``policy.four_eyes_refusal`` and ``policy.signing_slot`` (approving),
+    so the inbox, its count and the navigation badge read one indexed query.
+
+    Four-eyes: not the requester, the model's owner or a developer, and not one who has
+    decided already. A slot: an open business-owner slot for the model's named business
+    owner, an open validator or administrator slot for those roles. (The rules' object
+    permission for a business owner is that slot test.)"""
+    user_roles = roles.roles_of(user)
+    if not user_roles or not user.has_perm(DECIDE):
+        return ApprovalRequest.objects.none()
+    developers = ApprovalRequest._meta.get_field("model").related_model.developers.through
+    develops = developers.objects.filter(registeredmodel_id=OuterRef("model_id"), user_id=user.pk)
+    decided = Decision.objects.filter(request=OuterRef("pk"), approver=user.pk)
+    slot_open = Q(model__business_owner=user.pk, bo_open__gt=0)
+    aliases = {"bo_open": _open_count(ApproverRole.BUSINESS_OWNER)}
+    if roles.VALIDATOR in user_roles:
+        aliases["validator_open"] = _open_count(ApproverRole.VALIDATOR)
+        slot_open |= Q(validator_open__gt=0)
+    if roles.ADMIN in user_roles:
+        aliases["admin_open"] = _open_count(ApproverRole.ADMIN)
+        slot_open |= Q(admin_open__gt=0)
+    return (
+        request_list(user=user)
+        .filter(status=RequestStatus.PENDING)
+        .exclude(requested_by=user.pk)
+        .exclude(model__owner=user.pk)
+        .filter(~Exists(develops), ~Exists(decided))
+        .alias(**aliases)
+        .filter(slot_open)
+        .order_by("requested_at", "pk")
+    )
+
+
+def waiting_filter(
+    waiting: QuerySet[ApprovalRequest], *, kind: str = "", model_name: str = ""
+) -> QuerySet[ApprovalRequest]:
+    """The inbox's filters: a kind, and words of the model's name (a plain text search,
+    so the filter never lists the inventory)."""
+    if kind:
+        waiting = waiting.filter(kind=kind)
+    if model_name:
+        waiting = waiting.filter(model__name__icontains=model_name)
+    return waiting
 
 
 def waiting_for(*, user) -> list[ApprovalRequest]:
-    """Pending requests this user could approve now, oldest first (two queries: the requests
-    with their models and requesters, and their decisions)."""
-    if not roles.roles_of(user) or not user.has_perm(DECIDE):
-        return []
-    develops = ApprovalRequest.objects.filter(pk=OuterRef("pk"), model__developers=user.pk)
-    candidates = (
-        request_list(user=user)
-        .filter(status=RequestStatus.PENDING)
-        .annotate(reader_develops=Exists(develops))
-        .prefetch_related("decisions")
-        .order_by("requested_at")
-    )
-    # The rules' object permission (the named business owner) is a slot test here: the
-    # business owner slot is eligible only to the model's named business owner.
-    return [request for request in candidates if _approvable_now(user=user, request=request)]
+    """Pending requests this user could approve now, oldest first, with their decisions."""
+    return list(waiting_queryset(user=user).prefetch_related("decisions"))
 
 
 def waiting_count(*, user) -> int:
-    return len(waiting_for(user=user))
+    """How many requests wait for the user (the navigation badge): one count query."""
+    return waiting_queryset(user=user).count()
 
 
 # --- what an approver reads --------------------------------------------------------------

@@ -71,11 +71,31 @@ def _item(request, approval: ApprovalRequest, form: DecisionForm | None = None) 
 # --- pages --------------------------------------------------------------------------------
 
 
+INBOX_PAGE_SIZE = 25
+
+
 @role_required
 def inbox(request):
-    """My approvals: what waits for the user's signature."""
-    waiting = selectors.waiting_for(user=request.user)
-    context = {"items": [_item(request, approval) for approval in waiting]}
+    """My approvals: what waits for the user's signature, a page at a time, filtered by kind
+    and by the model's name."""
+    waiting = selectors.waiting_queryset(user=request.user)
+    kind = request.GET.get("kind", "")
+    if kind not in ApprovalKind.values:
+        kind = ""
+    search = request.GET.get("q", "").strip()
+    filtered = selectors.waiting_filter(waiting, kind=kind, model_name=search)
+    page = paginate(request, filtered.prefetch_related("decisions"), per_page=INBOX_PAGE_SIZE)
+    context = {
+        "page_obj": page,
+        "items": [_item(request, approval) for approval in page.object_list],
+        "kinds": ApprovalKind.choices,
+        "kind": kind,
+        "q": search,
+        "filtered": bool(kind or search),
+    }
+    if not context["filtered"]:
+        # The page's count is the badge's: the navigation reads it without asking again.
+        context["approvals_waiting"] = page.paginator.count
     return render(request, "approvals/inbox.html", context)
 
 

@@ -140,8 +140,52 @@ def test_the_inbox_takes_constant_queries(
     client.get(reverse(INBOX))  # warm the session and content types
     with django_assert_max_num_queries(12):
         response = client.get(reverse(INBOX))
-    assert response.content.decode().count('class="card inbox-item"') == count
+    # A page holds 25 requests at most; the count and the badge tell how many wait in all.
+    body = response.content.decode()
+    assert body.count('class="card inbox-item"') == min(count, 25)
+    assert f"{count} requests waiting for your signature" in body
+    assert f'aria-label="{count} waiting"' in body
     assert ApprovalRequest.objects.count() == count
+
+
+def test_the_inbox_is_paginated_oldest_first(client, business_owner, model_owner):
+    made = [
+        request_promotion(promotable_model(model_owner, business_owner, f"m-{i}"), model_owner)
+        for i in range(27)
+    ]
+    client.force_login(business_owner)
+    first = client.get(reverse(INBOX)).content.decode()
+    assert made[0].title in first and made[24].title in first
+    assert made[25].title not in first
+    assert "Page 1 of 2" in first and "?page=2" in first
+    second = client.get(reverse(INBOX), {"page": 2}).content.decode()
+    assert second.count('class="card inbox-item"') == 2
+    assert made[25].title in second and made[26].title in second
+    assert made[0].title not in second
+
+
+def test_the_inbox_filters_by_kind_and_model_name(client, business_owner, model_owner):
+    fraud = request_promotion(promotable_model(model_owner, business_owner, "fraud"), model_owner)
+    churn = request_promotion(promotable_model(model_owner, business_owner, "churn"), model_owner)
+    client.force_login(business_owner)
+    body = client.get(reverse(INBOX), {"q": fraud.model.name[:-1]}).content.decode()
+    assert fraud.title in body and churn.title not in body
+    assert "1 request matching your filters waiting" in body
+    assert 'aria-label="2 waiting"' in body  # the badge still counts everything
+    body = client.get(reverse(INBOX), {"kind": "retirement"}).content.decode()
+    assert fraud.title not in body and churn.title not in body
+    assert "Nothing waiting for you matches these filters." in body
+    body = client.get(reverse(INBOX), {"kind": "promotion"}).content.decode()
+    assert fraud.title in body and churn.title in body
+
+
+def test_the_inbox_filter_lists_no_models(client, business_owner, model_owner):
+    for i in range(3):
+        request_promotion(promotable_model(model_owner, business_owner, f"m-{i}"), model_owner)
+    client.force_login(business_owner)
+    body = client.get(reverse(INBOX)).content.decode()
+    assert 'name="q"' in body
+    assert "<option" in body and 'name="model"' not in body
 
 
 def test_the_dashboard_lists_my_pending_approvals(
