@@ -37,6 +37,7 @@ XDIST_GROUPS = {
     "tests/jobs/": "jobs",
     # Real Celery workers on the shared broker: one at a time, or one takes the other's tasks.
     "tests/core/test_worker.py": "celery-worker",
+    "tests/core/test_worker_queues.py": "celery-worker",
     "tests/monitoring/drift/test_worker.py": "celery-worker",
     "tests/monitoring/ingestion/test_worker.py": "celery-worker",
     "tests/reports/test_tasks.py": "celery-worker",
