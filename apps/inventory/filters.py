@@ -13,19 +13,26 @@ from apps.inventory.models import BusinessUnit, Dataset, RegisteredModel
 
 class RegisteredModelFilter(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    risk_tier = django_filters.MultipleChoiceFilter(choices=RiskTier.choices, label="Risk tier")
+    # distinct=False: none of these joins a many-valued relation, so no row can repeat, and
+    # SELECT DISTINCT over every column would sort the whole result before paging.
+    risk_tier = django_filters.MultipleChoiceFilter(
+        choices=RiskTier.choices, label="Risk tier", distinct=False
+    )
     unassessed = django_filters.BooleanFilter(
         field_name="risk_tier", lookup_expr="isnull", label="Tier not yet assessed"
     )
-    status = django_filters.MultipleChoiceFilter(choices=LifecycleStatus.choices, label="Status")
+    status = django_filters.MultipleChoiceFilter(
+        choices=LifecycleStatus.choices, label="Status", distinct=False
+    )
     eu_ai_act_class = django_filters.MultipleChoiceFilter(
-        choices=EUAIActClass.choices, label="EU AI Act class"
+        choices=EUAIActClass.choices, label="EU AI Act class", distinct=False
     )
     business_unit = django_filters.ModelMultipleChoiceFilter(
         field_name="business_unit__code",
         to_field_name="code",
         queryset=BusinessUnit.objects.all(),
         label="Business unit",
+        distinct=False,
     )
     # Filter on the user itself (chosen by username): comparing owner__username with the
     # chosen user object would compare against its display name.

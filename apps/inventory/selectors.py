@@ -53,6 +53,14 @@ def model_list(*, user) -> QuerySet[RegisteredModel]:
     )
 
 
+def model_list_rows(*, user, columns) -> QuerySet:
+    """The models the user sees as dictionaries of ``columns`` (``values()``), ordered by name:
+    for lists that need no model objects (the API list)."""
+    return (
+        RegisteredModel.objects.filter(model_visibility_q(user)).order_by("name").values(*columns)
+    )
+
+
 def model_filterset(*, user, data=None):
     """The inventory list's filters bound to ``data`` (a QueryDict or None) over the models the
     user sees, owner choices limited likewise. The list page and the register both use it."""

@@ -110,12 +110,31 @@ def test_rows_show_people_by_username_and_units_by_code(validator, owned_model, 
     row = api(validator).get(list_url()).json()["results"][0]
     assert row["owner"] == "mo.owner"
     assert row["business_owner"] == "bea.business"
-    assert row["developers"] == ["mo.owner"]
     assert row["business_unit"] == owned_model.business_unit.code
+    assert row["business_unit_name"] == owned_model.business_unit.name
     assert row["status"] == "development"
     assert row["status_label"] == "Development"
     assert row["url"].endswith("/api/v1/models/owned-model/")
     assert row["web_url"] == owned_model.get_absolute_url()
+    # The full record (developers among it) is the detail's, one link away.
+    detail = api(validator).get(row["url"]).json()
+    assert detail["developers"] == ["mo.owner"]
+
+
+def test_list_rows_are_lean_and_the_detail_keeps_every_field(validator, owned_model):
+    row = api(validator).get(list_url()).json()["results"][0]
+    detail = api(validator).get(detail_url(owned_model.slug)).json()
+    assert "purpose" not in row and "developers" not in row and "limitations" not in row
+    assert {"purpose", "developers", "limitations", "risk_tier_rationale"} <= detail.keys()
+    # What the row does show, it shows as the detail does.
+    for name, value in row.items():
+        assert detail[name] == value, name
+
+
+def test_fields_keeps_only_the_fields_asked_for_and_the_link(validator, owned_model):
+    row = api(validator).get(list_url(), {"fields": "name,status"}).json()["results"][0]
+    assert set(row) == {"url", "slug", "name", "status"}
+    assert row["name"] == owned_model.name
 
 
 def _queries(client, url) -> int:

@@ -12,7 +12,13 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from apps.approvals.choices import RequestStatus
-from apps.core.api.fields import ModelSerializer, ReferenceField, SlugRelatedField, UsernameField
+from apps.core.api.fields import (
+    DateTimeField,
+    ModelSerializer,
+    ReferenceField,
+    SlugRelatedField,
+    UsernameField,
+)
 from apps.inventory import risk, selectors
 from apps.inventory.choices import (
     AnnexIIIPoint,
@@ -132,6 +138,98 @@ class RegisteredModelSerializer(ModelSerializer):
         read_only_fields = (*MODEL_GOVERNED_FIELDS, "created_at", "updated_at")
         # Uniqueness is the service's to check (one query, one clear message, atomic).
         extra_kwargs = {"slug": {"validators": []}}
+
+
+# The columns a list row reads (``values()``): no model objects, no per-row lookups.
+MODEL_LIST_COLUMNS = {
+    "slug": "slug",
+    "name": "name",
+    "business_unit": "business_unit__code",
+    "business_unit_name": "business_unit__name",
+    "owner": "owner__username",
+    "business_owner": "business_owner__username",
+    "validator": "validator__username",
+    "risk_tier": "risk_tier",
+    "eu_ai_act_class": "eu_ai_act_class",
+    "eu_annex_iii_point": "eu_annex_iii_point",
+    "status": "status",
+    "next_review_date": "next_review_date",
+    "updated_at": "updated_at",
+}
+_TIER_LABELS = dict(RiskTier.choices)
+_EU_LABELS = dict(EUAIActClass.choices)
+_STATUS_LABELS = dict(LifecycleStatus.choices)
+
+
+class RegisteredModelListSerializer(serializers.Serializer):
+    """One row of the model list: what a list needs to show and filter a model, and ``url``,
+    its full record (the detail has every field). ``?fields=name,status`` keeps only those
+    fields (``url`` and ``slug`` always stay).
+
+    Rows are the dictionaries of ``selectors.model_list_rows``; the representation is built
+    directly, without a field object per value, so a page of 500 costs little Python."""
+
+    url = serializers.URLField(read_only=True, help_text="The model's full record (API).")
+    web_url = serializers.CharField(read_only=True, help_text="The model's page.")
+    slug = serializers.SlugField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    business_unit = serializers.CharField(read_only=True, help_text="Business unit code.")
+    business_unit_name = serializers.CharField(read_only=True)
+    owner = serializers.CharField(read_only=True, help_text="Username.")
+    business_owner = serializers.CharField(read_only=True, help_text="Username.")
+    validator = serializers.CharField(read_only=True, allow_null=True, help_text="Username.")
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices, read_only=True, allow_null=True)
+    risk_tier_label = serializers.CharField(read_only=True)
+    eu_ai_act_class = serializers.ChoiceField(choices=EUAIActClass.choices, read_only=True)
+    eu_ai_act_class_label = serializers.CharField(read_only=True)
+    eu_annex_iii_point = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=LifecycleStatus.choices, read_only=True)
+    status_label = serializers.CharField(read_only=True)
+    next_review_date = serializers.DateField(read_only=True, allow_null=True)
+    updated_at = DateTimeField(read_only=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        # Each URL reversed once per page, then completed per row: prefix + slug + suffix.
+        marker = "zzslugzz"
+        api = reverse("api:model-detail", kwargs={"slug": marker}, request=request)
+        web = reverse("inventory:model_detail", kwargs={"slug": marker})
+        self._api_url = api.rsplit(marker, 1)
+        self._web_url = web.rsplit(marker, 1)
+        self._date = serializers.DateField()
+        self._stamp = self.fields["updated_at"]
+        wanted = request.query_params.get("fields", "") if request is not None else ""
+        keep = {f.strip() for f in wanted.split(",") if f.strip()}
+        self._keep = (keep | {"url", "slug"}) if keep else None
+
+    def to_representation(self, row: dict) -> dict:
+        slug = row["slug"]
+        tier, eu, status = row["risk_tier"], row["eu_ai_act_class"], row["status"]
+        review = row["next_review_date"]
+        data = {
+            "url": slug.join(self._api_url),
+            "web_url": slug.join(self._web_url),
+            "slug": slug,
+            "name": row["name"],
+            "business_unit": row["business_unit__code"],
+            "business_unit_name": row["business_unit__name"],
+            "owner": row["owner__username"],
+            "business_owner": row["business_owner__username"],
+            "validator": row["validator__username"],
+            "risk_tier": tier,
+            "risk_tier_label": str(_TIER_LABELS.get(tier, tier)) if tier is not None else None,
+            "eu_ai_act_class": eu,
+            "eu_ai_act_class_label": str(_EU_LABELS.get(eu, eu)),
+            "eu_annex_iii_point": row["eu_annex_iii_point"],
+            "status": status,
+            "status_label": str(_STATUS_LABELS.get(status, status)),
+            "next_review_date": self._date.to_representation(review) if review else None,
+            "updated_at": self._stamp.to_representation(row["updated_at"]),
+        }
+        if self._keep is not None:
+            data = {k: v for k, v in data.items() if k in self._keep}
+        return data
 
 
 class RegisteredModelUpdateSerializer(RegisteredModelSerializer):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -45,7 +45,17 @@ CHANGE_VERSION = "inventory.change_modelversion"
 @extend_schema_view(
     list=extend_schema(
         summary="List the models you may see",
-        description="Filters and ordering are those of the inventory page.",
+        description="Filters and ordering are those of the inventory page. Each row carries "
+        "the fields a list needs (names, owners, tier, EU class, status, review date) and "
+        "``url``, the model's full record; ``fields=name,status`` keeps only those fields "
+        "(``url`` and ``slug`` always stay).",
+        parameters=[
+            OpenApiParameter(
+                "fields",
+                OpenApiTypes.STR,
+                description="Comma-separated list fields to return (default: all of them).",
+            )
+        ],
         tags=["models"],
     ),
     retrieve=extend_schema(summary="Read a model", tags=["models"]),
@@ -80,9 +90,19 @@ class RegisteredModelViewSet(ServiceWriteMixin, UpdateSerializerMixin, viewsets.
         "transition": "inventory.transition_registeredmodel",
     }
 
+    def get_serializer_class(self):
+        if self.action == "list":
+            return s.RegisteredModelListSerializer
+        return super().get_serializer_class()
+
     def get_queryset(self):
         if schema_generation(self):
             return RegisteredModel.objects.none()
+        if self.action == "list":
+            # Rows, not objects: the list serializer reads these columns only.
+            return selectors.model_list_rows(
+                user=self.request.user, columns=s.MODEL_LIST_COLUMNS.values()
+            )
         return (
             selectors.model_list(user=self.request.user)
             .select_related("risk_assessed_by", "created_by")
