@@ -368,6 +368,101 @@ class Observation(models.Model):
         return f"{self.metric_id}@{self.timestamp:%Y-%m-%d %H:%M}={self.value:g}"
 
 
+class IngestionBatchModel(models.Model):
+    """A model a batch holds observations of, recorded by the loader when the rows go in.
+
+    A model's batch list reads this (an index step per model) instead of asking the big
+    table, for every unscoped batch, whether it holds a row of the model."""
+
+    batch = models.ForeignKey(IngestionBatch, on_delete=models.CASCADE, related_name="+")
+    model = models.ForeignKey(
+        "inventory.RegisteredModel", on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model", "batch"], name="one_row_per_batch_and_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.batch_id} holds model {self.model_id}"
+
+
+class ObservationSeries(models.Model):
+    """One series of the store (version, metric, segment): its first and last observation
+    time and its latest value, maintained by the loader in the load's transaction.
+
+    The metrics API's latest values, a model's segments and time span, and the series a
+    chart reads come from here: a handful of rows per model, whatever the series' length."""
+
+    pk = models.CompositePrimaryKey("version", "metric", "segment")
+    version = models.ForeignKey(
+        "inventory.ModelVersion",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    metric = models.ForeignKey(
+        MetricDefinition,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    segment = models.CharField(max_length=100, blank=True, default="")
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    last_value = models.FloatField(help_text="The value observed at last_at.")
+
+    def __str__(self) -> str:
+        return f"series {self.version_id}/{self.metric_id}/{self.segment or '-'}"
+
+
+class ObservationRollup(models.Model):
+    """Observations reduced to time buckets: count, sum, lowest, highest, first and last
+    time per (version, metric, segment, width, bucket), maintained by the loader in the
+    load's transaction (``apps/monitoring/ingestion/rollups.py``), rebuilt for existing data
+    by ``manage.py rebuild_observation_rollups``.
+
+    ``width`` is 86400 (days) or 3600 (hours); ``bucket`` the Unix time (seconds) the
+    bucket starts at, a multiple of the width. Every day of a series has its daily row;
+    hourly rows are kept only for the days where some hour holds more than one observation
+    (``dense``): on the other days the raw rows are the hourly buckets already, and reading
+    them costs no more than reading rollups would."""
+
+    pk = models.CompositePrimaryKey("version", "metric", "width", "bucket", "segment")
+    version = models.ForeignKey(
+        "inventory.ModelVersion",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    metric = models.ForeignKey(
+        MetricDefinition,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    segment = models.CharField(max_length=100, blank=True, default="")
+    width = models.IntegerField()
+    bucket = models.BigIntegerField()
+    count = models.IntegerField()
+    total = models.FloatField()
+    low = models.FloatField()
+    high = models.FloatField()
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    dense = models.BooleanField(
+        default=False, help_text="Daily rows: the day's hourly rows are stored."
+    )
+
+    def __str__(self) -> str:
+        return f"rollup {self.version_id}/{self.metric_id}/{self.width}s@{self.bucket}"
+
+
 # --- evaluation -----------------------------------------------------------------------------
 
 

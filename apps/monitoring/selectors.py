@@ -4,16 +4,13 @@ ingestion batches, restricted to the models the user sees."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
-from django.db import NotSupportedError
+from django.db import NotSupportedError, connection
 from django.db.models import (
     Count,
     Exists,
-    FloatField,
-    Func,
-    IntegerField,
     Max,
     Min,
     OuterRef,
@@ -21,7 +18,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
 from django.http import Http404
 from django.utils import timezone
@@ -29,14 +25,17 @@ from django.utils.formats import date_format
 
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import ModelVersion, RegisteredModel
-from apps.monitoring import charts
+from apps.monitoring import charts, rollups
 from apps.monitoring.choices import ThresholdStatus
 from apps.monitoring.ingestion import selectors as ingestion_selectors
 from apps.monitoring.models import (
     Breach,
     IngestionBatch,
+    IngestionBatchModel,
     MetricDefinition,
     Observation,
+    ObservationRollup,
+    ObservationSeries,
     Threshold,
     ThresholdState,
 )
@@ -116,54 +115,6 @@ def models_with_expired_thresholds(*, user) -> QuerySet[RegisteredModel]:
 # --- series, states and batches of the Monitoring tab ---------------------------------------
 
 
-class _EpochSeconds(Func):
-    """Seconds since 1970-01-01 UTC of a datetime column, as a float (PostgreSQL, SQLite)."""
-
-    output_field = FloatField()
-
-    def as_sql(self, compiler, connection, **extra):
-        raise NotSupportedError(f"Metric series are not implemented on {connection.vendor}.")
-
-    def as_postgresql(self, compiler, connection, **extra):
-        # date_part gives a double; EXTRACT gives a numeric since PostgreSQL 14, twice slower.
-        return super().as_sql(compiler, connection, template="date_part('epoch', %(expressions)s)")
-
-    def as_sqlite(self, compiler, connection, **extra):
-        # julianday() parses the stored ISO text; 2440587.5 is the Julian day of the epoch.
-        template = "((julianday(%(expressions)s) - 2440587.5) * 86400.0)"
-        return super().as_sql(compiler, connection, template=template)
-
-
-class _Bucket(Func):
-    """floor((epoch(timestamp) - start) / width): the time bucket of an observation.
-
-    PostgreSQL rounds a cast to integer, so it floors explicitly; SQLite truncates, which is
-    the floor here because the query only reads times at or after ``start``.
-    """
-
-    output_field = IntegerField()
-
-    def __init__(self, timestamp, start: float, width: float):
-        super().__init__(_EpochSeconds(timestamp), Value(float(start)), Value(float(width)))
-
-    def as_sql(self, compiler, connection, **extra):
-        raise NotSupportedError(f"Metric series are not implemented on {connection.vendor}.")
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self._render(compiler, connection, "FLOOR((%s - %s) / %s)::bigint")
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self._render(compiler, connection, "CAST((%s - %s) / %s AS INTEGER)")
-
-    def _render(self, compiler, connection, template: str):
-        parts, params = [], []
-        for expression in self.get_source_expressions():
-            sql, p = compiler.compile(expression)
-            parts.append(sql)
-            params.extend(p)
-        return template % tuple(parts), params
-
-
 @dataclass(frozen=True)
 class BucketedSeries:
     """One (metric, version) series of one segment reduced to time buckets (time order):
@@ -182,26 +133,73 @@ class BucketedSeries:
         return int(self.count.sum())
 
 
-def model_observations(*, model: RegisteredModel) -> QuerySet[Observation]:
-    return Observation.objects.filter(version__in=ModelVersion.objects.filter(model=model))
+def _model_series(*, model: RegisteredModel) -> QuerySet[ObservationSeries]:
+    return ObservationSeries.objects.filter(
+        version__in=ModelVersion.objects.filter(model=model).values("pk")
+    )
 
 
 def observation_span(*, model: RegisteredModel) -> tuple[datetime | None, datetime | None]:
-    """The first and the last observation time of the model (one query)."""
-    span = model_observations(model=model).aggregate(first=Min("timestamp"), last=Max("timestamp"))
+    """The first and the last observation time of the model (one query on the series
+    table: a few rows per model, whatever the number of observations)."""
+    span = _model_series(model=model).aggregate(first=Min("first_at"), last=Max("last_at"))
     return span["first"], span["last"]
 
 
 def observed_segments(*, model: RegisteredModel, start: datetime, end: datetime) -> list[str]:
-    """The segments the model has observations of in ``[start, end)`` ("" first)."""
+    """The segments of the model's series observed during ``[start, end)`` ("" first)."""
     rows = (
-        model_observations(model=model)
-        .filter(timestamp__gte=start, timestamp__lt=end)
+        _model_series(model=model)
+        .filter(first_at__lt=end, last_at__gte=start)
         .values_list("segment", flat=True)
         .distinct()
         .order_by("segment")
     )
     return list(rows)
+
+
+class _Sql:
+    """The bits of the series query that differ between PostgreSQL and SQLite."""
+
+    def __init__(self):
+        self.postgresql = connection.vendor == "postgresql"
+        if connection.vendor not in ("postgresql", "sqlite"):
+            raise NotSupportedError(f"Metric series are not implemented on {connection.vendor}.")
+        self.params: dict = {}
+
+    def p(self, value) -> str:
+        """A named placeholder for ``value`` (named: a fragment may appear twice)."""
+        if isinstance(value, datetime):
+            value = value if self.postgresql else connection.ops.adapt_datetimefield_value(value)
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"%({name})s"
+
+    def ids(self, values: list[int]) -> str:
+        if self.postgresql:
+            return f"= ANY({self.p(list(values))})"
+        return "IN (" + ", ".join(self.p(v) for v in values) + ")" if values else "IN (NULL)"
+
+    def epoch(self, column: str) -> str:
+        # date_part gives a double; EXTRACT gives a numeric since PostgreSQL 14, twice slower.
+        if self.postgresql:
+            return f"date_part('epoch', {column})"
+        return f"((julianday({column}) - 2440587.5) * 86400.0)"
+
+    def floor(self, expression: str) -> str:
+        # Times are after 1970: SQLite's truncation is the floor.
+        return f"FLOOR({expression})" if self.postgresql else f"CAST({expression} AS INTEGER)"
+
+    def each(self, table: str, alias: str, conditions: str) -> str:
+        """Join the rows of ``table`` matching each outer row: on PostgreSQL a LATERAL
+        subquery (OFFSET 0 keeps it one index range scan per outer row, never a scan of
+        the whole table), on SQLite a join its planner does as nested index lookups."""
+        if self.postgresql:
+            return (
+                f"CROSS JOIN LATERAL (SELECT {alias}.* FROM {table} {alias} "  # noqa: S608
+                f"WHERE {conditions} OFFSET 0) {alias}"
+            )
+        return f"JOIN {table} {alias} ON {conditions}"
 
 
 def series_buckets(
@@ -212,34 +210,99 @@ def series_buckets(
     segment: str = "",
     metric_ids: list[int] | None = None,
     buckets: int = charts.SQL_BUCKETS,
-) -> QuerySet:
+    source: str = "auto",
+) -> list[tuple]:
     """The bucketed rows ``metric_series`` reads: (metric, version, bucket, first and last
-    time, lowest and highest value, count), ordered by series and time."""
-    t0 = start.timestamp()
-    width = charts.bucket_width(t0, end.timestamp(), buckets)
-    # The version ids as literals (one small query): PostgreSQL then estimates the rows from
-    # its statistics and aggregates in a hash, where a join to the versions table made it
-    # expect a few thousand rows and sort a million on disk.
-    version_ids = list(ModelVersion.objects.filter(model=model).values_list("pk", flat=True))
-    qs = Observation.objects.filter(
-        version_id__in=version_ids, timestamp__gte=start, timestamp__lt=end, segment=segment
+    time in epoch seconds, lowest and highest value, count), ordered by series and time.
+
+    Buckets are aligned to the Unix epoch. A range whose buckets are a day wide or more is
+    read from the daily rollups, an hour or more from the hourly ones (and the raw rows of
+    the days holding at most one observation an hour, which have no hourly rows), shorter
+    ones from the raw rows; with a rollup the range is widened to whole buckets. Every
+    read is one index range per series (the series come from the series table), so the
+    cost follows the series and the range, never the store. ``source="raw"`` reads the raw
+    rows whatever the width (the rollups' check)."""
+    t0, t1 = start.timestamp(), end.timestamp()
+    width, rollup = rollups.chart_width(t0, t1, buckets)
+    if rollup is not None:
+        t0, t1 = (t0 // width) * width, -(-t1 // width) * width
+        start, end = datetime.fromtimestamp(t0, UTC), datetime.fromtimestamp(t1, UTC)
+    if source == "raw":
+        rollup = None
+    q = _Sql()
+    obs = Observation._meta.db_table
+    rollup_table = ObservationRollup._meta.db_table
+    versions = ModelVersion._meta.db_table
+    series = (
+        "(SELECT version_id, metric_id, segment FROM "  # noqa: S608
+        f"{ObservationSeries._meta.db_table} WHERE version_id IN "
+        f"(SELECT id FROM {versions} WHERE model_id = {q.p(model.pk)}) "
+        f"AND segment = {q.p(segment)} AND first_at < {q.p(end)} AND last_at >= {q.p(start)}"
+        + (f" AND metric_id {q.ids(metric_ids)}" if metric_ids is not None else "")
+        + ") s"
     )
-    if metric_ids is not None:
-        qs = qs.filter(metric_id__in=metric_ids)
-    # The bucket is the only per-row computation (parsing times is what costs on SQLite);
-    # the first and last times are plain MIN/MAX, converted for the few hundred buckets.
-    return (
-        qs.annotate(bucket=_Bucket("timestamp", t0, width))
-        .values_list("metric_id", "version_id", "bucket")
-        .annotate(
-            t_first=Min("timestamp"),
-            t_last=Max("timestamp"),
-            low=Min("value"),
-            high=Max("value"),
-            n=Count("*"),
-        )
-        .order_by("metric_id", "version_id", "bucket")
+    same = "{a}.version_id = {b}.version_id AND {a}.metric_id = {b}.metric_id " + (
+        "AND {a}.segment = {b}.segment"
     )
+    raw_columns = (
+        f"o.metric_id, o.version_id, {q.epoch('o.timestamp')} AS t0, "
+        f"{q.epoch('o.timestamp')} AS t1, o.value AS lo, o.value AS hi, 1 AS n"
+    )
+    rollup_columns = (
+        f"r.metric_id, r.version_id, {q.epoch('r.first_at')} AS t0, "
+        f"{q.epoch('r.last_at')} AS t1, r.low AS lo, r.high AS hi, r.count AS n"
+    )
+    if rollup is None:
+        parts = [
+            f"SELECT {raw_columns} FROM {series} "
+            + q.each(
+                obs,
+                "o",
+                same.format(a="o", b="s")
+                + f" AND o.timestamp >= {q.p(start)} AND o.timestamp < {q.p(end)}",
+            )
+        ]
+    else:
+        parts = [
+            f"SELECT {rollup_columns} FROM {series} "
+            + q.each(
+                rollup_table,
+                "r",
+                same.format(a="r", b="s")
+                + f" AND r.width = {q.p(rollup)} AND r.bucket >= {q.p(int(t0))} "
+                f"AND r.bucket < {q.p(int(t1))}",
+            )
+        ]
+        if rollup == rollups.HOUR:
+            # Days without hourly rows: their raw rows, at most one an hour.
+            day_lo = int(t0) // rollups.DAY * rollups.DAY
+            parts.append(
+                f"SELECT {raw_columns} FROM {series} "
+                + q.each(
+                    rollup_table,
+                    "d",
+                    same.format(a="d", b="s")
+                    + f" AND d.width = {q.p(rollups.DAY)} AND d.bucket >= {q.p(day_lo)} "
+                    f"AND d.bucket < {q.p(int(t1))} AND NOT d.dense",
+                )
+                + " "
+                + q.each(
+                    obs,
+                    "o",
+                    same.format(a="o", b="d")
+                    + " AND o.timestamp >= d.first_at AND o.timestamp <= d.last_at "
+                    f"AND o.timestamp >= {q.p(start)} AND o.timestamp < {q.p(end)}",
+                )
+            )
+    union = " UNION ALL ".join(parts)
+    bucket = q.floor(f"u.t0 / {q.p(float(width))}")
+    sql = (
+        f"SELECT u.metric_id, u.version_id, {bucket} AS b, MIN(u.t0), MAX(u.t1), "  # noqa: S608
+        f"MIN(u.lo), MAX(u.hi), SUM(u.n) FROM ({union}) u GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, q.params)
+        return cursor.fetchall()
 
 
 def metric_series(**query) -> list[BucketedSeries]:
@@ -250,9 +313,7 @@ def metric_series(**query) -> list[BucketedSeries]:
     rows = series_buckets(**query)
     grouped: dict[tuple[int, int], list[tuple]] = {}
     for metric_id, version_id, _bucket, t_first, t_last, low, high, n in rows:
-        grouped.setdefault((metric_id, version_id), []).append(
-            (t_first.timestamp(), t_last.timestamp(), low, high, n)
-        )
+        grouped.setdefault((metric_id, version_id), []).append((t_first, t_last, low, high, n))
     result = []
     for (metric_id, version_id), items in grouped.items():
         table = np.asarray(items, dtype=float)
@@ -298,16 +359,13 @@ def breaches_in_range(
 
 
 def model_batch_list(*, user, model: RegisteredModel) -> QuerySet[IngestionBatch]:
-    """Ingestion batches of the model the user may see: those scoped to it, and unscoped
-    ones holding observations of it."""
-    of_model = Exists(
-        Observation.objects.filter(
-            batch=OuterRef("pk"), version__in=ModelVersion.objects.filter(model=model)
-        )
-    )
+    """Ingestion batches of the model the user may see: those scoped to it, and those the
+    loader recorded as holding observations of it (an index step, not a look into the
+    store)."""
+    holding = IngestionBatchModel.objects.filter(model=model).values("batch_id")
     return (
         ingestion_selectors.batch_list(user=user)
-        .filter(Q(scope_model=model) | (Q(scope_model__isnull=True) & of_model))
+        .filter(Q(scope_model=model) | Q(pk__in=holding))
         .order_by("-created_at", "-pk")
     )
 
@@ -315,16 +373,15 @@ def model_batch_list(*, user, model: RegisteredModel) -> QuerySet[IngestionBatch
 def model_metrics(*, model: RegisteredModel) -> QuerySet[MetricDefinition]:
     """The metrics the model has observations of, each annotated with its latest
     whole-population observation (``latest_value``, ``latest_at``, ``latest_version``).
-    One query: an EXISTS and three index lookups per metric definition."""
-    observations = model_observations(model=model)
-    latest = observations.filter(metric=OuterRef("pk"), segment="").order_by(
-        "-timestamp", "-version_id"
-    )
+    One query on the series table the loader maintains: a few rows per model, whatever
+    the number of observations."""
+    series = _model_series(model=model)
+    latest = series.filter(metric=OuterRef("pk"), segment="").order_by("-last_at", "-version_id")
     return (
-        MetricDefinition.objects.filter(Exists(observations.filter(metric=OuterRef("pk"))))
+        MetricDefinition.objects.filter(Exists(series.filter(metric=OuterRef("pk"))))
         .annotate(
-            latest_value=Subquery(latest.values("value")[:1]),
-            latest_at=Subquery(latest.values("timestamp")[:1]),
+            latest_value=Subquery(latest.values("last_value")[:1]),
+            latest_at=Subquery(latest.values("last_at")[:1]),
             latest_version=Subquery(latest.values("version__version")[:1]),
         )
         .order_by("name")

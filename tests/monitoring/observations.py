@@ -1,5 +1,6 @@
 """Helpers of the Monitoring tab and metrics API tests: observations written straight into
-the store under one batch (loading is the ingestion tests' subject, not these)."""
+the store under one batch (loading is the ingestion tests' subject, not these), with the
+series table and rollups rebuilt from the store as the loader would have kept them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from apps.monitoring.choices import BatchStatus, EvaluationState, IngestionSource
+from apps.monitoring.ingestion.loader import rebuild_summaries
 from apps.monitoring.models import Breach, IngestionBatch, Observation, ThresholdState
 
 
@@ -49,7 +51,9 @@ def observe(
         )
         for i, v in enumerate(values)
     ]
-    return Observation.objects.bulk_create(rows, batch_size=5000)
+    created = Observation.objects.bulk_create(rows, batch_size=5000)
+    rebuild_summaries([version.pk])
+    return created
 
 
 def breach(threshold, version, *, value: float, at: datetime, state=EvaluationState.CRITICAL):

@@ -32,14 +32,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 from django.db import IntegrityError, connection, transaction
 
 from apps.inventory.models import ModelVersion
+from apps.monitoring import rollups
 from apps.monitoring.ingestion import binary
-from apps.monitoring.models import IngestionBatch, MetricDefinition, Observation
+from apps.monitoring.models import (
+    IngestionBatch,
+    IngestionBatchModel,
+    MetricDefinition,
+    Observation,
+    ObservationRollup,
+    ObservationSeries,
+)
 
 #: Columns (and dtypes) of the frame ``load_observations`` takes.
 FRAME_COLUMNS = {
@@ -75,6 +84,14 @@ def load_observations(*, batch: IngestionBatch, frame: pd.DataFrame) -> LoadResu
     else:
         loaded = _load_portable(batch.pk, frame)
     series = tuple(s for segment in segments for s in segment.series())
+    if loaded == len(frame) and connection.vendor == "postgresql":
+        record_loaded(batch.pk, segments, fresh=True)
+    else:
+        touched = Touched()
+        for segment in segments:
+            touched.add(segment)
+        touched.rebuild()
+    record_batch_models(batch.pk, {v for v, _, _ in series})
     return LoadResult(loaded=loaded, duplicate=len(frame) - loaded, series=series)
 
 
@@ -220,6 +237,7 @@ class StreamLoad:
         self.staged = staged or not self.postgresql
         self.rows = 0
         self.series: set[tuple[int, int, str]] = set()
+        self._touched = Touched()
         self._versions: set[int] = set()
         self._metrics: set[int] = set()
         self._lock(IngestionBatch, [batch_id])
@@ -255,10 +273,14 @@ class StreamLoad:
         segments = binary.key_ordered(frame)
         if not self.staged:
             self._copy_straight(segments)
+            record_loaded(self.batch_id, segments, fresh=True)
         elif self.postgresql:
             self._copy_staged(segments)
         else:
             self._insert_staged(frame)
+        if self.staged:
+            for segment in segments:
+                self._touched.add(segment)
         self.rows += len(frame)
         self.series.update(s for segment in segments for s in segment.series())
 
@@ -334,6 +356,7 @@ class StreamLoad:
     def insert(self) -> int:
         """Staged loads: move the first row of each key into the table; the number moved
         (rows recorded by an earlier batch are not). Straight loads: the rows copied."""
+        record_batch_models(self.batch_id, self._versions)
         if not self.staged:
             return self.rows
         table = Observation._meta.db_table
@@ -348,6 +371,7 @@ class StreamLoad:
             )
             loaded = cursor.rowcount
             cursor.execute(f"DROP TABLE IF EXISTS {_staging_name()}")
+        self._touched.rebuild()
         return loaded
 
 
@@ -368,3 +392,414 @@ def _shown_time(value) -> str:
     stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return stamp.isoformat().replace("+00:00", "Z")
+
+
+# --- what the loader keeps beside the rows: batch models, series, rollups ---------------------
+
+
+def record_batch_models(batch_id: int, version_ids) -> None:
+    """Record the models whose versions the batch loaded rows of (a model's batch list)."""
+    ids = sorted({int(v) for v in version_ids})
+    if not ids:
+        return
+    models = ModelVersion.objects.filter(pk__in=ids).values_list("model_id", flat=True)
+    IngestionBatchModel.objects.bulk_create(
+        [IngestionBatchModel(batch_id=batch_id, model_id=m) for m in set(models)],
+        ignore_conflicts=True,
+    )
+
+
+def _aware(micros: np.ndarray) -> list[datetime]:
+    return [datetime.fromtimestamp(us / 1e6, UTC) for us in micros.tolist()]
+
+
+def _db_times(micros: np.ndarray) -> list:
+    adapt = connection.ops.adapt_datetimefield_value
+    return [adapt(t) for t in _aware(micros)]
+
+
+def record_series(segment: binary.Segment) -> None:
+    """Merge one segment's rows (key order) into the series table: first and last time,
+    the latest value. Idempotent: a row loaded again changes nothing."""
+    n = len(segment.version_id)
+    if not n:
+        return
+    change = (np.diff(segment.version_id) != 0) | (np.diff(segment.metric_id) != 0)
+    starts = np.concatenate(([0], np.flatnonzero(change) + 1))
+    ends = np.concatenate((starts[1:], [n])) - 1
+    table = ObservationSeries._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = (
+            f"INSERT INTO {table} AS s (version_id, metric_id, segment, first_at, last_at, "  # noqa: S608
+            "last_value) SELECT v, m, %s, f, l, x FROM unnest(%s::bigint[], %s::bigint[], "
+            "%s::timestamptz[], %s::timestamptz[], %s::float8[]) AS u(v, m, f, l, x) "
+            "ON CONFLICT (version_id, metric_id, segment) DO UPDATE SET "
+            "first_at = LEAST(s.first_at, EXCLUDED.first_at), "
+            "last_at = GREATEST(s.last_at, EXCLUDED.last_at), "
+            "last_value = CASE WHEN EXCLUDED.last_at > s.last_at THEN EXCLUDED.last_value "
+            "ELSE s.last_value END"
+        )
+        params = [
+            segment.name,
+            segment.version_id[starts].tolist(),
+            segment.metric_id[starts].tolist(),
+            _aware(segment.micros[starts]),
+            _aware(segment.micros[ends]),
+            segment.value[ends].tolist(),
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+    sql = (
+        f"INSERT INTO {table} AS s (version_id, metric_id, segment, first_at, last_at, "  # noqa: S608
+        "last_value) VALUES (%s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (version_id, metric_id, segment) DO UPDATE SET "
+        "first_at = MIN(s.first_at, excluded.first_at), "
+        "last_at = MAX(s.last_at, excluded.last_at), "
+        "last_value = CASE WHEN excluded.last_at > s.last_at THEN excluded.last_value "
+        "ELSE s.last_value END"
+    )
+    rows = zip(
+        segment.version_id[starts].tolist(),
+        segment.metric_id[starts].tolist(),
+        [segment.name] * len(starts),
+        _db_times(segment.micros[starts]),
+        _db_times(segment.micros[ends]),
+        segment.value[ends].tolist(),
+        strict=True,
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, list(rows))
+
+
+ROLLUP_COLUMNS = (
+    "version_id, metric_id, segment, width, bucket, count, total, low, high, first_at, "
+    "last_at, dense"
+)
+
+
+def _insert_rollups(buckets: rollups.Buckets, segment: str, *, returning: bool = False):
+    """Insert rollup rows (PostgreSQL: one statement; with ``returning``, rows whose key
+    exists already are skipped and the keys inserted are returned)."""
+    if not len(buckets):
+        return []
+    table = ObservationRollup._meta.db_table
+    columns = [
+        buckets.version_id.tolist(),
+        buckets.metric_id.tolist(),
+        buckets.bucket.tolist(),
+        buckets.count.tolist(),
+        buckets.total.tolist(),
+        buckets.low.tolist(),
+        buckets.high.tolist(),
+    ]
+    if connection.vendor == "postgresql":
+        sql = (
+            f"INSERT INTO {table} ({ROLLUP_COLUMNS}) SELECT v, m, %s, %s, b, n, t, lo, hi, "  # noqa: S608
+            "f, l, d FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::int[], "
+            "%s::float8[], %s::float8[], %s::float8[], %s::timestamptz[], %s::timestamptz[], "
+            "%s::bool[]) AS u(v, m, b, n, t, lo, hi, f, l, d)"
+        )
+        if returning:
+            sql += " ON CONFLICT DO NOTHING RETURNING version_id, metric_id, bucket"
+        params = [
+            segment,
+            buckets.width,
+            *columns,
+            _aware(buckets.first_us),
+            _aware(buckets.last_us),
+            buckets.dense.tolist(),
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if returning else []
+    rows = zip(
+        columns[0],
+        columns[1],
+        [segment] * len(buckets),
+        [buckets.width] * len(buckets),
+        *columns[2:],
+        _db_times(buckets.first_us),
+        _db_times(buckets.last_us),
+        buckets.dense.tolist(),
+        strict=True,
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({ROLLUP_COLUMNS}) VALUES "  # noqa: S608
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            list(rows),
+        )
+    return []
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Whole days ``[first_day, last_day]`` (Unix seconds) of one series."""
+
+    version_id: int
+    metric_id: int
+    segment: str
+    first_day: int
+    last_day: int
+
+
+def _day_ranges(segment: str, version_id, metric_id, day) -> list[DayRange]:
+    """The days given (one per row, in key order) as one range per series."""
+    ranges: dict[tuple[int, int], list[int]] = {}
+    for v, m, d in zip(version_id.tolist(), metric_id.tolist(), day.tolist(), strict=True):
+        span = ranges.setdefault((v, m), [d, d])
+        span[0], span[1] = min(span[0], d), max(span[1], d)
+    return [DayRange(v, m, segment, lo, hi) for (v, m), (lo, hi) in ranges.items()]
+
+
+def record_rollups(segment: binary.Segment, *, fresh: bool) -> None:
+    """Maintain the rollups of the days one segment's rows fall on, in the load's
+    transaction. ``fresh``: every row was new to the store (a straight load), so the days
+    the store did not hold yet are written from the rows themselves and only days it held
+    already are recomputed from the store; otherwise (a staged load, which skipped rows
+    recorded before) every touched day is recomputed from the store. Either way loading
+    the same rows again leaves the rollups as they were."""
+    if not len(segment.version_id):
+        return
+    days, hours = rollups.reduce_rows(
+        segment.version_id, segment.metric_id, segment.micros, segment.value
+    )
+    if not fresh or connection.vendor != "postgresql":
+        rebuild_rollups(_day_ranges(segment.name, days.version_id, days.metric_id, days.bucket))
+        return
+    inserted = _insert_rollups(days, segment.name, returning=True)
+    new = {(v, m, b) for v, m, b in inserted}
+    key = list(zip(days.version_id.tolist(), days.metric_id.tolist(), days.bucket.tolist()))
+    is_new = np.fromiter((k in new for k in key), dtype=bool, count=len(key))
+    if hours.width and len(hours):
+        hour_day = np.floor_divide(hours.bucket, rollups.DAY) * rollups.DAY
+        new_hours = np.fromiter(
+            (
+                (v, m, d) in new
+                for v, m, d in zip(
+                    hours.version_id.tolist(), hours.metric_id.tolist(), hour_day.tolist()
+                )
+            ),
+            dtype=bool,
+            count=len(hours),
+        )
+        _insert_rollups(hours.take(new_hours), segment.name)
+    if not is_new.all():
+        held = ~is_new
+        rebuild_rollups(
+            _day_ranges(
+                segment.name, days.version_id[held], days.metric_id[held], days.bucket[held]
+            )
+        )
+
+
+def rebuild_rollups(ranges: list[DayRange]) -> None:
+    """Recompute the rollups of whole days of series from the store's rows."""
+    if not ranges:
+        return
+    table = ObservationRollup._meta.db_table
+    if connection.vendor == "postgresql":
+        keys = [
+            [r.version_id for r in ranges],
+            [r.metric_id for r in ranges],
+            [r.segment for r in ranges],
+            [r.first_day for r in ranges],
+            [r.last_day + rollups.DAY for r in ranges],
+        ]
+        unnest = (
+            "unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::bigint[]) "
+            "AS k(v, m, s, lo, hi)"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} r USING {unnest} WHERE r.version_id = k.v "  # noqa: S608
+                "AND r.metric_id = k.m AND r.segment = k.s AND r.bucket >= k.lo "
+                "AND r.bucket < k.hi",
+                keys,
+            )
+            source = (
+                f"SELECT o.* FROM {unnest} CROSS JOIN LATERAL (SELECT o.* FROM "
+                f"{Observation._meta.db_table} o WHERE o.version_id = k.v AND o.metric_id = k.m "
+                "AND o.timestamp >= to_timestamp(k.lo) AND o.timestamp < to_timestamp(k.hi) "
+                "AND o.segment = k.s OFFSET 0) o"
+            )
+            cursor.execute(rebuild_sql(source), keys)
+        return
+    # Elsewhere (SQLite in development): read the rows back and reduce them as a load does.
+    for r in ranges:
+        lo = datetime.fromtimestamp(r.first_day, UTC)
+        hi = datetime.fromtimestamp(r.last_day + rollups.DAY, UTC)
+        ObservationRollup.objects.filter(
+            version_id=r.version_id,
+            metric_id=r.metric_id,
+            segment=r.segment,
+            bucket__gte=r.first_day,
+            bucket__lt=r.last_day + rollups.DAY,
+        ).delete()
+        rows = list(
+            Observation.objects.filter(
+                version_id=r.version_id,
+                metric_id=r.metric_id,
+                segment=r.segment,
+                timestamp__gte=lo,
+                timestamp__lt=hi,
+            )
+            .order_by("timestamp")
+            .values_list("timestamp", "value")
+        )
+        if not rows:
+            continue
+        micros = np.asarray([round(t.timestamp() * 1e6) for t, _ in rows], dtype=np.int64)
+        value = np.asarray([v for _, v in rows], dtype=float)
+        ids = np.full(len(rows), r.version_id, dtype=np.int64)
+        metrics = np.full(len(rows), r.metric_id, dtype=np.int64)
+        days, hours = rollups.reduce_rows(ids, metrics, micros, value)
+        _insert_rollups(days, r.segment)
+        _insert_rollups(hours, r.segment)
+    del table
+
+
+def rebuild_sql(source: str) -> str:
+    """PostgreSQL: one statement writing the hourly rows of dense days and every daily row
+    of the observation rows ``source`` selects (the rollups of those days must be gone)."""
+    table = ObservationRollup._meta.db_table
+    return (
+        "WITH h AS (SELECT version_id, metric_id, segment, "  # noqa: S608
+        "(floor(date_part('epoch', timestamp) / 3600) * 3600)::bigint AS bucket, "
+        "count(*) AS n, sum(value) AS t, min(value) AS lo, max(value) AS hi, "
+        f"min(timestamp) AS f, max(timestamp) AS l FROM ({source}) AS src "
+        "GROUP BY 1, 2, 3, 4), "
+        "d AS (SELECT version_id, metric_id, segment, (bucket / 86400) * 86400 AS bucket, "
+        "sum(n) AS n, sum(t) AS t, min(lo) AS lo, max(hi) AS hi, min(f) AS f, max(l) AS l, "
+        "max(n) > 1 AS dense FROM h GROUP BY 1, 2, 3, 4), "
+        f"hours AS (INSERT INTO {table} ({ROLLUP_COLUMNS}) SELECT h.version_id, h.metric_id, "
+        "h.segment, 3600, h.bucket, h.n, h.t, h.lo, h.hi, h.f, h.l, false FROM h JOIN d "
+        "ON d.version_id = h.version_id AND d.metric_id = h.metric_id "
+        "AND d.segment = h.segment AND d.bucket = (h.bucket / 86400) * 86400 WHERE d.dense) "
+        f"INSERT INTO {table} ({ROLLUP_COLUMNS}) SELECT version_id, metric_id, segment, "
+        "86400, bucket, n, t, lo, hi, f, l, dense FROM d"
+    )
+
+
+def record_loaded(batch_id: int, segments: list[binary.Segment], *, fresh: bool) -> None:
+    """Everything kept beside the rows of a load: the series table and the rollups of the
+    segments' rows. ``fresh``: every row was new to the store."""
+    for segment in segments:
+        record_series(segment)
+        record_rollups(segment, fresh=fresh)
+
+
+def refresh_series(keys: list[tuple[int, int, str]]) -> None:
+    """Recompute series rows (first and last time, latest value) from the store."""
+    if not keys:
+        return
+    table = ObservationSeries._meta.db_table
+    obs = Observation._meta.db_table
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (version_id, metric_id, segment, first_at, last_at, "  # noqa: S608
+                "last_value) SELECT k.v, k.m, k.s, f.timestamp, l.timestamp, l.value "
+                "FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS k(v, m, s) "
+                f"CROSS JOIN LATERAL (SELECT timestamp FROM {obs} WHERE version_id = k.v "
+                "AND metric_id = k.m AND segment = k.s ORDER BY timestamp LIMIT 1) f "
+                f"CROSS JOIN LATERAL (SELECT timestamp, value FROM {obs} WHERE version_id = k.v "
+                "AND metric_id = k.m AND segment = k.s ORDER BY timestamp DESC LIMIT 1) l "
+                "ON CONFLICT (version_id, metric_id, segment) DO UPDATE SET "
+                "first_at = EXCLUDED.first_at, last_at = EXCLUDED.last_at, "
+                "last_value = EXCLUDED.last_value",
+                [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]],
+            )
+        return
+    for v, m, s in keys:
+        rows = Observation.objects.filter(version_id=v, metric_id=m, segment=s)
+        first = rows.order_by("timestamp").values_list("timestamp", flat=True).first()
+        last = rows.order_by("-timestamp").values_list("timestamp", "value").first()
+        ObservationSeries.objects.filter(version_id=v, metric_id=m, segment=s).delete()
+        if first is not None:
+            ObservationSeries.objects.create(
+                version_id=v,
+                metric_id=m,
+                segment=s,
+                first_at=first,
+                last_at=last[0],
+                last_value=last[1],
+            )
+
+
+class Touched:
+    """Per series, the days a staged load touched: recomputed from the store at its end."""
+
+    def __init__(self):
+        self.days: dict[tuple[int, int, str], list[int]] = {}
+
+    def add(self, segment: binary.Segment) -> None:
+        day = np.floor_divide(segment.micros, rollups.DAY * 1_000_000) * rollups.DAY
+        for r in _day_ranges(segment.name, segment.version_id, segment.metric_id, day):
+            span = self.days.setdefault(
+                (r.version_id, r.metric_id, r.segment), [r.first_day, r.last_day]
+            )
+            span[0], span[1] = min(span[0], r.first_day), max(span[1], r.last_day)
+
+    def rebuild(self) -> None:
+        refresh_series(sorted(self.days))
+        rebuild_rollups([DayRange(v, m, s, lo, hi) for (v, m, s), (lo, hi) in self.days.items()])
+
+
+def rebuild_summaries(version_ids: list[int]) -> None:
+    """Rebuild the series, rollups and batch models of these versions from the store (for
+    data loaded before they were kept, or by other means). Idempotent."""
+    if not version_ids:
+        return
+    rollup = ObservationRollup._meta.db_table
+    series = ObservationSeries._meta.db_table
+    obs = Observation._meta.db_table
+    batch_models = IngestionBatchModel._meta.db_table
+    ObservationRollup.objects.filter(version_id__in=version_ids).delete()
+    ObservationSeries.objects.filter(version_id__in=version_ids).delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            source = f"SELECT * FROM {obs} WHERE version_id = ANY(%s)"  # noqa: S608
+            cursor.execute(rebuild_sql(source), [version_ids])
+            cursor.execute(
+                f"INSERT INTO {series} (version_id, metric_id, segment, first_at, last_at, "  # noqa: S608
+                "last_value) SELECT DISTINCT ON (o.version_id, o.metric_id, o.segment) "
+                "o.version_id, o.metric_id, o.segment, f.first_at, o.timestamp, o.value "
+                f"FROM {obs} o JOIN (SELECT version_id, metric_id, segment, "
+                f"min(first_at) AS first_at FROM {rollup} WHERE width = 86400 "
+                "AND version_id = ANY(%s) GROUP BY 1, 2, 3) f ON f.version_id = o.version_id "
+                "AND f.metric_id = o.metric_id AND f.segment = o.segment "
+                "WHERE o.version_id = ANY(%s) "
+                "ORDER BY o.version_id, o.metric_id, o.segment, o.timestamp DESC",
+                [version_ids, version_ids],
+            )
+            cursor.execute(
+                f"INSERT INTO {batch_models} (batch_id, model_id) SELECT DISTINCT o.batch_id, "  # noqa: S608
+                f"v.model_id FROM {obs} o JOIN {ModelVersion._meta.db_table} v "
+                "ON v.id = o.version_id WHERE o.version_id = ANY(%s) ON CONFLICT DO NOTHING",
+                [version_ids],
+            )
+        return
+    keys = list(
+        Observation.objects.filter(version_id__in=version_ids)
+        .values_list("version_id", "metric_id", "segment")
+        .distinct()
+        .order_by()
+    )
+    refresh_series(keys)
+    ranges = []
+    for s in ObservationSeries.objects.filter(version_id__in=version_ids):
+        lo = int(s.first_at.timestamp()) // rollups.DAY * rollups.DAY
+        hi = int(s.last_at.timestamp()) // rollups.DAY * rollups.DAY
+        ranges.append(DayRange(s.version_id, s.metric_id, s.segment, lo, hi))
+    rebuild_rollups(ranges)
+    pairs = (
+        Observation.objects.filter(version_id__in=version_ids)
+        .values_list("batch_id", "version__model_id")
+        .distinct()
+        .order_by()
+    )
+    IngestionBatchModel.objects.bulk_create(
+        [IngestionBatchModel(batch_id=b, model_id=m) for b, m in pairs], ignore_conflicts=True
+    )
