@@ -131,13 +131,19 @@ def reduce_rows(
     return days, hours.take(days.dense[day_of_hour])
 
 
+#: Ranges up to this long are read from the raw rows, up to ``HOURLY_UP_TO`` from the
+#: hourly rollups, longer ones from the daily rollups: at most a few thousand rows a series.
+RAW_UP_TO = 3 * DAY
+HOURLY_UP_TO = 45 * DAY
+
+
 def chart_width(start: float, end: float, buckets: int) -> tuple[float, int | None]:
     """The bucket width (seconds) of a chart of ``[start, end)`` in at most ``buckets``
-    buckets, and the rollup width it reads (None: raw rows). A width of a day or more
-    reads daily rollups, of an hour or more hourly ones; the width is then rounded up to a
-    multiple of the rollup's, so rollup buckets fall whole into chart buckets."""
-    width = max((end - start) / max(buckets, 1), 1.0)
-    for rollup in (DAY, HOUR):
-        if width >= rollup:
-            return float(-(-width // rollup) * rollup), rollup
-    return width, None
+    buckets, and the rollup width it reads (None: raw rows). With a rollup the width is a
+    whole multiple of the rollup's, so rollup buckets fall whole into chart buckets."""
+    span = end - start
+    width = max(span / max(buckets, 1), 1.0)
+    if span <= RAW_UP_TO:
+        return width, None
+    rollup = HOUR if span <= HOURLY_UP_TO else DAY
+    return float(max(-(-width // rollup), 1) * rollup), rollup

@@ -134,9 +134,10 @@ class BucketedSeries:
 
 
 def _model_series(*, model: RegisteredModel) -> QuerySet[ObservationSeries]:
-    return ObservationSeries.objects.filter(
-        version__in=ModelVersion.objects.filter(model=model).values("pk")
-    )
+    # The version ids as literals (one small query): the series table is then read by its
+    # key's first column, where a join to the versions made PostgreSQL scan it per metric.
+    ids = list(ModelVersion.objects.filter(model=model).values_list("pk", flat=True))
+    return ObservationSeries.objects.filter(version_id__in=ids)
 
 
 def observation_span(*, model: RegisteredModel) -> tuple[datetime | None, datetime | None]:
@@ -232,11 +233,10 @@ def series_buckets(
     q = _Sql()
     obs = Observation._meta.db_table
     rollup_table = ObservationRollup._meta.db_table
-    versions = ModelVersion._meta.db_table
+    version_ids = list(ModelVersion.objects.filter(model=model).values_list("pk", flat=True))
     series = (
         "(SELECT version_id, metric_id, segment FROM "  # noqa: S608
-        f"{ObservationSeries._meta.db_table} WHERE version_id IN "
-        f"(SELECT id FROM {versions} WHERE model_id = {q.p(model.pk)}) "
+        f"{ObservationSeries._meta.db_table} WHERE version_id {q.ids(version_ids)} "
         f"AND segment = {q.p(segment)} AND first_at < {q.p(end)} AND last_at >= {q.p(start)}"
         + (f" AND metric_id {q.ids(metric_ids)}" if metric_ids is not None else "")
         + ") s"
@@ -244,17 +244,20 @@ def series_buckets(
     same = "{a}.version_id = {b}.version_id AND {a}.metric_id = {b}.metric_id " + (
         "AND {a}.segment = {b}.segment"
     )
+    w = q.p(float(width))
+    # Rows of the union: series, bucket, first and last time, lowest and highest value,
+    # count; times stay timestamps until the few hundred buckets are made.
     raw_columns = (
-        f"o.metric_id, o.version_id, {q.epoch('o.timestamp')} AS t0, "
-        f"{q.epoch('o.timestamp')} AS t1, o.value AS lo, o.value AS hi, 1 AS n"
+        f"o.metric_id, o.version_id, {q.floor(q.epoch('o.timestamp') + ' / ' + w)} AS b, "
+        "o.timestamp AS t0, o.timestamp AS t1, o.value AS lo, o.value AS hi, 1 AS n"
     )
     rollup_columns = (
-        f"r.metric_id, r.version_id, {q.epoch('r.first_at')} AS t0, "
-        f"{q.epoch('r.last_at')} AS t1, r.low AS lo, r.high AS hi, r.count AS n"
+        f"r.metric_id, r.version_id, {q.floor('r.bucket / ' + w)} AS b, "
+        "r.first_at AS t0, r.last_at AS t1, r.low AS lo, r.high AS hi, r.count AS n"
     )
     if rollup is None:
         parts = [
-            f"SELECT {raw_columns} FROM {series} "
+            f"SELECT {raw_columns} FROM {series} "  # noqa: S608
             + q.each(
                 obs,
                 "o",
@@ -264,7 +267,7 @@ def series_buckets(
         ]
     else:
         parts = [
-            f"SELECT {rollup_columns} FROM {series} "
+            f"SELECT {rollup_columns} FROM {series} "  # noqa: S608
             + q.each(
                 rollup_table,
                 "r",
@@ -277,7 +280,7 @@ def series_buckets(
             # Days without hourly rows: their raw rows, at most one an hour.
             day_lo = int(t0) // rollups.DAY * rollups.DAY
             parts.append(
-                f"SELECT {raw_columns} FROM {series} "
+                f"SELECT {raw_columns} FROM {series} "  # noqa: S608
                 + q.each(
                     rollup_table,
                     "d",
@@ -295,10 +298,10 @@ def series_buckets(
                 )
             )
     union = " UNION ALL ".join(parts)
-    bucket = q.floor(f"u.t0 / {q.p(float(width))}")
     sql = (
-        f"SELECT u.metric_id, u.version_id, {bucket} AS b, MIN(u.t0), MAX(u.t1), "  # noqa: S608
-        f"MIN(u.lo), MAX(u.hi), SUM(u.n) FROM ({union}) u GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        f"SELECT metric_id, version_id, b, {q.epoch('MIN(t0)')}, {q.epoch('MAX(t1)')}, "  # noqa: S608
+        f"MIN(lo), MAX(hi), SUM(n) FROM ({union}) u GROUP BY metric_id, version_id, b "
+        "ORDER BY metric_id, version_id, b"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, q.params)
