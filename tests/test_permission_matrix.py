@@ -153,6 +153,7 @@ MATRIX: list[Case] = [
     Case("accounts:lockout_lift", "post", allow(ADMIN)),
     Case("inventory:model_list", expect=allow(*EVERY_ROLE)),
     Case("inventory:model_export_csv", expect=allow(*EVERY_ROLE)),
+    Case("inventory:model_suggest", expect=allow(*EVERY_ROLE)),
     Case("inventory:model_create", expect=allow(ADMIN, MO)),
     model_case("inventory:model_detail"),
     model_case("inventory:model_versions"),

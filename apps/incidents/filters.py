@@ -6,18 +6,9 @@ import django_filters
 from django.db.models import Q
 
 from apps.core import clock
-from apps.core.filters import FilterSet
+from apps.core.filters import FilterSet, ModelSearchFilter
 from apps.incidents.choices import IncidentStatus, Severity
 from apps.incidents.models import Incident
-from apps.inventory.models import RegisteredModel
-from apps.inventory.selectors import model_list
-
-
-def _visible_models(request):
-    user = getattr(request, "user", None)
-    if user is None:
-        return RegisteredModel.objects.none()
-    return model_list(user=user)
 
 
 class IncidentFilter(FilterSet):
@@ -34,12 +25,7 @@ class IncidentFilter(FilterSet):
     overdue = django_filters.BooleanFilter(
         method="filter_overdue", label="Report overdue (Art. 73)"
     )
-    model = django_filters.ModelChoiceFilter(
-        field_name="model",
-        to_field_name="slug",
-        queryset=_visible_models,
-        label="Model",
-    )
+    model = ModelSearchFilter(field_name="model")
     ordering = django_filters.OrderingFilter(
         fields=(
             ("detected_at", "detected_at"),

@@ -46,7 +46,6 @@ def incident_list(request):
         queryset=selectors.incident_list(user=request.user),
         request=request,
     )
-    filterset.form.fields["model"].empty_label = "Any model"
     filterset.form.fields["ordering"].empty_label = "Newest first"
     page = paginate(request, filterset.qs)
     now = clock.now()

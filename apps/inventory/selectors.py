@@ -14,6 +14,7 @@ from apps.accounts.models import User
 from apps.approvals.choices import ApprovalKind, RequestStatus
 from apps.approvals.models import ApprovalRequest
 from apps.core import roles
+from apps.core.validators import control_character_problem
 from apps.inventory.models import (
     BusinessUnit,
     Dataset,
@@ -58,6 +59,24 @@ def model_list_rows(*, user, columns) -> QuerySet:
     for lists that need no model objects (the API list)."""
     return (
         RegisteredModel.objects.filter(model_visibility_q(user)).order_by("name").values(*columns)
+    )
+
+
+SUGGESTION_LIMIT = 20
+
+
+def model_suggestions(*, user, term: str, limit: int = SUGGESTION_LIMIT) -> list[dict]:
+    """At most ``limit`` models the user sees whose name or slug contains ``term``, as
+    ``{"slug", "name"}`` by name: the type-ahead of every model chooser. Empty for no term (or
+    one with control characters). On PostgreSQL the trigram indexes answer it."""
+    term = term.strip()[:200]
+    if not term or control_character_problem(term):
+        return []
+    return list(
+        RegisteredModel.objects.filter(model_visibility_q(user))
+        .filter(Q(name__icontains=term) | Q(slug__icontains=term))
+        .order_by("name")
+        .values("slug", "name")[:limit]
     )
 
 

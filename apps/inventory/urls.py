@@ -23,6 +23,7 @@ app_name = "inventory"
 urlpatterns = [
     path("models/", models.model_list, name="model_list"),
     path("models/export.csv", models.model_export_csv, name="model_export_csv"),
+    path("models/suggest.json", models.model_suggest, name="model_suggest"),
     path("models/new/", models.model_create, name="model_create"),
     path("models/<slug:slug>/", models.model_detail, name="model_detail"),
     path("models/<slug:slug>/edit/", models.model_edit, name="model_edit"),

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.incidents import services
 from apps.incidents.models import Incident
+from tests.factories import RegisteredModelFactory
 from tests.monitoring.evaluation.helpers import day, ingest
 
 pytestmark = pytest.mark.django_db
@@ -226,3 +227,47 @@ def test_saving_the_edit_form_unchanged_changes_nothing(client, validator, owned
     data["widespread"] = ""
     assert client.post(edit, data).status_code == 302
     assert list(incident.events.values_list("kind", flat=True)) == ["created"]
+
+
+def test_the_model_filter_never_lists_the_inventory(
+    client, validator, owned_model, incident, django_assert_max_num_queries
+):
+    """A type-ahead box, not a <select> of every model: the page's size and query count do
+    not grow with the inventory."""
+    client.force_login(validator)
+    few = client.get(LIST).content
+    RegisteredModelFactory.create_batch(40)
+    with django_assert_max_num_queries(12):
+        many = client.get(LIST).content
+    assert len(many) == len(few)
+    page = many.decode()
+    assert 'data-suggest-url="/inventory/models/suggest.json"' in page
+    assert "<option" not in page.split('name="model"')[1].split("</datalist>")[0]
+
+
+def test_the_model_filter_searches_by_name_or_slug_without_javascript(
+    client, validator, owned_model, foreign_model, incident
+):
+    other = services.incident_create(
+        actor=validator, model=foreign_model, title="Elsewhere", severity="sev4"
+    )
+    client.force_login(validator)
+    for typed in ("owned-model", "OWNED", "wned mod"):
+        got = client.get(LIST, {"model": typed}).content.decode()
+        assert incident.reference in got and other.reference not in got, typed
+    # An exact slug keeps that model only, even where it is part of another's slug.
+    longer = RegisteredModelFactory(slug="owned-model-two", name="Second")
+    third = services.incident_create(actor=validator, model=longer, title="T", severity="sev4")
+    got = client.get(LIST, {"model": "owned-model"}).content.decode()
+    assert incident.reference in got and third.reference not in got
+
+
+def test_the_model_filter_never_reaches_models_out_of_reach(
+    client, model_owner, validator, owned_model, foreign_model
+):
+    hidden = services.incident_create(
+        actor=validator, model=foreign_model, title="Hidden", severity="sev4"
+    )
+    client.force_login(model_owner)
+    got = client.get(LIST, {"model": "foreign-model", "status": ""}).content.decode()
+    assert hidden.reference not in got

@@ -20,6 +20,7 @@ from apps.inventory.views.models import (
     model_export_csv,
     model_history,
     model_list,
+    model_suggest,
     model_transition,
 )
 from apps.inventory.views.risk import model_risk, risk_assess, risk_decide
@@ -47,6 +48,7 @@ __all__ = [
     "model_lineage",
     "model_list",
     "model_risk",
+    "model_suggest",
     "model_transition",
     "model_versions",
     "risk_assess",

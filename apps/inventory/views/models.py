@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from django.contrib import messages
 from django.forms import CheckboxSelectMultiple
-from django.http import StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -57,6 +57,15 @@ def model_list(request):
     return render_page(
         request, "inventory/model_list.html", context, partial="inventory/_model_results.html"
     )
+
+
+@role_required
+def model_suggest(request):
+    """JSON for the model choosers' type-ahead: ``{"results": [{"slug", "name"}, …]}``, at most
+    20 models the user may see matching ``q`` (nothing else: no list of the inventory)."""
+    require_perm(request, "inventory.view_registeredmodel")
+    rows = selectors.model_suggestions(user=request.user, term=request.GET.get("q", ""))
+    return JsonResponse({"results": rows})
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
