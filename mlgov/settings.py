@@ -8,6 +8,7 @@ every variable.
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -186,6 +187,20 @@ else:
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
+# A PostgreSQL read replica (optional): reports and the dashboard read from it inside
+# ``reading_from_replica()`` scopes; every write and every other read uses "default"
+# (apps/core/replica.py, apps/core/db_router.py, README "Scaling out"). In tests it mirrors
+# "default". A report waits this long for the replica to catch up, then reads the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    if not DATABASE_URL:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL (the primary).")
+    DATABASES["replica"] = {
+        **dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["apps.core.db_router.ReplicaRouter"]
+MLGOV_REPLICA_MAX_WAIT_SECONDS = env_int("MLGOV_REPLICA_MAX_WAIT_SECONDS", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -440,6 +455,32 @@ MLGOV_DRIFT_MAX_DECOMPRESSED_BYTES = env_int(
 MLGOV_DRIFT_MAX_ROWS = env_int("MLGOV_DRIFT_MAX_ROWS", 2_000_000)
 MLGOV_DRIFT_MAX_COLUMNS = env_int("MLGOV_DRIFT_MAX_COLUMNS", 500)
 MLGOV_PULL_TIMEOUT_SECONDS = env_int("MLGOV_PULL_TIMEOUT_SECONDS", 30)
+
+# Observation retention (README, "Scaling out"): a daily beat job deletes observations older
+# than this many days, in bounded batches, and audits each run as one event. Unset (or empty)
+# keeps them for ever. Never less than six months: the EU AI Act (Art. 19, Art. 26(6)) has
+# providers and deployers of high-risk systems keep their automatically generated logs for at
+# least six months, and a model's metric stream is part of that record.
+MLGOV_OBSERVATION_RETENTION_MIN_DAYS = 183
+MLGOV_OBSERVATION_RETENTION_DAYS = env_int("MLGOV_OBSERVATION_RETENTION_DAYS", 0) or None
+if os.environ.get("MLGOV_OBSERVATION_RETENTION_DAYS", "").strip() and (
+    MLGOV_OBSERVATION_RETENTION_DAYS is None
+    or MLGOV_OBSERVATION_RETENTION_DAYS < MLGOV_OBSERVATION_RETENTION_MIN_DAYS
+):
+    raise ImproperlyConfigured(
+        f"MLGOV_OBSERVATION_RETENTION_DAYS={os.environ['MLGOV_OBSERVATION_RETENTION_DAYS']} is "
+        f"below the legal minimum of {MLGOV_OBSERVATION_RETENTION_MIN_DAYS} days (six months: "
+        "EU AI Act Art. 19 keeps the logs of high-risk AI systems at least that long). Set it "
+        f"to {MLGOV_OBSERVATION_RETENTION_MIN_DAYS} or more, or leave it unset to keep "
+        "observations for ever."
+    )
+MLGOV_OBSERVATION_PURGE_BATCH = env_int("MLGOV_OBSERVATION_PURGE_BATCH", 10_000)
+MLGOV_OBSERVATION_PURGE_MAX_SECONDS = env_int("MLGOV_OBSERVATION_PURGE_MAX_SECONDS", 600)
+CELERY_BEAT_SCHEDULE["purge-observations-daily"] = {
+    # Does nothing while MLGOV_OBSERVATION_RETENTION_DAYS is unset.
+    "task": "monitoring.purge_observations",
+    "schedule": crontab(hour=4, minute=40),
+}
 
 
 def _egress() -> tuple[list, list[int], str, object]:

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from apps.approvals.selectors import waiting_for
+from apps.core.replica import reading_from_replica
 from apps.core.views import role_required
 from apps.dashboard.selectors import inventory_figures, monitoring_figures
 from apps.inventory.choices import LifecycleStatus
@@ -51,6 +52,7 @@ def _review_url(until: dt.date) -> str:
 
 
 @role_required
+@reading_from_replica()  # figures may be a moment old (README, "Scaling out")
 def home(request):
     figures = inventory_figures(user=request.user)
     my_approvals = waiting_for(user=request.user)

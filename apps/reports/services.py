@@ -30,6 +30,7 @@ from apps.audit.models import AuditEvent
 from apps.audit.services import audit_checkpoint_write, audit_record
 from apps.core import clock
 from apps.core.errors import ApplicationError
+from apps.core.replica import reading_from_replica
 from apps.core.services import require_perm
 from apps.core.signing import Signature, installation_signer
 from apps.core.validators import datetime_problem
@@ -466,15 +467,18 @@ def _generate(report_id: int) -> Report | None:
         return report_fail(report_id=report_id, error=f"{exc} Nothing was stored.")
     meta = {**generation_meta(report), "audit_checkpoint": checkpoint.record()}
     try:
-        output = generators.generate(
-            kind=report.kind,
-            fmt=report.format,
-            model=report.model,
-            scope_params=report.scope,
-            as_of=report.as_of,
-            meta=meta,
-            user=report.requested_by,
-        )
+        # The snapshot's reads, from the replica once it holds every row committed so far
+        # (apps/core/replica.py); the claim, checkpoint and store stay on the primary.
+        with reading_from_replica(fresh=True):
+            output = generators.generate(
+                kind=report.kind,
+                fmt=report.format,
+                model=report.model,
+                scope_params=report.scope,
+                as_of=report.as_of,
+                meta=meta,
+                user=report.requested_by,
+            )
     except generators.GenerationError as exc:
         return report_fail(report_id=report_id, error=f"{exc} Nothing was stored.")
     except (ApplicationError, PermissionDenied) as exc:  # refused by a report module
