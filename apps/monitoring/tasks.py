@@ -11,6 +11,7 @@ from apps.core import context
 from apps.monitoring import services
 from apps.monitoring.drift.tasks import run_drift  # noqa: F401 - registers the drift task
 from apps.monitoring.ingestion import tasks as ingestion_tasks  # noqa: F401 - registers them
+from apps.monitoring.retention_tasks import purge_observations  # noqa: F401 - registers it
 
 logger = logging.getLogger(__name__)
 
