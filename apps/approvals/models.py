@@ -17,7 +17,9 @@ class ApprovalRequest(models.Model):
 
     ``content`` is frozen at request time as canonical JSON with its SHA-256; if the subject's
     current content no longer hashes the same, the request is stale and cannot be approved.
-    ``required_slots`` is the policy applied when the request was made (kind and tier then).
+    ``required_slots`` is the policy applied when the request was made (kind and tier then);
+    ``open_slots`` those no approval has filled yet, kept by the engine with each decision so
+    that what waits for whom is read from the request alone (the navigation badge).
     """
 
     kind = models.CharField(max_length=32, choices=ApprovalKind.choices)
@@ -32,6 +34,7 @@ class ApprovalRequest(models.Model):
     content_sha256 = models.CharField(max_length=64)
     tier_at_request = models.PositiveSmallIntegerField(null=True, blank=True)
     required_slots = models.JSONField()
+    open_slots = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=24, choices=RequestStatus.choices, default=RequestStatus.PENDING
     )
@@ -42,7 +45,15 @@ class ApprovalRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
-        indexes = [models.Index(fields=["status", "kind"])]
+        indexes = [
+            models.Index(fields=["status", "kind"]),
+            # The inbox and the badge: pending requests, oldest first.
+            models.Index(
+                fields=["requested_at", "id"],
+                condition=Q(status="pending"),
+                name="approval_pending_by_age",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "subject_type", "subject_id"],

@@ -11,24 +11,16 @@ from dataclasses import dataclass
 
 from django.apps import apps as django_apps
 from django.db.models import (
-    Case,
-    Count,
     Exists,
-    ExpressionWrapper,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from apps.approvals import policy
-from apps.approvals.choices import ApproverRole, RequestStatus, Verdict
+from apps.approvals.choices import ApproverRole, RequestStatus
 from apps.approvals.content import content_sha256
 from apps.approvals.models import ApprovalRequest, Decision, GateOverride
 from apps.approvals.registry import handler_for, model_hooks
@@ -40,8 +32,11 @@ def request_list(*, user) -> QuerySet[ApprovalRequest]:
     """Requests about the models the user sees, newest first."""
     if not roles.roles_of(user):
         return ApprovalRequest.objects.none()
-    visible = model_hooks().visible(user=user).values("pk")
-    return ApprovalRequest.objects.filter(model__in=visible).select_related("model", "requested_by")
+    visible = model_hooks().visible(user=user)
+    requests = ApprovalRequest.objects.select_related("model", "requested_by")
+    if not visible.query.has_filters():
+        return requests  # the user sees every model: no need to ask the database
+    return requests.filter(model__in=visible.values("pk"))
 
 
 def request_get(*, user, pk: int) -> ApprovalRequest:
@@ -126,27 +121,10 @@ def decision_refusal(*, user, request: ApprovalRequest) -> str | None:
     return None
 
 
-def _open_count(slot: str):
-    """How many times ``slot`` is still open on the request, in SQL: the times the request
-    requires it (``policy.MAX_SLOTS`` positions of ``required_slots`` read) less the approvals
-    filed in it, as ``policy.open_slots`` counts them."""
-    required = sum(
-        (
-            Case(When(**{f"required_slots__{i}": slot}, then=Value(1)), default=Value(0))
-            for i in range(policy.MAX_SLOTS)
-        ),
-        start=Value(0),
-    )
-    filled = (
-        Decision.objects.filter(request=OuterRef("pk"), slot=slot, verdict=Verdict.APPROVE)
-        .order_by()
-        .values("request")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return ExpressionWrapper(
-        required - Coalesce(Subquery(filled), Value(0)), output_field=IntegerField()
-    )
+def _is_open(slot: str) -> Q:
+    """The request still needs an approval in ``slot`` (one of its ``open_slots``, read at
+    each of the ``policy.MAX_SLOTS`` positions)."""
+    return Q(*(Q(**{f"open_slots__{i}": slot}) for i in range(policy.MAX_SLOTS)), _connector=Q.OR)
 
 
 def waiting_queryset(*, user) -> QuerySet[ApprovalRequest]:
@@ -155,31 +133,27 @@ def waiting_queryset(*, user) -> QuerySet[ApprovalRequest]:
     so the inbox, its count and the navigation badge read one indexed query.
 
     Four-eyes: not the requester, the model's owner or a developer, and not one who has
-    decided already. A slot: an open business-owner slot for the model's named business
-    owner, an open validator or administrator slot for those roles. (The rules' object
-    permission for a business owner is that slot test.)"""
+    decided already. A slot: the business-owner slot among the request's ``open_slots``
+    (which the engine keeps with each approval) for the model's named business owner, the
+    validator or administrator slot for those roles. (The rules' object permission for a
+    business owner is that slot test.)"""
     user_roles = roles.roles_of(user)
     if not user_roles or not user.has_perm(DECIDE):
         return ApprovalRequest.objects.none()
     developers = ApprovalRequest._meta.get_field("model").related_model.developers.through
     develops = developers.objects.filter(registeredmodel_id=OuterRef("model_id"), user_id=user.pk)
     decided = Decision.objects.filter(request=OuterRef("pk"), approver=user.pk)
-    slot_open = Q(model__business_owner=user.pk, bo_open__gt=0)
-    aliases = {"bo_open": _open_count(ApproverRole.BUSINESS_OWNER)}
+    slot_open = Q(model__business_owner=user.pk) & _is_open(ApproverRole.BUSINESS_OWNER)
     if roles.VALIDATOR in user_roles:
-        aliases["validator_open"] = _open_count(ApproverRole.VALIDATOR)
-        slot_open |= Q(validator_open__gt=0)
+        slot_open |= _is_open(ApproverRole.VALIDATOR)
     if roles.ADMIN in user_roles:
-        aliases["admin_open"] = _open_count(ApproverRole.ADMIN)
-        slot_open |= Q(admin_open__gt=0)
+        slot_open |= _is_open(ApproverRole.ADMIN)
     return (
         request_list(user=user)
         .filter(status=RequestStatus.PENDING)
         .exclude(requested_by=user.pk)
         .exclude(model__owner=user.pk)
-        .filter(~Exists(develops), ~Exists(decided))
-        .alias(**aliases)
-        .filter(slot_open)
+        .filter(slot_open, ~Exists(develops), ~Exists(decided))
         .order_by("requested_at", "pk")
     )
 

@@ -74,6 +74,7 @@ def approval_request_create(
         content_sha256=content_sha256(content),
         tier_at_request=model.risk_tier,
         required_slots=list(policy.required_slots(kind, model.risk_tier)),
+        open_slots=list(policy.required_slots(kind, model.risk_tier)),
         requested_by=actor,
         requested_at=clock.now(),
     )
@@ -243,6 +244,10 @@ def _decide(*, actor, request, verdict: str, comment: str) -> Decision:
         },
         message=meaning + (f" Comment: {decision.comment}" if decision.comment else ""),
     )
+    if verdict == Verdict.APPROVE:
+        # Kept with the decision, so "waiting for me" reads the request alone.
+        request.open_slots = selectors.remaining_slots(request)
+        request.save(update_fields=["open_slots"])
     if verdict == Verdict.REJECT:
         _close(request, actor=actor, status=RequestStatus.REJECTED, note=decision.comment)
     elif verdict == Verdict.REQUEST_CHANGES:

@@ -75,13 +75,16 @@ def test_the_effect_waits_for_the_last_required_approval(
     pending = request_approval(kind, subject, model_owner, justification="Time to change.")
     required = policy.POLICY[kind][tier]
     assert pending.required_slots == list(required)
+    assert pending.open_slots == list(required)
     assert pending.tier_at_request == tier
 
     *first, last = required
-    for slot in first:
+    for n, slot in enumerate(first, start=1):
         sign(pending, approver[slot])
         pending.refresh_from_db()
         assert pending.status == RequestStatus.PENDING
+        # The engine keeps what is still needed, so the inbox reads the request alone.
+        assert pending.open_slots == list(required[n:])
         assert not _effect_applied(kind, model, subject)
         assert RegisteredModel.objects.get(pk=model.pk).status == START[kind]
 
@@ -89,6 +92,7 @@ def test_the_effect_waits_for_the_last_required_approval(
     sign(pending, approver[last])
     pending.refresh_from_db()
     assert pending.status == RequestStatus.APPROVED
+    assert pending.open_slots == []
     assert pending.closing_note == "Quorum met."
     assert _effect_applied(kind, model, subject)
     assert RegisteredModel.objects.get(pk=model.pk).status == END[kind]

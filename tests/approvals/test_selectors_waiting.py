@@ -64,6 +64,7 @@ def _request(model, requester, slots, n, status=RequestStatus.PENDING):
         content={},
         content_sha256="0" * 64,
         required_slots=list(slots),
+        open_slots=list(slots),
         status=status,
         requested_by=requester,
         requested_at=clock.now(),
@@ -71,6 +72,7 @@ def _request(model, requester, slots, n, status=RequestStatus.PENDING):
 
 
 def _decide(request, approver, slot, verdict=Verdict.APPROVE):
+    """A decision as the engine records it, with the request's open slots kept."""
     Decision.objects.create(
         request=request,
         approver=approver,
@@ -80,6 +82,8 @@ def _decide(request, approver, slot, verdict=Verdict.APPROVE):
         meaning="test",
         signed_at=clock.now(),
     )
+    request.open_slots = selectors.remaining_slots(request)
+    request.save(update_fields=["open_slots"])
 
 
 @pytest.fixture
@@ -134,3 +138,22 @@ def test_the_badge_is_one_query_whatever_waits(people, django_assert_num_queries
     roles.roles_of(people["val"])  # the user's roles, read once a request
     with django_assert_num_queries(1):
         assert selectors.waiting_count(user=people["val"]) == 40
+
+
+def test_the_migration_fills_the_open_slots_from_the_decisions(people):
+    from importlib import import_module
+
+    from django.apps import apps as django_apps
+
+    migration = import_module("apps.approvals.migrations.0003_open_slots_pending_index")
+    model = RegisteredModelFactory(slug="w-migrate", owner=people["owner"])
+    untouched = _request(model, people["owner"], (BO, VAL), 1)
+    half = _request(model, people["owner"], (BO, VAL), 2)
+    _decide(half, people["val2"], VAL)
+    rejected = _request(model, people["owner"], (VAL, VAL), 3)
+    _decide(rejected, people["val2"], VAL)
+    _decide(rejected, people["adm_val"], VAL, Verdict.REJECT)
+    ApprovalRequest.objects.update(open_slots=[])
+    migration.fill_open_slots(django_apps, None)
+    opened = dict(ApprovalRequest.objects.values_list("pk", "open_slots"))
+    assert opened == {untouched.pk: [BO, VAL], half.pk: [BO], rejected.pk: [VAL]}
