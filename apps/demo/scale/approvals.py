@@ -96,6 +96,9 @@ def write_requests(scale: Scale, requests: list[Request]) -> list[ApprovalReques
         # What the engine keeps with each approval: the slots still open.
         approved = [slot for slot, _, verdict, _ in decisions if verdict == Verdict.APPROVE]
         row.open_slots = policy.open_slots(tuple(required), approved)
+        # What the engine keeps with each approval: the slots still open.
+        filled = policy.filled_slots((slot, verdict) for slot, _, verdict, _ in decisions)
+        row.open_slots = policy.open_slots(tuple(required), filled)
         rows.append(row)
         plans.append((row, r, decisions))
     ApprovalRequest.objects.bulk_create(rows, batch_size=1000)
