@@ -54,12 +54,10 @@ def model_list(*, user) -> QuerySet[RegisteredModel]:
     )
 
 
-def model_list_rows(*, user, columns) -> QuerySet:
-    """The models the user sees as dictionaries of ``columns`` (``values()``), ordered by name:
-    for lists that need no model objects (the API list)."""
-    return (
-        RegisteredModel.objects.filter(model_visibility_q(user)).order_by("name").values(*columns)
-    )
+def model_list_rows(*, user) -> QuerySet[RegisteredModel]:
+    """The models the user sees by name, joining nothing: for lists that read ``values()``
+    rather than model objects (the API list)."""
+    return RegisteredModel.objects.filter(model_visibility_q(user)).order_by("name")
 
 
 SUGGESTION_LIMIT = 20

@@ -19,6 +19,7 @@ from apps.core.api.mixins import (
     UpdateSerializerMixin,
     schema_generation,
 )
+from apps.core.api.pagination import ValuesRows
 from apps.core.api.permissions import RulesPermission
 from apps.inventory import risk, selectors, services
 from apps.inventory.api import serializers as s
@@ -95,14 +96,18 @@ class RegisteredModelViewSet(ServiceWriteMixin, UpdateSerializerMixin, viewsets.
             return s.RegisteredModelListSerializer
         return super().get_serializer_class()
 
+    def paginate_queryset(self, queryset):
+        if self.action == "list":
+            # Rows, not objects: the list serializer reads these columns only; the count
+            # reads no joined table.
+            queryset = ValuesRows(queryset, s.MODEL_LIST_COLUMNS.values())
+        return super().paginate_queryset(queryset)
+
     def get_queryset(self):
         if schema_generation(self):
             return RegisteredModel.objects.none()
         if self.action == "list":
-            # Rows, not objects: the list serializer reads these columns only.
-            return selectors.model_list_rows(
-                user=self.request.user, columns=s.MODEL_LIST_COLUMNS.values()
-            )
+            return selectors.model_list_rows(user=self.request.user)
         return (
             selectors.model_list(user=self.request.user)
             .select_related("risk_assessed_by", "created_by")
