@@ -77,7 +77,7 @@ class Case:
     name: str
     method: str = "get"
     expect: dict[str, str] = field(default_factory=dict)
-    obj: str | None = None  # "model", "dataset", "assessment", "deployment", "event"
+    obj: str | None = None  # "model", "dataset", "assessment", "deployment", "event", …
     constrained: bool = False  # also visit an object outside the owners' reach -> 404
 
 
@@ -176,6 +176,8 @@ MATRIX: list[Case] = [
     Case("inventory:dataset_edit", expect=allow(ADMIN, MO), obj="dataset"),
     Case("audit:event_list", expect=allow(*AUDIT_READERS)),
     Case("audit:verify", "post", allow(*AUDIT_READERS)),
+    Case("audit:verify", expect=allow(*AUDIT_READERS)),
+    Case("audit:verification", expect=allow(*AUDIT_READERS), obj="verification"),
     Case("admin:index", expect={**allow(ADMIN), **dict.fromkeys(PERSONAS[:2] + ROLES[1:], LOGIN)}),
     # API
     Case("api-schema", expect=allow(*EVERY_ROLE)),
@@ -220,6 +222,9 @@ MATRIX: list[Case] = [
     Case("api:audit-event-list", expect=allow(*AUDIT_READERS)),
     Case("api:audit-event-detail", expect=allow(*AUDIT_READERS), obj="event"),
     Case("api:audit-event-verify", expect=allow(*AUDIT_READERS)),
+    Case("api:audit-event-verify", "post", allow(*AUDIT_READERS)),
+    Case("api:audit-verification-list", expect=allow(*AUDIT_READERS)),
+    Case("api:audit-verification-detail", expect=allow(*AUDIT_READERS), obj="verification"),
     # monitoring: thresholds (model owner, validators, admins draft; business owners sign
     # off through the approval engine) and metric definitions (validators, admins)
     model_case("monitoring:threshold_list"),
@@ -446,8 +451,9 @@ def _make_world(media: Path) -> dict:
         recipient=admin_user, event="review.due", text="Review due"
     )
     dataset = DatasetFactory(slug="owned-dataset", owner=model_owner, created_by=model_owner)
-    from apps.audit.models import AuditEvent
+    from apps.audit.models import AuditEvent, ChainVerification
 
+    verification = ChainVerification.objects.create(trigger="command", status="done", ok=True)
     users = {
         NOROLE: outsider,
         ADMIN: admin_user,
@@ -465,6 +471,7 @@ def _make_world(media: Path) -> dict:
         "objs": objs,
         "dataset": dataset,
         "event": AuditEvent.objects.order_by("sequence").first(),
+        "verification": verification,
         "notification": notification,
     }
 
@@ -534,6 +541,8 @@ def _kwargs(case: Case, world, which: str) -> dict:
         return {"slug": world["dataset"].slug}
     if case.obj == "event":
         return {"pk": world["event"].pk}
+    if case.obj == "verification":
+        return {"pk": world["verification"].pk}
     raise AssertionError(case.obj)
 
 

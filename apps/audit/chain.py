@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -101,19 +101,31 @@ def verify_events(
     *,
     expected_count: int | None = None,
     expected_head: str | None = None,
+    base_sequence: int = 0,
+    base_hash: str = GENESIS_HASH,
+    progress: Callable[[int], None] | None = None,
+    progress_every: int = 10_000,
 ) -> VerificationResult:
     """Walk events in sequence order and report the first one that breaks the chain.
 
     ``expected_count`` / ``expected_head`` come from the stored chain head, so that a
     removed last event (which leaves a consistent but shorter chain) is caught too.
+
+    An incremental walk starts after ``base_sequence``, whose hash ``base_hash`` an earlier
+    verification (and a signed checkpoint) proved: the first event must be
+    ``base_sequence + 1`` and link to ``base_hash``; ``count`` and ``expected_count`` then
+    count the events after the base. ``progress(count)`` is called every ``progress_every``
+    events.
     """
-    prev_hash = GENESIS_HASH
+    prev_hash = base_hash
     count = 0
     last = None
     for event in events:
         count += 1
         last = event
         sequence = event["sequence"]
+        if progress is not None and count % progress_every == 0:
+            progress(count)
 
         def broken(
             reason: str, _event=event, _seq=sequence, _count=count, _prev=prev_hash
@@ -127,8 +139,11 @@ def verify_events(
                 reason=reason,
             )
 
-        if sequence != count:
-            return broken(f"expected sequence {count}, found {sequence} (missing or reordered)")
+        if sequence != base_sequence + count:
+            return broken(
+                f"expected sequence {base_sequence + count}, found {sequence} "
+                "(missing or reordered)"
+            )
         if event["prev_hash"] != prev_hash:
             return broken("previous-hash link does not match the event before it")
         if compute_hash(event) != event["hash"]:
@@ -139,16 +154,19 @@ def verify_events(
             ok=False,
             count=count,
             head_hash=prev_hash,
-            broken_sequence=count + 1,
+            broken_sequence=base_sequence + count + 1,
             broken_id=None,
-            reason=f"chain head records {expected_count} events but {count} were found",
+            reason=(
+                f"chain head records {base_sequence + expected_count} events but "
+                f"{base_sequence + count} were found"
+            ),
         )
     if expected_head is not None and last is not None and expected_head != prev_hash:
         return VerificationResult(
             ok=False,
             count=count,
             head_hash=prev_hash,
-            broken_sequence=count,
+            broken_sequence=base_sequence + count,
             broken_id=last.get("id"),
             reason="last event does not match the recorded chain head",
         )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 
 from apps.audit.chain import GENESIS_HASH
+from apps.core.fields import StampField
 
 
 class AuditImmutableError(Exception):
@@ -55,10 +57,10 @@ class AuditEvent(models.Model):
     )
     actor_username = models.CharField(max_length=150, blank=True, editable=False)
     action = models.CharField(max_length=32, choices=Action.choices, editable=False)
-    object_type = models.CharField(max_length=100, editable=False, db_index=True)
+    object_type = models.CharField(max_length=100, editable=False)
     object_id = models.CharField(max_length=64, editable=False)
     object_repr = models.CharField(max_length=300, editable=False)
-    model_ref = models.BigIntegerField(null=True, blank=True, editable=False, db_index=True)
+    model_ref = models.BigIntegerField(null=True, blank=True, editable=False)
     changes = models.JSONField(default=dict, editable=False)
     message = models.TextField(blank=True, editable=False)
     request_id = models.CharField(max_length=64, blank=True, editable=False)
@@ -70,7 +72,15 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-sequence"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        # Every list reads newest first, a page at a time (keyset on ``sequence``): each filter
+        # has an index ending in ``sequence`` so a page is one index range, whatever the size.
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["model_ref", "sequence"], name="audit_event_model_seq"),
+            models.Index(fields=["object_type", "sequence"], name="audit_event_type_seq"),
+            models.Index(fields=["action", "sequence"], name="audit_event_action_seq"),
+            models.Index(Upper("actor_username"), "sequence", name="audit_event_actor_seq"),
+        ]
         permissions = [("verify_auditevent", "Can verify the audit chain")]
 
     def __str__(self) -> str:
@@ -119,3 +129,99 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain head #{self.sequence}"
+
+
+class ChainVerification(models.Model):
+    """One verification of the hash chain, run in the background, and its result.
+
+    An *incremental* run starts from ``base_sequence``: the latest point an earlier run
+    proved, anchored where possible by a signed checkpoint outside the database (whose hash,
+    not this table's, is trusted); it re-hashes the base event, recomputes every event after it
+    up to the head read when it started (``target_sequence``) and compares the chain with every
+    signed checkpoint. A *full* run starts from the first event and trusts nothing stored.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Could not run"
+
+    class Trigger(models.TextChoices):
+        WEB = "web", "Audit log page"
+        API = "api", "API"
+        COMMAND = "command", "manage.py verify_audit_log"
+        SCHEDULE = "schedule", "Nightly schedule"
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = StampField(auto_now_add=True)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    full = models.BooleanField(default=False, help_text="From the first event, trusting nothing.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # True while a run asked for from the page or the API waits or runs (unique: at most one
+    # at a time, so the button answers with the running one); NULL otherwise.
+    active = models.BooleanField(null=True, default=None, editable=False)
+    base_sequence = models.PositiveBigIntegerField(
+        default=0, help_text="Events up to this sequence were proven earlier (0: from the start)."
+    )
+    base_hash = models.CharField(max_length=64, blank=True)
+    base_note = models.CharField(max_length=300, blank=True, help_text="Where the base came from.")
+    target_sequence = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The chain head when the run started."
+    )
+    target_hash = models.CharField(max_length=64, blank=True)
+    total = models.PositiveBigIntegerField(default=0, help_text="Events to verify.")
+    verified = models.PositiveBigIntegerField(default=0, help_text="Events verified so far.")
+    ok = models.BooleanField(null=True, blank=True)
+    head_hash = models.CharField(max_length=64, blank=True, help_text="Last valid hash.")
+    broken_sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    broken_id = models.BigIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    checkpoint = models.JSONField(null=True, blank=True, help_text="The checkpoint verdict.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, help_text="Why the run could not finish.")
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["active"], name="audit_one_requested_verification")
+        ]
+        indexes = [
+            models.Index(
+                fields=["-target_sequence"],
+                name="audit_verification_proven",
+                condition=models.Q(status="done", ok=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"audit chain verification #{self.pk} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.is_final:
+            return 100
+        if not self.total:
+            return 0
+        return min(99, int(100 * self.verified / self.total))
+
+    @property
+    def first_sequence(self) -> int:
+        """The first sequence the run recomputed (after its base)."""
+        return self.base_sequence + 1
+
+    @property
+    def checkpoint_state(self) -> str:
+        return (self.checkpoint or {}).get("state", "")

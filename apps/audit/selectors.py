@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
@@ -14,20 +15,121 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 
-from apps.audit.chain import VerificationResult, verify_events
-from apps.audit.checkpoints import BROKEN, CheckpointFile, CheckpointFinding, compare, read_file
-from apps.audit.models import AuditChainHead, AuditEvent
+from apps.audit.chain import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    VerificationResult,
+    compute_hash,
+    verify_events,
+)
+from apps.audit.checkpoints import (
+    BROKEN,
+    Checkpoint,
+    CheckpointFile,
+    CheckpointFinding,
+    compare,
+    read_file,
+)
+from apps.audit.models import AuditChainHead, AuditEvent, ChainVerification
 from apps.audit.registry import field_names, model_reference
 from apps.core.signing import installation_keyset
 
 _CHUNK = 2000
+#: What a chain walk reads of each event: the hashed fields, the hash and the id (no model
+#: instances: a plain dict per row is what the hash is computed over).
+CHAIN_COLUMNS = ("id", *HASHED_FIELDS, "hash")
 
 
 def audit_event_list(*, model_pk: int | None = None) -> QuerySet[AuditEvent]:
-    qs = AuditEvent.objects.select_related("actor").order_by("-sequence")
+    """Events newest first (one model's with ``model_pk``: the ``(model_ref, sequence)``
+    index reads a page of them without touching the others)."""
+    qs = AuditEvent.objects.order_by("-sequence")
     if model_pk is not None:
         qs = qs.filter(model_ref=model_pk)
     return qs
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One page of events, newest first, found by sequence (keyset): no count, no offset.
+
+    ``older`` / ``newer`` are the cursors of the neighbouring pages (None at either end):
+    ``before=<older>`` reads the events below it, ``after=<newer>`` those above it.
+    """
+
+    events: list
+    older: int | None
+    newer: int | None
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.older is not None or self.newer is not None
+
+
+def _cursor(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 <= number < 2**63 else None
+
+
+def event_page(
+    queryset: QuerySet[AuditEvent], *, before=None, after=None, size: int = 25
+) -> EventPage:
+    """The page of ``queryset`` (any filter) below sequence ``before``, above ``after``, or
+    the newest page. One query: a row more than the page tells whether there is another.
+    Junk cursors read the newest page."""
+    before, after = _cursor(before), _cursor(after)
+    if after is not None and before is None:
+        rows = list(queryset.filter(sequence__gt=after).order_by("sequence")[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size][::-1]
+        newer = rows[0].sequence if more and rows else None
+        older = rows[-1].sequence if rows else None
+        if not rows:  # nothing newer: show the newest page
+            return event_page(queryset, size=size)
+        return EventPage(events=rows, older=older, newer=newer)
+    qs = queryset.order_by("-sequence")
+    if before is not None:
+        qs = qs.filter(sequence__lt=before)
+    rows = list(qs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    newer = None
+    if before is not None:  # came from a newer page (or a date): the way back up
+        newer = rows[0].sequence if rows else max(before - 1, 0)
+    return EventPage(events=rows, older=rows[-1].sequence if more else None, newer=newer)
+
+
+def sequence_before(moment) -> int | None:
+    """The cursor that shows the events up to ``moment`` first ("jump to a date"): one past
+    the last event before it, found on the ``occurred_at`` index (events are appended in
+    time order under the head's lock, so this is where that day ends in the chain)."""
+    last = (
+        AuditEvent.objects.filter(occurred_at__lt=moment)
+        .order_by("-occurred_at")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    return None if last is None else last + 1
+
+
+def model_refs(slug: str) -> list[int]:
+    """The ``model_ref`` of the model with this slug (none for an unknown or deleted model),
+    read first so the events' query is an equality on the ``(model_ref, sequence)`` index
+    rather than a subquery the planner may turn into a scan of the newest events."""
+    return list(model_reference().refs(slug).values_list("pk", flat=True))
+
+
+def event_object_types() -> list[str]:
+    """Every object type an event can name: the models of mlgov's apps, from Django's app
+    registry (no scan of the trail for its distinct values)."""
+    return sorted(
+        model._meta.label_lower
+        for model in django_apps.get_models()
+        if model.__module__.startswith("apps.")
+    )
 
 
 def event_model_slugs(events) -> dict[int, str]:
@@ -42,14 +144,55 @@ def chain_head(using: str = "default") -> AuditChainHead:
     return AuditChainHead.objects.using(using).filter(pk=1).first() or AuditChainHead()
 
 
+def chain_events(*, after: int = 0, upto: int | None = None, using: str = "default"):
+    """The events after sequence ``after`` up to ``upto``, in order, as the plain dicts the
+    hash covers, streamed in chunks (a server-side cursor on PostgreSQL: constant memory)."""
+    qs = AuditEvent.objects.using(using).order_by("sequence")
+    if after:
+        qs = qs.filter(sequence__gt=after)
+    if upto is not None:
+        qs = qs.filter(sequence__lte=upto)
+    return qs.values(*CHAIN_COLUMNS).iterator(chunk_size=_CHUNK)
+
+
+def beyond_head(head: AuditChainHead, using: str = "default") -> VerificationResult | None:
+    """A broken result when an event lies beyond the chain head (read again now: the chain
+    may have grown during a walk), which only someone bypassing the app can insert."""
+    last = (
+        AuditEvent.objects.using(using).order_by("-sequence").values_list("sequence", "id").first()
+    )
+    current = chain_head(using)
+    if last is None or last[0] <= max(current.sequence, head.sequence):
+        return None
+    return VerificationResult(
+        ok=False,
+        count=head.sequence,
+        head_hash=head.hash,
+        broken_sequence=last[0],
+        broken_id=last[1],
+        reason=f"event {last[0]} lies beyond the chain head (sequence {current.sequence})",
+    )
+
+
+def _walk(head: AuditChainHead, *, using: str = "default", tap=None, **kwargs):
+    """Verify the events up to ``head`` (read before the walk, so events appended meanwhile
+    are left for the next run), then check that nothing lies beyond the head."""
+    base = kwargs.get("base_sequence", 0)
+    events = chain_events(after=base, upto=head.sequence, using=using)
+    chain = verify_events(
+        tap(events) if tap else events,
+        expected_count=head.sequence - base,
+        expected_head=head.hash,
+        **kwargs,
+    )
+    if chain.ok:
+        chain = beyond_head(head, using) or chain
+    return chain
+
+
 def audit_chain_verify() -> VerificationResult:
     """Recompute every hash in sequence order, streaming in chunks (constant memory)."""
-    head = chain_head()
-    events = (
-        event.as_chain_dict()
-        for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=_CHUNK)
-    )
-    return verify_events(events, expected_count=head.sequence, expected_head=head.hash)
+    return _walk(chain_head())
 
 
 @dataclass(frozen=True)
@@ -59,9 +202,13 @@ class AuditVerification:
 
     chain: VerificationResult
     checkpoint: CheckpointFinding | None
+    #: ``ok`` and ``reason`` replaced when an earlier run's proof contradicts the chain.
+    override: dict | None = None
 
     @property
     def ok(self) -> bool:
+        if self.override:
+            return False
         return self.chain.ok and self.checkpoint is not None and self.checkpoint.state != BROKEN
 
     @property
@@ -77,9 +224,9 @@ class AuditVerification:
             "ok": self.ok,
             "checkpoint": self.checkpoint.as_dict() if self.checkpoint else None,
         }
-        if self.chain.ok and not self.ok:
+        if self.chain.ok and not self.ok and self.checkpoint is not None:
             result["reason"] = self.checkpoint.reason
-        return result
+        return {**result, **(self.override or {})}
 
 
 def checkpoint_path() -> Path:
@@ -92,14 +239,21 @@ def audit_checkpoints_read(path: Path | None = None) -> CheckpointFile:
 
 
 def audit_chain_verify_with_checkpoints(
-    *, path: Path | None = None, using: str = "default", restored: bool = False
+    *,
+    path: Path | None = None,
+    using: str = "default",
+    restored: bool = False,
+    checkpoints: CheckpointFile | None = None,
+    head: AuditChainHead | None = None,
+    progress=None,
 ) -> AuditVerification:
     """Verify the chain (as ``audit_chain_verify``) and then compare it with every signed
     checkpoint: a chain shorter than a checkpoint lost its tail (or was reset), and an event
     whose hash differs from a checkpoint's was rewritten, even if every later hash was
     recomputed and the head row moved to match. ``using`` names the database (a restored
     backup in the restore drill, which passes ``restored``: see ``checkpoints.compare``)."""
-    checkpoints = audit_checkpoints_read(path)
+    if checkpoints is None:
+        checkpoints = audit_checkpoints_read(path)
     wanted = {c.sequence for c in checkpoints.valid}
     hashes: dict[int, str] = {}
 
@@ -109,18 +263,170 @@ def audit_chain_verify_with_checkpoints(
                 hashes[event["sequence"]] = event["hash"]
             yield event
 
-    head = chain_head(using)
-    events = (
-        event.as_chain_dict()
-        for event in AuditEvent.objects.using(using)
-        .order_by("sequence")
-        .iterator(chunk_size=_CHUNK)
-    )
-    chain = verify_events(tapped(events), expected_count=head.sequence, expected_head=head.hash)
+    chain = _walk(head or chain_head(using), using=using, tap=tapped, progress=progress)
     if not chain.ok:
         return AuditVerification(chain=chain, checkpoint=None)
     finding = compare(checkpoints, chain_length=chain.count, hashes=hashes, restored=restored)
     return AuditVerification(chain=chain, checkpoint=finding)
+
+
+# --- incremental verification ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Base:
+    """Where an incremental run starts: events up to ``sequence`` are taken as proven, with
+    ``hash`` the trusted hash of that event (from a signed checkpoint when one is there)."""
+
+    sequence: int
+    hash: str
+    note: str
+    proven: ChainVerification | None = None
+    anchor: Checkpoint | None = None
+
+
+FROM_GENESIS = Base(sequence=0, hash=GENESIS_HASH, note="from the first event")
+
+
+def latest_proven_verification() -> ChainVerification | None:
+    """The finished verification that proved the longest chain (index
+    ``audit_verification_proven``)."""
+    return (
+        ChainVerification.objects.filter(status=ChainVerification.Status.DONE, ok=True)
+        .order_by("-target_sequence", "-pk")
+        .first()
+    )
+
+
+def verification_base(checkpoints: CheckpointFile) -> Base:
+    """The latest point an earlier run proved, anchored by the highest signed checkpoint at or
+    before it (its hash is the one trusted, not this database's record of the run, which
+    whoever controls the database could forge); the run's own record when no checkpoint is
+    that old; the first event when nothing was proven."""
+    proven = latest_proven_verification()
+    if proven is None or not proven.target_sequence:
+        return FROM_GENESIS
+    anchors = [c for c in checkpoints.valid if 0 < c.sequence <= proven.target_sequence]
+    if anchors:
+        anchor = max(anchors, key=lambda c: (c.sequence, c.line or 0))
+        return Base(
+            sequence=anchor.sequence,
+            hash=anchor.hash,
+            note=(
+                f"the signed checkpoint of {anchor.checkpointed_at} (sequence {anchor.sequence}),"
+                f" proven by verification #{proven.pk}"
+            ),
+            proven=proven,
+            anchor=anchor,
+        )
+    return Base(
+        sequence=proven.target_sequence,
+        hash=proven.target_hash,
+        note=f"verification #{proven.pk} (no signed checkpoint at or before it)",
+        proven=proven,
+    )
+
+
+def check_base(base: Base, using: str = "default") -> VerificationResult | None:
+    """A broken result unless the base event is still there with the trusted hash and its
+    content still gives that hash (the row itself unchanged). One indexed read."""
+    if base.sequence == 0:
+        return None
+    event = (
+        AuditEvent.objects.using(using)
+        .filter(sequence=base.sequence)
+        .values(*CHAIN_COLUMNS)
+        .first()
+    )
+
+    def broken(reason: str) -> VerificationResult:
+        return VerificationResult(
+            ok=False,
+            count=0,
+            head_hash=base.hash,
+            broken_sequence=base.sequence,
+            broken_id=event["id"] if event else None,
+            reason=reason,
+        )
+
+    if event is None:
+        return broken(f"event {base.sequence}, verified earlier ({base.note}), is missing")
+    if event["hash"] != base.hash:
+        return broken(
+            f"event {base.sequence} has hash {event['hash']} but {base.note} records "
+            f"{base.hash}: the chain was rewritten up to it"
+        )
+    if compute_hash(event) != base.hash:
+        return broken(
+            f"event {base.sequence}, verified earlier ({base.note}), no longer matches its "
+            "hash (event altered)"
+        )
+    return None
+
+
+def audit_chain_verify_incremental(
+    *,
+    base: Base,
+    head: AuditChainHead,
+    checkpoints: CheckpointFile,
+    progress=None,
+) -> AuditVerification:
+    """Verify the events after ``base`` up to ``head`` and compare the chain with every
+    signed checkpoint: those after the base are read during the walk, those at or before it
+    in one indexed query. The cost is the events after the base, not the whole trail."""
+    broken = check_base(base)
+    if broken is not None:
+        return AuditVerification(chain=broken, checkpoint=None)
+    wanted = {c.sequence for c in checkpoints.valid}
+    hashes: dict[int, str] = dict(
+        AuditEvent.objects.filter(
+            sequence__in=[s for s in wanted if 0 < s <= base.sequence]
+        ).values_list("sequence", "hash")
+    )
+
+    def tapped(events):
+        for event in events:
+            if event["sequence"] in wanted:
+                hashes[event["sequence"]] = event["hash"]
+            yield event
+
+    if head.sequence == base.sequence and head.hash != base.hash:
+        chain = VerificationResult(
+            ok=False,
+            count=0,
+            head_hash=base.hash,
+            broken_sequence=base.sequence,
+            reason="the recorded chain head does not match the event verified earlier",
+        )
+    else:
+        chain = _walk(
+            head,
+            tap=tapped,
+            base_sequence=base.sequence,
+            base_hash=base.hash,
+            progress=progress,
+        )
+    if not chain.ok:
+        return AuditVerification(chain=chain, checkpoint=None)
+    finding = compare(checkpoints, chain_length=head.sequence, hashes=hashes)
+    return AuditVerification(chain=chain, checkpoint=finding)
+
+
+def verification_get(pk: int) -> ChainVerification | None:
+    return ChainVerification.objects.select_related("requested_by").filter(pk=pk).first()
+
+
+def verification_active() -> ChainVerification | None:
+    """The run asked for from the page or the API that is waiting or running, if any."""
+    return ChainVerification.objects.filter(active=True).first()
+
+
+def verification_latest() -> ChainVerification | None:
+    return ChainVerification.objects.select_related("requested_by").order_by("-pk").first()
+
+
+def verification_list(limit: int = 10) -> list[ChainVerification]:
+    return list(ChainVerification.objects.select_related("requested_by").order_by("-pk")[:limit])
 
 
 # --- events made readable ----------------------------------------------------------------

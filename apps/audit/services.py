@@ -5,20 +5,23 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from django.db import connections, models, transaction
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, connections, models, transaction
 
-from apps.audit import checkpoints, diff
+from apps.audit import checkpoints, diff, selectors
 from apps.audit.chain import GENESIS_HASH, compute_hash, format_time, normalise
-from apps.audit.checkpoints import Checkpoint, CheckpointError
-from apps.audit.models import AuditChainHead, AuditEvent
-from apps.audit.selectors import chain_head, checkpoint_path
+from apps.audit.checkpoints import BROKEN, Checkpoint, CheckpointError
+from apps.audit.models import AuditChainHead, AuditEvent, ChainVerification
+from apps.audit.selectors import AuditVerification, chain_head, checkpoint_path
 from apps.core import clock, context
 from apps.core.services import validate_instance
 from apps.core.signing import SigningKeyError, installation_keyset, installation_signer
+from apps.jobs.services import job_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -241,3 +244,166 @@ def audit_grant_app_role(*, role: str, using: str = "default") -> list[str]:
         text = [statement.as_string(cursor.connection) for statement in statements]
     logger.info("Granted the application role %s its rights as %s", role, owner)
     return text
+
+
+# --- chain verification in the background ----------------------------------------------------
+
+VERIFY_TASK = "audit.run_chain_verification"
+
+
+def verification_request(
+    *, user, full: bool = False, trigger: str = ChainVerification.Trigger.WEB
+) -> tuple[ChainVerification, bool]:
+    """Ask for a verification of the chain, run by a worker (the job outbox, sent on commit).
+
+    At most one asked for from the page or the API waits or runs at a time: while one does,
+    the answer is that one (``(run, False)``); otherwise a new run is queued
+    (``(run, True)``). A verification reads the trail and writes only its own record, so it
+    records no audit event of its own (which would move the head it verifies). Raises
+    PermissionDenied unless the user may verify the chain.
+    """
+    if user is None or not user.has_perm("audit.verify_auditevent"):
+        raise PermissionDenied("You are not allowed to verify the audit chain.")
+    running = selectors.verification_active()
+    if running is not None:
+        return running, False
+    try:
+        with transaction.atomic():
+            run = ChainVerification.objects.create(
+                requested_by=user, trigger=trigger, full=full, active=True
+            )
+            job_enqueue(task=VERIFY_TASK, object_id=run.pk)
+    except IntegrityError:  # another request queued one a moment ago: answer with it
+        running = selectors.verification_active()
+        if running is None:
+            raise
+        return running, False
+    return run, True
+
+
+def _start(verification_id: int) -> ChainVerification | None:
+    with transaction.atomic():
+        run = ChainVerification.objects.select_for_update().filter(pk=verification_id).first()
+        if run is None or run.is_final:
+            return None
+        run.status = ChainVerification.Status.RUNNING
+        run.started_at = clock.now()
+        run.verified = 0
+        run.save(update_fields=["status", "started_at", "verified"])
+    return run
+
+
+def _shorter_than_proven(result: AuditVerification, proven: ChainVerification) -> dict | None:
+    """The verdict when a chain that is consistent in itself ends before what an earlier run
+    proved and no signed checkpoint said so already (events were removed)."""
+    if not result.ok or result.checkpoint is None or result.checkpoint.state == BROKEN:
+        return None
+    return {
+        "ok": False,
+        "reason": (
+            f"the chain ends at sequence {result.chain.count} but verification #{proven.pk} "
+            f"proved {proven.target_sequence} events on {format_time(proven.finished_at)}: "
+            "events were removed (cut tail or reset)"
+        ),
+    }
+
+
+def _verify(run: ChainVerification, *, path: Path | None):
+    """Choose the base, record the range, walk it (storing progress) and return the
+    result, as ``(AuditVerification, overriding verdict or None)``."""
+    checkpoint_file = selectors.audit_checkpoints_read(path)
+    head = chain_head()
+    base = selectors.FROM_GENESIS if run.full else selectors.verification_base(checkpoint_file)
+    shorter = None
+    if base.sequence > head.sequence:
+        # The chain now ends before a point proven earlier: verify it all, then say so.
+        shorter = base.proven
+        base = selectors.Base(
+            sequence=0,
+            hash=GENESIS_HASH,
+            note=(
+                f"from the first event: the chain head (sequence {head.sequence}) is before "
+                f"sequence {base.sequence}, proven earlier"
+            ),
+        )
+    run.base_sequence, run.base_hash, run.base_note = base.sequence, base.hash, base.note[:300]
+    run.target_sequence, run.target_hash = head.sequence, head.hash
+    run.total = max(head.sequence - base.sequence, 0)
+    run.save(
+        update_fields=[
+            "base_sequence",
+            "base_hash",
+            "base_note",
+            "target_sequence",
+            "target_hash",
+            "total",
+        ]
+    )
+
+    def progress(count: int) -> None:
+        ChainVerification.objects.filter(pk=run.pk).update(verified=count)
+
+    if base.sequence == 0:
+        result = selectors.audit_chain_verify_with_checkpoints(
+            checkpoints=checkpoint_file, head=head, progress=progress
+        )
+    else:
+        result = selectors.audit_chain_verify_incremental(
+            base=base, head=head, checkpoints=checkpoint_file, progress=progress
+        )
+    return result, (_shorter_than_proven(result, shorter) if shorter else None)
+
+
+def verification_execute(
+    *, verification_id: int, path: Path | None = None
+) -> tuple[ChainVerification, AuditVerification | None]:
+    """Run a queued verification and store its outcome; a finished one is left as it is
+    (a message delivered twice runs it once). Returns the record and the full result (None
+    when there was nothing to run)."""
+    run = _start(verification_id)
+    if run is None:
+        return ChainVerification.objects.get(pk=verification_id), None
+    started = time.monotonic()
+    result, override = _verify(run, path=path)
+    verdict = {**result.as_dict(), **(override or {})}
+    run.status = ChainVerification.Status.DONE
+    run.active = None
+    run.ok = verdict["ok"]
+    run.verified = result.chain.count
+    run.head_hash = result.chain.head_hash
+    run.broken_sequence = result.chain.broken_sequence
+    run.broken_id = result.chain.broken_id
+    run.reason = verdict["reason"] or ""
+    run.checkpoint = verdict["checkpoint"]
+    run.finished_at = clock.now()
+    run.duration_ms = int((time.monotonic() - started) * 1000)
+    run.save()
+    if override:
+        result = AuditVerification(
+            chain=result.chain, checkpoint=result.checkpoint, override=override
+        )
+    return run, result
+
+
+def verification_run(
+    *,
+    trigger: str,
+    full: bool,
+    user=None,
+    path: Path | None = None,
+) -> tuple[ChainVerification, AuditVerification]:
+    """Verify now, in this process (the command, the nightly task), recording the run."""
+    run = ChainVerification.objects.create(requested_by=user, trigger=trigger, full=full)
+    return verification_execute(verification_id=run.pk, path=path)
+
+
+def verification_fail(*, verification_id: int, error: str) -> None:
+    """Mark a run that could not finish (its job was given up) failed, freeing the button."""
+    ChainVerification.objects.filter(pk=verification_id).exclude(
+        status=ChainVerification.Status.DONE
+    ).update(
+        status=ChainVerification.Status.FAILED,
+        active=None,
+        error=error[:4000],
+        finished_at=clock.now(),
+    )

@@ -8,4 +8,5 @@ app_name = "audit"
 urlpatterns = [
     path("", views.event_list, name="event_list"),
     path("verify/", views.verify, name="verify"),
+    path("verify/<int:pk>/", views.verification, name="verification"),
 ]

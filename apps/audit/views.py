@@ -1,32 +1,37 @@
-"""The audit log in the browser: a filtered, paginated list and chain verification.
+"""The audit log in the browser: a filtered list read a page at a time by sequence (no count,
+no offset), and chain verification run in the background with its progress and results.
 
 Only roles that read the audit log get here (audit.view_auditevent / verify_auditevent).
 """
 
 from __future__ import annotations
 
-from django.shortcuts import render
-from django.views.decorators.http import require_POST
+from django.http import Http404
+from django.shortcuts import redirect
+from django.views.decorators.http import require_http_methods
 
-from apps.audit import selectors
+from apps.audit import selectors, services
 from apps.audit.forms import AuditEventFilterForm
-from apps.audit.models import AuditEvent
-from apps.core.views import paginate, render_page, require_perm, role_required
+from apps.audit.models import ChainVerification
+from apps.core.views import render_page, require_perm, role_required
+
+PAGE_SIZE = 25
 
 
 @role_required
 def event_list(request):
     require_perm(request, "audit.view_auditevent")
-    object_types = list(
-        AuditEvent.objects.order_by("object_type").values_list("object_type", flat=True).distinct()
-    )
-    form = AuditEventFilterForm(request.GET or None, object_types=object_types)
+    form = AuditEventFilterForm(request.GET or None, object_types=selectors.event_object_types())
     events = form.filter(selectors.audit_event_list())
-    page = paginate(request, events)
+    before, after = request.GET.get("before"), request.GET.get("after")
+    jump = form.jump_to()
+    if jump is not None and not before and not after:
+        before = selectors.sequence_before(jump) or 0
+    page = selectors.event_page(events, before=before, after=after, size=PAGE_SIZE)
     context = {
         "form": form,
-        "page_obj": page,
-        "events": selectors.describe_events(page.object_list),
+        "page": page,
+        "events": selectors.describe_events(page.events),
         "head": selectors.chain_head(),
         "can_verify": request.user.has_perm("audit.verify_auditevent"),
     }
@@ -36,13 +41,32 @@ def event_list(request):
 
 
 @role_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def verify(request):
-    """Recompute the whole chain now and show whether it is intact."""
+    """GET: the latest verifications. POST: start one (``full=1`` from the first event), or
+    land on the one already waiting or running."""
     require_perm(request, "audit.verify_auditevent")
-    verification = selectors.audit_chain_verify_with_checkpoints()
-    return render(
+    if request.method == "POST":
+        run, _ = services.verification_request(
+            user=request.user,
+            full=request.POST.get("full") in ("1", "true", "on"),
+            trigger=ChainVerification.Trigger.WEB,
+        )
+        return redirect("audit:verification", pk=run.pk)
+    runs = selectors.verification_list(limit=10)
+    return render_page(request, "audit/verify.html", {"runs": runs, "run": None})
+
+
+@role_required
+def verification(request, pk: int):
+    """One verification: its progress while it runs (the page polls itself), then its result."""
+    require_perm(request, "audit.verify_auditevent")
+    run = selectors.verification_get(pk)
+    if run is None:
+        raise Http404("No such verification.")
+    return render_page(
         request,
-        "audit/verify.html",
-        {"result": verification.chain, "checkpoint": verification.checkpoint},
+        "audit/verification.html",
+        {"run": run},
+        partial="audit/_verification.html",
     )

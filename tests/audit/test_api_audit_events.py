@@ -1,4 +1,6 @@
-"""API: /api/v1/audit-events/ (read the trail) and /api/v1/audit-events/verify/."""
+"""API: /api/v1/audit-events/ (read the trail, a cursor page at a time) and
+/api/v1/audit-events/verify/ (POST starts a verification run by a worker, GET reads the latest;
+/api/v1/audit-verifications/{id}/ polls one)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, ChainVerification
 from apps.audit.services import audit_checkpoint_write
 from apps.inventory import services
 from tests.audit.tamper import edit_and_rehash, forge_message
@@ -81,6 +83,8 @@ def test_other_roles_get_403(request, persona, history):
         403
     )
     assert client.get(VERIFY).status_code == 403
+    assert client.post(VERIFY, {}, format="json").status_code == 403
+    assert not ChainVerification.objects.exists()
 
 
 def test_anonymous_requests_get_401(history):
@@ -128,8 +132,8 @@ def test_it_filters_by_time_window(auditor, history):
     now = timezone.now()
     later = (now + timedelta(hours=1)).isoformat()
     earlier = (now - timedelta(hours=1)).isoformat()
-    assert client.get(LIST, {"since": later}).json()["count"] == 0
-    assert client.get(LIST, {"since": earlier, "until": later}).json()["count"] == 3
+    assert client.get(LIST, {"since": later}).json()["results"] == []
+    assert len(client.get(LIST, {"since": earlier, "until": later}).json()["results"]) == 3
 
 
 def test_a_bad_filter_value_is_named(auditor, history):
@@ -148,52 +152,147 @@ def test_the_list_costs_the_same_queries_for_3_or_30_events(
     for n in range(27):
         services.registered_model_update(actor=validator, model=history, purpose=f"Take {n}.")
     with django_assert_max_num_queries(few_count):
-        assert client.get(LIST).json()["count"] == 30
+        assert len(client.get(LIST).json()["results"]) == 30
     event = AuditEvent.objects.first()
     with django_assert_max_num_queries(few_count):
         client.get(reverse("api:audit-event-detail", kwargs={"pk": event.pk}))
 
 
+def test_the_list_is_paged_by_cursor_without_a_count(
+    auditor, validator, history, django_assert_max_num_queries
+):
+    for n in range(7):
+        services.registered_model_update(actor=validator, model=history, purpose=f"Take {n}.")
+    client = api(auditor)
+    first = client.get(LIST, {"page_size": 4}).json()
+    assert set(first) == {"next", "previous", "results"}
+    assert [row["sequence"] for row in first["results"]] == [10, 9, 8, 7]
+    assert first["previous"] is None and "cursor=" in first["next"]
+    with django_assert_max_num_queries(8):
+        second = client.get(first["next"]).json()
+    assert [row["sequence"] for row in second["results"]] == [6, 5, 4, 3]
+    back = client.get(second["previous"]).json()
+    assert [row["sequence"] for row in back["results"]] == [10, 9, 8, 7]
+    last = client.get(second["next"]).json()
+    assert [row["sequence"] for row in last["results"]] == [2, 1]
+    assert last["next"] is None
+
+
+def test_filters_combine_with_the_cursor(auditor, validator, history):
+    for n in range(5):
+        services.registered_model_update(actor=validator, model=history, purpose=f"Take {n}.")
+    client = api(auditor)
+    page = client.get(LIST, {"actor": "VAL.VALIDATOR", "page_size": 4}).json()
+    assert [row["sequence"] for row in page["results"]] == [8, 7, 6, 5]
+    rest = client.get(page["next"]).json()
+    assert [row["sequence"] for row in rest["results"]] == [4, 3]
+
+
 # --- verify -------------------------------------------------------------------------------
 
 
+def _verify(client, django_capture_on_commit_callbacks, **body):
+    """POST verify (the job runs in process on commit), then poll its Location."""
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(VERIFY, body, format="json")
+    assert started.status_code == 202
+    assert started["Location"] == started.json()["url"]
+    return client.get(started["Location"]).json()
+
+
 @pytest.mark.parametrize("persona", READERS)
-def test_verify_reports_an_intact_chain(request, persona, history):
-    body = api(request.getfixturevalue(persona)).get(VERIFY).json()
-    assert body.pop("checkpoint")["state"] == "unverifiable"  # no checkpoint written yet
-    assert body == {
+def test_verify_reports_an_intact_chain(
+    request, persona, history, django_capture_on_commit_callbacks
+):
+    body = _verify(api(request.getfixturevalue(persona)), django_capture_on_commit_callbacks)
+    assert body["checkpoint"]["state"] == "unverifiable"  # no checkpoint written yet
+    assert body["status"] == "done" and body["full"] is False
+    assert body["requested_by"] == request.getfixturevalue(persona).username
+    assert (body["base_sequence"], body["target_sequence"]) == (0, 3)
+    assert (body["total"], body["verified"], body["percent"]) == (3, 3, 100)
+    assert body["duration_ms"] is not None and body["finished_at"]
+    assert {k: body[k] for k in ("ok", "count", "head_hash", "broken_sequence", "broken_id")} == {
         "ok": True,
         "count": 3,
         "head_hash": AuditEvent.objects.get(sequence=3).hash,
         "broken_sequence": None,
         "broken_id": None,
-        "reason": "",
     }
+    assert body["reason"] == ""
 
 
-def test_verify_names_the_first_altered_event(auditor, history):
+def test_post_answers_202_with_the_queued_run_and_get_polls_it(auditor, history, validator):
+    client = api(auditor)
+    assert client.get(VERIFY).status_code == 404  # none yet
+    started = client.post(VERIFY, {}, format="json")  # no commit here: the run waits
+    assert started.status_code == 202
+    run = started.json()
+    assert run["status"] == "queued" and run["ok"] is None and run["verified"] == 0
+    assert started["Location"].endswith(f"/api/v1/audit-verifications/{run['id']}/")
+    again = api(validator).post(VERIFY, {"full": True}, format="json")
+    assert again.status_code == 202 and again.json()["id"] == run["id"]  # the one waiting
+    assert client.get(VERIFY).json()["id"] == run["id"]
+    assert ChainVerification.objects.count() == 1
+
+
+def test_a_bad_body_is_named(auditor, history):
+    response = api(auditor).post(VERIFY, {"full": "sometimes"}, format="json")
+    assert response.status_code == 400 and "full" in response.json()
+
+
+def test_verify_names_the_first_altered_event(auditor, history, django_capture_on_commit_callbacks):
     altered = AuditEvent.objects.get(sequence=2)
     _tamper(altered)
-    body = api(auditor).get(VERIFY).json()
+    body = _verify(api(auditor), django_capture_on_commit_callbacks)
     assert body["ok"] is False
     assert body["broken_sequence"] == 2
     assert body["broken_id"] == altered.pk
     assert "altered" in body["reason"]
 
 
-def test_verify_compares_the_chain_with_the_signed_checkpoints(auditor, history):
+def test_verify_compares_the_chain_with_the_signed_checkpoints(
+    auditor, history, django_capture_on_commit_callbacks
+):
     checkpoint = audit_checkpoint_write(reason="test")
-    body = api(auditor).get(VERIFY).json()
+    body = _verify(api(auditor), django_capture_on_commit_callbacks)
     assert body["ok"] is True
     assert body["checkpoint"]["state"] == "verified"
     assert body["checkpoint"]["latest"]["hash"] == checkpoint.hash
     assert body["checkpoint"]["latest"]["signature"] == checkpoint.signature
 
 
-def test_verify_reports_a_rehashed_chain_through_the_checkpoint(auditor, history):
+def test_verify_reports_a_rehashed_chain_through_the_checkpoint(
+    auditor, history, django_capture_on_commit_callbacks
+):
     audit_checkpoint_write(reason="test")
     edit_and_rehash(1)
-    body = api(auditor).get(VERIFY).json()
+    body = _verify(api(auditor), django_capture_on_commit_callbacks)
     assert body["ok"] is False and body["broken_sequence"] is None
     assert body["checkpoint"]["state"] == "broken"
     assert "event 3 has hash" in body["reason"]
+
+
+def test_a_second_run_verifies_only_the_new_events(
+    auditor, history, validator, django_capture_on_commit_callbacks
+):
+    client = api(auditor)
+    _verify(client, django_capture_on_commit_callbacks)
+    audit_checkpoint_write(reason="test")
+    for n in range(4):
+        services.registered_model_update(actor=validator, model=history, purpose=f"Take {n}.")
+    body = _verify(client, django_capture_on_commit_callbacks)
+    assert body["ok"] is True and body["checkpoint"]["state"] == "verified"
+    assert (body["base_sequence"], body["target_sequence"], body["count"]) == (3, 7, 4)
+    assert "signed checkpoint" in body["base_note"]
+    full = _verify(client, django_capture_on_commit_callbacks, full=True)
+    assert (full["full"], full["base_sequence"], full["count"]) == (True, 0, 7)
+
+
+def test_verifications_are_listed_and_read_by_audit_readers_only(
+    auditor, viewer, history, django_capture_on_commit_callbacks
+):
+    run = _verify(api(auditor), django_capture_on_commit_callbacks)
+    listed = api(auditor).get("/api/v1/audit-verifications/").json()["results"]
+    assert [row["id"] for row in listed] == [run["id"]]
+    assert api(viewer).get(run["url"]).status_code == 403
+    assert api(auditor).get("/api/v1/audit-verifications/999/").status_code == 404

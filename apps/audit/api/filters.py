@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from apps.audit.models import AuditEvent
-from apps.audit.registry import model_reference
+from apps.audit.selectors import model_refs
 from apps.core.filters import FilterSet, IsoDateTimeFilter
 
 
@@ -17,7 +17,9 @@ class AuditEventFilter(FilterSet):
     object_type = django_filters.CharFilter(label="Object type, e.g. inventory.modelversion")
     object_id = django_filters.CharFilter(label="Object id")
     action = django_filters.MultipleChoiceFilter(choices=AuditEvent.Action.choices)
-    actor = django_filters.CharFilter(field_name="actor_username", label="Actor username")
+    actor = django_filters.CharFilter(
+        field_name="actor_username", lookup_expr="iexact", label="Actor username (any case)"
+    )
     since = IsoDateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", label="On or after (ISO 8601)"
     )
@@ -29,5 +31,6 @@ class AuditEventFilter(FilterSet):
 
     def filter_model(self, queryset, name, value):
         # Events carry the model's primary key; a slug resolves only while the model exists,
-        # so an unknown (or deleted) model's slug matches nothing.
-        return queryset.filter(model_ref__in=model_reference().refs(value))
+        # so an unknown (or deleted) model's slug matches nothing. Resolved first, so the
+        # events are read on the (model_ref, sequence) index.
+        return queryset.filter(model_ref__in=model_refs(value))

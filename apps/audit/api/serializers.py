@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, ChainVerification
 from apps.core.api.fields import ModelSerializer
 
 
@@ -81,3 +81,62 @@ class AuditVerificationSerializer(serializers.Serializer):
     checkpoint = AuditCheckpointFindingSerializer(
         allow_null=True, help_text="Null when the chain is broken by itself."
     )
+
+
+class ChainVerificationRequestSerializer(serializers.Serializer):
+    """Starting a verification."""
+
+    full = serializers.BooleanField(
+        default=False,
+        help_text="Recompute every event from the first instead of starting from the last "
+        "verified checkpoint.",
+    )
+
+
+class ChainVerificationSerializer(ModelSerializer):
+    """One verification of the chain, run in the background: its progress while it waits or
+    runs (``verified`` of ``total`` events), then its outcome.
+
+    ``ok`` is null until it is done; then true when the chain is intact and does not
+    contradict a signed checkpoint. ``count`` (events checked), ``head_hash``,
+    ``broken_sequence``, ``broken_id``, ``reason`` and ``checkpoint`` read as the synchronous
+    verification used to answer. An incremental run checks the events after
+    ``base_sequence`` (proven earlier, as ``base_note`` says) up to ``target_sequence``."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:audit-verification-detail")
+    requested_by = serializers.CharField(
+        source="requested_by.username", read_only=True, default=None
+    )
+    count = serializers.IntegerField(source="verified", read_only=True)
+    percent = serializers.IntegerField(read_only=True)
+    checkpoint = AuditCheckpointFindingSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ChainVerification
+        fields = (
+            "id",
+            "url",
+            "status",
+            "full",
+            "trigger",
+            "requested_by",
+            "requested_at",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "base_sequence",
+            "base_note",
+            "target_sequence",
+            "total",
+            "verified",
+            "percent",
+            "ok",
+            "count",
+            "head_hash",
+            "broken_sequence",
+            "broken_id",
+            "reason",
+            "checkpoint",
+            "error",
+        )
+        read_only_fields = fields

@@ -6,5 +6,8 @@ from apps.audit.api import views
 
 router = SimpleRouter()
 router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
+router.register(
+    "audit-verifications", views.ChainVerificationViewSet, basename="audit-verification"
+)
 
 urlpatterns = router.urls
