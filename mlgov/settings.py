@@ -383,6 +383,9 @@ _TASK_QUEUE = {
     "reports.generate_report": "reports",
     # Drift runs over uploaded samples (pandas: memory and CPU).
     "monitoring.run_drift": "drift",
+    # Audit chain verifications asked for from the page or the API: a long read of the trail
+    # (seconds to minutes for a full one), kept off the default queue like a report.
+    "audit.run_chain_verification": "reports",
     # Webhook deliveries: outbound HTTP, mostly waiting on the network.
     "notifications.deliver_webhook": "notifications",
     # Housekeeping and beat jobs: short, and the outbox's dispatcher must never wait behind
