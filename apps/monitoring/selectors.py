@@ -185,7 +185,12 @@ class _Sql:
         # date_part gives a double; EXTRACT gives a numeric since PostgreSQL 14, twice slower.
         if self.postgresql:
             return f"date_part('epoch', {column})"
-        return f"((julianday({column}) - 2440587.5) * 86400.0)"
+        # Whole seconds exactly (julianday's float misplaces times on a bucket's edge),
+        # plus the milliseconds.
+        return (
+            f"(CAST(strftime('%%s', {column}) AS REAL) + CAST(strftime('%%f', {column}) AS REAL)"
+            f" - CAST(strftime('%%S', {column}) AS REAL))"
+        )
 
     def floor(self, expression: str) -> str:
         # Times are after 1970: SQLite's truncation is the floor.

@@ -570,7 +570,9 @@ def record_rollups(segment: binary.Segment, *, fresh: bool) -> None:
         return
     inserted = _insert_rollups(days, segment.name, returning=True)
     new = {(v, m, b) for v, m, b in inserted}
-    key = list(zip(days.version_id.tolist(), days.metric_id.tolist(), days.bucket.tolist()))
+    key = list(
+        zip(days.version_id.tolist(), days.metric_id.tolist(), days.bucket.tolist(), strict=True)
+    )
     is_new = np.fromiter((k in new for k in key), dtype=bool, count=len(key))
     if hours.width and len(hours):
         hour_day = np.floor_divide(hours.bucket, rollups.DAY) * rollups.DAY
@@ -578,7 +580,10 @@ def record_rollups(segment: binary.Segment, *, fresh: bool) -> None:
             (
                 (v, m, d) in new
                 for v, m, d in zip(
-                    hours.version_id.tolist(), hours.metric_id.tolist(), hour_day.tolist()
+                    hours.version_id.tolist(),
+                    hours.metric_id.tolist(),
+                    hour_day.tolist(),
+                    strict=True,
                 )
             ),
             dtype=bool,
@@ -619,7 +624,7 @@ def rebuild_rollups(ranges: list[DayRange]) -> None:
                 keys,
             )
             source = (
-                f"SELECT o.* FROM {unnest} CROSS JOIN LATERAL (SELECT o.* FROM "
+                f"SELECT o.* FROM {unnest} CROSS JOIN LATERAL (SELECT o.* FROM "  # noqa: S608
                 f"{Observation._meta.db_table} o WHERE o.version_id = k.v AND o.metric_id = k.m "
                 "AND o.timestamp >= to_timestamp(k.lo) AND o.timestamp < to_timestamp(k.hi) "
                 "AND o.segment = k.s OFFSET 0) o"
