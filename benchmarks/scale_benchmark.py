@@ -120,6 +120,8 @@ def run_pages(args, new: Tree, db_url: str, base_url: str, old_setup) -> list[Fi
         match=args.match.split(",") if args.match else None,
     )
     print(f"pages: {len(items)} (page, role) to measure, {args.requests} requests each")
+    signin = pages.probe(new, db_url, "signin", {"users": discovered["users"]})
+    args.tokens = signin["tokens"]  # the other parts may use them (role -> API token)
     new_results = pages.measure(
         new,
         db_url,
@@ -128,6 +130,7 @@ def run_pages(args, new: Tree, db_url: str, base_url: str, old_setup) -> list[Fi
         discovered["users"],
         requests_n=args.requests,
         budget_s=args.budget,
+        signin=signin,
     )
     pages.print_table(new_results, "Pages and endpoints (new)")
     figures = pages.figures(new_results, "Pages and endpoints (new)")

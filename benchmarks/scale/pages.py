@@ -111,9 +111,12 @@ def measure(
     requests_n: int = 30,
     budget_s: float = 20.0,
     progress: bool = True,
+    signin: dict | None = None,
 ) -> list[Measured]:
-    """Queries (probe) and times (gunicorn at ``base_url``) of every item, as its role."""
-    signin = probe(tree, database_url, "signin", {"users": users})
+    """Queries (probe) and times (gunicorn at ``base_url``) of every item, as its role
+    (signed in through ``signin``, the probe's answer, or new sessions and tokens)."""
+    if signin is None:
+        signin = probe(tree, database_url, "signin", {"users": users})
     counts = probe(tree, database_url, "count", {**signin, "items": items})
     queries = {(c["label"], c["role"], c["path"]): c for c in counts} if counts else {}
     sessions: dict[tuple[str, bool], requests.Session] = {}

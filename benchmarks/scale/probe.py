@@ -298,6 +298,7 @@ def discover(spec: dict) -> dict:
             roles=(role,),
             query=f"page={max(1, math.ceil(n / per_page) * 9 // 10)}",
         )
+    add("inventory type-ahead", "inventory:model_suggest", query=f"q={word}")
     add("inventory CSV export", "inventory:model_export_csv")
     add("model register form", "inventory:model_create", roles=(MO,))
 
