@@ -207,7 +207,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the model permissions in one query (issue 15).
+    "apps.accounts.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -224,7 +225,10 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Idle timeout: the session expires this many seconds after the last request.
 SESSION_COOKIE_AGE = env_int("MLGOV_SESSION_IDLE_SECONDS", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+# Written when changed, else at most once a minute: the idle expiry still slides forward
+# without a write on every request (apps/accounts/sessions.py, issue 15).
+SESSION_ENGINE = "apps.accounts.sessions"
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
