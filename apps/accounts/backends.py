@@ -1,0 +1,27 @@
+"""Django's model permissions (the admin site's) in one query instead of two.
+
+``rules`` answers mlgov's own permissions; a check it refuses falls through to Django's
+ModelBackend, which read the user's and the groups' permissions in two queries on every page
+that asked about something the user may not do.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import backends
+from django.contrib.auth.models import Permission
+
+
+class ModelBackend(backends.ModelBackend):
+    def get_all_permissions(self, user_obj, obj=None):
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, "_perm_cache"):
+            if user_obj.is_superuser:
+                return super().get_all_permissions(user_obj, obj)
+            columns = ("content_type__app_label", "codename")
+            direct = Permission.objects.filter(user=user_obj).order_by().values_list(*columns)
+            grouped = (
+                Permission.objects.filter(group__user=user_obj).order_by().values_list(*columns)
+            )
+            user_obj._perm_cache = {f"{app}.{name}" for app, name in direct.union(grouped)}
+        return user_obj._perm_cache
