@@ -293,3 +293,22 @@ def test_the_verify_pages_cost_the_same_queries_for_more_runs(
         assert client.get(VERIFY).status_code == 200
     with django_assert_max_num_queries(10):
         assert client.get(reverse("audit:verification", args=[run.pk])).status_code == 200
+
+
+def test_a_models_history_tab_pages_by_sequence(
+    client, auditor, admin_user, owned_model, django_assert_max_num_queries
+):
+    """The inventory's History tab reads one model's events a page at a time on the
+    (model_ref, sequence) index: newer/older links, no count."""
+    other = RegisteredModelFactory(slug="other-model")
+    _history(admin_user, owned_model, 30)
+    _history(admin_user, other, 5)
+    url = reverse("inventory:model_history", args=[owned_model.slug])
+    client.force_login(auditor)
+    first = client.get(url)
+    assert _sequences(first) == list(range(30, 5, -1))
+    assert "?before=6" in first.content.decode()
+    with django_assert_max_num_queries(13):
+        rest = client.get(url, {"before": 6})
+    assert _sequences(rest) == [5, 4, 3, 2, 1]
+    assert rest.context["page"].older is None and "?after=5" in rest.content.decode()

@@ -303,6 +303,11 @@ def model_transition(request, slug: str):
 def model_history(request, slug: str):
     model = selectors.model_get(user=request.user, slug=slug)
     require_perm(request, "inventory.view_history_registeredmodel", model)
-    page = paginate(request, audit_selectors.audit_event_list(model_pk=model.pk))
-    context = {"page_obj": page, "events": audit_selectors.describe_events(page.object_list)}
+    # A page at a time by sequence on the (model_ref, sequence) index: no count, no offset.
+    page = audit_selectors.event_page(
+        audit_selectors.audit_event_list(model_pk=model.pk),
+        before=request.GET.get("before"),
+        after=request.GET.get("after"),
+    )
+    context = {"page": page, "events": audit_selectors.describe_events(page.events)}
     return render_tab(request, model, tab="history", context=context)
