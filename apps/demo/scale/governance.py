@@ -205,7 +205,7 @@ class GovernanceBuilder:
         while left:
             ready = [t for t in left if t.supersedes is None or t.supersedes.pk is not None]
             for t in ready:
-                t.supersedes_id = t.supersedes.pk if t.supersedes is not None else None
+                t.supersedes = t.supersedes  # its id, now saved
             Threshold.objects.bulk_create(ready, batch_size=1000)
             left = [t for t in left if t.pk is None]
         self.scale.thresholds = rows
@@ -350,10 +350,12 @@ class GovernanceBuilder:
         order = list(IncidentStatus.values)
         used_thresholds = set()
         incidents, timelines = [], []
-        for _ in range(n):
+        for k in range(n):
             plan = rng.choice(candidates)
             m = plan.model
             status = rng.choices([s for s, _ in statuses], weights=[w for _, w in statuses])[0]
+            if k < len(statuses):
+                status = statuses[k][0]  # every status, however few incidents
             detected = _t(scale, rng, m.deployed_at, 1, 500)
             severity = rng.choice(Severity.values)
             threshold = None
@@ -606,7 +608,7 @@ class GovernanceBuilder:
         scale = self.scale
         Review.objects.bulk_create(self.reviews, batch_size=1000)
         for f in self.findings:
-            f.review_id = f.review.pk if f.review is not None else None
+            f.review = f.review  # its id, now saved
             f._snapshot = diff.snapshot(f, FINDING_AUDITED_FIELDS)
         for f in self.findings:
             if f._final != FindingStatus.OPEN:

@@ -136,6 +136,7 @@ class InventoryBuilder:
         self.plans: list[Plan] = []
         self.datasets: list[Dataset] = []
         self.today = scale.now.date()
+        self.forced: dict[str, int] = {}
 
     # --- people ---------------------------------------------------------------------------
 
@@ -442,7 +443,7 @@ class InventoryBuilder:
         if reach == 1:
             stages[-1] = VersionStage.STAGING
             self._stages(plan, stages, times)
-            if rng.random() < 0.75:
+            if self._forced("in validation", (0.9,), rng.random()) < 0.75:
                 self._request(
                     plan,
                     ApprovalKind.VALIDATION_SIGNOFF,
@@ -450,7 +451,7 @@ class InventoryBuilder:
                     self._t(t, 1, 10),
                     RequestStatus.PENDING,
                 )
-            elif rng.random() < 0.5:
+            elif self._forced("changes", (0.1,), rng.random()) < 0.5:
                 self._request(
                     plan,
                     ApprovalKind.VALIDATION_SIGNOFF,
@@ -519,7 +520,7 @@ class InventoryBuilder:
         if len(promoted) < n and reach == 3:
             j = n - 1
             stages[j] = VersionStage.STAGING
-            roll = rng.random()
+            roll = self._forced("candidate", (0.1, 0.3, 0.5, 0.6), rng.random())
             if roll < 0.25:
                 t2 = self._validate(plan, j, self._t(max(t, times[j]), 3, 15))
                 if not self._overdue(plan):
@@ -602,6 +603,13 @@ class InventoryBuilder:
             self._set(
                 plan, self._t(t, 0, 1), plan.model.validator_id, A.UPDATE, {"next_review_date": due}
             )
+
+    def _forced(self, key: str, first: tuple[float, ...], drawn: float) -> float:
+        """``drawn``, except for the first few times ``key`` is asked: then the values of
+        ``first`` in turn, so that every outcome occurs however small the inventory."""
+        seen = self.forced.get(key, 0)
+        self.forced[key] = seen + 1
+        return first[seen] if seen < len(first) else drawn
 
     def _overdue(self, plan: Plan) -> bool:
         d = plan.model.next_review_date
@@ -803,7 +811,7 @@ class InventoryBuilder:
         )
         deployments = [d for p in plans for d in p.deployments]
         for d in deployments:
-            d.version_id = d.version.pk
+            d.version = d.version  # its id, now saved (the cached row kept)
         Deployment.objects.bulk_create(deployments, batch_size=1000)
         set_stamps(Deployment, [(d.pk, {"created_at": d.deployed_at}) for d in deployments])
         self._feeds()
