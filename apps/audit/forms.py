@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
-from apps.audit.selectors import model_refs
+from apps.audit.selectors import model_refs, within_period
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -57,12 +57,9 @@ class AuditEventFilterForm(forms.Form):
             queryset = queryset.filter(action=data["action"])
         if data["actor"].strip():
             queryset = queryset.filter(actor_username__iexact=data["actor"].strip())
-        if data["date_from"]:
-            queryset = queryset.filter(occurred_at__gte=self._day_start(data["date_from"]))
-        if data["date_to"]:
-            end = self._day_start(data["date_to"] + dt.timedelta(days=1))
-            queryset = queryset.filter(occurred_at__lt=end)
-        return queryset
+        start = self._day_start(data["date_from"]) if data["date_from"] else None
+        end = self._day_start(data["date_to"] + dt.timedelta(days=1)) if data["date_to"] else None
+        return within_period(queryset, start=start, end=end)
 
     def jump_to(self) -> dt.datetime | None:
         """The end of the day to jump to (the page then starts with its last event)."""

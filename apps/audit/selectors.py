@@ -102,6 +102,34 @@ def event_page(
     return EventPage(events=rows, older=rows[-1].sequence if more else None, newer=newer)
 
 
+def within_period(queryset: QuerySet[AuditEvent], *, start=None, end=None, end_inclusive=False):
+    """Events of ``queryset`` at or after ``start`` and before ``end`` (or at it), read as a
+    range of sequences: the bounds come from the ``occurred_at`` index (two one-row reads), so
+    a page of an old period is one index range instead of a walk down from the newest event.
+    The chain is appended in time order (the time is read under the head's lock), so the
+    sequence range holds the period; the time filter stays, so nothing outside it shows."""
+    if start is not None:
+        queryset = queryset.filter(occurred_at__gte=start)
+        first = (
+            AuditEvent.objects.filter(occurred_at__gte=start)
+            .order_by("occurred_at")
+            .values_list("sequence", flat=True)
+            .first()
+        )
+        queryset = queryset.filter(sequence__gte=first) if first else queryset.none()
+    if end is not None:
+        bound = {"occurred_at__lte" if end_inclusive else "occurred_at__lt": end}
+        queryset = queryset.filter(**bound)
+        last = (
+            AuditEvent.objects.filter(**bound)
+            .order_by("-occurred_at")
+            .values_list("sequence", flat=True)
+            .first()
+        )
+        queryset = queryset.filter(sequence__lte=last) if last else queryset.none()
+    return queryset
+
+
 def sequence_before(moment) -> int | None:
     """The cursor that shows the events up to ``moment`` first ("jump to a date"): one past
     the last event before it, found on the ``occurred_at`` index (events are appended in

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from apps.audit.models import AuditEvent
-from apps.audit.selectors import model_refs
+from apps.audit.selectors import model_refs, within_period
 from apps.core.filters import FilterSet, IsoDateTimeFilter
 
 
@@ -20,10 +20,8 @@ class AuditEventFilter(FilterSet):
     actor = django_filters.CharFilter(
         field_name="actor_username", lookup_expr="iexact", label="Actor username (any case)"
     )
-    since = IsoDateTimeFilter(
-        field_name="occurred_at", lookup_expr="gte", label="On or after (ISO 8601)"
-    )
-    until = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt", label="Before (ISO 8601)")
+    since = IsoDateTimeFilter(method="filter_since", label="On or after (ISO 8601)")
+    until = IsoDateTimeFilter(method="filter_until", label="Before (ISO 8601)")
 
     class Meta:
         model = AuditEvent
@@ -34,3 +32,11 @@ class AuditEventFilter(FilterSet):
         # so an unknown (or deleted) model's slug matches nothing. Resolved first, so the
         # events are read on the (model_ref, sequence) index.
         return queryset.filter(model_ref__in=model_refs(value))
+
+    # A period is read as a range of sequences (see within_period): an old week is one index
+    # range, not a walk down from the newest event.
+    def filter_since(self, queryset, name, value):
+        return within_period(queryset, start=value)
+
+    def filter_until(self, queryset, name, value):
+        return within_period(queryset, end=value)
