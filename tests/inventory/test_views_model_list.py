@@ -186,10 +186,10 @@ def test_the_list_query_count_does_not_grow_with_rows(
 ):
     _models(rows)
     client.force_login(viewer)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(8):
         response = client.get(LIST, {"ordering": "owner"})
     assert response.status_code == 200
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(7):
         assert client.get(LIST, {"risk_tier": "1"}, HTTP_HX_REQUEST="true").status_code == 200
 
 
