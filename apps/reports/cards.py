@@ -32,6 +32,18 @@ CHART_HEIGHT = 220
 #: Changes printed in the card, newest first. The snapshot holds up to 200, all of them in the
 #: attached JSON; the complete trail is the audit extract. Also bounds the card's length.
 CHANGES_SHOWN = 50
+#: Versions printed in full besides every version in production or staging: the newest. The
+#: older ones are counted per stage with their dates; all of them are in the attached JSON,
+#: the register and the audit extract. The card's length grows with what it prints, not
+#: with every version ever registered.
+VERSIONS_SHOWN = 10
+CURRENT_STAGES = ("production", "staging")
+STAGE_ORDER = ("production", "staging", "development", "archived")
+#: Approval requests printed with their decisions (Approvals and Sign-off), besides any
+#: still pending: the newest. Older ones are counted per kind and outcome.
+APPROVALS_SHOWN = 20
+#: Deployments printed, newest first; older ones are counted per environment and status.
+DEPLOYMENTS_SHOWN = 20
 
 #: Sections in order: anchor and title (the table of contents and the headings share them).
 SECTIONS = (
@@ -191,6 +203,91 @@ def _drift(snapshot: dict) -> dict | None:
     return shown
 
 
+def _span(times: list[str]) -> tuple[str, str]:
+    """The first and last of snapshot times (ISO 8601 UTC sorts as text), for display."""
+    present = sorted(t for t in times if t)
+    return (display_time(present[0]), display_time(present[-1])) if present else ("", "")
+
+
+def _older_versions(older: list[dict]) -> list[dict]:
+    """Versions not printed in full, one row per stage: how many, how many approved, and
+    when the first and last of them were registered."""
+    by_stage: dict[str, list[dict]] = {}
+    for version in older:
+        by_stage.setdefault(version.get("stage") or "", []).append(version)
+    order = {stage: index for index, stage in enumerate(STAGE_ORDER)}
+    rows = []
+    for stage in sorted(by_stage, key=lambda s: (order.get(s, len(order)), s)):
+        group = by_stage[stage]
+        first, last = _span([v.get("created_at") or "" for v in group])
+        names = [v.get("version") or "" for v in group]  # newest first
+        rows.append(
+            {
+                "stage_label": group[0].get("stage_label") or stage,
+                "count": len(group),
+                "approved": sum(1 for v in group if v.get("approved_at")),
+                "first_created": first,
+                "last_created": last,
+                "newest": names[0],
+                "oldest": names[-1],
+            }
+        )
+    return rows
+
+
+def _versions(snapshot: dict, shown: list[dict]) -> tuple[list[dict], list[dict], int]:
+    """The versions printed in full (production, staging and the newest ``VERSIONS_SHOWN``,
+    newest first), the others summarised per stage, and how many those are."""
+    full, older = [], []
+    for index, (raw, entry) in enumerate(zip(snapshot.get("versions") or [], shown, strict=True)):
+        if index < VERSIONS_SHOWN or raw.get("stage") in CURRENT_STAGES:
+            full.append(entry)
+        else:
+            older.append(raw)
+    return full, _older_versions(older), len(older)
+
+
+def _counted(items: list[dict], keys: tuple[str, str]) -> list[dict]:
+    """Items counted by two labels (e.g. kind and status), most frequent first."""
+    counts: dict[tuple[str, str], int] = {}
+    for item in items:
+        key = (item.get(keys[0]) or "", item.get(keys[1]) or "")
+        counts[key] = counts.get(key, 0) + 1
+    ordered = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    return [{"first": a, "second": b, "count": n} for (a, b), n in ordered]
+
+
+def _approvals(snapshot: dict, shown: list[dict]) -> dict:
+    """The approval requests printed (every pending one and the newest ``APPROVALS_SHOWN``)
+    and the older ones counted per kind and status, with their span."""
+    printed, older = [], []
+    for index, (raw, entry) in enumerate(zip(snapshot.get("approvals") or [], shown, strict=True)):
+        if index < APPROVALS_SHOWN or raw.get("status") == "pending":
+            printed.append(entry)
+        else:
+            older.append(raw)
+    first, last = _span([a.get("requested_at") or "" for a in older])
+    return {
+        "shown": printed,
+        "older": _counted(older, ("kind_label", "status_label")),
+        "older_total": len(older),
+        "older_decisions": sum(len(a.get("decisions") or []) for a in older),
+        "older_first": first,
+        "older_last": last,
+    }
+
+
+def _deployments(snapshot: dict, shown: list[dict]) -> dict:
+    """The newest ``DEPLOYMENTS_SHOWN`` deployments and the rest counted."""
+    raw = snapshot.get("deployments") or []
+    older = raw[DEPLOYMENTS_SHOWN:]
+    return {
+        "shown": shown[:DEPLOYMENTS_SHOWN],
+        "older": _counted(older, ("environment_label", "status_label")),
+        "older_total": len(older),
+    }
+
+
 def card_context(snapshot: dict, meta: dict, *, for_pdf: bool) -> dict:
     """Everything ``card.html`` draws."""
     as_of = parse_time(snapshot["as_of"])
@@ -210,6 +307,7 @@ def card_context(snapshot: dict, meta: dict, *, for_pdf: bool) -> dict:
         sources = item.get("sources") or {}
         item["source_pairs"] = [(name, sources.get(name, "")) for name in frameworks]
     model = snapshot["model"]
+    versions, older_versions, older_versions_total = _versions(snapshot, shown["versions"])
     context = {
         "for_pdf": for_pdf,
         "s": shown,
@@ -218,7 +316,12 @@ def card_context(snapshot: dict, meta: dict, *, for_pdf: bool) -> dict:
         "sections": SECTIONS,
         "titles": {key.replace("-", "_"): title for key, title in SECTIONS},
         "production": production_shown,
-        "versions": shown["versions"],
+        "versions": versions,
+        "older_versions": older_versions,
+        "older_versions_total": older_versions_total,
+        "versions_total": len(shown["versions"]),
+        "approvals": _approvals(snapshot, shown["approvals"]),
+        "deployments": _deployments(snapshot, shown["deployments"]),
         "changes": shown["changes"][:CHANGES_SHOWN],
         "changes_total": len(shown["changes"]),
         "metrics": _metrics(snapshot, as_of),
