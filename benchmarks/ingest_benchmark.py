@@ -262,6 +262,8 @@ def ingest(admin, path: Path, frames: list | None = None) -> tuple[float, dict[s
 
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {Observation._meta.db_table}")
+        # The series and rollups the loader keeps beside the rows go with them.
+        cursor.execute("TRUNCATE monitoring_observationseries, monitoring_observationrollup")
         cursor.execute("CHECKPOINT")
     IngestionBatch.objects.all().delete()
     with no_enqueue(), path.open("rb") as handle:

@@ -245,6 +245,15 @@ MATRIX: list[Case] = [
     model_case("monitoring:model_monitoring"),
     model_case("api:model-metric-list"),
     Case("api:model-metric-detail", expect=allow(*EVERY_ROLE), obj="metric", constrained=True),
+    Case(
+        "api:model-metric-observations", expect=allow(*EVERY_ROLE), obj="metric", constrained=True
+    ),
+    Case(
+        "api:model-metric-observations-csv",
+        expect=allow(*EVERY_ROLE),
+        obj="metric",
+        constrained=True,
+    ),
     # drift: whoever sees the model reads its runs; its team, validators and admins upload
     model_case("monitoring:drift_list"),
     model_case("monitoring:drift_list", "post", who=DRIFT_RUNNERS),

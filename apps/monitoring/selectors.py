@@ -480,3 +480,50 @@ def metric_charts(*, model, start, end, segment: str, thresholds: list) -> list[
         )
     result.sort(key=lambda c: (c["drift"], c["metric"].name))
     return result
+
+
+# --- full-resolution observations of one metric (keyset pages, CSV) ------------------------
+
+
+def observation_page(
+    *,
+    model: RegisteredModel,
+    metric: MetricDefinition,
+    start: datetime,
+    end: datetime,
+    segment: str = "",
+    after: tuple[int, datetime] | None = None,
+    limit: int = 1000,
+) -> list[tuple[int, str, datetime, float]]:
+    """Up to ``limit`` observations (version id, version, time, value) of the metric in
+    ``[start, end)`` for ``segment``, in (version, time) order, after the ``after`` key.
+
+    Each version is one range of the primary key read from the key on (an index step
+    whatever the offset), so the cost of a page does not grow with how far it is; one
+    query per version the page reaches (a page ends inside one version, or reaches the
+    next)."""
+    # The versions holding this series (the series table), in id order.
+    versions = list(
+        _model_series(model=model)
+        .filter(metric=metric, segment=segment, first_at__lt=end, last_at__gte=start)
+        .order_by("version_id")
+        .values_list("version_id", "version__version")
+    )
+    rows: list[tuple[int, str, datetime, float]] = []
+    for version_id, label in versions:
+        if after is not None and version_id < after[0]:
+            continue
+        qs = Observation.objects.filter(
+            version_id=version_id,
+            metric=metric,
+            segment=segment,
+            timestamp__gte=start,
+            timestamp__lt=end,
+        )
+        if after is not None and version_id == after[0]:
+            qs = qs.filter(timestamp__gt=after[1])
+        found = qs.order_by("timestamp").values_list("timestamp", "value")[: limit - len(rows)]
+        rows.extend((version_id, label, t, v) for t, v in found)
+        if len(rows) >= limit:
+            break
+    return rows

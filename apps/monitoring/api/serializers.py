@@ -265,3 +265,37 @@ class MetricSeriesSerializer(serializers.Serializer):
     series = VersionSeriesSerializer(many=True)
     thresholds = ActiveThresholdSerializer(many=True)
     breaches = MetricBreachSerializer(many=True)
+
+
+class ObservationQuerySerializer(serializers.Serializer):
+    """Query parameters of a metric's full-resolution observations."""
+
+    locals()["from"] = DateTimeField(
+        required=False, help_text="Start (ISO 8601); default: 90 days before ``to``."
+    )
+    to = DateTimeField(required=False, help_text="End (ISO 8601); default: now.")
+    segment = ReferenceField(
+        required=False, allow_blank=True, default="", help_text="Empty: the whole population."
+    )
+    cursor = serializers.CharField(
+        required=False, default="", help_text="The ``next`` link's cursor (opaque)."
+    )
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=5000, default=1000)
+
+    def validate(self, attrs):
+        end = attrs.get("to") or clock.now()
+        start = attrs.get("from") or end - timedelta(days=90)
+        if start >= end:
+            raise serializers.ValidationError({"from": ["Must be before to."]})
+        return {**attrs, "from": start, "to": end}
+
+
+class ObservationRowSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    value = serializers.FloatField()
+
+
+class ObservationPageSerializer(serializers.Serializer):
+    next = serializers.CharField(allow_null=True, help_text="The next page, or null.")
+    results = ObservationRowSerializer(many=True)

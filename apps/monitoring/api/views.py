@@ -3,14 +3,16 @@ answer 404), permissions from apps/monitoring/rules.py, every write from a servi
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
+from django.http import StreamingHttpResponse
 from django_filters import rest_framework as df
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from apps.core.api.mixins import ServiceWriteMixin, UpdateSerializerMixin
@@ -24,6 +26,33 @@ from apps.monitoring.choices import ThresholdStatus
 from apps.monitoring.models import MetricDefinition, Threshold
 
 MANAGE = "monitoring.change_threshold"
+CSV_CHUNK = 10_000
+
+
+def _cursor_of(version_id: int, at: datetime) -> str:
+    """An opaque keyset cursor: where a page of observations ended."""
+    text = f"{version_id}:{at.astimezone(UTC).isoformat()}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _cursor_key(cursor: str) -> tuple[int, datetime] | None:
+    if not cursor:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, at = text.split(":", 1)
+        return int(version), datetime.fromisoformat(at)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError({"cursor": ["Not a cursor of this list."]}) from exc
+
+
+def _csv_text(text: str) -> str:
+    """A CSV field, quoted when it must be, and never read as a formula."""
+    if text[:1] in ("=", "+", "-", "@"):
+        text = "'" + text
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 class ThresholdFilter(FilterSet):
@@ -142,6 +171,18 @@ METRIC_PARAM = OpenApiParameter(
         description="Each with its latest whole-population value and the latest evaluation "
         "of its active thresholds per version.",
     ),
+    observations=extend_schema(
+        summary="A metric's observations at full resolution, a page at a time",
+        description="In (version, time) order. Pages are keyset pages: follow ``next`` "
+        "(its ``cursor`` marks where the page ended), so a late page costs what the first does.",
+        parameters=[METRIC_PARAM, s.ObservationQuerySerializer],
+        responses=s.ObservationPageSerializer,
+    ),
+    observations_csv=extend_schema(
+        summary="A metric's observations at full resolution as CSV (streamed)",
+        parameters=[METRIC_PARAM, s.ObservationQuerySerializer],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    ),
     retrieve=extend_schema(
         summary="A metric's series over a time range, downsampled",
         description="One series per version. Long series are reduced in the database to time "
@@ -164,12 +205,88 @@ class ModelMetricViewSet(ModelChildMixin, viewsets.GenericViewSet):
     perms = {
         "list": "monitoring.view_observation",
         "retrieve": "monitoring.view_observation",
+        "observations": "monitoring.view_observation",
+        "observations_csv": "monitoring.view_observation",
     }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return MetricDefinition.objects.none()
         return selectors.model_metrics(model=self.get_parent())
+
+    def _metric(self, request, kwargs):
+        model = self.get_parent()
+        self.check_object_permissions(request, model)
+        metric = MetricDefinition.objects.filter(name=kwargs["metric"]).first()
+        if metric is None:
+            raise NotFound("No such metric.")
+        return model, metric
+
+    def _observation_query(self, request) -> dict:
+        query = s.ObservationQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = dict(query.validated_data)
+        params["after"] = _cursor_key(params.pop("cursor"))
+        return params
+
+    @action(detail=True, methods=["get"], url_path="observations")
+    def observations(self, request, *args, **kwargs):
+        model, metric = self._metric(request, kwargs)
+        p = self._observation_query(request)
+        size = p["page_size"]
+        rows = selectors.observation_page(
+            model=model,
+            metric=metric,
+            start=p["from"],
+            end=p["to"],
+            segment=p["segment"],
+            after=p["after"],
+            limit=size + 1,
+        )
+        following = None
+        if len(rows) > size:
+            rows = rows[:size]
+            last = rows[-1]
+            query = request.query_params.copy()
+            query["cursor"] = _cursor_of(last[0], last[2])
+            following = request.build_absolute_uri(request.path) + "?" + query.urlencode()
+        body = {
+            "next": following,
+            "results": [{"version": r[1], "timestamp": r[2], "value": r[3]} for r in rows],
+        }
+        return Response(s.ObservationPageSerializer(body).data)
+
+    @action(detail=True, methods=["get"], url_path="observations/csv")
+    def observations_csv(self, request, *args, **kwargs):
+        model, metric = self._metric(request, kwargs)
+        p = self._observation_query(request)
+
+        def lines():
+            yield "version,timestamp,value,segment\r\n"
+            after = p["after"]
+            while True:
+                rows = selectors.observation_page(
+                    model=model,
+                    metric=metric,
+                    start=p["from"],
+                    end=p["to"],
+                    segment=p["segment"],
+                    after=after,
+                    limit=CSV_CHUNK,
+                )
+                yield "".join(
+                    f"{_csv_text(r[1])},{r[2].astimezone(UTC).isoformat()},{r[3]!r},"
+                    f"{_csv_text(p['segment'])}\r\n"
+                    for r in rows
+                )
+                if len(rows) < CSV_CHUNK:
+                    return
+                after = (rows[-1][0], rows[-1][2])
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        name = f"{model.slug}-{metric.name}-observations.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
 
     def _thresholds_by_metric(self, model) -> dict[int, list]:
         grouped: dict[int, list] = {}

@@ -599,6 +599,25 @@ def record_rollups(segment: binary.Segment, *, fresh: bool) -> None:
         )
 
 
+class _IndexSteps:
+    """Within a load's transaction, the series reads below go by the primary key even when
+    the planner's statistics predate the load (a store just filled or emptied looks empty
+    to it, and a sequential scan per series of a million new rows is what it would pick)."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    def __enter__(self):
+        self.cursor.execute("SELECT current_setting('enable_seqscan')")
+        self.previous = self.cursor.fetchone()[0]
+        self.cursor.execute("SET LOCAL enable_seqscan = off")
+        return self.cursor
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self.cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [self.previous])
+
+
 def rebuild_rollups(ranges: list[DayRange]) -> None:
     """Recompute the rollups of whole days of series from the store's rows."""
     if not ranges:
@@ -616,7 +635,7 @@ def rebuild_rollups(ranges: list[DayRange]) -> None:
             "unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::bigint[]) "
             "AS k(v, m, s, lo, hi)"
         )
-        with connection.cursor() as cursor:
+        with connection.cursor() as raw, _IndexSteps(raw) as cursor:
             cursor.execute(
                 f"DELETE FROM {table} r USING {unnest} WHERE r.version_id = k.v "  # noqa: S608
                 "AND r.metric_id = k.m AND r.segment = k.s AND r.bucket >= k.lo "
@@ -702,7 +721,7 @@ def refresh_series(keys: list[tuple[int, int, str]]) -> None:
     table = ObservationSeries._meta.db_table
     obs = Observation._meta.db_table
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        with connection.cursor() as raw, _IndexSteps(raw) as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (version_id, metric_id, segment, first_at, last_at, "  # noqa: S608
                 "last_value) SELECT k.v, k.m, k.s, f.timestamp, l.timestamp, l.value "
