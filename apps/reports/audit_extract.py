@@ -3,8 +3,11 @@ hash chain verified and the result printed.
 
 Two checks, both reported:
 
-- the whole chain (``apps.audit.selectors.audit_chain_verify``): every event from the first,
-  recomputed in order and compared with the stored chain head — the log as a whole is intact;
+- the whole chain (``apps.audit.selectors.audit_chain_verify_incremental``): the events after
+  the last point an earlier verification proved (anchored by a signed checkpoint when there
+  is one; the first event when nothing was proven), recomputed in order and compared with the
+  stored chain head and the signed checkpoints — the log as a whole is intact, at the cost of
+  the events added since, not of the whole trail;
 - the extract's own events: each event's hash matches its content, and each links to the
   event just before it in the chain (its ``prev_hash`` equals that event's hash; the
   genesis hash for the first). An extract for one model skips the other models' events, so
@@ -80,8 +83,9 @@ def extract_events(
     """The events of the period (and model), oldest first, and the verification result.
 
     Raises PermissionDenied unless the user reads the audit log (and, for one model, may
-    see that model's history). Two queries for the extract whatever its size, plus the
-    streaming walk of the whole chain.
+    see that model's history). Two queries for the extract whatever its size (one model's
+    events through the ``model_ref`` index), plus the streaming walk of the chain since the
+    last verified point.
     """
     if not user.has_perm("audit.view_auditevent"):
         raise PermissionDenied("You may not read the audit log.")
@@ -101,12 +105,17 @@ def extract_events(
     events = list(qs)
     verification = verify_extract(events)
     head = audit_selectors.chain_head()
-    chain = audit_selectors.audit_chain_verify()
+    checkpoints = audit_selectors.audit_checkpoints_read()
+    base = audit_selectors.verification_base(checkpoints)
+    chain = audit_selectors.audit_chain_verify_incremental(
+        base=base, head=head, checkpoints=checkpoints
+    )
     verification.update(
         {
             "ok": chain.ok and verification["extract"]["ok"],
             "verified_at": iso(clock.now()),
             "chain": chain.as_dict(),
+            "chain_base": {"sequence": base.sequence, "note": base.note},
             "chain_head": {"sequence": head.sequence, "hash": head.hash},
             "scope": {
                 "model": model.slug if model is not None else None,

@@ -205,3 +205,19 @@ def test_extract_queries_do_not_grow_with_the_number_of_events(
     with django_assert_max_num_queries(len(one.captured_queries)):
         extracted, _ = audit_extract.extract_events(user=auditor)
     assert len(extracted) == 5
+
+
+def test_it_verifies_the_chain_from_the_last_proven_point_only(
+    auditor, admin_user, owned_model, events
+):
+    """Cost of the events since the last verification, not of the whole trail."""
+    from apps.audit.services import verification_run
+
+    run, result = verification_run(trigger="command", full=True)
+    assert result.ok and run.target_sequence == events["second"].sequence
+    later = _record(admin_user, owned_model, "after the verification")
+    extracted, verification = audit_extract.extract_events(user=auditor, model=owned_model)
+    assert extracted[-1].pk == later.pk
+    assert verification["ok"] is True
+    assert verification["chain"]["count"] == 1  # only the event after the proven point
+    assert verification["chain_base"]["sequence"] == events["second"].sequence
