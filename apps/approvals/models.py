@@ -49,6 +49,8 @@ class ApprovalRequest(models.Model):
             models.Index(fields=["status", "kind"]),
             # Lists newest first (the API, a model's tab) without sorting the whole history.
             models.Index(fields=["-requested_at"], name="approval_newest_first"),
+            # A model's latest approval (the register): one index step per model.
+            models.Index(fields=["model", "status", "closed_at"], name="approval_model_closed"),
             # The inbox and the badge: pending requests, oldest first.
             models.Index(
                 fields=["requested_at", "id"],

@@ -172,48 +172,84 @@ def _count(queryset) -> Coalesce:
 
 
 def _rows_now(filterset) -> list[dict]:
+    """Today's register: one query for the models with their figures (plain values, no
+    objects), one each for the people and the business units they name (a few hundred,
+    however many models)."""
     today = timezone.localdate()
     mine = {"model": OuterRef("pk")}
     production = ModelVersion.objects.filter(stage=VersionStage.PRODUCTION, **mine)
+    # The latest approval of each model: one step down the (model, status, closed_at) index,
+    # however many requests the model has had.
     approvals = (
         ApprovalRequest.objects.filter(status=RequestStatus.APPROVED, **mine)
-        .order_by()
-        .values("model")
-        .annotate(last=Max("closed_at"))
-        .values("last")[:1]
+        .order_by("-closed_at")
+        .values("closed_at")[:1]
     )
     open_findings = Finding.objects.filter(status=FindingStatus.OPEN, **mine)
-    models = filterset.qs.select_related(
-        "business_unit", "owner", "business_owner", "validator"
-    ).annotate(
-        production_version=Subquery(production.values("version")[:1]),
-        last_approval_at=Subquery(approvals),
-        open_incidents=_count(Incident.objects.filter(status__in=ACTIVE_STATUSES, **mine)),
-        open_findings=_count(open_findings),
-        overdue_findings=_count(open_findings.filter(due_date__lt=today)),
+    models = list(
+        filterset.qs.annotate(
+            production_version=Subquery(production.values("version")[:1]),
+            last_approval_at=Subquery(approvals),
+            open_incidents=_count(Incident.objects.filter(status__in=ACTIVE_STATUSES, **mine)),
+            open_findings=_count(open_findings),
+            overdue_findings=_count(open_findings.filter(due_date__lt=today)),
+        ).values(
+            "slug",
+            "name",
+            "business_unit_id",
+            "owner_id",
+            "business_owner_id",
+            "validator_id",
+            "risk_tier",
+            "eu_ai_act_class",
+            "eu_annex_iii_point",
+            "status",
+            "next_review_date",
+            "production_version",
+            "last_approval_at",
+            "open_incidents",
+            "open_findings",
+            "overdue_findings",
+        )
     )
+    people = {m[key] for m in models for key in PEOPLE_KEYS if m[key]}
+    users = {
+        u.pk: u
+        for u in User.objects.filter(pk__in=people).only(
+            "pk", "username", "first_name", "last_name"
+        )
+    }
+    units = {
+        u.pk: u
+        for u in BusinessUnit.objects.filter(pk__in={m["business_unit_id"] for m in models}).only(
+            "pk", "name", "code"
+        )
+    }
     return [
         _row(
-            slug=m.slug,
-            name=m.name,
-            unit=m.business_unit,
-            owner=m.owner,
-            business_owner=m.business_owner,
-            validator=m.validator,
-            risk_tier=m.risk_tier,
-            eu_class=m.eu_ai_act_class,
-            annex_point=m.eu_annex_iii_point,
-            status=m.status,
-            production_version=m.production_version,
-            last_approval_at=m.last_approval_at,
-            open_incidents=m.open_incidents,
-            open_findings=m.open_findings,
-            overdue_findings=m.overdue_findings,
-            next_review_date=m.next_review_date,
+            slug=m["slug"],
+            name=m["name"],
+            unit=units.get(m["business_unit_id"]),
+            owner=users.get(m["owner_id"]),
+            business_owner=users.get(m["business_owner_id"]),
+            validator=users.get(m["validator_id"]),
+            risk_tier=m["risk_tier"],
+            eu_class=m["eu_ai_act_class"],
+            annex_point=m["eu_annex_iii_point"],
+            status=m["status"],
+            production_version=m["production_version"],
+            last_approval_at=m["last_approval_at"],
+            open_incidents=m["open_incidents"],
+            open_findings=m["open_findings"],
+            overdue_findings=m["overdue_findings"],
+            next_review_date=m["next_review_date"],
             today=today,
         )
         for m in models
     ]
+
+
+PEOPLE_KEYS = ("owner_id", "business_owner_id", "validator_id")
 
 
 def _rows_as_of(filterset, *, user, as_of: dt.datetime) -> list[dict]:
