@@ -293,7 +293,11 @@ class IngestionBatch(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "ingestion batches"
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            # Keyset pages of the batch lists, newest first.
+            models.Index(fields=["-created_at", "-id"], name="batch_newest_first"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["sha256", "scope_model"],

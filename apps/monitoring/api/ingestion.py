@@ -14,6 +14,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -163,6 +164,16 @@ class BatchFilter(FilterSet):
         fields = ("model", "status", "source")
 
 
+class BatchCursorPagination(CursorPagination):
+    """Keyset pages, newest first: follow ``next`` (``?cursor=``); a late page costs what
+    the first does (no OFFSET, no COUNT)."""
+
+    ordering = ("-created_at", "-pk")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
 @extend_schema_view(
     list=extend_schema(summary="List the ingestion batches you may see"),
     retrieve=extend_schema(summary="Read a batch: status, stage, progress, counts, row errors"),
@@ -187,6 +198,7 @@ class IngestionBatchViewSet(
     permission_classes = [RulesPermission]
     parser_classes = [JSONParser, MultiPartParser]
     filterset_class = BatchFilter
+    pagination_class = BatchCursorPagination
     ordering_fields = ("created_at",)
     perms = {
         "list": VIEW,

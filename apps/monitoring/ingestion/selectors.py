@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.db.models import Q, QuerySet
@@ -11,6 +12,7 @@ from apps.core.predicates import sees_everything
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import RegisteredModel
 from apps.jobs.selectors import job_stalled
+from apps.monitoring import keyset
 from apps.monitoring.choices import INGEST_TASK, BatchStatus
 from apps.monitoring.models import AllowedPullHost, IngestionBatch, MetricSource
 
@@ -84,3 +86,44 @@ def batch_retryable(batch: IngestionBatch) -> bool:
     if batch.status == BatchStatus.FAILED:
         return bool(batch.file)
     return not batch.is_final and job_stalled(task=INGEST_TASK, object_id=batch.pk)
+
+
+@dataclass
+class KeysetPage:
+    """One page of a newest-first list, with the cursors of its neighbours (None: none)."""
+
+    rows: list
+    newer: str | None
+    older: str | None
+
+
+def keyset_page(qs: QuerySet, *, after: str = "", before: str = "", size: int = 50) -> KeysetPage:
+    """The page of ``qs`` (newest first by created_at, pk) after the cursor ``after`` (older
+    rows) or before ``before`` (newer rows); the first page without either."""
+    key_after, key_before = keyset.decode(after), keyset.decode(before)
+    if key_before is not None:
+        newer = Q(created_at__gt=key_before.at) | Q(created_at=key_before.at, pk__gt=key_before.pk)
+        rows = list(qs.filter(newer).order_by("created_at", "pk")[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size][::-1]
+        return KeysetPage(
+            rows,
+            newer=_cursor(rows[0]) if more and rows else None,
+            older=_cursor(rows[-1]) if rows else None,
+        )
+    if key_after is not None:
+        qs = qs.filter(
+            Q(created_at__lt=key_after.at) | Q(created_at=key_after.at, pk__lt=key_after.pk)
+        )
+    rows = list(qs.order_by("-created_at", "-pk")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return KeysetPage(
+        rows,
+        newer=_cursor(rows[0]) if key_after is not None and rows else None,
+        older=_cursor(rows[-1]) if more else None,
+    )
+
+
+def _cursor(row) -> str:
+    return keyset.encode(keyset.Key(row.created_at, row.pk))

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
-from apps.core.views import paginate, render_page, require_perm, role_required
+from apps.core.views import render_page, require_perm, role_required
 from apps.monitoring.choices import BatchStatus, IngestionSource
 from apps.monitoring.ingestion import selectors, services
 from apps.monitoring.ingestion.forms import UploadForm
@@ -31,10 +31,13 @@ def batch_list(request):
     status = request.GET.get("status", "")
     if status in BatchStatus.values:
         qs = qs.filter(status=status)
-    page = paginate(request, qs)
+    # Keyset pages: a late page costs what the first does (no OFFSET, no COUNT).
+    page = selectors.keyset_page(
+        qs, after=request.GET.get("after", ""), before=request.GET.get("before", "")
+    )
     context = {
-        "page_obj": page,
-        "batches": page.object_list,
+        "keyset": page,
+        "batches": page.rows,
         "status": status,
         "statuses": BatchStatus.choices,
         "can_upload": request.user.has_perm(PUSH),
