@@ -54,16 +54,27 @@ def signin(spec: dict) -> dict:
         SESSION_KEY,
         get_user_model,
     )
+    from django.contrib.auth.backends import ModelBackend
     from django.core.management import call_command
+    from django.utils.module_loading import import_string
 
     store = import_module(settings.SESSION_ENGINE).SessionStore
+    # The backend a password sign-in records: the tree's ModelBackend (or its subclass).
+    backend = next(
+        (
+            path
+            for path in settings.AUTHENTICATION_BACKENDS
+            if issubclass(import_string(path), ModelBackend)
+        ),
+        settings.AUTHENTICATION_BACKENDS[-1],
+    )
     User = get_user_model()
     sessions, tokens = {}, {}
     for role, username in spec["users"].items():
         user = User.objects.get(username=username)
         session = store()
         session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = backend
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.set_expiry(spec.get("session_seconds", 6 * 3600))
         session.create()
