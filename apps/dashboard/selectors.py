@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.incidents import selectors as incident_selectors
@@ -17,7 +18,7 @@ from apps.incidents.choices import Severity
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
 from apps.inventory.models import RegisteredModel
-from apps.monitoring.evaluation.selectors import IN_BREACH, models_in_breach
+from apps.monitoring.evaluation.selectors import IN_BREACH
 from apps.monitoring.models import ThresholdState
 
 SOON_DAYS = 30
@@ -57,8 +58,35 @@ class InventoryFigures:
 
 
 def _breaching_states():
-    return ThresholdState.objects.filter(
-        threshold__model=OuterRef("pk"), threshold__status="active", state__in=IN_BREACH
+    """Threshold states in breach, of active thresholds (there are few: they drive the
+    queries below, never the whole inventory)."""
+    return ThresholdState.objects.filter(threshold__status="active", state__in=IN_BREACH)
+
+
+def _breach_count(state: str):
+    per_model = (
+        ThresholdState.objects.filter(
+            threshold__model=OuterRef("pk"), threshold__status="active", state=state
+        )
+        .order_by()
+        .values("threshold__model")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_model, output_field=IntegerField()), 0)
+
+
+def models_in_breach(*, user, limit: int) -> list[RegisteredModel]:
+    """The ``limit`` worst visible models with an active threshold in warning or critical,
+    with ``critical_count`` and ``warning_count`` (threshold-version pairs): read from the
+    breaching states, so the plan reads the models in breach, not every model."""
+    breaching = _breaching_states().order_by().values("threshold__model_id")
+    return list(
+        inventory_selectors.model_list(user=user)
+        .select_related(None)
+        .filter(pk__in=breaching)
+        .annotate(critical_count=_breach_count("critical"), warning_count=_breach_count("warning"))
+        .order_by("-critical_count", "-warning_count", "name")[:limit]
     )
 
 
@@ -85,8 +113,9 @@ def inventory_figures(*, user, today: dt.date | None = None) -> InventoryFigures
     aggregates["due_later"] = Count(
         "pk", filter=active & Q(next_review_date__gte=today, next_review_date__lte=later)
     )
-    # An EXISTS, not a join: the other counts must not be multiplied by threshold states.
-    aggregates["in_breach"] = Count("pk", filter=Q(Exists(_breaching_states())))
+    # An IN over the few breaching states (hashed once), not a subquery per model.
+    breaching = _breaching_states().order_by().values("threshold__model_id")
+    aggregates["in_breach"] = Count("pk", filter=Q(pk__in=breaching))
     visible = inventory_selectors.model_list(user=user)
     row = visible.order_by().aggregate(**aggregates)
     upcoming = list(
@@ -129,11 +158,10 @@ class MonitoringFigures:
 def monitoring_figures(*, user) -> MonitoringFigures:
     """Three queries whatever the number of models, thresholds or incidents (the number
     of models in breach is counted with the inventory figures)."""
-    breaching = models_in_breach(user=user)
     by_severity = incident_selectors.open_by_severity(user=user)
     figures = [Figure(s.value, s.label, by_severity[s.value] or 0) for s in Severity]
     return MonitoringFigures(
-        in_breach=list(breaching.select_related(None)[:BREACH_LIMIT]),
+        in_breach=models_in_breach(user=user, limit=BREACH_LIMIT),
         open_by_severity=figures,
         open_incidents=sum(f.count for f in figures),
         deadlines=incident_selectors.serious_deadlines(user=user, limit=DEADLINE_LIMIT),

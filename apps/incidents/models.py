@@ -89,6 +89,8 @@ class Incident(models.Model):
         indexes = [
             models.Index(fields=["status", "severity"]),
             models.Index(fields=["reporting_deadline"]),
+            # The list's order: a page is the first rows of a backward index scan.
+            models.Index(fields=["detected_at", "id"], name="incident_detected_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

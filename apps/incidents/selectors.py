@@ -12,12 +12,12 @@ from apps.incidents.choices import ACTIVE_STATUSES, Severity
 from apps.incidents.models import Incident, IncidentEvent
 from apps.inventory.choices import VersionStage
 from apps.inventory.models import ModelVersion, RegisteredModel
-from apps.inventory.selectors import model_list
+from apps.inventory.selectors import model_list, visible_through
 from apps.monitoring.models import Breach
 
 
 def incident_list(*, user, model: RegisteredModel | None = None) -> QuerySet[Incident]:
-    qs = Incident.objects.filter(model__in=model_list(user=user).values("pk"))
+    qs = Incident.objects.filter(visible_through(user))
     if model is not None:
         qs = qs.filter(model=model)
     return qs.select_related("model", "assignee", "threshold__metric")

@@ -129,6 +129,12 @@ class RegisteredModel(models.Model):
             models.Index(fields=["risk_tier", "name"], name="model_tier_name_idx"),
             models.Index(fields=["status", "name"], name="model_status_name_idx"),
             models.Index(fields=["business_unit", "name"], name="model_unit_name_idx"),
+            # Reviews falling due (the dashboard's next ten): retired models have none.
+            models.Index(
+                fields=["next_review_date", "name"],
+                condition=~Q(status=LifecycleStatus.RETIRED),
+                name="model_review_due_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

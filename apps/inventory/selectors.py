@@ -46,6 +46,16 @@ def model_visibility_q(user) -> Q:
     return q
 
 
+def visible_through(user, path: str = "model") -> Q:
+    """Q over a table pointing at registered models through ``path``: the rows of models the
+    user sees. Empty for those who see the whole inventory, so their lists join no model
+    table (an IN over every model made PostgreSQL hash all of them for each page)."""
+    q = model_visibility_q(user)
+    if not q:
+        return Q()
+    return Q(**{f"{path}__in": RegisteredModel.objects.filter(q).values("pk")})
+
+
 def model_list(*, user) -> QuerySet[RegisteredModel]:
     return (
         RegisteredModel.objects.filter(model_visibility_q(user))

@@ -12,14 +12,14 @@ from apps.approvals.choices import ApprovalKind, RequestStatus
 from apps.approvals.models import ApprovalRequest
 from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import RegisteredModel
-from apps.inventory.selectors import model_list
+from apps.inventory.selectors import model_list, visible_through
 from apps.reviews import schedule
 from apps.reviews.choices import FindingStatus
 from apps.reviews.models import Finding, Review, ReviewCadence
 
 
 def review_list(*, user, model: RegisteredModel | None = None) -> QuerySet[Review]:
-    qs = Review.objects.filter(model__in=model_list(user=user).values("pk"))
+    qs = Review.objects.filter(visible_through(user))
     if model is not None:
         qs = qs.filter(model=model)
     return qs.select_related("model", "reviewer", "created_by")
@@ -35,7 +35,7 @@ def review_get(*, user, pk: int) -> Review:
 def finding_list(
     *, user, model: RegisteredModel | None = None, overdue_only: bool = False, today=None
 ) -> QuerySet[Finding]:
-    qs = Finding.objects.filter(model__in=model_list(user=user).values("pk"))
+    qs = Finding.objects.filter(visible_through(user))
     if model is not None:
         qs = qs.filter(model=model)
     if overdue_only:

@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from apps.dashboard.selectors import inventory_figures, monitoring_figures
+from apps.core import roles
+from apps.dashboard.selectors import inventory_figures, models_in_breach, monitoring_figures
 from apps.incidents import services
 from tests.factories import ModelVersionFactory, RegisteredModelFactory
 from tests.monitoring.evaluation.helpers import day, ingest
@@ -118,5 +119,18 @@ def test_the_query_count_is_constant(
             awareness_at=timezone.now(),
         )
     client.force_login(viewer)
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(12):
         assert client.get("/").status_code == 200
+
+
+def test_models_in_breach_are_read_from_the_breaching_states(
+    viewer, owned_model, auc, django_assert_num_queries
+):
+    """The list is driven by the states in breach: one query, and models without a breach
+    never enter the plan's result, however many there are."""
+    _breach(owned_model, auc, 0.5)
+    RegisteredModelFactory.create_batch(20)
+    roles.roles_of(viewer)  # the user's roles are read once a request, elsewhere
+    with django_assert_num_queries(1):
+        worst = models_in_breach(user=viewer, limit=10)
+    assert [(m.pk, m.critical_count, m.warning_count) for m in worst] == [(owned_model.pk, 1, 0)]
