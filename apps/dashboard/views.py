@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.shortcuts import render
 from django.urls import reverse
 
-from apps.approvals.selectors import waiting_for
+from apps.approvals.selectors import waiting_count, waiting_queryset
 from apps.core.replica import reading_from_replica
 from apps.core.views import role_required
 from apps.dashboard.selectors import inventory_figures, monitoring_figures
@@ -55,7 +55,7 @@ def _review_url(until: dt.date) -> str:
 @reading_from_replica()  # figures may be a moment old (README, "Scaling out")
 def home(request):
     figures = inventory_figures(user=request.user)
-    my_approvals = waiting_for(user=request.user)
+    my_approvals = list(waiting_queryset(user=request.user)[:5])
     tier_bars = [
         (
             f.label,
@@ -88,8 +88,8 @@ def home(request):
         "overdue_findings": overdue_finding_count(user=request.user, today=figures.today),
         # Expired thresholds no longer apply: monitoring is blind until they are re-signed.
         "expired_threshold_models": list(models_with_expired_thresholds(user=request.user)[:10]),
-        # The navigation badge reads the same list, so it costs no further query.
+        # The oldest five; the count is the navigation badge's (one count query).
         "my_approvals": my_approvals,
-        "approvals_waiting": len(my_approvals),
+        "approvals_waiting": waiting_count(user=request.user),
     }
     return render(request, "dashboard/home.html", context)

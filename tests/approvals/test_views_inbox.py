@@ -199,3 +199,20 @@ def test_the_dashboard_lists_my_pending_approvals(
     assert "My pending approvals" in body
     assert promotion.title in body
     assert 'aria-label="1 waiting"' in body
+
+
+def test_the_dashboard_lists_the_oldest_five_and_counts_all(
+    client, business_owner, model_owner, django_assert_max_num_queries
+):
+    made = [
+        request_promotion(promotable_model(model_owner, business_owner, f"d-{i}"), model_owner)
+        for i in range(7)
+    ]
+    client.force_login(business_owner)
+    client.get(reverse("dashboard:home"))
+    with django_assert_max_num_queries(17):
+        body = client.get(reverse("dashboard:home")).content.decode()
+    assert 'My pending approvals <span class="badge badge--warn">7</span>' in body
+    assert 'aria-label="7 waiting"' in body
+    assert made[0].title in body and made[4].title in body
+    assert made[5].title not in body
