@@ -127,6 +127,30 @@ def _is_open(slot: str) -> Q:
     return Q(*(Q(**{f"open_slots__{i}": slot}) for i in range(policy.MAX_SLOTS)), _connector=Q.OR)
 
 
+def waiting_q(*, user) -> Q | None:
+    """The condition, over a user's visible requests, of those waiting for the user; None
+    when nothing can (no role, or no permission to decide). See ``waiting_queryset``."""
+    user_roles = roles.roles_of(user)
+    if not user_roles or not user.has_perm(DECIDE):
+        return None
+    developers = ApprovalRequest._meta.get_field("model").related_model.developers.through
+    develops = developers.objects.filter(registeredmodel_id=OuterRef("model_id"), user_id=user.pk)
+    decided = Decision.objects.filter(request=OuterRef("pk"), approver=user.pk)
+    slot_open = Q(model__business_owner=user.pk) & _is_open(ApproverRole.BUSINESS_OWNER)
+    if roles.VALIDATOR in user_roles:
+        slot_open |= _is_open(ApproverRole.VALIDATOR)
+    if roles.ADMIN in user_roles:
+        slot_open |= _is_open(ApproverRole.ADMIN)
+    return (
+        Q(status=RequestStatus.PENDING)
+        & ~Q(requested_by=user.pk)
+        & ~Q(model__owner=user.pk)
+        & slot_open
+        & ~Exists(develops)
+        & ~Exists(decided)
+    )
+
+
 def waiting_queryset(*, user) -> QuerySet[ApprovalRequest]:
     """Pending requests this user could approve now, oldest first, decided in the database:
     the same rules as ``policy.four_eyes_refusal`` and ``policy.signing_slot`` (approving),
@@ -137,25 +161,10 @@ def waiting_queryset(*, user) -> QuerySet[ApprovalRequest]:
     (which the engine keeps with each approval) for the model's named business owner, the
     validator or administrator slot for those roles. (The rules' object permission for a
     business owner is that slot test.)"""
-    user_roles = roles.roles_of(user)
-    if not user_roles or not user.has_perm(DECIDE):
+    waiting = waiting_q(user=user)
+    if waiting is None:
         return ApprovalRequest.objects.none()
-    developers = ApprovalRequest._meta.get_field("model").related_model.developers.through
-    develops = developers.objects.filter(registeredmodel_id=OuterRef("model_id"), user_id=user.pk)
-    decided = Decision.objects.filter(request=OuterRef("pk"), approver=user.pk)
-    slot_open = Q(model__business_owner=user.pk) & _is_open(ApproverRole.BUSINESS_OWNER)
-    if roles.VALIDATOR in user_roles:
-        slot_open |= _is_open(ApproverRole.VALIDATOR)
-    if roles.ADMIN in user_roles:
-        slot_open |= _is_open(ApproverRole.ADMIN)
-    return (
-        request_list(user=user)
-        .filter(status=RequestStatus.PENDING)
-        .exclude(requested_by=user.pk)
-        .exclude(model__owner=user.pk)
-        .filter(slot_open, ~Exists(develops), ~Exists(decided))
-        .order_by("requested_at", "pk")
-    )
+    return request_list(user=user).filter(waiting).order_by("requested_at", "pk")
 
 
 def waiting_filter(
