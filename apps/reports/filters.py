@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from apps.core.filters import FilterSet
+from apps.core.filters import FilterSet, ModelSearchFilter
 from apps.reports.choices import ReportKind, ReportStatus
 from apps.reports.models import Report
 
@@ -12,8 +12,9 @@ from apps.reports.models import Report
 class ReportFilter(FilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=ReportKind.choices, label="Kind")
     status = django_filters.MultipleChoiceFilter(choices=ReportStatus.choices, label="Status")
-    model = django_filters.CharFilter(
-        field_name="model__slug", label="Model (slug)", help_text="Slug of the model."
+    model = ModelSearchFilter(
+        label="Model",
+        help_text="A model's slug, or text its name or slug contains.",
     )
     requested_by = django_filters.CharFilter(
         field_name="requested_by__username",
