@@ -72,6 +72,7 @@ def _item(request, approval: ApprovalRequest, form: DecisionForm | None = None) 
 
 
 INBOX_PAGE_SIZE = 25
+MODEL_TAB_PAGE_SIZE = 25
 
 
 @role_required
@@ -224,12 +225,14 @@ def policy_page(request):
 
 def _model_tab(request, model, *, request_form=None, status: int = 200):
     user = request.user
-    approvals = selectors.model_requests(user=user, model=model).prefetch_related("decisions")
+    requests = selectors.model_requests(user=user, model=model).prefetch_related("decisions")
+    page = paginate(request, requests, per_page=MODEL_TAB_PAGE_SIZE)
     can_request = user.has_perm(REQUEST, model)
     if can_request and request_form is None:
         request_form = _request_form(request, model, data=None)
     context = {
-        "approvals": approvals,
+        "approvals": page.object_list,
+        "page_obj": page,
         "can_request": can_request,
         "request_form": request_form,
         "gate_refusal": gate_refusal(model),
