@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, ChainVerification
 from apps.core.admin import ReadOnlyModelAdmin
 
 
@@ -41,3 +41,27 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
         "hash",
     )
     fields = readonly_fields
+
+
+@admin.register(ChainVerification)
+class ChainVerificationAdmin(ReadOnlyModelAdmin):
+    """Verifications of the chain (started from the audit log, the API, the command or the
+    nightly schedule): read-only, like the trail they verify."""
+
+    list_display = (
+        "pk",
+        "requested_at",
+        "requested_by",
+        "trigger",
+        "full",
+        "status",
+        "base_sequence",
+        "target_sequence",
+        "verified",
+        "ok",
+        "duration_ms",
+    )
+    list_filter = ("status", "ok", "full", "trigger")
+    list_select_related = ("requested_by",)
+    ordering = ("-pk",)
+    actions = None

@@ -43,3 +43,16 @@ def test_audit_events_cannot_be_added_changed_or_deleted(client, admin_user, eve
     event.refresh_from_db()
     assert event.message == ""
     assert AuditEvent.objects.count() == 1
+
+
+def test_verifications_are_listed_read_only_in_the_admin(client, admin_user, event):
+    from apps.audit.models import ChainVerification
+
+    run = ChainVerification.objects.create(trigger="command", status="done", ok=True)
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:audit_chainverification_changelist")).status_code == 200
+    assert client.get(reverse("admin:audit_chainverification_add")).status_code == 403
+    change = reverse("admin:audit_chainverification_change", args=[run.pk])
+    client.post(change, {"ok": "False"})
+    run.refresh_from_db()
+    assert run.ok is True
