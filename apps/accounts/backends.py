@@ -2,7 +2,9 @@
 
 ``rules`` answers mlgov's own permissions; a check it refuses falls through to Django's
 ModelBackend, which read the user's and the groups' permissions in two queries on every page
-that asked about something the user may not do.
+that asked about something the user may not do. Django's model permissions open the admin
+site's pages, which only staff reach (``is_staff`` follows the admin role, see
+``accounts.services``): for anyone else they are none, with no query; for staff, one query.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from django.contrib.auth.models import Permission
 class ModelBackend(backends.ModelBackend):
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not (user_obj.is_staff or user_obj.is_superuser):
             return set()
         if not hasattr(user_obj, "_perm_cache"):
             if user_obj.is_superuser:

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_direct_and_group_permissions_in_one_query(django_assert_num_queries):
-    user = UserFactory()
+    user = UserFactory(is_staff=True)
     group = Group.objects.create(name="helpdesk")
     group.permissions.add(Permission.objects.get(codename="view_businessunit"))
     user.groups.add(group)
@@ -28,6 +28,14 @@ def test_direct_and_group_permissions_in_one_query(django_assert_num_queries):
 
 def test_inactive_users_have_none(django_assert_num_queries):
     user = UserFactory(is_active=False)
+    user.user_permissions.add(Permission.objects.get(codename="view_dataset"))
+    with django_assert_num_queries(0):
+        assert ModelBackend().get_all_permissions(user) == set()
+
+
+def test_only_staff_have_model_permissions_and_others_cost_no_query(django_assert_num_queries):
+    """Model permissions open the admin site, which only staff reach."""
+    user = UserFactory(is_staff=False)
     user.user_permissions.add(Permission.objects.get(codename="view_dataset"))
     with django_assert_num_queries(0):
         assert ModelBackend().get_all_permissions(user) == set()
