@@ -296,3 +296,18 @@ def test_verifications_are_listed_and_read_by_audit_readers_only(
     assert [row["id"] for row in listed] == [run["id"]]
     assert api(viewer).get(run["url"]).status_code == 403
     assert api(auditor).get("/api/v1/audit-verifications/999/").status_code == 404
+
+
+@pytest.mark.parametrize("runs", [1, 15])
+def test_verification_reads_cost_the_same_queries_for_more_runs(
+    auditor, history, runs, django_assert_max_num_queries
+):
+    for _ in range(runs):
+        run = ChainVerification.objects.create(trigger="command", status="done", ok=True)
+    client = api(auditor)
+    with django_assert_max_num_queries(6):
+        assert client.get("/api/v1/audit-verifications/").status_code == 200
+    with django_assert_max_num_queries(6):
+        assert client.get(f"/api/v1/audit-verifications/{run.pk}/").status_code == 200
+    with django_assert_max_num_queries(6):
+        assert client.get(VERIFY).json()["id"] == run.pk
