@@ -133,11 +133,19 @@ class BucketedSeries:
         return int(self.count.sum())
 
 
+def _version_ids(model: RegisteredModel) -> list[int]:
+    """The model's version ids, read once per model object (one small query a page)."""
+    ids = model.__dict__.get("_monitoring_version_ids")
+    if ids is None:
+        ids = list(ModelVersion.objects.filter(model=model).values_list("pk", flat=True))
+        model.__dict__["_monitoring_version_ids"] = ids
+    return ids
+
+
 def _model_series(*, model: RegisteredModel) -> QuerySet[ObservationSeries]:
-    # The version ids as literals (one small query): the series table is then read by its
-    # key's first column, where a join to the versions made PostgreSQL scan it per metric.
-    ids = list(ModelVersion.objects.filter(model=model).values_list("pk", flat=True))
-    return ObservationSeries.objects.filter(version_id__in=ids)
+    # The version ids as literals: the series table is then read by its key's first
+    # column, where a join to the versions made PostgreSQL scan it per metric.
+    return ObservationSeries.objects.filter(version_id__in=_version_ids(model))
 
 
 def observation_span(*, model: RegisteredModel) -> tuple[datetime | None, datetime | None]:
@@ -238,7 +246,7 @@ def series_buckets(
     q = _Sql()
     obs = Observation._meta.db_table
     rollup_table = ObservationRollup._meta.db_table
-    version_ids = list(ModelVersion.objects.filter(model=model).values_list("pk", flat=True))
+    version_ids = _version_ids(model)
     series = (
         "(SELECT version_id, metric_id, segment FROM "  # noqa: S608
         f"{ObservationSeries._meta.db_table} WHERE version_id {q.ids(version_ids)} "

@@ -271,3 +271,36 @@ def test_unscoped_batches_with_rows_of_the_model_show_to_those_who_may_see_them(
     assert link in client.get(url(owned.slug)).content.decode()
     client.force_login(business_owner)  # neither
     assert link not in client.get(url(owned.slug)).content.decode()
+
+
+@pytest.mark.parametrize("range_key", ["7d", "30d", "1y", "all"])
+def test_query_count_does_not_grow_with_observations_batches_or_history(
+    client,
+    viewer,
+    owned_model,
+    version,
+    recall,
+    model_owner,
+    range_key,
+    django_assert_max_num_queries,
+):
+    from apps.monitoring.models import IngestionBatch
+
+    def load(n, name, step):
+        batch = batch_for(owned_model, model_owner, name=name)
+        observe(version, recall, [0.5 + (i % 7) / 100 for i in range(n)], batch=batch, step=step)
+        unscoped = batch_for(owned_model, model_owner, name=f"{name}-unscoped")
+        IngestionBatch.objects.filter(pk=unscoped.pk).update(scope_model=None)
+        observe(version, recall, [0.4], batch=unscoped, end=timezone.now() - timedelta(minutes=1))
+
+    load(20, "small", timedelta(days=1))
+    client.force_login(viewer)
+    with django_assert_max_num_queries(30) as few:
+        assert client.get(url(range=range_key)).status_code == 200
+    queries = len(few.captured_queries)  # read now: the next request clears the log
+    for i in range(5):
+        load(2000, f"big{i}", timedelta(minutes=10 + i))
+    load(400, "long", timedelta(days=1))  # more than a year of history
+    with django_assert_max_num_queries(queries):
+        response = client.get(url(range=range_key))
+    assert response.content.count(b'<svg class="metric-chart"') == 1

@@ -154,3 +154,63 @@ def copy_chunks(
             stop = min(start + COPY_CHUNK_ROWS, total)
             yield copy_records(segment, start, stop, batch_id, with_rows=with_rows)
     yield COPY_TRAILER
+
+
+def rollup_copy(buckets, segment: str) -> bytes:
+    """Rollup rows (``apps.monitoring.rollups.Buckets``) of one segment as a whole binary
+    COPY stream, in the column order of ``loader.ROLLUP_COLUMNS``: version, metric,
+    segment, width, bucket, count, total, low, high, first and last time, dense."""
+    encoded = segment.encode()
+    fields = [
+        ("fields", ">i2"),
+        ("version_len", ">i4"),
+        ("version_id", ">i8"),
+        ("metric_len", ">i4"),
+        ("metric_id", ">i8"),
+        ("segment_len", ">i4"),
+    ]
+    if encoded:
+        fields.append(("segment", f"S{len(encoded)}"))
+    fields += [
+        ("width_len", ">i4"),
+        ("width", ">i4"),
+        ("bucket_len", ">i4"),
+        ("bucket", ">i8"),
+        ("count_len", ">i4"),
+        ("count", ">i4"),
+        ("total_len", ">i4"),
+        ("total", ">f8"),
+        ("low_len", ">i4"),
+        ("low", ">f8"),
+        ("high_len", ">i4"),
+        ("high", ">f8"),
+        ("first_len", ">i4"),
+        ("first", ">i8"),
+        ("last_len", ">i4"),
+        ("last", ">i8"),
+        ("dense_len", ">i4"),
+        ("dense", "u1"),
+    ]
+    rows = np.empty(len(buckets.bucket), dtype=np.dtype(fields))
+    rows["fields"] = 12
+    for name in ("version_len", "metric_len", "bucket_len", "total_len", "low_len"):
+        rows[name] = 8
+    for name in ("high_len", "first_len", "last_len"):
+        rows[name] = 8
+    rows["width_len"] = rows["count_len"] = 4
+    rows["dense_len"] = 1
+    rows["segment_len"] = len(encoded)
+    if encoded:
+        rows["segment"] = encoded
+    rows["version_id"] = buckets.version_id
+    rows["metric_id"] = buckets.metric_id
+    rows["width"] = buckets.width
+    rows["bucket"] = buckets.bucket
+    rows["count"] = buckets.count
+    rows["total"] = buckets.total
+    rows["low"] = buckets.low
+    rows["high"] = buckets.high
+    rows["first"] = buckets.first_us - PG_EPOCH_US
+    rows["last"] = buckets.last_us - PG_EPOCH_US
+    rows["dense"] = buckets.dense.astype(np.uint8)
+    return COPY_HEADER + rows.tobytes() + COPY_TRAILER

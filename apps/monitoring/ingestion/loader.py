@@ -238,6 +238,8 @@ class StreamLoad:
         self.rows = 0
         self.series: set[tuple[int, int, str]] = set()
         self._touched = Touched()
+        #: Per segment, the (version, metric, day) the previous chunk's rows ended on.
+        self._ended_on: dict[str, tuple[int, int, int]] = {}
         self._versions: set[int] = set()
         self._metrics: set[int] = set()
         self._lock(IngestionBatch, [batch_id])
@@ -273,7 +275,16 @@ class StreamLoad:
         segments = binary.key_ordered(frame)
         if not self.staged:
             self._copy_straight(segments)
-            record_loaded(self.batch_id, segments, fresh=True)
+            record_loaded(self.batch_id, segments, fresh=True, held=self._ended_on)
+            self._ended_on = {
+                s.name: (
+                    int(s.version_id[-1]),
+                    int(s.metric_id[-1]),
+                    int(s.micros[-1]) // (rollups.DAY * 1_000_000) * rollups.DAY,
+                )
+                for s in segments
+                if len(s.version_id)
+            }
         elif self.postgresql:
             self._copy_staged(segments)
         else:
@@ -409,6 +420,10 @@ def record_batch_models(batch_id: int, version_ids) -> None:
     )
 
 
+#: PostgreSQL: Unix microseconds (bigint) to a timestamp, exactly (integer arithmetic).
+_FROM_MICROS = "(TIMESTAMPTZ 'epoch' + {} * INTERVAL '1 microsecond')"
+
+
 def _aware(micros: np.ndarray) -> list[datetime]:
     return [datetime.fromtimestamp(us / 1e6, UTC) for us in micros.tolist()]
 
@@ -431,8 +446,9 @@ def record_series(segment: binary.Segment) -> None:
     if connection.vendor == "postgresql":
         sql = (
             f"INSERT INTO {table} AS s (version_id, metric_id, segment, first_at, last_at, "  # noqa: S608
-            "last_value) SELECT v, m, %s, f, l, x FROM unnest(%s::bigint[], %s::bigint[], "
-            "%s::timestamptz[], %s::timestamptz[], %s::float8[]) AS u(v, m, f, l, x) "
+            f"last_value) SELECT v, m, %s, {_FROM_MICROS.format('f')}, "
+            f"{_FROM_MICROS.format('l')}, x FROM unnest(%s::bigint[], %s::bigint[], "
+            "%s::bigint[], %s::bigint[], %s::float8[]) AS u(v, m, f, l, x) "
             "ON CONFLICT (version_id, metric_id, segment) DO UPDATE SET "
             "first_at = LEAST(s.first_at, EXCLUDED.first_at), "
             "last_at = GREATEST(s.last_at, EXCLUDED.last_at), "
@@ -443,8 +459,8 @@ def record_series(segment: binary.Segment) -> None:
             segment.name,
             segment.version_id[starts].tolist(),
             segment.metric_id[starts].tolist(),
-            _aware(segment.micros[starts]),
-            _aware(segment.micros[ends]),
+            segment.micros[starts].tolist(),
+            segment.micros[ends].tolist(),
             segment.value[ends].tolist(),
         ]
         with connection.cursor() as cursor:
@@ -496,8 +512,9 @@ def _insert_rollups(buckets: rollups.Buckets, segment: str, *, returning: bool =
     if connection.vendor == "postgresql":
         sql = (
             f"INSERT INTO {table} ({ROLLUP_COLUMNS}) SELECT v, m, %s, %s, b, n, t, lo, hi, "  # noqa: S608
-            "f, l, d FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::int[], "
-            "%s::float8[], %s::float8[], %s::float8[], %s::timestamptz[], %s::timestamptz[], "
+            f"{_FROM_MICROS.format('f')}, {_FROM_MICROS.format('l')}, d "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::int[], "
+            "%s::float8[], %s::float8[], %s::float8[], %s::bigint[], %s::bigint[], "
             "%s::bool[]) AS u(v, m, b, n, t, lo, hi, f, l, d)"
         )
         if returning:
@@ -506,8 +523,8 @@ def _insert_rollups(buckets: rollups.Buckets, segment: str, *, returning: bool =
             segment,
             buckets.width,
             *columns,
-            _aware(buckets.first_us),
-            _aware(buckets.last_us),
+            buckets.first_us.tolist(),
+            buckets.last_us.tolist(),
             buckets.dense.tolist(),
         ]
         with connection.cursor() as cursor:
@@ -553,13 +570,16 @@ def _day_ranges(segment: str, version_id, metric_id, day) -> list[DayRange]:
     return [DayRange(v, m, segment, lo, hi) for (v, m), (lo, hi) in ranges.items()]
 
 
-def record_rollups(segment: binary.Segment, *, fresh: bool) -> None:
+def record_rollups(
+    segment: binary.Segment, *, fresh: bool, held: tuple[int, int, int] | None = None
+) -> None:
     """Maintain the rollups of the days one segment's rows fall on, in the load's
     transaction. ``fresh``: every row was new to the store (a straight load), so the days
     the store did not hold yet are written from the rows themselves and only days it held
     already are recomputed from the store; otherwise (a staged load, which skipped rows
     recorded before) every touched day is recomputed from the store. Either way loading
-    the same rows again leaves the rollups as they were."""
+    the same rows again leaves the rollups as they were. ``held``: a (version, metric, day)
+    known to be held already (where the previous chunk of the same load ended)."""
     if not len(segment.version_id):
         return
     days, hours = rollups.reduce_rows(
@@ -567,6 +587,19 @@ def record_rollups(segment: binary.Segment, *, fresh: bool) -> None:
     )
     if not fresh or connection.vendor != "postgresql":
         rebuild_rollups(_day_ranges(segment.name, days.version_id, days.metric_id, days.bucket))
+        return
+    if held is not None and len(days):
+        v, m, d = held
+        again = (days.version_id == v) & (days.metric_id == m) & (days.bucket == d)
+        if again.any():
+            # The day the previous chunk ended on: merged from the store, the rest copied.
+            rebuild_rollups([DayRange(v, m, segment.name, d, d)])
+            hour_day = np.floor_divide(hours.bucket, rollups.DAY) * rollups.DAY
+            days = days.take(~again)
+            hours = hours.take(
+                ~((hours.version_id == v) & (hours.metric_id == m) & (hour_day == d))
+            )
+    if _copy_new_rollups(days, hours, segment.name):
         return
     inserted = _insert_rollups(days, segment.name, returning=True)
     new = {(v, m, b) for v, m, b in inserted}
@@ -616,6 +649,23 @@ class _IndexSteps:
     def __exit__(self, *exc):
         if exc[0] is None:
             self.cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [self.previous])
+
+
+def _copy_new_rollups(days: rollups.Buckets, hours: rollups.Buckets, segment: str) -> bool:
+    """The usual case, days the store does not hold yet: the rollup rows go in with one
+    binary COPY in a savepoint. False (and nothing written) when some day exists already."""
+    from psycopg.errors import UniqueViolation
+
+    sql = f"COPY {ObservationRollup._meta.db_table} ({ROLLUP_COLUMNS}) FROM STDIN (FORMAT binary)"
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for buckets in (days, hours):
+                if len(buckets):
+                    with cursor.cursor.copy(sql) as copy:
+                        copy.write(binary.rollup_copy(buckets, segment))
+    except (IntegrityError, UniqueViolation):
+        return False
+    return True
 
 
 def rebuild_rollups(ranges: list[DayRange]) -> None:
@@ -706,12 +756,14 @@ def rebuild_sql(source: str) -> str:
     )
 
 
-def record_loaded(batch_id: int, segments: list[binary.Segment], *, fresh: bool) -> None:
+def record_loaded(
+    batch_id: int, segments: list[binary.Segment], *, fresh: bool, held: dict | None = None
+) -> None:
     """Everything kept beside the rows of a load: the series table and the rollups of the
     segments' rows. ``fresh``: every row was new to the store."""
     for segment in segments:
         record_series(segment)
-        record_rollups(segment, fresh=fresh)
+        record_rollups(segment, fresh=fresh, held=held.get(segment.name) if held else None)
 
 
 def refresh_series(keys: list[tuple[int, int, str]]) -> None:
