@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -104,6 +105,22 @@ def manage(tree: Tree, database_url: str, *args: str, quiet: bool = False) -> st
     return result.stdout
 
 
+def free_port() -> int:
+    """A port nobody listens on (the system's choice)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
@@ -124,7 +141,12 @@ def serve(
     redis_url: str | None = None,
     startup_seconds: float = 90,
 ) -> Iterator[str]:
-    """gunicorn serving ``tree`` on ``database_url`` at 127.0.0.1:``port``; yields the base URL."""
+    """gunicorn serving ``tree`` on ``database_url`` at 127.0.0.1:``port`` (0: a free port);
+    yields the base URL. A port already taken is refused: another server would answer."""
+    if port == 0:
+        port = free_port()
+    elif not _port_free(port):
+        raise RuntimeError(f"127.0.0.1:{port} is in use: pass another --port")
     manage(tree, database_url, "collectstatic", "--noinput", "--verbosity", "0")
     env = tree_env(tree, database_url, redis_url=redis_url)
     env.update(
@@ -159,7 +181,7 @@ def serve(
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_seconds
-        while not _answers(base_url + "/accounts/login/"):
+        while process.poll() is not None or not _answers(base_url + "/accounts/login/"):
             if process.poll() is not None:
                 tail = log.read_text()[-3000:] if log.exists() else ""
                 raise RuntimeError(f"gunicorn ({tree.label}) exited at start-up:\n{tail}")
@@ -189,12 +211,13 @@ def _stop(process: subprocess.Popen) -> None:
 def serve_mlgov(
     database_url: str,
     *,
-    port: int = DEFAULT_PORT,
+    port: int = 0,
     tree: Tree | None = None,
     workers: int = 2,
     redis_url: str | None = None,
 ) -> Iterator[str]:
-    """The current checkout (or ``tree``) served on ``database_url``; yields its base URL."""
+    """The current checkout (or ``tree``) served on ``database_url`` at ``port`` (default: a
+    free one); yields its base URL."""
     with serve(
         tree or Tree(), database_url, port=port, workers=workers, redis_url=redis_url
     ) as base_url:
