@@ -102,3 +102,53 @@ def test_a_report_reads_its_snapshot_from_the_replica(mirror, auditor, owned_mod
         q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
         for q in on_replica.captured_queries
     )
+
+
+class FakeCursor:
+    def __init__(self, answers):
+        self.answers = answers
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, sql, params=None):
+        self.sql = sql
+
+    def fetchone(self):
+        return (self.answers(self.sql),)
+
+
+class FakeConnection:
+    vendor = "postgresql"
+
+    def __init__(self, answers):
+        self.answers = answers
+
+    def cursor(self):
+        return FakeCursor(self.answers)
+
+
+@pytest.mark.parametrize(("replayed_after", "expected"), [(3, True), (10**6, False)])
+def test_a_standby_is_waited_for_until_it_has_replayed_the_primarys_position(
+    monkeypatch, replayed_after, expected
+):
+    polls = []
+
+    def standby(sql):
+        if "pg_is_in_recovery" in sql:
+            return True
+        polls.append(sql)
+        return len(polls) >= replayed_after
+
+    def primary(sql):
+        assert "pg_current_wal_lsn" in sql
+        return "0/3000060"
+
+    fake = {"replica": FakeConnection(standby), "default": FakeConnection(primary)}
+    monkeypatch.setattr(replica, "connections", fake)
+    assert replica.caught_up(timeout=0.3) is expected
+    assert all("pg_last_wal_replay_lsn() >= %s::pg_lsn" in sql for sql in polls)
+    assert len(polls) == 3 if expected else len(polls) > 1
