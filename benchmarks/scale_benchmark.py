@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import time
 from contextlib import ExitStack
@@ -157,7 +158,12 @@ def run_pages(args, new: Tree, db_url: str, base_url: str, old_setup) -> list[Fi
     return figures
 
 
+def _stop_on_term(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl-C: servers stopped, copies removed
+
+
 def main(argv=None) -> int:
+    signal.signal(signal.SIGTERM, _stop_on_term)
     p = parser()
     args = p.parse_args(argv)
     only = set(args.only.split(","))
