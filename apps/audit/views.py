@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from apps.audit import selectors, services
 from apps.audit.forms import AuditEventFilterForm
 from apps.audit.models import ChainVerification
-from apps.core.views import render_page, require_perm, role_required
+from apps.core.views import is_partial, render_page, require_perm, role_required
 
 PAGE_SIZE = 25
 
@@ -35,6 +35,8 @@ def event_list(request):
         "head": selectors.chain_head(),
         "can_verify": request.user.has_perm("audit.verify_auditevent"),
     }
+    if context["can_verify"] and not is_partial(request):
+        context["last_run"] = selectors.verification_latest()
     return render_page(
         request, "audit/event_list.html", context, partial="audit/_event_results.html"
     )

@@ -312,3 +312,17 @@ def test_a_models_history_tab_pages_by_sequence(
         rest = client.get(url, {"before": 6})
     assert _sequences(rest) == [5, 4, 3, 2, 1]
     assert rest.context["page"].older is None and "?after=5" in rest.content.decode()
+
+
+def test_the_log_names_the_last_verification(
+    client, auditor, edited, django_capture_on_commit_callbacks
+):
+    client.force_login(auditor)
+    assert "Last verification" not in client.get(LIST).content.decode()
+    verify(client, django_capture_on_commit_callbacks)
+    run = ChainVerification.objects.get()
+    content = client.get(LIST).content.decode()
+    assert f'Last verification: <a href="{reverse("audit:verification", args=[run.pk])}">' in (
+        content
+    )
+    assert "intact up to sequence 1" in content
