@@ -112,16 +112,19 @@ class Client:
         headers = dict(self.headers)
         if data is not None:
             headers["Content-Type"] = "application/json"
-        for attempt in (1, 2):
+        for attempt in range(1, 6):
             try:
                 self.conn.request(method, self.prefix + path, body=data, headers=headers)
                 response = self.conn.getresponse()
                 payload = response.read()
                 break
             except (http.client.HTTPException, ConnectionError):
+                # A keep-alive connection the server closed, or a worker it is restarting
+                # (uvicorn replaces a child that missed its ping on a loaded machine).
                 self.conn.close()
-                if attempt == 2:
+                if attempt == 5:
                     raise
+                time.sleep(attempt)
         if response.getheader("Connection", "").lower() == "close":
             self.conn.close()
         try:
@@ -337,6 +340,9 @@ def serve_mlflow(backend_url: str, port: int) -> Iterator[str]:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/health", proc, timeout=180, log=log_path)
+        # Every worker up: the first answers /health while the others still import MLflow.
+        time.sleep(10)
+        wait_http(base + "/health", proc, timeout=60, log=log_path)
         yield base
     finally:
         stop(proc)
@@ -490,7 +496,8 @@ def measure(mlflow: Client, mlgov: Client, requests: int, term: str, tier: str, 
                 ratio,
                 "×",
                 MAX_RATIO_TO_MLFLOW,
-                detail=f"{requests} requests each; {rows[0]} vs {rows[1]} rows a page",
+                detail=f"{requests} requests each; {rows[0]} vs {rows[1]} rows a page; "
+                f"load average {os.getloadavg()[0]:.1f}",
                 extra={"mlflow": samples["mlflow"], "mlgov": samples["mlgov"]},
             ),
             Figure(
