@@ -55,9 +55,33 @@ def render_page(request, template: str, context: dict, *, partial: str = "", sta
     return response
 
 
-def paginate(request, queryset, *, per_page: int = PAGE_SIZE) -> Page:
-    """The requested page; out-of-range or junk page numbers fall back to the nearest page."""
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+# From this offset on, a page's keys are read before its rows (KeysFirstPaginator).
+KEYS_FIRST_AFTER = 500
+
+
+class KeysFirstPaginator(Paginator):
+    """Pages of a large ordered queryset whose late pages stay cheap: past ``KEYS_FIRST_AFTER``
+    rows, the page's primary keys are read first (the offset walks the ordering's index and
+    nothing else), then the page's rows by key, joins and all. Early pages are one query."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        if bottom < KEYS_FIRST_AFTER:
+            return self._get_page(self.object_list[bottom:top], number, self)
+        keys = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        rows = {row.pk: row for row in self.object_list.order_by().filter(pk__in=keys)}
+        return self._get_page([rows[key] for key in keys if key in rows], number, self)
+
+
+def paginate(request, queryset, *, per_page: int = PAGE_SIZE, keys_first: bool = False) -> Page:
+    """The requested page; out-of-range or junk page numbers fall back to the nearest page.
+    ``keys_first`` for long lists of querysets with joins (see KeysFirstPaginator)."""
+    paginator_class = KeysFirstPaginator if keys_first else Paginator
+    return paginator_class(queryset, per_page).get_page(request.GET.get("page"))
 
 
 def favicon(request):

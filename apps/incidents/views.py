@@ -47,7 +47,7 @@ def incident_list(request):
         request=request,
     )
     filterset.form.fields["ordering"].empty_label = "Newest first"
-    page = paginate(request, filterset.qs)
+    page = paginate(request, filterset.qs, keys_first=True)
     now = clock.now()
     context = {
         "filterset": filterset,

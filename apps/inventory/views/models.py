@@ -46,7 +46,7 @@ def _model_filterset(request) -> RegisteredModelFilter:
 def model_list(request):
     require_perm(request, "inventory.view_registeredmodel")
     filterset = _model_filterset(request)
-    page = paginate(request, filterset.qs)
+    page = paginate(request, filterset.qs, keys_first=True)
     context = {
         "filterset": filterset,
         "form": filterset.form,
