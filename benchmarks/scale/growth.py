@@ -90,7 +90,7 @@ def run(args, *, database_url: str, base_url: str) -> list[Figure]:
             "--growth-curves",
             getattr(args, "growth_curves", "evaluation,card,audit,dashboard"),
         ]
-        if getattr(args, "growth_small", False):
+        if getattr(args, "growth_small", False) or getattr(args, "quick", False):
             cmd.append("--growth-small")
         env = {**os.environ, "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/7")}
         done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=True)

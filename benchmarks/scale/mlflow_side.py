@@ -541,7 +541,10 @@ def run(args, *, database_url: str, base_url: str) -> list[Figure]:
         mlflow = Client(mlflow_base)
         mlgov = Client(base_url, {"Authorization": f"Token {token}"})
         try:
-            return measure(mlflow, mlgov, getattr(args, "mlflow_requests", 30), term, tier, unit)
+            requests = getattr(args, "mlflow_requests", 30)
+            if getattr(args, "quick", False):
+                requests = min(requests, 10)
+            return measure(mlflow, mlgov, requests, term, tier, unit)
         finally:
             mlflow.close()
             mlgov.close()

@@ -83,7 +83,7 @@ def run(args, *, database_url: str, base_url: str) -> list[Figure]:
             "--database-url",
             _url(database_url, THROWAWAY_DB),
             "--throughput-cards",
-            str(getattr(args, "throughput_cards", 40)),
+            str(10 if getattr(args, "quick", False) else getattr(args, "throughput_cards", 40)),
             "--throughput-workers",
             str(getattr(args, "throughput_workers", "1,2")),
         ]
