@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from apps.accounts.models import User
 from apps.core.forms import ReferenceChoiceField
+from apps.core.widgets import ModelSearchInput
 from apps.incidents import workflow
 from apps.incidents.choices import IncidentStatus
 from apps.incidents.models import Incident
@@ -42,7 +43,14 @@ class _SeriousFields(forms.ModelForm):
 
 
 class IncidentCreateForm(_SeriousFields):
-    model = ReferenceChoiceField(queryset=None, empty_label="Choose a model")
+    # A type-ahead box, not a <select> of every model the user may open an incident on.
+    model = ReferenceChoiceField(
+        queryset=None,
+        to_field_name="slug",
+        widget=ModelSearchInput(),
+        help_text="Its slug: type part of its name or slug and pick it from the suggestions.",
+        error_messages={"invalid_choice": "No model you may open an incident on has this slug."},
+    )
     detected_at = _datetime_field("Detected at", "In your time zone; now, if left empty.")
 
     class Meta:

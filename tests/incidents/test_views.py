@@ -102,7 +102,7 @@ def test_opening_an_incident_by_hand(client, model_owner, owned_model, foreign_m
     assert list(page.context["form"].fields["model"].queryset) == [owned_model]
     response = client.post(
         reverse("incidents:incident_create"),
-        {"model": owned_model.pk, "title": "Flat scores", "severity": "sev2"},
+        {"model": owned_model.slug, "title": "Flat scores", "severity": "sev2"},
     )
     incident = Incident.objects.get()
     assert response.status_code == 302 and response["Location"] == _detail(incident)
@@ -113,7 +113,7 @@ def test_the_form_shows_service_refusals(client, validator, owned_model):
     client.force_login(validator)
     response = client.post(
         reverse("incidents:incident_create"),
-        {"model": owned_model.pk, "title": "x", "severity": "sev2", "widespread": "on"},
+        {"model": owned_model.slug, "title": "x", "severity": "sev2", "widespread": "on"},
     )
     assert response.status_code == 200
     assert "A widespread infringement is a serious incident" in response.content.decode()
@@ -271,3 +271,28 @@ def test_the_model_filter_never_reaches_models_out_of_reach(
     client.force_login(model_owner)
     got = client.get(LIST, {"model": "foreign-model", "status": ""}).content.decode()
     assert hidden.reference not in got
+
+
+def test_the_new_incident_form_never_lists_the_inventory(
+    client, validator, owned_model, foreign_model, django_assert_max_num_queries
+):
+    client.force_login(validator)
+    url = reverse("incidents:incident_create")
+    few = client.get(url, {"model": owned_model.slug}).content
+    RegisteredModelFactory.create_batch(30)
+    with django_assert_max_num_queries(12):
+        many = client.get(url, {"model": owned_model.slug}).content
+    assert len(many) == len(few)
+    page = many.decode()
+    assert 'value="owned-model"' in page and "foreign-model" not in page
+
+
+def test_a_model_out_of_reach_is_refused_by_slug(client, model_owner, owned_model, foreign_model):
+    client.force_login(model_owner)
+    response = client.post(
+        reverse("incidents:incident_create"),
+        {"model": foreign_model.slug, "title": "x", "severity": "sev2"},
+    )
+    assert response.status_code == 200
+    assert "No model you may open an incident on has this slug." in response.content.decode()
+    assert not Incident.objects.exists()
