@@ -113,7 +113,10 @@ def free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Nobody listens on ``port`` (connections of an earlier run waiting out TIME_WAIT do not
+    count: gunicorn binds with SO_REUSEADDR too)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
