@@ -21,6 +21,7 @@ from datetime import timedelta
 from django.apps import apps as django_apps
 from django.db import connection, transaction
 
+from apps.accounts.models import User
 from apps.audit.models import AuditChainHead, AuditEvent
 from apps.core import clock, context
 from apps.demo.scale import people
@@ -79,8 +80,6 @@ class ScaleResult:
 
 def refusal() -> str | None:
     """Why this database cannot take the generated data, or None."""
-    from apps.accounts.models import User
-
     models = RegisteredModel.objects.count()
     if models:
         return f"The database already holds {models} registered models."
