@@ -157,6 +157,15 @@ def _pick_user(role: str, prefer=()):
     return users.filter(username=role).first() or users.order_by("pk").first()
 
 
+def _latest_verification() -> int | None:
+    """The newest stored chain verification (trees that verify in the background), if any."""
+    try:
+        from apps.audit.models import ChainVerification
+    except ImportError:
+        return None
+    return ChainVerification.objects.order_by("-pk").values_list("pk", flat=True).first()
+
+
 def _heavy_model(slug: str | None):
     from django.db import connection
 
@@ -500,6 +509,11 @@ def discover(spec: dict) -> dict:
 
         add("API one series (heavy, 90 days)", "api:model-metric-detail", kwargs=series_kw)
         add(
+            "API observations (heavy, first page)",
+            "api:model-metric-observations",
+            kwargs=series_kw,
+        )
+        add(
             "API one series (heavy, all)",
             "api:model-metric-detail",
             kwargs=series_kw,
@@ -526,6 +540,11 @@ def discover(spec: dict) -> dict:
     if event:
         add("API audit event detail", "api:audit-event-detail", kwargs={"pk": event.pk})
     add("API audit chain verify", "api:audit-event-verify")
+    add("API audit verifications", "api:audit-verification-list")
+    verification = _latest_verification()
+    if verification is not None:
+        add("audit verification page", "audit:verification", kwargs={"pk": verification})
+        add("API audit verification", "api:audit-verification-detail", kwargs={"pk": verification})
     add("API reviews", "api:review-list")
     add("API review detail", "api:review-detail", kwargs=review)
     add("API findings", "api:finding-list")
