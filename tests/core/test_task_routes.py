@@ -123,3 +123,10 @@ def test_the_health_check_pings_through_the_workers_own_queue(monkeypatch, env, 
     monkeypatch.setattr(ping, "apply_async", apply_async)
     assert worker_healthcheck.main() == 0
     assert sent == [queue]
+
+
+def test_every_beat_entry_names_a_registered_task_with_a_route():
+    tasks = set(mlgov_tasks())
+    for entry, spec in settings.CELERY_BEAT_SCHEDULE.items():
+        assert spec["task"] in tasks, entry
+        assert spec["task"] in per_task_routes(), entry
