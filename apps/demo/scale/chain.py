@@ -63,6 +63,8 @@ class Event(NamedTuple):
     changes: dict[str, Any] | None = None
     message: str = ""
     request_id: str = ""
+    #: ``changes`` is already what it reads back as (plain strings): no JSON round trip.
+    plain: bool = False
 
 
 def _rows(events: Iterable[Event], sequence: int, prev_hash: str):
@@ -79,7 +81,7 @@ def _rows(events: Iterable[Event], sequence: int, prev_hash: str):
             "object_id": str(event.object_id),
             "object_repr": event.object_repr[:300],
             "model_ref": event.model_ref,
-            "changes": normalise(event.changes or {}),
+            "changes": (event.changes or {}) if event.plain else normalise(event.changes or {}),
             "message": event.message,
             "request_id": event.request_id,
             "client_ip": "",

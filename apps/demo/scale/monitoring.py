@@ -152,7 +152,8 @@ class ObservationBuilder:
         data = {key: np.concatenate(parts) for key, parts in columns.items()}
         order = np.argsort(data["timestamp"], kind="stable")
         data = {key: value[order] for key, value in data.items()}
-        per_batch = HEAVY_BATCH_ROWS if heavy else min(BATCH_ROWS, max(500, rows // 6))
+        # About three batches per model (a quarter's uploads each), the heavy model's in 50k.
+        per_batch = HEAVY_BATCH_ROWS if heavy else min(BATCH_ROWS, max(500, -(-rows // 3)))
         for i, lo in enumerate(range(0, len(order), per_batch)):
             part = {key: value[lo : lo + per_batch] for key, value in data.items()}
             self._slice(plan, part, i)

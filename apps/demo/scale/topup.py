@@ -138,6 +138,7 @@ class TopUp:
                 object_repr=label,
                 model_ref=ref,
                 changes={"description": {"before": before, "after": after}},
+                plain=True,
             )
 
     def apply_rows(self) -> None:
