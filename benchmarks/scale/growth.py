@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -472,11 +473,14 @@ CURVES = {
 
 def inner(args) -> int:
     media = Path(tempfile.mkdtemp(prefix="mlgov-bench-growth-"))
-    _setup(args.database_url, media)
-    for name in args.growth_curves.split(","):
-        started = time.perf_counter()
-        CURVES[name.strip()](args.growth_small)
-        _say(f"{name} done in {time.perf_counter() - started:.0f} s")
+    try:
+        _setup(args.database_url, media)
+        for name in args.growth_curves.split(","):
+            started = time.perf_counter()
+            CURVES[name.strip()](args.growth_small)
+            _say(f"{name} done in {time.perf_counter() - started:.0f} s")
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
     return 0
 
 

@@ -36,6 +36,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -234,6 +235,7 @@ def serve_mlgov(database_url: str, *, port: int = 0, workers: int = 2) -> Iterat
         yield base
     finally:
         stop(proc)
+    os.unlink(log.name)  # kept when the server failed
 
 
 def make_token(database_url: str, username: str = "validator") -> str:
@@ -346,6 +348,7 @@ def serve_mlflow(backend_url: str, port: int) -> Iterator[str]:
         yield base
     finally:
         stop(proc)
+    shutil.rmtree(workdir, ignore_errors=True)  # kept, with its log, when the server failed
 
 
 def load_models(base: str, models: list, threads: int) -> float:

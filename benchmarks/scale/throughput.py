@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -270,10 +271,13 @@ def _one_run(workers: int, cards: int, media: Path) -> dict:
 
 def inner(args) -> int:
     media = Path(tempfile.mkdtemp(prefix="mlgov-bench-throughput-"))
-    _setup(args.database_url, media, seed=args.seed)
-    for count in (int(n) for n in args.throughput_workers.split(",")):
-        result = _one_run(count, args.throughput_cards, media)
-        print(json.dumps(result), flush=True)
+    try:
+        _setup(args.database_url, media, seed=args.seed)
+        for count in (int(n) for n in args.throughput_workers.split(",")):
+            result = _one_run(count, args.throughput_cards, media)
+            print(json.dumps(result), flush=True)
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
     return 0
 
 
