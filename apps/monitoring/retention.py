@@ -32,6 +32,7 @@ from django.db import DatabaseError, connection, transaction
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import clock
+from apps.monitoring.ingestion import loader
 from apps.monitoring.models import Observation
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,9 @@ def observations_purge(
             if time.monotonic() >= deadline:
                 result.complete = False
                 break
+        if result.complete and result.deleted:
+            # The series and rollups the loader keeps follow the rows.
+            loader.forget_before(result.cutoff)
     except Exception:
         result.complete = False
         raise

@@ -223,3 +223,21 @@ def test_a_file_loaded_chunk_by_chunk_keeps_exact_rollups(setup):
     ObservationRollup.objects.all().delete()
     call_command("rebuild_observation_rollups", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert _kept() == in_one
+
+
+def test_retention_takes_the_rollups_and_series_of_the_rows_it_deletes(setup, settings):
+    from apps.monitoring.retention import observations_purge
+
+    model, version, dense, sparse, owner = setup
+    _load(batch_for(model, owner, name="a"), _data(version, dense, sparse))
+    settings.MLGOV_OBSERVATION_RETENTION_DAYS = 200
+    from apps.core import clock
+
+    cutoff_now = END + timedelta(days=200 - 60)  # the cut-off falls 60 days before END
+    with clock.reading(lambda: cutoff_now):
+        result = observations_purge()
+    assert result.deleted > 0
+    for days in (30, 119):
+        assert _buckets(model, days) == _buckets(model, days, source="raw")
+    first = min(ObservationSeries.objects.values_list("first_at", flat=True))
+    assert first >= result.cutoff

@@ -879,3 +879,16 @@ def rebuild_summaries(version_ids: list[int]) -> None:
     IngestionBatchModel.objects.bulk_create(
         [IngestionBatchModel(batch_id=b, model_id=m) for b, m in pairs], ignore_conflicts=True
     )
+
+
+def forget_before(cutoff: datetime) -> None:
+    """After retention deleted the observations before ``cutoff``: drop the rollups of the
+    days before it, rebuild those of the day it falls in, and refresh (or drop) the series
+    that began before it."""
+    day = int(cutoff.timestamp()) // rollups.DAY * rollups.DAY
+    ObservationRollup.objects.filter(bucket__lt=day).delete()
+    stale = ObservationSeries.objects.filter(first_at__lt=cutoff)
+    keys = list(stale.values_list("version_id", "metric_id", "segment"))
+    refresh_series(keys)
+    stale.delete()  # what is still before the cut-off holds no observation any more
+    rebuild_rollups([DayRange(v, m, s, day, day) for v, m, s in keys])
