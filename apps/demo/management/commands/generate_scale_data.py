@@ -26,9 +26,7 @@ class Command(BaseCommand):
         defaults = ScaleOptions()
         parser.add_argument("--models", type=int, default=defaults.models)
         parser.add_argument("--observations", type=int, default=defaults.observations)
-        parser.add_argument(
-            "--heavy-observations", type=int, default=defaults.heavy_observations
-        )
+        parser.add_argument("--heavy-observations", type=int, default=defaults.heavy_observations)
         parser.add_argument("--audit-events", type=int, default=defaults.audit_events)
         parser.add_argument("--seed", type=int, default=defaults.seed)
         parser.add_argument(
