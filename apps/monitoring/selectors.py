@@ -133,13 +133,19 @@ class BucketedSeries:
         return int(self.count.sum())
 
 
+def _versions(model: RegisteredModel) -> dict[int, ModelVersion]:
+    """The model's versions by id (the columns the charts need), read once per model object:
+    one small query a page."""
+    versions = model.__dict__.get("_monitoring_versions")
+    if versions is None:
+        rows = ModelVersion.objects.filter(model=model).only("pk", "version", "created_at")
+        versions = {v.pk: v for v in rows}
+        model.__dict__["_monitoring_versions"] = versions
+    return versions
+
+
 def _version_ids(model: RegisteredModel) -> list[int]:
-    """The model's version ids, read once per model object (one small query a page)."""
-    ids = model.__dict__.get("_monitoring_version_ids")
-    if ids is None:
-        ids = list(ModelVersion.objects.filter(model=model).values_list("pk", flat=True))
-        model.__dict__["_monitoring_version_ids"] = ids
-    return ids
+    return list(_versions(model))
 
 
 def _model_series(*, model: RegisteredModel) -> QuerySet[ObservationSeries]:
@@ -446,7 +452,7 @@ def metric_charts(*, model, start, end, segment: str, thresholds: list) -> list[
     bucketed = metric_series(model=model, start=start, end=end, segment=segment)
     metric_ids = sorted({b.metric_id for b in bucketed})
     metrics = MetricDefinition.objects.in_bulk(metric_ids)
-    versions = ModelVersion.objects.in_bulk({b.version_id for b in bucketed})
+    versions = _versions(model)
     breaches: dict[int, list] = {}
     for breach in breaches_in_range(model=model, start=start, end=end, segment=segment):
         breaches.setdefault(breach.threshold.metric_id, []).append(breach)
