@@ -5,11 +5,13 @@ tier the range asks for."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import transaction
 
@@ -241,3 +243,24 @@ def test_retention_takes_the_rollups_and_series_of_the_rows_it_deletes(setup, se
         assert _buckets(model, days) == _buckets(model, days, source="raw")
     first = min(ObservationSeries.objects.values_list("first_at", flat=True))
     assert first >= result.cutoff
+
+
+def test_the_upgrade_migration_fills_what_an_older_load_left_without(setup):
+    """Observations loaded before the loader kept series and rollups get them on migrate."""
+    model, version, dense, sparse, owner = setup
+    _load(batch_for(model, owner, name="a"), _data(version, dense, sparse))
+    loaded = _kept()
+    series = sorted(ObservationSeries.objects.values_list())
+    ObservationRollup.objects.all().delete()
+    ObservationSeries.objects.all().delete()
+    IngestionBatchModel.objects.all().delete()
+
+    backfill = importlib.import_module(
+        "apps.monitoring.migrations.0010_backfill_series_and_rollups"
+    ).backfill
+    backfill(django_apps, None)
+    assert _kept() == loaded
+    assert sorted(ObservationSeries.objects.values_list()) == series
+    assert IngestionBatchModel.objects.filter(model=model).exists()
+    backfill(django_apps, None)  # again: nothing left to do, nothing changes
+    assert _kept() == loaded
