@@ -63,6 +63,7 @@ MLFLOW_PIN = ("mlflow==3.17.2", "psycopg2-binary==2.9.13")
 VENV = VAR / "bench-venv-mlflow"
 MLFLOW_DB = "mlflow_scale"
 SEARCH_MAX = 1000  # MLflow's largest page of registered models
+WARMUP = 8  # requests per side before the clock starts (MLflow runs several workers)
 
 
 # --- options ---------------------------------------------------------------------------------
@@ -468,7 +469,7 @@ def measure(mlflow: Client, mlgov: Client, requests: int, term: str, tier: str, 
             return mlgov.get("/api/v1/models/", p)
 
         first_theirs, first_ours = theirs(), ours()
-        for _ in range(2):  # warm-up
+        for _ in range(WARMUP):  # warm-up: every MLflow worker has served a few
             theirs(), ours()
         samples: dict[str, list[float]] = {"mlflow": [], "mlgov": []}
         for i in range(requests):  # alternate the sides, each going first half the time
