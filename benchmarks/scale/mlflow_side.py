@@ -81,7 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="MLflow's port on 127.0.0.1 (default: a free one).",
     )
     group.add_argument(
-        "--mlflow-database", default=MLFLOW_DB, help=f"MLflow's database (default {MLFLOW_DB})."
+        "--mlflow-database",
+        default=None,
+        help=f"MLflow's database (default {MLFLOW_DB} for mlgov_scale, mlflow_<name> for another).",
     )
     group.add_argument(
         "--mlflow-load-threads", type=int, default=8, help="Parallel requests while loading."
@@ -312,6 +314,13 @@ def mlflow_names(admin_url: str, database: str) -> set[str] | None:
         return {row[0] for row in conn.execute("SELECT name FROM registered_models")}
 
 
+def mlflow_database_for(database_url: str) -> str:
+    """``mlflow_scale`` for ``mlgov_scale``; ``mlflow_<name>`` for another scale database (a
+    quick one, a copy), so runs on different data never drop each other's registry."""
+    name = urlsplit(database_url).path.lstrip("/")
+    return MLFLOW_DB if name == "mlgov_scale" else f"mlflow_{name.removeprefix('mlgov_')}"[:63]
+
+
 def recreate_database(admin_url: str, database: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -524,7 +533,7 @@ def run(args, *, database_url: str, base_url: str) -> list[Figure]:
     models = scale_models(database_url)
     names = {name for name, _, _ in models}
     admin_url = server_url(database_url, "postgres")
-    database = getattr(args, "mlflow_database", MLFLOW_DB)
+    database = getattr(args, "mlflow_database", None) or mlflow_database_for(database_url)
     held = mlflow_names(admin_url, database)
     reuse = held == names
     if not reuse:
