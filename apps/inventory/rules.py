@@ -9,6 +9,7 @@ answers "may the user do this to some object at all" (used for menus and list pa
 from __future__ import annotations
 
 import rules
+from django.db.models import prefetch_related_objects
 
 from apps.core.predicates import (
     has_any_role,
@@ -36,10 +37,16 @@ def _model_of(obj):
 
 
 def _developer_ids(model) -> set[int]:
+    """The model's developers, read once per model object: the first predicate that needs
+    them prefetches them (so a page listing them reads nothing more), and users whose role
+    decides the rule first never cost the query."""
     cache = getattr(model, "_prefetched_objects_cache", {})
+    if "developers" not in cache and model.pk is not None:
+        prefetch_related_objects([model], "developers")
+        cache = model._prefetched_objects_cache
     if "developers" in cache:
         return {u.pk for u in cache["developers"]}
-    return set(model.developers.values_list("pk", flat=True))
+    return set()
 
 
 @rules.predicate

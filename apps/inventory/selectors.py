@@ -104,10 +104,11 @@ def model_filterset(*, user, data=None):
 
 def model_get(*, user, slug: str) -> RegisteredModel:
     """The model with this slug, or 404 when it does not exist or the user may not see it."""
+    # Developers are not prefetched: the rules read them when a rule needs them (once per
+    # model object, apps/inventory/rules.py), so a user whose role decides costs no query.
     model = (
         model_list(user=user)
         .select_related("risk_assessed_by", "created_by")
-        .prefetch_related("developers")
         .filter(slug=slug)
         .first()
     )
