@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -199,7 +200,13 @@ def main(argv=None) -> int:
                 figures += run_pages(args, new, db_url, base_url, old_setup)
             for part, module in others.items():
                 print(f"\n{part}: running {module.__name__}")
-                figures += module.run(args, database_url=db_url, base_url=base_url)
+                try:
+                    figures += module.run(args, database_url=db_url, base_url=base_url)
+                except Exception as exc:  # one part failing must not lose the others' figures
+                    traceback.print_exc()
+                    figures.append(
+                        Figure(part, f"{part} part ran", 0.0, "ok", 1.0, "min", detail=repr(exc))
+                    )
     missed = print_figures(figures)
     print(
         f"\n{len(figures)} figures, {missed} target(s) missed, {time.monotonic() - started:.0f} s"
