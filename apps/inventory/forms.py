@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from apps.accounts.models import User
 from apps.core import roles
 from apps.core.forms import ReferenceChoiceField, ReferenceMultipleChoiceField
+from apps.core.widgets import ModelSearchInput
 from apps.core.validators import json_problem
 from apps.inventory import lifecycle, risk
 from apps.inventory.choices import (
@@ -364,11 +365,17 @@ class DeploymentForm(forms.Form):
 
 
 class DependencyForm(forms.Form):
+    # A type-ahead box by slug, not a <select> of every model the user sees.
     upstream = ReferenceChoiceField(
         queryset=RegisteredModel.objects.none(),
         to_field_name="slug",
         label="Upstream model",
-        help_text="The model whose output is an input of this one.",
+        widget=ModelSearchInput(),
+        help_text="The model whose output is an input of this one: its slug (type part of its "
+        "name or slug and pick it).",
+        error_messages={
+            "invalid_choice": "No other model you see has the slug “%(value)s”.",
+        },
     )
     description = forms.CharField(max_length=300, required=False)
 

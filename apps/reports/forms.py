@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.core import clock
 from apps.core.forms import ReferenceChoiceField, ReferenceMultipleChoiceField
+from apps.core.widgets import ModelSearchInput
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
 from apps.inventory.models import BusinessUnit, RegisteredModel
 from apps.reports.choices import KIND_FORMATS, ReportFormat, ReportKind
@@ -62,12 +63,15 @@ def end_of_day(day: dt.date) -> dt.datetime:
 
 class ReportRequestForm(forms.Form):
     report = forms.ChoiceField(label="Report")
+    # A type-ahead box by slug, not a <select> of every model the user sees.
     model = ReferenceChoiceField(
         queryset=RegisteredModel.objects.none(),
         to_field_name="slug",
         required=False,
-        empty_label="The whole inventory",
-        help_text="Needed for a model card; optional for lineage, audit extract and evidence pack.",
+        widget=ModelSearchInput(attrs={"placeholder": "The whole inventory"}),
+        help_text="Its slug (type part of its name or slug and pick it). Needed for a model "
+        "card; optional for lineage, audit extract and evidence pack.",
+        error_messages={"invalid_choice": "No model you see has the slug “%(value)s”."},
     )
     as_of = forms.DateField(
         label="As of",

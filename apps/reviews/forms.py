@@ -9,6 +9,7 @@ from apps.accounts.models import User
 from apps.core import roles
 from apps.core.forms import ReferenceChoiceField
 from apps.core.links import validate_link_lines
+from apps.core.widgets import ModelSearchInput
 from apps.inventory.forms import DATE, TEXTAREA, UserChoiceField
 from apps.reviews.choices import FindingStatus, ReviewOutcome, Severity
 from apps.reviews.models import Finding, Review
@@ -26,8 +27,20 @@ def _oversight_users(keep=()):
     )
 
 
+def _model_field(may: str) -> ReferenceChoiceField:
+    """A type-ahead box taking a model's slug, not a <select> of every model the user sees;
+    only the form's queryset (models the user may act on) is accepted."""
+    return ReferenceChoiceField(
+        queryset=None,
+        to_field_name="slug",
+        widget=ModelSearchInput(),
+        help_text="Its slug: type part of its name or slug and pick it from the suggestions.",
+        error_messages={"invalid_choice": f"No model you may {may} has the slug “%(value)s”."},
+    )
+
+
 class ReviewCreateForm(forms.Form):
-    model = ReferenceChoiceField(queryset=None, empty_label="Choose a model")
+    model = _model_field("review")
     reviewer = UserChoiceField(queryset=None, required=False, help_text="You, if left empty.")
     scope = forms.CharField(widget=TEXTAREA)
     due_date = forms.DateField(
@@ -108,7 +121,7 @@ class FindingForm(forms.ModelForm):
 
 
 class FindingCreateForm(FindingForm):
-    model = ReferenceChoiceField(queryset=None, empty_label="Choose a model")
+    model = _model_field("record a finding on")
 
     field_order = ("model",)
 

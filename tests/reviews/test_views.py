@@ -71,7 +71,7 @@ def test_the_model_tab_flags_overdue_findings_at_constant_queries(
 def test_a_validator_opens_and_submits_a_review(client, validator, tier2_model):
     client.force_login(validator)
     response = client.post(
-        reverse("reviews:review_create"), {"model": tier2_model.pk, "scope": "Annual"}
+        reverse("reviews:review_create"), {"model": tier2_model.slug, "scope": "Annual"}
     )
     review = Review.objects.get()
     assert response.status_code == 302 and response["Location"] == review.get_absolute_url()

@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 
 from apps.core.forms import ReferenceChoiceField
+from apps.core.widgets import ModelSearchInput
 from apps.monitoring.ingestion.parse import EXTENSIONS
 
 
@@ -15,12 +16,15 @@ class UploadForm(forms.Form):
         f"{settings.MLGOV_INGEST_MAX_BYTES // (1024 * 1024)} MB.",
         widget=forms.ClearableFileInput(attrs={"accept": ",".join([*EXTENSIONS, ".gz"])}),
     )
+    # A type-ahead box by slug, not a <select> of every model the user may push to.
     model = ReferenceChoiceField(
         queryset=None,
         required=False,
-        empty_label="Any model I may push to",
         to_field_name="slug",
-        help_text="When chosen, every row must belong to this model.",
+        widget=ModelSearchInput(attrs={"placeholder": "Any model I may push to"}),
+        help_text="Its slug (type part of its name or slug and pick it); when given, every row "
+        "must belong to this model.",
+        error_messages={"invalid_choice": "No model you may push to has the slug “%(value)s”."},
     )
     accept_partial = forms.BooleanField(
         required=False,
