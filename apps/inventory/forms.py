@@ -15,8 +15,8 @@ from django.db.models import Q, QuerySet
 from apps.accounts.models import User
 from apps.core import roles
 from apps.core.forms import ReferenceChoiceField, ReferenceMultipleChoiceField
-from apps.core.widgets import ModelSearchInput
 from apps.core.validators import json_problem
+from apps.core.widgets import ModelSearchInput
 from apps.inventory import lifecycle, risk
 from apps.inventory.choices import (
     AnnexIIIPoint,
