@@ -334,9 +334,10 @@ def curve_evaluation(small: bool) -> None:
 
 
 def _verify_options() -> set[str]:
-    from apps.audit.management.commands.verify_audit_log import Command
+    from django.core.management import load_command_class
 
-    parser = Command().create_parser("manage.py", "verify_audit_log")
+    command = load_command_class("apps.audit", "verify_audit_log")
+    parser = command.create_parser("manage.py", "verify_audit_log")
     return {opt for action in parser._actions for opt in action.option_strings}
 
 

@@ -179,7 +179,7 @@ class RegisteredModelListSerializer(serializers.Serializer):
     business_owner = serializers.CharField(read_only=True, help_text="Username.")
     validator = serializers.CharField(read_only=True, allow_null=True, help_text="Username.")
     risk_tier = serializers.ChoiceField(choices=RiskTier.choices, read_only=True, allow_null=True)
-    risk_tier_label = serializers.CharField(read_only=True)
+    risk_tier_label = serializers.CharField(read_only=True, allow_null=True)
     eu_ai_act_class = serializers.ChoiceField(choices=EUAIActClass.choices, read_only=True)
     eu_ai_act_class_label = serializers.CharField(read_only=True)
     eu_annex_iii_point = serializers.CharField(read_only=True)
@@ -191,19 +191,27 @@ class RegisteredModelListSerializer(serializers.Serializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
-        # Each URL reversed once per page, then completed per row: prefix + slug + suffix.
-        marker = "zzslugzz"
-        api = reverse("api:model-detail", kwargs={"slug": marker}, request=request)
-        web = reverse("inventory:model_detail", kwargs={"slug": marker})
-        self._api_url = api.rsplit(marker, 1)
-        self._web_url = web.rsplit(marker, 1)
+        self._api_url = self._web_url = None  # reversed on the first row (see _urls)
         self._date = serializers.DateField()
         self._stamp = self.fields["updated_at"]
         wanted = request.query_params.get("fields", "") if request is not None else ""
         keep = {f.strip() for f in wanted.split(",") if f.strip()}
         self._keep = (keep | {"url", "slug"}) if keep else None
 
+    def _urls(self) -> None:
+        """Each URL reversed once per page, then completed per row: prefix + slug + suffix.
+        Not in ``__init__``: the schema generator makes a serializer with a request of its
+        own, whose host a production ``ALLOWED_HOSTS`` refuses."""
+        marker = "zzslugzz"
+        request = self.context.get("request")
+        api = reverse("api:model-detail", kwargs={"slug": marker}, request=request)
+        web = reverse("inventory:model_detail", kwargs={"slug": marker})
+        self._api_url = api.rsplit(marker, 1)
+        self._web_url = web.rsplit(marker, 1)
+
     def to_representation(self, row: dict) -> dict:
+        if self._api_url is None:
+            self._urls()
         slug = row["slug"]
         tier, eu, status = row["risk_tier"], row["eu_ai_act_class"], row["status"]
         review = row["next_review_date"]

@@ -292,7 +292,7 @@ class ObservationQuerySerializer(serializers.Serializer):
 
 class ObservationRowSerializer(serializers.Serializer):
     version = serializers.CharField()
-    timestamp = serializers.DateTimeField()
+    timestamp = DateTimeField()
     value = serializers.FloatField()
 
 
