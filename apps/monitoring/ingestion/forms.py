@@ -32,6 +32,20 @@ class UploadForm(forms.Form):
         help_text="Without this, one rejected row means nothing is loaded.",
     )
 
-    def __init__(self, *args, models, **kwargs):
+    def __init__(self, *args, models, may_push=None, **kwargs):
+        """``models`` are the models the user sees; ``may_push(model)`` decides for the one
+        typed (the rules decide model by model, so the inventory is never checked whole)."""
         super().__init__(*args, **kwargs)
         self.fields["model"].queryset = models
+        self.may_push = may_push
+
+    def clean_model(self):
+        model = self.cleaned_data.get("model")
+        if model is not None and self.may_push is not None and not self.may_push(model):
+            field = self.fields["model"]
+            raise forms.ValidationError(
+                field.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": model.slug},
+            )
+        return model
