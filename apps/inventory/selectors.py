@@ -199,15 +199,26 @@ def model_lineage(*, user, model: RegisteredModel) -> dict:
     return _lineage_graph(user=user, model=model)
 
 
-def inventory_lineage(*, user) -> dict:
+def inventory_lineage(*, user, after: str | None = None, limit: int | None = None) -> dict:
     """Graph of the whole inventory the user may see, in the shape of ``model_lineage``.
 
-    A constant number of queries whatever the inventory's size.
+    With ``limit``, one page of it: the first ``limit`` visible models by slug after the slug
+    ``after``, their versions, datasets and deployments and the feeds that touch them, plus
+    ``"next"``, the slug to ask for the next page after (None on the last page). A constant
+    number of queries whatever the inventory's size.
     """
-    return _lineage_graph(user=user, model=None)
+    if limit is None:
+        return _lineage_graph(user=user, model=None)
+    page = model_list_rows(user=user).order_by("slug")
+    if after:
+        page = page.filter(slug__gt=after)
+    rows = list(page.values_list("pk", "slug", "name")[: limit + 1])
+    graph = _lineage_graph(user=user, model=None, page=rows[:limit])
+    graph["next"] = rows[limit - 1][1] if len(rows) > limit else None
+    return graph
 
 
-def _lineage_graph(*, user, model: RegisteredModel | None) -> dict:
+def _lineage_graph(*, user, model: RegisteredModel | None, page: list[tuple] | None = None) -> dict:
     """The graph from flat rows (``values_list``, no model instances): one query per kind of
     node or edge (models, versions, dataset links, deployments, dependencies), one pass over
     each. At 10,000 models building instances cost ~40 s; rows cost what the graph returns."""
@@ -224,6 +235,10 @@ def _lineage_graph(*, user, model: RegisteredModel | None) -> dict:
     if model is not None:
         model_node(model.slug, model.name)
         versions = ModelVersion.objects.filter(visible, model=model)
+    elif page is not None:
+        for _, slug, name in page:
+            model_node(slug, name)
+        versions = ModelVersion.objects.filter(visible, model_id__in=[r[0] for r in page])
     else:
         for slug, name in model_list_rows(user=user).values_list("slug", "name"):
             model_node(slug, name)
@@ -271,6 +286,12 @@ def _lineage_graph(*, user, model: RegisteredModel | None) -> dict:
     deployments = Deployment.objects.filter(visible_through(user, "version__model"))
     if model is not None:
         deployments = deployments.filter(version__model=model)
+    elif page is not None:
+        deployments = deployments.filter(version__model_id__in=[r[0] for r in page])
+    dependencies = dependency_list(user=user, model=model)
+    if page is not None:
+        pks = [r[0] for r in page]
+        dependencies = dependencies.filter(Q(upstream_id__in=pks) | Q(downstream_id__in=pks))
     for pk, environment, endpoint, status, consumers, version, slug in deployments.values_list(
         "pk",
         "environment",
@@ -290,9 +311,7 @@ def _lineage_graph(*, user, model: RegisteredModel | None) -> dict:
             "consumers": consumers,
         }
         edges.append({"source": f"version:{slug}@{version}", "target": nid, "type": "deployed_as"})
-    for up_slug, up_name, down_slug, down_name, kind in dependency_list(
-        user=user, model=model
-    ).values_list(
+    for up_slug, up_name, down_slug, down_name, kind in dependencies.values_list(
         "upstream__slug", "upstream__name", "downstream__slug", "downstream__name", "kind"
     ):
         edges.append(

@@ -217,3 +217,46 @@ def test_the_inventory_lineage_builds_no_model_instance_per_row(viewer, model_ow
     datasets = [n for n in graph["nodes"] if n["type"] == "dataset"]
     assert [n["slug"] for n in datasets] == ["payments"]
     assert sum(e["type"] == "evaluated_on" for e in graph["edges"]) == 3
+
+
+def test_the_inventory_lineage_pages_by_model_with_a_cursor(
+    django_assert_max_num_queries, viewer, model_owner
+):
+    dataset = DatasetFactory(slug="payments", owner=model_owner)
+    models = [RegisteredModelFactory(slug=f"m-{i:02d}", owner=model_owner) for i in range(5)]
+    for model in models:
+        version = ModelVersionFactory(model=model, version="1.0.0")
+        version.dataset_links.create(dataset=dataset, role="trained_on")
+        _deploy(version)
+    ModelDependency.objects.create(upstream=models[0], downstream=models[4], created_by=model_owner)
+    client = api(viewer)
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = f"{LINEAGE}?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        with django_assert_max_num_queries(12):
+            page = client.get(query).json()
+        pages += 1
+        versions = [n["id"] for n in page["nodes"] if n["type"] == "version"]
+        seen += versions
+        assert len(versions) <= 2
+        assert all(n["id"] != "dataset:payments" or n["slug"] for n in page["nodes"])
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert seen == [f"version:m-{i:02d}@1.0.0" for i in range(5)]
+    whole = client.get(LINEAGE).json()
+    assert "next" not in whole
+    first = client.get(f"{LINEAGE}?limit=2").json()
+    assert {"source": "model:m-00", "target": "model:m-04", "type": "feeds"} in first["edges"]
+
+
+def test_the_inventory_lineage_of_one_model_and_bad_limits(
+    viewer, model_owner, owned_model, foreign_model
+):
+    ModelVersionFactory(model=owned_model, version="1.0.0")
+    graph = api(viewer).get(f"{LINEAGE}?model=owned-model").json()
+    assert {n["id"] for n in graph["nodes"]} == {"model:owned-model", "version:owned-model@1.0.0"}
+    assert api(model_owner).get(f"{LINEAGE}?model=foreign-model").status_code == 404
+    for limit in ("0", "1001", "x"):
+        assert api(viewer).get(f"{LINEAGE}?limit={limit}").status_code == 400
