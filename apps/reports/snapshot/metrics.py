@@ -8,7 +8,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from django.db import NotSupportedError, models
+from django.db import NotSupportedError, connection, models
 from django.db.models import (
     Case,
     Count,
@@ -24,10 +24,17 @@ from django.db.models import (
     When,
 )
 
-from apps.monitoring import bounds
+from apps.monitoring import bounds, rollups
 from apps.monitoring.choices import DriftRunStatus, Evaluation, ThresholdStatus
 from apps.monitoring.evaluation import outcome
-from apps.monitoring.models import DriftColumn, DriftRun, MetricDefinition, Observation, Threshold
+from apps.monitoring.models import (
+    DriftColumn,
+    DriftRun,
+    MetricDefinition,
+    Observation,
+    ObservationRollup,
+    Threshold,
+)
 from apps.reports.snapshot.approvals import signoff
 from apps.reports.snapshot.context import Context
 from apps.reports.snapshot.inventory import Version
@@ -204,19 +211,107 @@ def _latest_values(targets: dict[Any, Any], moment: dt.datetime) -> dict[Any, tu
 
 def _day_buckets(keys: set[tuple], moment: dt.datetime, days: int) -> dict[tuple, dict[int, tuple]]:
     """Per series (version, metric, segment) and day k before T (k = floor((T - t) / 1 day)):
-    count, sum, lowest, highest value and last time, over the ``days`` days up to T. One
-    aggregated query; a window of k days is the exact sum of days 0..k-1."""
+    count, sum, lowest, highest value and last time, over the ``days`` days up to T; a window
+    of k days is the exact sum of days 0..k-1.
+
+    Days aligned to T are not the rollups' UTC days, so each is put together exactly from what
+    the loader keeps: an hour that lies within one day of T comes from its hourly rollup; the
+    raw rows are read only for the hour each day of T starts in (the one hour a day of T
+    shares with the next) and for the sparse UTC days that keep no hourly rollups (at most one
+    row an hour). Three queries, each an index range per series, reading about a tenth of the
+    rows a dense series holds over the window instead of all of them."""
     if not keys:
         return {}
-    wanted = Q()
-    for version_id, metric_id, segment in sorted(keys):
-        wanted |= Q(version_id=version_id, metric_id=metric_id, segment=segment)
-    rows = (
-        Observation.objects.filter(
-            wanted,
-            timestamp__gt=moment - dt.timedelta(days=days),
-            timestamp__lte=moment,
+    keys = sorted(keys)
+    t = moment.timestamp()
+    low_t = t - days * rollups.DAY
+    series = Q()
+    for version_id, metric_id, segment in keys:
+        series |= Q(version_id=version_id, metric_id=metric_id, segment=segment)
+    day_lo = int(low_t // rollups.DAY) * rollups.DAY
+    sparse: dict[tuple, list[int]] = defaultdict(list)
+    for v, m, seg, bucket in ObservationRollup.objects.filter(
+        series, width=rollups.DAY, bucket__gte=day_lo, bucket__lte=int(t), dense=False
+    ).values_list("version_id", "metric_id", "segment", "bucket"):
+        sparse[(v, m, seg)].append(bucket)
+    result: dict[tuple, dict[int, tuple]] = defaultdict(dict)
+    # Whole hours within one day of T: every hour but the one T's days start in.
+    hours = ObservationRollup.objects.filter(
+        series,
+        width=rollups.HOUR,
+        bucket__gte=int(low_t // rollups.HOUR) * rollups.HOUR,
+        bucket__lt=int(t // rollups.HOUR) * rollups.HOUR,
+    ).values_list(
+        "version_id", "metric_id", "segment", "bucket", "count", "total", "low", "high", "last_at"
+    )
+    for v, m, seg, bucket, n, total, lo, hi, last in hours:
+        if (t - bucket) % rollups.DAY < rollups.HOUR:
+            continue  # the hour a day of T starts in: read from the raw rows below
+        day = int((t - bucket) // rollups.DAY)
+        if 0 <= day < days:
+            _fold(result[(v, m, seg)], day, (n, total, lo, hi, last))
+    # Raw rows: the hours T's days start in, for every series; and each series' sparse days.
+    starts = sorted(
+        {int((t - j * rollups.DAY) // rollups.HOUR) * rollups.HOUR for j in range(days + 1)}
+    )
+    spans = {key: [(a, a + rollups.HOUR) for a in starts] for key in keys}
+    for key, buckets in sparse.items():
+        spans[key] = _merged(spans[key] + _merged(buckets))
+    low_at = moment - dt.timedelta(days=days)
+    for row in _raw_buckets(spans, moment, low_at):
+        day = int(row["day"])
+        if 0 <= day < days:
+            key = (row["version_id"], row["metric_id"], row["segment"])
+            _fold(result[key], day, (row["n"], row["total"], row["low"], row["high"], row["last"]))
+    return result
+
+
+def _raw_buckets(spans: dict[tuple, list], moment: dt.datetime, low_at: dt.datetime):
+    """The raw rows' day buckets over the spans: one index range scan per series and span
+    (on PostgreSQL a join with the spans as arrays, planned in a millisecond whatever their
+    number; elsewhere an OR of the same ranges)."""
+    arms = [
+        (v, m, seg, _at(a), _at(b))
+        for (v, m, seg), ranges in sorted(spans.items())
+        for a, b in ranges
+    ]
+    if not arms:
+        return []
+    if connection.vendor == "postgresql":
+        table = Observation._meta.db_table
+        sql = (
+            "SELECT o.version_id, o.metric_id, o.segment,"  # noqa: S608
+            " FLOOR((%s - date_part('epoch', o.timestamp)) / 86400.0)::bigint AS day,"
+            " COUNT(*) AS n, SUM(o.value) AS total, MIN(o.value) AS low, MAX(o.value) AS high,"
+            " MAX(o.timestamp) AS last"
+            " FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[],"
+            " %s::timestamptz[]) AS w(v, m, s, a, b)"
+            f" JOIN {connection.ops.quote_name(table)} o ON o.version_id = w.v"
+            " AND o.metric_id = w.m AND o.segment = w.s"
+            " AND o.timestamp >= w.a AND o.timestamp < w.b"
+            " WHERE o.timestamp > %s AND o.timestamp <= %s GROUP BY 1, 2, 3, 4"
         )
+        columns = list(zip(*arms, strict=True))
+        params = [moment.timestamp(), *(list(c) for c in columns), low_at, moment]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            names = (
+                "version_id",
+                "metric_id",
+                "segment",
+                "day",
+                "n",
+                "total",
+                "low",
+                "high",
+                "last",
+            )
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    wanted = Q(pk__in=[])
+    for v, m, seg, a, b in arms:
+        wanted |= Q(version_id=v, metric_id=m, segment=seg, timestamp__gte=a, timestamp__lt=b)
+    return (
+        Observation.objects.filter(wanted, timestamp__gt=low_at, timestamp__lte=moment)
         .annotate(day=_DaysBefore("timestamp", moment))
         .values("version_id", "metric_id", "segment", "day")
         .annotate(
@@ -228,13 +323,31 @@ def _day_buckets(keys: set[tuple], moment: dt.datetime, days: int) -> dict[tuple
         )
         .order_by()
     )
-    result: dict[tuple, dict[int, tuple]] = defaultdict(dict)
-    for row in rows:
-        day = int(row["day"])
-        if 0 <= day < days:
-            key = (row["version_id"], row["metric_id"], row["segment"])
-            result[key][day] = (row["n"], row["total"], row["low"], row["high"], row["last"])
-    return result
+
+
+def _at(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+
+
+def _merged(spans: list) -> list[tuple[int, int]]:
+    """UTC days (their start, in seconds) or [start, end) spans as the fewest disjoint spans."""
+    merged: list[list[int]] = []
+    for span in sorted((s, s + rollups.DAY) if isinstance(s, int) else s for s in spans):
+        if merged and span[0] <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], span[1])
+        else:
+            merged.append(list(span))
+    return [(a, b) for a, b in merged]
+
+
+def _fold(by_day: dict[int, tuple], day: int, part: tuple) -> None:
+    """Add a part (count, sum, lowest, highest, last time) to a day's bucket."""
+    if day not in by_day:
+        by_day[day] = part
+        return
+    n, total, low, high, last = by_day[day]
+    pn, ptotal, plow, phigh, plast = part
+    by_day[day] = (n + pn, total + ptotal, min(low, plow), max(high, phigh), max(last, plast))
 
 
 def _evaluate(
