@@ -126,6 +126,16 @@ def version_list(*, user, model: RegisteredModel | None = None) -> QuerySet[Mode
     )
 
 
+def version_dataset_links(*, user, model: RegisteredModel) -> QuerySet[VersionDataset]:
+    """The model's version-dataset links with their version and dataset, newest version
+    first: the Lineage tab's table in one query (not the versions, then their links)."""
+    return (
+        VersionDataset.objects.filter(visible_through(user, "version__model"), version__model=model)
+        .select_related("version", "dataset")
+        .order_by("-version__created_at", "-version_id", "pk")
+    )
+
+
 def version_get(*, user, model: RegisteredModel, version: str) -> ModelVersion:
     obj = version_list(user=user, model=model).filter(version=version).first()
     if obj is None:
@@ -246,7 +256,7 @@ def _lineage_graph(*, user, model: RegisteredModel | None, page: list[tuple] | N
     links: dict[int, list[tuple]] = {}
     for row in (
         VersionDataset.objects.filter(version__in=versions.order_by().values("pk"))
-        .order_by("pk")
+        .order_by()  # per version in any order, as the prefetch read them: no sort to disk
         .values_list(
             "version_id",
             "role",

@@ -171,7 +171,7 @@ def _rich_model(rows: int):
 BUDGETS = {
     "model_detail": 11,
     "model_versions": 13,
-    "model_lineage": 19,
+    "model_lineage": 12,
     "model_risk": 12,
     "model_history": 13,
 }

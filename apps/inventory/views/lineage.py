@@ -19,11 +19,12 @@ def model_lineage(request, slug: str):
     model = selectors.model_get(user=request.user, slug=slug)
     user = request.user
     graph = selectors.model_lineage(user=user, model=model)
-    versions = list(selectors.version_list(user=user, model=model).order_by("-created_at"))
     context = {
         "graph": graph,
         "center_id": f"model:{model.slug}",
-        "dataset_links": [(v, link) for v in versions for link in v.dataset_links.all()],
+        "dataset_links": [
+            (link.version, link) for link in selectors.version_dataset_links(user=user, model=model)
+        ],
         "deployments": selectors.deployment_list(user=user, model=model).select_related(
             "created_by"
         ),
