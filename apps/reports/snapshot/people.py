@@ -10,8 +10,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from apps.audit.models import AuditEvent
 from apps.core.roles import ALL_ROLES, ROLE_LABELS
-from apps.reports.history import records_as_of
+from apps.reports.history import EVENT_COLUMNS, records_as_of
 
 PERSON_FIELDS = ("username", "first_name", "last_name")
 
@@ -65,9 +66,21 @@ def _persons_at(ids: Iterable, moment: dt.datetime) -> dict[Any, dict]:
     current_roles: dict[Any, list[str]] = defaultdict(list)
     for user_id, name in links.values_list("user_id", "group__name"):
         current_roles[user_id].append(name)
+    # A person at T is today's person with the changes after T undone: only those events are
+    # read (an index range on time for a recent T), not every login of every person named.
+    later = list(
+        AuditEvent.objects.filter(
+            object_type=user_model._meta.label_lower,
+            object_id__in=[str(pk) for pk in ids],
+            occurred_at__gt=moment,
+        )
+        .only(*EVENT_COLUMNS)
+        .order_by("sequence")
+    )
     records = records_as_of(
         user_model.objects.filter(pk__in=ids),
         as_of=moment,
+        events=later,
         fields=(*PERSON_FIELDS, "roles"),
         virtual={"roles": {pk: sorted(names) for pk, names in current_roles.items()}},
         restore_deleted=False,
