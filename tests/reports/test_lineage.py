@@ -411,3 +411,26 @@ def test_as_of_lineage_queries_do_not_grow_with_the_number_of_models(
     with django_assert_max_num_queries(len(one.captured_queries)):
         doc = lineage.lineage_document(user=auditor, as_of=later)
     assert doc["counts"]["version"] == 5
+
+
+def test_the_document_of_today_reads_rows_not_inventory_instances(auditor, graph):
+    """At 10,000 models an instance per model, version, dataset and deployment (with their
+    owners) cost seconds: the document of today is built from rows."""
+    from django.db.models.signals import post_init
+
+    built: list[str] = []
+
+    def count(sender, **kwargs):
+        if sender._meta.app_label == "inventory":
+            built.append(sender.__name__)
+
+    post_init.connect(count)
+    try:
+        doc = lineage.lineage_document(user=auditor)
+    finally:
+        post_init.disconnect(count)
+    assert built == []
+    kinds = {n["kind"] for n in doc["nodes"]}
+    assert kinds == {"dataset", "model", "version", "deployment"}
+    owned = [n for n in doc["nodes"] if n["kind"] == "model" and n["owner"]]
+    assert owned and all(set(n["owner"]) == {"username", "name"} for n in owned)
