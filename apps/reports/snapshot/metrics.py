@@ -218,33 +218,41 @@ def _day_buckets(keys: set[tuple], moment: dt.datetime, days: int) -> dict[tuple
     the loader keeps: an hour that lies within one day of T comes from its hourly rollup; the
     raw rows are read only for the hour each day of T starts in (the one hour a day of T
     shares with the next) and for the sparse UTC days that keep no hourly rollups (at most one
-    row an hour). Three queries, each an index range per series, reading about a tenth of the
+    row an hour). Two queries, each index ranges per series, reading about a tenth of the
     rows a dense series holds over the window instead of all of them."""
     if not keys:
         return {}
     keys = sorted(keys)
     t = moment.timestamp()
     low_t = t - days * rollups.DAY
-    series = Q()
-    for version_id, metric_id, segment in keys:
-        series |= Q(version_id=version_id, metric_id=metric_id, segment=segment)
     day_lo = int(low_t // rollups.DAY) * rollups.DAY
+    hour_lo = int(low_t // rollups.HOUR) * rollups.HOUR
+    hour_hi = int(t // rollups.HOUR) * rollups.HOUR
+    # One query, two primary-key ranges per series: its sparse days (those without hourly
+    # rollups) and its hours within one day of T (every hour but the one T's days start in).
+    wanted = Q(pk__in=[])
+    for version_id, metric_id, segment in keys:
+        one = Q(version_id=version_id, metric_id=metric_id, segment=segment)
+        wanted |= one & Q(width=rollups.DAY, bucket__gte=day_lo, bucket__lte=int(t), dense=False)
+        wanted |= one & Q(width=rollups.HOUR, bucket__gte=hour_lo, bucket__lt=hour_hi)
     sparse: dict[tuple, list[int]] = defaultdict(list)
-    for v, m, seg, bucket in ObservationRollup.objects.filter(
-        series, width=rollups.DAY, bucket__gte=day_lo, bucket__lte=int(t), dense=False
-    ).values_list("version_id", "metric_id", "segment", "bucket"):
-        sparse[(v, m, seg)].append(bucket)
     result: dict[tuple, dict[int, tuple]] = defaultdict(dict)
-    # Whole hours within one day of T: every hour but the one T's days start in.
-    hours = ObservationRollup.objects.filter(
-        series,
-        width=rollups.HOUR,
-        bucket__gte=int(low_t // rollups.HOUR) * rollups.HOUR,
-        bucket__lt=int(t // rollups.HOUR) * rollups.HOUR,
-    ).values_list(
-        "version_id", "metric_id", "segment", "bucket", "count", "total", "low", "high", "last_at"
+    rows = ObservationRollup.objects.filter(wanted).values_list(
+        "version_id",
+        "metric_id",
+        "segment",
+        "width",
+        "bucket",
+        "count",
+        "total",
+        "low",
+        "high",
+        "last_at",
     )
-    for v, m, seg, bucket, n, total, lo, hi, last in hours:
+    for v, m, seg, width, bucket, n, total, lo, hi, last in rows:
+        if width == rollups.DAY:
+            sparse[(v, m, seg)].append(bucket)
+            continue
         if (t - bucket) % rollups.DAY < rollups.HOUR:
             continue  # the hour a day of T starts in: read from the raw rows below
         day = int((t - bucket) // rollups.DAY)
