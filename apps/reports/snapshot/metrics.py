@@ -33,6 +33,7 @@ from apps.monitoring.models import (
     MetricDefinition,
     Observation,
     ObservationRollup,
+    ObservationSeries,
     Threshold,
 )
 from apps.reports.snapshot.approvals import signoff
@@ -184,25 +185,43 @@ def metrics(
 
 
 def _latest_values(targets: dict[Any, Any], moment: dt.datetime) -> dict[Any, tuple]:
-    """Per threshold, the newest observation at or before T of its series: one query, an
-    index lookup per threshold (the observation index leads with version, metric, time)."""
+    """Per threshold, the newest observation at or before T of its series: one query. When T
+    is at or after the series' last time (a current card) it is the series row's latest
+    value; otherwise an index step back from T on the observations' primary key (version,
+    metric, time), only for those series."""
     cases = [When(pk=pk, then=Value(vid)) for pk, vid in targets.items() if vid is not None]
     if not cases:
         return {}
+    series = ObservationSeries.objects.filter(
+        version_id=OuterRef("target_version"),
+        metric_id=OuterRef("metric_id"),
+        segment=OuterRef("segment"),
+    )
     newest = Observation.objects.filter(
         version_id=OuterRef("target_version"),
         metric_id=OuterRef("metric_id"),
         segment=OuterRef("segment"),
         timestamp__lte=moment,
     ).order_by("-timestamp")
+    current = Q(series_last_at__lte=moment)
     rows = (
         Threshold.objects.filter(pk__in=sorted(targets))
         .annotate(
             target_version=Case(*cases, default=Value(None), output_field=models.BigIntegerField())
         )
         .annotate(
-            latest_value=Subquery(newest.values("value")[:1]),
-            latest_at=Subquery(newest.values("timestamp")[:1]),
+            series_last_at=Subquery(series.values("last_at")[:1]),
+            series_last_value=Subquery(series.values("last_value")[:1]),
+        )
+        .annotate(
+            latest_value=Case(
+                When(current, then="series_last_value"),
+                default=Subquery(newest.values("value")[:1]),
+            ),
+            latest_at=Case(
+                When(current, then="series_last_at"),
+                default=Subquery(newest.values("timestamp")[:1]),
+            ),
         )
         .values_list("pk", "latest_value", "latest_at")
     )
