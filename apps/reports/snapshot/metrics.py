@@ -8,7 +8,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from django.db import NotSupportedError, connection, models
+from django.db import NotSupportedError, connections, models
 from django.db.models import (
     Case,
     Count,
@@ -304,6 +304,8 @@ def _raw_buckets(spans: dict[tuple, list], moment: dt.datetime, low_at: dt.datet
     ]
     if not arms:
         return []
+    # The database the router reads observations from (a replica when one is configured).
+    connection = connections[Observation.objects.all().db]
     if connection.vendor == "postgresql":
         table = Observation._meta.db_table
         sql = (
