@@ -287,6 +287,16 @@ class LineageSerializer(serializers.Serializer):
     edges = LineageEdgeSerializer(many=True)
 
 
+class InventoryLineageSerializer(LineageSerializer):
+    """The inventory's graph; with ``?limit`` one page of it and the cursor of the next."""
+
+    next = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="With ?limit: pass it as cursor for the following page (null on the last).",
+    )
+
+
 # --- risk assessments --------------------------------------------------------------------
 
 

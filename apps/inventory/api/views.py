@@ -422,7 +422,7 @@ class InventoryLineageView(APIView):
             OpenApiParameter("limit", int, description="Models per page (1-1000)."),
             OpenApiParameter("cursor", str, description="`next` of the previous page."),
         ],
-        responses=s.LineageSerializer,
+        responses=s.InventoryLineageSerializer,
         tags=["lineage"],
     )
     def get(self, request):
