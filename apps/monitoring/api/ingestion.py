@@ -112,7 +112,14 @@ class ScopeModelField(SlugRelatedField):
         super().__init__(slug_field="slug", **kwargs)
 
     def get_queryset(self):
-        return selectors.pushable_models(user=self.context["request"].user)
+        return selectors.push_scope_models(user=self.context["request"].user)
+
+    def to_internal_value(self, data):
+        model = super().to_internal_value(data)
+        if not selectors.may_push(user=self.context["request"].user, model=model):
+            # As for an unknown slug: nothing tells a model out of reach from a missing one.
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data))
+        return model
 
 
 class UploadSerializer(serializers.Serializer):

@@ -41,11 +41,15 @@ def batch_get(*, user, pk: int) -> IngestionBatch:
     return batch
 
 
-def pushable_models(*, user) -> QuerySet[RegisteredModel]:
-    """Visible models the user may push metrics to (as the rules decide, model by model)."""
-    models = inventory_selectors.model_list(user=user)
-    allowed = [m.pk for m in models if user.has_perm(PUSH, m)]
-    return models.filter(pk__in=allowed)
+def push_scope_models(*, user) -> QuerySet[RegisteredModel]:
+    """The models a user may name as an upload's scope before the push rule is asked: the
+    visible ones. The rule is then asked of the one named (``may_push``), never of the whole
+    inventory."""
+    return inventory_selectors.model_list(user=user)
+
+
+def may_push(*, user, model: RegisteredModel) -> bool:
+    return user.has_perm(PUSH, model)
 
 
 def normalise_host(hostname: str) -> str:

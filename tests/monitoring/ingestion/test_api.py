@@ -171,3 +171,30 @@ def test_content_sent_by_someone_else_is_not_revealed(
     again = api(other_model_owner).post(URL, data={"rows": ROWS}, format="json")
     assert again.status_code == 400 and "already sent" in again.json()["detail"]
     assert "id" not in again.json() and IngestionBatch.objects.count() == 1
+
+
+def test_a_scope_out_of_reach_is_refused_as_an_unknown_one_and_the_rule_is_asked_once(
+    api, foreign_model, django_capture_on_commit_callbacks, monkeypatch
+):
+    from apps.monitoring.ingestion import selectors
+
+    client = api()
+    asked = []
+    may_push = selectors.may_push
+    monkeypatch.setattr(
+        selectors, "may_push", lambda **kw: asked.append(kw["model"].slug) or may_push(**kw)
+    )
+
+    def scoped(slug):
+        upload = SimpleUploadedFile("m.csv", csv_bytes(*good_rows(2)))
+        data = {"file": upload, "model": slug}
+        return post(client, django_capture_on_commit_callbacks, data=data, format="multipart")
+
+    foreign, unknown = scoped("foreign-model"), scoped("no-such-model")
+    assert foreign.status_code == unknown.status_code == 400
+    assert "foreign-model" in str(foreign.json()) and "no-such-model" in str(unknown.json())
+    assert str(foreign.json()).replace("foreign-model", "X") == str(unknown.json()).replace(
+        "no-such-model", "X"
+    )
+    assert scoped("owned-model").status_code == 202
+    assert asked == ["owned-model"]
