@@ -109,7 +109,9 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
         )
         run = selectors.verification_get(run.pk)
         data = ChainVerificationSerializer(run, context={"request": request}).data
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+        return Response(
+            data, status=status.HTTP_202_ACCEPTED, headers={"Location": str(data["url"])}
+        )
 
 
 @extend_schema(tags=["audit"])
