@@ -6,7 +6,12 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -422,7 +427,10 @@ class InventoryLineageView(APIView):
             OpenApiParameter("limit", int, description="Models per page (1-1000)."),
             OpenApiParameter("cursor", str, description="`next` of the previous page."),
         ],
-        responses=s.InventoryLineageSerializer,
+        responses={
+            200: s.InventoryLineageSerializer,
+            404: OpenApiResponse(description="`model` names no model among those you may see."),
+        },
         tags=["lineage"],
     )
     def get(self, request):
