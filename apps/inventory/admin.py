@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
 
 from apps.core.admin import ReadOnlyModelAdmin, ServiceModelAdmin
 from apps.core.forms import ReferenceMultipleChoiceField
@@ -133,12 +134,20 @@ VERSION_FIELDS = (
 )
 
 
+def _dataset_search_widget() -> AutocompleteSelectMultiple:
+    """Datasets are searched as one types (the admin's autocomplete over DatasetAdmin's search
+    fields): a bank's catalogue has thousands, never all rendered into one select."""
+    return AutocompleteSelectMultiple(ModelVersion._meta.get_field("datasets"), admin.site)
+
+
 class ModelVersionForm(forms.ModelForm):
     """Adds the dataset lineage, which the service writes as typed edges."""
 
-    training_datasets = ReferenceMultipleChoiceField(queryset=Dataset.objects.all(), required=False)
+    training_datasets = ReferenceMultipleChoiceField(
+        queryset=Dataset.objects.all(), required=False, widget=_dataset_search_widget()
+    )
     evaluation_datasets = ReferenceMultipleChoiceField(
-        queryset=Dataset.objects.all(), required=False
+        queryset=Dataset.objects.all(), required=False, widget=_dataset_search_widget()
     )
 
     class Meta:

@@ -77,6 +77,7 @@ class MetricSourceAdmin(ManagedByOnePermission):
     list_display = ("model", "url_link", "format", "interval_minutes", "enabled", "last_pulled_at")
     list_filter = ("enabled", "format")
     list_select_related = ("model",)
+    autocomplete_fields = ("model",)  # a search box, not a select of the whole inventory
 
     @admin.display(description="URL", ordering="url")
     def url_link(self, obj) -> str:
