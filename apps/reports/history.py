@@ -115,12 +115,17 @@ class Record:
 
 def audit_head_at(as_of: dt.datetime | None) -> dict[str, Any]:
     """``{sequence, hash}`` of the last audit event at or before T (the chain's head then);
-    sequence 0 with the genesis hash when there was none. ``None`` means now."""
+    sequence 0 with the genesis hash when there was none. ``None`` means now.
+
+    For a past T the event is found on the time index: an event's sequence and time are both
+    taken under the chain head's lock, so they grow together, and the latest event by time is
+    the head then (one index step, however many events came after T; ordering by sequence
+    instead walked back through every later event)."""
     events = AuditEvent.objects.order_by("-sequence")
     if as_of is not None:
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=dt.UTC)
-        events = events.filter(occurred_at__lte=as_of)
+        events = events.filter(occurred_at__lte=as_of).order_by("-occurred_at", "-sequence")
     head = events.values("sequence", "hash").first()
     if head is None:
         return {"sequence": 0, "hash": GENESIS_HASH}

@@ -248,3 +248,18 @@ def test_the_chain_head_at_a_time_is_the_last_event_then(world, clock):
     assert current.sequence == head_then.sequence + 1
     before_anything = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     assert audit_head_at(before_anything) == {"sequence": 0, "hash": GENESIS_HASH}
+
+
+def test_the_chain_head_at_a_time_is_the_latest_of_events_made_in_the_same_instant(
+    world, monkeypatch
+):
+    instant = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: instant)
+    for vendor in ("Acme", "Initech", "Globex"):
+        inventory.registered_model_update(actor=world.cast.owner, model=world.model, vendor=vendor)
+    last = AuditEvent.objects.order_by("-sequence").first()
+    monkeypatch.setattr(timezone, "now", lambda: instant + dt.timedelta(days=1))
+    inventory.registered_model_update(actor=world.cast.owner, model=world.model, vendor="Later")
+
+    assert AuditEvent.objects.filter(occurred_at=instant).count() == 3
+    assert audit_head_at(instant) == {"sequence": last.sequence, "hash": last.hash}
