@@ -50,7 +50,13 @@ def test_every_operation_documents_its_error_statuses_with_the_error_component(s
 
 def test_paged_lists_document_404_for_a_page_past_the_end(schema):
     assert "404" in schema["paths"]["/api/v1/models/"]["get"]["responses"]
-    assert "404" not in schema["paths"]["/api/v1/lineage/"]["get"]["responses"]
+    # Not added where nothing can be missing: no path parameter, no page, no reference.
+    assert "404" not in schema["paths"]["/api/v1/models/"]["post"]["responses"]
+
+
+def test_the_lineage_graph_documents_404_for_a_model_out_of_reach(schema):
+    lineage = schema["paths"]["/api/v1/lineage/"]["get"]["responses"]
+    assert "`model`" in lineage["404"]["description"]
 
 
 def test_statuses_views_declare_keep_their_description(schema):
