@@ -9,15 +9,18 @@ from datetime import UTC, datetime
 import numpy as np
 from django.db import NotSupportedError, connection
 from django.db.models import (
+    Case,
     Count,
     Exists,
+    F,
     Max,
     Min,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
 from django.http import Http404
 from django.utils import timezone
@@ -28,6 +31,7 @@ from apps.inventory.models import ModelVersion, RegisteredModel
 from apps.monitoring import charts, rollups
 from apps.monitoring.choices import ThresholdStatus
 from apps.monitoring.ingestion import selectors as ingestion_selectors
+from apps.monitoring.joined import instance, with_children
 from apps.monitoring.models import (
     Breach,
     IngestionBatch,
@@ -37,7 +41,6 @@ from apps.monitoring.models import (
     ObservationRollup,
     ObservationSeries,
     Threshold,
-    ThresholdState,
 )
 
 
@@ -154,23 +157,71 @@ def _model_series(*, model: RegisteredModel) -> QuerySet[ObservationSeries]:
     return ObservationSeries.objects.filter(version_id__in=_version_ids(model))
 
 
-def observation_span(*, model: RegisteredModel) -> tuple[datetime | None, datetime | None]:
-    """The first and the last observation time of the model (one query on the series
-    table: a few rows per model, whatever the number of observations)."""
-    span = _model_series(model=model).aggregate(first=Min("first_at"), last=Max("last_at"))
-    return span["first"], span["last"]
+@dataclass(frozen=True)
+class SeriesOverview:
+    """What the series table tells of a model for its Monitoring tab: the time span of its
+    observations, the segments observed in the range ("" first), and the versions and
+    metrics of the series of the segments asked for (labels and names of the charts)."""
+
+    first_at: datetime | None
+    last_at: datetime | None
+    segments: list[str]
+    versions: dict[int, ModelVersion]
+    metrics: dict[int, MetricDefinition]
 
 
-def observed_segments(*, model: RegisteredModel, start: datetime, end: datetime) -> list[str]:
-    """The segments of the model's series observed during ``[start, end)`` ("" first)."""
-    rows = (
-        _model_series(model=model)
-        .filter(first_at__lt=end, last_at__gte=start)
-        .values_list("segment", flat=True)
-        .distinct()
-        .order_by("segment")
+OVERVIEW_VERSION_FIELDS = ("id", "version", "created_at")
+OVERVIEW_METRIC_FIELDS = ("id", "name", "description", "unit", "direction")
+
+
+def series_overview(
+    *,
+    model: RegisteredModel,
+    segments: list[str],
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> SeriesOverview:
+    """The model's ``SeriesOverview`` in one query on the series table (joined to the
+    versions and the metric catalogue): a row per series of ``segments``, with its version
+    and metric, and a row per other segment. ``start``/``end`` bound the range the
+    segments are listed for (None: every segment observed)."""
+    detail = Q(segment__in=sorted(set(segments)))
+
+    def detailed(path: str):
+        return Case(When(detail, then=F(path)), default=None)
+
+    columns = {f"v_{name}": detailed(f"version__{name}") for name in OVERVIEW_VERSION_FIELDS}
+    columns |= {f"m_{name}": detailed(f"metric__{name}") for name in OVERVIEW_METRIC_FIELDS}
+    if start is None or end is None:
+        observed = Max(Value(1))
+    else:
+        in_range = Q(first_at__lt=end, last_at__gte=start)
+        observed = Max(Case(When(in_range, then=Value(1)), default=Value(0)))
+    rows = list(
+        ObservationSeries.objects.filter(version__model=model)
+        .values("segment", **columns)
+        .annotate(first=Min("first_at"), last=Max("last_at"), observed=observed)
+        .order_by()
     )
-    return list(rows)
+    versions: dict[int, ModelVersion] = {}
+    metrics: dict[int, MetricDefinition] = {}
+    db = ObservationSeries.objects.db
+    for row in rows:
+        if row["v_id"] is None:  # the row of another segment
+            continue
+        if row["v_id"] not in versions:
+            values = {name: row[f"v_{name}"] for name in OVERVIEW_VERSION_FIELDS}
+            versions[row["v_id"]] = instance(ModelVersion, db, values)
+        if row["m_id"] not in metrics:
+            values = {name: row[f"m_{name}"] for name in OVERVIEW_METRIC_FIELDS}
+            metrics[row["m_id"]] = instance(MetricDefinition, db, values)
+    return SeriesOverview(
+        first_at=min((row["first"] for row in rows), default=None),
+        last_at=max((row["last"] for row in rows), default=None),
+        segments=sorted({row["segment"] for row in rows if row["observed"]}),
+        versions=versions,
+        metrics=metrics,
+    )
 
 
 class _Sql:
@@ -231,6 +282,7 @@ def series_buckets(
     metric_ids: list[int] | None = None,
     buckets: int = charts.SQL_BUCKETS,
     source: str = "auto",
+    version_ids: list[int] | None = None,
 ) -> list[tuple]:
     """The bucketed rows ``metric_series`` reads: (metric, version, bucket, first and last
     time in epoch seconds, lowest and highest value, count), ordered by series and time.
@@ -241,7 +293,8 @@ def series_buckets(
     ones from the raw rows; with a rollup the range is widened to whole buckets. Every
     read is one index range per series (the series come from the series table), so the
     cost follows the series and the range, never the store. ``source="raw"`` reads the raw
-    rows whatever the width (the rollups' check)."""
+    rows whatever the width (the rollups' check). ``version_ids``: the model's versions to
+    read (default: every version of the model, one query the first time)."""
     t0, t1 = start.timestamp(), end.timestamp()
     width, rollup = rollups.chart_width(t0, t1, buckets)
     if rollup is not None:
@@ -252,7 +305,8 @@ def series_buckets(
     q = _Sql()
     obs = Observation._meta.db_table
     rollup_table = ObservationRollup._meta.db_table
-    version_ids = _version_ids(model)
+    if version_ids is None:
+        version_ids = _version_ids(model)
     series = (
         "(SELECT version_id, metric_id, segment FROM "  # noqa: S608
         f"{ObservationSeries._meta.db_table} WHERE version_id {q.ids(version_ids)} "
@@ -353,14 +407,22 @@ def metric_series(**query) -> list[BucketedSeries]:
     return result
 
 
+STATE_VERSION_FIELDS = ("id", "version", "created_at")
+
+
 def threshold_states(*, model: RegisteredModel) -> list[Threshold]:
     """The model's active thresholds, each with ``current_states`` (its latest evaluation
-    per version, newest version first). Two queries."""
-    states = ThresholdState.objects.select_related("version").order_by("-version__created_at")
-    return list(
-        active_thresholds(model=model)
-        .prefetch_related(Prefetch("states", queryset=states, to_attr="current_states"))
-        .order_by("metric__name", "segment", "version__version")
+    per version, newest version first). One query: the states come by a join."""
+    thresholds = active_thresholds(model=model).order_by(
+        "metric__name",
+        "segment",
+        "version__version",
+        "pk",
+        F("states__version__created_at").desc(),
+        "states__pk",
+    )
+    return with_children(
+        thresholds, "states", related={"version": STATE_VERSION_FIELDS}, to_attr="current_states"
     )
 
 
@@ -446,19 +508,25 @@ def _marker(breach) -> charts.Marker:
     )
 
 
-def metric_charts(*, model, start, end, segment: str, thresholds: list) -> list[dict]:
+def metric_charts(
+    *, model, start, end, segment: str, thresholds: list, overview: SeriesOverview
+) -> list[dict]:
     """One chart per metric observed in the range: a line per version, the bands of the
-    metric's active threshold, its breaches. Four queries whatever the data size."""
-    bucketed = metric_series(model=model, start=start, end=end, segment=segment)
-    metric_ids = sorted({b.metric_id for b in bucketed})
-    metrics = MetricDefinition.objects.in_bulk(metric_ids)
-    versions = _versions(model)
+    metric's active threshold, its breaches. Two queries whatever the data size (the
+    series and the breaches); the versions and metrics are those of the ``overview``,
+    which holds the series of ``segment``."""
+    metrics, versions = overview.metrics, overview.versions
+    bucketed = metric_series(
+        model=model, start=start, end=end, segment=segment, version_ids=sorted(versions)
+    )
     breaches: dict[int, list] = {}
     for breach in breaches_in_range(model=model, start=start, end=end, segment=segment):
         breaches.setdefault(breach.threshold.metric_id, []).append(breach)
     by_metric: dict[int, list] = {}
     for b in bucketed:
-        by_metric.setdefault(b.metric_id, []).append(b)
+        # A series loaded after the overview was read shows on the next request.
+        if b.metric_id in metrics and b.version_id in versions:
+            by_metric.setdefault(b.metric_id, []).append(b)
     tz = timezone.get_current_timezone()
     result = []
     for metric_id, series_list in by_metric.items():

@@ -195,18 +195,22 @@ RANGE_LABELS = {"7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "1 yea
 DEFAULT_RANGE = "90d"
 
 
-def _time_range(request, model) -> tuple[str, datetime, datetime]:
+def _range_key(request) -> str:
     key = request.GET.get("range", DEFAULT_RANGE)
-    if key not in RANGES:
-        key = DEFAULT_RANGE
-    end = clock.now()
+    return key if key in RANGES else DEFAULT_RANGE
+
+
+def _fixed_range(key: str, now: datetime) -> tuple[datetime, datetime] | None:
+    """The range ending now, or None for "all" (it follows the observations)."""
     days = RANGES[key]
-    if days is not None:
-        return key, end - timedelta(days=days), end
-    first, last = selectors.observation_span(model=model)
-    start = first if first is not None else end - timedelta(days=RANGES[DEFAULT_RANGE])
+    return None if days is None else (now - timedelta(days=days), now)
+
+
+def _whole_range(first, last, now: datetime) -> tuple[datetime, datetime]:
+    """Since the first observation (the default range when there is none)."""
+    start = first if first is not None else now - timedelta(days=RANGES[DEFAULT_RANGE])
     # A day of margin each side, so the first and last points are not on the frame.
-    return key, start - timedelta(days=1), max(end, last or end) + timedelta(seconds=1)
+    return start - timedelta(days=1), max(now, last or now) + timedelta(seconds=1)
 
 
 @role_required
@@ -217,17 +221,32 @@ def model_monitoring(request, slug: str):
     model = inventory_selectors.model_get(user=request.user, slug=slug)
     require_perm(request, "monitoring.view_observation", model)
     user = request.user
-    range_key, start, end = _time_range(request, model)
-    segments = selectors.observed_segments(model=model, start=start, end=end)
-    segment = request.GET.get("segment", "")
-    if segment not in segments:
-        segment = ""
+    range_key = _range_key(request)
+    now = clock.now()
+    fixed = _fixed_range(range_key, now)
+    asked = request.GET.get("segment", "")
+    # The span, the segments, the versions and the metrics of the asked segment and of the
+    # whole population (where an unknown segment falls back to): one query.
+    overview = selectors.series_overview(
+        model=model,
+        segments=[asked, ""],
+        start=fixed[0] if fixed else None,
+        end=fixed[1] if fixed else None,
+    )
+    start, end = fixed or _whole_range(overview.first_at, overview.last_at, now)
+    segments = overview.segments
+    segment = asked if asked in segments else ""
     thresholds = selectors.threshold_states(model=model)
     for threshold in thresholds:
         for state in threshold.current_states:
             state.value_text = "" if state.value is None else charts.format_value(state.value)
     all_charts = selectors.metric_charts(
-        model=model, start=start, end=end, segment=segment, thresholds=thresholds
+        model=model,
+        start=start,
+        end=end,
+        segment=segment,
+        thresholds=thresholds,
+        overview=overview,
     )
     context = {
         # Sections other apps add (the model's open incidents), shown after the thresholds.

@@ -17,6 +17,12 @@ from tests.monitoring.observations import batch_for, breach, observe
 
 pytestmark = pytest.mark.django_db
 
+#: The most queries a page may run, whatever the role and the data size (the product's
+#: target): the session, the user and their roles, the approval inbox badge (validators and
+#: business owners), the model, the series overview, the chart series, the threshold states,
+#: the breaches, the latest drift run, the open incidents and the batches.
+QUERIES = 12
+
 
 def url(slug: str = "owned-model", **params) -> str:
     query = "&".join(f"{k}={v}" for k, v in params.items())
@@ -197,7 +203,7 @@ def test_query_count_is_constant_in_the_number_of_metrics(
 ):
     _metrics_with_observations(owned_model, version, batch, 3)
     client.force_login(viewer)
-    with django_assert_max_num_queries(30) as few:
+    with django_assert_max_num_queries(QUERIES) as few:
         assert client.get(url()).status_code == 200
     other = ModelVersionFactory(model=owned_model)
     _metrics_with_observations(owned_model, other, batch, 27, first=3)
@@ -206,27 +212,28 @@ def test_query_count_is_constant_in_the_number_of_metrics(
     assert response.content.count(b'<svg class="metric-chart"') == 30
 
 
-def test_it_shows_the_latest_drift_run_per_column(client, viewer, version, model_owner):
+def _drift_run(version, user, *, days_ago: int, columns: dict[str, bool]):
+    """A succeeded drift run of ``version`` with a result per column (name: drifted)."""
     from apps.monitoring.models import DriftColumn, DriftRun
 
-    for days_ago, drifted in ((14, False), (1, True)):
-        run = DriftRun.objects.create(
-            version=version,
-            reference_file="drift/ref.csv",
-            reference_name="ref.csv",
-            reference_sha256="0" * 64,
-            current_file="drift/cur.csv",
-            current_name="cur.csv",
-            current_sha256="1" * 64,
-            observed_at=timezone.now() - timedelta(days=days_ago),
-            status="succeeded",
-            columns_total=1,
-            columns_drifted=int(drifted),
-            created_by=model_owner,
-        )
+    run = DriftRun.objects.create(
+        version=version,
+        reference_file="drift/ref.csv",
+        reference_name="ref.csv",
+        reference_sha256="0" * 64,
+        current_file="drift/cur.csv",
+        current_name="cur.csv",
+        current_sha256="1" * 64,
+        observed_at=timezone.now() - timedelta(days=days_ago),
+        status="succeeded",
+        columns_total=len(columns),
+        columns_drifted=sum(columns.values()),
+        created_by=user,
+    )
+    for column, drifted in columns.items():
         DriftColumn.objects.create(
             run=run,
-            column="postcode_district",
+            column=column,
             kind="categorical",
             method="jensenshannon",
             score=0.8 if drifted else 0.01,
@@ -234,11 +241,36 @@ def test_it_shows_the_latest_drift_run_per_column(client, viewer, version, model
             drifted=drifted,
             psi=8.8 if drifted else 0.01,
         )
+    return run
+
+
+def test_it_shows_the_latest_drift_run_per_column(client, viewer, version, model_owner):
+    _drift_run(version, model_owner, days_ago=14, columns={"postcode_district": False})
+    run = _drift_run(version, model_owner, days_ago=1, columns={"postcode_district": True})
     client.force_login(viewer)
     body = client.get(url()).content.decode()
     assert f'id="drift-columns-{run.pk}"' in body and "postcode_district" in body
     assert "1 of 1 columns drifted" in body
     assert reverse("monitoring:drift_detail", kwargs={"slug": "owned-model", "pk": run.pk}) in body
+
+
+def test_drifted_columns_come_first_and_a_run_without_columns_shows(
+    client, viewer, version, model_owner
+):
+    run = _drift_run(
+        version, model_owner, days_ago=2, columns={"age": False, "zip": True, "city": False}
+    )
+    client.force_login(viewer)
+    body = client.get(url()).content.decode()
+    table = re.search(rf'<table class="data" id="drift-columns-{run.pk}">.*?</table>', body, re.S)
+    assert re.findall(r'<th scope="row" class="mono">(\w+)</th>', table.group(0)) == [
+        "zip",
+        "age",
+        "city",
+    ]
+    empty = _drift_run(version, model_owner, days_ago=1, columns={})
+    body = client.get(url()).content.decode()
+    assert f'id="drift-columns-{empty.pk}"' in body and "No columns." in body
 
 
 def test_batches_link_to_their_page(client, viewer, batch):
@@ -295,7 +327,7 @@ def test_query_count_does_not_grow_with_observations_batches_or_history(
 
     load(20, "small", timedelta(days=1))
     client.force_login(viewer)
-    with django_assert_max_num_queries(30) as few:
+    with django_assert_max_num_queries(QUERIES) as few:
         assert client.get(url(range=range_key)).status_code == 200
     queries = len(few.captured_queries)  # read now: the next request clears the log
     for i in range(5):
@@ -304,3 +336,85 @@ def test_query_count_does_not_grow_with_observations_batches_or_history(
     with django_assert_max_num_queries(queries):
         response = client.get(url(range=range_key))
     assert response.content.count(b'<svg class="metric-chart"') == 1
+
+
+def _observed_model(model, uploader, *, tag: str, metrics: int, segments: int):
+    """Two new versions of ``model`` observed for ``metrics`` new metrics over 30 days, the
+    first metric also in ``segments`` new segments, with a batch scoped to the model and an
+    unscoped one holding its rows; an active threshold per metric (one per version, one per
+    segment) with a state and a breach; a drift run of ``metrics`` columns, an open incident
+    and a pending sign-off, so every section of the tab has rows."""
+    from apps.incidents.models import Incident
+    from apps.monitoring import services
+    from apps.monitoring.models import IngestionBatch
+
+    old, new = (ModelVersionFactory(model=model, version=f"{tag}.{i}") for i in (1, 2))
+    scoped = batch_for(model, uploader, name=f"{tag}-scoped")
+    unscoped = batch_for(model, uploader, name=f"{tag}-unscoped")
+    IngestionBatch.objects.filter(pk=unscoped.pk).update(scope_model=None)
+    at = timezone.now() - timedelta(days=3)
+    first = None
+    for i in range(metrics):
+        metric = MetricFactory(name=f"{tag}.m{i}")
+        first = first or metric
+        observe(old, metric, [0.9 - 0.01 * j for j in range(30)], batch=scoped)
+        observe(new, metric, [0.8 - 0.01 * j for j in range(30)], batch=unscoped)
+        threshold = ThresholdFactory(
+            model=model,
+            metric=metric,
+            version=new if i % 2 else None,
+            status="active",
+            warning_bound=0.7,
+            critical_bound=0.6,
+        )
+        breach(threshold, new, value=0.55, at=at)
+        breach(threshold, old, value=0.65, at=at, state="warning")
+    for i in range(segments):
+        segment = f"{tag}=s{i}"
+        observe(new, first, [0.5, 0.6, 0.7], batch=scoped, segment=segment)
+        threshold = ThresholdFactory(model=model, metric=first, segment=segment, status="active")
+        breach(threshold, new, value=0.5, at=at)
+    _drift_run(
+        new, uploader, days_ago=1, columns={f"{tag}c{i}": i % 2 == 0 for i in range(metrics)}
+    )
+    Incident.objects.create(
+        reference=f"INC-{tag}",
+        model=model,
+        title=f"{tag} below the critical bound",
+        severity="sev2",
+        detected_at=timezone.now(),
+    )
+    draft = ThresholdFactory(model=model, metric=first, segment=f"{tag}=draft", status="draft")
+    services.threshold_submit(actor=model.owner, threshold=draft)
+
+
+ROLES = ("validator", "business_owner", "model_owner", "auditor", "viewer")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("params", [{}, {"range": "all"}, {"range": "7d", "segment": "a=s1"}])
+def test_each_role_sees_a_full_tab_in_a_bounded_number_of_queries(
+    client, request, owned_model, model_owner, role, params, django_assert_max_num_queries
+):
+    _observed_model(owned_model, model_owner, tag="a", metrics=3, segments=2)
+    client.force_login(request.getfixturevalue(role))
+    with django_assert_max_num_queries(QUERIES) as few:
+        response = client.get(url(**params))
+    assert response.status_code == 200
+    body = response.content.decode()
+    # Every section has rows: charts, states, incidents, drift columns, batches.
+    charts = 1 if "segment" in params else 3
+    assert body.count('<svg class="metric-chart"') == charts
+    assert body.count('<tr id="state-') == 5
+    assert "INC-a" in body and 'id="drift-columns-' in body and "a-scoped.csv" in body
+    queries = len(few.captured_queries)  # read now: the next request clears the log
+
+    # Three times the metrics, segments, versions, observations, thresholds, breaches,
+    # batches, drift columns and incidents: not one query more.
+    _observed_model(owned_model, model_owner, tag="b", metrics=9, segments=6)
+    with django_assert_max_num_queries(queries):
+        response = client.get(url(**params))
+    body = response.content.decode()
+    assert body.count('<svg class="metric-chart"') == (1 if "segment" in params else 12)
+    assert body.count('<tr id="state-') == 5 + 15
+    assert "INC-b" in body and "b-scoped.csv" in body

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Subquery
 from django.http import Http404
 
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import ModelVersion, RegisteredModel
 from apps.jobs.selectors import job_stalled
 from apps.monitoring.choices import DRIFT_TASK, DriftRunStatus
+from apps.monitoring.joined import with_children
 from apps.monitoring.models import DriftColumn, DriftRun
 
 
@@ -43,16 +44,23 @@ def drift_run_get(*, user, pk: int, model: RegisteredModel | None = None) -> Dri
 
 def latest_drift_run(*, model: RegisteredModel) -> DriftRun | None:
     """The model's latest successful drift run with its columns (drifted first), for the
-    Monitoring tab. The caller has already checked the user sees the model."""
-    return (
+    Monitoring tab. The caller has already checked the user sees the model. One query: the
+    columns come by a join on the run, which repeats on each column's row, so the run
+    brings only its own columns and its version's label."""
+    latest = (
         DriftRun.objects.filter(version__model=model, status=DriftRunStatus.SUCCEEDED)
-        .select_related("version__model", "created_by")
-        .prefetch_related(
-            Prefetch("columns", queryset=DriftColumn.objects.order_by("-drifted", "column"))
-        )
         .order_by("-observed_at", "-pk")
-        .first()
+        .values("pk")[:1]
     )
+    own = [field.name for field in DriftRun._meta.concrete_fields]
+    runs = with_children(
+        DriftRun.objects.filter(pk=Subquery(latest))
+        .select_related("version")
+        .only(*own, "version__version")
+        .order_by("-columns__drifted", "columns__column"),
+        "columns",
+    )
+    return runs[0] if runs else None
 
 
 def drift_run_retryable(run: DriftRun) -> bool:
