@@ -56,6 +56,8 @@ import pyarrow.csv as pacsv
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.celery_workers import start_solo_workers, stop  # noqa: E402
+
 BENCH_DB = os.environ.get("MLGOV_BENCH_DB", "mlgov_bench_memory")
 WEB_TARGET_MB = 50
 WORKER_TARGET_MB = 500
@@ -201,50 +203,6 @@ def start_web(env: dict, folder: Path, queue: str) -> tuple[subprocess.Popen, in
         time.sleep(0.3)
     proc.kill()
     raise RuntimeError("gunicorn did not answer within 60 s")
-
-
-def start_worker(env: dict, folder: Path, queue: str) -> subprocess.Popen:
-    from mlgov.celery import app
-
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "mlgov",
-        "worker",
-        "--pool=solo",
-        "--concurrency=1",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-Q",
-        queue,
-        "-n",
-        f"{queue}@%h",
-        "--loglevel=WARNING",
-    ]
-    log = open(folder / "worker.log", "w")  # noqa: SIM115 - closed with the worker
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    node = f"{queue}@{os.uname().nodename}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the worker exited early; see {folder / 'worker.log'}")
-        if app.control.ping(destination=[node], timeout=1):
-            return proc
-    proc.kill()
-    raise RuntimeError("the worker did not answer a ping within 60 s")
-
-
-def _stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -421,7 +379,7 @@ def run(args) -> int:
             "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
         }
         env.pop("CELERY_TASK_ALWAYS_EAGER", None)
-        worker = start_worker(env, folder, queue)
+        [worker] = start_solo_workers(queue, log_for=lambda _: folder / "worker.log", env=env)
         app.conf.task_default_queue = queue
         web, port, web_pid = start_web(env, folder, queue)
         idle_worker = _status_kib(worker.pid, "VmRSS") / 1024
@@ -480,8 +438,7 @@ def run(args) -> int:
             print(f"  {failure}")
         return 1 if failures else 0
     finally:
-        _stop(web)
-        _stop(worker)
+        stop([web, worker])
         if "django" in sys.modules:
             from django.db import connections
 

@@ -29,7 +29,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +40,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.celery_workers import start_solo_workers, stop  # noqa: E402
 
 BENCH_DB = "mlgov_bench_reports"
 MAX_SECONDS_PER_CARD = 1.5
@@ -99,41 +100,6 @@ def _status_kib(pid: int, field: str) -> int:
     raise RuntimeError(f"{field} not found for process {pid}")
 
 
-def start_worker(queue: str, env: dict) -> subprocess.Popen:
-    """One worker, solo pool (the work runs in the worker process itself), on ``queue``."""
-    from mlgov.celery import app
-
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "mlgov",
-        "worker",
-        "--pool=solo",
-        "--concurrency=1",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-Q",
-        queue,
-        "-n",
-        f"{queue}@%h",
-        "--loglevel=WARNING",
-    ]
-    log = open(env["MLGOV_BENCH_WORKER_LOG"], "w")  # noqa: SIM115 - closed with the worker
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    node = f"{queue}@{os.uname().nodename}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the worker exited early; see {env['MLGOV_BENCH_WORKER_LOG']}")
-        if app.control.ping(destination=[node], timeout=1):
-            return proc
-    proc.kill()
-    raise RuntimeError("the worker did not answer a ping within 60 s")
-
-
 def wait_all(ids: list[int], *, timeout: float, on_first=None) -> None:
     from apps.reports.models import Report
 
@@ -175,7 +141,9 @@ def run(cards: int, max_seconds: float, max_rss_mib: int) -> int:
             "DJANGO_MEDIA_ROOT": str(media),
             "MLGOV_BENCH_WORKER_LOG": str(media / "worker.log"),
         }
-        worker = start_worker(queue, env)
+        [worker] = start_solo_workers(
+            queue, log_for=lambda _: Path(env["MLGOV_BENCH_WORKER_LOG"]), env=env
+        )
         app.conf.task_default_queue = queue
         app.conf.task_always_eager = False
         idle_kib = _status_kib(worker.pid, "VmRSS")
@@ -233,12 +201,7 @@ def run(cards: int, max_seconds: float, max_rss_mib: int) -> int:
             print(f"  {problem}")
         return 1 if problems else 0
     finally:
-        if worker is not None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop([worker])
         from django.db import connections
 
         connections.close_all()

@@ -79,3 +79,35 @@ def print_figures(figures: list[Figure]) -> int:
         detail = f"  ({fig.detail})" if fig.detail else ""
         print(f"{fig.name:<58} {fig.value:>10.1f} {fig.unit:<6} {target:<22} {verdict}{detail}")
     return missed
+
+
+def part_main(
+    description: str,
+    *,
+    add_arguments: Callable,
+    run: Callable,
+    inner: Callable,
+    hidden_flags: tuple[str, ...] = (),
+) -> int:
+    """A part run on its own (``python benchmarks/scale/<part>.py``): its options, then either
+    its Django half (``--inner``, started by ``run`` as a subprocess) or the whole part with its
+    figures printed; exit status 1 when a target is missed."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        help="Names the PostgreSQL server (the throwaway database is made on it).",
+    )
+    parser.add_argument("--base-url", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    for flag in hidden_flags:
+        parser.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
+    add_arguments(parser)
+    args = parser.parse_args()
+    if args.inner:
+        return inner(args)
+    figures = run(args, database_url=args.database_url, base_url=args.base_url)
+    return 1 if print_figures(figures) else 0

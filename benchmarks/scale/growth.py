@@ -47,7 +47,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from benchmarks.scale.common import ROOT, Figure, print_figures
+from benchmarks.scale.common import ROOT, Figure, part_main
 
 SECTION = "Growth curves: cost against the size of the history"
 THROWAWAY_DB = "mlgov_growth"
@@ -486,20 +486,7 @@ def inner(args) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-        help="Names the PostgreSQL server (the throwaway database is made on it).",
-    )
-    parser.add_argument("--base-url", default="", help=argparse.SUPPRESS)
-    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
-    add_arguments(parser)
-    args = parser.parse_args()
-    if args.inner:
-        return inner(args)
-    figures = run(args, database_url=args.database_url, base_url=args.base_url)
-    return 1 if print_figures(figures) else 0
+    return part_main(__doc__.split("\n\n")[0], add_arguments=add_arguments, run=run, inner=inner)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from benchmarks.scale.common import ROOT, Figure, print_figures
+from benchmarks.celery_workers import start_solo_workers, stop
+from benchmarks.scale.common import ROOT, Figure, part_main
 
 SECTION = "Report throughput: model-card PDFs through Celery workers"
 THROWAWAY_DB = "mlgov_throughput"
@@ -159,58 +160,6 @@ def _setup(database_url: str, media: Path, *, seed: bool) -> None:
             call_command("seed_demo", stdout=quiet)
 
 
-def _start_workers(count: int, queue: str, media: Path) -> list[subprocess.Popen]:
-    from mlgov.celery import app
-
-    procs, nodes = [], []
-    for n in range(count):
-        node = f"{queue}-{n}@{os.uname().nodename}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "mlgov",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-Q",
-            queue,
-            "-n",
-            node,
-            "--loglevel=WARNING",
-        ]
-        log = open(media / f"worker-{count}-{n}.log", "w")  # noqa: SIM115 - closed with the worker
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
-        nodes.append(node)
-    deadline = time.monotonic() + 90
-    waiting = set(nodes)
-    while waiting and time.monotonic() < deadline:
-        for proc in procs:
-            if proc.poll() is not None:
-                raise RuntimeError(f"a worker exited early; see {media}")
-        for reply in app.control.ping(destination=sorted(waiting), timeout=1):
-            waiting -= set(reply)
-    if waiting:
-        _stop(procs)
-        raise RuntimeError(f"workers {sorted(waiting)} did not answer a ping within 90 s")
-    return procs
-
-
-def _stop(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def _peak_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -229,7 +178,12 @@ def _one_run(workers: int, cards: int, media: Path) -> dict:
     models = list(RegisteredModel.objects.order_by("slug")[:200])
     auditor = User.objects.filter(groups__name=roles.AUDITOR, is_active=True).order_by("pk").first()
     queue = f"mlgov-bench-throughput-{uuid.uuid4().hex[:8]}"
-    procs = _start_workers(workers, queue, media)
+    procs = start_solo_workers(
+        queue,
+        count=workers,
+        log_for=lambda n: media / f"worker-{workers}-{n}.log",
+        timeout=90,
+    )
     app.conf.task_default_queue = queue
     try:
         started = time.perf_counter()
@@ -250,7 +204,7 @@ def _one_run(workers: int, cards: int, media: Path) -> dict:
         wall = time.perf_counter() - started
         peaks = [_peak_mib(proc.pid) for proc in procs]
     finally:
-        _stop(procs)
+        stop(procs)
     reports = list(Report.objects.filter(pk__in=ids))
     jobs = sorted(
         (r.finished_at - r.started_at).total_seconds()
@@ -282,21 +236,13 @@ def inner(args) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-        help="Names the PostgreSQL server (the throwaway database is made on it).",
+    return part_main(
+        __doc__.split("\n\n")[0],
+        add_arguments=add_arguments,
+        run=run,
+        inner=inner,
+        hidden_flags=("--seed",),
     )
-    parser.add_argument("--base-url", default="", help=argparse.SUPPRESS)
-    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--seed", action="store_true", help=argparse.SUPPRESS)
-    add_arguments(parser)
-    args = parser.parse_args()
-    if args.inner:
-        return inner(args)
-    figures = run(args, database_url=args.database_url, base_url=args.base_url)
-    return 1 if print_figures(figures) else 0
 
 
 if __name__ == "__main__":
