@@ -39,19 +39,31 @@ def request_list(*, user) -> QuerySet[ApprovalRequest]:
     return requests.filter(model__in=visible.values("pk"))
 
 
+def _developers_through():
+    return ApprovalRequest._meta.get_field("model").related_model.developers.through
+
+
 def request_get(*, user, pk: int) -> ApprovalRequest:
-    """One visible request with its decisions, or 404."""
+    """One visible request with its decisions and their approvers, or 404.
+
+    Whether the reader develops the request's model (the one fact about the developers the
+    four-eyes rule needs for the reader) is read in the same query, as ``reader_develops``:
+    the page never lists the developers."""
+    develops = _developers_through().objects.filter(
+        registeredmodel_id=OuterRef("model_id"), user_id=user.pk
+    )
     request = (
         request_list(user=user)
+        .annotate(reader_develops=Exists(develops))
         .prefetch_related(
-            Prefetch("decisions", queryset=Decision.objects.select_related("approver")),
-            "model__developers",
+            Prefetch("decisions", queryset=Decision.objects.select_related("approver"))
         )
         .filter(pk=pk)
         .first()
     )
     if request is None:
         raise Http404("No such approval request.")
+    request.reader_id = user.pk  # whom ``reader_develops`` is about
     return request
 
 
@@ -105,12 +117,26 @@ def remaining_slots(request: ApprovalRequest) -> list[str]:
     return policy.open_slots(tuple(request.required_slots), filled_slots(request))
 
 
+def _known_developers(*, user, request: ApprovalRequest) -> frozenset[int] | None:
+    """The developers as far as the four-eyes rule asks about ``user``, when known without a
+    query: all of them when the model's developers are prefetched (a rule may have needed
+    them), else whether the reader is one (``request_get``'s ``reader_develops``); None when
+    neither is at hand."""
+    if "developers" in getattr(request.model, "_prefetched_objects_cache", {}):
+        return None  # ``parties`` reads the prefetched list
+    develops = getattr(request, "reader_develops", None)
+    if develops is None or getattr(request, "reader_id", None) != user.pk:
+        return None
+    return frozenset({user.pk}) if develops else frozenset()
+
+
 def decision_refusal(*, user, request: ApprovalRequest) -> str | None:
     """Why this user cannot decide the request now, or None: the request is closed, four-eyes,
     the rules' permission, or no capacity the request asks for."""
     if request.status != RequestStatus.PENDING:
         return f"This request is {request.get_status_display().lower()}; it is closed."
-    refusal = policy.four_eyes_refusal(user.pk, parties(request))
+    known = _known_developers(user=user, request=request)
+    refusal = policy.four_eyes_refusal(user.pk, parties(request, developers=known))
     if refusal:
         return refusal
     if not user.has_perm(DECIDE, request):
@@ -133,7 +159,7 @@ def waiting_q(*, user) -> Q | None:
     user_roles = roles.roles_of(user)
     if not user_roles or not user.has_perm(DECIDE):
         return None
-    developers = ApprovalRequest._meta.get_field("model").related_model.developers.through
+    developers = _developers_through()
     develops = developers.objects.filter(registeredmodel_id=OuterRef("model_id"), user_id=user.pk)
     decided = Decision.objects.filter(request=OuterRef("pk"), approver=user.pk)
     slot_open = Q(model__business_owner=user.pk) & _is_open(ApproverRole.BUSINESS_OWNER)
@@ -212,10 +238,65 @@ def slot_rows(request: ApprovalRequest) -> list[SlotRow]:
     return rows
 
 
-def _subject(request: ApprovalRequest):
-    """The subject as it is now, read without locking (pages only read it)."""
+_SUBJECT = "_subject_read"  # where ``subject_of`` keeps the subject on the request object
+
+
+def _governed_model_class():
+    return ApprovalRequest._meta.get_field("model").related_model
+
+
+def _references(obj):
+    """The fields by which ``obj`` (an object or its class) refers to one other object
+    (foreign keys, one-to-ones)."""
+    return [f for f in obj._meta.concrete_fields if f.many_to_one or f.one_to_one]
+
+
+def _put_model_in_place(obj, model) -> None:
+    """Give ``obj`` the request's governed model object wherever it refers to that very model
+    (its own reference, and those of the objects read with it), so the kind's ``content`` and
+    ``compare`` never read the model again."""
+    for field in _references(obj):
+        if field.related_model is type(model):
+            if getattr(obj, field.attname) == model.pk:
+                field.set_cached_value(obj, model)
+        elif field.is_cached(obj) and (related := field.get_cached_value(obj)) is not None:
+            for inner in _references(related):
+                if (
+                    inner.related_model is type(model)
+                    and getattr(related, inner.attname) == model.pk
+                ):
+                    inner.set_cached_value(related, model)
+
+
+def subject_of(request: ApprovalRequest):
+    """The subject as it is now (or None when it is gone), read without locking (pages only
+    read it) and once per request object: the staleness check and the comparison share it.
+
+    The subject comes with the objects it refers to directly (one query), and with the
+    request's model (read with the request) in place of its own reference to it; a request
+    about a model itself (a retirement) reads nothing more."""
+    if _SUBJECT in request.__dict__:
+        return request.__dict__[_SUBJECT]
     model_class = django_apps.get_model(request.subject_type)
-    return model_class._default_manager.filter(pk=request.subject_id).first()
+    governed = _governed_model_class()
+    model = request.model if ApprovalRequest.model.is_cached(request) else None
+    if model is not None and model_class is governed and str(model.pk) == request.subject_id:
+        subject = model
+    else:
+        related = [
+            field.name
+            for field in _references(model_class)
+            if not (model is not None and field.related_model is governed)
+        ]
+        subject = (
+            model_class._default_manager.select_related(*related)
+            .filter(pk=request.subject_id)
+            .first()
+        )
+        if subject is not None and model is not None:
+            _put_model_in_place(subject, model)
+    request.__dict__[_SUBJECT] = subject
+    return subject
 
 
 def is_stale(request: ApprovalRequest) -> bool:
@@ -224,7 +305,7 @@ def is_stale(request: ApprovalRequest) -> bool:
         return True
     if request.status != RequestStatus.PENDING:
         return False
-    subject = _subject(request)
+    subject = subject_of(request)
     if subject is None:
         return True
     content = normalise(handler_for(request.kind).content(subject))
@@ -239,7 +320,7 @@ def compare_rows(request: ApprovalRequest) -> list[dict]:
         return []
     if handler.compare is None:
         return []
-    subject = _subject(request)
+    subject = subject_of(request)
     return handler.compare(subject) if subject is not None else []
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from apps.approvals import selectors as approval_selectors
@@ -34,7 +35,7 @@ from apps.inventory.choices import (
     RiskAssessmentStatus,
     VersionStage,
 )
-from apps.inventory.models import ModelVersion, RegisteredModel, RiskAssessment
+from apps.inventory.models import ModelVersion, RegisteredModel, RiskAssessment, VersionDataset
 
 
 def _load_version(subject_id: str) -> ModelVersion:
@@ -49,12 +50,28 @@ def _load_model(subject_id: str) -> RegisteredModel:
     return RegisteredModel.objects.select_for_update(of=("self",)).get(pk=subject_id)
 
 
+_PRODUCTION = "_production_versions"  # where ``_production_versions`` keeps its read
+
+
+def _production_versions(version: ModelVersion) -> list[ModelVersion]:
+    """The model's production versions, newest first, with the dataset links of those and of
+    ``version`` itself (datasets included, by role and slug): two queries, made once per
+    version object, since the version's content and its comparison both read them."""
+    if _PRODUCTION not in version.__dict__:
+        production = list(
+            version.model.versions.filter(stage=VersionStage.PRODUCTION).order_by("-created_at")
+        )
+        links = VersionDataset.objects.select_related("dataset").order_by("role", "dataset__slug")
+        prefetch_related_objects(
+            [version, *(v for v in production if v.pk != version.pk)],
+            Prefetch("dataset_links", queryset=links),
+        )
+        version.__dict__[_PRODUCTION] = production
+    return version.__dict__[_PRODUCTION]
+
+
 def _version_content(version: ModelVersion) -> dict:
-    production = (
-        version.model.versions.filter(stage=VersionStage.PRODUCTION)
-        .values_list("version", flat=True)
-        .first()
-    )
+    production = _production_versions(version)
     return {
         "model": version.model.slug,
         "version": version.version,
@@ -65,9 +82,9 @@ def _version_content(version: ModelVersion) -> dict:
         "evaluation_metrics": version.evaluation_metrics,
         "datasets": sorted(
             f"{link.role}:{link.dataset.slug}@{link.dataset.content_hash or link.dataset.version}"
-            for link in version.dataset_links.select_related("dataset")
+            for link in version.dataset_links.all()
         ),
-        "current_production_version": production,
+        "current_production_version": production[0].version if production else None,
         "risk_tier": version.model.risk_tier,
     }
 
@@ -170,17 +187,12 @@ def _metric_text(value) -> str | None:
 def _compare_versions(version: ModelVersion) -> list[dict]:
     """The proposed version against the model's production version now: identity,
     evaluation metrics (every metric either reports) and training/evaluation datasets."""
-    current = (
-        version.model.versions.filter(stage=VersionStage.PRODUCTION)
-        .exclude(pk=version.pk)
-        .order_by("-created_at")
-        .first()
-    )
+    current = next((v for v in _production_versions(version) if v.pk != version.pk), None)
 
     def datasets(v: ModelVersion | None) -> str | None:
         if v is None:
             return None
-        links = v.dataset_links.select_related("dataset").order_by("role", "dataset__slug")
+        links = v.dataset_links.all()  # by role and slug (``_production_versions``)
         return ", ".join(f"{link.dataset.slug} ({link.role})" for link in links) or "—"
 
     old_metrics = (current.evaluation_metrics or {}) if current else {}
