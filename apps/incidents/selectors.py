@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.http import Http404
 
 from apps.audit.models import AuditEvent
@@ -37,7 +38,7 @@ def incident_get(*, user, reference: str) -> Incident:
     """The incident, or 404 when it does not exist or its model is out of the user's reach."""
     incident = (
         incident_list(user=user)
-        .select_related("created_by", "rollback_request", "threshold__version")
+        .select_related("created_by", "rollback_request", "threshold__version", "threshold__model")
         .filter(reference=reference)
         .first()
     )
@@ -48,6 +49,11 @@ def incident_get(*, user, reference: str) -> Incident:
 
 def incident_timeline(*, incident: Incident) -> QuerySet[IncidentEvent]:
     return incident.events.select_related("actor", "breach").order_by("at", "pk")
+
+
+def incident_versions(*, incident: Incident) -> QuerySet[ModelVersion]:
+    """The affected versions, newest first, with their model (their links name it)."""
+    return incident.affected_versions.select_related("model").order_by("-created_at")
 
 
 def incident_breaches(*, incident: Incident) -> QuerySet[Breach]:
@@ -115,28 +121,29 @@ def models_for_new_incident(*, user) -> QuerySet[RegisteredModel]:
 def previous_production_version(
     model: RegisteredModel, *, current: ModelVersion | None
 ) -> ModelVersion | None:
-    """The version that was in production before ``current``: the latest other version the
-    audit trail shows entering production, still approved (immutable) and not the current."""
+    """The version that was in production before ``current``: of the model's approved
+    (immutable) versions other than the current, the one the audit trail shows entering
+    production last. One query, however long the history."""
     entered = (
         AuditEvent.objects.filter(
             object_type="inventory.modelversion",
+            object_id=Cast(OuterRef("pk"), output_field=CharField()),
             model_ref=model.pk,
             changes__stage__after=VersionStage.PRODUCTION,
         )
         .order_by("-sequence")
-        .values_list("object_id", flat=True)
+        .values("sequence")[:1]
     )
+    versions = ModelVersion.objects.filter(model=model, approved_at__isnull=False)
     if current is not None:
-        entered = entered.exclude(object_id=str(current.pk))
-    for version_id in entered[:20]:
-        version = (
-            ModelVersion.objects.filter(pk=version_id, model=model, approved_at__isnull=False)
-            .select_related("model")
-            .first()
-        )
-        if version is not None:
-            return version
-    return None
+        versions = versions.exclude(pk=current.pk)
+    return (
+        versions.annotate(entered_production=Subquery(entered))
+        .filter(entered_production__isnull=False)
+        .select_related("model")
+        .order_by("-entered_production")
+        .first()
+    )
 
 
 def rollback_plan(incident: Incident) -> tuple[ModelVersion | None, ModelVersion | None]:

@@ -86,19 +86,24 @@ def _detail_context(request, incident, **forms) -> dict:
     can_transition = user.has_perm("incidents.transition_incident", incident)
     can_comment = user.has_perm("incidents.comment_incident", incident)
     can_rollback = user.has_perm("incidents.rollback_incident", incident)
-    current, target = selectors.rollback_plan(incident) if can_rollback else (None, None)
+    rollback_form = forms.get("rollback_form") or (
+        RollbackForm() if can_rollback and incident.status in ACTIVE_STATUSES else None
+    )
+    # What a rollback would do is read only when its form is shown.
+    current, target = (
+        selectors.rollback_plan(incident) if rollback_form is not None else (None, None)
+    )
     return {
         "incident": incident,
         "countdown": selectors.countdown_of(incident),
         "breaches": selectors.incident_breaches(incident=incident),
-        "versions": incident.affected_versions.order_by("-created_at"),
+        "versions": selectors.incident_versions(incident=incident),
         "timeline": selectors.incident_timeline(incident=incident),
         "can_change": can_change,
         "transition_form": forms.get("transition_form")
         or (TransitionForm(current=incident.status) if can_transition else None),
         "comment_form": forms.get("comment_form") or (CommentForm() if can_comment else None),
-        "rollback_form": forms.get("rollback_form")
-        or (RollbackForm() if can_rollback and incident.status in ACTIVE_STATUSES else None),
+        "rollback_form": rollback_form,
         "rollback_from": current,
         "rollback_to": target,
     }

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.incidents import services
 from apps.incidents.models import Incident
-from tests.factories import RegisteredModelFactory
+from tests.factories import ModelVersionFactory, RegisteredModelFactory
 from tests.monitoring.evaluation.helpers import day, ingest
 
 pytestmark = pytest.mark.django_db
@@ -194,19 +196,95 @@ def test_the_list_query_count_is_constant(
         assert client.get(LIST).status_code == 200
 
 
-@pytest.mark.parametrize("rows", [3, 30])
-def test_the_detail_query_count_is_constant(
-    client, validator, production_history, make_threshold, auc, rows, django_assert_max_num_queries
-):
+ROLES = ("validator", "business_owner", "model_owner", "auditor")
+
+
+@pytest.fixture
+def worked_incident(production_history, make_threshold, auc, validator, model_owner):
+    """An incident opened by a critical breach of production 2.0.0 on a model with a
+    production history (so a validator is offered the rollback), worked on: comments, a
+    status change, a second breach after a recovery."""
     _, new = production_history
     make_threshold()
     ingest(new, auc, [(day(0), 0.6)])
     incident = Incident.objects.get()
-    for i in range(rows):
+    services.incident_comment(actor=model_owner, incident=incident, text="Looking into it.")
+    services.incident_transition(actor=validator, incident=incident, status="investigating")
+    ingest(new, auc, [(day(1), 0.9)])
+    ingest(new, auc, [(day(2), 0.6)])
+    return incident
+
+
+def _work_more_on(incident, validator, n: int = 5) -> None:
+    """More of everything the page lists: comments, breaches (and with them timeline
+    entries) and affected versions."""
+    old = incident.model.versions.get(version="1.0.0")
+    auc = incident.threshold.metric
+    for i in range(n):
         services.incident_comment(actor=validator, incident=incident, text=f"Note {i}")
+        ingest(old, auc, [(day(10 + 2 * i), 0.6)])
+        ingest(old, auc, [(day(11 + 2 * i), 0.9)])
+        incident.affected_versions.add(ModelVersionFactory(model=incident.model))
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_detail_query_count_is_constant(
+    client, request, role, worked_incident, validator, django_assert_max_num_queries
+):
+    """At most 12 queries per role (the validator's page includes the rollback plan), and
+    no more with more comments, breaches and affected versions."""
+    client.force_login(request.getfixturevalue(role))
+    url = _detail(worked_incident)
+    client.get(url)
+    with django_assert_max_num_queries(12):
+        assert client.get(url).status_code == 200
+    before = _queries(client, url)
+    _work_more_on(worked_incident, validator)
+    assert worked_incident.breaches.count() >= 7
+    content = client.get(url).content.decode()
+    assert "Note 4" in content
+    assert _queries(client, url) == before
+
+
+def test_the_detail_offers_each_role_its_actions(
+    client, worked_incident, validator, business_owner, model_owner, auditor
+):
+    """What the page offers: validators everything and the rollback to the previous
+    production version, the model owner the edit, status and comment forms, the business
+    owner comments, the auditor nothing."""
+    url = _detail(worked_incident)
+    offers = {
+        validator: {"Edit", "Add a comment", "Change status", "Roll back to 1.0.0"},
+        model_owner: {"Edit", "Add a comment", "Change status"},
+        business_owner: {"Add a comment"},
+        auditor: set(),
+    }
+    everything = set().union(*offers.values())
+    for user, offered in offers.items():
+        client.force_login(user)
+        content = client.get(url).content.decode()
+        assert 'id="breach-table"' in content and "Looking into it." in content
+        for text in everything:
+            shown = text in content if text != "Edit" else "/edit/" in content
+            assert shown == (text in offered), (user, text)
+
+
+def test_no_rollback_plan_for_a_closed_incident(client, validator, worked_incident):
+    """The rollback is offered (and worked out) only while the incident is active."""
+    services.incident_update(
+        actor=validator, incident=worked_incident, root_cause="x", corrective_actions="y"
+    )
+    for status in ("resolved", "closed"):
+        services.incident_transition(actor=validator, incident=worked_incident, status=status)
     client.force_login(validator)
-    with django_assert_max_num_queries(18):
-        assert client.get(_detail(incident)).status_code == 200
+    content = client.get(_detail(worked_incident)).content.decode()
+    assert "Emergency rollback" not in content and "Roll back to" not in content
 
 
 def test_saving_the_edit_form_unchanged_changes_nothing(client, validator, owned_model):
