@@ -160,6 +160,8 @@ def records_as_of(
     virtual: Mapping[str, Mapping[Any, Any]] | None = None,
     restore_deleted: bool = True,
     existing_only: bool = True,
+    rows: Sequence[Mapping[str, Any]] | None = None,
+    many: Mapping[str, Mapping[Any, list]] | None = None,
 ) -> list[Record]:
     """``rows_as_of`` with the audit events of each row kept, for readers that need more.
 
@@ -169,6 +171,9 @@ def records_as_of(
     pk, recorded in audit changes under that name (e.g. a version's ``datasets`` as
     ``"role:slug"`` strings); a pk missing from the mapping reads as None.
     ``existing_only=False`` keeps rows created after T (people named on a record).
+    ``rows``: today's rows already read (the ``record_columns`` of ``queryset``, e.g. in a
+    batch with other reads), instead of reading them; ``many``: likewise today's related ids
+    of each many-to-many field, by pk.
     """
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=dt.UTC)
@@ -176,12 +181,12 @@ def records_as_of(
     label = model._meta.label_lower
     virtual = virtual or {}
     specs = [_spec(model, name, virtual) for name in fields]
-    columns = [s.key for s in specs if s.kind in ("column", "fk")]
     created_field = _created_field(model)
-    extra = [created_field] if created_field and created_field not in columns else []
-    rows = list(queryset.values("pk", *columns, *extra))
+    if rows is None:
+        rows = list(queryset.values(*_columns(specs, created_field)))
     ids = [row["pk"] for row in rows]
-    many = _many_to_many(queryset, specs, ids)
+    if many is None:
+        many = _many_to_many(queryset, specs, ids)
 
     def current(row: dict[str, Any]) -> dict[str, Any]:
         values = {}
@@ -240,7 +245,43 @@ def records_as_of(
     return records
 
 
+def record_columns(
+    model: type[models.Model], fields: Sequence[str], virtual: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """The columns ``records_as_of`` reads of ``model`` for ``fields`` (``virtual``: the names
+    given as virtual values), for a caller that reads the rows itself."""
+    names = set(virtual)
+    specs = [_spec(model, name, names) for name in fields]
+    return _columns(specs, _created_field(model))
+
+
+def event_reads(model: type[models.Model], object_ids) -> QuerySet[AuditEvent]:
+    """The audit events of rows of ``model`` (``object_ids``: pks, or a queryset of them as
+    text), as ``records_as_of`` reads them when it is given no ``model_ref``; to be read with
+    ``EVENT_COLUMNS`` and turned into events by ``events_of``."""
+    if not isinstance(object_ids, QuerySet):
+        object_ids = [str(pk) for pk in object_ids]
+    return AuditEvent.objects.filter(object_type=model._meta.label_lower, object_id__in=object_ids)
+
+
+def events_of(rows: Iterable[Mapping[str, Any]]) -> list[AuditEvent]:
+    """Audit events from their rows (``EVENT_COLUMNS`` or fewer, with ``id``), in sequence
+    order, as ``.only()`` would give them."""
+    concrete = [f.attname for f in AuditEvent._meta.concrete_fields]
+    events = []
+    for row in sorted(rows, key=lambda r: r["sequence"]):
+        names = [name for name in concrete if name in row]
+        events.append(AuditEvent.from_db(AuditEvent.objects.db, names, [row[n] for n in names]))
+    return events
+
+
 # --- internals ------------------------------------------------------------------------------
+
+
+def _columns(specs: Iterable[_Spec], created_field: str | None) -> tuple[str, ...]:
+    columns = [s.key for s in specs if s.kind in ("column", "fk")]
+    extra = [created_field] if created_field and created_field not in columns else []
+    return ("pk", *columns, *extra)
 
 
 def _spec(model: type[models.Model], name: str, virtual: Mapping[str, Any]) -> _Spec:
@@ -419,7 +460,8 @@ def _from_audit(spec: _Spec, value: Any, slugs: _SlugResolver, values: dict) -> 
 
 
 class _SlugResolver:
-    """Foreign keys recorded by slug, looked up once per field after all rows are built."""
+    """Foreign keys recorded by slug, looked up after all rows are built: one query per
+    related model (a link's upstream and downstream are both models: one query)."""
 
     def __init__(self) -> None:
         self._pending: dict[tuple[int, str], tuple[_Spec, str, dict]] = {}
@@ -432,14 +474,13 @@ class _SlugResolver:
         self._pending.pop((id(values), key), None)
 
     def resolve(self) -> None:
-        by_spec: dict[str, list[tuple[_Spec, str, dict]]] = defaultdict(list)
+        by_model: dict[type[models.Model], list[tuple[_Spec, str, dict]]] = defaultdict(list)
         for item in self._pending.values():
-            by_spec[item[0].key].append(item)
-        for items in by_spec.values():
-            related = items[0][0].field.related_model
+            by_model[item[0].field.related_model].append(item)
+        for related, items in by_model.items():
             if "slug" not in {f.name for f in related._meta.concrete_fields}:
                 continue
-            wanted = {slug for _, slug, _ in items}
+            wanted = sorted({slug for _, slug, _ in items})
             found = dict(related._default_manager.filter(slug__in=wanted).values_list("slug", "pk"))
             for spec, slug, values in items:
                 values[spec.key] = found.get(slug)

@@ -9,7 +9,8 @@ Callers check permissions first.
 The package follows the snapshot's sections:
 
 - ``build``: ``model_snapshot``, which fixes T and assembles the sections;
-- ``context``: what every section reads (the model, T, its audit events, the people);
+- ``context``: what every section reads (the model, T, its audit events, the people, and the
+  rows read for them in batches);
 - ``identity``: the model itself (``model``);
 - ``inventory``: versions with their datasets, deployments, dependencies;
 - ``metrics``: thresholds with their values, states and series, and the latest drift run;

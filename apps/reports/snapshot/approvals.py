@@ -8,6 +8,7 @@ from typing import Any
 
 from apps.approvals.choices import ApprovalKind, ApproverRole, RequestStatus, Verdict
 from apps.approvals.models import ApprovalRequest, Decision
+from apps.reports.batch import Part
 from apps.reports.snapshot.context import Context
 from apps.reports.snapshot.values import iso, label, text
 
@@ -20,32 +21,43 @@ REQUEST_FIELDS = (
     "closed_at",
     "content_sha256",
 )
+DECISION_COLUMNS = (
+    "request_id",
+    "approver_id",
+    "slot",
+    "verdict",
+    "comment",
+    "meaning",
+    "content_sha256",
+    "signed_at",
+)
+
+
+def _requests(ctx: Context):
+    return ApprovalRequest.objects.filter(model=ctx.model, requested_at__lte=ctx.moment)
+
+
+def reads(ctx: Context) -> dict[str, Part]:
+    """The requests made by T and the decisions signed by then."""
+    return {
+        "approvals": ctx.part(_requests(ctx), REQUEST_FIELDS),
+        "decisions": Part(
+            Decision.objects.filter(request__model=ctx.model, signed_at__lte=ctx.moment),
+            DECISION_COLUMNS,
+            order_by=("signed_at", "pk"),
+        ),
+    }
 
 
 def approvals(ctx: Context) -> tuple[list[dict[str, Any]], dict[Any, dict]]:
     """Requests made at or before T with their status then and the decisions signed by
     then, newest first; also by id (for the thresholds' sign-offs)."""
     records = ctx.records(
-        ApprovalRequest.objects.filter(model=ctx.model, requested_at__lte=ctx.moment),
-        REQUEST_FIELDS,
-        restore_deleted=False,
+        _requests(ctx), REQUEST_FIELDS, restore_deleted=False, rows=ctx.rows["approvals"]
     )
     records.sort(key=lambda r: (r.values["requested_at"] or ctx.moment, r.pk), reverse=True)
     decisions: dict[Any, list[dict]] = defaultdict(list)
-    rows = (
-        Decision.objects.filter(request__model=ctx.model, signed_at__lte=ctx.moment)
-        .order_by("signed_at", "pk")
-        .values(
-            "request_id",
-            "approver_id",
-            "slot",
-            "verdict",
-            "comment",
-            "meaning",
-            "content_sha256",
-            "signed_at",
-        )
-    )
+    rows = ctx.rows["decisions"]
     for d in rows:
         decisions[d["request_id"]].append(
             {

@@ -1,20 +1,28 @@
 """``model_snapshot``: the snapshot assembled from its sections, each read as of T.
 
-T is fixed first (``as_of``, capped at now); the model's audit events are read once and shared
-by every section through the ``Context``; the people the sections name are resolved last.
+T is fixed first (``as_of``, capped at now). The sections' rows are read in two batches of one
+query each (``apps.reports.batch``): first everything about the model as it is today with its
+audit events (shared by every section through the ``Context``), then what the record at T
+names (its business unit, datasets and linked models) and what its thresholds' values are
+made of. The metrics' raw observation rows take a query, the people the sections name are
+resolved last in one more: four queries whatever the model holds (five as of a time before a
+link to another model was removed, whose audit event names that model by its slug).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Subquery
 from django.utils import timezone
 
+from apps.audit.chain import GENESIS_HASH
 from apps.audit.models import AuditEvent
 from apps.core import clock
 from apps.inventory.choices import VersionStage
 from apps.inventory.models import RegisteredModel
-from apps.reports.history import EVENT_COLUMNS, audit_head_at
+from apps.reports.batch import Part
+from apps.reports.history import events_of
 from apps.reports.snapshot import (
     approvals,
     changes,
@@ -24,12 +32,10 @@ from apps.reports.snapshot import (
     metrics,
     reviews,
 )
-from apps.reports.snapshot.context import Context
+from apps.reports.snapshot.context import EVENT_READ, Context
 from apps.reports.snapshot.people import People
 
 SCHEMA = "mlgov.model-snapshot/1"
-
-_EVENT_COLUMNS = tuple(column for column in EVENT_COLUMNS if column != "hash")
 
 
 def model_snapshot(*, model: RegisteredModel, as_of: dt.datetime | None = None) -> dict:
@@ -40,21 +46,46 @@ def model_snapshot(*, model: RegisteredModel, as_of: dt.datetime | None = None) 
     Raises ``ApplicationError`` when the model was not registered yet at that time.
     """
     moment, requested = _moment(as_of)
-    events = list(
-        AuditEvent.objects.filter(model_ref=model.pk).only(*_EVENT_COLUMNS).order_by("sequence")
-    )
     people = People()
-    ctx = Context(model=model, moment=moment, events=events, people=people)
+    ctx = Context(model=model, moment=moment, people=people)
+    # First read: everything about the model as it is today, and its audit events.
+    ctx.read(
+        {
+            "events": Part(AuditEvent.objects.filter(model_ref=model.pk), EVENT_READ),
+            "audit_head": Part(_head(moment), ("sequence", "hash")),
+            **identity.reads(ctx),
+            **inventory.reads(ctx),
+            **metrics.reads(ctx),
+            **approvals.reads(ctx),
+            **incidents.reads(ctx),
+            **reviews.reads(ctx),
+        }
+    )
+    ctx.events = events_of(ctx.rows["events"])
 
     record = identity.model_values(ctx)
-    versions = inventory.versions(ctx)
+    version_records = inventory.version_records(ctx)
+    dependency_records = inventory.dependency_records(ctx)
+    thresholds = metrics.active(ctx)
+    targets = metrics.targets(thresholds, version_records)
+    # Second read: what the record at T names (its unit, datasets, the models it is linked
+    # to) and what its thresholds' values are made of.
+    ctx.read(
+        {
+            **identity.unit_reads(ctx, record),
+            **inventory.related_reads(ctx, version_records, dependency_records),
+            **metrics.value_reads(ctx, thresholds, targets),
+        }
+    )
+
+    versions = inventory.versions(ctx, version_records)
     production = next((v for v in versions if v.entry["stage"] == VersionStage.PRODUCTION), None)
     requested_approvals, requests = approvals.approvals(ctx)
     snapshot = {
         "schema": SCHEMA,
         "as_of": _moment_text(moment),
         "as_of_requested": requested,
-        "audit_chain_head": audit_head_at(moment),
+        "audit_chain_head": _head_of(ctx.rows["audit_head"]),
         "model": identity.model_section(ctx, record),
         "people": {
             "owner": people(record["owner_id"]),
@@ -65,8 +96,8 @@ def model_snapshot(*, model: RegisteredModel, as_of: dt.datetime | None = None) 
         "production_version": production.entry if production else None,
         "versions": [v.entry for v in versions],
         "deployments": inventory.deployments(ctx, versions),
-        "dependencies": inventory.dependencies(ctx),
-        "metrics": metrics.metrics(ctx, versions, production, requests),
+        "dependencies": inventory.dependencies(ctx, dependency_records),
+        "metrics": metrics.metrics(ctx, versions, thresholds, targets, requests),
         "drift": metrics.drift(ctx),
         "approvals": requested_approvals,
         "incidents": incidents.incidents(ctx),
@@ -78,6 +109,18 @@ def model_snapshot(*, model: RegisteredModel, as_of: dt.datetime | None = None) 
     snapshot = people.resolve(snapshot, moment=moment)
     snapshot["people"]["developers"].sort(key=lambda p: p["username"])
     return snapshot
+
+
+def _head(moment: dt.datetime):
+    """The last audit event at or before T (``audit_head_at``), as a row to read."""
+    last = AuditEvent.objects.filter(occurred_at__lte=moment).order_by("-sequence")
+    return AuditEvent.objects.filter(sequence=Subquery(last.values("sequence")[:1]))
+
+
+def _head_of(rows: list[dict]) -> dict:
+    if not rows:
+        return {"sequence": 0, "hash": GENESIS_HASH}
+    return {"sequence": rows[0]["sequence"], "hash": rows[0]["hash"]}
 
 
 def _moment(as_of) -> tuple[dt.datetime, bool]:

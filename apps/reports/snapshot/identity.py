@@ -3,6 +3,7 @@ class (the snapshot's ``model`` section and the values its ``people`` section na
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from apps.core.errors import ApplicationError
@@ -16,18 +17,47 @@ from apps.inventory.choices import (
 )
 from apps.inventory.models import BusinessUnit, RegisteredModel
 from apps.inventory.services import MODEL_AUDITED_FIELDS
-from apps.reports.history import records_as_of
-from apps.reports.snapshot.context import Context
+from apps.reports.batch import Part
+from apps.reports.history import event_reads, events_of, records_as_of
+from apps.reports.snapshot.context import EVENT_READ, Context
 from apps.reports.snapshot.values import iso, label, text
 
 #: The model's fields rebuilt as of T: those its audit events record, plus its developers
 #: (audited as a list) and when it was registered.
 MODEL_FIELDS = (*MODEL_AUDITED_FIELDS, "developers", "created_at")
+UNIT_FIELDS = ("code", "name")
+
+
+def _model(ctx: Context):
+    return RegisteredModel.objects.filter(pk=ctx.model.pk)
+
+
+def _developer_columns() -> tuple[str, str]:
+    m2m = RegisteredModel._meta.get_field("developers")
+    return f"{m2m.m2m_field_name()}_id", f"{m2m.m2m_reverse_field_name()}_id"
+
+
+def reads(ctx: Context) -> dict[str, Part]:
+    """The model's row and its developers, as they are today."""
+    source, _target = _developer_columns()
+    developers = RegisteredModel.developers.through.objects.filter(**{source: ctx.model.pk})
+    return {
+        "model": ctx.part(_model(ctx), MODEL_FIELDS),
+        "model_developers": Part(developers, _developer_columns()),
+    }
 
 
 def model_values(ctx: Context) -> dict[str, Any]:
+    source, target = _developer_columns()
+    developers: dict[Any, list] = defaultdict(list)
+    for link in ctx.rows["model_developers"]:
+        developers[link[source]].append(link[target])
     records = ctx.records(
-        RegisteredModel.objects.filter(pk=ctx.model.pk), MODEL_FIELDS, restore_deleted=False
+        _model(ctx),
+        MODEL_FIELDS,
+        restore_deleted=False,
+        rows=ctx.rows["model"],
+        many={"developers": {pk: sorted(ids) for pk, ids in developers.items()}},
     )
     if not records:
         raise ApplicationError(
@@ -36,13 +66,31 @@ def model_values(ctx: Context) -> dict[str, Any]:
     return records[0].values
 
 
+def _unit(v: dict[str, Any]):
+    return BusinessUnit.objects.filter(pk=v["business_unit_id"])
+
+
+def unit_reads(ctx: Context, v: dict[str, Any]) -> dict[str, Part]:
+    """The business unit the model was in at T, and its audit events."""
+    return {
+        "unit": ctx.part(_unit(v), UNIT_FIELDS),
+        "unit_events": Part(event_reads(BusinessUnit, _ids(v["business_unit_id"])), EVENT_READ),
+    }
+
+
+def _ids(pk) -> list:
+    return [] if pk is None else [pk]
+
+
 def model_section(ctx: Context, v: dict[str, Any]) -> dict[str, Any]:
     units = records_as_of(
-        BusinessUnit.objects.filter(pk=v["business_unit_id"]),
+        _unit(v),
         as_of=ctx.moment,
-        fields=("code", "name"),
+        fields=UNIT_FIELDS,
         restore_deleted=False,
         existing_only=False,
+        rows=ctx.rows["unit"],
+        events=events_of(ctx.rows["unit_events"]),
     )
     unit = units[0].values if units else {"code": "", "name": ""}
     point = v["eu_annex_iii_point"] or ""

@@ -9,6 +9,7 @@ from typing import Any
 
 from apps.incidents.choices import IncidentStatus, SeriousCategory
 from apps.incidents.models import Incident
+from apps.reports.batch import Part
 from apps.reports.history import Record
 from apps.reports.snapshot.context import Context
 from apps.reports.snapshot.values import iso, label, text
@@ -33,17 +34,37 @@ INCIDENT_FIELDS = (
 )
 
 
-def incidents(ctx: Context) -> list[dict[str, Any]]:
+def _incidents(ctx: Context):
+    return Incident.objects.filter(model=ctx.model)
+
+
+def _affected():
     m2m = Incident._meta.get_field("affected_versions")
-    source, target = m2m.m2m_field_name(), m2m.m2m_reverse_field_name()
+    return m2m.remote_field.through, m2m.m2m_field_name(), m2m.m2m_reverse_field_name()
+
+
+def reads(ctx: Context) -> dict[str, Part]:
+    """The model's incidents and the versions each affects, today."""
+    through, source, target = _affected()
+    return {
+        "incident_versions": Part(
+            through.objects.filter(**{f"{source}__model": ctx.model}),
+            (f"{source}_id", f"{target}__version"),
+        ),
+        "incidents": ctx.part(_incidents(ctx), INCIDENT_FIELDS, virtual=("affected_versions",)),
+    }
+
+
+def incidents(ctx: Context) -> list[dict[str, Any]]:
+    _through, source, target = _affected()
     current: dict[Any, list[str]] = defaultdict(list)
-    rows = m2m.remote_field.through.objects.filter(**{f"{source}__model": ctx.model})
-    for incident_id, version in rows.values_list(f"{source}_id", f"{target}__version"):
-        current[incident_id].append(version)
+    for row in ctx.rows["incident_versions"]:
+        current[row[f"{source}_id"]].append(row[f"{target}__version"])
     records = ctx.records(
-        Incident.objects.filter(model=ctx.model),
+        _incidents(ctx),
         INCIDENT_FIELDS,
         virtual={"affected_versions": {pk: sorted(v) for pk, v in current.items()}},
+        rows=ctx.rows["incidents"],
     )
     records.sort(key=lambda r: (r.values["detected_at"] or ctx.moment, r.pk), reverse=True)
     result = []

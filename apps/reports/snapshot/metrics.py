@@ -16,14 +16,15 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
-    Prefetch,
     Q,
+    QuerySet,
     Subquery,
     Sum,
     Value,
     When,
 )
 
+from apps.inventory.choices import VersionStage
 from apps.monitoring import bounds, rollups
 from apps.monitoring.choices import DriftRunStatus, Evaluation, ThresholdStatus
 from apps.monitoring.evaluation import outcome
@@ -36,10 +37,14 @@ from apps.monitoring.models import (
     ObservationSeries,
     Threshold,
 )
+from apps.reports.batch import Part
+from apps.reports.history import Record
 from apps.reports.snapshot.approvals import signoff
 from apps.reports.snapshot.context import Context
 from apps.reports.snapshot.inventory import Version
 from apps.reports.snapshot.values import iso, label, number, text
+
+DAY, HOUR = rollups.DAY, rollups.HOUR
 
 #: Days of observations drawn in a metric's chart (one point per day).
 SERIES_DAYS = 90
@@ -60,6 +65,15 @@ THRESHOLD_FIELDS = (
     "activated_at",
     "ended_at",
 )
+DRIFT_RUN_COLUMNS = (
+    "observed_at",
+    "version__version",
+    "columns_total",
+    "columns_drifted",
+    "drift_share",
+    "dataset_drift",
+)
+DRIFT_COLUMN_COLUMNS = ("column", "kind", "method", "score", "threshold", "drifted", "psi")
 
 
 class _DaysBefore(Func):
@@ -96,39 +110,107 @@ class _DaysBefore(Func):
         return template % tuple(parts), params
 
 
-def metrics(
-    ctx: Context, versions: list[Version], production: Version | None, requests: dict
-) -> list[dict[str, Any]]:
-    """One entry per threshold active at T, with the newest value at or before T, the value
-    its rule evaluates over the window ending at T, the state, and a daily chart series."""
-    records = ctx.records(
-        Threshold.objects.filter(
-            model=ctx.model, activated_at__isnull=False, activated_at__lte=ctx.moment
-        ),
-        THRESHOLD_FIELDS,
-        restore_deleted=False,
+def _thresholds(ctx: Context):
+    return Threshold.objects.filter(
+        model=ctx.model, activated_at__isnull=False, activated_at__lte=ctx.moment
     )
-    active = [r for r in records if r.values["status"] == ThresholdStatus.ACTIVE]
-    if not active:
-        return []
-    names = {v.pk: v.entry["version"] for v in versions}
-    # A threshold without a version watches the production version at T (else the newest).
-    fallback = production.pk if production else (versions[0].pk if versions else None)
-    targets = {r.pk: r.values["version_id"] or fallback for r in active}
-    definitions = {
-        m.pk: m
-        for m in MetricDefinition.objects.filter(
-            pk__in=sorted({r.values["metric_id"] for r in active})
-        )
+
+
+def _latest_run(ctx: Context):
+    """The pk of the newest drift run that had succeeded by T."""
+    finished = Q(finished_at__lte=ctx.moment) | Q(
+        finished_at__isnull=True, created_at__lte=ctx.moment
+    )
+    runs = DriftRun.objects.filter(
+        finished, version__model=ctx.model, status=DriftRunStatus.SUCCEEDED
+    )
+    return Subquery(runs.order_by("-observed_at", "-pk").values("pk")[:1])
+
+
+def reads(ctx: Context) -> dict[str, Part]:
+    """The thresholds activated by T, and the newest drift run by T with its columns."""
+    return {
+        "thresholds": ctx.part(_thresholds(ctx), THRESHOLD_FIELDS),
+        "drift_run": Part(DriftRun.objects.filter(pk=_latest_run(ctx)), DRIFT_RUN_COLUMNS),
+        "drift_columns": Part(
+            DriftColumn.objects.filter(run_id=_latest_run(ctx)),
+            DRIFT_COLUMN_COLUMNS,
+            order_by=("-drifted", "column"),
+        ),
     }
-    latest = _latest_values(targets, ctx.moment)
-    days = max(SERIES_DAYS, *(r.values["window_days"] or 0 for r in active))
-    series_keys = {
+
+
+def active(ctx: Context) -> list[Record]:
+    """The thresholds active at T."""
+    records = ctx.records(
+        _thresholds(ctx), THRESHOLD_FIELDS, restore_deleted=False, rows=ctx.rows["thresholds"]
+    )
+    return [r for r in records if r.values["status"] == ThresholdStatus.ACTIVE]
+
+
+def targets(active: list[Record], versions: list[Record]) -> dict[Any, Any]:
+    """The version each threshold watches: its own, or (without one) the production version
+    at T, else the newest (``versions``: the versions at T, newest first)."""
+    production = next(
+        (v.pk for v in versions if v.values["stage"] == VersionStage.PRODUCTION), None
+    )
+    fallback = production if production is not None else (versions[0].pk if versions else None)
+    return {r.pk: r.values["version_id"] or fallback for r in active}
+
+
+def _days(active: list[Record]) -> int:
+    return max(SERIES_DAYS, *(r.values["window_days"] or 0 for r in active))
+
+
+def _series_keys(active: list[Record], targets: dict[Any, Any]) -> set[tuple]:
+    return {
         (targets[r.pk], r.values["metric_id"], r.values["segment"] or "")
         for r in active
         if targets[r.pk] is not None
     }
-    buckets = _day_buckets(series_keys, ctx.moment, days)
+
+
+def value_reads(ctx: Context, active: list[Record], targets: dict[Any, Any]) -> dict[str, Part]:
+    """What the active thresholds' values need: their metrics, each one's newest value at or
+    before T, and the hourly and sparse-day rollups of their series."""
+    if not active:
+        return {}
+    keys = _series_keys(active, targets)
+    parts = {
+        "metric_definitions": Part(
+            MetricDefinition.objects.filter(pk__in=sorted({r.values["metric_id"] for r in active})),
+            ("pk", "name", "description", "unit", "direction"),
+        ),
+        "rollups": Part(_rollups(keys, ctx.moment, _days(active)), ROLLUP_COLUMNS),
+    }
+    latest = _latest_values(targets, ctx.moment)
+    if latest is not None:
+        parts["latest_values"] = Part(latest, ("pk", "latest_value", "latest_at"))
+    return parts
+
+
+def metrics(
+    ctx: Context,
+    versions: list[Version],
+    active: list[Record],
+    targets: dict[Any, Any],
+    requests: dict,
+) -> list[dict[str, Any]]:
+    """One entry per threshold active at T (``active``, watching ``targets``), with the
+    newest value at or before T, the value its rule evaluates over the window ending at T,
+    the state, and a daily chart series."""
+    if not active:
+        return []
+    names = {v.pk: v.entry["version"] for v in versions}
+    definitions = {m["pk"]: m for m in ctx.rows["metric_definitions"]}
+    latest = {
+        row["pk"]: (row["latest_value"], row["latest_at"])
+        for row in ctx.rows.get("latest_values", [])
+        if row["latest_at"] is not None
+    }
+    buckets = _day_buckets(
+        _series_keys(active, targets), ctx.moment, _days(active), rollup_rows=ctx.rows["rollups"]
+    )
     entries = []
     for r in active:
         v = r.values
@@ -140,10 +222,10 @@ def metrics(
         evaluated, state = _evaluate(v, value=number(value), by_day=by_day)
         entries.append(
             {
-                "metric": metric.name if metric else "",
-                "description": text(metric.description) if metric else "",
-                "unit": text(metric.unit) if metric else "",
-                "direction": metric.direction if metric else "",
+                "metric": metric["name"] if metric else "",
+                "description": text(metric["description"]) if metric else "",
+                "unit": text(metric["unit"]) if metric else "",
+                "direction": metric["direction"] if metric else "",
                 "segment": v["segment"] or "",
                 "version": names.get(v["version_id"]) if v["version_id"] else None,
                 "threshold": {
@@ -184,14 +266,15 @@ def metrics(
     return entries
 
 
-def _latest_values(targets: dict[Any, Any], moment: dt.datetime) -> dict[Any, tuple]:
-    """Per threshold, the newest observation at or before T of its series: one query. When T
+def _latest_values(targets: dict[Any, Any], moment: dt.datetime) -> QuerySet | None:
+    """Per threshold, the newest observation at or before T of its series (``latest_value``,
+    ``latest_at``), as a queryset of the thresholds; None when none has a series. When T
     is at or after the series' last time (a current card) it is the series row's latest
     value; otherwise an index step back from T on the observations' primary key (version,
     metric, time), only for those series."""
     cases = [When(pk=pk, then=Value(vid)) for pk, vid in targets.items() if vid is not None]
     if not cases:
-        return {}
+        return None
     series = ObservationSeries.objects.filter(
         version_id=OuterRef("target_version"),
         metric_id=OuterRef("metric_id"),
@@ -204,7 +287,7 @@ def _latest_values(targets: dict[Any, Any], moment: dt.datetime) -> dict[Any, tu
         timestamp__lte=moment,
     ).order_by("-timestamp")
     current = Q(series_last_at__lte=moment)
-    rows = (
+    return (
         Threshold.objects.filter(pk__in=sorted(targets))
         .annotate(
             target_version=Case(*cases, default=Value(None), output_field=models.BigIntegerField())
@@ -223,12 +306,43 @@ def _latest_values(targets: dict[Any, Any], moment: dt.datetime) -> dict[Any, tu
                 default=Subquery(newest.values("timestamp")[:1]),
             ),
         )
-        .values_list("pk", "latest_value", "latest_at")
     )
-    return {pk: (value, at) for pk, value, at in rows if at is not None}
 
 
-def _day_buckets(keys: set[tuple], moment: dt.datetime, days: int) -> dict[tuple, dict[int, tuple]]:
+ROLLUP_COLUMNS = (
+    "version_id",
+    "metric_id",
+    "segment",
+    "width",
+    "bucket",
+    "count",
+    "total",
+    "low",
+    "high",
+    "last_at",
+)
+
+
+def _rollups(keys: set[tuple], moment: dt.datetime, days: int) -> QuerySet[ObservationRollup]:
+    """The rollups ``_day_buckets`` puts together: two primary-key ranges per series, its
+    sparse days (those without hourly rollups) and its hours within one day of T (every hour
+    but the one T's days start in)."""
+    t = moment.timestamp()
+    low_t = t - days * rollups.DAY
+    day_lo = int(low_t // rollups.DAY) * rollups.DAY
+    hour_lo = int(low_t // rollups.HOUR) * rollups.HOUR
+    hour_hi = int(t // rollups.HOUR) * rollups.HOUR
+    wanted = Q(pk__in=[])
+    for version_id, metric_id, segment in sorted(keys):
+        one = Q(version_id=version_id, metric_id=metric_id, segment=segment)
+        wanted |= one & Q(width=rollups.DAY, bucket__gte=day_lo, bucket__lte=int(t), dense=False)
+        wanted |= one & Q(width=rollups.HOUR, bucket__gte=hour_lo, bucket__lt=hour_hi)
+    return ObservationRollup.objects.filter(wanted)
+
+
+def _day_buckets(
+    keys: set[tuple], moment: dt.datetime, days: int, *, rollup_rows: list[dict] | None = None
+) -> dict[tuple, dict[int, tuple]]:
     """Per series (version, metric, segment) and day k before T (k = floor((T - t) / 1 day)):
     count, sum, lowest, highest value and last time, over the ``days`` days up to T; a window
     of k days is the exact sum of days 0..k-1.
@@ -237,51 +351,33 @@ def _day_buckets(keys: set[tuple], moment: dt.datetime, days: int) -> dict[tuple
     the loader keeps: an hour that lies within one day of T comes from its hourly rollup; the
     raw rows are read only for the hour each day of T starts in (the one hour a day of T
     shares with the next) and for the sparse UTC days that keep no hourly rollups (at most one
-    row an hour). Two queries, each index ranges per series, reading about a tenth of the
-    rows a dense series holds over the window instead of all of them."""
+    row an hour). Two queries (one when ``rollup_rows``, the rows of ``_rollups``, were read),
+    each index ranges per series, reading about a tenth of the rows a dense series holds over
+    the window instead of all of them."""
     if not keys:
         return {}
     keys = sorted(keys)
     t = moment.timestamp()
-    low_t = t - days * rollups.DAY
-    day_lo = int(low_t // rollups.DAY) * rollups.DAY
-    hour_lo = int(low_t // rollups.HOUR) * rollups.HOUR
-    hour_hi = int(t // rollups.HOUR) * rollups.HOUR
-    # One query, two primary-key ranges per series: its sparse days (those without hourly
-    # rollups) and its hours within one day of T (every hour but the one T's days start in).
-    wanted = Q(pk__in=[])
-    for version_id, metric_id, segment in keys:
-        one = Q(version_id=version_id, metric_id=metric_id, segment=segment)
-        wanted |= one & Q(width=rollups.DAY, bucket__gte=day_lo, bucket__lte=int(t), dense=False)
-        wanted |= one & Q(width=rollups.HOUR, bucket__gte=hour_lo, bucket__lt=hour_hi)
+    if rollup_rows is None:
+        rollup_rows = list(_rollups(set(keys), moment, days).values(*ROLLUP_COLUMNS))
     sparse: dict[tuple, list[int]] = defaultdict(list)
     result: dict[tuple, dict[int, tuple]] = defaultdict(dict)
-    rows = ObservationRollup.objects.filter(wanted).values_list(
-        "version_id",
-        "metric_id",
-        "segment",
-        "width",
-        "bucket",
-        "count",
-        "total",
-        "low",
-        "high",
-        "last_at",
-    )
-    for v, m, seg, width, bucket, n, total, lo, hi, last in rows:
-        if width == rollups.DAY:
-            sparse[(v, m, seg)].append(bucket)
+    # In a fixed order, so that a day's sum is added up the same way every time.
+    for row in sorted(rollup_rows, key=lambda r: tuple(r[c] for c in ROLLUP_COLUMNS[:5])):
+        key = (row["version_id"], row["metric_id"], row["segment"])
+        bucket = row["bucket"]
+        if row["width"] == DAY:
+            sparse[key].append(bucket)
             continue
-        if (t - bucket) % rollups.DAY < rollups.HOUR:
+        if (t - bucket) % DAY < HOUR:
             continue  # the hour a day of T starts in: read from the raw rows below
-        day = int((t - bucket) // rollups.DAY)
+        day = int((t - bucket) // DAY)
         if 0 <= day < days:
-            _fold(result[(v, m, seg)], day, (n, total, lo, hi, last))
+            part = (row["count"], row["total"], row["low"], row["high"], row["last_at"])
+            _fold(result[key], day, part)
     # Raw rows: the hours T's days start in, for every series; and each series' sparse days.
-    starts = sorted(
-        {int((t - j * rollups.DAY) // rollups.HOUR) * rollups.HOUR for j in range(days + 1)}
-    )
-    spans = {key: [(a, a + rollups.HOUR) for a in starts] for key in keys}
+    starts = sorted({int((t - j * DAY) // HOUR) * HOUR for j in range(days + 1)})
+    spans = {key: [(a, a + HOUR) for a in starts] for key in keys}
     for key, buckets in sparse.items():
         spans[key] = _merged(spans[key] + _merged(buckets))
     low_at = moment - dt.timedelta(days=days)
@@ -412,37 +508,27 @@ def _evaluate(
 
 
 def drift(ctx: Context) -> dict[str, Any] | None:
-    finished = Q(finished_at__lte=ctx.moment) | Q(
-        finished_at__isnull=True, created_at__lte=ctx.moment
-    )
-    run = (
-        DriftRun.objects.filter(finished, version__model=ctx.model, status=DriftRunStatus.SUCCEEDED)
-        .select_related("version")
-        .prefetch_related(
-            Prefetch("columns", queryset=DriftColumn.objects.order_by("-drifted", "column"))
-        )
-        .order_by("-observed_at", "-pk")
-        .first()
-    )
-    if run is None:
+    """The newest drift run that had succeeded by T, with its columns (drifted first)."""
+    if not ctx.rows["drift_run"]:
         return None
+    run = ctx.rows["drift_run"][0]
     return {
-        "observed_at": iso(run.observed_at),
-        "version": run.version.version,
-        "columns_total": run.columns_total,
-        "columns_drifted": run.columns_drifted,
-        "drift_share": number(run.drift_share),
-        "dataset_drift": run.dataset_drift,
+        "observed_at": iso(run["observed_at"]),
+        "version": run["version__version"],
+        "columns_total": run["columns_total"],
+        "columns_drifted": run["columns_drifted"],
+        "drift_share": number(run["drift_share"]),
+        "dataset_drift": run["dataset_drift"],
         "columns": [
             {
-                "column": c.column,
-                "kind": c.kind,
-                "method": c.method,
-                "score": number(c.score),
-                "threshold": number(c.threshold),
-                "drifted": c.drifted,
-                "psi": number(c.psi),
+                "column": c["column"],
+                "kind": c["kind"],
+                "method": c["method"],
+                "score": number(c["score"]),
+                "threshold": number(c["threshold"]),
+                "drifted": c["drifted"],
+                "psi": number(c["psi"]),
             }
-            for c in run.columns.all()
+            for c in ctx.rows["drift_columns"]
         ],
     }

@@ -10,11 +10,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from apps.audit.models import AuditEvent
 from apps.core.roles import ALL_ROLES, ROLE_LABELS
-from apps.reports.history import EVENT_COLUMNS, records_as_of
+from apps.reports import batch
+from apps.reports.history import event_reads, events_of, record_columns, records_as_of
+from apps.reports.snapshot.context import EVENT_READ
 
 PERSON_FIELDS = ("username", "first_name", "last_name")
+FIELDS = (*PERSON_FIELDS, "roles")  # roles: virtual, the role names, as the audit records them
 
 
 class _PersonRef:
@@ -27,7 +29,7 @@ class _PersonRef:
 
 
 class People:
-    """Collects the users a snapshot names, then reads them (as of T) in three queries."""
+    """Collects the users a snapshot names, then reads them (as of T) in one query."""
 
     def __init__(self) -> None:
         self.ids: set = set()
@@ -59,32 +61,38 @@ class People:
 
 
 def _persons_at(ids: Iterable, moment: dt.datetime) -> dict[Any, dict]:
-    """Username, name and role labels of each user as they were at T."""
+    """Username, name and role labels of each user as they were at T: one query for their
+    rows, their roles and the audit events that changed them after T."""
     user_model = get_user_model()
     ids = sorted(ids)
-    links = user_model.groups.through.objects.filter(user_id__in=ids, group__name__in=ALL_ROLES)
-    current_roles: dict[Any, list[str]] = defaultdict(list)
-    for user_id, name in links.values_list("user_id", "group__name"):
-        current_roles[user_id].append(name)
+    users = user_model.objects.filter(pk__in=ids)
     # A person at T is today's person with the changes after T undone: only those events are
     # read (an index range on time for a recent T), not every login of every person named.
-    later = list(
-        AuditEvent.objects.filter(
-            object_type=user_model._meta.label_lower,
-            object_id__in=[str(pk) for pk in ids],
-            occurred_at__gt=moment,
-        )
-        .only(*EVENT_COLUMNS)
-        .order_by("sequence")
+    later = event_reads(user_model, ids).filter(occurred_at__gt=moment)
+    rows = batch.read(
+        {
+            "roles": batch.Part(
+                user_model.groups.through.objects.filter(
+                    user_id__in=ids, group__name__in=ALL_ROLES
+                ),
+                ("user_id", "group__name"),
+            ),
+            "events": batch.Part(later, EVENT_READ),
+            "users": batch.Part(users, record_columns(user_model, FIELDS, virtual=("roles",))),
+        }
     )
+    current_roles: dict[Any, list[str]] = defaultdict(list)
+    for link in rows["roles"]:
+        current_roles[link["user_id"]].append(link["group__name"])
     records = records_as_of(
-        user_model.objects.filter(pk__in=ids),
+        users,
         as_of=moment,
-        events=later,
-        fields=(*PERSON_FIELDS, "roles"),
+        events=events_of(rows["events"]),
+        fields=FIELDS,
         virtual={"roles": {pk: sorted(names) for pk, names in current_roles.items()}},
         restore_deleted=False,
         existing_only=False,
+        rows=rows["users"],
     )
     persons = {}
     for record in records:

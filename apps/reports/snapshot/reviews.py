@@ -9,6 +9,7 @@ from typing import Any
 
 from apps.inventory.choices import RiskAssessmentStatus
 from apps.inventory.models import RiskAssessment
+from apps.reports.batch import Part
 from apps.reports.history import Record
 from apps.reports.snapshot.context import Context
 from apps.reports.snapshot.values import iso, label, text
@@ -40,8 +41,21 @@ ASSESSMENT_FIELDS = (
 )
 
 
+def reads(ctx: Context) -> dict[str, Part]:
+    """The model's reviews, findings and risk assessments, today."""
+    return {
+        "reviews": ctx.part(Review.objects.filter(model=ctx.model), REVIEW_FIELDS),
+        "findings": ctx.part(Finding.objects.filter(model=ctx.model), FINDING_FIELDS),
+        "risk_assessments": ctx.part(
+            RiskAssessment.objects.filter(model=ctx.model), ASSESSMENT_FIELDS
+        ),
+    }
+
+
 def reviews(ctx: Context) -> list[dict[str, Any]]:
-    records = ctx.records(Review.objects.filter(model=ctx.model), REVIEW_FIELDS)
+    records = ctx.records(
+        Review.objects.filter(model=ctx.model), REVIEW_FIELDS, rows=ctx.rows["reviews"]
+    )
     records.sort(key=lambda r: (r.born or ctx.moment, r.pk), reverse=True)
     result = []
     for r in records:
@@ -76,7 +90,9 @@ def reviews(ctx: Context) -> list[dict[str, Any]]:
 
 
 def findings(ctx: Context) -> list[dict[str, Any]]:
-    records = ctx.records(Finding.objects.filter(model=ctx.model), FINDING_FIELDS)
+    records = ctx.records(
+        Finding.objects.filter(model=ctx.model), FINDING_FIELDS, rows=ctx.rows["findings"]
+    )
     records.sort(key=lambda r: (r.values["due_date"] or dt.date.max, r.pk))
     return [
         {
@@ -95,7 +111,11 @@ def findings(ctx: Context) -> list[dict[str, Any]]:
 
 
 def risk_assessments(ctx: Context) -> list[dict[str, Any]]:
-    records = ctx.records(RiskAssessment.objects.filter(model=ctx.model), ASSESSMENT_FIELDS)
+    records = ctx.records(
+        RiskAssessment.objects.filter(model=ctx.model),
+        ASSESSMENT_FIELDS,
+        rows=ctx.rows["risk_assessments"],
+    )
     records.sort(key=lambda r: (r.values["assessed_at"] or ctx.moment, r.pk), reverse=True)
     result = []
     for r in records:
