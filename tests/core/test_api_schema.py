@@ -53,3 +53,31 @@ def test_swagger_ui_renders_from_local_assets_only(viewer):
     served = client.get(bundle)
     assert served.status_code == 200
     assert b"".join(served.streaming_content if served.streaming else [served.content])
+
+
+def test_the_schema_is_generated_once_per_process_and_still_asked_permission(viewer, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from apps.core.api import views
+    from tests.factories import UserFactory
+
+    views._SCHEMAS.clear()
+    generated = []
+    real = SchemaGenerator.get_schema
+    monkeypatch.setattr(
+        SchemaGenerator,
+        "get_schema",
+        lambda self, *a, **kw: generated.append(1) or real(self, *a, **kw),
+    )
+    client = APIClient()
+    client.force_login(viewer)
+    first = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    second = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    as_yaml = client.get("/api/schema/")
+
+    assert first.status_code == second.status_code == as_yaml.status_code == 200
+    assert first.json() == second.json()
+    assert "openapi:" in as_yaml.content.decode()
+    assert len(generated) == 1
+    client.force_login(UserFactory(username="no.role"))
+    assert client.get("/api/schema/").status_code == 403
