@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -55,18 +55,34 @@ def overdue_finding_count(*, user, model: RegisteredModel | None = None, today=N
     return finding_list(user=user, model=model, overdue_only=True, today=today).count()
 
 
-def reviews_due(*, user, today: dt.date | None = None) -> dict[str, list[RegisteredModel]]:
-    """Models whose review is overdue, or due within the first reminder window (one query)."""
+#: Models listed under "overdue and due" on the reviews page; the rest are counted, with a link
+#: to the inventory filtered to them (a bank may have hundreds overdue at once).
+DUE_SHOWN = 20
+
+
+def reviews_due(*, user, today: dt.date | None = None) -> dict:
+    """Models whose review is overdue, or due within the first reminder window: the first
+    ``DUE_SHOWN`` by due date (overdue first) and how many of each there are (two queries,
+    whatever the inventory holds). ``{"overdue": [...], "due": [...], "overdue_total": n,
+    "due_total": n, "until": date}``."""
     today = today or timezone.localdate()
     horizon = today + dt.timedelta(days=schedule.REMINDER_DAYS[0])
     models = (
         model_list(user=user)
         .exclude(status=LifecycleStatus.RETIRED)
         .filter(next_review_date__lte=horizon)
-        .order_by("next_review_date", "name")
     )
-    out: dict[str, list[RegisteredModel]] = {schedule.OVERDUE: [], schedule.DUE: []}
-    for m in models:
+    totals = models.aggregate(
+        overdue_total=Count("pk", filter=Q(next_review_date__lt=today)),
+        due_total=Count("pk", filter=Q(next_review_date__gte=today)),
+    )
+    out: dict = {schedule.OVERDUE: [], schedule.DUE: [], **totals, "until": horizon}
+    shown = (
+        models.select_related(None)
+        .order_by("next_review_date", "name")
+        .only("slug", "name", "next_review_date")[:DUE_SHOWN]
+    )
+    for m in shown:
         out[schedule.review_state(m.next_review_date, today)].append(m)
     return out
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
@@ -16,6 +18,7 @@ from apps.core.forms import add_application_error
 from apps.core.tabs import render_tab
 from apps.core.views import paginate, render_page, require_perm, role_required
 from apps.inventory import selectors as inventory_selectors
+from apps.inventory.choices import LifecycleStatus
 from apps.reviews import schedule, selectors, services
 from apps.reviews.choices import FindingStatus, ReviewStatus
 from apps.reviews.forms import (
@@ -36,6 +39,17 @@ def _error(request, exc: ApplicationError) -> None:
 # --- reviews -----------------------------------------------------------------------------
 
 
+def _due_list_url(until) -> str:
+    """The inventory filtered to the models in service whose review falls by ``until``."""
+    active = [s.value for s in LifecycleStatus if s != LifecycleStatus.RETIRED]
+    query = {"review_due_before": until.isoformat(), "status": active}
+    return (
+        reverse("inventory:model_list")
+        + "?"
+        + urlencode({**query, "ordering": "next_review_date"}, doseq=True)
+    )
+
+
 @role_required
 def review_list(request):
     require_perm(request, "reviews.view_review")
@@ -44,12 +58,14 @@ def review_list(request):
     if status in ReviewStatus.values:
         qs = qs.filter(status=status)
     page = paginate(request, qs)
+    due = selectors.reviews_due(user=request.user)
     context = {
         "page_obj": page,
         "reviews": page.object_list,
         "status": status,
         "statuses": ReviewStatus.choices,
-        "due": selectors.reviews_due(user=request.user),
+        "due": due,
+        "due_list_url": _due_list_url(due["until"]),
         "cadences": selectors.cadence_table(),
         "can_create": request.user.has_perm("reviews.add_review"),
     }

@@ -358,8 +358,15 @@ def discover(spec: dict) -> dict:
         version = model and ModelVersion.objects.filter(model=model).order_by("-pk").first()
         return {"slug": model.slug, "version": version.version} if version else None
 
+    def editable_version_kw(role):
+        """A version not yet approved (an approved one is evidence: its edit form redirects)."""
+        model = normal_for(role)
+        versions = ModelVersion.objects.filter(model=model, approved_at__isnull=True)
+        version = model and versions.order_by("-pk").first()
+        return {"slug": model.slug, "version": version.version} if version else None
+
     add("version detail", "inventory:version_detail", kwargs=version_kw)
-    add("version edit form", "inventory:version_edit", kwargs=version_kw)
+    add("version edit form", "inventory:version_edit", kwargs=editable_version_kw)
     add("datasets", "inventory:dataset_list")
     add("dataset create form", "inventory:dataset_create")
     dataset = Dataset.objects.order_by("-pk").first()
@@ -539,10 +546,11 @@ def discover(spec: dict) -> dict:
     event = AuditEvent.objects.order_by("-pk").first()
     if event:
         add("API audit event detail", "api:audit-event-detail", kwargs={"pk": event.pk})
-    add("API audit chain verify", "api:audit-event-verify")
     add("API audit verifications", "api:audit-verification-list")
     verification = _latest_verification()
     if verification is not None:
+        # GET answers the latest verification, 404 before the first has run.
+        add("API audit chain verify", "api:audit-event-verify")
         add("audit verification page", "audit:verification", kwargs={"pk": verification})
         add("API audit verification", "api:audit-verification-detail", kwargs={"pk": verification})
     add("API reviews", "api:review-list")

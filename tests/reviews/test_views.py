@@ -112,3 +112,30 @@ def test_the_dashboard_counts_overdue_findings(client, validator, model_owner):
     response = client.get(reverse("dashboard:home"))
     assert response.context["overdue_findings"] == 2
     assert b"Findings overdue" in response.content
+
+
+def test_the_reviews_page_lists_the_first_reviews_due_and_counts_the_rest(
+    client, validator, model_owner, django_assert_max_num_queries
+):
+    from apps.reviews.selectors import DUE_SHOWN
+
+    today = timezone.localdate()
+    for i in range(DUE_SHOWN + 5):
+        RegisteredModelFactory(
+            name=f"Late {i:02d}",
+            owner=model_owner,
+            next_review_date=today - dt.timedelta(days=40 - i),
+        )
+    RegisteredModelFactory(
+        name="Soon", owner=model_owner, next_review_date=today + dt.timedelta(days=3)
+    )
+    client.force_login(validator)
+
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("reviews:review_list")).content.decode()
+
+    assert "Late 00" in page and f"Late {DUE_SHOWN - 1:02d}" in page
+    assert f"Late {DUE_SHOWN:02d}" not in page and "Soon" not in page
+    assert f"{DUE_SHOWN + 5} overdue and 1 due in all" in page
+    assert f"All {DUE_SHOWN + 6} in the inventory" in page
+    assert "review_due_before=" in page
