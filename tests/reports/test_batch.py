@@ -106,3 +106,17 @@ def test_rows_read_together_equal_the_rows_read_one_query_each(
 def test_nothing_to_read_reads_nothing(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert read({"none": Part(Dataset.objects.none(), ("pk",))}) == {"none": []}
+
+
+def test_a_part_read_alone_is_its_own_query_with_the_same_rows(cast, django_assert_num_queries):
+    users = User.objects.order_by("pk")
+    parts = {
+        "together": Part(users, ("id", "username")),
+        "alone": Part(users, ("id", "username", "date_joined"), order_by=("-id",), alone=True),
+    }
+
+    with django_assert_num_queries(2):
+        rows = read(parts)
+
+    _same(rows["alone"], list(users.order_by("-id").values("id", "username", "date_joined")))
+    _same(sorted(rows["together"], key=lambda r: r["id"]), list(users.values("id", "username")))

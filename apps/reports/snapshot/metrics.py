@@ -181,7 +181,8 @@ def value_reads(ctx: Context, active: list[Record], targets: dict[Any, Any]) -> 
             MetricDefinition.objects.filter(pk__in=sorted({r.values["metric_id"] for r in active})),
             ("pk", "name", "description", "unit", "direction"),
         ),
-        "rollups": Part(_rollups(keys, ctx.moment, _days(active)), ROLLUP_COLUMNS),
+        # Hourly rollups over the window: thousands of rows for a dense series.
+        "rollups": Part(_rollups(keys, ctx.moment, _days(active)), ROLLUP_COLUMNS, alone=True),
     }
     latest = _latest_values(targets, ctx.moment)
     if latest is not None:
