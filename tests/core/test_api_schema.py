@@ -61,7 +61,7 @@ def test_the_schema_is_generated_once_per_process_and_still_asked_permission(vie
     from apps.core.api import views
     from tests.factories import UserFactory
 
-    views._SCHEMAS.clear()
+    views._forget_schemas()
     generated = []
     real = SchemaGenerator.get_schema
     monkeypatch.setattr(

@@ -6,9 +6,9 @@ import threading
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.response import Response
 
 # drf-spectacular loads its optional extensions (for packages mlgov does not install) the
 # first time a schema is generated, by rewriting class attributes; two threads doing that at
@@ -16,14 +16,16 @@ from rest_framework.response import Response
 _GENERATION_LOCK = threading.Lock()
 
 # The schema is public to every role (SERVE_PUBLIC): the same document for every reader of a
-# deployment, so each process generates it once per API version (~300 ms) and serves it from
-# memory after. Changed settings (tests) start afresh.
+# deployment, so each process generates and renders it once per API version and format
+# (~300 ms) and serves the bytes from memory after. Changed settings (tests) start afresh.
 _SCHEMAS: dict[tuple, dict] = {}
+_RENDERED: dict[tuple, bytes] = {}
 
 
 @receiver(setting_changed)
 def _forget_schemas(**kwargs) -> None:
     _SCHEMAS.clear()
+    _RENDERED.clear()
 
 
 class SchemaView(SpectacularAPIView):
@@ -35,18 +37,26 @@ class SchemaView(SpectacularAPIView):
 
     def _get_schema_response(self, request):
         version = self.api_version or request.version or self._get_version_parameter(request)
+        renderer, media_type = request.accepted_renderer, request.accepted_media_type
         key = (self.urlconf, version, self.serve_public)
         with _GENERATION_LOCK:
-            schema = _SCHEMAS.get(key)
-            if schema is None:
-                generator = self.generator_class(
-                    urlconf=self.urlconf, api_version=version, patterns=self.patterns
-                )
-                schema = generator.get_schema(request=request, public=self.serve_public)
-                _SCHEMAS[key] = schema
-        return Response(
-            data=schema,
-            headers={
-                "Content-Disposition": f'inline; filename="{self._get_filename(request, version)}"'
-            },
+            content = _RENDERED.get((*key, type(renderer), media_type))
+            if content is None:
+                schema = _SCHEMAS.get(key)
+                if schema is None:
+                    generator = self.generator_class(
+                        urlconf=self.urlconf, api_version=version, patterns=self.patterns
+                    )
+                    schema = generator.get_schema(request=request, public=self.serve_public)
+                    _SCHEMAS[key] = schema
+                content = renderer.render(schema, media_type, self.get_renderer_context())
+                _RENDERED[(*key, type(renderer), media_type)] = content
+        content_type = (
+            f"{media_type}; charset={renderer.charset}" if renderer.charset else media_type
+        )
+        filename = self._get_filename(request, version)
+        return HttpResponse(
+            content,
+            content_type=content_type,
+            headers={"Content-Disposition": f'inline; filename="{filename}"'},
         )
