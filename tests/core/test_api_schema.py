@@ -81,3 +81,18 @@ def test_the_schema_is_generated_once_per_process_and_still_asked_permission(vie
     assert len(generated) == 1
     client.force_login(UserFactory(username="no.role"))
     assert client.get("/api/schema/").status_code == 403
+
+
+def test_media_type_parameters_a_client_makes_up_are_not_kept(viewer):
+    from apps.core.api import views
+
+    views._forget_schemas()
+    client = APIClient()
+    client.force_login(viewer)
+    for n in range(5):
+        accept = f"application/vnd.oai.openapi+json; nonce={n}"
+        assert client.get("/api/schema/", HTTP_ACCEPT=accept).status_code == 200
+    client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert len(views._RENDERED) == 1
+    assert len(views._SCHEMAS) == 1

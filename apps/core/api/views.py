@@ -39,8 +39,12 @@ class SchemaView(SpectacularAPIView):
         version = self.api_version or request.version or self._get_version_parameter(request)
         renderer, media_type = request.accepted_renderer, request.accepted_media_type
         key = (self.urlconf, version, self.serve_public)
+        # Only each renderer's own media type is kept: a client's media-type parameters
+        # (``; indent=2``, or any it makes up) are rendered for it and not stored, so no
+        # request can grow the process's memory.
+        rendered_key = (*key, type(renderer)) if media_type == renderer.media_type else None
         with _GENERATION_LOCK:
-            content = _RENDERED.get((*key, type(renderer), media_type))
+            content = _RENDERED.get(rendered_key) if rendered_key else None
             if content is None:
                 schema = _SCHEMAS.get(key)
                 if schema is None:
@@ -50,7 +54,8 @@ class SchemaView(SpectacularAPIView):
                     schema = generator.get_schema(request=request, public=self.serve_public)
                     _SCHEMAS[key] = schema
                 content = renderer.render(schema, media_type, self.get_renderer_context())
-                _RENDERED[(*key, type(renderer), media_type)] = content
+                if rendered_key:
+                    _RENDERED[rendered_key] = content
         content_type = (
             f"{media_type}; charset={renderer.charset}" if renderer.charset else media_type
         )
