@@ -171,6 +171,7 @@ MATRIX: list[Case] = [
     model_case("inventory:deployment_create", who=REGISTRARS),
     model_case("inventory:dependency_create", who=EDITORS),
     Case("inventory:dataset_list", expect=allow(*EVERY_ROLE)),
+    Case("inventory:dataset_suggest", expect=allow(*EVERY_ROLE)),
     Case("inventory:dataset_create", expect=allow(*DATASET_CREATORS)),
     Case("inventory:dataset_detail", expect=allow(*EVERY_ROLE), obj="dataset"),
     Case("inventory:dataset_edit", expect=allow(ADMIN, MO), obj="dataset"),

@@ -16,7 +16,7 @@ from apps.accounts.models import User
 from apps.core import roles
 from apps.core.forms import ReferenceChoiceField, ReferenceMultipleChoiceField
 from apps.core.validators import json_problem
-from apps.core.widgets import ModelSearchInput
+from apps.core.widgets import ModelSearchInput, SearchSelectMultiple
 from apps.inventory import lifecycle, risk
 from apps.inventory.choices import (
     AnnexIIIPoint,
@@ -292,11 +292,22 @@ class ModelVersionForm(forms.ModelForm):
     evaluation_metrics = JSONObjectField(
         label="Evaluation metrics (JSON)", example='{"auc": 0.81, "brier": 0.12}'
     )
+    # Type-ahead tags: the page holds the chosen datasets only, never the whole catalogue.
     training_datasets = ReferenceMultipleChoiceField(
-        queryset=Dataset.objects.none(), required=False, label="Trained on"
+        queryset=Dataset.objects.none(),
+        required=False,
+        label="Trained on",
+        widget=SearchSelectMultiple(
+            suggest_url_name="inventory:dataset_suggest", placeholder="Type a dataset's name"
+        ),
     )
     evaluation_datasets = ReferenceMultipleChoiceField(
-        queryset=Dataset.objects.none(), required=False, label="Evaluated on"
+        queryset=Dataset.objects.none(),
+        required=False,
+        label="Evaluated on",
+        widget=SearchSelectMultiple(
+            suggest_url_name="inventory:dataset_suggest", placeholder="Type a dataset's name"
+        ),
     )
 
     class Meta:

@@ -149,6 +149,23 @@ def dataset_list(*, user) -> QuerySet[Dataset]:
     return Dataset.objects.select_related("owner").order_by("name")
 
 
+def dataset_suggestions(*, user, term: str, limit: int = SUGGESTION_LIMIT) -> list[dict]:
+    """At most ``limit`` datasets the user sees whose name, slug or version contains ``term``
+    (the first ones by name for no term), as ``{"value": id, "label"}``: the type-ahead of the
+    dataset choosers, so a form never lists every dataset."""
+    term = term.strip()[:200]
+    if control_character_problem(term):
+        return []
+    rows = dataset_list(user=user).select_related(None)
+    if term:
+        rows = rows.filter(
+            Q(name__icontains=term) | Q(slug__icontains=term) | Q(version__icontains=term)
+        )
+    return [
+        {"value": row.pk, "label": str(row)} for row in rows.only("pk", "name", "version")[:limit]
+    ]
+
+
 def dataset_get(*, user, slug: str) -> Dataset:
     obj = dataset_list(user=user).filter(slug=slug).first()
     if obj is None:

@@ -57,6 +57,7 @@ urlpatterns = [
         "models/<slug:slug>/dependencies/new/", lineage.dependency_create, name="dependency_create"
     ),
     path("datasets/", datasets.dataset_list, name="dataset_list"),
+    path("datasets/suggest.json", datasets.dataset_suggest, name="dataset_suggest"),
     path("datasets/new/", datasets.dataset_create, name="dataset_create"),
     path("datasets/<slug:slug>/", datasets.dataset_detail, name="dataset_detail"),
     path("datasets/<slug:slug>/edit/", datasets.dataset_edit, name="dataset_edit"),

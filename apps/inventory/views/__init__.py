@@ -10,7 +10,13 @@ history), ``risk``, ``versions``, ``lineage`` (deployments, model-to-model links
 are re-exported here.
 """
 
-from apps.inventory.views.datasets import dataset_create, dataset_detail, dataset_edit, dataset_list
+from apps.inventory.views.datasets import (
+    dataset_create,
+    dataset_detail,
+    dataset_edit,
+    dataset_list,
+    dataset_suggest,
+)
 from apps.inventory.views.lineage import dependency_create, deployment_create, model_lineage
 from apps.inventory.views.models import (
     csv_safe,
@@ -38,6 +44,7 @@ __all__ = [
     "dataset_detail",
     "dataset_edit",
     "dataset_list",
+    "dataset_suggest",
     "dependency_create",
     "deployment_create",
     "model_create",

@@ -1,9 +1,10 @@
-"""Dataset pages: list, register, view and edit."""
+"""Dataset pages: list, register, view and edit, and the choosers' type-ahead."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Count
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 
 from apps.core.errors import ApplicationError
@@ -79,3 +80,12 @@ def dataset_edit(request, slug: str):
             messages.success(request, f"Dataset {dataset} has been updated.")
             return redirect(dataset)
     return render(request, "inventory/dataset_form.html", {"form": form, "dataset": dataset})
+
+
+@role_required
+def dataset_suggest(request):
+    """JSON for the dataset choosers' type-ahead: ``{"results": [{"value", "label"}, …]}``, at
+    most 20 datasets matching ``q``."""
+    require_perm(request, "inventory.view_dataset")
+    rows = selectors.dataset_suggestions(user=request.user, term=request.GET.get("q", ""))
+    return JsonResponse({"results": rows})

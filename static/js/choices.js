@@ -1,0 +1,95 @@
+/* mlgov: searchable selects (apps/core/widgets.py: SearchSelectMultiple) on Tom Select
+   (static/vendor/tom-select.complete.min.js). A <select data-choices="remote"> asks its
+   data-suggest-url for {"results": [{"value", "label"}]} as the user types; the page only
+   holds the options already chosen. Without this file the select keeps its chosen options. */
+(function () {
+  "use strict";
+  if (window.mlgovChoices) {
+    return;
+  }
+  window.mlgovChoices = true;
+
+  // Each answer replaces the options loaded before (the chosen ones stay): the server has
+  // already matched them, so they are shown as they come, not filtered again here. An answer
+  // overtaken by a later query is dropped.
+  function remoteLoader(url) {
+    var latest = 0;
+    return function (query, callback) {
+      var self = this;
+      var ticket = ++latest;
+      window
+        .fetch(url + "?q=" + encodeURIComponent(query), {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+        })
+        .then(function (response) {
+          return response.ok ? response.json() : { results: [] };
+        })
+        .then(function (data) {
+          if (ticket !== latest) {
+            callback(); // an answer to an earlier query, overtaken by this one
+            return;
+          }
+          self.clearOptions();
+          callback(data.results);
+        })
+        .catch(function () {
+          callback();
+        });
+    };
+  }
+
+  function attach(select) {
+    if (select.tomselect || typeof window.TomSelect !== "function") {
+      return;
+    }
+    var settings = {
+      plugins: select.multiple ? ["remove_button"] : [],
+      valueField: "value",
+      labelField: "label",
+      searchField: ["label"],
+      maxOptions: 50,
+      hidePlaceholder: true,
+      placeholder: select.dataset.placeholder || "",
+      render: {
+        no_results: function () {
+          var div = document.createElement("div");
+          div.className = "no-results";
+          div.textContent = "Nothing matches";
+          return div;
+        },
+      },
+    };
+    if (select.dataset.choices === "remote" && select.dataset.suggestUrl) {
+      settings.load = remoteLoader(select.dataset.suggestUrl);
+      settings.preload = "focus";
+      settings.loadThrottle = 200;
+      settings.score = function () {
+        return function () {
+          return 1;
+        };
+      };
+      settings.shouldLoad = function () {
+        return true;
+      };
+    }
+    new window.TomSelect(select, settings);
+  }
+
+  function scan(root) {
+    if (root && root.querySelectorAll) {
+      root.querySelectorAll("select[data-choices]").forEach(attach);
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () {
+      scan(document);
+    });
+  } else {
+    scan(document);
+  }
+  document.addEventListener("htmx:load", function (event) {
+    scan(event.target);
+  });
+})();
