@@ -172,7 +172,7 @@ def _series_keys(active: list[Record], targets: dict[Any, Any]) -> set[tuple]:
 
 def value_reads(ctx: Context, active: list[Record], targets: dict[Any, Any]) -> dict[str, Part]:
     """What the active thresholds' values need: their metrics, each one's newest value at or
-    before T, and the hourly and sparse-day rollups of their series."""
+    before T, and the hourly rollups of their series added up per day, and their sparse days."""
     if not active:
         return {}
     keys = _series_keys(active, targets)
@@ -181,8 +181,11 @@ def value_reads(ctx: Context, active: list[Record], targets: dict[Any, Any]) -> 
             MetricDefinition.objects.filter(pk__in=sorted({r.values["metric_id"] for r in active})),
             ("pk", "name", "description", "unit", "direction"),
         ),
-        # Hourly rollups over the window: thousands of rows for a dense series.
-        "rollups": Part(_rollups(keys, ctx.moment, _days(active)), ROLLUP_COLUMNS, alone=True),
+        "sparse_days": Part(_sparse_days(keys, ctx.moment, _days(active)), SPARSE_DAY_COLUMNS),
+        # Grouped by the database: read on its own, not in the batch.
+        "hour_days": Part(
+            _hour_days(keys, ctx.moment, _days(active)), HOUR_DAY_COLUMNS, alone=True
+        ),
     }
     latest = _latest_values(targets, ctx.moment)
     if latest is not None:
@@ -210,7 +213,10 @@ def metrics(
         if row["latest_at"] is not None
     }
     buckets = _day_buckets(
-        _series_keys(active, targets), ctx.moment, _days(active), rollup_rows=ctx.rows["rollups"]
+        _series_keys(active, targets),
+        ctx.moment,
+        _days(active),
+        rows={name: ctx.rows[name] for name in ("hour_days", "sparse_days")},
     )
     entries = []
     for r in active:
@@ -310,72 +316,119 @@ def _latest_values(targets: dict[Any, Any], moment: dt.datetime) -> QuerySet | N
     )
 
 
-ROLLUP_COLUMNS = (
+SPARSE_DAY_COLUMNS = ("version_id", "metric_id", "segment", "bucket")
+HOUR_DAY_COLUMNS = (
     "version_id",
     "metric_id",
     "segment",
-    "width",
-    "bucket",
-    "count",
-    "total",
-    "low",
-    "high",
-    "last_at",
+    "day",
+    "day_n",
+    "day_total",
+    "day_low",
+    "day_high",
+    "day_last",
 )
 
 
-def _rollups(keys: set[tuple], moment: dt.datetime, days: int) -> QuerySet[ObservationRollup]:
-    """The rollups ``_day_buckets`` puts together: two primary-key ranges per series, its
-    sparse days (those without hourly rollups) and its hours within one day of T (every hour
-    but the one T's days start in)."""
+def _hour_runs(moment: dt.datetime, days: int) -> list[tuple[int, int, int]]:
+    """``(first, end, k)``: the hourly buckets in [first, end) fold into day k before T. Every
+    hour within ``days`` days of T but the one each day of T starts in (the one hour a day of
+    T shares with the next: read from the raw rows), decided here in Python's arithmetic, so
+    the database only adds up what it is told."""
     t = moment.timestamp()
-    low_t = t - days * rollups.DAY
-    day_lo = int(low_t // rollups.DAY) * rollups.DAY
-    hour_lo = int(low_t // rollups.HOUR) * rollups.HOUR
-    hour_hi = int(t // rollups.HOUR) * rollups.HOUR
+    low_t = t - days * DAY
+    runs: list[list[int]] = []
+    for bucket in range(int(low_t // HOUR) * HOUR, int(t // HOUR) * HOUR, HOUR):
+        if (t - bucket) % DAY < HOUR:
+            continue
+        day = int((t - bucket) // DAY)
+        if not 0 <= day < days:
+            continue
+        if runs and runs[-1][2] == day and runs[-1][1] == bucket:
+            runs[-1][1] = bucket + HOUR
+        else:
+            runs.append([bucket, bucket + HOUR, day])
+    return [(a, b, k) for a, b, k in runs]
+
+
+def _series_q(keys: set[tuple]) -> Q:
     wanted = Q(pk__in=[])
     for version_id, metric_id, segment in sorted(keys):
-        one = Q(version_id=version_id, metric_id=metric_id, segment=segment)
-        wanted |= one & Q(width=rollups.DAY, bucket__gte=day_lo, bucket__lte=int(t), dense=False)
-        wanted |= one & Q(width=rollups.HOUR, bucket__gte=hour_lo, bucket__lt=hour_hi)
-    return ObservationRollup.objects.filter(wanted)
+        wanted |= Q(version_id=version_id, metric_id=metric_id, segment=segment)
+    return wanted
+
+
+def _sparse_days(keys: set[tuple], moment: dt.datetime, days: int) -> QuerySet:
+    """The UTC days of the series within ``days`` days of T that keep no hourly rollups (at
+    most one observation an hour): their raw rows are read."""
+    t = moment.timestamp()
+    day_lo = int((t - days * DAY) // DAY) * DAY
+    return ObservationRollup.objects.filter(
+        _series_q(keys), width=DAY, dense=False, bucket__gte=day_lo, bucket__lte=int(t)
+    )
+
+
+def _hour_days(keys: set[tuple], moment: dt.datetime, days: int) -> QuerySet:
+    """Per series and day k before T, the hourly rollups of that day added up by the database
+    (count, sum, lowest, highest, last time): a few rows a series, where a dense series keeps
+    24 hourly rollups a day."""
+    runs = _hour_runs(moment, days)
+    if not runs:
+        return ObservationRollup.objects.none()
+    day = Case(
+        *(When(bucket__gte=a, bucket__lt=b, then=Value(k)) for a, b, k in runs),
+        default=Value(None),
+        output_field=models.IntegerField(),
+    )
+    return (
+        ObservationRollup.objects.filter(
+            _series_q(keys), width=HOUR, bucket__gte=runs[0][0], bucket__lt=runs[-1][1]
+        )
+        .annotate(day=day)
+        .values("version_id", "metric_id", "segment", "day")
+        .annotate(
+            day_n=Sum("count"),
+            day_total=Sum("total"),
+            day_low=Min("low"),
+            day_high=Max("high"),
+            day_last=Max("last_at"),
+        )
+        .order_by()
+    )
 
 
 def _day_buckets(
-    keys: set[tuple], moment: dt.datetime, days: int, *, rollup_rows: list[dict] | None = None
+    keys: set[tuple], moment: dt.datetime, days: int, *, rows: dict[str, list] | None = None
 ) -> dict[tuple, dict[int, tuple]]:
     """Per series (version, metric, segment) and day k before T (k = floor((T - t) / 1 day)):
     count, sum, lowest, highest value and last time, over the ``days`` days up to T; a window
     of k days is the exact sum of days 0..k-1.
 
     Days aligned to T are not the rollups' UTC days, so each is put together exactly from what
-    the loader keeps: an hour that lies within one day of T comes from its hourly rollup; the
-    raw rows are read only for the hour each day of T starts in (the one hour a day of T
-    shares with the next) and for the sparse UTC days that keep no hourly rollups (at most one
-    row an hour). Two queries (one when ``rollup_rows``, the rows of ``_rollups``, were read),
-    each index ranges per series, reading about a tenth of the rows a dense series holds over
-    the window instead of all of them."""
+    the loader keeps: the hours that lie within one day of T, from their hourly rollups added
+    up per day by the database (``_hour_days``); the raw rows only for the hour each day of T
+    starts in (the one hour a day of T shares with the next) and for the sparse UTC days that
+    keep no hourly rollups (``_sparse_days``). ``rows``: the rows of ``hour_days`` and
+    ``sparse_days`` when they were read already (three queries otherwise); then one query,
+    index ranges per series, reading about a tenth of a dense series' rows."""
     if not keys:
         return {}
     keys = sorted(keys)
     t = moment.timestamp()
-    if rollup_rows is None:
-        rollup_rows = list(_rollups(set(keys), moment, days).values(*ROLLUP_COLUMNS))
-    sparse: dict[tuple, list[int]] = defaultdict(list)
+    if rows is None:
+        rows = {
+            "hour_days": list(_hour_days(set(keys), moment, days)),
+            "sparse_days": list(_sparse_days(set(keys), moment, days).values(*SPARSE_DAY_COLUMNS)),
+        }
     result: dict[tuple, dict[int, tuple]] = defaultdict(dict)
-    # In a fixed order, so that a day's sum is added up the same way every time.
-    for row in sorted(rollup_rows, key=lambda r: tuple(r[c] for c in ROLLUP_COLUMNS[:5])):
-        key = (row["version_id"], row["metric_id"], row["segment"])
-        bucket = row["bucket"]
-        if row["width"] == DAY:
-            sparse[key].append(bucket)
-            continue
-        if (t - bucket) % DAY < HOUR:
-            continue  # the hour a day of T starts in: read from the raw rows below
-        day = int((t - bucket) // DAY)
-        if 0 <= day < days:
-            part = (row["count"], row["total"], row["low"], row["high"], row["last_at"])
-            _fold(result[key], day, part)
+    for row in rows["hour_days"]:
+        if row["day"] is not None:
+            key = (row["version_id"], row["metric_id"], row["segment"])
+            part = (row["day_n"], row["day_total"], row["day_low"], row["day_high"])
+            _fold(result[key], row["day"], (*part, row["day_last"]))
+    sparse: dict[tuple, list[int]] = defaultdict(list)
+    for row in rows["sparse_days"]:
+        sparse[(row["version_id"], row["metric_id"], row["segment"])].append(row["bucket"])
     # Raw rows: the hours T's days start in, for every series; and each series' sparse days.
     starts = sorted({int((t - j * DAY) // HOUR) * HOUR for j in range(days + 1)})
     spans = {key: [(a, a + HOUR) for a in starts] for key in keys}
