@@ -368,6 +368,8 @@ def discover(spec: dict) -> dict:
     add("version detail", "inventory:version_detail", kwargs=version_kw)
     add("version edit form", "inventory:version_edit", kwargs=editable_version_kw)
     add("datasets", "inventory:dataset_list")
+    add("dataset type-ahead", "inventory:dataset_suggest", query="q=data")
+    add("dataset type-ahead, first ones", "inventory:dataset_suggest")
     add("dataset create form", "inventory:dataset_create")
     dataset = Dataset.objects.order_by("-pk").first()
     if dataset:

@@ -12,6 +12,8 @@ from django.db import NotSupportedError, connections, models
 from django.db.models import (
     Case,
     Count,
+    ExpressionWrapper,
+    F,
     Func,
     Max,
     Min,
@@ -23,6 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Mod
 
 from apps.inventory.choices import VersionStage
 from apps.monitoring import bounds, rollups
@@ -330,27 +333,6 @@ HOUR_DAY_COLUMNS = (
 )
 
 
-def _hour_runs(moment: dt.datetime, days: int) -> list[tuple[int, int, int]]:
-    """``(first, end, k)``: the hourly buckets in [first, end) fold into day k before T. Every
-    hour within ``days`` days of T but the one each day of T starts in (the one hour a day of
-    T shares with the next: read from the raw rows), decided here in Python's arithmetic, so
-    the database only adds up what it is told."""
-    t = moment.timestamp()
-    low_t = t - days * DAY
-    runs: list[list[int]] = []
-    for bucket in range(int(low_t // HOUR) * HOUR, int(t // HOUR) * HOUR, HOUR):
-        if (t - bucket) % DAY < HOUR:
-            continue
-        day = int((t - bucket) // DAY)
-        if not 0 <= day < days:
-            continue
-        if runs and runs[-1][2] == day and runs[-1][1] == bucket:
-            runs[-1][1] = bucket + HOUR
-        else:
-            runs.append([bucket, bucket + HOUR, day])
-    return [(a, b, k) for a, b, k in runs]
-
-
 def _series_q(keys: set[tuple]) -> Q:
     wanted = Q(pk__in=[])
     for version_id, metric_id, segment in sorted(keys):
@@ -371,20 +353,27 @@ def _sparse_days(keys: set[tuple], moment: dt.datetime, days: int) -> QuerySet:
 def _hour_days(keys: set[tuple], moment: dt.datetime, days: int) -> QuerySet:
     """Per series and day k before T, the hourly rollups of that day added up by the database
     (count, sum, lowest, highest, last time): a few rows a series, where a dense series keeps
-    24 hourly rollups a day."""
-    runs = _hour_runs(moment, days)
-    if not runs:
-        return ObservationRollup.objects.none()
-    day = Case(
-        *(When(bucket__gte=a, bucket__lt=b, then=Value(k)) for a, b, k in runs),
-        default=Value(None),
-        output_field=models.IntegerField(),
-    )
+    24 hourly rollups a day. Every hour within ``days`` days of T but the one each day of T
+    starts in (the one hour a day of T shares with the next: read from the raw rows).
+
+    In whole seconds: with s = floor(T), a bucket b (a whole hour) lies k = (s - b) div 86400
+    days before T, and starts a day of T when (s - b) mod 86400 < 3600; T's fraction of a
+    second never moves a bucket across either boundary, so the database's integer arithmetic
+    decides exactly what Python's would on T itself."""
+    t = moment.timestamp()
+    s = int(t // 1)
+    low_t = t - days * DAY
+    since = Value(s, output_field=models.BigIntegerField()) - F("bucket")
     return (
         ObservationRollup.objects.filter(
-            _series_q(keys), width=HOUR, bucket__gte=runs[0][0], bucket__lt=runs[-1][1]
+            _series_q(keys),
+            width=HOUR,
+            bucket__gte=int(low_t // HOUR) * HOUR,
+            bucket__lt=int(t // HOUR) * HOUR,
         )
-        .annotate(day=day)
+        .annotate(phase=Mod(since, Value(DAY)))
+        .filter(phase__gte=HOUR)
+        .annotate(day=ExpressionWrapper(since / Value(DAY), output_field=models.BigIntegerField()))
         .values("version_id", "metric_id", "segment", "day")
         .annotate(
             day_n=Sum("count"),
@@ -422,7 +411,7 @@ def _day_buckets(
         }
     result: dict[tuple, dict[int, tuple]] = defaultdict(dict)
     for row in rows["hour_days"]:
-        if row["day"] is not None:
+        if 0 <= row["day"] < days:
             key = (row["version_id"], row["metric_id"], row["segment"])
             part = (row["day_n"], row["day_total"], row["day_low"], row["day_high"])
             _fold(result[key], row["day"], (*part, row["day_last"]))
