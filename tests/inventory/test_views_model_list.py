@@ -202,3 +202,16 @@ def test_the_export_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(8):
         rows_out = _csv(client.get(EXPORT))
     assert len(rows_out) == rows + 1
+
+
+def test_a_long_export_streams_in_chunks_with_every_row_once(client, viewer, monkeypatch):
+    from apps.inventory.views import models as model_views
+
+    _models(7)
+    monkeypatch.setattr(model_views, "CSV_CHUNK_ROWS", 3)
+    client.force_login(viewer)
+    chunks = [chunk.decode() for chunk in client.get(EXPORT).streaming_content]
+    assert len(chunks) == 3  # rows 1-3 with the header, rows 4-6, row 7
+    rows = list(csv.reader(io.StringIO("".join(chunks))))
+    assert rows[0][0] == "slug" and len(rows) == 8
+    assert len({row[0] for row in rows[1:]}) == 7

@@ -4,6 +4,7 @@ lifecycle transitions, and the history tab."""
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 
 from django.contrib import messages
@@ -107,25 +108,27 @@ def csv_safe(value) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-class _Echo:
-    """A write-only file whose write returns the line, so csv.writer can feed a stream."""
-
-    def write(self, value: str) -> str:
-        return value
+#: Rows written per chunk of the stream: one chunk is a few hundred kilobytes at most.
+CSV_CHUNK_ROWS = 500
 
 
 def _csv_rows(queryset) -> Iterator[str]:
-    """The register's rows as CSV lines: plain ``values()`` tuples (no model objects), read
-    from a server-side cursor in chunks."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow([heading for heading, _, _ in CSV_COLUMNS])
+    """The register as CSV text, a chunk of rows at a time: plain ``values()`` tuples (no
+    model objects) read from a server-side cursor, cells made safe for spreadsheets."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([heading for heading, _, _ in CSV_COLUMNS])
     columns = [column for _, column, _ in CSV_COLUMNS]
     writers = [write for _, _, write in CSV_COLUMNS]
     rows = queryset.select_related(None).values_list(*columns)
-    for row in rows.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [csv_safe(write(value)) for write, value in zip(writers, row, strict=True)]
-        )
+    for n, row in enumerate(rows.iterator(chunk_size=2000), 1):
+        cells = [write(value) for write, value in zip(writers, row, strict=True)]
+        writer.writerow(["'" + c if c.startswith(FORMULA_PREFIXES) else c for c in cells])
+        if n % CSV_CHUNK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 @role_required
