@@ -163,9 +163,20 @@ def _incidents(s: dict) -> bool:
     return all(complete(i) for i in s.get("incidents") or [])
 
 
+#: Review states that show the review was carried out (a returned attestation still holds
+#: the reviewer's work and findings).
+_REVIEW_DONE = ("submitted", "attested", "rejected")
+
+
 def _review(s: dict) -> bool:
-    finished = any(r.get("status") in ("submitted", "attested") for r in s.get("reviews") or [])
-    return finished and _filled(_model(s).get("next_review_date"))
+    """A next periodic review is scheduled and the record holds evidence of review work: a
+    review carried out or findings raised (findings are recorded by validators during a
+    validation or review, and are what the periodic review follows up). A review only
+    opened, with no findings, is not yet evidence."""
+    if not _filled(_model(s).get("next_review_date")):
+        return False
+    done = any(r.get("status") in _REVIEW_DONE for r in s.get("reviews") or [])
+    return done or bool(s.get("findings"))
 
 
 def _change_history(s: dict) -> bool:

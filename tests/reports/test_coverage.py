@@ -136,3 +136,31 @@ def test_it_cites_sr_26_2_by_topic_and_the_ai_act_only_by_known_articles():
         ), item.key
     assert articles <= {6, 9, 10, 11, 12, 13, 14, 15, 17, 72, 73}
     assert {9, 10, 11, 12, 13, 14, 15, 72, 73} <= articles
+
+
+def test_periodic_review_is_present_with_a_next_review_date_and_findings_but_no_review():
+    """A validated model with its next review scheduled and findings raised has its periodic
+    review documented, although no periodic review has been carried out yet."""
+    snapshot = sample_snapshot()
+    snapshot["reviews"] = []
+    assert snapshot["findings"] and snapshot["model"]["next_review_date"]
+
+    assert _present(snapshot)["periodic_review"] is True
+
+
+def test_periodic_review_needs_a_next_review_date():
+    snapshot = sample_snapshot()
+    snapshot["model"]["next_review_date"] = None
+
+    assert _present(snapshot)["periodic_review"] is False
+
+
+def test_periodic_review_needs_review_work_besides_the_date():
+    snapshot = sample_snapshot()
+    snapshot["findings"] = []
+    for review in snapshot["reviews"]:
+        review["status"] = "open"
+    assert _present(snapshot)["periodic_review"] is False
+
+    snapshot["reviews"][0]["status"] = "attested"
+    assert _present(snapshot)["periodic_review"] is True
