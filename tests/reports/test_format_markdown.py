@@ -9,7 +9,7 @@ import pytest
 from huggingface_hub import ModelCard
 from markdown_it import MarkdownIt
 
-from apps.reports.formats.markdown import escape, front_matter, to_markdown
+from apps.reports.formats.markdown import HUB_TASKS, escape, front_matter, hub_task, to_markdown
 from tests.reports import sample
 from tests.reports.sample import minimal_snapshot, sample_meta, sample_snapshot
 
@@ -102,7 +102,8 @@ def test_its_metadata_carries_license_tags_datasets_metrics_and_model_index():
     }
     assert results[("mlgov/production-monitoring", "auc")] == 0.86
     assert results[("deliveries-2026q1-holdout", "auc")] == 0.87
-    assert card.data.eval_results[0].task_type == "classification"
+    assert card.data.eval_results[0].task_type == "tabular-classification"
+    assert data["pipeline_tag"] == "tabular-classification"
 
 
 def test_its_body_mirrors_the_card():
@@ -183,3 +184,67 @@ def test_hostile_text_in_names_titles_and_cells_is_inert(payload):
 )
 def test_escape_neutralises_markdown_structure(text, expected):
     assert escape(text) == expected
+
+
+def test_it_lists_a_dataset_both_trained_and_evaluated_on_once():
+    snapshot = sample_snapshot()
+    version = snapshot["production_version"]
+    train = next(d for d in version["datasets"] if d["role"] == "trained_on")
+    version["datasets"].append({**train, "role": "evaluated_on", "role_label": "Evaluated on"})
+
+    data = ModelCard(to_markdown(snapshot, sample_meta())).data.to_dict()
+
+    assert data["datasets"] == ["deliveries-2025h2", "deliveries-2026q1-holdout"]
+
+
+@pytest.mark.parametrize(
+    ("model_type", "algorithm", "inputs", "task"),
+    [
+        (
+            "classification",
+            "Gradient-boosted trees (XGBoost)",
+            "Postcode, parcel size.",
+            "tabular-classification",
+        ),
+        ("classification", "Fine-tuned BERT", "Customer e-mails", "text-classification"),
+        ("classification", "ResNet-50", "Photos of damaged parcels", "image-classification"),
+        ("regression", "Linear regression", "Income, debt.", "tabular-regression"),
+        ("forecasting", "Prophet", "Daily parcel volumes", "time-series-forecasting"),
+        ("regression", "LSTM over the time series of volumes", "", "time-series-forecasting"),
+        ("anomaly_detection", "Isolation forest", "Card transactions", "tabular-classification"),
+        ("ranking", "LambdaMART", "Customer and offer features", "tabular-regression"),
+        ("ranking", "Cross-encoder", "Query and document text", "text-ranking"),
+        ("nlp", "Transformer", "Complaint text", "text-classification"),
+        ("nlp", "Transformer summarising complaints", "Complaint text", "summarization"),
+        ("nlp", "Named-entity recogniser", "Contracts", "token-classification"),
+        ("vision", "YOLOv8 detector", "Depot camera frames", "object-detection"),
+        ("vision", "CNN", "Parcel photos", "image-classification"),
+        ("generative", "LLM", "Customer question", "text-generation"),
+        ("other", "Rules", "", "other"),
+        ("", "", "", "other"),
+    ],
+)
+def test_its_task_is_a_hub_task_id_mapped_from_the_type_and_algorithm(
+    model_type, algorithm, inputs, task
+):
+    model = {"model_type": model_type, "algorithm": algorithm, "inputs": inputs, "outputs": ""}
+    assert hub_task(model) == task
+    assert task in HUB_TASKS
+
+    snapshot = sample_snapshot()
+    snapshot["model"].update(model)
+    data = ModelCard(to_markdown(snapshot, sample_meta())).data.to_dict()
+    assert data["pipeline_tag"] == task
+    assert {r["task"]["type"] for r in data["model-index"][0]["results"]} == {task}
+
+
+def test_every_task_it_can_write_is_one_the_hub_lists():
+    """The Hub's task ids (huggingface.co/tasks), as the Hub spells them."""
+    hub = {
+        "tabular-classification", "tabular-regression", "time-series-forecasting",
+        "text-classification", "token-classification", "question-answering", "summarization",
+        "translation", "text-generation", "text-ranking", "image-classification",
+        "object-detection", "image-segmentation", "text-to-image", "other",
+    }  # fmt: skip
+    assert hub >= HUB_TASKS
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", task) for task in HUB_TASKS)

@@ -108,6 +108,103 @@ def _current_version(snapshot: dict) -> dict | None:
     return snapshot.get("production_version") or (versions[0] if versions else None)
 
 
+# ---------------------------------------------------------------------------------------------
+# Hugging Face Hub task ids
+
+#: The Hub's task ids this module may write (its ``pipeline_tag`` vocabulary, as listed on
+#: huggingface.co/tasks); a card's task is always one of them.
+HUB_TASKS = frozenset(
+    {
+        "tabular-classification",
+        "tabular-regression",
+        "time-series-forecasting",
+        "text-classification",
+        "token-classification",
+        "question-answering",
+        "summarization",
+        "translation",
+        "text-generation",
+        "text-ranking",
+        "image-classification",
+        "object-detection",
+        "image-segmentation",
+        "text-to-image",
+        "other",
+    }
+)
+# Words in a model's algorithm, inputs and outputs that say what its data is.
+_TEXT_WORDS = re.compile(
+    r"\b(text|texts|nlp|language|transformer|bert|roberta|gpt|llm|token|tokens|sentence|"
+    r"sentences|document|documents|e-?mails?|tf-?idf|word)\b",
+    re.IGNORECASE,
+)
+_IMAGE_WORDS = re.compile(
+    r"\b(image|images|photo|photos|picture|pictures|cnn|convolutional|resnet|"
+    r"vit|yolo|pixels?|video|camera)\b",
+    re.IGNORECASE,
+)
+_TIME_WORDS = re.compile(
+    r"\b(time[- ]series|arima|sarima|prophet|lstm|temporal|sequence|sequences)\b",
+    re.IGNORECASE,
+)
+# Within text, image and generative models: the narrower task their description names.
+_NLP_TASKS = (
+    (re.compile(r"summari[sz]", re.IGNORECASE), "summarization"),
+    (re.compile(r"translat", re.IGNORECASE), "translation"),
+    (
+        re.compile(r"\b(named[- ]entit|entity|entities|ner|token classification)", re.I),
+        "token-classification",
+    ),
+    (re.compile(r"\b(question|answer)", re.IGNORECASE), "question-answering"),
+    (re.compile(r"\b(generat|chat|llm|gpt)", re.IGNORECASE), "text-generation"),
+    (re.compile(r"\b(rank|retriev|search)", re.IGNORECASE), "text-ranking"),
+)
+_VISION_TASKS = (
+    (re.compile(r"\b(detect|detection|bounding|yolo)", re.IGNORECASE), "object-detection"),
+    (re.compile(r"\bsegment", re.IGNORECASE), "image-segmentation"),
+)
+
+
+def hub_task(model: dict) -> str:
+    """The Hugging Face Hub task id of a model, from its type and the words of its algorithm,
+    inputs and outputs: a classifier of text is ``text-classification``, of images
+    ``image-classification``, of records (the default) ``tabular-classification``; a
+    regression ``tabular-regression``; a forecast ``time-series-forecasting``; a language or
+    vision model its narrower task when its description names one; ``other`` otherwise."""
+    kind = model.get("model_type") or "other"
+    words = " ".join(str(model.get(f) or "") for f in ("algorithm", "inputs", "outputs"))
+    text = bool(_TEXT_WORDS.search(words))
+    image = bool(_IMAGE_WORDS.search(words))
+    if kind == "classification":
+        if text:
+            return "text-classification"
+        return "image-classification" if image else "tabular-classification"
+    if kind == "regression":
+        return "time-series-forecasting" if _TIME_WORDS.search(words) else "tabular-regression"
+    if kind == "forecasting":
+        return "time-series-forecasting"
+    if kind == "anomaly_detection":
+        # An anomaly detector labels records (or points of a series) normal or anomalous.
+        if image:
+            return "image-classification"
+        return "text-classification" if text else "tabular-classification"
+    if kind == "ranking":
+        # A ranker of documents or passages is the Hub's text ranking; a recommender scores
+        # records, which the Hub files under tabular regression.
+        return "text-ranking" if text else "tabular-regression"
+    if kind == "nlp":
+        return _named(words, _NLP_TASKS, "text-classification")
+    if kind == "vision":
+        return _named(words, _VISION_TASKS, "image-classification")
+    if kind == "generative":
+        return "text-to-image" if image else "text-generation"
+    return "other"
+
+
+def _named(words: str, tasks, default: str) -> str:
+    return next((task for pattern, task in tasks if pattern.search(words)), default)
+
+
 def _is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -118,7 +215,7 @@ def _is_number(value) -> bool:
 
 def _eval_results(snapshot: dict, version: dict | None) -> list[EvalResult]:
     model = snapshot.get("model") or {}
-    task_type = model.get("model_type") or "other"
+    task_type = hub_task(model)
     task_name = model.get("model_type_label") or None
     results = []
     for metric in snapshot.get("metrics") or []:
@@ -185,7 +282,10 @@ def card_data(snapshot: dict, meta: dict) -> ModelCardData:
     ):
         if value:
             tags.append(_tag(value))
-    datasets = [d.get("slug") for d in (version or {}).get("datasets") or [] if d.get("slug")]
+    # A dataset both trained and evaluated on is one dataset of the card.
+    datasets = list(
+        dict.fromkeys(d["slug"] for d in (version or {}).get("datasets") or [] if d.get("slug"))
+    )
     metric_names = [m.get("metric") for m in snapshot.get("metrics") or [] if m.get("metric")]
     metric_names += sorted(((version or {}).get("evaluation_metrics") or {}).keys())
     metric_names = list(dict.fromkeys(metric_names))
@@ -195,6 +295,7 @@ def card_data(snapshot: dict, meta: dict) -> ModelCardData:
         license="other",
         license_name=LICENSE_NAME,
         tags=tags,
+        pipeline_tag=hub_task(model),
         datasets=datasets or None,
         metrics=metric_names or None,
         model_name=model.get("slug") if results else None,
