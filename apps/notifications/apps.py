@@ -9,3 +9,6 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         # Connects the approval-engine signal receivers.
         from apps.notifications import receivers  # noqa: F401
+        from apps.notifications.states import register_states
+
+        register_states()

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
 
+from apps.core import clock
 from apps.core.fields import StampField
 from apps.notifications.choices import DeliveryStatus, Event
 
@@ -13,7 +14,12 @@ User = settings.AUTH_USER_MODEL
 
 
 class Notification(models.Model):
-    """A message in one user's in-app list (also sent by e-mail when they have an address)."""
+    """A message in one user's in-app list (also sent by e-mail when they have an address).
+
+    Unread notifications of the same event about the same thing (``link``) are one row: a
+    repeat raises ``count`` and moves ``latest_at`` and the text to the newest occurrence
+    (``services.notify``), so a reminder sent three times is one item saying so.
+    """
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     event = models.CharField("verb", max_length=32, choices=Event.choices)
@@ -21,11 +27,25 @@ class Notification(models.Model):
     link = models.CharField(max_length=500, blank=True)
     payload = models.JSONField(default=dict, blank=True)
     created_at = StampField(auto_now_add=True)
+    latest_at = models.DateTimeField(
+        "latest", default=clock.now, help_text="When it last happened (the newest repeat)."
+    )
+    count = models.PositiveIntegerField(default=1, help_text="Times it happened while unread.")
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["recipient", "read_at"])]
+        ordering = ["-latest_at", "-pk"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            # The list, newest first, a page at a time without sorting the user's history.
+            models.Index(fields=["recipient", "-latest_at"], name="notification_recipient_latest"),
+            # Settling what is still unread about one thing (a decided approval request).
+            models.Index(
+                fields=["event", "link"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread_about",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.text

@@ -1,7 +1,8 @@
 """Approval-engine signals turned into notifications.
 
 A new request tells the people who could fill its open approval slots; a decision tells the
-requester. Both run inside the engine's transaction, so nothing is sent if it rolls back.
+requester, and settles the others' requests to approve once the request is closed. Both run
+inside the engine's transaction, so nothing is sent if it rolls back.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from apps.approvals.choices import ApproverRole
 from apps.approvals.models import ApprovalRequest
 from apps.core import roles
 from apps.notifications.choices import Event
-from apps.notifications.services import notify
+from apps.notifications.services import notifications_settle, notify
 
 
 def _link(request: ApprovalRequest) -> str:
@@ -85,7 +86,14 @@ def on_approval_decided(sender, request: ApprovalRequest, decision, **kwargs) ->
             "approver": decision.approver.get_username(),
         },
     )
-    if request.is_open:
+    if not request.is_open:
+        # Decided: those asked to approve it have nothing left to do.
+        notifications_settle(event=Event.APPROVAL_REQUESTED, link=_link(request))
+    else:
+        # The approver who just decided has done their part.
+        notifications_settle(
+            event=Event.APPROVAL_REQUESTED, link=_link(request), recipients=[decision.approver_id]
+        )
         # Still pending: tell whoever can fill the remaining slots that it is their turn.
         remaining = [u for u in approvers_for(request) if u.pk != request.requested_by_id]
         if remaining:

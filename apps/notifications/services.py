@@ -22,7 +22,7 @@ from apps.core import clock, egress
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
 from apps.jobs.services import job_enqueue
-from apps.notifications import webhooks
+from apps.notifications import selectors, webhooks
 from apps.notifications.choices import DeliveryStatus, Event
 from apps.notifications.models import Notification, WebhookDelivery, WebhookEndpoint
 
@@ -58,7 +58,9 @@ def notify(
     """Tell ``recipients`` (users; duplicates and inactive users dropped) that ``event`` happened.
 
     Writes one in-app notification each, e-mails those with an address after commit, and
-    queues one webhook delivery per active endpoint subscribed to ``event``.
+    queues one webhook delivery per active endpoint subscribed to ``event``. A recipient who
+    has an unread notification of the same event about the same thing (its ``link``, else its
+    text) gets that one raised instead (count, newest time and text), not a second item.
 
     Not audited itself: the governance change that caused it (a request, a decision, a
     reminder logged by the review scan) is, and notifications are that change's echo.
@@ -68,10 +70,15 @@ def notify(
     payload = normalise(payload or {})
     users = {u.pk: u for u in recipients if u is not None and u.is_active}
     text = subject_text[:500]
-    created = Notification.objects.bulk_create(
-        Notification(recipient=u, event=event, text=text, link=link, payload=payload)
-        for u in users.values()
+    now = clock.now()
+    created = _repeat_unread(users=users, event=event, text=text, link=link, payload=payload)
+    raised = {n.recipient_id for n in created}
+    created += Notification.objects.bulk_create(
+        Notification(recipient=u, event=event, text=text, link=link, payload=payload, latest_at=now)
+        for pk, u in users.items()
+        if pk not in raised
     )
+    _forget_counts(list(users))
     body = f"{subject_text}\n\n{_absolute(link)}\n" if link else f"{subject_text}\n"
     mails = [
         (SUBJECT_PREFIX + text[:150], body, settings.DEFAULT_FROM_EMAIL, [u.email])
@@ -82,6 +89,39 @@ def notify(
         transaction.on_commit(lambda: _send_mail(mails))
     webhook_deliveries_queue(event=event, payload={**payload, "text": subject_text, "link": link})
     return created
+
+
+def _forget_counts(user_ids: list[int]) -> None:
+    """Drop the users' cached unread counts now (this transaction's own reads) and again once
+    it commits (a page read in between would have cached the count before it)."""
+    selectors.unread_count_forget(user_ids)
+    transaction.on_commit(lambda: selectors.unread_count_forget(user_ids))
+
+
+def _repeat_unread(
+    *, users: dict, event: str, text: str, link: str, payload: dict[str, Any]
+) -> list[Notification]:
+    """Raise the recipients' unread notifications of ``event`` about the same thing (locked,
+    so two notifies at once count twice rather than writing two rows). One query to find
+    them (the ``(recipient, read_at)`` index) and one to write them."""
+    same = {"link": link} if link else {"link": "", "text": text}
+    repeats = list(
+        Notification.objects.select_for_update()
+        .filter(recipient__in=list(users), read_at__isnull=True, event=event, **same)
+        .order_by("recipient_id", "-latest_at", "-pk")
+    )
+    seen: dict[int, Notification] = {}
+    for notification in repeats:
+        seen.setdefault(notification.recipient_id, notification)
+    now = clock.now()
+    for notification in seen.values():
+        notification.count += 1
+        notification.latest_at = now
+        notification.text = text
+        notification.payload = payload
+    if seen:
+        Notification.objects.bulk_update(seen.values(), ["count", "latest_at", "text", "payload"])
+    return list(seen.values())
 
 
 def webhook_deliveries_queue(*, event: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
@@ -179,13 +219,32 @@ def notification_mark_read(*, actor, notification: Notification) -> Notification
     if notification.read_at is None:
         notification.read_at = clock.now()
         notification.save(update_fields=["read_at"])
+        selectors.unread_count_forget([actor.pk])
     return notification
 
 
 def notification_mark_all_read(*, actor) -> int:
-    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(
+    marked = Notification.objects.filter(recipient=actor, read_at__isnull=True).update(
         read_at=clock.now()
     )
+    selectors.unread_count_forget([actor.pk])
+    return marked
+
+
+def notifications_settle(*, event: str, link: str, recipients: list[int] | None = None) -> int:
+    """Mark read the unread notifications of ``event`` about ``link`` (of ``recipients``
+    only, when given): what they asked for has been done (an approval request decided), so
+    nobody they went to has anything left to do on them."""
+    unread = Notification.objects.filter(event=event, link=link, read_at__isnull=True)
+    if recipients is not None:
+        unread = unread.filter(recipient_id__in=recipients)
+    else:
+        recipients = list(unread.values_list("recipient_id", flat=True).distinct())
+    if not recipients:
+        return 0
+    marked = unread.update(read_at=clock.now())
+    _forget_counts(recipients)
+    return marked
 
 
 # --- webhook endpoints (administrators) ------------------------------------------------

@@ -1,4 +1,5 @@
-"""The user's notification list. Each user sees and marks only their own."""
+"""The user's notification list (with where each thing stands now) and marking as read, one
+or all (POST). Each user sees and marks only their own."""
 
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ def notification_list(request):
     page = paginate(
         request, selectors.notification_list(user=request.user, unread_only=unread_only)
     )
+    notifications = list(page.object_list)
+    states = selectors.notification_states(notifications)
     context = {
         "page_obj": page,
-        "notifications": page.object_list,
+        "rows": [(n, states.get(n.pk)) for n in notifications],
+        "notifications": notifications,
         "unread_only": unread_only,
         "unread_count": selectors.unread_count(user=request.user),
     }

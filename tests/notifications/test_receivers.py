@@ -36,10 +36,12 @@ def test_a_request_notifies_the_approvers_but_not_the_requester(
     )
     decided = Notification.objects.get(event=Event.APPROVAL_DECIDED)
     assert decided.recipient == admin_user
-    # Still pending: the business owner is told again that their approval is awaited.
-    assert (
-        Notification.objects.filter(
-            event=Event.APPROVAL_REQUESTED, recipient=business_owner
-        ).count()
-        == 2
-    )
+    # Still pending: the business owner is told again that their approval is awaited, on the
+    # same unread item (counted twice, with the newest text), not a second one.
+    awaited = Notification.objects.get(event=Event.APPROVAL_REQUESTED, recipient=business_owner)
+    assert awaited.count == 2
+    assert awaited.text.startswith("Your approval is awaited")
+    assert awaited.read_at is None
+    # The validator has done their part: their request to approve is settled (read).
+    mine = Notification.objects.get(event=Event.APPROVAL_REQUESTED, recipient=validator)
+    assert mine.read_at is not None

@@ -9,5 +9,7 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def unread_notifications(context) -> int:
+    """The signed-in user's unread count, from the cache when it holds it (every page shows
+    it, so it must not add a query to each)."""
     request = context.get("request")
-    return unread_count(user=request.user) if request is not None else 0
+    return unread_count(user=request.user, cached=True) if request is not None else 0
