@@ -49,3 +49,14 @@ class ReferenceMultipleChoiceField(forms.ModelMultipleChoiceField):
     def clean(self, value):
         refuse_control_characters(value)
         return super().clean(value)
+
+
+def signature_password_field(meaning: str) -> forms.CharField:
+    """The password re-entered as an electronic signature of a production change, as an
+    approval decision is signed (checked by ``accounts.services.password_reauthenticate``)."""
+    return forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=f"Re-entering your password signs {meaning} electronically.",
+    )

@@ -6,7 +6,7 @@ from django import forms
 from django.db.models import Q
 
 from apps.accounts.models import User
-from apps.core.forms import ReferenceChoiceField
+from apps.core.forms import ReferenceChoiceField, signature_password_field
 from apps.core.widgets import ModelSearchInput
 from apps.incidents import workflow
 from apps.incidents.choices import IncidentStatus
@@ -131,6 +131,11 @@ class CommentForm(forms.Form):
 
 
 class RollbackForm(forms.Form):
+    """An emergency rollback, signed: the version offered (so a changed plan is refused, not
+    carried out blindly), the reason and the password re-entered."""
+
     reason = forms.CharField(
         widget=TEXTAREA, help_text="Why this cannot wait for an ordinary promotion."
     )
+    password = signature_password_field("this production change")
+    expected_version = forms.CharField(widget=forms.HiddenInput, required=False)

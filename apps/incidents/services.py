@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Length
 from django.utils import timezone
 
+from apps.accounts.services import SignatureAttempt, password_reauthenticate, signature_note
 from apps.approvals.choices import ApprovalKind
 from apps.approvals.services import approval_request_create
 from apps.audit import diff
@@ -527,18 +528,52 @@ def incident_comment(*, actor, incident: Incident, text: str) -> IncidentEvent:
 # --- emergency rollback --------------------------------------------------------------------
 
 
-@transaction.atomic
-def incident_rollback(*, actor, incident: Incident, reason: str) -> IncidentEvent:
+def incident_rollback(
+    *,
+    actor,
+    incident: Incident,
+    reason: str,
+    password: str,
+    expected_version: str = "",
+    http_request=None,
+) -> IncidentEvent:
     """Emergency change: re-promote the previous production version now, and ask for its
     ratification after the fact (approval kind ``emergency_change``).
 
+    A production change made at once, so it is signed as an approval decision is: the actor
+    re-enters the password (``password_reauthenticate``, outside any transaction so that a
+    wrong one stays counted toward the lockout and audited as a failed signature; a locked
+    account cannot sign). ``expected_version`` is the version the actor saw offered: when
+    the plan has changed since (another rollback, a promotion), nothing happens.
+
     Returns the ROLLBACK timeline entry; ``incident.rollback_request`` names the request.
     """
-    incident = _lock(incident)
     require_perm(actor, "incidents.rollback_incident", incident)
     reason = (reason or "").strip()
     if not reason:
         raise _refuse("Say why the model is rolled back.", "reason")
+    _, target = selectors.rollback_plan(incident)
+    password_reauthenticate(
+        user=actor,
+        password=password,
+        http_request=http_request,
+        signature=SignatureAttempt(
+            obj=incident,
+            model_ref=incident.model_id,
+            description=f"the emergency rollback of {incident.reference} to "
+            f"{target.version if target else 'an earlier version'}",
+        ),
+    )
+    return _rollback(
+        actor=actor, incident=incident, reason=reason, expected_version=expected_version
+    )
+
+
+@transaction.atomic
+def _rollback(*, actor, incident: Incident, reason: str, expected_version: str) -> IncidentEvent:
+    """The rollback itself, once ``incident_rollback`` has checked the signature."""
+    incident = _lock(incident)
+    require_perm(actor, "incidents.rollback_incident", incident)
     if incident.status not in ACTIVE_STATUSES:
         raise _refuse("Only an active incident can roll its model back; reopen it first.")
     model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=incident.model_id)
@@ -551,6 +586,12 @@ def incident_rollback(*, actor, incident: Incident, reason: str) -> IncidentEven
         raise _refuse(
             f"No earlier approved version of {model} was ever in production; there is "
             "nothing to roll back to."
+        )
+    if expected_version and expected_version != target.version:
+        raise _refuse(
+            f"The rollback now would restore {target.version}, not {expected_version} as "
+            "offered when you opened the page (production changed meanwhile); nothing was "
+            "changed. Check the incident and confirm again."
         )
     inventory_services.promote_version(
         actor=actor,
@@ -584,8 +625,10 @@ def incident_rollback(*, actor, incident: Incident, reason: str) -> IncidentEven
         changes={
             **diff.diff(before, _snapshot(incident)),
             "rollback": {"before": current.version, "after": target.version},
+            "signature": {"before": None, "after": signature_note(actor)},
         },
-        message=f"Emergency rollback to {target.version}; ratification requested "
+        message=f"Emergency rollback to {target.version}, signed electronically by "
+        f"{actor.get_username()} (password re-entered); ratification requested "
         f"(request #{request.pk}). {reason}",
     )
     return event

@@ -171,10 +171,26 @@ incident_comment = _action_view(
     service=services.incident_comment,
     done="Your comment has been added.",
 )
-incident_rollback = _action_view(
-    perm="incidents.rollback_incident",
-    form_class=RollbackForm,
-    form_key="rollback_form",
-    service=services.incident_rollback,
-    done="The previous version is back in production; its ratification has been requested.",
-)
+@role_required
+@require_POST
+def incident_rollback(request, reference: str):
+    """The signed emergency rollback; a refused signature shows the page again (400)."""
+    incident = selectors.incident_get(user=request.user, reference=reference)
+    require_perm(request, "incidents.rollback_incident", incident)
+    form = RollbackForm(request.POST)
+    if form.is_valid():
+        try:
+            event = services.incident_rollback(
+                actor=request.user, incident=incident, http_request=request, **form.cleaned_data
+            )
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{event.data['to']} is back in production in place of {event.data['from']}, "
+                "signed by you; its ratification has been requested.",
+            )
+            return redirect(incident)
+    context = _detail_context(request, incident, rollback_form=form)
+    return render(request, "incidents/incident_detail.html", context, status=400)

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from apps.incidents import services
 from apps.incidents.models import Incident
+from tests.approvals.helpers import PASSWORD
 from tests.monitoring.evaluation.helpers import day, ingest
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +125,8 @@ def test_out_of_reach_incidents_are_not_found(api, model_owner, validator, forei
 
 def test_rollback_answers_202_with_the_request(api, validator, production_history, incident):
     api.force_authenticate(validator)
-    response = api.post(_url(incident, "rollback"), {"reason": "Broken."}, format="json")
+    body = {"reason": "Broken.", "password": PASSWORD}
+    response = api.post(_url(incident, "rollback"), body, format="json")
     assert response.status_code == 202, response.json()
     assert response.json()["kind"] == "emergency_change"
     assert response.json()["status"] == "pending"
@@ -148,3 +150,23 @@ def test_the_query_counts_are_constant(
     with django_assert_max_num_queries(30):
         response = api.post(_url(incident, "comment"), {"text": "x"}, format="json")
         assert response.status_code == 201
+
+
+def test_rollback_is_signed_with_the_password(
+    api, validator, production_history, incident, settings
+):
+    """As an approval decision: no password 400, a wrong one 400 (counted, audited), and a
+    locked account 429 even with the right one; nothing changes until it is right."""
+    settings.MLGOV_LOCKOUT_RULES = [(("username",), 2, 15)]
+    api.force_authenticate(validator)
+    url = _url(incident, "rollback")
+    missing = api.post(url, {"reason": "Broken."}, format="json")
+    assert missing.status_code == 400 and "password" in missing.json()
+    wrong = api.post(url, {"reason": "Broken.", "password": "nope"}, format="json")
+    assert wrong.status_code == 400 and "password" in wrong.json()
+    again = api.post(url, {"reason": "Broken.", "password": "nope"}, format="json")
+    assert again.status_code == 429  # the second failure reaches the limit
+    locked = api.post(url, {"reason": "Broken.", "password": PASSWORD}, format="json")
+    assert locked.status_code == 429 and "locked" in locked.json()["detail"]
+    incident.refresh_from_db()
+    assert incident.rollback_request is None

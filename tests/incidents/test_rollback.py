@@ -10,7 +10,7 @@ from apps.approvals.choices import ApprovalKind, RequestStatus, Verdict
 from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError
 from apps.incidents import selectors, services
-from tests.approvals.helpers import sign
+from tests.approvals.helpers import PASSWORD, sign
 from tests.factories import ModelVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_it_re_promotes_the_previous_version(production_history, incident, validator):
     old, new = production_history
     event = services.incident_rollback(
-        actor=validator, incident=incident, reason="2.0.0 scores everything 0.5."
+        actor=validator, incident=incident, reason="2.0.0 scores everything 0.5.", password=PASSWORD
     )
     old.refresh_from_db()
     new.refresh_from_db()
@@ -42,7 +42,9 @@ def test_it_re_promotes_the_previous_version(production_history, incident, valid
 def test_ratification_is_recorded_on_the_timeline(
     production_history, incident, admin_user, validator, business_owner
 ):
-    services.incident_rollback(actor=admin_user, incident=incident, reason="Broken release.")
+    services.incident_rollback(
+        actor=admin_user, incident=incident, reason="Broken release.", password=PASSWORD
+    )
     incident.refresh_from_db()
     request = incident.rollback_request
     sign(request, business_owner)
@@ -58,7 +60,9 @@ def test_a_refused_ratification_is_recorded_and_changes_nothing_else(
     production_history, incident, admin_user, business_owner
 ):
     old, _ = production_history
-    services.incident_rollback(actor=admin_user, incident=incident, reason="Broken release.")
+    services.incident_rollback(
+        actor=admin_user, incident=incident, reason="Broken release.", password=PASSWORD
+    )
     incident.refresh_from_db()
     request = incident.rollback_request
     sign(request, business_owner, verdict=Verdict.REJECT, comment="Should have waited.")
@@ -72,7 +76,9 @@ def test_a_refused_ratification_is_recorded_and_changes_nothing_else(
 
 
 def test_the_requester_cannot_ratify_their_own_rollback(production_history, incident, validator):
-    services.incident_rollback(actor=validator, incident=incident, reason="Broken.")
+    services.incident_rollback(
+        actor=validator, incident=incident, reason="Broken.", password=PASSWORD
+    )
     incident.refresh_from_db()
     with pytest.raises(ApplicationError, match="someone else must decide"):
         sign(incident.rollback_request, validator)
@@ -82,7 +88,7 @@ def test_the_requester_cannot_ratify_their_own_rollback(production_history, inci
 def test_only_admins_and_validators_roll_back(request, production_history, incident, who):
     with pytest.raises(PermissionDenied):
         services.incident_rollback(
-            actor=request.getfixturevalue(who), incident=incident, reason="x"
+            actor=request.getfixturevalue(who), incident=incident, reason="x", password=PASSWORD
         )
 
 
@@ -98,30 +104,40 @@ def test_nothing_to_roll_back_to(owned_model, incident, validator, admin_user):
     )
     owned_model.save()
     with pytest.raises(ApplicationError, match="no production version"):
-        services.incident_rollback(actor=validator, incident=incident, reason="x")
+        services.incident_rollback(
+            actor=validator, incident=incident, reason="x", password=PASSWORD
+        )
     only = ModelVersionFactory(model=owned_model)
     with transaction.atomic():
         promote_version(actor=admin_user, version=only)
     with pytest.raises(ApplicationError, match="nothing to roll back to"):
-        services.incident_rollback(actor=validator, incident=incident, reason="x")
+        services.incident_rollback(
+            actor=validator, incident=incident, reason="x", password=PASSWORD
+        )
 
 
 def test_a_reason_and_an_active_incident_are_needed(production_history, incident, validator):
     with pytest.raises(ApplicationError, match="Say why"):
-        services.incident_rollback(actor=validator, incident=incident, reason=" ")
+        services.incident_rollback(
+            actor=validator, incident=incident, reason=" ", password=PASSWORD
+        )
     services.incident_update(
         actor=validator, incident=incident, root_cause="x", corrective_actions="y"
     )
     for status in ("investigating", "resolved"):
         services.incident_transition(actor=validator, incident=incident, status=status)
     with pytest.raises(ApplicationError, match="Only an active incident"):
-        services.incident_rollback(actor=validator, incident=incident, reason="x")
+        services.incident_rollback(
+            actor=validator, incident=incident, reason="x", password=PASSWORD
+        )
 
 
 def test_rolling_back_twice_goes_further_back(production_history, incident, validator, admin_user):
     """After a rollback to 1.0.0, the version before it in production is 2.0.0 again."""
     old, new = production_history
-    services.incident_rollback(actor=validator, incident=incident, reason="Broken.")
+    services.incident_rollback(
+        actor=validator, incident=incident, reason="Broken.", password=PASSWORD
+    )
     current, target = selectors.rollback_plan(incident)
     assert (current, target) == (old, new)
 
@@ -131,7 +147,9 @@ def test_the_approver_sees_what_to_ratify(
 ):
     from django.urls import reverse
 
-    services.incident_rollback(actor=validator, incident=incident, reason="Broken release.")
+    services.incident_rollback(
+        actor=validator, incident=incident, reason="Broken release.", password=PASSWORD
+    )
     incident.refresh_from_db()
     request = incident.rollback_request
     client.force_login(business_owner)
@@ -143,3 +161,80 @@ def test_the_approver_sees_what_to_ratify(
     assert "2.0.0" in compare.content.decode() and "1.0.0" in compare.content.decode()
     inbox = client.get(reverse("approvals:inbox")).content.decode()
     assert "Ratify the emergency rollback" in inbox
+
+
+# --- the electronic signature a rollback needs ------------------------------------------
+
+
+def test_a_wrong_password_changes_nothing_and_is_audited_as_a_failed_signature(
+    production_history, incident, validator
+):
+    old, new = production_history
+    with pytest.raises(ApplicationError, match="password is not correct") as refused:
+        services.incident_rollback(
+            actor=validator, incident=incident, reason="Broken.", password="guess"
+        )
+    assert "password" in refused.value.field_errors
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert (old.stage, new.stage) == ("archived", "production")
+    incident.refresh_from_db()
+    assert incident.rollback_request is None
+    failed = AuditEvent.objects.filter(action=AuditEvent.Action.SIGNATURE_FAILED).get()
+    assert failed.actor == validator and failed.object_id == str(incident.pk)
+    assert "emergency rollback" in failed.message and "1.0.0" in failed.message
+
+
+def test_an_empty_password_is_refused_without_counting(production_history, incident, validator):
+    with pytest.raises(ApplicationError, match="password is not correct"):
+        services.incident_rollback(actor=validator, incident=incident, reason="x", password="")
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.SIGNATURE_FAILED).exists()
+
+
+def test_the_signed_rollback_is_audited_as_a_signature(production_history, incident, validator):
+    services.incident_rollback(
+        actor=validator, incident=incident, reason="Broken.", password=PASSWORD
+    )
+    event = AuditEvent.objects.filter(
+        object_type="incidents.incident", changes__has_key="rollback"
+    ).get()
+    assert event.changes["signature"]["after"]["signed_by"] == validator.username
+    assert event.changes["signature"]["after"]["method"] == "password re-entered"
+    assert "signed electronically" in event.message
+
+
+def test_a_locked_account_cannot_roll_back(production_history, incident, validator, settings):
+    from apps.accounts.services import LockedOut
+
+    settings.MLGOV_LOCKOUT_RULES = [(("username",), 3, 15)]
+    old, _ = production_history
+    for _ in range(3):
+        with pytest.raises(ApplicationError):
+            services.incident_rollback(
+                actor=validator, incident=incident, reason="x", password="wrong"
+            )
+    with pytest.raises(LockedOut):
+        services.incident_rollback(
+            actor=validator, incident=incident, reason="x", password=PASSWORD
+        )
+    old.refresh_from_db()
+    assert old.stage == "archived"
+
+
+def test_a_changed_plan_is_not_rolled_back_blindly(production_history, incident, validator):
+    old, new = production_history
+    with pytest.raises(ApplicationError, match=r"not 0\.9\.0 as offered"):
+        services.incident_rollback(
+            actor=validator,
+            incident=incident,
+            reason="x",
+            password=PASSWORD,
+            expected_version="0.9.0",
+        )
+    new.refresh_from_db()
+    assert new.stage == "production"
+    services.incident_rollback(
+        actor=validator, incident=incident, reason="x", password=PASSWORD, expected_version="1.0.0"
+    )
+    old.refresh_from_db()
+    assert old.stage == "production"

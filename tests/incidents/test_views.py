@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.incidents import services
 from apps.incidents.models import Incident
+from tests.approvals.helpers import PASSWORD
 from tests.factories import ModelVersionFactory, RegisteredModelFactory
 from tests.monitoring.evaluation.helpers import day, ingest
 
@@ -180,10 +181,24 @@ def test_the_rollback_form_for_validators(client, validator, production_history,
     content = client.get(_detail(incident)).content.decode()
     assert "Roll back to 1.0.0" in content
     url = reverse("incidents:incident_rollback", kwargs={"reference": incident.reference})
-    assert client.post(url, {"reason": "2.0.0 is broken."}).status_code == 302
+    assert 'name="password"' in content and "data-confirm=" in content
+    assert 'name="expected_version" value="1.0.0"' in content
+    data = {"reason": "2.0.0 is broken.", "expected_version": "1.0.0"}
+    refused = client.post(url, data)
+    assert refused.status_code == 400
+    assert "This field is required" in refused.content.decode()
+    wrong = client.post(url, {**data, "password": "not-mine"})
+    assert wrong.status_code == 400
+    assert "The password is not correct" in wrong.content.decode()
+    assert "not-mine" not in wrong.content.decode()
+    incident.refresh_from_db()
+    assert incident.rollback_request is None
+    response = client.post(url, {**data, "password": PASSWORD})
+    assert response.status_code == 302
     incident.refresh_from_db()
     assert incident.rollback_request is not None
-    assert "Request #" in client.get(_detail(incident)).content.decode()
+    page = client.get(_detail(incident)).content.decode()
+    assert "Request #" in page and "1.0.0 is back in production in place of 2.0.0" in page
 
 
 @pytest.mark.parametrize("rows", [3, 30])

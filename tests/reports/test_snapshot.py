@@ -23,7 +23,7 @@ from apps.reports import snapshot as snapshots
 from apps.reports.snapshot import canonical_bytes, model_snapshot, snapshot_sha256
 from apps.reports.snapshot import changes as snapshot_changes
 from apps.reviews import services as reviews
-from tests.approvals.helpers import promote, sign
+from tests.approvals.helpers import PASSWORD, promote, sign
 from tests.factories import ModelVersionFactory
 from tests.monitoring.drift.factories import make_run
 from tests.monitoring.observations import batch_for, observe
@@ -630,7 +630,9 @@ def test_a_rollback_adds_its_version_to_the_incident_from_then_on(world, clock, 
     clock.advance(hours=1)
     t1 = timezone.now()
     clock.advance(hours=1)
-    incidents.incident_rollback(actor=cast.validator, incident=world.incident, reason="Bad AUC")
+    incidents.incident_rollback(
+        actor=cast.validator, incident=world.incident, reason="Bad AUC", password=PASSWORD
+    )
     clock.advance(hours=1)
 
     def affected(as_of=None) -> list[str]:

@@ -151,4 +151,18 @@ class IncidentCommentSerializer(serializers.Serializer):
 
 
 class IncidentRollbackSerializer(serializers.Serializer):
+    """A signed emergency rollback: the password is required, as for an approval decision."""
+
     reason = serializers.CharField()
+    password = serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Your password again: the electronic signature of this production change.",
+    )
+    expected_version = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The version you expect to be restored; refused (400) if the rollback would "
+        "now restore another one.",
+    )

@@ -4,11 +4,13 @@ permissions from apps/incidents/rules.py, every write from a service."""
 from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 
+from apps.accounts.services import LockedOut
 from apps.core.api.mixins import ServiceWriteMixin, UpdateSerializerMixin
 from apps.core.api.permissions import RulesPermission
 from apps.incidents import selectors, services
@@ -119,16 +121,30 @@ class IncidentViewSet(
     @extend_schema(
         summary="Emergency rollback to the previous production version",
         description="Re-promotes the previous approved production version at once and "
-        "requests its ratification after the fact (202 with the approval request).",
+        "requests its ratification after the fact (202 with the approval request). A "
+        "production change made at once, so it is signed as an approval decision is: re-enter "
+        "your password. A wrong password answers 400, counts toward the account's sign-in "
+        "lockout and is audited as a failed signature; a locked account answers 429.",
         request=s.IncidentRollbackSerializer,
-        responses={202: s.ApprovalRequestRefSerializer},
+        responses={
+            202: s.ApprovalRequestRefSerializer,
+            429: OpenApiResponse(description="Account locked after repeated wrong passwords."),
+        },
     )
     @action(detail=True, methods=["post"])
     def rollback(self, request, reference=None):
         incident = self.get_object()
         body = s.IncidentRollbackSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.incident_rollback(actor=request.user, incident=incident, **body.validated_data)
+        try:
+            services.incident_rollback(
+                actor=request.user,
+                incident=incident,
+                http_request=request._request,
+                **body.validated_data,
+            )
+        except LockedOut as exc:
+            raise Throttled(wait=exc.retry_after, detail=exc.message) from exc
         incident.refresh_from_db(fields=["rollback_request"])
         return Response(
             s.ApprovalRequestRefSerializer(incident.rollback_request).data,
