@@ -171,6 +171,8 @@ incident_comment = _action_view(
     service=services.incident_comment,
     done="Your comment has been added.",
 )
+
+
 @role_required
 @require_POST
 def incident_rollback(request, reference: str):
