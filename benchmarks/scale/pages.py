@@ -20,7 +20,13 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.scale.common import MAX_P95_MS, MAX_QUERIES_PER_PAGE, Figure, percentile
+from benchmarks.scale.common import (
+    MAX_P95_MS,
+    MAX_QUERIES_PER_PAGE,
+    Figure,
+    download_target_ms,
+    percentile,
+)
 from benchmarks.scale.server import Tree, tree_env
 
 PROBE = Path(__file__).resolve().parent / "probe.py"
@@ -54,6 +60,12 @@ class Measured:
     p50: float
     p95: float
     n: int
+    #: For a whole download, the rows it returned (its target is per 1,000 of them).
+    rows: int | None = None
+
+    @property
+    def target_ms(self) -> float:
+        return MAX_P95_MS if self.rows is None else download_target_ms(self.rows)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -70,23 +82,41 @@ def items_of(targets: list[dict], *, roles=None, match=None) -> list[dict]:
             if roles and role not in roles:
                 continue
             rows.append(
-                {"label": target["label"], "role": role, "path": path, "api": target["api"]}
+                {
+                    "label": target["label"],
+                    "role": role,
+                    "path": path,
+                    "api": target["api"],
+                    "download": target.get("download"),
+                }
             )
     return rows
 
 
+def rows_in(kind: str, body: bytes) -> int:
+    """The rows a whole download returned: CSV lines after the heading; the lineage graph's
+    model nodes."""
+    if kind == "csv":
+        return max(0, body.decode("utf-8", "replace").count("\n") - 1)
+    if kind == "lineage":
+        return sum(1 for node in json.loads(body)["nodes"] if node["type"] == "model")
+    raise ValueError(f"unknown download kind {kind!r}")
+
+
 def _time(session: requests.Session, url: str, *, requests_n: int, budget_s: float) -> tuple:
     """Warm-up, then up to ``requests_n`` timed GETs (fewer if one takes so long that they
-    would not fit ``budget_s``, at least 5); (status of the first non-200 or 200, samples)."""
+    would not fit ``budget_s``, at least 5); (status of the first non-200 or 200, samples,
+    the first answer's body)."""
     status = 200
+    body = b""
 
     def get() -> float:
-        nonlocal status
+        nonlocal status, body
         start = time.perf_counter()
         try:
             response = session.get(url, timeout=120, allow_redirects=False)
             code = response.status_code
-            _ = response.content
+            body = body or response.content
         except requests.RequestException:
             code = 599
         elapsed = (time.perf_counter() - start) * 1000
@@ -98,7 +128,7 @@ def _time(session: requests.Session, url: str, *, requests_n: int, budget_s: flo
     n = requests_n
     if first * requests_n / 1000 > budget_s:
         n = max(5, min(requests_n, math.floor(budget_s * 1000 / first)))
-    return status, [get() for _ in range(n)]
+    return status, [get() for _ in range(n)], body
 
 
 def measure(
@@ -131,7 +161,7 @@ def measure(
             else:
                 session.cookies.set(signin["cookie_name"], signin["sessions"][item["role"]])
             sessions[key] = session
-        status, samples = _time(
+        status, samples, body = _time(
             sessions[key], base_url + item["path"], requests_n=requests_n, budget_s=budget_s
         )
         counted = queries.get((item["label"], item["role"], item["path"]), {})
@@ -147,6 +177,9 @@ def measure(
                 p50=percentile(samples, 50),
                 p95=percentile(samples, 95),
                 n=len(samples),
+                rows=rows_in(item["download"], body)
+                if item.get("download") and status == 200
+                else None,
             )
         )
         if progress and (i % 25 == 0 or i == len(items)):
@@ -179,8 +212,9 @@ def figures(results: list[Measured], section: str, *, judged: bool = True) -> li
                 f"{name} p95",
                 r.p95,
                 "ms",
-                MAX_P95_MS if judged else None,
-                detail=f"p50 {r.p50:.1f} ms, n={r.n}",
+                r.target_ms if judged else None,
+                detail=f"p50 {r.p50:.1f} ms, n={r.n}"
+                + (f"; a download of {r.rows:,} rows, judged per 1,000" if r.rows else ""),
                 extra={"path": r.path},
             )
         )
@@ -207,7 +241,7 @@ def print_table(results: list[Measured], title: str) -> None:
         flag = []
         if r.queries is not None and r.queries > MAX_QUERIES_PER_PAGE:
             flag.append("queries")
-        if r.p95 > MAX_P95_MS:
+        if r.p95 > r.target_ms:
             flag.append("p95")
         if r.status != 200:
             flag.append("answer")

@@ -249,9 +249,10 @@ def discover(spec: dict) -> dict:
     targets: list[dict] = []
     covered: set[str] = set()
 
-    def add(label, name, *, roles=ROLES, kwargs=None, query="", api=None):
+    def add(label, name, *, roles=ROLES, kwargs=None, query="", api=None, download=None):
         """One (page or endpoint) with, per role, the path on an object in its reach.
-        ``kwargs`` is a dict or a function of the role giving the dict (None: skip the role)."""
+        ``kwargs`` is a dict or a function of the role giving the dict (None: skip the role).
+        ``download`` ("csv" or "lineage"): a whole download, judged per 1,000 rows."""
         covered.add(name)
         ok = set(roles) if allowed is None or name not in allowed else set(roles) & allowed[name]
         paths = {}
@@ -274,6 +275,7 @@ def discover(spec: dict) -> dict:
                     "name": name,
                     "api": name.startswith("api:") if api is None else api,
                     "paths": paths,
+                    "download": download,
                 }
             )
 
@@ -319,7 +321,7 @@ def discover(spec: dict) -> dict:
             query=f"page={max(1, math.ceil(n / per_page) * 9 // 10)}",
         )
     add("inventory type-ahead", "inventory:model_suggest", query=f"q={word}")
-    add("inventory CSV export", "inventory:model_export_csv")
+    add("inventory CSV export", "inventory:model_export_csv", download="csv")
     add("model register form", "inventory:model_create", roles=(MO,))
 
     tabs = [
@@ -537,7 +539,7 @@ def discover(spec: dict) -> dict:
         "api:deployment-detail",
         kwargs=obj_kwargs(Deployment, "version__model", "pk"),
     )
-    add("API lineage", "api:lineage")
+    add("API lineage", "api:lineage", download="lineage")
     add("API audit events", "api:audit-event-list")
     add(
         "API audit events, late page",
