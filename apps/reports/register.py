@@ -40,6 +40,7 @@ from apps.approvals.models import ApprovalRequest
 from apps.audit.checkpoints import summary as checkpoint_summary
 from apps.core import clock
 from apps.core.errors import ApplicationError
+from apps.core.export_cells import local_date, local_time, zone_of
 from apps.incidents.choices import ACTIVE_STATUSES
 from apps.incidents.models import Incident
 from apps.inventory import selectors
@@ -49,27 +50,48 @@ from apps.reports.lineage import iso
 from apps.reviews.choices import FindingStatus
 from apps.reviews.models import Finding
 
-#: The register's columns: (key in the rows and CSV header, XLSX/PDF header, kind).
+#: The register's columns: (key in the rows and CSV header, XLSX header, kind).
+#:
+#: People read names and labels; programs read usernames, codes and ISO times. Each has its
+#: own column, the human one first: ``owner_name`` then ``owner`` (the username),
+#: ``risk_tier_label`` then ``risk_tier`` (1-3), ``last_approval`` (the reader's zone) then
+#: ``last_approval_at`` (ISO, UTC). Every column of earlier registers keeps its CSV heading
+#: and its values, so a program that reads the CSV by heading reads what it read before
+#: (README, "Reports"). The XLSX writes dates as dates, so it has no separate text column
+#: for them (``CSV_ONLY``).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("slug", "Slug", "text"),
     ("name", "Name", "text"),
     ("business_unit", "Business unit", "text"),
-    ("owner", "Owner", "text"),
-    ("business_owner", "Business owner", "text"),
-    ("validator", "Validator", "text"),
-    ("risk_tier", "Risk tier", "int"),
-    ("eu_ai_act_class", "EU AI Act class", "text"),
+    ("business_unit_code", "Business unit code", "text"),
+    ("owner_name", "Owner", "text"),
+    ("owner", "Owner username", "text"),
+    ("business_owner_name", "Business owner", "text"),
+    ("business_owner", "Business owner username", "text"),
+    ("validator_name", "Validator", "text"),
+    ("validator", "Validator username", "text"),
+    ("risk_tier_label", "Risk tier", "text"),
+    ("risk_tier", "Risk tier code", "int"),
+    ("eu_ai_act_class_label", "EU AI Act class", "text"),
+    ("eu_ai_act_class", "EU AI Act class code", "text"),
     ("eu_annex_iii_point", "Annex III point", "text"),
-    ("status", "Status", "text"),
+    ("status_label", "Status", "text"),
+    ("status", "Status code", "text"),
     ("production_version", "Production version", "text"),
+    ("last_approval", "Last approval", "text"),
     ("last_approval_at", "Last approval (UTC)", "datetime"),
     ("open_incidents", "Open incidents", "int"),
     ("open_findings", "Open findings", "int"),
     ("overdue_findings", "Overdue findings", "int"),
+    ("next_review", "Next review", "text"),
     ("next_review_date", "Next review", "date"),
     ("review_overdue", "Review overdue", "bool"),
     ("findings_overdue", "Findings overdue", "bool"),
 )
+
+#: Columns of the CSV only: the XLSX shows the date cell itself in a readable format.
+CSV_ONLY = frozenset({"next_review"})
+XLSX_COLUMNS = tuple(c for c in COLUMNS if c[0] not in CSV_ONLY)
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 ESCAPED_PREFIXES = (*FORMULA_PREFIXES, "'")
@@ -156,7 +178,12 @@ def register_rows(
         errors = {name: [str(m) for m in messages] for name, messages in filterset.errors.items()}
         shown = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
         raise ApplicationError(f"Invalid register filter — {shown}", field_errors=errors)
-    rows = _rows_now(filterset) if as_of is None else _rows_as_of(filterset, user=user, as_of=as_of)
+    zone = zone_of(user)
+    rows = (
+        _rows_now(filterset, zone=zone)
+        if as_of is None
+        else _rows_as_of(filterset, user=user, as_of=as_of, zone=zone)
+    )
     return RegisterRows(
         rows,
         filters=_applied(filterset),
@@ -171,7 +198,7 @@ def _count(queryset) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def _rows_now(filterset) -> list[dict]:
+def _rows_now(filterset, *, zone: dt.tzinfo = dt.UTC) -> list[dict]:
     """Today's register: one query for the models with their figures (plain values, no
     objects), one each for the people and the business units they name (a few hundred,
     however many models)."""
@@ -244,6 +271,7 @@ def _rows_now(filterset) -> list[dict]:
             overdue_findings=m["overdue_findings"],
             next_review_date=m["next_review_date"],
             today=today,
+            zone=zone,
         )
         for m in models
     ]
@@ -252,7 +280,7 @@ def _rows_now(filterset) -> list[dict]:
 PEOPLE_KEYS = ("owner_id", "business_owner_id", "validator_id")
 
 
-def _rows_as_of(filterset, *, user, as_of: dt.datetime) -> list[dict]:
+def _rows_as_of(filterset, *, user, as_of: dt.datetime, zone: dt.tzinfo = dt.UTC) -> list[dict]:
     from apps.reports.history import rows_as_of
 
     today = as_of.astimezone(dt.UTC).date()
@@ -341,6 +369,7 @@ def _rows_as_of(filterset, *, user, as_of: dt.datetime) -> list[dict]:
             overdue_findings=overdue.get(m["pk"], 0),
             next_review_date=m["next_review_date"],
             today=today,
+            zone=zone,
         )
         for m in models
     ]
@@ -435,6 +464,7 @@ def _row(
     overdue_findings,
     next_review_date,
     today: dt.date,
+    zone: dt.tzinfo = dt.UTC,
 ) -> dict:
     review_overdue = (
         next_review_date is not None
@@ -460,10 +490,12 @@ def _row(
         "status": status,
         "status_label": _label(LifecycleStatus, status),
         "production_version": production_version or "",
+        "last_approval": local_time(last_approval_at, zone),
         "last_approval_at": iso(last_approval_at),
         "open_incidents": int(open_incidents or 0),
         "open_findings": int(open_findings or 0),
         "overdue_findings": int(overdue_findings or 0),
+        "next_review": local_date(next_review_date),
         "next_review_date": next_review_date.isoformat() if next_review_date else None,
         "review_overdue": bool(review_overdue),
         "findings_overdue": bool(overdue_findings),
@@ -509,7 +541,8 @@ def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
 
 
 def register_csv(rows: Sequence[Mapping[str, Any]]) -> bytes:
-    """The register as CSV: the column keys as header, codes and usernames as values."""
+    """The register as CSV: the column keys as header; names, labels and readable times for
+    people, each next to the username, code or ISO time programs read (``COLUMNS``)."""
     return csv_bytes(
         [key for key, _, _ in COLUMNS], [[row[key] for key, _, _ in COLUMNS] for row in rows]
     )
@@ -518,7 +551,16 @@ def register_csv(rows: Sequence[Mapping[str, Any]]) -> bytes:
 # --- XLSX ---------------------------------------------------------------------------------
 
 _WIDTHS = {"text": 18, "int": 10, "datetime": 20, "date": 12, "bool": 10}
-_WIDE = {"slug": 24, "name": 32, "business_unit": 22}
+_WIDE = {
+    "slug": 24,
+    "name": 32,
+    "business_unit": 22,
+    "owner_name": 20,
+    "business_owner_name": 20,
+    "validator_name": 20,
+    "eu_ai_act_class_label": 30,
+    "last_approval": 22,
+}
 
 
 def _xlsx_text(cell, value: Any) -> None:
@@ -541,7 +583,7 @@ def _xlsx_value(cell, value: Any, kind: str) -> None:
         cell.value = bool(value)
     elif kind == "date" and isinstance(value, str):
         cell.value = dt.date.fromisoformat(value)
-        cell.number_format = "yyyy-mm-dd"
+        cell.number_format = "d mmm yyyy"  # a date cell: sorts as a date, reads as one
     elif kind == "datetime" and isinstance(value, str):
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         cell.value = moment.astimezone(dt.UTC).replace(tzinfo=None)  # Excel has no zones
@@ -587,16 +629,16 @@ def register_xlsx(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) ->
     sheet.title = "Register"
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="EEF2F7")
-    for col, (key, label, kind) in enumerate(COLUMNS, start=1):
+    for col, (key, label, kind) in enumerate(XLSX_COLUMNS, start=1):
         cell = sheet.cell(row=1, column=col)
         _xlsx_text(cell, label)
         cell.font, cell.fill = bold, fill
         sheet.column_dimensions[get_column_letter(col)].width = _WIDE.get(key, _WIDTHS[kind])
     for r, row in enumerate(rows, start=2):
-        for col, (key, _, kind) in enumerate(COLUMNS, start=1):
+        for col, (key, _, kind) in enumerate(XLSX_COLUMNS, start=1):
             _xlsx_value(sheet.cell(row=r, column=col), row[key], kind)
     sheet.freeze_panes = "C2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(len(rows) + 1, 1)}"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(XLSX_COLUMNS))}{max(len(rows) + 1, 1)}"
 
     info = workbook.create_sheet("Generation")
     info.column_dimensions["A"].width = 28

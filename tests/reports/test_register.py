@@ -334,7 +334,7 @@ def test_it_writes_the_xlsx_with_strings_never_formulas(hostile_rows):
     sheet = workbook["Register"]
 
     header = [c.value for c in sheet[1]]
-    assert header == [label for _, label, _ in register.COLUMNS]
+    assert header == [label for _, label, _ in register.XLSX_COLUMNS]
     assert sheet.freeze_panes == "C2"
     assert sheet.column_dimensions["B"].width >= 30
     names = {
@@ -345,7 +345,7 @@ def test_it_writes_the_xlsx_with_strings_never_formulas(hostile_rows):
         cell = names[f"hostile-{index}"]
         assert cell.data_type == "s"
         assert cell.value == text.replace("\r", "\n")  # XML reads a lone CR back as LF
-    tier = sheet.cell(row=2, column=7)
+    tier = sheet.cell(row=2, column=header.index("Risk tier code") + 1)
     assert tier.value in (2, None) and tier.data_type == "n"
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         xml = archive.read("xl/worksheets/sheet1.xml").decode()
@@ -368,10 +368,11 @@ def test_it_writes_dates_as_dates_in_the_xlsx(auditor, inventory):
     sheet = load_workbook(io.BytesIO(register.register_xlsx(rows, sample_meta())))["Register"]
     by_slug = {sheet.cell(row=r, column=1).value: r for r in range(2, sheet.max_row + 1)}
     row = by_slug["owned-model"]
-    columns = {key: i for i, (key, _, _) in enumerate(register.COLUMNS, start=1)}
+    columns = {key: i for i, (key, _, _) in enumerate(register.XLSX_COLUMNS, start=1)}
 
-    review = sheet.cell(row=row, column=columns["next_review_date"]).value
-    assert review.date() == timezone.localdate() - dt.timedelta(days=3)
+    review = sheet.cell(row=row, column=columns["next_review_date"])
+    assert review.value.date() == timezone.localdate() - dt.timedelta(days=3)
+    assert review.number_format == "d mmm yyyy"
     assert sheet.cell(row=row, column=columns["open_incidents"]).value == 2
     assert sheet.cell(row=row, column=columns["review_overdue"]).value is True
 
@@ -401,3 +402,96 @@ def test_its_pdf_is_landscape_and_holds_the_key_fields(auditor, inventory, tmp_p
     size = next(line for line in info.splitlines() if line.startswith("Page size"))
     width, height = (float(v) for v in size.split(":")[1].split("pts")[0].split(" x "))
     assert width > height
+
+
+# --- names, labels and times for people ---------------------------------------------------
+
+
+def _csv_table(rows) -> list[dict]:
+    data = register.register_csv(rows).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(data, newline="")))
+
+
+def test_the_csv_names_people_and_labels_codes_next_to_the_values_programs_read(
+    auditor, inventory, owned_model, validator
+):
+    owned_model.owner.first_name, owned_model.owner.last_name = "Maya", "Chen"
+    owned_model.owner.save()
+    validator.first_name, validator.last_name = "Victor", "Lindqvist"
+    validator.save()
+    owned = next(
+        r for r in _csv_table(register.register_rows(user=auditor)) if r["slug"] == "owned-model"
+    )
+
+    # people: full name for people, the username in its own column (heading unchanged)
+    assert owned["owner_name"] == "Maya Chen"
+    assert owned["owner"] == owned_model.owner.username
+    assert owned["validator_name"] == "Victor Lindqvist"
+    assert owned["validator"] == validator.username
+    # choices: the label for people, the code in the column programs read
+    assert owned["risk_tier_label"] == "Tier 1 (high)"
+    assert owned["risk_tier"] == "1"
+    assert owned["status_label"] == "Production"
+    assert owned["status"] == "production"
+    assert owned["eu_ai_act_class_label"].startswith("High-risk")
+    assert owned["eu_ai_act_class"] == "high_risk"
+    assert owned["business_unit_code"] == owned_model.business_unit.code
+    # dates: readable and ISO
+    review = timezone.localdate() - dt.timedelta(days=3)
+    assert owned["next_review_date"] == review.isoformat()
+    assert owned["next_review"] == f"{review.day} {review:%b %Y}"
+
+
+def test_every_column_of_earlier_registers_keeps_its_heading():
+    earlier = [
+        "slug",
+        "name",
+        "business_unit",
+        "owner",
+        "business_owner",
+        "validator",
+        "risk_tier",
+        "eu_ai_act_class",
+        "eu_annex_iii_point",
+        "status",
+        "production_version",
+        "last_approval_at",
+        "open_incidents",
+        "open_findings",
+        "overdue_findings",
+        "next_review_date",
+        "review_overdue",
+        "findings_overdue",
+    ]
+    keys = [key for key, _, _ in register.COLUMNS]
+    assert set(earlier) <= set(keys)
+    assert len(keys) == len(set(keys))
+
+
+def test_times_are_in_the_readers_zone_and_in_iso_utc(auditor, inventory):
+    approved = inventory["latest_approval"]
+    approved.closed_at = dt.datetime(2026, 7, 3, 8, 15, tzinfo=dt.UTC)
+    approved.save()
+    ApprovalRequest.objects.exclude(pk=approved.pk).delete()
+    auditor.timezone = "Europe/Stockholm"
+    auditor.save()
+
+    rows = register.register_rows(user=auditor)
+    owned = next(r for r in _csv_table(rows) if r["slug"] == "owned-model")
+    assert owned["last_approval"] == "3 Jul 2026, 10:15 CEST"
+    assert owned["last_approval_at"].startswith("2026-07-03T08:15:00")
+
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(register.register_xlsx(rows, sample_meta())))["Register"]
+    header = [c.value for c in sheet[1]]
+    by_slug = {sheet.cell(row=r, column=1).value: r for r in range(2, sheet.max_row + 1)}
+    row = by_slug["owned-model"]
+    assert sheet.cell(row=row, column=header.index("Last approval") + 1).value == (
+        "3 Jul 2026, 10:15 CEST"
+    )
+    utc = sheet.cell(row=row, column=header.index("Last approval (UTC)") + 1).value
+    assert utc == dt.datetime(2026, 7, 3, 8, 15)
+    assert sheet.cell(row=row, column=header.index("Owner") + 1).value == (owned["owner_name"])
+    assert sheet.cell(row=row, column=header.index("Status") + 1).value == "Production"
+    assert sheet.cell(row=row, column=header.index("Status code") + 1).value == "production"
