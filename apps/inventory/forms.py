@@ -14,7 +14,11 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts.models import User
 from apps.core import roles
-from apps.core.forms import ReferenceChoiceField, ReferenceMultipleChoiceField
+from apps.core.forms import (
+    ReferenceChoiceField,
+    ReferenceMultipleChoiceField,
+    signature_password_field,
+)
 from apps.core.validators import json_problem
 from apps.core.widgets import ModelSearchInput, SearchSelectMultiple
 from apps.inventory import lifecycle, risk
@@ -29,6 +33,7 @@ from apps.inventory.choices import (
 from apps.inventory.models import Dataset, ModelVersion, RegisteredModel
 from apps.inventory.services import (
     DATASET_EDITABLE_FIELDS,
+    GOVERNED_TRANSITIONS,
     MODEL_EDITABLE_FIELDS,
     VERSION_EDITABLE_FIELDS,
 )
@@ -216,6 +221,11 @@ class RegisteredModelForm(GroupedFieldsMixin, forms.ModelForm):
 
 
 class TransitionForm(forms.Form):
+    """A direct lifecycle move. Forward steps are offered first and the next one is chosen
+    by default (never a step back, nor a move only a sign-off makes); moves that take the
+    model out of production or retire it ask for the password (the service checks it as an
+    electronic signature)."""
+
     target = forms.ChoiceField(label="Move to")
     reason = forms.CharField(
         label="Reason",
@@ -223,13 +233,37 @@ class TransitionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Required for retirement and for any step backwards.",
     )
+    password = signature_password_field("this move")
 
     def __init__(self, *args, model: RegisteredModel, **kwargs):
         super().__init__(*args, **kwargs)
         labels = dict(LifecycleStatus.choices)
-        self.fields["target"].choices = [
-            (target, labels[target]) for target in lifecycle.allowed_targets(model.status)
+        # Moves that only a sign-off makes (approval, production, retiring an approved or
+        # deployed model) are requested from the Approvals section, not offered here.
+        targets = [
+            t
+            for t in lifecycle.ordered_targets(model.status)
+            if (model.status, t) not in GOVERNED_TRANSITIONS
+            and (None, t) not in GOVERNED_TRANSITIONS
         ]
+        default = lifecycle.default_target(model.status, targets)
+        choices = [(target, labels[target]) for target in targets]
+        if default is None and choices:
+            choices.insert(0, ("", "Choose a status…"))
+        self.fields["target"].choices = choices
+        self.fields["target"].initial = default or ""
+        signed = [t for t in targets if lifecycle.needs_signature(current=model.status, target=t)]
+        self.signed_targets = signed
+        if signed:
+            field = self.fields["password"]
+            field.required = False
+            field.help_text = (
+                "Needed to move to "
+                + " or ".join(labels[t] for t in signed)
+                + ": re-entering your password signs the move electronically."
+            )
+        else:
+            del self.fields["password"]
 
 
 class RiskQuestionnaireForm(forms.Form):

@@ -6,6 +6,8 @@ and revalidation. Retired is final.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from apps.inventory.choices import EUAIActClass, LifecycleStatus
 
 S = LifecycleStatus
@@ -73,3 +75,34 @@ _ORDER = {S.DEVELOPMENT: 0, S.VALIDATION: 1, S.APPROVED: 2, S.PRODUCTION: 3, S.R
 def is_reason_required(*, current: str, target: str) -> bool:
     """Retirement and every step backwards (rework, revalidation) must say why."""
     return target == S.RETIRED or _ORDER.get(target, 0) < _ORDER.get(current, 0)
+
+
+def needs_signature(*, current: str, target: str) -> bool:
+    """A direct move that changes what serves in production, or ends the model for good,
+    is signed with the password as an approval decision is: taking a model out of
+    production (revalidation) and every retirement."""
+    return target in (S.RETIRED, S.PRODUCTION) or current == S.PRODUCTION
+
+
+def ordered_targets(current: str) -> tuple[str, ...]:
+    """The allowed moves in the order a form offers them: forward steps first (the next one
+    first), retirement after them, steps back last."""
+    rank = _ORDER.get(current, 0)
+
+    def key(target: str) -> tuple[int, int]:
+        if target == S.RETIRED:
+            return (1, 0)
+        forward = _ORDER[target] > rank
+        return (0 if forward else 2, _ORDER[target] if forward else -_ORDER[target])
+
+    return tuple(sorted(allowed_targets(current), key=key))
+
+
+def default_target(current: str, among: Iterable[str] | None = None) -> str | None:
+    """What a lifecycle form preselects among the moves it offers (``among``, by default
+    every allowed one): the next step forward (never a step back, never retirement), or
+    nothing."""
+    rank = _ORDER.get(current, 0)
+    offered = allowed_targets(current) if among is None else among
+    forward = [t for t in offered if t != S.RETIRED and _ORDER[t] > rank]
+    return min(forward, key=_ORDER.__getitem__) if forward else None

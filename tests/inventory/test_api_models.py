@@ -385,6 +385,29 @@ def test_an_illegal_transition_is_refused_with_the_reason(validator, owned_model
     assert not AuditEvent.objects.exists()
 
 
+def test_retiring_through_the_api_is_signed_with_the_password(validator, owned_model, settings):
+    """As an approval decision through the API: no password or a wrong one 400, a locked
+    account 429; the right one retires the model."""
+    from tests.approvals.helpers import PASSWORD
+
+    settings.MLGOV_LOCKOUT_RULES = [(("username",), 3, 15)]
+    url = transition_url("owned-model")
+    body = {"target": "retired", "reason": "Abandoned."}
+    for password in ("", "wrong"):
+        response = api(validator).post(url, {**body, "password": password}, format="json")
+        assert response.status_code == 400
+        assert "password is not correct" in response.json()["password"][0]
+    assert RegisteredModel.objects.get().status == LifecycleStatus.DEVELOPMENT
+    response = api(validator).post(url, {**body, "password": PASSWORD}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "retired"
+    other = transition_url(RegisteredModelFactory(owner=owned_model.owner).slug)
+    for _ in range(3):
+        api(validator).post(other, {**body, "password": "wrong"}, format="json")
+    response = api(validator).post(other, {**body, "password": PASSWORD}, format="json")
+    assert response.status_code == 429
+
+
 @pytest.mark.parametrize(
     ("target", "pointer"),
     [

@@ -115,3 +115,28 @@ def test_retirement_and_backward_moves_need_a_reason(current, target):
 def test_forward_moves_need_no_reason(current, target):
     assert not lifecycle.is_reason_required(current=current, target=target)
     _check(current, target, reason="")
+
+
+@pytest.mark.parametrize(
+    ("current", "ordered", "default"),
+    [
+        (S.DEVELOPMENT, (S.VALIDATION, S.RETIRED), S.VALIDATION),
+        (S.VALIDATION, (S.APPROVED, S.RETIRED, S.DEVELOPMENT), S.APPROVED),
+        (S.APPROVED, (S.PRODUCTION, S.RETIRED, S.DEVELOPMENT), S.PRODUCTION),
+        (S.PRODUCTION, (S.RETIRED, S.VALIDATION), None),
+        (S.RETIRED, (), None),
+    ],
+)
+def test_forms_offer_forward_first_and_never_default_to_a_step_back(current, ordered, default):
+    assert lifecycle.ordered_targets(current) == ordered
+    assert lifecycle.default_target(current) == default
+
+
+def test_the_default_is_chosen_among_the_moves_offered():
+    assert lifecycle.default_target(S.VALIDATION, [S.DEVELOPMENT, S.RETIRED]) is None
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(LEGAL))
+def test_moves_out_of_production_and_retirements_are_signed(current, target):
+    expected = target in (S.RETIRED, S.PRODUCTION) or current == S.PRODUCTION
+    assert lifecycle.needs_signature(current=current, target=target) is expected

@@ -15,7 +15,14 @@ from apps.core.errors import ApplicationError
 from apps.inventory import services
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, VersionStage
 from apps.inventory.models import RegisteredModel
-from tests.approvals.helpers import promote, request_approval, retire, sign, validate
+from tests.approvals.helpers import (
+    PASSWORD,
+    promote,
+    request_approval,
+    retire,
+    sign,
+    validate,
+)
 from tests.factories import DeploymentFactory, ModelVersionFactory, RegisteredModelFactory
 
 S = LifecycleStatus
@@ -41,6 +48,8 @@ GOVERNED = {
     (S.PRODUCTION, S.RETIRED): "request a retirement",
 }
 DIRECT = LEGAL - set(GOVERNED)
+# Direct moves that take a model out of production or end it: signed with the password.
+SIGNED = {(S.DEVELOPMENT, S.RETIRED), (S.VALIDATION, S.RETIRED), (S.PRODUCTION, S.VALIDATION)}
 DATE_FIELD = {
     S.VALIDATION: "validation_started_at",
     S.APPROVED: "approved_at",
@@ -68,7 +77,11 @@ def _model(status: str, owner, business_owner=None, **extra) -> RegisteredModel:
 def test_a_validator_makes_every_direct_transition(validator, model_owner, current, target):
     model = _model(current, model_owner)
     moved = services.registered_model_transition(
-        actor=validator, model=model, target=target, reason="Periodic review outcome."
+        actor=validator,
+        model=model,
+        target=target,
+        reason="Periodic review outcome.",
+        password=PASSWORD,
     )
 
     fresh = RegisteredModel.objects.get(pk=model.pk)
@@ -82,7 +95,13 @@ def test_a_validator_makes_every_direct_transition(validator, model_owner, curre
     assert event.actor == validator
     assert event.model_ref == model.pk
     assert event.changes["status"] == {"before": current, "after": target}
-    assert event.message == "Periodic review outcome."
+    if (current, target) in SIGNED:
+        assert event.message == (
+            f"Periodic review outcome. Signed electronically by {validator.username} "
+            "(password re-entered)."
+        )
+    else:
+        assert event.message == "Periodic review outcome."
 
 
 @pytest.mark.parametrize(("current", "target"), sorted(GOVERNED))
@@ -180,7 +199,11 @@ def test_retirement_records_when_and_why(model_owner, business_owner):
 def test_a_direct_retirement_from_development_records_when_and_why(validator, model_owner):
     model = _model(S.DEVELOPMENT, model_owner)
     services.registered_model_transition(
-        actor=validator, model=model, target=S.RETIRED, reason="  Abandoned prototype.  "
+        actor=validator,
+        model=model,
+        target=S.RETIRED,
+        reason="  Abandoned prototype.  ",
+        password=PASSWORD,
     )
     fresh = RegisteredModel.objects.get(pk=model.pk)
     assert fresh.retired_at is not None
@@ -290,7 +313,7 @@ def test_a_second_production_keeps_the_first_deployment_date(
     promote(version, model_owner, [business_owner, validator])
     first = RegisteredModel.objects.get(pk=model.pk).deployed_at
     services.registered_model_transition(
-        actor=validator, model=model, target=S.VALIDATION, reason="Revalidation."
+        actor=validator, model=model, target=S.VALIDATION, reason="Revalidation.", password=PASSWORD
     )
     # The production version is revalidated and promoted again: the model returns to
     # production with the same version.
@@ -337,3 +360,39 @@ def test_the_production_version_of_a_model_in_production_cannot_be_withdrawn(
         services.model_version_set_stage(actor=validator, version=live, stage=VersionStage.ARCHIVED)
     live.refresh_from_db()
     assert live.stage == VersionStage.PRODUCTION
+
+
+# --- the signature of moves out of production and retirements ----------------------------
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(SIGNED))
+def test_a_signed_move_needs_the_password(validator, model_owner, current, target):
+    model = _model(current, model_owner)
+    for password in ("", "not-the-password"):
+        with pytest.raises(ApplicationError, match="password is not correct") as refused:
+            services.registered_model_transition(
+                actor=validator, model=model, target=target, reason="Why.", password=password
+            )
+        assert "password" in refused.value.field_errors
+    assert RegisteredModel.objects.get(pk=model.pk).status == current
+    [failed] = AuditEvent.objects.all()  # the empty one is not counted, the wrong one is
+    assert failed.action == AuditEvent.Action.SIGNATURE_FAILED
+    assert failed.object_id == str(model.pk) and "moving" in failed.message
+
+
+def test_no_signature_is_asked_for_a_move_that_would_be_refused(validator, model_owner):
+    model = _model(S.PRODUCTION, model_owner)
+    with pytest.raises(ApplicationError, match="Give a reason"):
+        services.registered_model_transition(
+            actor=validator, model=model, target=S.VALIDATION, password="wrong"
+        )
+    assert not AuditEvent.objects.exists()  # no failed signature recorded
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(DIRECT - SIGNED))
+def test_ordinary_moves_need_no_password(validator, model_owner, current, target):
+    model = _model(current, model_owner)
+    services.registered_model_transition(
+        actor=validator, model=model, target=target, reason="Rework."
+    )
+    assert RegisteredModel.objects.get(pk=model.pk).status == target

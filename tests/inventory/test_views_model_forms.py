@@ -198,7 +198,7 @@ def test_a_refused_move_shows_the_services_message(client, validator, owned_mode
     client.force_login(validator)
     response = client.post(url("model_transition"), {"target": "approved", "reason": ""})
     assert response.status_code == 200
-    assert b"request a validation sign-off" in response.content
+    assert "target" in response.context["transition_form"].errors  # a sign-off, not offered
     response = client.post(url("model_transition"), {"target": "development", "reason": ""})
     assert response.status_code == 200
     assert b"Give a reason" in response.content
@@ -212,6 +212,49 @@ def test_a_move_not_offered_is_rejected(client, model_owner, owned_model):
     assert "target" in response.context["transition_form"].errors
     owned_model.refresh_from_db()
     assert owned_model.status == LifecycleStatus.DEVELOPMENT
+
+
+@pytest.mark.parametrize(
+    ("status", "offered", "default"),
+    [
+        ("development", ["validation", "retired"], "validation"),
+        ("validation", ["", "retired", "development"], ""),
+        ("approved", ["", "development"], ""),
+        ("production", ["", "validation"], ""),
+    ],
+)
+def test_the_lifecycle_form_never_defaults_to_a_step_back(
+    client, validator, owned_model, status, offered, default
+):
+    """Forward first, the next step forward chosen, else nothing chosen; sign-offs are not
+    offered (they are requested for approval)."""
+    RegisteredModel.objects.filter(pk=owned_model.pk).update(status=status)
+    client.force_login(validator)
+    form = client.get(url("model_detail")).context["transition_form"]
+    assert [value for value, _ in form.fields["target"].choices] == offered
+    assert form["target"].value() == default
+
+
+def test_taking_a_model_out_of_production_is_signed(client, validator, owned_model):
+    from tests.approvals.helpers import PASSWORD
+
+    RegisteredModel.objects.filter(pk=owned_model.pk).update(
+        status="production", risk_tier=2, eu_ai_act_class="minimal"
+    )
+    client.force_login(validator)
+    page = client.get(url("model_detail")).content.decode()
+    assert 'name="password"' in page and 'data-confirm-values="validation"' in page
+    data = {"target": "validation", "reason": "Recall fell below the floor."}
+    response = client.post(url("model_transition"), data)
+    assert b"The password is not correct" in response.content
+    owned_model.refresh_from_db()
+    assert owned_model.status == "production"
+    response = client.post(url("model_transition"), {**data, "password": PASSWORD})
+    assert response.status_code == 302
+    owned_model.refresh_from_db()
+    assert owned_model.status == "validation"
+    event = AuditEvent.objects.filter(action="transition").latest("sequence")
+    assert "Signed electronically by" in event.message
 
 
 def test_moves_are_post_only_and_checked(client, viewer, model_owner, owned_model):

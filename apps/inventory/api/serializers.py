@@ -257,6 +257,16 @@ class TransitionSerializer(serializers.Serializer):
         default="",
         help_text="Required for retirement and for every step backwards.",
     )
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Your password again, the electronic signature that taking a model out of "
+        "production and retiring it need.",
+    )
 
 
 class LineageNodeSerializer(serializers.Serializer):

@@ -14,10 +14,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.services import LockedOut
 from apps.core.api.exceptions import Conflict
 from apps.core.api.mixins import (
     ServiceCreateMixin,
@@ -133,9 +134,15 @@ class RegisteredModelViewSet(ServiceWriteMixin, UpdateSerializerMixin, viewsets.
     @extend_schema(
         summary="Move the model along its lifecycle",
         description="Illegal moves answer 400 with the reason; retirement and every step "
-        "backwards need a reason.",
+        "backwards need a reason. Taking a model out of production and retiring it are "
+        "signed as an approval decision is: re-enter your password (a wrong one answers 400, "
+        "counts toward the account's sign-in lockout and is audited as a failed signature; "
+        "a locked account answers 429).",
         request=s.TransitionSerializer,
-        responses=s.RegisteredModelSerializer,
+        responses={
+            200: s.RegisteredModelSerializer,
+            429: OpenApiResponse(description="Account locked after repeated wrong passwords."),
+        },
         tags=["models"],
     )
     @action(detail=True, methods=["post"])
@@ -143,9 +150,15 @@ class RegisteredModelViewSet(ServiceWriteMixin, UpdateSerializerMixin, viewsets.
         model = self.get_object()
         body = s.TransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        model = services.registered_model_transition(
-            actor=request.user, model=model, **body.validated_data
-        )
+        try:
+            model = services.registered_model_transition(
+                actor=request.user,
+                model=model,
+                http_request=request._request,
+                **body.validated_data,
+            )
+        except LockedOut as exc:
+            raise Throttled(wait=exc.retry_after, detail=exc.message) from exc
         return self._respond(model)
 
     @extend_schema(

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.accounts.services import SignatureAttempt, password_reauthenticate
 from apps.audit import diff
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record, audited_update
@@ -138,24 +139,68 @@ def _refuse_reassignment(before: dict[str, Any], model: RegisteredModel) -> None
         )
 
 
-@transaction.atomic
 def registered_model_transition(
-    *, actor, model: RegisteredModel, target: str, reason: str = ""
+    *,
+    actor,
+    model: RegisteredModel,
+    target: str,
+    reason: str = "",
+    password: str = "",
+    http_request=None,
 ) -> RegisteredModel:
     """Move a model along its lifecycle; illegal moves are refused with a message.
 
     Approval, production and the retirement of an approved or deployed model are sign-offs:
     they happen through the approval engine (validation sign-off, promotion, retirement),
-    never by a direct move.
+    never by a direct move. The direct moves that take a model out of production or retire
+    it (``lifecycle.needs_signature``) are signed as an approval decision is: ``password``
+    is checked by ``password_reauthenticate`` outside any transaction (a wrong one counts
+    toward the lockout and is audited as a failed signature), after the move is known to be
+    legal, so that no signature is asked for a move that would be refused anyway.
     """
     require_perm(actor, "inventory.transition_registeredmodel", model)
+    model = RegisteredModel.objects.get(pk=model.pk)
+    _refuse_governed(model, target)
+    signed = lifecycle.needs_signature(current=model.status, target=target)
+    if signed:
+        _check_transition(model, target=target, reason=reason)
+        label = dict(LifecycleStatus.choices).get(target, target)
+        password_reauthenticate(
+            user=actor,
+            password=password,
+            http_request=http_request,
+            signature=SignatureAttempt(
+                obj=model,
+                model_ref=model.pk,
+                description=f"moving {model.name} from {model.get_status_display()} to {label}",
+            ),
+        )
+    return _transition(actor=actor, model=model, target=target, reason=reason, signed=signed)
+
+
+@transaction.atomic
+def _transition(*, actor, model: RegisteredModel, target: str, reason: str, signed: bool):
+    """The direct move under lock, once ``registered_model_transition`` has checked it."""
     model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=model.pk)
+    _refuse_governed(model, target)
+    if lifecycle.needs_signature(current=model.status, target=target) and not signed:
+        # The model changed state between the check and the lock: ask again, signed.
+        message = "The model's status changed meanwhile; check it and confirm again."
+        raise ApplicationError(message, field_errors={"status": [message]})
+    signature = (
+        f"Signed electronically by {actor.get_username()} (password re-entered)." if signed else ""
+    )
+    return apply_transition(
+        actor=actor, model=model, target=target, reason=reason, signature=signature
+    )
+
+
+def _refuse_governed(model: RegisteredModel, target: str) -> None:
     signoff = GOVERNED_TRANSITIONS.get((model.status, target)) or GOVERNED_TRANSITIONS.get(
         (None, target)
     )
     if signoff:
         raise ApplicationError(signoff, field_errors={"status": [signoff]})
-    return apply_transition(actor=actor, model=model, target=target, reason=reason)
 
 
 GOVERNED_TRANSITIONS = {
@@ -176,10 +221,7 @@ GOVERNED_TRANSITIONS = {
 }
 
 
-def apply_transition(*, actor, model: RegisteredModel, target: str, reason: str = ""):
-    """The lifecycle move itself, checked against the state machine. Callers check who may
-    make it: ``registered_model_transition`` for direct moves, approval effects otherwise.
-    Must run inside a transaction with ``model`` locked."""
+def _check_transition(model: RegisteredModel, *, target: str, reason: str) -> None:
     try:
         lifecycle.check_transition(
             current=model.status,
@@ -191,6 +233,16 @@ def apply_transition(*, actor, model: RegisteredModel, target: str, reason: str 
         )
     except lifecycle.TransitionRefused as exc:
         raise ApplicationError(str(exc), field_errors={"status": [str(exc)]}) from exc
+
+
+def apply_transition(
+    *, actor, model: RegisteredModel, target: str, reason: str = "", signature: str = ""
+):
+    """The lifecycle move itself, checked against the state machine. Callers check who may
+    make it: ``registered_model_transition`` for direct moves, approval effects otherwise.
+    ``signature`` (a signed direct move) is added to the audit event's message.
+    Must run inside a transaction with ``model`` locked."""
+    _check_transition(model, target=target, reason=reason)
     now = clock.now()
     data: dict[str, Any] = {"status": target, "status_changed_at": now}
     if target == LifecycleStatus.VALIDATION:
@@ -208,7 +260,7 @@ def apply_transition(*, actor, model: RegisteredModel, target: str, reason: str 
         fields=_model_snapshot,
         model_ref=model.pk,
         action=AuditEvent.Action.TRANSITION,
-        message=reason.strip(),
+        message=" ".join(part for part in (reason.strip(), signature) if part),
         validate=False,
         lock=False,
     )

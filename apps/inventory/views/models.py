@@ -308,6 +308,8 @@ def model_transition(request, slug: str):
                 model=model,
                 target=form.cleaned_data["target"],
                 reason=form.cleaned_data["reason"],
+                password=form.cleaned_data.get("password") or "",
+                http_request=request,
             )
         except ApplicationError as exc:
             add_application_error(form, exc)
