@@ -21,3 +21,7 @@ class ApprovalsConfig(AppConfig):
                 permission="approvals.view_approvalrequest",
             ),
         )
+
+        from apps.audit.registry import links_by_pk, register_object_links
+
+        register_object_links("approvals.approvalrequest", links_by_pk("approvals:request_detail"))

@@ -7,19 +7,35 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
+from apps.audit import kinds
 from apps.audit.models import AuditEvent
-from apps.audit.selectors import model_refs, within_period
+from apps.audit.selectors import audit_event_scope, model_refs, within_period
+from apps.core.widgets import ModelSearchInput
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class AuditEventFilterForm(forms.Form):
-    """Model, object type, action, actor and a date range; dates are days in the user's own
-    zone. Every filter has an index ending in the sequence (apps/audit/models.py), so a page
-    of any filter is one index range. ``on`` is not a filter: it jumps to a day."""
+    """Governance events or all, model, object type, action, actor and a date range; dates are
+    days in the user's own zone. Every filter has an index ending in the sequence
+    (apps/audit/models.py), so a page of any filter is one index range; the governance scope
+    is a condition on that range (apps/audit/kinds.py). ``on`` is not a filter: it jumps to a
+    day."""
 
+    scope = forms.ChoiceField(
+        label="Show",
+        required=False,
+        choices=kinds.SCOPES,
+        initial=kinds.GOVERNANCE,
+        widget=forms.RadioSelect(attrs={"class": "scope-toggle"}),
+        help_text="People's decisions, or every event with the automated ones and sign-ins.",
+    )
     model = forms.CharField(
-        label="Model (slug)", required=False, max_length=100, help_text="Events about one model."
+        label="Model",
+        required=False,
+        max_length=100,
+        widget=ModelSearchInput(),
+        help_text="Events about one model, its versions, thresholds, reviews and incidents.",
     )
     object_type = forms.ChoiceField(label="Object type", required=False)
     action = forms.ChoiceField(
@@ -30,9 +46,13 @@ class AuditEventFilterForm(forms.Form):
     date_to = forms.DateField(label="To (inclusive)", required=False, widget=DATE)
     on = forms.DateField(label="Jump to", required=False, widget=DATE)
 
-    def __init__(self, *args, object_types: list[str], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["object_type"].choices = [("", "Any")] + [(t, t) for t in object_types]
+    def __init__(self, data=None, *args, object_types: list[str], **kwargs):
+        if data is not None and not data.get("scope"):
+            data = data.copy()
+            data["scope"] = kinds.GOVERNANCE
+        super().__init__(data, *args, **kwargs)
+        types = sorted(((t, kinds.type_label(t)) for t in object_types), key=lambda c: c[1])
+        self.fields["object_type"].choices = [("", "Any"), *types]
 
     def clean(self):
         data = super().clean()
@@ -44,8 +64,17 @@ class AuditEventFilterForm(forms.Form):
     def _day_start(self, day: dt.date) -> dt.datetime:
         return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
 
+    def chosen_scope(self) -> str:
+        """Governance events unless every event was asked for (the default, also for a form
+        not submitted or not valid)."""
+        if self.is_bound and self.is_valid() and self.cleaned_data["scope"] == kinds.EVERYTHING:
+            return kinds.EVERYTHING
+        return kinds.GOVERNANCE
+
     def filter(self, queryset):
-        """The events matching the valid filters (an invalid form filters nothing)."""
+        """The events matching the valid filters (an invalid form filters nothing but keeps
+        to governance events)."""
+        queryset = audit_event_scope(queryset, self.chosen_scope())
         if not self.is_valid():
             return queryset
         data = self.cleaned_data

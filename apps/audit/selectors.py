@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 
+from apps.audit import kinds
 from apps.audit.chain import (
     GENESIS_HASH,
     HASHED_FIELDS,
@@ -31,7 +32,7 @@ from apps.audit.checkpoints import (
     read_file,
 )
 from apps.audit.models import AuditChainHead, AuditEvent, ChainVerification
-from apps.audit.registry import field_names, model_reference
+from apps.audit.registry import ObjectRef, field_names, model_reference, object_links
 from apps.core.signing import installation_keyset
 
 _CHUNK = 2000
@@ -471,9 +472,16 @@ USER_FIELDS = frozenset(
         "created_by",
         "decided_by",
         "assessed_by",
+        "requested_by",
+        "reviewer",
+        "assignee",
+        "approver",
     }
 )
 USER_LIST_FIELDS = frozenset({"developers"})
+#: The change field holding a registered model's id: named with the models the events are
+#: about, in the same query.
+MODEL_FIELD = "model"
 ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -494,28 +502,85 @@ class ChangeRow:
 
 @dataclass(frozen=True)
 class EventRow:
+    """An event as the pages show it: readable changes, the human name of its object's type,
+    a link to the object and to the model it is about (when they are still there), and
+    whether it is automated rather than a person's decision."""
+
     event: AuditEvent
     changes: list[ChangeRow]
+    type_label: str = ""
+    url: str | None = None
+    model_slug: str | None = None
+    model_name: str | None = None
+    automated: bool = False
+
+
+def history_scope(value: str | None) -> str:
+    """The scope a page asked for in its query string: governance unless ``"all"``."""
+    return kinds.EVERYTHING if value == kinds.EVERYTHING else kinds.GOVERNANCE
+
+
+def audit_event_scope(queryset: QuerySet[AuditEvent], scope: str) -> QuerySet[AuditEvent]:
+    """Governance events only (the default view), or every event with ``"all"``."""
+    return queryset if scope == kinds.EVERYTHING else queryset.filter(kinds.governance_q())
+
+
+def _model_labels(refs: set[int]) -> dict[int, tuple[str, str]]:
+    """``{ref: (slug, name)}`` of the models still there, in one query (none without refs)."""
+    if not refs:
+        return {}
+    try:
+        reference = model_reference()
+    except LookupError:
+        return {}
+    if reference.labels is not None:
+        return reference.labels(refs)
+    return {ref: (slug, slug) for ref, slug in reference.slugs(refs).items()}
+
+
+def _links(events, slugs: dict[int, str]) -> dict[tuple[str, str], str]:
+    """``{(object_type, object_id): url}`` for a page of events: one call per object type on
+    the page that the apps registered links for (most build addresses without a query)."""
+    registered = object_links()
+    wanted: dict[str, dict[str, ObjectRef]] = {}
+    for event in events:
+        if event.object_type in registered:
+            slug = slugs.get(event.model_ref) if event.model_ref is not None else None
+            wanted.setdefault(event.object_type, {})[event.object_id] = ObjectRef(
+                object_id=event.object_id, model_slug=slug
+            )
+    found = {}
+    for object_type, refs in wanted.items():
+        for object_id, url in registered[object_type].urls(list(refs.values())).items():
+            found[(object_type, object_id)] = url
+    return found
 
 
 def describe_events(events) -> list[EventRow]:
-    """Events with their changes made readable: ids of people, and of the objects the apps
-    registered a change field for (business units), become names.
+    """Events made readable: ids of people, of models and of the objects the apps registered
+    a change field for (business units, versions) become names; each event's object type its
+    human name, its object a link, its model a name.
 
-    One query for the people and one per registered field in use for a whole page of events,
-    whatever it holds.
+    A constant number of queries for a whole page of events, whatever it holds: one for the
+    people, one for the models, one per registered field in use and at most one per linked
+    object type that needs a lookup.
     """
     events = list(events)
     named_fields = field_names()
     user_ids: set[int] = set()
+    refs: set[int] = {e.model_ref for e in events if e.model_ref is not None}
     ids: dict[str, set[int]] = {}
     for event in events:
         for name, change in (event.changes or {}).items():
+            if not isinstance(change, dict):
+                continue
             for value in (change.get("before"), change.get("after")):
                 if name in USER_FIELDS and isinstance(value, int):
                     user_ids.add(value)
                 elif name in USER_LIST_FIELDS and isinstance(value, list):
                     user_ids.update(v for v in value if isinstance(v, int))
+                elif name == MODEL_FIELD and isinstance(value, int):
+                    refs.add(value)
                 elif name in named_fields and isinstance(value, int):
                     ids.setdefault(name, set()).add(value)
     users = (
@@ -523,13 +588,17 @@ def describe_events(events) -> list[EventRow]:
         if user_ids
         else {}
     )
+    models = _model_labels(refs)
     names = {name: named_fields[name].names(field_ids) for name, field_ids in ids.items()}
+    links = _links(events, {ref: slug for ref, (slug, _) in models.items()})
 
     def readable(name: str, value: Any) -> Any:
         if name in USER_FIELDS and isinstance(value, int):
             return users.get(value, f"user #{value}")
         if name in USER_LIST_FIELDS and isinstance(value, list):
             return ", ".join(users.get(v, f"user #{v}") for v in value) or "—"
+        if name == MODEL_FIELD and isinstance(value, int):
+            return models[value][1] if value in models else f"model #{value}"
         if name in named_fields and isinstance(value, int):
             return names.get(name, {}).get(value, f"{named_fields[name].missing} #{value}")
         if isinstance(value, str) and ISO_MOMENT.match(value):
@@ -547,5 +616,18 @@ def describe_events(events) -> list[EventRow]:
             for name, change in sorted((event.changes or {}).items())
             if isinstance(change, dict)
         ]
-        rows.append(EventRow(event=event, changes=changes))
+        model = models.get(event.model_ref) if event.model_ref is not None else None
+        rows.append(
+            EventRow(
+                event=event,
+                changes=changes,
+                type_label=kinds.type_label(event.object_type),
+                url=links.get((event.object_type, event.object_id)),
+                model_slug=model[0] if model else None,
+                model_name=model[1] if model else None,
+                automated=kinds.is_automated(
+                    actor_id=event.actor_id, object_type=event.object_type, action=event.action
+                ),
+            )
+        )
     return rows

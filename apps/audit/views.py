@@ -32,6 +32,7 @@ def event_list(request):
         "form": form,
         "page": page,
         "events": selectors.describe_events(page.events),
+        "scope": form.chosen_scope(),
         "head": selectors.chain_head(),
         "can_verify": request.user.has_perm("audit.verify_auditevent"),
     }

@@ -23,3 +23,7 @@ class IncidentsConfig(AppConfig):
                 context=lambda user, model: {"incidents": open_incidents(user=user, model=model)},
             )
         )
+
+        from apps.incidents.audit import register_audit_links
+
+        register_audit_links()

@@ -29,3 +29,10 @@ class MonitoringConfig(AppConfig):
             ),
         ):
             register_tab("inventory.registeredmodel", tab)
+
+        from apps.audit.registry import links_by_model, links_by_pk, register_object_links
+
+        register_object_links(
+            "monitoring.threshold", links_by_model("monitoring:threshold_detail", with_pk=True)
+        )
+        register_object_links("monitoring.ingestionbatch", links_by_pk("monitoring:batch_detail"))

@@ -22,3 +22,7 @@ class ReportsConfig(AppConfig):
                 permission="reports.view_model_reports",
             ),
         )
+
+        from apps.audit.registry import links_by_pk, register_object_links
+
+        register_object_links("reports.report", links_by_pk("reports:report_detail"))

@@ -28,3 +28,8 @@ class ReviewsConfig(AppConfig):
                 permission="reviews.view_review",
             ),
         )
+
+        from apps.audit.registry import links_by_pk, register_object_links
+
+        register_object_links("reviews.review", links_by_pk("reviews:review_detail"))
+        register_object_links("reviews.finding", links_by_pk("reviews:finding_detail"))

@@ -326,10 +326,18 @@ def model_history(request, slug: str):
     model = selectors.model_get(user=request.user, slug=slug)
     require_perm(request, "inventory.view_history_registeredmodel", model)
     # A page at a time by sequence on the (model_ref, sequence) index: no count, no offset.
+    # Governance events unless every event is asked for (``?scope=all``).
+    scope = audit_selectors.history_scope(request.GET.get("scope"))
     page = audit_selectors.event_page(
-        audit_selectors.audit_event_list(model_pk=model.pk),
+        audit_selectors.audit_event_scope(
+            audit_selectors.audit_event_list(model_pk=model.pk), scope
+        ),
         before=request.GET.get("before"),
         after=request.GET.get("after"),
     )
-    context = {"page": page, "events": audit_selectors.describe_events(page.events)}
+    context = {
+        "page": page,
+        "events": audit_selectors.describe_events(page.events),
+        "scope": scope,
+    }
     return render_tab(request, model, tab="history", context=context)

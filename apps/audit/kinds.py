@@ -1,0 +1,68 @@
+"""Which audit events are people's governance decisions and which are the automated record
+around them, and the human name of an event's object type. No queries.
+
+The audit log and a model's History tab show governance events by default (a toggle shows
+every event): someone registering, editing, assessing, approving, reviewing, triaging or
+administering. *Automated* are events with no person behind them (scheduled jobs, drift runs,
+threshold evaluation, reminders, retention) and the data feeds and generated artifacts
+whoever starts them (ingestion batches, observations, breaches, reports); sign-ins and failed
+signatures are access records, shown with every event too.
+
+The governance filter is a condition on columns every page already reads (``actor``,
+``object_type``, ``action``): a page of it walks the sequence index (or the model's
+``(model_ref, sequence)`` index) newest first, skipping the automated rows between, which on a
+million-event trail costs under a millisecond (EXPLAIN in benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+from django.apps import apps as django_apps
+from django.db.models import Q
+
+#: Object types whose events are automated whoever started them: data feeds, their outcomes
+#: and generated artifacts.
+AUTOMATED_TYPES = frozenset(
+    {
+        "monitoring.ingestionbatch",
+        "monitoring.observation",
+        "monitoring.breach",
+        "monitoring.driftrun",
+        "monitoring.thresholdstate",
+        "reviews.reminderlog",
+        "reports.report",
+        "jobs.job",
+        "audit.chainverification",
+        "notifications.webhookdelivery",
+    }
+)
+#: Actions that record access, not a decision about anything governed.
+ACCESS_ACTIONS = frozenset({"login", "login_failed", "lockout", "signature_failed"})
+
+GOVERNANCE, EVERYTHING = "governance", "all"
+SCOPES = ((GOVERNANCE, "Governance events"), (EVERYTHING, "All events, with automated ones"))
+
+
+def governance_q() -> Q:
+    """The events a person decided: an actor, and neither an automated type nor an access
+    record."""
+    return (
+        Q(actor__isnull=False)
+        & ~Q(object_type__in=sorted(AUTOMATED_TYPES))
+        & ~Q(action__in=sorted(ACCESS_ACTIONS))
+    )
+
+
+def is_automated(*, actor_id: int | None, object_type: str, action: str) -> bool:
+    """The Python twin of ``governance_q`` (negated), for labelling the rows of "all"."""
+    return actor_id is None or object_type in AUTOMATED_TYPES or action in ACCESS_ACTIONS
+
+
+def type_label(object_type: str) -> str:
+    """``"monitoring.driftrun"`` → ``"Drift run"``: the model's verbose name, from Django's
+    app registry (a type no longer installed keeps its internal name)."""
+    try:
+        model = django_apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return object_type
+    name = str(model._meta.verbose_name)
+    return name[:1].upper() + name[1:]
