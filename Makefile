@@ -31,10 +31,15 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 ## Serve the demo on http://$(HOST):$(PORT) (SQLite, tasks in-process unless env says otherwise).
-run: seed
-	$(PY) manage.py collectstatic --noinput --verbosity 0
+## Quiet: it prints the address, the demo logins and what is waiting for each; static files
+## are collected only when they changed (manage.py refresh_static).
+run: venv
+	@echo "Preparing mlgov: database, demo data and static files..."
+	@$(PY) manage.py migrate --noinput --verbosity 0
+	@$(PY) manage.py seed_demo --verbosity 0
+	@$(PY) manage.py refresh_static --verbosity 0
 	@$(PY) manage.py demo_logins --url http://$(HOST):$(PORT)
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@DJANGO_RUNSERVER_HIDE_WARNING=true $(PY) manage.py runserver --skip-checks $(HOST):$(PORT)
 
 ## Whole test suite. Uses PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set. Two pytest-xdist
 ## workers, each module or group of modules on one of them (tests/conftest.py). PYTEST_ARGS= runs serially.

@@ -533,6 +533,8 @@ MIGRATION_MODULES = {"knox": None}
 
 # Reports: seconds one report job may take (evidence packs of large inventories take longest).
 MLGOV_REPORT_TIME_LIMIT = env_int("MLGOV_REPORT_TIME_LIMIT", 30 * 60)
+# Reports: the organisation named on the cover of model cards (empty: no name printed).
+MLGOV_ORGANISATION_NAME = os.environ.get("MLGOV_ORGANISATION_NAME", "").strip()
 
 # Background jobs (apps/jobs): the outbox, leases and the reaper.
 MLGOV_JOB_LEASE_SECONDS = env_int("MLGOV_JOB_LEASE_SECONDS", 60)  # renewed every third
@@ -661,5 +663,12 @@ LOGGING = {
         "weasyprint.progress": {"level": "WARNING"},
     },
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # Tasks run in process (no broker): Celery's tracer logs a line per task ("Task … succeeded
+    # in 0.04s") and kombu warns that no broker host is set. Noise on the console of `make run`
+    # (hundreds of lines while the demo loads); a failing task still logs at ERROR.
+    LOGGING["loggers"].update(
+        {"celery.app.trace": {"level": "WARNING"}, "kombu.connection": {"level": "ERROR"}}
+    )
 
 MLGOV_VERSION = "0.1.0"

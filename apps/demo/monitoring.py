@@ -93,7 +93,7 @@ def seed_thresholds(*, password: str | None = None) -> dict[str, int]:
 
     Needs the demo users and models of ``seed_demo``; returns counts of what was created.
     """
-    created = {"metrics": 0, "thresholds": 0, "pending sign-offs": 0}
+    created = {"metrics": 0, "thresholds": 0, "threshold revisions submitted": 0}
     run_story(threshold_steps(password=_password(password), now=clock.now(), counts=created))
     return created
 
@@ -209,7 +209,7 @@ def _seed_pending_revision(*, counts: dict[str, int]) -> None:
             threshold=revision,
             justification="Recalibrated model: the committee asked for tighter AUC bounds.",
         )
-        _bump(counts, "pending sign-offs")
+        _bump(counts, "threshold revisions submitted")
 
 
 def demo_anchor(now: datetime | None = None) -> datetime:

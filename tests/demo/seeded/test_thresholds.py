@@ -20,6 +20,6 @@ def test_seed_demo_seeds_active_thresholds_and_one_pending_sign_off_idempotently
     assert request.is_open and request.model.business_owner.username == "business_owner"
     assert pending.supersedes.status == ThresholdStatus.ACTIVE
     count = Threshold.objects.count()
-    assert seed_thresholds() == {"metrics": 0, "thresholds": 0, "pending sign-offs": 0}
+    assert seed_thresholds() == {"metrics": 0, "thresholds": 0, "threshold revisions submitted": 0}
     assert Threshold.objects.count() == count
     assert ApprovalRequest.objects.filter(kind="threshold_signoff", status="pending").count() == 1

@@ -1,10 +1,9 @@
-"""Print the demo address and the demo accounts (username, role, password) after ``make run``."""
+"""Print the demo address, the demo accounts (username, role, name, what waits for each) and
+the inventory's figures after ``make run``: every number read from the database."""
 
 from django.core.management.base import BaseCommand
 
-from apps.accounts.models import User
-from apps.core import roles
-from apps.demo.data.users import DEMO_USERS
+from apps.demo import selectors
 from apps.demo.passwords import demo_password
 
 DEMO_URL = "http://127.0.0.1:8000"
@@ -14,8 +13,18 @@ def _line(cells, widths) -> str:
     return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
 
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _waiting(n: int | None) -> str:
+    if n is None:
+        return "—"
+    return _plural(n, "sign-off") if n else "nothing"
+
+
 class Command(BaseCommand):
-    help = "Print the demo URL and the demo logins created by seed_demo."
+    help = "Print the demo URL, the demo logins with what waits for each, and the figures."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -23,28 +32,26 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        present = set(
-            User.objects.filter(username__in=[u.username for u in DEMO_USERS]).values_list(
-                "username", flat=True
-            )
-        )
-        password = demo_password()
-        rows = [
-            (u.username, roles.ROLE_LABELS[u.role], f"{u.first_name} {u.last_name}")
-            for u in DEMO_USERS
-            if u.username in present
-        ]
+        logins = selectors.demo_logins()
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"mlgov demo: {options['url']}"))
-        if not rows:
+        if not logins:
             self.stdout.write("No demo users yet: run `manage.py seed_demo` first.")
             return
-        widths = [max(len(r[i]) for r in [("Username", "Role", "Name"), *rows]) for i in range(3)]
-        header = ("Username", "Role", "Name")
+        header = ("Username", "Role", "Name", "Waiting in My approvals")
+        rows = [(u.username, u.role, u.name, _waiting(u.waiting)) for u in logins]
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         self.stdout.write(_line(header, widths))
         self.stdout.write("  ".join("-" * w for w in widths))
         for row in rows:
             self.stdout.write(_line(row, widths))
-        self.stdout.write(f"Password for every demo user: {password}")
-        self.stdout.write("(set MLGOV_DEMO_PASSWORD before the first `make run` to choose another)")
+        self.stdout.write(f"Password for every demo user: {demo_password()}")
+        f = selectors.demo_figures()
+        self.stdout.write(
+            f"Now: {_plural(f.models, 'model')} ({f.in_production} in production), "
+            f"{_plural(f.pending_requests, 'approval request')} waiting, "
+            f"{_plural(f.open_incidents, 'open incident')}, "
+            f"{_plural(f.overdue_reviews, 'overdue review')}, "
+            f"{_plural(f.open_findings, 'open finding')}."
+        )
         self.stdout.write("")

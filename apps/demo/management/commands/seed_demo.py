@@ -34,6 +34,8 @@ class Command(BaseCommand):
                 f"{exc.message} Run with the MLGOV_DEMO_PASSWORD the demo accounts were "
                 "created with."
             ) from exc
+        if options["verbosity"] < 1:
+            return  # `make run` prints the figures once, read from the database (demo_logins)
         created = ", ".join(f"{n} {kind}" for kind, n in result.created.items()) or "nothing"
         skipped = ", ".join(f"{n} {kind}" for kind, n in result.skipped.items()) or "nothing"
         self.stdout.write(self.style.SUCCESS(f"Demo data created: {created}."))
