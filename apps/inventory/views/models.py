@@ -4,6 +4,7 @@ lifecycle transitions, and the history tab."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 
@@ -17,10 +18,12 @@ from django.views.decorators.http import require_POST
 
 from apps.audit import selectors as audit_selectors
 from apps.core.errors import ApplicationError
+from apps.core.export_cells import local_date, local_time, person_name
 from apps.core.forms import add_application_error
 from apps.core.tabs import render_tab
 from apps.core.views import paginate, render_page, require_perm, role_required
 from apps.inventory import selectors, services
+from apps.inventory.choices import EUAIActClass, LifecycleStatus, ModelType, Origin, RiskTier
 from apps.inventory.filters import RegisteredModelFilter
 from apps.inventory.forms import RegisteredModelForm, TransitionForm
 from apps.inventory.models import RegisteredModel
@@ -72,33 +75,72 @@ def model_suggest(request):
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _text(value) -> str:
+def _text(value, zone=None) -> str:
     return "" if value is None else str(value)
 
 
-def _iso(value) -> str:
+def _iso(value, zone=None) -> str:
     return value.isoformat() if value else ""
 
 
-#: (heading, the ``values()`` column it reads, how the value is written).
+def _person(prefix: str) -> tuple[tuple[str, ...], object]:
+    """A person's full name (their username when they have none): three ``values()``
+    columns through the join the username column makes anyway."""
+    columns = (f"{prefix}__first_name", f"{prefix}__last_name", f"{prefix}__username")
+
+    def write(first, last, username, zone=None) -> str:
+        return person_name(first_name=first or "", last_name=last or "", username=username or "")
+
+    return columns, write
+
+
+def _label(choices) -> object:
+    labels = {value: str(label) for value, label in choices.choices}
+
+    def write(value, zone=None) -> str:
+        if value is None or value == "":
+            return "Not assessed" if choices is RiskTier else ""
+        return labels.get(value, str(value))
+
+    return write
+
+
+def _local(value, zone=None) -> str:
+    return local_time(value, zone or dt.UTC)
+
+
+#: (heading, the ``values()`` column(s) it reads, how they are written). Names, labels and
+#: readable times for people, each before the username, code or ISO time programs read;
+#: every heading of earlier exports keeps its values (see ``apps.reports.register``).
 CSV_COLUMNS = (
-    ("slug", "slug", _text),
-    ("name", "name", _text),
-    ("business_unit", "business_unit__name", _text),
-    ("owner", "owner__username", _text),
-    ("business_owner", "business_owner__username", _text),
-    ("validator", "validator__username", _text),
-    ("risk_tier", "risk_tier", _text),
-    ("eu_ai_act_class", "eu_ai_act_class", _text),
-    ("eu_annex_iii_point", "eu_annex_iii_point", _text),
-    ("status", "status", _text),
-    ("origin", "origin", _text),
-    ("vendor", "vendor", _text),
-    ("model_type", "model_type", _text),
-    ("algorithm", "algorithm", _text),
-    ("purpose", "purpose", _text),
-    ("next_review_date", "next_review_date", _iso),
-    ("updated_at", "updated_at", _iso),
+    ("slug", ("slug",), _text),
+    ("name", ("name",), _text),
+    ("business_unit", ("business_unit__name",), _text),
+    ("business_unit_code", ("business_unit__code",), _text),
+    ("owner_name", *_person("owner")),
+    ("owner", ("owner__username",), _text),
+    ("business_owner_name", *_person("business_owner")),
+    ("business_owner", ("business_owner__username",), _text),
+    ("validator_name", *_person("validator")),
+    ("validator", ("validator__username",), _text),
+    ("risk_tier_label", ("risk_tier",), _label(RiskTier)),
+    ("risk_tier", ("risk_tier",), _text),
+    ("eu_ai_act_class_label", ("eu_ai_act_class",), _label(EUAIActClass)),
+    ("eu_ai_act_class", ("eu_ai_act_class",), _text),
+    ("eu_annex_iii_point", ("eu_annex_iii_point",), _text),
+    ("status_label", ("status",), _label(LifecycleStatus)),
+    ("status", ("status",), _text),
+    ("origin_label", ("origin",), _label(Origin)),
+    ("origin", ("origin",), _text),
+    ("vendor", ("vendor",), _text),
+    ("model_type_label", ("model_type",), _label(ModelType)),
+    ("model_type", ("model_type",), _text),
+    ("algorithm", ("algorithm",), _text),
+    ("purpose", ("purpose",), _text),
+    ("next_review", ("next_review_date",), lambda value, zone=None: local_date(value)),
+    ("next_review_date", ("next_review_date",), _iso),
+    ("updated", ("updated_at",), _local),
+    ("updated_at", ("updated_at",), _iso),
 )
 
 
@@ -112,17 +154,19 @@ def csv_safe(value) -> str:
 CSV_CHUNK_ROWS = 500
 
 
-def _csv_rows(queryset) -> Iterator[str]:
+def _csv_rows(queryset, *, zone: dt.tzinfo = dt.UTC) -> Iterator[str]:
     """The register as CSV text, a chunk of rows at a time: plain ``values()`` tuples (no
-    model objects) read from a server-side cursor, cells made safe for spreadsheets."""
+    model objects) read from a server-side cursor, cells made safe for spreadsheets; times
+    for people in ``zone``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([heading for heading, _, _ in CSV_COLUMNS])
-    columns = [column for _, column, _ in CSV_COLUMNS]
-    writers = [write for _, _, write in CSV_COLUMNS]
+    columns = list(dict.fromkeys(c for _, read, _ in CSV_COLUMNS for c in read))
+    position = {column: i for i, column in enumerate(columns)}
+    cells_of = [(write, [position[c] for c in read]) for _, read, write in CSV_COLUMNS]
     rows = queryset.select_related(None).values_list(*columns)
     for n, row in enumerate(rows.iterator(chunk_size=2000), 1):
-        cells = [write(value) for write, value in zip(writers, row, strict=True)]
+        cells = [write(*(row[i] for i in at), zone=zone) for write, at in cells_of]
         writer.writerow(["'" + c if c.startswith(FORMULA_PREFIXES) else c for c in cells])
         if n % CSV_CHUNK_ROWS == 0:
             yield buffer.getvalue()
@@ -136,7 +180,9 @@ def model_export_csv(request):
     """The filtered inventory as CSV, streamed so a large register uses constant memory."""
     require_perm(request, "inventory.view_registeredmodel")
     filterset = _model_filterset(request)
-    response = StreamingHttpResponse(_csv_rows(filterset.qs), content_type="text/csv")
+    # The stream is written after the view returns: the user's zone is taken now.
+    zone = timezone.get_current_timezone()
+    response = StreamingHttpResponse(_csv_rows(filterset.qs, zone=zone), content_type="text/csv")
     stamp = timezone.localdate().strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="mlgov-inventory-{stamp}.csv"'
     return response
