@@ -32,6 +32,7 @@ Use::
 from __future__ import annotations
 
 import bisect
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -501,14 +502,15 @@ def _find_header(line: Sequence[Word], labels: Sequence[str]) -> tuple[float, ..
 
 
 def _is_row(line: Sequence[Word], columns: Sequence[float]) -> bool:
-    """A line whose words start at (at least three, or all) of the header's columns."""
+    """A line whose words start at most of the header's columns (three at least, or all
+    of them): the first line of a table row, whose cells all start at their column."""
     hits = {
         index
         for word in line
         for index, x in enumerate(columns)
         if abs(word.x0 - x) <= COLUMN_TOLERANCE
     }
-    return len(hits) >= min(3, len(columns))
+    return len(hits) >= min(max(3, math.ceil(0.6 * len(columns))), len(columns))
 
 
 def tables_without_header(

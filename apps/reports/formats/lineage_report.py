@@ -7,6 +7,7 @@ metadata; no database read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,27 @@ from django.template.loader import render_to_string
 from apps.reports.formats.lineage_svg import GraphIndex, model_link, model_svg
 from apps.reports.formats.openlineage import lineage_json_bytes
 from apps.reports.pdf import PRINT_CSS, PdfAttachment, render_pdf, stylesheet_text
+
+#: The stylesheet of the record reports (lineage, register, audit extract), after print.css.
+RECORDS_CSS = "reports/records.css"
+
+_ISO = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$")
+
+
+def when(value: str | None) -> dict | None:
+    """A UTC ISO time of the document (``2026-04-01T06:30:15Z``) split for people: the date
+    and the time, each printed whole. A value in another shape is shown as it is."""
+    if not value:
+        return None
+    match = _ISO.match(value)
+    if match is None:
+        return {"date": value, "time": ""}
+    return {"date": match[1], "time": match[2]}
+
+
+def _version_key(label: str) -> tuple:
+    """Versions in numeric order (2.13.0 after 2.9.0), text parts compared as text."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", label))
 
 
 def _sections(doc: Mapping[str, Any], *, links: bool) -> list[dict]:
@@ -42,13 +64,21 @@ def _sections(doc: Mapping[str, Any], *, links: bool) -> list[dict]:
             {
                 "model": index.by_id[center],
                 "svg": model_svg(doc, slug, links=links, index=index),
-                "versions": sorted(
-                    versions, key=lambda v: (v["details"]["created_at"] or "", v["label"])
-                )[::-1],
+                "versions": [
+                    {**v, "registered": when(v["details"]["created_at"])}
+                    for v in sorted(
+                        versions,
+                        key=lambda v: (v["details"]["created_at"] or "", _version_key(v["label"])),
+                        reverse=True,
+                    )
+                ],
                 "inputs": sorted(
                     inputs, key=lambda i: (i["version"]["label"], i["dataset"]["label"])
                 ),
-                "deployments": sorted(deployments, key=lambda d: d["id"]),
+                "deployments": [
+                    {**d, "deployed": when(d["details"]["deployed_at"])}
+                    for d in sorted(deployments, key=lambda d: d["id"])
+                ],
                 "upstream": [index.by_id[e["source"]] for e in links_of if e["target"] == center],
                 "downstream": [index.by_id[e["target"]] for e in links_of if e["source"] == center],
             }
@@ -66,7 +96,9 @@ def lineage_html(doc: Mapping[str, Any], meta: Mapping[str, Any], *, for_pdf: bo
         "for_pdf": for_pdf,
         "sections": _sections(doc, links=not for_pdf),
         "model_links": sum(1 for e in doc["edges"] if model_link(e)),
-        "print_css": "" if for_pdf else stylesheet_text(PRINT_CSS),
+        "print_css": (
+            "" if for_pdf else stylesheet_text(PRINT_CSS) + "\n" + stylesheet_text(RECORDS_CSS)
+        ),
         "title": (
             f"Lineage report: {doc['scope']['name']}"
             if doc["scope"]["model"]
@@ -84,4 +116,8 @@ def lineage_pdf(doc: Mapping[str, Any], meta: Mapping[str, Any]) -> bytes:
         description="Lineage graph and OpenLineage run events (JSON export)",
         mime="application/json",
     )
-    return render_pdf(lineage_html(doc, meta, for_pdf=True), attachments=[attachment])
+    return render_pdf(
+        lineage_html(doc, meta, for_pdf=True),
+        attachments=[attachment],
+        stylesheets=(RECORDS_CSS,),
+    )

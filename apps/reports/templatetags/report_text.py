@@ -1,0 +1,34 @@
+"""Template filters of the printed reports: identifiers kept whole on paper.
+
+A username, a slug or an e-mail address printed in a narrow table column must not be broken
+at an arbitrary letter ("schwarzenfe / ld"): ``breakable`` lets a line end only after one of
+its separators, so it breaks, if it must, where a reader sees the parts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+SEPARATORS = re.compile(r"([._@/-])")
+
+
+@register.filter
+def breakable(value) -> SafeString:
+    """``value`` escaped, with a line-break opportunity (``<wbr>``) after each of its
+    separators (``. _ @ / -``) and nowhere else."""
+    if value is None or value == "":
+        return mark_safe("")
+    parts = SEPARATORS.split(str(value))
+    out = []
+    for index, part in enumerate(parts):
+        out.append(escape(part))
+        if index % 2 == 1 and index < len(parts) - 1:
+            out.append("<wbr>")
+    # Every piece of user text above went through escape(); <wbr> is the only markup added.
+    return mark_safe("".join(out))  # noqa: S308
