@@ -375,13 +375,22 @@ class ModelVersionForm(forms.ModelForm):
 
 
 class VersionStageForm(forms.Form):
+    """Move a version to another stage; taking the production version out of production asks
+    for the password (an electronic signature, checked by the service)."""
+
     stage = forms.ChoiceField(label="Move to stage")
+    password = signature_password_field("taking this version out of production")
 
     def __init__(self, *args, version: ModelVersion, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stage"].choices = [
             (value, label) for value, label in VersionStage.choices if value != version.stage
         ]
+        self.signed = version.stage == VersionStage.PRODUCTION
+        if self.signed:
+            self.fields["password"].required = False  # the service says what is missing
+        else:
+            del self.fields["password"]
 
 
 class DeploymentForm(forms.Form):

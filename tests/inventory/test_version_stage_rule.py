@@ -1,9 +1,10 @@
 """Moving a version between stages: the service, the API and the browser give the same answer,
 for every role, every kind of version and every target stage.
 
-Each path is asked the same question about the same version, inside a savepoint rolled back
-after the answer, and the answers are compared with each other and with the rule written out
-here once more, independently of ``apps.inventory.rules.may_move_version``.
+Each path is asked the same question about the same version (with the right password: taking
+the production version out of production is signed, see test_views_versions.py), inside a
+savepoint rolled back after the answer, and the answers are compared with each other and
+with the rule written out here once more, independently of ``apps.inventory.rules.may_move_version``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from apps.core.errors import ApplicationError
 from apps.inventory import services
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, VersionStage
 from apps.inventory.models import ModelVersion
+from tests.approvals.helpers import PASSWORD
 from tests.factories import ModelVersionFactory, RegisteredModelFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +80,9 @@ def expected(persona: str, kind: Kind, target: str) -> str:
 
 def _by_service(user, version, target) -> str:
     try:
-        services.model_version_set_stage(actor=user.user, version=version, stage=target)
+        services.model_version_set_stage(
+            actor=user.user, version=version, stage=target, password=PASSWORD
+        )
     except PermissionDenied:
         return FORBIDDEN
     except ApplicationError:
@@ -91,7 +95,8 @@ def _by_api(user, version, target) -> str:
         "api:model-version-stage",
         kwargs={"model_slug": version.model.slug, "version": version.version},
     )
-    code = user.api.post(url, {"stage": target}, format="json").status_code
+    body = {"stage": target, "password": PASSWORD}
+    code = user.api.post(url, body, format="json").status_code
     return {200: MOVED, 403: FORBIDDEN, 400: REFUSED}.get(code, f"HTTP {code}")
 
 
@@ -99,7 +104,7 @@ def _by_browser(user, version, target) -> str:
     url = reverse(
         "inventory:version_stage", kwargs={"slug": version.model.slug, "version": version.version}
     )
-    code = user.browser.post(url, {"stage": target}).status_code
+    code = user.browser.post(url, {"stage": target, "password": PASSWORD}).status_code
     # A refused move shows the form again with its message (200); a move redirects.
     return {302: MOVED, 403: FORBIDDEN, 200: REFUSED}.get(code, f"HTTP {code}")
 

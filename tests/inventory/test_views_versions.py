@@ -211,3 +211,43 @@ def test_version_detail_query_count_is_constant(
     # 14: includes the navigation's count of approvals waiting for the validator.
     with django_assert_max_num_queries(14):
         assert client.get(url("version_detail", version="1.0")).status_code == 200
+
+
+# --- taking the production version out of production is signed ---------------------------
+
+
+def test_taking_the_production_version_out_of_production_is_signed(client, validator):
+    from apps.audit.models import AuditEvent
+    from tests.approvals.helpers import PASSWORD
+
+    model = RegisteredModelFactory(
+        slug="stepped-back", status=LifecycleStatus.VALIDATION, risk_tier=2
+    )
+    live = ModelVersionFactory(
+        model=model, version="3.0.0", stage=VersionStage.PRODUCTION, approved_at=timezone.now()
+    )
+    client.force_login(validator)
+    page = client.get(url("version_detail", slug=model.slug, version="3.0.0")).content.decode()
+    assert 'name="password"' in page and 'data-confirm-field="stage"' in page
+    stage_url = url("version_stage", slug=model.slug, version="3.0.0")
+    refused = client.post(stage_url, {"stage": "archived", "password": "not-mine"})
+    assert refused.status_code == 200
+    assert b"The password is not correct" in refused.content
+    live.refresh_from_db()
+    assert live.stage == VersionStage.PRODUCTION
+    assert AuditEvent.objects.filter(action="signature_failed", object_id=str(live.pk)).exists()
+    moved = client.post(stage_url, {"stage": "archived", "password": PASSWORD})
+    assert moved.status_code == 302
+    live.refresh_from_db()
+    assert live.stage == VersionStage.ARCHIVED
+    event = AuditEvent.objects.filter(action="transition", object_id=str(live.pk)).get()
+    assert "Signed electronically by" in event.message
+
+
+def test_other_stage_moves_ask_for_no_password(client, model_owner, owned_model):
+    ModelVersionFactory(model=owned_model, version="0.1.0")
+    client.force_login(model_owner)
+    page = client.get(url("version_detail", version="0.1.0")).content.decode()
+    assert 'name="password"' not in page
+    response = client.post(url("version_stage", version="0.1.0"), {"stage": "staging"})
+    assert response.status_code == 302

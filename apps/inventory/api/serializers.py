@@ -469,6 +469,16 @@ class ModelVersionUpdateSerializer(ModelVersionSerializer):
 
 class StageSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=VersionStage.choices)
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Your password again, the electronic signature that taking the production "
+        "version out of production needs.",
+    )
 
 
 # --- datasets ----------------------------------------------------------------------------

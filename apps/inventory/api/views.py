@@ -248,17 +248,29 @@ class ModelVersionViewSet(
         description="Development, staging or archived. An unapproved version is moved by its "
         "model's owner, developers or an administrator; an approved one by a validator or an "
         "administrator. Production is reached only through an approved promotion request: "
-        "asking for it here answers 400 with that pointer.",
+        "asking for it here answers 400 with that pointer. Taking the production version out "
+        "of production is signed as an approval decision is: re-enter your password (a wrong "
+        "one answers 400 and counts toward the sign-in lockout; a locked account answers 429).",
         request=s.StageSerializer,
-        responses=s.ModelVersionSerializer,
+        responses={
+            200: s.ModelVersionSerializer,
+            429: OpenApiResponse(description="Account locked after repeated wrong passwords."),
+        },
     )
     @action(detail=True, methods=["post"])
     def stage(self, request, model_slug=None, version=None):
         obj = self.get_object()
         body = s.StageSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        target = body.validated_data["stage"]
-        obj = services.model_version_set_stage(actor=request.user, version=obj, stage=target)
+        try:
+            obj = services.model_version_set_stage(
+                actor=request.user,
+                version=obj,
+                http_request=request._request,
+                **body.validated_data,
+            )
+        except LockedOut as exc:
+            raise Throttled(wait=exc.retry_after, detail=exc.message) from exc
         return self._respond(obj)
 
 

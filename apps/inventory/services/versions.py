@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from apps.accounts.services import SignatureAttempt, password_reauthenticate
 from apps.audit import diff
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record, audited_update
@@ -172,15 +173,39 @@ def _replace_datasets(
     )
 
 
-@transaction.atomic
-def model_version_set_stage(*, actor, version: ModelVersion, stage: str) -> ModelVersion:
+def model_version_set_stage(
+    *, actor, version: ModelVersion, stage: str, password: str = "", http_request=None
+) -> ModelVersion:
     """Move a version between development, staging and archived. Production is reached only
     through an approved promotion (see ``promote_version``).
 
     Who may is ``rules.may_move_version``, asked in the same order as the API and the
     browser: may the actor move this version at all, then is the move allowed, then may the
-    actor make this particular move.
+    actor make this particular move. Taking a version out of the production stage changes
+    what serves, so it is signed as an approval decision is (``password``, checked outside
+    any transaction once the move is known to be allowed).
     """
+    signed = False
+    if version.stage == VersionStage.PRODUCTION:
+        _set_stage_checked(actor=actor, version=version, stage=stage, dry_run=True)
+        password_reauthenticate(
+            user=actor,
+            password=password,
+            http_request=http_request,
+            signature=SignatureAttempt(
+                obj=version,
+                model_ref=version.model_id,
+                description=f"moving production version {version.version} to {stage}",
+            ),
+        )
+        signed = True
+    return _set_stage_checked(actor=actor, version=version, stage=stage, signed=signed)
+
+
+@transaction.atomic
+def _set_stage_checked(
+    *, actor, version: ModelVersion, stage: str, dry_run: bool = False, signed: bool = False
+) -> ModelVersion:
     version = (
         ModelVersion.objects.select_for_update(of=("self",))
         .select_related("model")
@@ -209,7 +234,15 @@ def model_version_set_stage(*, actor, version: ModelVersion, stage: str) -> Mode
         raise ApplicationError(message, field_errors={"stage": [message]})
     if not inventory_rules.may_move_version(actor, version, stage):
         raise PermissionDenied(f"You are not allowed to move this version to {stage}.")
-    return _set_stage(actor=actor, version=version, stage=stage)
+    if dry_run:
+        return version
+    if version.stage == VersionStage.PRODUCTION and not signed:
+        message = f"Version {version.version} went into production meanwhile; confirm again."
+        raise ApplicationError(message, field_errors={"stage": [message]})
+    signature = (
+        f"Signed electronically by {actor.get_username()} (password re-entered)." if signed else ""
+    )
+    return _set_stage(actor=actor, version=version, stage=stage, message=signature)
 
 
 def _set_stage(*, actor, version: ModelVersion, stage: str, message: str = "") -> ModelVersion:

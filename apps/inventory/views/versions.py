@@ -113,7 +113,11 @@ def version_stage(request, slug: str, version: str):
     if form.is_valid():
         try:
             obj = services.model_version_set_stage(
-                actor=request.user, version=obj, stage=form.cleaned_data["stage"]
+                actor=request.user,
+                version=obj,
+                stage=form.cleaned_data["stage"],
+                password=form.cleaned_data.get("password") or "",
+                http_request=request,
             )
         except ApplicationError as exc:
             add_application_error(form, exc)
