@@ -4,7 +4,8 @@ for every role, every kind of version and every target stage.
 Each path is asked the same question about the same version (with the right password: taking
 the production version out of production is signed, see test_views_versions.py), inside a
 savepoint rolled back after the answer, and the answers are compared with each other and
-with the rule written out here once more, independently of ``apps.inventory.rules.may_move_version``.
+with the rule written out here once more, independently of
+``apps.inventory.rules.may_move_version``.
 """
 
 from __future__ import annotations
