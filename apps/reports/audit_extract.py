@@ -25,6 +25,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
 from django.template.loader import render_to_string
@@ -38,15 +39,22 @@ from apps.audit.chain import (
     compute_hash,
     format_time,
 )
+from apps.audit.kinds import type_label
 from apps.audit.models import AuditEvent
 from apps.core import clock
+from apps.core.export_cells import local_time, person_name
 from apps.inventory.models import RegisteredModel
 from apps.reports.lineage import iso
 from apps.reports.register import csv_bytes
 
+#: Columns for people, after those programs read: the time in the reader's zone, the
+#: actor's name, the action and the object's type by their names.
+READABLE_COLUMNS = ("occurred_at_local", "actor_name", "action_label", "object_type_label")
+
 #: CSV columns: every field the hash covers (so the chain can be recomputed from the file),
-#: then the event's own hash and the two checks.
-CSV_COLUMNS = (*HASHED_FIELDS, "hash", "hash_ok", "linked")
+#: the event's own hash and the two checks, then the same event for people (appended, so
+#: the columns a verifier reads keep their places).
+CSV_COLUMNS = (*HASHED_FIELDS, "hash", "hash_ok", "linked", *READABLE_COLUMNS)
 
 #: At most this many problems are listed one by one; the counts cover all of them.
 PROBLEMS_SHOWN = 50
@@ -179,11 +187,30 @@ def _checks(verification: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
     return {c["sequence"]: c for c in verification.get("events", [])}
 
 
-def extract_csv(events: Sequence[AuditEvent], verification: Mapping[str, Any]) -> bytes:
+def _actor_names(events: Sequence[AuditEvent]) -> dict[int, str]:
+    """The actors' names (one query, however many events)."""
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    if not ids:
+        return {}
+    return {
+        u.pk: person_name(first_name=u.first_name, last_name=u.last_name, username=u.username)
+        for u in get_user_model()
+        .objects.filter(pk__in=ids)
+        .only("pk", "username", "first_name", "last_name")
+    }
+
+
+def extract_csv(
+    events: Sequence[AuditEvent], verification: Mapping[str, Any], *, zone: dt.tzinfo = dt.UTC
+) -> bytes:
     """The extract as CSV (UTF-8 with BOM, CRLF; formula-safe like the register, see
     ``register.csv_text``): every hashed field in the form it is hashed (times in UTC with
-    microseconds, ``changes`` as canonical JSON), the hash, and each event's two checks."""
+    microseconds, ``changes`` as canonical JSON), the hash, and each event's two checks;
+    then for people the time in ``zone``, the actor's name (their username for someone
+    since deleted), the action and the object type by their names."""
     checks = _checks(verification)
+    names = _actor_names(events)
+    actions = dict(AuditEvent.Action.choices)
     rows = []
     for event in events:
         check = checks.get(event.sequence, {})
@@ -206,6 +233,10 @@ def extract_csv(events: Sequence[AuditEvent], verification: Mapping[str, Any]) -
                 event.hash,
                 bool(check.get("hash_ok")),
                 bool(check.get("linked")),
+                local_time(event.occurred_at, zone),
+                names.get(event.actor_id, event.actor_username),
+                str(actions.get(event.action, event.action)),
+                type_label(event.object_type),
             ]
         )
     return csv_bytes(CSV_COLUMNS, rows)
@@ -236,14 +267,19 @@ def extract_html(
 
 
 def extract_pdf(
-    events: Sequence[AuditEvent], verification: Mapping[str, Any], meta: Mapping[str, Any]
+    events: Sequence[AuditEvent],
+    verification: Mapping[str, Any],
+    meta: Mapping[str, Any],
+    *,
+    zone: dt.tzinfo = dt.UTC,
 ) -> bytes:
-    """PDF/A-3b of the extract with the verification printed; the CSV attached."""
+    """PDF/A-3b of the extract with the verification printed; the CSV attached (its times
+    for people in ``zone``)."""
     from apps.reports.pdf import PdfAttachment, render_pdf
 
     attachment = PdfAttachment(
         name="audit-extract.csv",
-        data=extract_csv(events, verification),
+        data=extract_csv(events, verification, zone=zone),
         description="The extracted audit events as CSV (UTF-8 with BOM)",
         mime="text/csv",
     )

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core import clock
+from apps.core.export_cells import zone_of
 from apps.core.roles import ROLE_LABELS, roles_of
 from apps.reports.choices import KIND_FORMATS, ReportFormat, ReportKind
 
@@ -232,9 +233,10 @@ def _audit_extract(*, user, model, fmt, scope_params, as_of, meta) -> bytes:
     events, verification = audit_extract.extract_events(
         user=user, model=model, start=start, end=end
     )
+    zone = zone_of(user)  # times for people in the reader's zone (the hashed ones stay UTC)
     if fmt == F.CSV:
-        return audit_extract.extract_csv(events, verification)
-    return audit_extract.extract_pdf(events, verification, meta)
+        return audit_extract.extract_csv(events, verification, zone=zone)
+    return audit_extract.extract_pdf(events, verification, meta, zone=zone)
 
 
 def generate(*, kind, fmt, model, scope_params, as_of, meta, user) -> Output:

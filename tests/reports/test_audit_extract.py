@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from apps.audit.chain import compute_hash
+from apps.audit.chain import HASHED_FIELDS, compute_hash
 from apps.audit.services import audit_record
 from apps.reports import audit_extract
 from tests.audit.tamper import forge_message
@@ -221,3 +221,36 @@ def test_it_verifies_the_chain_from_the_last_proven_point_only(
     assert verification["ok"] is True
     assert verification["chain"]["count"] == 1  # only the event after the proven point
     assert verification["chain_base"]["sequence"] == events["second"].sequence
+
+
+def test_its_csv_adds_the_event_for_people_after_the_columns_programs_read(
+    auditor, admin_user, owned_model, events
+):
+    import zoneinfo
+
+    from apps.core.export_cells import local_time
+
+    admin_user.first_name, admin_user.last_name = "Ada", "Lovelace"
+    admin_user.save(update_fields=["first_name", "last_name"])
+    extracted, verification = audit_extract.extract_events(user=auditor, model=owned_model)
+    zone = zoneinfo.ZoneInfo("Europe/Stockholm")
+    data = audit_extract.extract_csv(extracted, verification, zone=zone)
+    table = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    header = list(table[0])
+    # the verifier's columns first, in their places; the readable ones after them
+    assert header == [*HASHED_FIELDS, "hash", "hash_ok", "linked", *audit_extract.READABLE_COLUMNS]
+    assert audit_extract.READABLE_COLUMNS == (
+        "occurred_at_local",
+        "actor_name",
+        "action_label",
+        "object_type_label",
+    )
+    first = next(r for r in table if int(r["sequence"]) == events["first"].sequence)
+    assert first["occurred_at_local"] == local_time(events["first"].occurred_at, zone)
+    assert first["occurred_at_local"].endswith(("CET", "CEST"))
+    assert first["occurred_at"].endswith("Z") or "+00:00" in first["occurred_at"]
+    assert first["actor_name"] == "Ada Lovelace"
+    assert first["actor_username"] == "ada.admin"
+    assert first["action_label"] == "Updated" and first["action"] == "update"
+    assert first["object_type_label"] == "Registered model"
+    assert first["object_type"] == "inventory.registeredmodel"
