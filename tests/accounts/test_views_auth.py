@@ -48,6 +48,26 @@ def test_it_rejects_a_wrong_password_with_a_message(client, validator):
     assert b"correct username and password" in response.content
 
 
+def test_a_failed_sign_in_says_only_why(client, validator):
+    """Nothing was being saved: the message is the reason, without "could not be saved"."""
+    response = client.post(
+        reverse("accounts:login"), {"username": validator.username, "password": "wrong"}
+    )
+    text = response.content.decode()
+    assert "could not be saved" not in text
+    assert "Please correct the fields" not in text
+    assert 'role="alert"' in text and "correct username and password" in text
+
+
+def test_other_forms_keep_their_heading(client, validator):
+    client.force_login(validator)
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": "wrong", "new_password1": "x", "new_password2": "y"},
+    )
+    assert b"Please correct the fields marked below." in response.content
+
+
 def test_it_locks_out_after_repeated_failures(client, validator, settings):
     for _ in range(axes_failure_limit()):
         client.post(reverse("accounts:login"), {"username": validator.username, "password": "x"})
