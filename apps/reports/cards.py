@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.conf import settings
 from django.template.loader import render_to_string
 
 from apps.monitoring import charts
@@ -29,8 +31,13 @@ JSON_NAME = "model-card.json"
 
 CHART_DAYS = 90
 CHART_HEIGHT = 220
-#: Changes printed in the card, newest first. The snapshot holds up to 200, all of them in the
-#: attached JSON; the complete trail is the audit extract. Also bounds the card's length.
+#: Drift metrics are many per run (a score and a PSI per column): smaller charts, two a row.
+DRIFT_CHART_HEIGHT = 170
+#: Metric names of the drift runs' series (charted in the Drift section).
+DRIFT_PREFIX = "drift."
+#: Governance changes printed in the card, newest first. The snapshot holds up to 200, all of
+#: them in the attached JSON; the complete trail is the audit extract. Automated events are
+#: counted per kind, not listed. Also bounds the card's length.
 CHANGES_SHOWN = 50
 #: Versions printed in full besides every version in production or staging: the newest. The
 #: older ones are counted per stage with their dates; all of them are in the attached JSON,
@@ -57,16 +64,17 @@ SECTIONS = (
     ("production", "Production version"),
     ("versions", "All versions"),
     ("deployments", "Deployments and dependencies"),
-    ("metrics", "Metrics against signed thresholds"),
+    ("lineage", "Lineage"),
+    ("metrics", "Metrics and signed thresholds"),
     ("drift", "Drift"),
-    ("approvals", "Approvals"),
+    ("approvals", "Approvals and signed decisions"),
     ("incidents", "Incidents"),
     ("reviews", "Reviews and findings"),
     ("considerations", "Limitations, assumptions, ethics, explainability and oversight"),
     ("changes", "Change history"),
     ("coverage", "Regulatory coverage"),
     ("generation", "Generation metadata"),
-    ("signoff", "Sign-off"),
+    ("signoff", "Review of this card"),
 )
 
 STATE_LABELS = {
@@ -136,48 +144,135 @@ def _pairs(mapping) -> list[tuple[str, str]]:
     return pairs
 
 
-def _metric_chart(metric: dict, index: int, as_of: datetime) -> charts.Chart | None:
-    """The 90-day chart of one metric with its threshold's bands, or None without points."""
-    points = [p for p in metric.get("series") or [] if p and p[1] is not None]
-    if not points:
+def _bands(threshold: dict | None) -> charts.Bands | None:
+    threshold = threshold or {}
+    if threshold.get("warning_bound") is None or threshold.get("critical_bound") is None:
         return None
-    x = np.array([parse_time(t).timestamp() for t, _ in points], dtype=float)
-    y = np.array([float(v) for _, v in points], dtype=float)
-    threshold = metric.get("threshold") or {}
-    bands = None
-    if threshold.get("warning_bound") is not None and threshold.get("critical_bound") is not None:
-        bands = charts.Bands(
-            direction=threshold.get("direction") or "below",
-            warning=float(threshold["warning_bound"]),
-            critical=float(threshold["critical_bound"]),
-            label=f"Threshold #{threshold.get('id')}",
-        )
-    label = f"version {metric['version']}" if metric.get("version") else "all versions"
-    if metric.get("segment"):
-        label += f", {metric['segment']}"
-    start = min(as_of - timedelta(days=CHART_DAYS), parse_time(points[0][0]))
-    end = max(as_of, parse_time(points[-1][0]))
-    return charts.build_chart(
-        chart_id=f"card-metric-{index}",
-        title=metric.get("metric") or "",
-        unit=metric.get("unit") or "",
-        series=[charts.Series(label=label, x=x, y=y)],
-        start=start,
-        end=end,
-        bands=bands,
-        height=CHART_HEIGHT,
+    return charts.Bands(
+        direction=threshold.get("direction") or "below",
+        warning=float(threshold["warning_bound"]),
+        critical=float(threshold["critical_bound"]),
+        label=f"Threshold #{threshold.get('id')}",
     )
 
 
+def _chart(
+    chart_id: str,
+    metric: dict,
+    lines: list[tuple[str, list]],
+    as_of: datetime,
+    *,
+    bands: charts.Bands | None = None,
+    height: int = CHART_HEIGHT,
+) -> charts.Chart | None:
+    """The 90-day chart of one metric: a line per (label, daily points), the threshold's
+    bands when it has one; None without points."""
+    series, times = [], []
+    for label, raw in lines:
+        points = sorted((p for p in raw or [] if p and p[1] is not None), key=lambda p: p[0])
+        if not points:
+            continue
+        x = np.array([parse_time(t).timestamp() for t, _ in points], dtype=float)
+        y = np.array([float(v) for _, v in points], dtype=float)
+        series.append(charts.Series(label=label, x=x, y=y))
+        times += [points[0][0], points[-1][0]]
+    if not series:
+        return None
+    start = min(as_of - timedelta(days=CHART_DAYS), parse_time(min(times)))
+    end = max(as_of, parse_time(max(times)))
+    return charts.build_chart(
+        chart_id=chart_id,
+        title=metric.get("metric") or "",
+        unit=metric.get("unit") or "",
+        series=series,
+        start=start,
+        end=end,
+        bands=bands,
+        height=height,
+    )
+
+
+def _scope(metric: dict) -> str:
+    label = f"version {metric['version']}" if metric.get("version") else "all versions"
+    if metric.get("segment"):
+        label += f", {metric['segment']}"
+    return label
+
+
+def _overall_threshold(snapshot: dict, name: str, versions: list[str]) -> dict | None:
+    """The threshold drawn on an observed metric's chart: that of the metric over all
+    segments, model-wide first, else the one of its newest charted version."""
+    own = [
+        m for m in snapshot.get("metrics") or [] if m.get("metric") == name and not m.get("segment")
+    ]
+    chosen = next((m for m in own if not m.get("version")), None)
+    if chosen is None:
+        chosen = next((m for v in reversed(versions) for m in own if m.get("version") == v), None)
+    return chosen
+
+
 def _metrics(snapshot: dict, as_of: datetime) -> list[dict]:
+    """The thresholds' rows; a thresholded series of one segment is charted with them."""
     rows = []
     for index, metric in enumerate(snapshot.get("metrics") or []):
         shown = _display(metric)
         shown["state_label"] = STATE_LABELS.get(metric.get("state"), metric.get("state") or "")
-        rows.append(
-            {"m": shown, "state": metric.get("state"), "chart": _metric_chart(metric, index, as_of)}
-        )
+        rows.append({"m": shown, "state": metric.get("state"), "index": index})
     return rows
+
+
+def _metric_charts(snapshot: dict, as_of: datetime) -> tuple[list[dict], list[dict]]:
+    """Every metric observed in the chart's days, charted: one chart a metric over all
+    segments with a line per version and its threshold's bands when it has one (the
+    performance metrics), then the thresholded series of single segments; and the drift
+    runs' series, apart. Each entry: what the chart shows and the chart."""
+    performance, drift = [], []
+    for index, observed in enumerate(snapshot.get("observed_metrics") or []):
+        name = observed.get("metric") or ""
+        versions = [v.get("version") or "" for v in observed.get("versions") or []]
+        threshold_entry = _overall_threshold(snapshot, name, versions)
+        is_drift = name.startswith(DRIFT_PREFIX)
+        chart = _chart(
+            f"card-observed-{index}",
+            observed,
+            [(f"version {v.get('version')}", v.get("series")) for v in observed["versions"]],
+            as_of,
+            bands=None if threshold_entry is None else _bands(threshold_entry.get("threshold")),
+            height=DRIFT_CHART_HEIGHT if is_drift else CHART_HEIGHT,
+        )
+        if chart is None:
+            continue
+        entry = {
+            "metric": name,
+            "description": observed.get("description") or "",
+            "scope": "all segments, " + ", ".join(f"version {v}" for v in versions),
+            "threshold": _display(threshold_entry["threshold"]) if threshold_entry else None,
+            "chart": chart,
+        }
+        (drift if is_drift else performance).append(entry)
+    charted = {c["metric"] for c in performance}
+    for index, metric in enumerate(snapshot.get("metrics") or []):
+        if not metric.get("segment") and metric.get("metric") in charted:
+            continue  # charted above with the metric's other versions
+        chart = _chart(
+            f"card-metric-{index}",
+            metric,
+            [(_scope(metric), metric.get("series"))],
+            as_of,
+            bands=_bands(metric.get("threshold")),
+        )
+        performance.append(
+            {
+                "metric": metric.get("metric") or "",
+                "description": metric.get("description") or "",
+                "scope": _scope(metric),
+                "threshold": _display(metric.get("threshold") or {}),
+                "chart": chart,
+            }
+        )
+    # The metrics a signed threshold watches first, then the others, by name.
+    performance.sort(key=lambda c: (c["threshold"] is None, c["metric"], c["scope"]))
+    return performance, drift
 
 
 def _drift(snapshot: dict) -> dict | None:
@@ -288,6 +383,200 @@ def _deployments(snapshot: dict, shown: list[dict]) -> dict:
     }
 
 
+# --- lineage ----------------------------------------------------------------------------------
+
+LINEAGE_NODE_WIDTH = 170
+LINEAGE_COLUMN_GAP = 44
+LINEAGE_LINE = 12
+LINEAGE_LABEL_CHARS = 26
+LINEAGE_TOP = 26
+LINEAGE_ROW_GAP = 10
+#: Nodes drawn per column; the tables above list every one.
+LINEAGE_PER_COLUMN = 8
+LINEAGE_COLUMNS = ("Data and upstream models", "Versions", "Deployments", "Consumers")
+LINEAGE_COLOURS = {
+    "dataset": ("#e6eef7", "#1f4e79"),
+    "model": ("#efe8f7", "#5b3b8a"),
+    "version": ("#fdf3dc", "#8a5a00"),
+    "production": ("#1f4e79", "#1f4e79"),
+    "deployment": ("#e5f3ea", "#1e6b3a"),
+    "consumer": ("#f3f5f8", "#4a5565"),
+}
+
+
+def _lineage_versions(snapshot: dict) -> list[dict]:
+    """The versions drawn: those in production or staging, else the newest."""
+    versions = snapshot.get("versions") or []
+    current = [v for v in versions if v.get("stage") in CURRENT_STAGES]
+    return (current or versions[:1])[:LINEAGE_PER_COLUMN]
+
+
+def _consumers(text: str) -> list[str]:
+    """The downstream consumers written as a list ("a; b" or one a line)."""
+    parts = re.split(r"[;\n]+", text or "")
+    return [p.strip().rstrip(".").strip() for p in parts if p.strip().rstrip(".").strip()]
+
+
+def _lineage(snapshot: dict) -> dict | None:
+    """The model's lineage drawn from the snapshot: data and upstream models → the current
+    versions → their deployments → the models and consumers it feeds. Boxes wrap their
+    labels (never clipped); each column draws at most ``LINEAGE_PER_COLUMN`` boxes."""
+    versions = _lineage_versions(snapshot)
+    if not versions and not (snapshot.get("dependencies") or {}).get("upstream"):
+        return None
+    columns: list[list[dict]] = [[], [], [], []]
+    edges: list[tuple[str, str, str]] = []
+    deps = snapshot.get("dependencies") or {}
+    datasets: dict[str, dict] = {}
+    for version in versions:
+        vid = f"v:{version.get('version')}"
+        stage = version.get("stage") or ""
+        columns[1].append(
+            {
+                "id": vid,
+                "label": f"{snapshot['model'].get('name')} {version.get('version')}",
+                "caption": version.get("stage_label") or stage,
+                "kind": "production" if stage == "production" else "version",
+            }
+        )
+        for d in version.get("datasets") or []:
+            key = f"d:{d.get('slug') or d.get('name')}"
+            datasets.setdefault(key, d)
+            edges.append((key, vid, d.get("role") or ""))
+    for key, d in datasets.items():
+        columns[0].append(
+            {
+                "id": key,
+                "label": d.get("name") or d.get("slug") or "",
+                "caption": f"dataset {d.get('version') or ''}".strip(),
+                "kind": "dataset",
+            }
+        )
+    main = columns[1][0]["id"] if columns[1] else None
+    for up in deps.get("upstream") or []:
+        key = f"m:{up.get('slug')}"
+        columns[0].append(
+            {"id": key, "label": up.get("name") or "", "caption": "model", "kind": "model"}
+        )
+        if main:
+            edges.append((key, main, "feeds"))
+    shown_versions = {node["id"] for node in columns[1]}
+    live = [
+        d
+        for d in snapshot.get("deployments") or []
+        if f"v:{d.get('version')}" in shown_versions and d.get("status") != "retired"
+    ]
+    for index, d in enumerate(live[:LINEAGE_PER_COLUMN]):
+        key = f"dep:{index}"
+        columns[2].append(
+            {
+                "id": key,
+                "label": f"{d.get('environment_label')} {d.get('version')}",
+                "caption": d.get("status_label") or "",
+                "kind": "deployment",
+            }
+        )
+        edges.append((f"v:{d.get('version')}", key, "deployed_as"))
+    feeders = [n["id"] for n in columns[2]] or ([main] if main else [])
+    consumers = [
+        ("m:" + (d.get("slug") or ""), d.get("name") or "", "model", "model")
+        for d in deps.get("downstream") or []
+    ] + [
+        (f"c:{i}", text, "consumer", "consumer")
+        for i, text in enumerate(_consumers(snapshot["model"].get("downstream_consumers") or ""))
+    ]
+    for key, label, caption, kind in consumers:
+        columns[3].append({"id": key, "label": label, "caption": caption, "kind": kind})
+        edges += [(source, key, "feeds") for source in feeders[:1]]
+    return _lineage_layout(columns, edges)
+
+
+def _lineage_layout(columns: list[list[dict]], edges: list[tuple[str, str, str]]) -> dict:
+    placed: dict[str, dict] = {}
+    more = []
+    heights = []
+    for col, column in enumerate(columns):
+        y = LINEAGE_TOP
+        more.append(max(0, len(column) - LINEAGE_PER_COLUMN))
+        for node in column[:LINEAGE_PER_COLUMN]:
+            lines = textwrap.wrap(node["label"], LINEAGE_LABEL_CHARS)[:3] or [""]
+            height = 10 + LINEAGE_LINE * (len(lines) + 1)
+            fill, stroke = LINEAGE_COLOURS[node["kind"]]
+            x = 4 + col * (LINEAGE_NODE_WIDTH + LINEAGE_COLUMN_GAP)
+            placed[node["id"]] = {
+                **node,
+                "x": x,
+                "y": y,
+                "height": height,
+                "fill": fill,
+                "stroke": stroke,
+                "text": "#ffffff" if node["kind"] == "production" else "#1c2430",
+                "lines": [
+                    {"text": line, "y": y + 4 + LINEAGE_LINE * (i + 1)}
+                    for i, line in enumerate(lines)
+                ],
+                "caption_y": y + 4 + LINEAGE_LINE * (len(lines) + 1),
+            }
+            y += height + LINEAGE_ROW_GAP
+        heights.append(y)
+    paths = []
+    for source, target, kind in edges:
+        a, b = placed.get(source), placed.get(target)
+        if a is None or b is None:
+            continue
+        x1, y1 = a["x"] + LINEAGE_NODE_WIDTH, a["y"] + a["height"] / 2
+        x2, y2 = b["x"] - 5, b["y"] + b["height"] / 2
+        if kind == "evaluated_on":
+            y1, y2 = y1 + 5, y2 + 5
+        mid = (x1 + x2) / 2
+        paths.append(
+            {
+                "kind": kind.replace("_", " "),
+                "dashed": kind == "evaluated_on",
+                "d": f"M{x1:.0f},{y1:.0f} C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}",
+                "label": f"{a['label']} {kind.replace('_', ' ')} {b['label']}",
+            }
+        )
+    step = LINEAGE_NODE_WIDTH + LINEAGE_COLUMN_GAP
+    return {
+        "nodes": list(placed.values()),
+        "edges": paths,
+        "titles": [{"x": 4 + i * step, "text": t} for i, t in enumerate(LINEAGE_COLUMNS)],
+        "more": [{"x": 4 + i * step, "count": n} for i, n in enumerate(more) if n],
+        "node_width": LINEAGE_NODE_WIDTH,
+        "width": 8 + 4 * LINEAGE_NODE_WIDTH + 3 * LINEAGE_COLUMN_GAP,
+        "height": max(heights) + (14 if any(more) else 0),
+        "more_y": max(heights) + 6,
+    }
+
+
+def _history(snapshot: dict, shown: list[dict]) -> dict:
+    """The change history, governance first: the governance events printed and the
+    automated ones counted per kind with their period."""
+    automated = []
+    for group in snapshot.get("automated_activity") or []:
+        automated.append(
+            {
+                "label": group.get("label") or group.get("object_type") or "",
+                "events": group.get("events") or 0,
+                "objects": group.get("objects") or 0,
+                "first": display_time(group.get("first_at") or ""),
+                "last": display_time(group.get("last_at") or ""),
+            }
+        )
+    return {
+        "changes": shown[:CHANGES_SHOWN],
+        "total": len(shown),
+        "automated": automated,
+        "automated_total": sum(g["events"] for g in automated),
+    }
+
+
+def organisation_name() -> str:
+    """The organisation named on the cover (``MLGOV_ORGANISATION_NAME``; empty: none)."""
+    return (getattr(settings, "MLGOV_ORGANISATION_NAME", "") or "").strip()
+
+
 def card_context(snapshot: dict, meta: dict, *, for_pdf: bool) -> dict:
     """Everything ``card.html`` draws."""
     as_of = parse_time(snapshot["as_of"])
@@ -308,6 +597,7 @@ def card_context(snapshot: dict, meta: dict, *, for_pdf: bool) -> dict:
         item["source_pairs"] = [(name, sources.get(name, "")) for name in frameworks]
     model = snapshot["model"]
     versions, older_versions, older_versions_total = _versions(snapshot, shown["versions"])
+    performance_charts, drift_charts = _metric_charts(snapshot, as_of)
     context = {
         "for_pdf": for_pdf,
         "s": shown,
@@ -322,9 +612,12 @@ def card_context(snapshot: dict, meta: dict, *, for_pdf: bool) -> dict:
         "versions_total": len(shown["versions"]),
         "approvals": _approvals(snapshot, shown["approvals"]),
         "deployments": _deployments(snapshot, shown["deployments"]),
-        "changes": shown["changes"][:CHANGES_SHOWN],
-        "changes_total": len(shown["changes"]),
+        "history": _history(snapshot, shown["changes"]),
         "metrics": _metrics(snapshot, as_of),
+        "metric_charts": performance_charts,
+        "drift_charts": drift_charts,
+        "lineage": _lineage(snapshot),
+        "organisation": organisation_name(),
         "drift": _drift(snapshot),
         "coverage": shown_coverage,
         "coverage_frameworks": frameworks,

@@ -196,6 +196,35 @@ METRICS = [
     },
 ]
 
+#: Every metric observed over all segments in the chart's days, thresholded or not: auc (the
+#: thresholded one, on two versions), precision (no threshold, falling) and a drift score.
+OBSERVED_METRICS = [
+    {
+        "metric": "auc",
+        "description": "Area under the ROC curve on labelled deliveries of the past week.",
+        "unit": "",
+        "direction": "higher_is_better",
+        "versions": [
+            {"version": "2.0.0", "series": _series(0.84, 0.001, 3)},
+            {"version": "2.1.0", "series": _series(0.85, 0.002)},
+        ],
+    },
+    {
+        "metric": "drift.share",
+        "description": "Share of drifted columns in the drift run.",
+        "unit": "ratio",
+        "direction": "lower_is_better",
+        "versions": [{"version": "2.1.0", "series": _series(0.0, 0.04)}],
+    },
+    {
+        "metric": "precision",
+        "description": "Share of true failed deliveries among those flagged. " + SCRIPT,
+        "unit": "ratio",
+        "direction": "higher_is_better",
+        "versions": [{"version": "2.1.0", "series": _series(0.49, -0.014)}],
+    },
+]
+
 DRIFT = {
     "observed_at": "2026-11-22T02:00:00Z",
     "version": "2.1.0",
@@ -417,8 +446,29 @@ CHANGES = [
     },
 ]
 
+AUTOMATED_ACTIVITY = [
+    {
+        "object_type": "monitoring.ingestionbatch",
+        "label": "Metric ingestion batches",
+        "events": 180,
+        "objects": 90,
+        "actions": {"create": 90, "transition": 90},
+        "first_at": "2026-08-26T06:00:00Z",
+        "last_at": "2026-11-23T06:00:00Z",
+    },
+    {
+        "object_type": "monitoring.driftrun",
+        "label": "Drift runs",
+        "events": 26,
+        "objects": 13,
+        "actions": {"create": 13, "transition": 13},
+        "first_at": "2026-08-30T02:00:00Z",
+        "last_at": "2026-11-22T02:00:00Z",
+    },
+]
+
 _SAMPLE = {
-    "schema": "mlgov.model-snapshot/1",
+    "schema": "mlgov.model-snapshot/2",
     "as_of": "2026-11-24T10:15:00Z",
     "as_of_requested": False,
     "audit_chain_head": {
@@ -527,6 +577,7 @@ _SAMPLE = {
         ],
     },
     "metrics": METRICS,
+    "observed_metrics": OBSERVED_METRICS,
     "drift": DRIFT,
     "approvals": APPROVALS,
     "incidents": INCIDENTS,
@@ -534,10 +585,11 @@ _SAMPLE = {
     "findings": FINDINGS,
     "risk_assessments": RISK_ASSESSMENTS,
     "changes": CHANGES,
+    "automated_activity": AUTOMATED_ACTIVITY,
 }
 
 _MINIMAL = {
-    "schema": "mlgov.model-snapshot/1",
+    "schema": "mlgov.model-snapshot/2",
     "as_of": "2026-11-24T10:15:00Z",
     "as_of_requested": False,
     "audit_chain_head": {"sequence": 0, "hash": GENESIS_HASH},
@@ -595,6 +647,7 @@ _MINIMAL = {
     "deployments": [],
     "dependencies": {"upstream": [], "downstream": []},
     "metrics": [],
+    "observed_metrics": [],
     "drift": None,
     "approvals": [],
     "incidents": [],
@@ -602,6 +655,7 @@ _MINIMAL = {
     "findings": [],
     "risk_assessments": [],
     "changes": [],
+    "automated_activity": [],
 }
 
 _META = {

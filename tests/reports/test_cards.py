@@ -108,20 +108,31 @@ def test_its_table_of_contents_gives_the_page_of_each_section(pages):
 
 
 @needs_poppler
-def test_it_ends_with_a_sign_off_page_listing_every_decision(pages):
-    header = "Model card · Failed-delivery predictor As of 2026-11-24 10:15 UTC 20. Sign-off"
-    starts = [i for i, page in enumerate(pages) if _one_line(page).startswith(header)]
-    assert len(starts) == 1  # the sign-off starts a page of its own
-    first = starts[0]
-    signoff = _one_line("\n".join(pages[first:]))
+def test_it_lists_every_approval_once_with_its_decisions(text):
+    flat = _one_line(text)
+    start = flat.index("14. Approvals and signed decisions Newest first")
+    approvals = flat[start : flat.index("15. Incidents", start)]
     for approval in SAMPLE["approvals"]:
-        assert approval["title"] in signoff
+        assert approvals.count(approval["title"]) == 1
         for decision in approval["decisions"]:
-            assert decision["approver"]["name"] in signoff
-            assert decision["meaning"] in signoff
-    assert signoff.count(": Approve “") == 4
-    assert signoff.count("Signed 2026-") == 4
-    assert sample.PROMOTION_DIGEST in signoff
+            assert decision["approver"]["name"] in approvals
+            assert decision["meaning"] in approvals
+    assert approvals.count(": Approve “") == 4
+    assert approvals.count("Signed 2026-") == 4
+    assert sample.PROMOTION_DIGEST in approvals.replace(" ", "")
+    # Nowhere else: the card holds each section once.
+    assert flat.count(": Approve “") == 4
+
+
+@needs_poppler
+def test_it_ends_with_a_blank_sign_off_block_for_the_reviewer(pages):
+    last = _one_line(pages[-1])
+    assert "21. Review of this card" in last
+    for field in ("Reviewer (name)", "Role", "Conclusion", "Date", "Signature"):
+        assert field in last
+    assert "Accepted with findings" in last and "Not accepted" in last
+    # Nothing after the blank signature line but the running footer.
+    assert last[last.index("Signature") + len("Signature") :].strip().startswith("mlgov")
 
 
 @needs_poppler
@@ -190,7 +201,9 @@ def test_the_browser_html_is_standalone_and_escapes_user_text(html):
 
 
 def test_the_browser_html_holds_the_charts_and_the_table_of_contents(html):
-    assert html.count('class="metric-chart"') == 2
+    # auc (two versions, with bands), precision (observed, no threshold), precision_at_10
+    # (a segment's thresholded series) and drift.share; brier has a threshold but no data.
+    assert html.count('class="metric-chart"') == 4
     assert html.count('class="drift-bar"') == 4
     for anchor, _ in cards.SECTIONS:
         assert f'href="#{anchor}"' in html
@@ -227,3 +240,93 @@ def test_times_are_shown_in_utc_and_numbers_without_float_noise():
     assert cards.display_time("see 2026-11-24T10:15:00Z") == "see 2026-11-24T10:15:00Z"
     assert cards.display_number(0.1 + 0.2) == "0.3"
     assert cards.display_number(400) == "400"
+
+
+# --- governance first, every metric, lineage, organisation ------------------------------------
+
+
+@needs_poppler
+def test_its_history_lists_governance_changes_and_counts_automated_activity(text):
+    flat = _one_line(text)
+    # The sections' headings (the last of each title: the first is in the contents).
+    history = flat[flat.rindex("18. Change history") : flat.rindex("19. Regulatory coverage")]
+    for change in SAMPLE["changes"]:
+        assert f"#{change['sequence']} " in history
+    assert "Automated activity, counted (206 events" in history
+    assert "Metric ingestion batches 90 180 2026-08-26 06:00 UTC – 2026-11-23 06:00 UTC" in history
+    assert "Drift runs 13 26 2026-08-30 02:00 UTC – 2026-11-22 02:00 UTC" in history
+
+
+def test_it_charts_every_observed_metric_with_bands_where_a_threshold_watches_it():
+    performance, drift = cards._metric_charts(SAMPLE, cards.parse_time(SAMPLE["as_of"]))
+
+    shown = [(c["metric"], c["scope"], c["chart"] is not None) for c in performance]
+    # Thresholded first (auc over both versions, brier without data, the segment's
+    # precision_at_10), then precision, which no threshold watches.
+    assert shown == [
+        ("auc", "all segments, version 2.0.0, version 2.1.0", True),
+        ("brier", "all versions", False),
+        ("precision_at_10", "version 2.1.0, region=north", True),
+        ("precision", "all segments, version 2.1.0", True),
+    ]
+    auc = performance[0]["chart"]
+    assert performance[0]["threshold"]["id"] == 11 and auc.bands
+    assert [line["label"] for line in auc.lines] == ["version 2.0.0", "version 2.1.0"]
+    assert not performance[3]["chart"].bands and performance[3]["threshold"] is None
+    assert [c["metric"] for c in drift] == ["drift.share"]
+
+
+@needs_poppler
+def test_the_pdf_shows_a_metric_no_threshold_watches(text):
+    flat = _one_line(text)
+    assert "precision · all segments, version 2.1.0" in flat
+    assert "No signed-off threshold watches this metric." in flat
+
+
+def test_its_lineage_draws_data_versions_deployments_and_consumers_with_unfilled_edges(html):
+    lineage = cards._lineage(SAMPLE)
+    labels = {n["kind"]: [] for n in lineage["nodes"]}
+    for node in lineage["nodes"]:
+        labels[node["kind"]].append(node["label"])
+    assert labels["dataset"] == [sample.TRAIN_DATASET["name"], sample.EVAL_DATASET["name"]]
+    assert "Failed-delivery predictor 2.1.0" in labels["production"]
+    assert labels["deployment"] and labels["consumer"]
+    assert "Courier capacity forecast" in labels["model"]
+    kinds = {e["kind"] for e in lineage["edges"]}
+    assert {"trained on", "evaluated on", "deployed as", "feeds"} <= kinds
+
+    svg = html[html.index('<svg class="card-lineage"') :]
+    svg = svg[: svg.index("</svg>")]
+    paths = re.findall(r"<path d=\"M\d[^\"]+\"[^>]*>", svg)
+    assert len(paths) == len(lineage["edges"])
+    assert all('fill="none"' in p and 'stroke="#6b7787"' in p for p in paths)
+    assert "style=" not in svg
+
+
+def test_lineage_labels_wrap_instead_of_being_clipped():
+    snapshot = sample.sample_snapshot()
+    snapshot["model"]["name"] = "Failed-delivery predictor for rural and urban routes"
+    lineage = cards._lineage(snapshot)
+    node = next(n for n in lineage["nodes"] if n["kind"] == "production")
+    words = " ".join(line["text"] for line in node["lines"])
+    assert words == "Failed-delivery predictor for rural and urban routes 2.1.0"
+    assert all(len(line["text"]) <= cards.LINEAGE_LABEL_CHARS for line in node["lines"])
+    assert "…" not in words
+
+
+def test_the_cover_names_the_organisation_when_one_is_set(settings):
+    settings.MLGOV_ORGANISATION_NAME = "Northwind <Parcel> Services"
+    page = cards.card_html(sample.sample_snapshot(), sample.sample_meta(), for_pdf=False)
+    start = page.index('<section class="cover" id="cover">')
+    cover = page[start : page.index("</section>", start)]
+    assert '<p class="cover-organisation">Northwind &lt;Parcel&gt; Services</p>' in cover
+
+    settings.MLGOV_ORGANISATION_NAME = ""
+    page = cards.card_html(sample.sample_snapshot(), sample.sample_meta(), for_pdf=False)
+    assert 'class="cover-organisation"' not in page
+
+
+def test_headings_are_kept_with_what_follows_them():
+    css = cards.stylesheet_text(cards.CARD_CSS)
+    rule = css[css.index("h2, h3, caption") :]
+    assert rule.index("break-after: avoid") < rule.index("}")

@@ -22,6 +22,7 @@ from apps.monitoring import services as monitoring
 from apps.reports import snapshot as snapshots
 from apps.reports.snapshot import canonical_bytes, model_snapshot, snapshot_sha256
 from apps.reports.snapshot import changes as snapshot_changes
+from apps.reports.snapshot.values import iso
 from apps.reviews import services as reviews
 from tests.approvals.helpers import PASSWORD, promote, sign
 from tests.factories import ModelVersionFactory
@@ -177,6 +178,15 @@ CONTRACT = {
             "series": [(str, float)],
         }
     ],
+    "observed_metrics": [
+        {
+            "metric": str,
+            "description": str,
+            "unit": str,
+            "direction": str,
+            "versions": [{"version": str, "series": [(str, float)]}],
+        }
+    ],
     "drift": {
         "observed_at": str,
         "version": str,
@@ -315,6 +325,17 @@ CONTRACT = {
             "object_repr": str,
             "fields": [str],
             "message": str,
+        }
+    ],
+    "automated_activity": [
+        {
+            "object_type": str,
+            "label": str,
+            "events": int,
+            "objects": int,
+            "actions": dict,
+            "first_at": str,
+            "last_at": str,
         }
     ],
 }
@@ -739,3 +760,83 @@ def test_the_change_history_is_newest_first_and_capped(world, monkeypatch):
 
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- every metric observed, governance first -------------------------------------------------
+
+
+def test_it_holds_every_metric_observed_in_the_chart_days_thresholded_or_not(world, cast, clock):
+    from tests.reports.conftest import metric
+
+    precision = metric(cast.admin, "precision", "higher_is_better", unit="ratio")
+    batch = batch_for(world.model, cast.owner, name="precision")
+    observe(world.v1, precision, [0.49, 0.47, 0.44, 0.42], batch=batch, end=timezone.now())
+    observe(world.v1, precision, [0.3], batch=batch, end=timezone.now(), segment="rural")
+    clock.advance(hours=1)
+
+    snapshot = model_snapshot(model=world.model)
+
+    assert conforms(CONTRACT, snapshot) == []
+    observed = {m["metric"]: m for m in snapshot["observed_metrics"]}
+    assert {"auc", "brier", "precision"} <= set(observed)
+    (line,) = observed["precision"]["versions"]
+    assert line["version"] == world.v1.version
+    assert [round(v, 2) for _, v in line["series"]] == [0.49, 0.47, 0.44, 0.42]
+    assert observed["precision"]["unit"] == "ratio"
+    # The thresholded metric's series is the same in both places.
+    auc = next(m for m in snapshot["metrics"] if m["metric"] == "auc")
+    assert observed["auc"]["versions"][0]["series"] == auc["series"]
+
+
+def test_a_past_snapshot_charts_only_what_was_observed_by_then(world, cast, clock):
+    from tests.reports.conftest import metric
+
+    then = timezone.now()
+    clock.advance(days=1)
+    precision = metric(cast.admin, "precision", "higher_is_better")
+    batch = batch_for(world.model, cast.owner, name="later")
+    observe(world.v1, precision, [0.5, 0.4], batch=batch, end=timezone.now())
+
+    past = model_snapshot(model=world.model, as_of=then)
+
+    assert "precision" not in {m["metric"] for m in past["observed_metrics"]}
+
+
+def test_the_history_lists_governance_changes_and_counts_automated_activity(world, cast, clock):
+    from django.db import transaction
+
+    from apps.audit.services import audit_record
+
+    start = timezone.now()
+    for name in ("first", "second"):
+        batch = batch_for(world.model, cast.owner, name=f"audited-{name}")
+        with transaction.atomic():
+            audit_record(actor=cast.owner, action="create", obj=batch, model_ref=world.model.pk)
+        clock.advance(minutes=30)
+        with transaction.atomic():
+            audit_record(actor=None, action="transition", obj=batch, model_ref=world.model.pk)
+        clock.advance(days=1)
+    end = timezone.now() - dt.timedelta(days=1)
+    clock.advance(hours=1)
+
+    snapshot = model_snapshot(model=world.model)
+
+    listed = {c["object_type"] for c in snapshot["changes"]}
+    assert "monitoring.ingestionbatch" not in listed
+    assert {"inventory.registeredmodel", "approvals.approvalrequest"} <= listed
+    (group,) = [
+        g for g in snapshot["automated_activity"] if g["object_type"] == "monitoring.ingestionbatch"
+    ]
+    assert group == {
+        "object_type": "monitoring.ingestionbatch",
+        "label": "Metric ingestion batches",
+        "events": 4,
+        "objects": 2,
+        "actions": {"create": 2, "transition": 2},
+        "first_at": iso(start),
+        "last_at": iso(end),
+    }
+    # As of before the second batch: only the first one is counted.
+    past = model_snapshot(model=world.model, as_of=start + dt.timedelta(hours=1))
+    (group,) = past["automated_activity"]
+    assert (group["events"], group["objects"]) == (2, 1)

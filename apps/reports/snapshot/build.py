@@ -35,7 +35,9 @@ from apps.reports.snapshot import (
 from apps.reports.snapshot.context import EVENT_READ, Context
 from apps.reports.snapshot.people import People
 
-SCHEMA = "mlgov.model-snapshot/1"
+#: Version 2: ``observed_metrics`` (every metric observed in the chart's days) and the change
+#: history governance first (``changes``) with ``automated_activity`` counted.
+SCHEMA = "mlgov.model-snapshot/2"
 
 
 def model_snapshot(*, model: RegisteredModel, as_of: dt.datetime | None = None) -> dict:
@@ -78,6 +80,7 @@ def model_snapshot(*, model: RegisteredModel, as_of: dt.datetime | None = None) 
         }
     )
 
+    buckets = metrics.buckets(ctx, thresholds, targets)
     versions = inventory.versions(ctx, version_records)
     production = next((v for v in versions if v.entry["stage"] == VersionStage.PRODUCTION), None)
     requested_approvals, requests = approvals.approvals(ctx)
@@ -97,7 +100,8 @@ def model_snapshot(*, model: RegisteredModel, as_of: dt.datetime | None = None) 
         "versions": [v.entry for v in versions],
         "deployments": inventory.deployments(ctx, versions),
         "dependencies": inventory.dependencies(ctx, dependency_records),
-        "metrics": metrics.metrics(ctx, versions, thresholds, targets, requests),
+        "metrics": metrics.metrics(ctx, versions, thresholds, targets, requests, buckets),
+        "observed_metrics": metrics.observed(ctx, buckets),
         "drift": metrics.drift(ctx),
         "approvals": requested_approvals,
         "incidents": incidents.incidents(ctx),
@@ -105,6 +109,7 @@ def model_snapshot(*, model: RegisteredModel, as_of: dt.datetime | None = None) 
         "findings": reviews.findings(ctx),
         "risk_assessments": reviews.risk_assessments(ctx),
         "changes": changes.changes(ctx),
+        "automated_activity": changes.automated_activity(ctx),
     }
     snapshot = people.resolve(snapshot, moment=moment)
     snapshot["people"]["developers"].sort(key=lambda p: p["username"])

@@ -1,4 +1,7 @@
-"""The model's change history up to T: its newest audit events (the snapshot's ``changes``)."""
+"""The model's change history up to T, governance first: its newest governance events (the
+snapshot's ``changes``: people's decisions and edits, incidents, thresholds, reviews) and the
+automated activity (metric ingestion, drift runs, breaches detected) summarised per kind by
+count and period (``automated_activity``). The audit extract lists every event."""
 
 from __future__ import annotations
 
@@ -7,12 +10,32 @@ from typing import Any
 from apps.reports.snapshot.context import Context
 from apps.reports.snapshot.values import iso
 
-#: Newest audit events listed as the change history.
+#: Newest governance events listed as the change history.
 MAX_CHANGES = 200
+
+#: Audit object types written by the monitoring pipeline on its own schedule, in the order a
+#: card lists them, with what a reader calls them. Their outcome that matters to governance
+#: (a breach's incident, a threshold's state) is recorded by governance events and sections
+#: of its own; the runs themselves are counted, not listed.
+AUTOMATED = {
+    "monitoring.ingestionbatch": "Metric ingestion batches",
+    "monitoring.driftrun": "Drift runs",
+    "monitoring.breach": "Threshold breaches detected",
+}
+
+
+def is_automated(object_type: str) -> bool:
+    """Whether an audit event's object is the monitoring pipeline's (counted, not listed)."""
+    return object_type in AUTOMATED
 
 
 def changes(ctx: Context) -> list[dict[str, Any]]:
-    shown = [e for e in reversed(ctx.events) if e.occurred_at <= ctx.moment][:MAX_CHANGES]
+    """The newest ``MAX_CHANGES`` governance events at or before T, newest first."""
+    shown = [
+        e
+        for e in reversed(ctx.events)
+        if e.occurred_at <= ctx.moment and not is_automated(e.object_type)
+    ][:MAX_CHANGES]
     return [
         {
             "sequence": e.sequence,
@@ -25,4 +48,34 @@ def changes(ctx: Context) -> list[dict[str, Any]]:
             "message": e.message,
         }
         for e in shown
+    ]
+
+
+def automated_activity(ctx: Context) -> list[dict[str, Any]]:
+    """The automated events at or before T per kind (in ``AUTOMATED``'s order): how many
+    events, about how many objects, the first and last time, and the actions counted."""
+    groups: dict[str, dict[str, Any]] = {}
+    for e in ctx.events:
+        if e.occurred_at > ctx.moment or not is_automated(e.object_type):
+            continue
+        group = groups.setdefault(
+            e.object_type,
+            {"objects": set(), "actions": {}, "first": e.occurred_at, "last": e.occurred_at},
+        )
+        group["objects"].add(e.object_id)
+        group["actions"][e.action] = group["actions"].get(e.action, 0) + 1
+        group["first"] = min(group["first"], e.occurred_at)
+        group["last"] = max(group["last"], e.occurred_at)
+    return [
+        {
+            "object_type": object_type,
+            "label": label,
+            "events": sum(groups[object_type]["actions"].values()),
+            "objects": len(groups[object_type]["objects"]),
+            "actions": dict(sorted(groups[object_type]["actions"].items())),
+            "first_at": iso(groups[object_type]["first"]),
+            "last_at": iso(groups[object_type]["last"]),
+        }
+        for object_type, label in AUTOMATED.items()
+        if object_type in groups
     ]

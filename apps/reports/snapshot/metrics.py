@@ -130,10 +130,34 @@ def _latest_run(ctx: Context):
     return Subquery(runs.order_by("-observed_at", "-pk").values("pk")[:1])
 
 
+OBSERVED_COLUMNS = (
+    "version_id",
+    "metric_id",
+    "segment",
+    "version__version",
+    "version__created_at",
+    "metric__name",
+    "metric__description",
+    "metric__unit",
+    "metric__direction",
+)
+
+
+def _observed_series(ctx: Context) -> QuerySet:
+    """The model's series over all its segments ("") observed within ``SERIES_DAYS`` days of
+    T: one row per version and metric (the series table holds their span)."""
+    since = ctx.moment - dt.timedelta(days=SERIES_DAYS)
+    return ObservationSeries.objects.filter(
+        version__model=ctx.model, segment="", first_at__lte=ctx.moment, last_at__gt=since
+    )
+
+
 def reads(ctx: Context) -> dict[str, Part]:
-    """The thresholds activated by T, and the newest drift run by T with its columns."""
+    """The thresholds activated by T, the series observed in the chart's days before T, and
+    the newest drift run by T with its columns."""
     return {
         "thresholds": ctx.part(_thresholds(ctx), THRESHOLD_FIELDS),
+        "observed_series": Part(_observed_series(ctx), OBSERVED_COLUMNS),
         "drift_run": Part(DriftRun.objects.filter(pk=_latest_run(ctx)), DRIFT_RUN_COLUMNS),
         "drift_columns": Part(
             DriftColumn.objects.filter(run_id=_latest_run(ctx)),
@@ -165,7 +189,7 @@ def _days(active: list[Record]) -> int:
     return max(SERIES_DAYS, *(r.values["window_days"] or 0 for r in active))
 
 
-def _series_keys(active: list[Record], targets: dict[Any, Any]) -> set[tuple]:
+def _threshold_keys(active: list[Record], targets: dict[Any, Any]) -> set[tuple]:
     return {
         (targets[r.pk], r.values["metric_id"], r.values["segment"] or "")
         for r in active
@@ -173,27 +197,89 @@ def _series_keys(active: list[Record], targets: dict[Any, Any]) -> set[tuple]:
     }
 
 
+def _observed_keys(ctx: Context) -> set[tuple]:
+    return {(r["version_id"], r["metric_id"], r["segment"]) for r in ctx.rows["observed_series"]}
+
+
+def _series_keys(ctx: Context, active: list[Record], targets: dict[Any, Any]) -> set[tuple]:
+    """The series whose days the card draws: those the thresholds watch and every series
+    observed in the chart's days."""
+    return _threshold_keys(active, targets) | _observed_keys(ctx)
+
+
 def value_reads(ctx: Context, active: list[Record], targets: dict[Any, Any]) -> dict[str, Part]:
-    """What the active thresholds' values need: their metrics, each one's newest value at or
-    before T, and the hourly rollups of their series added up per day, and their sparse days."""
-    if not active:
+    """What the active thresholds' values and the charts need: the thresholds' metrics, each
+    one's newest value at or before T, and the hourly rollups of every charted series added
+    up per day, and their sparse days."""
+    keys = _series_keys(ctx, active, targets)
+    if not keys and not active:
         return {}
-    keys = _series_keys(active, targets)
+    days = _days(active)
     parts = {
-        "metric_definitions": Part(
+        "sparse_days": Part(_sparse_days(keys, ctx.moment, days), SPARSE_DAY_COLUMNS),
+        # Grouped by the database: read on its own, not in the batch.
+        "hour_days": Part(_hour_days(keys, ctx.moment, days), HOUR_DAY_COLUMNS, alone=True),
+    }
+    if active:
+        parts["metric_definitions"] = Part(
             MetricDefinition.objects.filter(pk__in=sorted({r.values["metric_id"] for r in active})),
             ("pk", "name", "description", "unit", "direction"),
-        ),
-        "sparse_days": Part(_sparse_days(keys, ctx.moment, _days(active)), SPARSE_DAY_COLUMNS),
-        # Grouped by the database: read on its own, not in the batch.
-        "hour_days": Part(
-            _hour_days(keys, ctx.moment, _days(active)), HOUR_DAY_COLUMNS, alone=True
-        ),
-    }
+        )
     latest = _latest_values(targets, ctx.moment)
     if latest is not None:
         parts["latest_values"] = Part(latest, ("pk", "latest_value", "latest_at"))
     return parts
+
+
+def buckets(
+    ctx: Context, active: list[Record], targets: dict[Any, Any]
+) -> dict[tuple, dict[int, tuple]]:
+    """The day buckets of every series the card draws (``_day_buckets``), from the rows read
+    by ``value_reads`` and one more query for the raw rows."""
+    keys = _series_keys(ctx, active, targets)
+    if not keys:
+        return {}
+    return _day_buckets(
+        keys,
+        ctx.moment,
+        _days(active),
+        rows={name: ctx.rows[name] for name in ("hour_days", "sparse_days")},
+    )
+
+
+def _chart_series(by_day: dict[int, tuple]) -> list[list]:
+    """A series' daily means over the ``SERIES_DAYS`` days before T as [time of the day's
+    last observation, mean], newest first."""
+    return [
+        [iso(last), number(total / n)]
+        for day, (n, total, _low, _high, last) in sorted(by_day.items(), reverse=True)
+        if day < SERIES_DAYS and n
+    ]
+
+
+def observed(ctx: Context, buckets: dict[tuple, dict[int, tuple]]) -> list[dict[str, Any]]:
+    """Every metric observed over all segments in the ``SERIES_DAYS`` days before T,
+    thresholded or not, with a daily series per version (oldest version first), by metric
+    name."""
+    by_metric: dict[Any, dict[str, Any]] = {}
+    for row in sorted(
+        ctx.rows["observed_series"], key=lambda r: (r["version__created_at"], r["version_id"])
+    ):
+        series = _chart_series(buckets.get((row["version_id"], row["metric_id"], ""), {}))
+        if not series:
+            continue
+        entry = by_metric.setdefault(
+            row["metric_id"],
+            {
+                "metric": row["metric__name"],
+                "description": text(row["metric__description"]),
+                "unit": text(row["metric__unit"]),
+                "direction": row["metric__direction"],
+                "versions": [],
+            },
+        )
+        entry["versions"].append({"version": row["version__version"], "series": series})
+    return sorted(by_metric.values(), key=lambda e: e["metric"])
 
 
 def metrics(
@@ -202,10 +288,11 @@ def metrics(
     active: list[Record],
     targets: dict[Any, Any],
     requests: dict,
+    buckets: dict[tuple, dict[int, tuple]],
 ) -> list[dict[str, Any]]:
     """One entry per threshold active at T (``active``, watching ``targets``), with the
     newest value at or before T, the value its rule evaluates over the window ending at T,
-    the state, and a daily chart series."""
+    the state, and a daily chart series (``buckets``: the series' days)."""
     if not active:
         return []
     names = {v.pk: v.entry["version"] for v in versions}
@@ -215,12 +302,6 @@ def metrics(
         for row in ctx.rows.get("latest_values", [])
         if row["latest_at"] is not None
     }
-    buckets = _day_buckets(
-        _series_keys(active, targets),
-        ctx.moment,
-        _days(active),
-        rows={name: ctx.rows[name] for name in ("hour_days", "sparse_days")},
-    )
     entries = []
     for r in active:
         v = r.values
@@ -263,11 +344,7 @@ def metrics(
                 ),
                 "evaluated_value": evaluated,
                 "state": state,
-                "series": [
-                    [iso(last), number(total / n)]
-                    for day, (n, total, _low, _high, last) in sorted(by_day.items(), reverse=True)
-                    if day < SERIES_DAYS and n
-                ],
+                "series": _chart_series(by_day),
             }
         )
     entries.sort(
