@@ -592,7 +592,7 @@ def describe_events(events) -> list[EventRow]:
     names = {name: named_fields[name].names(field_ids) for name, field_ids in ids.items()}
     links = _links(events, {ref: slug for ref, (slug, _) in models.items()})
 
-    def readable(name: str, value: Any) -> Any:
+    def readable(name: str, value: Any, object_type: str = "") -> Any:
         if name in USER_FIELDS and isinstance(value, int):
             return users.get(value, f"user #{value}")
         if name in USER_LIST_FIELDS and isinstance(value, list):
@@ -603,15 +603,15 @@ def describe_events(events) -> list[EventRow]:
             return names.get(name, {}).get(value, f"{named_fields[name].missing} #{value}")
         if isinstance(value, str) and ISO_MOMENT.match(value):
             return _local_moment(value)
-        return value
+        return kinds.value_label(object_type, name, value) if object_type else value
 
     rows = []
     for event in events:
         changes = [
             ChangeRow(
-                field=name.replace("_", " "),
-                before=readable(name, change.get("before")),
-                after=readable(name, change.get("after")),
+                field=kinds.field_label(event.object_type, name),
+                before=readable(name, change.get("before"), event.object_type),
+                after=readable(name, change.get("after"), event.object_type),
             )
             for name, change in sorted((event.changes or {}).items())
             if isinstance(change, dict)

@@ -216,3 +216,27 @@ def test_user_text_is_escaped(client, auditor, admin_user):
     body = client.get(LIST).content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_choice_codes_and_field_names_read_as_the_models_labels(client, auditor, admin_user):
+    model = RegisteredModelFactory()
+    threshold = ThresholdFactory(model=model)
+    record(
+        admin_user,
+        threshold,
+        model=model,
+        changes={
+            "status": {"before": "pending_signoff", "after": "active"},
+            "reminder": {"before": None, "after": "review_due:30"},
+        },
+    )
+    client.force_login(auditor)
+    (row,) = rows(client.get(LIST))
+    changes = {c.field: (c.before, c.after) for c in row.changes}
+    status_field = threshold._meta.get_field("status")
+    labels = dict(status_field.flatchoices)
+    assert changes[str(status_field.verbose_name)] == (
+        labels["pending_signoff"],
+        labels["active"],
+    )
+    assert changes["reminder"] == (None, "review_due:30")
