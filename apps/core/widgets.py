@@ -39,26 +39,36 @@ class ModelSearchInput(forms.TextInput):
         )
 
 
-class SearchSelectMultiple(forms.SelectMultiple):
-    """A multi-select of objects fed by a type-ahead endpoint: the page holds only the chosen
-    options, never the whole table (a form over 2,000 datasets stays a few kilobytes).
+class _Searchable:
+    """What the searchable selects share: ``static/js/choices.js`` turns them into Tom Select
+    boxes (``static/vendor``), searched as one types.
 
-    ``static/js/choices.js`` turns it into a Tom Select box (``static/vendor``): typing asks
-    ``suggest_url_name`` for ``{"results": [{"value", "label"}, …]}``, a chosen row becomes a
-    removable tag. The field's queryset still decides what is accepted. Without JavaScript the
-    chosen ones can be kept or removed, not added."""
+    Local (no ``suggest_url_name``): for short lists (people who may act, a model's metrics
+    and versions), searched among the options in the page; without JavaScript an ordinary
+    select. Remote (``suggest_url_name``): for lists that can be long, the page holds only the
+    chosen options and typing asks the endpoint for ``{"results": [{"value", "label"}, …]}``;
+    the field's queryset still decides what is accepted, and without JavaScript the chosen
+    ones can be kept or removed, not added."""
 
-    def __init__(self, attrs=None, *, suggest_url_name: str, placeholder: str = "Type to search"):
-        super().__init__({"data-placeholder": placeholder} | (attrs or {}))
+    def __init__(self, attrs=None, *, suggest_url_name: str | None = None, placeholder: str = ""):
+        super().__init__(({"data-placeholder": placeholder} if placeholder else {}) | (attrs or {}))
         self.suggest_url_name = suggest_url_name
 
     def build_attrs(self, base_attrs, extra_attrs=None):
         attrs = super().build_attrs(base_attrs, extra_attrs)
-        attrs["data-choices"] = "remote"
-        attrs["data-suggest-url"] = reverse(self.suggest_url_name)
+        if self.suggest_url_name:
+            attrs["data-choices"] = "remote"
+            attrs["data-suggest-url"] = reverse(self.suggest_url_name)
+        else:
+            attrs["data-choices"] = "local"
         return attrs
 
     def optgroups(self, name, value, attrs=None):
+        if not self.suggest_url_name:
+            return super().optgroups(name, value, attrs)
+        return self._chosen_optgroups(name, value)
+
+    def _chosen_optgroups(self, name, value):
         """Options for the chosen values only, looked up in one query."""
         field = self.choices.field
         chosen = [v for v in value if str(v) not in field.empty_values]
@@ -74,3 +84,26 @@ class SearchSelectMultiple(forms.SelectMultiple):
             for index, row in enumerate(rows)
         ]
         return [(None, options, 0)]
+
+
+class SearchSelect(_Searchable, forms.Select):
+    """A searchable choice of one (see ``_Searchable``); an empty choice ("Nobody", "All
+    versions") stays a choice."""
+
+    def _chosen_optgroups(self, name, value):
+        groups = super()._chosen_optgroups(name, value)
+        field = self.choices.field
+        if getattr(field, "empty_label", None) is not None:
+            empty = self.create_option(name, "", field.empty_label, not any(value), 0)
+            groups[0][1].insert(0, empty)
+        return groups
+
+
+class SearchSelectMultiple(_Searchable, forms.SelectMultiple):
+    """A searchable choice of several, shown as removable tags (see ``_Searchable``): no
+    Ctrl-click. Remote by default with the placeholder "Type to search"."""
+
+    def __init__(self, attrs=None, *, suggest_url_name: str | None = None, placeholder: str = ""):
+        if suggest_url_name and not placeholder:
+            placeholder = "Type to search"
+        super().__init__(attrs, suggest_url_name=suggest_url_name, placeholder=placeholder)

@@ -11,7 +11,9 @@ from apps.core.widgets import ModelSearchInput
 from apps.incidents import workflow
 from apps.incidents.choices import IncidentStatus
 from apps.incidents.models import Incident
+from apps.incidents.services import ASSIGNEE_ROLES
 from apps.inventory.forms import TEXTAREA, UserChoiceField
+from apps.inventory.selectors import people_who_may_act
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
 
@@ -105,12 +107,17 @@ class IncidentUpdateForm(_SeriousFields):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Only people who may work on the incident (never auditors or viewers); whoever is
+        # assigned now stays offered so the form saves unchanged, and the service refuses
+        # assigning anyone else out of reach.
+        eligible = people_who_may_act(model=self.instance.model, acting_roles=ASSIGNEE_ROLES)
         keep = self.instance.assignee_id
-        self.fields["assignee"].queryset = (
-            User.objects.filter(Q(is_active=True, groups__isnull=False) | Q(pk=keep))
-            .distinct()
-            .order_by("username")
-        )
+        self.fields["assignee"].queryset = User.objects.filter(
+            Q(pk__in=eligible.values("pk")) | Q(pk=keep)
+        ).order_by("first_name", "last_name", "username")
+        self.fields[
+            "assignee"
+        ].help_text = "The model's owner or a developer, a validator or an administrator."
 
     def service_data(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.changed_data}

@@ -26,7 +26,7 @@ from apps.approvals.services import approval_request_create
 from apps.audit import diff
 from apps.audit.models import AuditChainHead, AuditEvent
 from apps.audit.services import audit_record, audited_update
-from apps.core import clock
+from apps.core import clock, roles
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.incidents import deadlines, selectors, workflow
@@ -38,6 +38,7 @@ from apps.incidents.choices import (
     Severity,
 )
 from apps.incidents.models import Incident, IncidentEvent
+from apps.inventory import selectors as inventory_selectors
 from apps.inventory import services as inventory_services
 from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import ModelVersion, RegisteredModel
@@ -389,6 +390,22 @@ def incident_record_recovery(*, breach) -> IncidentEvent | None:
 # --- updates -------------------------------------------------------------------------------
 
 
+# Who may be assigned an incident: those who may work on it (``incidents.rules.responders``).
+ASSIGNEE_ROLES = (roles.ADMIN, roles.VALIDATOR, roles.MODEL_OWNER)
+
+
+def _check_assignee(user, incident: Incident) -> None:
+    eligible = inventory_selectors.people_who_may_act(
+        model=incident.model, acting_roles=ASSIGNEE_ROLES
+    )
+    if not eligible.filter(pk=user.pk).exists():
+        raise _refuse(
+            f"{user} cannot work on this incident: assign the model's owner or one of its "
+            "developers, a validator or an administrator.",
+            "assignee",
+        )
+
+
 @transaction.atomic
 def incident_update(*, actor, incident: Incident, **data: Any) -> Incident:
     """Edit the details. The Art. 73 deadline is recomputed; an assignment and a report to
@@ -396,6 +413,9 @@ def incident_update(*, actor, incident: Incident, **data: Any) -> Incident:
     incident = _lock(incident)
     require_perm(actor, "incidents.change_incident", incident)
     reject_unknown_fields(data, UPDATABLE_FIELDS)
+    assignee = data.get("assignee")
+    if assignee is not None and assignee.pk != incident.assignee_id:
+        _check_assignee(assignee, incident)
     now = clock.now()
     values = {}
     for name, value in data.items():

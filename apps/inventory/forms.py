@@ -20,7 +20,7 @@ from apps.core.forms import (
     signature_password_field,
 )
 from apps.core.validators import json_problem
-from apps.core.widgets import ModelSearchInput, SearchSelectMultiple
+from apps.core.widgets import ModelSearchInput, SearchSelect, SearchSelectMultiple
 from apps.inventory import lifecycle, risk
 from apps.inventory.choices import (
     AnnexIIIPoint,
@@ -52,16 +52,27 @@ def users_with_role(role: str, *, keep: list[int | None] = ()) -> QuerySet[User]
     )
 
 
+def person_label(obj: User) -> str:
+    name = obj.get_full_name()
+    return f"{name} ({obj.username})" if name else obj.username
+
+
 class UserChoiceField(ReferenceChoiceField):
-    def label_from_instance(self, obj: User) -> str:
-        name = obj.get_full_name()
-        return f"{name} ({obj.username})" if name else obj.username
+    """One person, searched by name among those offered (the people who may act)."""
+
+    widget = SearchSelect
+    label_from_instance = staticmethod(person_label)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("empty_label", "Choose a person…")
+        super().__init__(*args, **kwargs)
 
 
 class UserMultipleChoiceField(ReferenceMultipleChoiceField):
-    def label_from_instance(self, obj: User) -> str:
-        name = obj.get_full_name()
-        return f"{name} ({obj.username})" if name else obj.username
+    """Several people as removable tags, searched by name: no Ctrl-click."""
+
+    widget = SearchSelectMultiple
+    label_from_instance = staticmethod(person_label)
 
 
 class JSONObjectField(forms.CharField):
@@ -200,13 +211,14 @@ class RegisteredModelForm(GroupedFieldsMixin, forms.ModelForm):
         self.fields["validator"] = UserChoiceField(
             queryset=users_with_role(roles.VALIDATOR, keep=[instance.validator_id]),
             required=False,
+            empty_label="No validator named yet",
             label="Validator",
             help_text=self.Meta.help_texts["validator"],
         )
         self.fields["developers"] = UserMultipleChoiceField(
             queryset=users_with_role(roles.MODEL_OWNER, keep=[u.pk for u in current_devs]),
             required=False,
-            widget=forms.CheckboxSelectMultiple,
+            widget=SearchSelectMultiple(placeholder="Type a name"),
             label="Developers",
             help_text=self.Meta.help_texts["developers"],
         )

@@ -394,3 +394,32 @@ def model_pks_by_slug(slug: str) -> QuerySet[RegisteredModel]:
     """The primary key of the model with this slug as a query (none if there is no such model),
     for use inside another query."""
     return RegisteredModel.objects.filter(slug=slug).values("pk")
+
+
+# --- people who may act on a model ---------------------------------------------------------
+
+ACTING_ROLES = (roles.ADMIN, roles.VALIDATOR, roles.MODEL_OWNER, roles.BUSINESS_OWNER)
+
+
+def people_who_may_act(
+    *, model: RegisteredModel | None, acting_roles: tuple[str, ...] = ACTING_ROLES
+) -> QuerySet[User]:
+    """Active people a picker offers for work on ``model`` (an incident's assignee, a
+    finding's owner): administrators and validators, and the model's own team in their
+    role: its owner and developers (model owners), its named business owner. Never auditors
+    or viewers (they read only), nor the owners of other models. ``acting_roles`` narrows
+    who counts; without a model (not chosen yet) every holder of those roles is offered and
+    the form checks the choice once the model is known. One query."""
+    oversight = [r for r in acting_roles if r in (roles.ADMIN, roles.VALIDATOR)]
+    who = Q(groups__name__in=oversight)
+    if roles.MODEL_OWNER in acting_roles:
+        team = Q() if model is None else Q(pk=model.owner_id) | Q(developed_models=model)
+        who |= Q(groups__name=roles.MODEL_OWNER) & team
+    if roles.BUSINESS_OWNER in acting_roles:
+        named = Q() if model is None else Q(pk=model.business_owner_id)
+        who |= Q(groups__name=roles.BUSINESS_OWNER) & named
+    return (
+        User.objects.filter(who, is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )

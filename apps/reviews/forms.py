@@ -11,6 +11,7 @@ from apps.core.forms import ReferenceChoiceField
 from apps.core.links import validate_link_lines
 from apps.core.widgets import ModelSearchInput
 from apps.inventory.forms import DATE, TEXTAREA, UserChoiceField
+from apps.inventory.selectors import people_who_may_act
 from apps.reviews.choices import FindingStatus, ReviewOutcome, Severity
 from apps.reviews.models import Finding, Review
 
@@ -41,7 +42,9 @@ def _model_field(may: str) -> ReferenceChoiceField:
 
 class ReviewCreateForm(forms.Form):
     model = _model_field("review")
-    reviewer = UserChoiceField(queryset=None, required=False, help_text="You, if left empty.")
+    reviewer = UserChoiceField(
+        queryset=None, required=False, empty_label="You", help_text="You, if left empty."
+    )
     scope = forms.CharField(widget=TEXTAREA)
     due_date = forms.DateField(
         widget=DATE, required=False, help_text="The review date it answers (the model's, if empty)."
@@ -102,7 +105,18 @@ class FindingForm(forms.ModelForm):
 
     def __init__(self, *args, owner_only: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")
+        # People who may act on the model (never auditors or viewers); the current owner
+        # stays offered so the form saves unchanged; the service checks any other choice.
+        model = self.instance.model if self.instance.model_id else None
+        eligible = people_who_may_act(model=model)
+        keep = self.instance.owner_id
+        self.fields["owner"].queryset = User.objects.filter(
+            Q(pk__in=eligible.values("pk")) | Q(pk=keep)
+        ).order_by("first_name", "last_name", "username")
+        self.fields["owner"].help_text = (
+            "Who remediates it: the model's owner, a developer or its business owner, a "
+            "validator or an administrator."
+        )
         self.fields["severity"].choices = Severity.choices
         if owner_only:
             for name in list(self.fields):

@@ -25,6 +25,7 @@ from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import RegisteredModel
+from apps.inventory.selectors import people_who_may_act
 from apps.inventory.services import model_set_next_review
 from apps.notifications.choices import Event
 from apps.notifications.services import notify
@@ -234,10 +235,16 @@ def _finding_snapshot(finding: Finding) -> dict[str, Any]:
 
 
 def _check_owner(owner, model: RegisteredModel) -> None:
+    """A finding is owned by someone who may act on the model (``people_who_may_act``):
+    never an auditor or viewer, nor the owner of another model."""
     if owner is None or not roles.roles_of(owner):
         raise _refuse("The owner must be an mlgov user.", "owner")
-    if not owner.has_perm("inventory.view_registeredmodel", model):
-        raise _refuse("The owner must be someone who can see this model.", "owner")
+    if not people_who_may_act(model=model).filter(pk=owner.pk).exists():
+        raise _refuse(
+            f"{owner} cannot remediate findings on this model: choose its owner, a developer "
+            "or its business owner, a validator or an administrator.",
+            "owner",
+        )
 
 
 @transaction.atomic

@@ -1,7 +1,11 @@
-/* mlgov: searchable selects (apps/core/widgets.py: SearchSelectMultiple) on Tom Select
-   (static/vendor/tom-select.complete.min.js). A <select data-choices="remote"> asks its
-   data-suggest-url for {"results": [{"value", "label"}]} as the user types; the page only
-   holds the options already chosen. Without this file the select keeps its chosen options. */
+/* mlgov: searchable selects (apps/core/widgets.py: SearchSelect, SearchSelectMultiple) on
+   Tom Select (static/vendor/tom-select.complete.min.js).
+   - <select data-choices="remote"> (one or several) asks its data-suggest-url for
+     {"results": [{"value", "label"}]} as the user types; the page only holds the options
+     already chosen. Without this file the select keeps its chosen options.
+   - <select data-choices="local"> (short lists: people, a model's metrics) searches the
+     options already in the page; an empty option ("Nobody", "All versions") stays a choice.
+     Without this file it is an ordinary select. */
 (function () {
   "use strict";
   if (window.mlgovChoices) {
@@ -43,14 +47,16 @@
     if (select.tomselect || typeof window.TomSelect !== "function") {
       return;
     }
+    var remote = select.dataset.choices === "remote";
+    var empty = select.querySelector('option[value=""]');
     var settings = {
       plugins: select.multiple ? ["remove_button"] : [],
-      valueField: "value",
-      labelField: "label",
-      searchField: ["label"],
-      maxOptions: 50,
-      hidePlaceholder: true,
-      placeholder: select.dataset.placeholder || "",
+      maxOptions: remote ? 50 : null,
+      hidePlaceholder: select.multiple,
+      placeholder: select.dataset.placeholder || (empty ? empty.textContent : ""),
+      // A single select's empty option is a real answer ("Nobody"), kept choosable.
+      allowEmptyOption: !select.multiple && !!empty,
+      closeAfterSelect: !select.multiple,
       render: {
         no_results: function () {
           var div = document.createElement("div");
@@ -60,7 +66,12 @@
         },
       },
     };
-    if (select.dataset.choices === "remote" && select.dataset.suggestUrl) {
+    if (remote) {
+      settings.valueField = "value";
+      settings.labelField = "label";
+      settings.searchField = ["label"];
+    }
+    if (remote && select.dataset.suggestUrl) {
       settings.load = remoteLoader(select.dataset.suggestUrl);
       settings.preload = "focus";
       settings.loadThrottle = 200;
