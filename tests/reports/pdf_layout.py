@@ -242,9 +242,12 @@ def read_pages(data: bytes) -> list[Page]:
                     continue  # a space or line break PDFium inferred, not printed
                 left, bottom, right, top = text.get_charbox(index, loose=True)
                 pdfium_c.FPDFText_GetFontInfo(text.raw, index, name, len(name), flags)
+                glyph = chr(pdfium_c.FPDFText_GetUnicode(text.raw, index))
+                if pdfium_c.FPDFText_IsHyphen(text.raw, index):
+                    glyph = "-"  # a hyphen ending a line, which PDFium reports as U+0002
                 chars.append(
                     Char(
-                        text=chr(pdfium_c.FPDFText_GetUnicode(text.raw, index)),
+                        text=glyph,
                         x0=left,
                         x1=right,
                         top=height - top,

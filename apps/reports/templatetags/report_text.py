@@ -1,4 +1,4 @@
-"""Template filters of the printed reports: identifiers kept whole on paper.
+"""Template filters of the printed reports: identifiers kept whole on paper, types named.
 
 A username, a slug or an e-mail address printed in a narrow table column must not be broken
 at an arbitrary letter ("schwarzenfe / ld"): ``breakable`` lets a line end only after one of
@@ -12,6 +12,8 @@ import re
 from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from apps.audit import kinds
 
 register = template.Library()
 
@@ -32,3 +34,9 @@ def breakable(value) -> SafeString:
             out.append("<wbr>")
     # Every piece of user text above went through escape(); <wbr> is the only markup added.
     return mark_safe("".join(out))  # noqa: S308
+
+
+@register.filter
+def type_label(object_type: str) -> str:
+    """An audited object's type by its name (``monitoring.driftrun`` → ``Drift run``)."""
+    return kinds.type_label(object_type or "")
