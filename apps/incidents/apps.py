@@ -27,3 +27,7 @@ class IncidentsConfig(AppConfig):
         from apps.incidents.audit import register_audit_links
 
         register_audit_links()
+
+        from apps.incidents.notification_states import register_notification_states
+
+        register_notification_states()

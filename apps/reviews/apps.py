@@ -33,3 +33,7 @@ class ReviewsConfig(AppConfig):
 
         register_object_links("reviews.review", links_by_pk("reviews:review_detail"))
         register_object_links("reviews.finding", links_by_pk("reviews:finding_detail"))
+
+        from apps.reviews.notification_states import register_notification_states
+
+        register_notification_states()

@@ -191,3 +191,54 @@ def test_the_migration_merges_existing_repeats_and_settles_decided_requests(
 
 def auditor_like():
     return UserFactory(username="someone.else", roles=["auditor"])
+
+
+def test_incidents_and_findings_say_where_they_stand(
+    client, validator, model_owner, django_assert_max_num_queries
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from apps.incidents.models import Incident
+    from apps.reviews.models import Finding
+
+    model = RegisteredModelFactory(validator=validator)
+    incident = Incident.objects.create(
+        reference="INC-2026-0042",
+        model=model,
+        title="Recall breach",
+        severity="sev2",
+        detected_at=timezone.now(),
+        assignee=model_owner,
+        status="investigating",
+    )
+    finding = Finding.objects.create(
+        model=model,
+        title="Rural segment",
+        severity="low",
+        description="d",
+        owner=validator,
+        due_date=dt.date(2026, 1, 31),
+        created_by=validator,
+        status="remediated",
+    )
+    notify(
+        recipients=[validator],
+        event=Event.INCIDENT_OPENED,
+        subject_text="Incident opened",
+        link=incident.get_absolute_url(),
+        payload={"incident": incident.reference},
+    )
+    notify(
+        recipients=[validator],
+        event=Event.FINDING_OVERDUE,
+        subject_text="Finding overdue",
+        link=finding.get_absolute_url(),
+        payload={"finding": finding.pk},
+    )
+    client.force_login(validator)
+    body = client.get(reverse("notifications:list")).content.decode()
+    owner_name = model_owner.get_full_name() or model_owner.username
+    assert f"Now investigating, assigned to {owner_name}" in body
+    assert "Now remediated" in body and "Nothing left to do." in body
