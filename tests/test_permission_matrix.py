@@ -322,6 +322,8 @@ MATRIX: list[Case] = [
     # comments; admins and validators roll back (an emergency change ratified afterwards)
     Case("incidents:incident_list", expect=allow(*EVERY_ROLE)),
     Case("incidents:incident_create", expect=allow(*INCIDENT_RESPONDERS)),
+    # the Incidents tab of the model page: whoever sees the model; 404 out of reach
+    model_case("incidents:model_incidents"),
     incident_case("incidents:incident_detail"),
     incident_case("incidents:incident_edit", who=INCIDENT_RESPONDERS),
     incident_case("incidents:incident_transition", "post", who=INCIDENT_RESPONDERS),

@@ -17,6 +17,8 @@ from apps.incidents import selectors as incident_selectors
 from apps.incidents.choices import Severity
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
+from apps.inventory.health import PRECEDENCE, TONES, HealthState
+from apps.inventory.health_facts import health_q
 from apps.inventory.models import RegisteredModel
 from apps.monitoring.evaluation.selectors import IN_BREACH
 from apps.monitoring.models import ThresholdState
@@ -34,6 +36,11 @@ class Figure:
     label: str
     count: int
 
+    @property
+    def tone(self) -> str:
+        """For a health state: ``ok``, ``warn`` or ``danger``."""
+        return TONES.get(self.key, "")
+
 
 @dataclass(frozen=True)
 class InventoryFigures:
@@ -47,6 +54,7 @@ class InventoryFigures:
     in_breach: int
     today: dt.date
     upcoming: list[RegisteredModel]
+    by_health: list[Figure]
 
     @property
     def soon_until(self) -> dt.date:
@@ -91,7 +99,8 @@ def models_in_breach(*, user, limit: int) -> list[RegisteredModel]:
 
 
 def inventory_figures(*, user, today: dt.date | None = None) -> InventoryFigures:
-    """Counts by risk tier, lifecycle status and EU AI Act class, and reviews falling due.
+    """Counts by risk tier, lifecycle status, EU AI Act class and health, and reviews falling
+    due.
 
     Retired models have no reviews, so they are left out of the review figures.
     """
@@ -116,6 +125,10 @@ def inventory_figures(*, user, today: dt.date | None = None) -> InventoryFigures
     # An IN over the few breaching states (hashed once), not a subquery per model.
     breaching = _breaching_states().order_by().values("threshold__model_id")
     aggregates["in_breach"] = Count("pk", filter=Q(pk__in=breaching))
+    # Each model in its worst state (apps/inventory/health.py), as the inventory filters them.
+    health_states = [*PRECEDENCE, HealthState.OK]
+    for state in health_states:
+        aggregates[f"health_{state.value}"] = Count("pk", filter=health_q([state], today))
     visible = inventory_selectors.model_list(user=user)
     row = visible.order_by().aggregate(**aggregates)
     upcoming = list(
@@ -136,6 +149,7 @@ def inventory_figures(*, user, today: dt.date | None = None) -> InventoryFigures
         in_breach=row["in_breach"],
         today=today,
         upcoming=upcoming,
+        by_health=[Figure(s.value, s.label, row[f"health_{s.value}"]) for s in health_states],
     )
 
 

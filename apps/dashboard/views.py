@@ -13,6 +13,7 @@ from apps.core.replica import reading_from_replica
 from apps.core.views import role_required
 from apps.dashboard.selectors import inventory_figures, monitoring_figures
 from apps.inventory.choices import LifecycleStatus
+from apps.inventory.filters import NOT_ASSESSED
 from apps.monitoring.selectors import models_with_expired_thresholds
 from apps.reviews.selectors import overdue_finding_count
 
@@ -61,7 +62,8 @@ def home(request):
             f.label,
             f.count,
             TIER_COLOURS[f.key],
-            _list_url(risk_tier=f.key) if f.key else _list_url(unassessed="true"),
+            # "none" is the tier list's "Not assessed", shown (and removable) in its filters.
+            _list_url(risk_tier=f.key or NOT_ASSESSED),
         )
         for f in figures.by_tier
     ]
@@ -70,6 +72,7 @@ def home(request):
         for f in figures.by_status
     ]
     eu_links = [(f, _list_url(eu_ai_act_class=f.key)) for f in figures.by_eu_class]
+    health_links = [(f, _list_url(health=f.key)) for f in figures.by_health]
     monitoring = monitoring_figures(user=request.user)
     severity_bars = [
         (f.label, f.count, SEVERITY_COLOURS[f.key], _incidents_url(f.key))
@@ -80,6 +83,7 @@ def home(request):
         "tier_bars": tier_bars,
         "status_bars": status_bars,
         "eu_links": eu_links,
+        "health_links": health_links,
         "monitoring": monitoring,
         "severity_bars": severity_bars,
         "overdue_url": _review_url(figures.today - dt.timedelta(days=1)),

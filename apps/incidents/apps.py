@@ -10,12 +10,16 @@ class IncidentsConfig(AppConfig):
         # Connects the threshold evaluation's signal receivers.
         from apps.incidents import receivers  # noqa: F401
         from apps.incidents.approvals import register_kinds
+        from apps.incidents.health import register_health_facts
         from apps.incidents.selectors import open_incidents
+        from apps.incidents.tabs import register_tabs
 
         # deferred: the panel is registered in ready(), once every app is loaded
         from apps.monitoring.panels import Panel, register_panel
 
         register_kinds()
+        register_health_facts()
+        register_tabs()
         register_panel(
             Panel(
                 key="incidents",

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import CharField, Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast
 from django.http import Http404
 
@@ -31,6 +43,23 @@ def open_incidents(*, user, model: RegisteredModel) -> QuerySet[Incident]:
         incident_list(user=user, model=model)
         .filter(status__in=ACTIVE_STATUSES)
         .order_by("severity", "-detected_at")
+    )
+
+
+def model_incidents(*, user, model: RegisteredModel) -> QuerySet[Incident]:
+    """Every incident of the model for its Incidents tab: those still being worked on first,
+    then the latest detected."""
+    still_open = Case(
+        When(status__in=ACTIVE_STATUSES, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return (
+        incident_list(user=user, model=model)
+        .select_related(None)
+        .select_related("assignee", "threshold__metric")
+        .annotate(closed_rank=still_open)
+        .order_by("closed_rank", "-detected_at", "-pk")
     )
 
 

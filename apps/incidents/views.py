@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
+from apps.core.tabs import render_tab
 from apps.core.views import paginate, render_page, require_perm, role_required
 from apps.incidents import selectors, services
 from apps.incidents.choices import ACTIVE_STATUSES
@@ -25,6 +26,7 @@ from apps.incidents.forms import (
     RollbackForm,
     TransitionForm,
 )
+from apps.inventory import selectors as inventory_selectors
 
 FILTER_KEYS = frozenset(IncidentFilter.base_filters)
 
@@ -59,6 +61,21 @@ def incident_list(request):
     return render_page(
         request, "incidents/incident_list.html", context, partial="incidents/_results.html"
     )
+
+
+@role_required
+def model_incidents(request, slug: str):
+    """The Incidents tab of the model page: its incidents, those still open first."""
+    model = inventory_selectors.model_get(user=request.user, slug=slug)
+    require_perm(request, "incidents.view_incident", model)
+    page = paginate(request, selectors.model_incidents(user=request.user, model=model))
+    now = clock.now()
+    context = {
+        "page_obj": page,
+        "rows": [(i, selectors.countdown_of(i, now)) for i in page.object_list],
+        "can_create": request.user.has_perm("incidents.add_incident", model),
+    }
+    return render_tab(request, model, tab="incidents", context=context)
 
 
 @role_required

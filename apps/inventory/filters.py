@@ -3,23 +3,57 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from apps.accounts.models import User
 from apps.core.filters import FilterSet
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
+from apps.inventory.health import HealthState
+from apps.inventory.health_facts import health_q
 from apps.inventory.models import BusinessUnit, Dataset, RegisteredModel
+
+#: The risk-tier filter's value for models whose tier is not yet assessed.
+NOT_ASSESSED = "none"
+
+
+class RiskTierFilter(django_filters.MultipleChoiceFilter):
+    """Tiers, and ``none`` for models not yet assessed (no tier), in one list of choices."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        tiers = [v for v in value if v != NOT_ASSESSED]
+        q = Q(risk_tier__in=tiers) if tiers else Q(pk__in=[])
+        if NOT_ASSESSED in value:
+            q |= Q(risk_tier__isnull=True)
+        return qs.filter(q)
+
+
+class AssessedSelect(forms.NullBooleanSelect):
+    """The ``unassessed`` filter in words: "Any" rather than Django's "Unknown"."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [
+            ("unknown", "Any"),
+            ("true", "Only models not yet assessed"),
+            ("false", "Only assessed models"),
+        ]
 
 
 class RegisteredModelFilter(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     # distinct=False: none of these joins a many-valued relation, so no row can repeat, and
     # SELECT DISTINCT over every column would sort the whole result before paging.
-    risk_tier = django_filters.MultipleChoiceFilter(
-        choices=RiskTier.choices, label="Risk tier", distinct=False
+    risk_tier = RiskTierFilter(
+        choices=[*RiskTier.choices, (NOT_ASSESSED, "Not assessed")],
+        label="Risk tier",
+        distinct=False,
     )
+    # Kept for links and API clients that use it; the tier list's "Not assessed" does the same.
     unassessed = django_filters.BooleanFilter(
-        field_name="risk_tier", lookup_expr="isnull", label="Tier not yet assessed"
+        field_name="risk_tier", lookup_expr="isnull", label="Tier assessment", widget=AssessedSelect
     )
     status = django_filters.MultipleChoiceFilter(
         choices=LifecycleStatus.choices, label="Status", distinct=False
@@ -43,7 +77,18 @@ class RegisteredModelFilter(FilterSet):
         label="Owner",
     )
     review_due_before = django_filters.DateFilter(
-        field_name="next_review_date", lookup_expr="lte", label="Review due on or before"
+        field_name="next_review_date",
+        lookup_expr="lte",
+        label="Review due on or before",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    # The worst state of each model (apps/inventory/health.py), from the facts the apps that
+    # own them register: one query with the page, whatever the inventory's size.
+    health = django_filters.MultipleChoiceFilter(
+        choices=HealthState.choices,
+        method="filter_health",
+        label="Health",
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "checkbox-list"}),
     )
     ordering = django_filters.OrderingFilter(
         fields=(
@@ -63,6 +108,9 @@ class RegisteredModelFilter(FilterSet):
     class Meta:
         model = RegisteredModel
         fields: list[str] = []
+
+    def filter_health(self, queryset, name, value):
+        return queryset.filter(health_q(value)) if value else queryset
 
     def search(self, queryset, name, value):
         value = value.strip()

@@ -15,6 +15,7 @@ from apps.approvals.choices import ApprovalKind, RequestStatus
 from apps.approvals.models import ApprovalRequest
 from apps.core import roles
 from apps.core.validators import control_character_problem
+from apps.inventory.health_facts import with_health_facts
 from apps.inventory.models import (
     BusinessUnit,
     Dataset,
@@ -90,11 +91,15 @@ def model_suggestions(*, user, term: str, limit: int = SUGGESTION_LIMIT) -> list
 
 def model_filterset(*, user, data=None):
     """The inventory list's filters bound to ``data`` (a QueryDict or None) over the models the
-    user sees, owner choices limited likewise. The list page and the register both use it."""
+    user sees, owner choices limited likewise, each model with its health facts (set
+    ``health`` with ``apps.inventory.health_facts.attach_health``). The list page and the
+    register both use it."""
     from apps.inventory.filters import RegisteredModelFilter
 
     visible = model_list(user=user)
-    filterset = RegisteredModelFilter(data or None, queryset=visible)
+    # Each model's health facts come with its row (apps/inventory/health_facts.py); a count
+    # or an export that reads other columns leaves them out of its query.
+    filterset = RegisteredModelFilter(data or None, queryset=with_health_facts(visible))
     # One index probe per user (there are far fewer users than models), not a DISTINCT over
     # every visible model's owner.
     owns = visible.order_by().filter(owner=OuterRef("pk"))
@@ -106,8 +111,10 @@ def model_get(*, user, slug: str) -> RegisteredModel:
     """The model with this slug, or 404 when it does not exist or the user may not see it."""
     # Developers are not prefetched: the rules read them when a rule needs them (once per
     # model object, apps/inventory/rules.py), so a user whose role decides costs no query.
+    # Its health facts too, for the banner every tab of its page shows (a healthy model's
+    # banner then costs no query).
     model = (
-        model_list(user=user)
+        with_health_facts(model_list(user=user))
         .select_related("risk_assessed_by", "created_by")
         .filter(slug=slug)
         .first()

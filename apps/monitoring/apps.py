@@ -10,8 +10,10 @@ class MonitoringConfig(AppConfig):
         # deferred: apps.core.tabs loads the shared views, which need the app registry ready
         from apps.core.tabs import Tab, register_tab
         from apps.monitoring.approvals import register_kinds
+        from apps.monitoring.health import register_health_facts
 
         register_kinds()
+        register_health_facts()
         for tab in (
             Tab(
                 key="monitoring",

@@ -11,12 +11,14 @@ class ReviewsConfig(AppConfig):
         # deferred: apps.core.tabs loads the shared views, which need the app registry ready
         from apps.core.tabs import Tab, register_tab
         from apps.reviews.approvals import register_kinds
+        from apps.reviews.health import register_health_facts
         from apps.reviews.receivers import ensure_default_cadences
 
         post_migrate.connect(
             ensure_default_cadences, sender=self, dispatch_uid="reviews.default_cadences"
         )
         register_kinds()
+        register_health_facts()
         register_tab(
             "inventory.registeredmodel",
             Tab(

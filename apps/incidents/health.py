@@ -1,0 +1,74 @@
+"""What the incident register tells about a model's health (``apps/inventory/health.py``):
+incidents still being worked on, and whether one is serious. Registered in ``ready()``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import F, Q, QuerySet
+from django.urls import reverse
+
+from apps.incidents.choices import ACTIVE_STATUSES, SeriousCategory, Severity
+from apps.incidents.models import Incident
+from apps.inventory.health import HealthState, Problem
+from apps.inventory.health_facts import BANNER_ROWS, Detail, HealthFact, register_fact
+
+
+def active_incidents(today: dt.date | None = None) -> QuerySet[Incident]:
+    return Incident.objects.filter(status__in=ACTIVE_STATUSES)
+
+
+def _serious(today: dt.date | None = None) -> QuerySet[Incident]:
+    return active_incidents().exclude(serious_category=SeriousCategory.NONE)
+
+
+def _label(choices, value: str | None) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value or ""
+
+
+def _describe(model, rows: list[Detail], today: dt.date) -> list[Problem]:
+    rows = sorted(rows, key=lambda r: (r.note == SeriousCategory.NONE or not r.note, r.level))
+    problems = []
+    for row in rows[:BANNER_ROWS]:
+        text = f"Incident {row.ref} is open: {row.label} ({_label(Severity, row.level)})."
+        if row.note:
+            text += " Serious incident: report it to the authority (EU AI Act Art. 73)."
+        problems.append(
+            Problem(
+                state=HealthState.INCIDENT,
+                text=text,
+                url=reverse("incidents:incident_detail", kwargs={"reference": row.ref}),
+            )
+        )
+    if len(rows) > BANNER_ROWS:
+        problems.append(
+            Problem(
+                state=HealthState.INCIDENT,
+                text=f"{len(rows) - BANNER_ROWS} more incidents are open.",
+                url=reverse("incidents:model_incidents", kwargs={"slug": model.slug}),
+            )
+        )
+    return problems
+
+
+OPEN_INCIDENT = HealthFact(
+    key="open_incident",
+    condition=lambda today: Q(pk__in=active_incidents().values("model_id")),
+    details=active_incidents,
+    columns=(F("reference"), F("title"), F("severity"), F("serious_category")),
+    describe=_describe,
+)
+# Described with the open incidents above; it makes the badge say "Serious incident".
+SERIOUS_INCIDENT = HealthFact(
+    key="serious_incident",
+    condition=lambda today: Q(pk__in=_serious().values("model_id")),
+    describe=lambda model, rows, today: [],
+)
+
+
+def register_health_facts() -> None:
+    register_fact(OPEN_INCIDENT)
+    register_fact(SERIOUS_INCIDENT)

@@ -1,0 +1,198 @@
+"""The facts behind a model's health (``apps/inventory/health.py``) as queries.
+
+The inventory sits below the apps that know what can go wrong with a model (monitoring,
+incidents, reviews), so they register their facts here in their ``AppConfig.ready()``, as
+they register their tabs. A fact is a condition over ``RegisteredModel`` (``pk IN`` the ids
+of the few rows with the problem, which PostgreSQL hashes once per query: a semi-join in a
+filter, one hashed subplan in a select list or an aggregate, never a probe per model), and
+optionally the rows behind it, which the model page's banner names and links to.
+
+So a page of models reads its health in the same query as the page, the inventory filter by
+health is one query however large the inventory, and one model's banner costs at most one
+query (a UNION of the rows behind the facts that hold), none when the model is healthy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import BooleanField, CharField, Count, ExpressionWrapper, Q, QuerySet, Value
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from apps.core import clock
+from apps.inventory.health import FACTS, Health, HealthState, Problem, health_of, state_requirements
+from apps.inventory.models import RegisteredModel
+
+#: The annotation holding a fact on a model read with :func:`with_health_facts`.
+PREFIX = "health_"
+#: Rows named per fact in the banner; the rest are counted.
+BANNER_ROWS = 5
+
+
+class Detail(NamedTuple):
+    """One row behind a fact, as text: what a link needs (``ref``), a name (``label``), a
+    level (a severity or state) and a note (a version, a date)."""
+
+    kind: str
+    ref: str | None
+    label: str | None
+    level: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class HealthFact:
+    """A fact about models, registered by the app that owns its data.
+
+    - ``key``: one of ``apps.inventory.health.FACTS``.
+    - ``condition``: ``today -> Q`` over ``RegisteredModel``, true for the models with it.
+    - ``details``: optional ``today -> QuerySet`` of the rows behind the fact for every
+      model, with ``model_field`` the path from a row to its model and ``columns`` the four
+      expressions (ref, label, level, note) the banner reads; none for a fact on the model
+      itself.
+    - ``describe``: ``(model, rows, today) -> list[Problem]`` for the banner.
+    """
+
+    key: str
+    condition: Callable[[dt.date], Q]
+    describe: Callable[[Any, list[Detail], dt.date], list[Problem]]
+    details: Callable[[dt.date], QuerySet] | None = None
+    model_field: str = "model"
+    columns: Sequence[Any] = field(default_factory=tuple)
+
+
+class HealthRegistry:
+    def __init__(self) -> None:
+        self._facts: dict[str, HealthFact] = {}
+
+    def register(self, fact: HealthFact) -> None:
+        """Add ``fact``; registering the same fact again is harmless (``ready()`` may run
+        twice in tests), a different one under a used key is a configuration error."""
+        if fact.key not in FACTS:
+            raise ImproperlyConfigured(f"{fact.key!r} is not a health fact ({', '.join(FACTS)}).")
+        if self._facts.get(fact.key, fact) != fact:
+            raise ImproperlyConfigured(f"The health fact {fact.key!r} is already registered.")
+        if fact.details is not None and len(fact.columns) != 4:
+            raise ImproperlyConfigured(f"The health fact {fact.key!r} needs four detail columns.")
+        self._facts[fact.key] = fact
+
+    def facts(self) -> list[HealthFact]:
+        """The registered facts, in the order of ``FACTS``."""
+        return [self._facts[key] for key in FACTS if key in self._facts]
+
+
+registry = HealthRegistry()
+register_fact = registry.register
+
+
+def health_today() -> dt.date:
+    """The date the facts are judged on: today in the site's zone, by mlgov's clock."""
+    return timezone.localdate(clock.now())
+
+
+def with_health_facts(queryset: QuerySet, today: dt.date | None = None) -> QuerySet:
+    """``queryset`` (of registered models) with each fact as a boolean annotation, read in
+    the same query (hashed once whatever the number of rows)."""
+    today = today or health_today()
+    return queryset.annotate(
+        **{
+            PREFIX + fact.key: ExpressionWrapper(fact.condition(today), output_field=BooleanField())
+            for fact in registry.facts()
+        }
+    )
+
+
+def facts_of(model) -> dict[str, bool]:
+    """The facts annotated on ``model`` by :func:`with_health_facts`."""
+    return {key: bool(getattr(model, PREFIX + key, False)) for key in FACTS}
+
+
+def has_health_facts(model) -> bool:
+    return all(hasattr(model, PREFIX + fact.key) for fact in registry.facts())
+
+
+def attach_health(models: Iterable) -> list:
+    """The models (read with :func:`with_health_facts`) with ``health`` set; no query."""
+    models = list(models)
+    for model in models:
+        model.health = health_of(facts_of(model))
+    return models
+
+
+def health_q(states: Iterable[str], today: dt.date | None = None) -> Q:
+    """Q over ``RegisteredModel`` of the models whose health is one of ``states``: the
+    conditions of :func:`apps.inventory.health.state_requirements`, so the filter and the
+    badge agree."""
+    today = today or health_today()
+    conditions = {fact.key: fact.condition(today) for fact in registry.facts()}
+    result = Q(pk__in=[])
+    for state in dict.fromkeys(states):
+        any_of, none_of = state_requirements(state)
+        wanted = Q()
+        if any_of:
+            held = [conditions[f] for f in sorted(any_of) if f in conditions]
+            if not held:  # no registered fact can put a model in this state
+                continue
+            either = held[0]
+            for condition in held[1:]:
+                either |= condition
+            wanted &= either
+        for name in sorted(none_of):
+            if name in conditions:
+                wanted &= ~conditions[name]
+        result |= wanted
+    return result
+
+
+def health_counts(queryset: QuerySet, today: dt.date | None = None) -> dict[str, int]:
+    """How many models of ``queryset`` are in each state, in one aggregate query."""
+    today = today or health_today()
+    row = queryset.order_by().aggregate(
+        **{state.value: Count("pk", filter=health_q([state], today)) for state in HealthState}
+    )
+    return {state.value: row[state.value] or 0 for state in HealthState}
+
+
+def model_health(model, today: dt.date | None = None) -> Health:
+    """The health of one model with the problems its banner lists: no query when it is
+    healthy and was read with :func:`with_health_facts`, else one."""
+    today = today or health_today()
+    if not has_health_facts(model):
+        model = with_health_facts(RegisteredModel.objects.filter(pk=model.pk), today).get()
+    facts = facts_of(model)
+    held = [fact for fact in registry.facts() if facts[fact.key]]
+    parts = []
+    for fact in held:
+        if fact.details is None:
+            continue
+        ref, label, level, note = (Cast(c, output_field=CharField()) for c in fact.columns)
+        parts.append(
+            fact.details(today)
+            .filter(**{fact.model_field: model.pk})
+            .order_by()
+            .annotate(
+                h_kind=Value(fact.key, output_field=CharField()),
+                h_ref=ref,
+                h_label=label,
+                h_level=level,
+                h_note=note,
+            )
+            .values_list("h_kind", "h_ref", "h_label", "h_level", "h_note")
+        )
+    rows: dict[str, list[Detail]] = {}
+    if parts:
+        union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        for row in union:
+            rows.setdefault(row[0], []).append(Detail(*row))
+    problems = []
+    for fact in held:
+        found = rows.get(fact.key, [])
+        if fact.details is not None and not found:
+            continue  # a fact described by its rows, true a moment ago, no longer is
+        problems.extend(fact.describe(model, found, today))
+    return health_of(facts, problems=tuple(problems))

@@ -1,0 +1,118 @@
+"""What monitoring tells about a model's health (``apps/inventory/health.py``): an active
+threshold in critical or warning, and thresholds that expired. Registered in ``ready()``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.db.models import F, Q, QuerySet
+from django.urls import reverse
+from django.utils.formats import date_format
+
+from apps.inventory.health import HealthState, Problem
+from apps.inventory.health_facts import BANNER_ROWS, Detail, HealthFact, register_fact
+from apps.monitoring.choices import EvaluationState, ThresholdStatus
+from apps.monitoring.models import Threshold, ThresholdState
+
+
+def _states_in(state: str) -> Callable[[dt.date], QuerySet]:
+    def rows(today: dt.date) -> QuerySet:
+        # The state index finds the few states in breach; the join keeps active thresholds.
+        return ThresholdState.objects.filter(state=state, threshold__status=ThresholdStatus.ACTIVE)
+
+    return rows
+
+
+def _expired(today: dt.date) -> QuerySet:
+    """Expired thresholds, and active ones whose review-by date passed today (the daily task
+    that expires them has not run yet): either way they no longer apply."""
+    return Threshold.objects.filter(
+        Q(status=ThresholdStatus.EXPIRED) | Q(status=ThresholdStatus.ACTIVE, review_by__lt=today)
+    )
+
+
+def _threshold_url(model, ref: str | None) -> str:
+    return reverse("monitoring:threshold_detail", kwargs={"slug": model.slug, "pk": int(ref)})
+
+
+def _describe_breaches(state: str):
+    word = "critical" if state == EvaluationState.CRITICAL else "in warning"
+
+    def describe(model, rows: list[Detail], today: dt.date) -> list[Problem]:
+        health = HealthState.CRITICAL if state == EvaluationState.CRITICAL else HealthState.WARNING
+        problems = [
+            Problem(
+                state=health,
+                text=f"{row.label} is {word} on version {row.note}.",
+                url=_threshold_url(model, row.ref),
+            )
+            for row in rows[:BANNER_ROWS]
+        ]
+        if len(rows) > BANNER_ROWS:
+            problems.append(
+                Problem(
+                    state=health,
+                    text=f"{len(rows) - BANNER_ROWS} more thresholds are {word}.",
+                    url=reverse("monitoring:model_monitoring", kwargs={"slug": model.slug}),
+                )
+            )
+        return problems
+
+    return describe
+
+
+def _describe_expired(model, rows: list[Detail], today: dt.date) -> list[Problem]:
+    problems = []
+    for row in rows[:BANNER_ROWS]:
+        when = date_format(dt.date.fromisoformat(row.note), "j M Y") if row.note else ""
+        problems.append(
+            Problem(
+                state=HealthState.EXPIRED,
+                text=f"The {row.label} threshold expired after {when} and no longer applies: "
+                "revise it and have it signed off again.",
+                url=_threshold_url(model, row.ref),
+            )
+        )
+    if len(rows) > BANNER_ROWS:
+        problems.append(
+            Problem(
+                state=HealthState.EXPIRED,
+                text=f"{len(rows) - BANNER_ROWS} more thresholds expired.",
+                url=reverse("monitoring:threshold_list", kwargs={"slug": model.slug}),
+            )
+        )
+    return problems
+
+
+def _breach_fact(key: str, state: str) -> HealthFact:
+    rows = _states_in(state)
+    return HealthFact(
+        key=key,
+        condition=lambda today: Q(pk__in=rows(today).values("threshold__model_id")),
+        details=rows,
+        model_field="threshold__model",
+        columns=(
+            F("threshold_id"),
+            F("threshold__metric__name"),
+            F("state"),
+            F("version__version"),
+        ),
+        describe=_describe_breaches(state),
+    )
+
+
+CRITICAL_BREACH = _breach_fact("critical_breach", EvaluationState.CRITICAL)
+WARNING_BREACH = _breach_fact("warning_breach", EvaluationState.WARNING)
+THRESHOLD_EXPIRED = HealthFact(
+    key="threshold_expired",
+    condition=lambda today: Q(pk__in=_expired(today).values("model_id")),
+    details=_expired,
+    columns=(F("pk"), F("metric__name"), F("status"), F("review_by")),
+    describe=_describe_expired,
+)
+
+
+def register_health_facts() -> None:
+    for fact in (CRITICAL_BREACH, WARNING_BREACH, THRESHOLD_EXPIRED):
+        register_fact(fact)
