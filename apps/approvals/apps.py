@@ -22,6 +22,6 @@ class ApprovalsConfig(AppConfig):
             ),
         )
 
-        from apps.audit.registry import links_by_pk, register_object_links
+        from apps.approvals.audit import register_audit_links
 
-        register_object_links("approvals.approvalrequest", links_by_pk("approvals:request_detail"))
+        register_audit_links()

@@ -32,9 +32,6 @@ class MonitoringConfig(AppConfig):
         ):
             register_tab("inventory.registeredmodel", tab)
 
-        from apps.audit.registry import links_by_model, links_by_pk, register_object_links
+        from apps.monitoring.audit import register_audit_links
 
-        register_object_links(
-            "monitoring.threshold", links_by_model("monitoring:threshold_detail", with_pk=True)
-        )
-        register_object_links("monitoring.ingestionbatch", links_by_pk("monitoring:batch_detail"))
+        register_audit_links()

@@ -23,6 +23,6 @@ class ReportsConfig(AppConfig):
             ),
         )
 
-        from apps.audit.registry import links_by_pk, register_object_links
+        from apps.reports.audit import register_audit_links
 
-        register_object_links("reports.report", links_by_pk("reports:report_detail"))
+        register_audit_links()

@@ -31,10 +31,9 @@ class ReviewsConfig(AppConfig):
             ),
         )
 
-        from apps.audit.registry import links_by_pk, register_object_links
+        from apps.reviews.audit import register_audit_links
 
-        register_object_links("reviews.review", links_by_pk("reviews:review_detail"))
-        register_object_links("reviews.finding", links_by_pk("reviews:finding_detail"))
+        register_audit_links()
 
         from apps.reviews.notification_states import register_notification_states
 
