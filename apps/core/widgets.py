@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
+from django_filters.widgets import BooleanWidget
 
 
 class ModelSearchInput(forms.TextInput):
@@ -107,3 +108,12 @@ class SearchSelectMultiple(_Searchable, forms.SelectMultiple):
         if suggest_url_name and not placeholder:
             placeholder = "Type to search"
         super().__init__(attrs, suggest_url_name=suggest_url_name, placeholder=placeholder)
+
+
+class AnyYesNo(BooleanWidget):
+    """A yes/no filter whose empty choice reads "Any" (django-filter says "Unknown", which
+    reads as a third state of the thing rather than "do not filter")."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("", "Any"), ("true", "Yes"), ("false", "No"))

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from apps.core import clock
 from apps.core.filters import FilterSet, ModelSearchFilter
+from apps.core.widgets import AnyYesNo, SearchSelectMultiple
 from apps.incidents.choices import IncidentStatus, Severity
 from apps.incidents.models import Incident
 
@@ -14,16 +15,22 @@ from apps.incidents.models import Incident
 class IncidentFilter(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.MultipleChoiceFilter(
-        choices=IncidentStatus.choices, label="Status", distinct=False
+        choices=IncidentStatus.choices,
+        label="Status",
+        distinct=False,
+        widget=SearchSelectMultiple(placeholder="Any status"),
     )
     severity = django_filters.MultipleChoiceFilter(
-        choices=Severity.choices, label="Severity", distinct=False
+        choices=Severity.choices,
+        label="Severity",
+        distinct=False,
+        widget=SearchSelectMultiple(placeholder="Any severity"),
     )
     serious = django_filters.BooleanFilter(
-        method="filter_serious", label="Serious incident (Art. 3(49))"
+        method="filter_serious", label="Serious incident (Art. 3(49))", widget=AnyYesNo
     )
     overdue = django_filters.BooleanFilter(
-        method="filter_overdue", label="Report overdue (Art. 73)"
+        method="filter_overdue", label="Report overdue (Art. 73)", widget=AnyYesNo
     )
     model = ModelSearchFilter(field_name="model")
     ordering = django_filters.OrderingFilter(

@@ -76,12 +76,28 @@ class UserMultipleChoiceField(ReferenceMultipleChoiceField):
 
 
 class JSONObjectField(forms.CharField):
-    """A JSON object typed into a textarea, with a message that says where parsing failed."""
+    """A JSON object typed into a textarea, with a message that says where parsing failed.
 
-    def __init__(self, *, example: str, **kwargs):
+    ``static/js/forms.js`` edits it as rows of ``key_label`` / ``value_label`` pairs and writes
+    the same JSON object back into the textarea, so the server receives what it always did;
+    without JavaScript the textarea is edited as JSON."""
+
+    def __init__(
+        self, *, example: str, key_label: str = "Name", value_label: str = "Value", **kwargs
+    ):
         kwargs.setdefault("required", False)
         kwargs.setdefault(
-            "widget", forms.Textarea(attrs={"rows": 6, "class": "code", "spellcheck": "false"})
+            "widget",
+            forms.Textarea(
+                attrs={
+                    "rows": 6,
+                    "class": "code",
+                    "spellcheck": "false",
+                    "data-kv-editor": "",
+                    "data-kv-key-label": key_label,
+                    "data-kv-value-label": value_label,
+                }
+            ),
         )
         self.example = example
         super().__init__(strip=True, **kwargs)
@@ -111,6 +127,13 @@ class JSONObjectField(forms.CharField):
         if problem:
             raise ValidationError(problem, code="unstorable_json")
         return data
+
+
+def _slug_from_name(field: forms.Field) -> None:
+    """``static/js/forms.js`` fills the slug in from the name as it is typed, until the user
+    types a slug of their own."""
+    field.widget.attrs.update({"data-slug-from": "name", "spellcheck": "false"})
+    field.help_text = f"{field.help_text} Filled in from the name; change it if you like."
 
 
 class GroupedFieldsMixin:
@@ -197,6 +220,8 @@ class RegisteredModelForm(GroupedFieldsMixin, forms.ModelForm):
         editing = instance.pk is not None
         if editing:
             del self.fields["slug"]
+        else:
+            _slug_from_name(self.fields["slug"])
         current_devs = list(instance.developers.all()) if editing else []
         self.fields["owner"] = UserChoiceField(
             queryset=users_with_role(roles.MODEL_OWNER, keep=[instance.owner_id]),
@@ -333,10 +358,16 @@ class ModelVersionForm(forms.ModelForm):
     """Register or edit a version: artefact, code, parameters, metrics and data lineage."""
 
     hyperparameters = JSONObjectField(
-        label="Hyperparameters (JSON)", example='{"max_depth": 6, "learning_rate": 0.1}'
+        label="Hyperparameters",
+        example='{"max_depth": 6, "learning_rate": 0.1}',
+        key_label="Parameter",
+        help_text="One row per parameter; numbers, true/false and lists are kept as such.",
     )
     evaluation_metrics = JSONObjectField(
-        label="Evaluation metrics (JSON)", example='{"auc": 0.81, "brier": 0.12}'
+        label="Evaluation metrics",
+        example='{"auc": 0.81, "brier": 0.12}',
+        key_label="Metric",
+        help_text="One row per metric measured at evaluation, e.g. auc 0.81.",
     )
     # Type-ahead tags: the page holds the chosen datasets only, never the whole catalogue.
     training_datasets = ReferenceMultipleChoiceField(
@@ -480,6 +511,8 @@ class DatasetForm(GroupedFieldsMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             del self.fields["slug"]
+        else:
+            _slug_from_name(self.fields["slug"])
         keep = [self.instance.owner_id] if self.instance.pk else []
         self.fields["owner"] = UserChoiceField(
             queryset=User.objects.filter(

@@ -5,15 +5,18 @@ from __future__ import annotations
 import django_filters
 
 from apps.core.filters import FilterSet
+from apps.core.widgets import AnyYesNo
 from apps.reviews import selectors
 from apps.reviews.choices import FindingStatus
 from apps.reviews.models import Finding
 
 
 class FindingFilter(FilterSet):
-    status = django_filters.ChoiceFilter(choices=FindingStatus.choices, label="Status")
+    status = django_filters.ChoiceFilter(
+        choices=FindingStatus.choices, label="Status", empty_label="Any"
+    )
     overdue = django_filters.BooleanFilter(
-        method="filter_overdue", label="Only open findings past their due date."
+        method="filter_overdue", label="Only open findings past their due date.", widget=AnyYesNo
     )
 
     class Meta:

@@ -66,6 +66,17 @@
         },
       },
     };
+    if (select.hasAttribute("data-allow-create")) {
+      // A name typed that is not among the options is sent as typed; the server checks it.
+      settings.create = true;
+      settings.persist = false;
+      settings.render.option_create = function (data, escape) {
+        var div = document.createElement("div");
+        div.className = "create";
+        div.textContent = "Use \u201c" + data.input + "\u201d";
+        return div;
+      };
+    }
     if (remote) {
       settings.valueField = "value";
       settings.labelField = "label";

@@ -55,7 +55,7 @@ def test_the_owner_drafts_a_threshold(client, model_owner, owned_model, auc):
     response = client.post(
         reverse("monitoring:threshold_create", args=[owned_model.slug]),
         {
-            "metric": auc.pk,
+            "metric": auc.name,
             "warning_bound": "0.75",
             "critical_bound": "0.7",
             "evaluation": "mean",
@@ -75,7 +75,7 @@ def test_bad_bounds_are_shown_on_the_field(client, model_owner, owned_model, auc
     response = client.post(
         reverse("monitoring:threshold_create", args=[owned_model.slug]),
         {
-            "metric": auc.pk,
+            "metric": auc.name,
             "direction": "below",
             "warning_bound": "0.7",
             "critical_bound": "0.8",
@@ -109,7 +109,7 @@ def test_submit_then_edit_returns_to_draft(client, model_owner, draft):
     draft.refresh_from_db()
     assert draft.status == ThresholdStatus.PENDING_SIGNOFF
     data = {
-        "metric": draft.metric_id,
+        "metric": draft.metric.name,
         "direction": "below",
         "warning_bound": "0.8",
         "critical_bound": "0.7",
@@ -147,3 +147,52 @@ def test_other_models_thresholds_are_hidden(client, model_owner, auc):
     foreign = ThresholdFactory(model=RegisteredModelFactory(), metric=auc)
     client.force_login(model_owner)
     assert client.get(foreign.get_absolute_url()).status_code == 404
+
+
+# --- the metrics offered are the model's -------------------------------------------------
+
+
+def test_the_metric_choices_are_the_models_own(
+    client, model_owner, owned_model, auc, admin_user, django_assert_max_num_queries
+):
+    from tests.factories import ModelVersionFactory
+    from tests.monitoring.factories import MetricFactory
+    from tests.monitoring.observations import batch_for, observe
+
+    recall = MetricFactory(name="recall", created_by=admin_user, unit="ratio")
+    for n in range(30):
+        MetricFactory(name=f"other-model-metric-{n}", created_by=admin_user)
+    version = ModelVersionFactory(model=owned_model)
+    observe(version, recall, [0.8, 0.7], batch=batch_for(owned_model, admin_user))
+    client.force_login(model_owner)
+    url = reverse("monitoring:threshold_create", args=[owned_model.slug])
+    with django_assert_max_num_queries(12):
+        response = client.get(url)
+    choices = response.context["form"].fields["metric"].widget.choices
+    assert choices == [("", "Choose a metric…"), ("recall", "recall (ratio)")]
+    page = response.content.decode()
+    assert "other-model-metric" not in page and "data-allow-create" in page
+    assert "---------" not in page
+
+
+def test_a_defined_metric_not_recorded_yet_is_named_by_typing_it(
+    client, model_owner, owned_model, auc
+):
+    client.force_login(model_owner)
+    url = reverse("monitoring:threshold_create", args=[owned_model.slug])
+    data = {
+        "warning_bound": "0.75",
+        "critical_bound": "0.7",
+        "evaluation": "mean",
+        "window_days": "7",
+        "min_samples": "100",
+        "rationale": "Agreed.",
+        "review_by": (datetime.date.today() + datetime.timedelta(days=30)).isoformat(),
+    }
+    unknown = client.post(url, {**data, "metric": "no-such-metric"})
+    assert unknown.status_code == 200
+    assert "No metric named “no-such-metric” is defined" in unknown.content.decode()
+    assert "no-such-metric" in dict(unknown.context["form"].fields["metric"].widget.choices)
+    response = client.post(url, {**data, "metric": "auc"})
+    assert response.status_code == 302
+    assert owned_model.thresholds.get().metric == auc
