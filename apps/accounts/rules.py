@@ -26,3 +26,6 @@ rules.add_perm("accounts.view_all_authtokens", is_admin)
 # Lockouts after repeated wrong passwords: administrators see and lift them.
 rules.add_perm("accounts.view_lockout", is_admin)
 rules.add_perm("accounts.lift_lockout", is_admin)
+# The Django admin (users, roles, reference data): administrators only, as the admin site
+# itself decides (``apps.core.admin_site``); the navigation links to it for them.
+rules.add_perm("accounts.use_admin_site", is_admin)

@@ -113,6 +113,31 @@ def field(bound: forms.BoundField, wide: bool = False):
     }
 
 
+#: Route fragment of every page about one model, whichever app serves it (its tabs, its
+#: thresholds, its approvals, its card): they all belong to the "Models" section.
+MODEL_ROUTE = "models/<slug:slug>/"
+
+
+@register.simple_tag(takes_context=True)
+def nav_section(context) -> str:
+    """The main navigation's section of the page: ``"models"`` for the inventory's model
+    pages and every page about one model (the tabs other apps register included),
+    ``"datasets"`` for the catalogue, else the URL namespace (``"approvals"``, ``"audit"``...).
+    A view may name it outright with a ``nav_section`` context value."""
+    explicit = context.get("nav_section")
+    if explicit:
+        return explicit
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return ""
+    if match.namespace == "inventory":
+        return "datasets" if (match.url_name or "").startswith("dataset") else "models"
+    if MODEL_ROUTE in (match.route or ""):
+        return "models"
+    return match.namespace
+
+
 @register.filter
 def role_labels(user) -> str:
     """The user's roles in words, for the header."""
