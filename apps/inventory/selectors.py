@@ -35,16 +35,24 @@ def model_visibility_q(user) -> Q:
     user_roles = roles.roles_of(user)
     if user_roles & roles.OVERSIGHT_ROLES:
         return Q()
-    q = NOTHING
+    accountable = NOTHING
     if roles.MODEL_OWNER in user_roles:
-        developed = RegisteredModel.developers.through.objects.filter(
-            registeredmodel_id=OuterRef("pk"),
-            user_id=user.pk,
-        )
-        q |= Q(owner=user) | Q(Exists(developed))
+        accountable |= Q(owner=user)
     if roles.BUSINESS_OWNER in user_roles:
-        q |= Q(business_owner=user)
-    return q
+        accountable |= Q(business_owner=user)
+    if roles.MODEL_OWNER not in user_roles:
+        return accountable
+    # A model owner also sees the models they develop: the ids of both, as a UNION that each
+    # side answers from its index. (An OR with a correlated EXISTS made PostgreSQL scan every
+    # model, and every version joined to them: 150 ms a query at 10,000 models.)
+    developed = RegisteredModel.developers.through.objects.filter(user_id=user.pk)
+    ids = (
+        RegisteredModel.objects.filter(accountable)
+        .order_by()
+        .values("pk")
+        .union(developed.order_by().values("registeredmodel_id"), all=True)
+    )
+    return Q(pk__in=ids)
 
 
 def visible_through(user, path: str = "model") -> Q:
