@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
+from apps.core.job_messages import announce_job
 from apps.core.security import apply_document_policy
 from apps.core.tabs import render_tab
 from apps.core.views import paginate, render_page, require_perm, role_required
@@ -46,10 +47,10 @@ def _submit(request, form: ReportRequestForm) -> Report | None:
             exc = ApplicationError(str(exc))
         add_application_error(form, exc)
         return None
-    messages.success(
+    announce_job(
         request,
-        f"{report.get_kind_display()} as {report.get_format_display()} requested as report "
-        f"{report.pk}.",
+        report,
+        what=f"Report {report.pk} ({report.get_kind_display()} as {report.get_format_display()})",
     )
     return report
 
@@ -125,10 +126,7 @@ def report_retry(request, pk: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect(report)
-    if retried.pk != report.pk:
-        messages.success(request, f"Asked again as report {retried.pk}.")
-    else:
-        messages.success(request, "The report is queued again.")
+    announce_job(request, retried, what=f"Report {retried.pk}")
     return redirect(retried)
 
 

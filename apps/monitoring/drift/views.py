@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
+from apps.core.job_messages import announce_job
 from apps.core.views import paginate, render_page, require_perm, role_required
 from apps.inventory import selectors as inventory_selectors
 from apps.monitoring.drift import selectors, services
@@ -39,7 +40,7 @@ def drift_list(request, slug: str):
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, f"Drift run {run.pk} queued.")
+            announce_job(request, run, what=f"Drift run {run.pk}")
             return redirect(reverse("monitoring:drift_detail", args=[model.slug, run.pk]))
     page = paginate(request, selectors.drift_run_list(user=request.user, model=model))
     context = {"model": model, "page_obj": page, "runs": page.object_list, "form": form}
@@ -84,5 +85,5 @@ def drift_retry(request, slug: str, pk: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Drift run {run.pk} queued again.")
+        announce_job(request, run, what=f"Drift run {run.pk}")
     return redirect(reverse("monitoring:drift_detail", args=[model.slug, run.pk]))

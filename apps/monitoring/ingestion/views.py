@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
+from apps.core.job_messages import announce_job
 from apps.core.views import render_page, require_perm, role_required
 from apps.inventory import selectors as inventory_selectors
 from apps.monitoring.choices import BatchStatus, IngestionSource
@@ -89,7 +90,7 @@ def batch_create(request):
                 messages.info(request, "This content was already sent; nothing is loaded twice.")
                 return redirect("monitoring:batch_list")
             if created:
-                messages.success(request, "The file is queued for loading.")
+                announce_job(request, batch, what=f"Batch {batch.pk}")
             else:
                 messages.info(
                     request, "This file was sent already; here is its batch (nothing loaded twice)."
@@ -134,5 +135,5 @@ def batch_retry(request, pk: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "The batch is queued again.")
+        announce_job(request, batch, what=f"Batch {batch.pk}")
     return redirect(batch)
