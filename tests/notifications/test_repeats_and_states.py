@@ -242,3 +242,17 @@ def test_incidents_and_findings_say_where_they_stand(
     owner_name = model_owner.get_full_name() or model_owner.username
     assert f"Now investigating, assigned to {owner_name}" in body
     assert "Now remediated" in body and "Nothing left to do." in body
+
+
+def test_opening_an_unread_one_marks_it_read_and_goes_to_its_page(client, validator):
+    notify(recipients=[validator], event=Event.REVIEW_DUE, subject_text="<b>due</b>", link="/r/")
+    mine = Notification.objects.get(recipient=validator)
+    client.force_login(validator)
+    body = client.get(reverse("notifications:list")).content.decode()
+    assert f'action="{reverse("notifications:mark_read", args=[mine.pk])}"' in body
+    assert "&lt;b&gt;due&lt;/b&gt;" in body and "<b>due</b>" not in body
+    opened = client.post(reverse("notifications:mark_read", args=[mine.pk]))
+    assert opened.status_code == 302 and opened["Location"] == "/r/"
+    mine.refresh_from_db()
+    assert mine.read_at is not None
+    assert 'href="/r/"' in client.get(reverse("notifications:list")).content.decode()
