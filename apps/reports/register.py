@@ -178,6 +178,13 @@ def register_rows(
         errors = {name: [str(m) for m in messages] for name, messages in filterset.errors.items()}
         shown = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
         raise ApplicationError(f"Invalid register filter — {shown}", field_errors=errors)
+    if as_of is not None and filterset.is_bound and filterset.form.cleaned_data.get("health"):
+        # Health is read from today's incidents, breaches, thresholds and findings; a register
+        # as of a past time filtered by it would list today's troubled models as then.
+        message = (
+            "Health describes models now; remove the health filter to report as of a past time."
+        )
+        raise ApplicationError(message, field_errors={"health": [message]})
     zone = zone_of(user)
     rows = (
         _rows_now(filterset, zone=zone)
@@ -384,7 +391,9 @@ def _matches(row: Mapping[str, Any], cleaned: Mapping[str, Any]) -> bool:
     ):
         return False
     tiers = cleaned.get("risk_tier")
-    if tiers and str(row["risk_tier"]) not in {str(t) for t in tiers}:
+    # "none" is the tier list's "Not assessed" (apps/inventory/filters.py: NOT_ASSESSED).
+    tier = "none" if row["risk_tier"] is None else str(row["risk_tier"])
+    if tiers and tier not in {str(t) for t in tiers}:
         return False
     unassessed = cleaned.get("unassessed")
     if unassessed is not None and (row["risk_tier"] is None) != unassessed:

@@ -222,6 +222,12 @@ def report_request(
     require_perm(user, selectors.required_perm(kind, model), model)
     _check_as_of(as_of, model)
     clean_scope = _check_scope(user, kind, scope)
+    if as_of is not None and "health" in clean_scope.get("filters", {}):
+        # Health is read from what is open now; it cannot be applied to a past register.
+        raise _invalid(
+            "scope",
+            "The health filter describes models now; remove it to report as of a past time.",
+        )
     report = Report(
         kind=kind,
         format=fmt,
