@@ -15,7 +15,6 @@ from apps.approvals.choices import ApprovalKind, RequestStatus
 from apps.approvals.models import ApprovalRequest
 from apps.core import roles
 from apps.core.validators import control_character_problem
-from apps.inventory.health_facts import with_health_facts
 from apps.inventory.models import (
     BusinessUnit,
     Dataset,
@@ -99,15 +98,11 @@ def model_suggestions(*, user, term: str, limit: int = SUGGESTION_LIMIT) -> list
 
 def model_filterset(*, user, data=None):
     """The inventory list's filters bound to ``data`` (a QueryDict or None) over the models the
-    user sees, owner choices limited likewise, each model with its health facts (set
-    ``health`` with ``apps.inventory.health_facts.attach_health``). The list page and the
-    register both use it."""
+    user sees, owner choices limited likewise. The list page and the register both use it."""
     from apps.inventory.filters import RegisteredModelFilter
 
     visible = model_list(user=user)
-    # Each model's health facts come with its row (apps/inventory/health_facts.py); a count
-    # or an export that reads other columns leaves them out of its query.
-    filterset = RegisteredModelFilter(data or None, queryset=with_health_facts(visible))
+    filterset = RegisteredModelFilter(data or None, queryset=visible)
     # One index probe per user (there are far fewer users than models), not a DISTINCT over
     # every visible model's owner.
     owns = visible.order_by().filter(owner=OuterRef("pk"))
@@ -119,10 +114,8 @@ def model_get(*, user, slug: str) -> RegisteredModel:
     """The model with this slug, or 404 when it does not exist or the user may not see it."""
     # Developers are not prefetched: the rules read them when a rule needs them (once per
     # model object, apps/inventory/rules.py), so a user whose role decides costs no query.
-    # Its health facts too, for the banner every tab of its page shows (a healthy model's
-    # banner then costs no query).
     model = (
-        with_health_facts(model_list(user=user))
+        model_list(user=user)
         .select_related("risk_assessed_by", "created_by")
         .filter(slug=slug)
         .first()
@@ -260,30 +253,59 @@ def inventory_lineage(*, user, after: str | None = None, limit: int | None = Non
     return graph
 
 
+def model_lineage_tab(*, user, model: RegisteredModel) -> dict:
+    """The Lineage tab in four queries: the model's versions, its version-dataset links
+    (``dataset_links``: (version, link) pairs, newest version first), its ``deployments`` and
+    the feeds touching it (``dependencies``), read once as objects for the tab's tables and
+    drawn as the ``graph`` ``model_lineage`` answers."""
+    versions = (
+        ModelVersion.objects.filter(visible_through(user), model=model)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "version", "stage", "artifact_sha256")
+    )
+    links = list(version_dataset_links(user=user, model=model))
+    deployments = list(deployment_list(user=user, model=model).select_related("created_by"))
+    dependencies = list(dependency_list(user=user, model=model))
+    by_version: dict[int, list[tuple]] = {}
+    for link in links:
+        ds = link.dataset
+        by_version.setdefault(link.version_id, []).append(
+            (link.version_id, link.role, ds.slug, ds.name, ds.version, ds.content_hash)
+        )
+    graph = _graph(
+        models=[(model.slug, model.name)],
+        versions=((*row, model.slug, model.name) for row in versions),
+        links=by_version,
+        deployments=(
+            (d.pk, d.environment, d.endpoint, d.status, d.consumers, d.version.version, model.slug)
+            for d in deployments
+        ),
+        dependencies=(
+            (d.upstream.slug, d.upstream.name, d.downstream.slug, d.downstream.name, d.kind)
+            for d in dependencies
+        ),
+    )
+    return {
+        "graph": graph,
+        "dataset_links": [(link.version, link) for link in links],
+        "deployments": deployments,
+        "dependencies": dependencies,
+    }
+
+
 def _lineage_graph(*, user, model: RegisteredModel | None, page: list[tuple] | None = None) -> dict:
     """The graph from flat rows (``values_list``, no model instances): one query per kind of
     node or edge (models, versions, dataset links, deployments, dependencies), one pass over
     each. At 10,000 models building instances cost ~40 s; rows cost what the graph returns."""
-    nodes: dict[str, dict] = {}
-    edges: list[dict] = []
-
-    def model_node(slug: str, name: str) -> str:
-        node_id = f"model:{slug}"
-        if node_id not in nodes:
-            nodes[node_id] = {"id": node_id, "type": "model", "label": name, "slug": slug}
-        return node_id
-
     visible = visible_through(user)
     if model is not None:
-        model_node(model.slug, model.name)
+        models = [(model.slug, model.name)]
         versions = ModelVersion.objects.filter(visible, model=model)
     elif page is not None:
-        for _, slug, name in page:
-            model_node(slug, name)
+        models = [(slug, name) for _, slug, name in page]
         versions = ModelVersion.objects.filter(visible, model_id__in=[r[0] for r in page])
     else:
-        for slug, name in model_list_rows(user=user).values_list("slug", "name"):
-            model_node(slug, name)
+        models = model_list_rows(user=user).values_list("slug", "name")
         versions = ModelVersion.objects.filter(visible)
     links: dict[int, list[tuple]] = {}
     for row in (
@@ -301,9 +323,54 @@ def _lineage_graph(*, user, model: RegisteredModel | None, page: list[tuple] | N
         links.setdefault(row[0], []).append(row)
     # The default order (model name, newest first), made total so ties read the same each time.
     versions = versions.order_by("model__name", "model_id", "-created_at", "-pk")
-    for pk, version, stage, sha, slug, name in versions.values_list(
-        "pk", "version", "stage", "artifact_sha256", "model__slug", "model__name"
-    ):
+    deployments = Deployment.objects.filter(visible_through(user, "version__model"))
+    if model is not None:
+        deployments = deployments.filter(version__model=model)
+    elif page is not None:
+        deployments = deployments.filter(version__model_id__in=[r[0] for r in page])
+    dependencies = dependency_list(user=user, model=model)
+    if page is not None:
+        pks = [r[0] for r in page]
+        dependencies = dependencies.filter(Q(upstream_id__in=pks) | Q(downstream_id__in=pks))
+    return _graph(
+        models=models,
+        versions=versions.values_list(
+            "pk", "version", "stage", "artifact_sha256", "model__slug", "model__name"
+        ),
+        links=links,
+        deployments=deployments.values_list(
+            "pk",
+            "environment",
+            "endpoint",
+            "status",
+            "consumers",
+            "version__version",
+            "version__model__slug",
+        ),
+        dependencies=dependencies.values_list(
+            "upstream__slug", "upstream__name", "downstream__slug", "downstream__name", "kind"
+        ),
+    )
+
+
+def _graph(*, models, versions, links, deployments, dependencies) -> dict:
+    """The lineage graph from flat rows, one pass over each: ``models`` (slug, name);
+    ``versions`` (pk, version, stage, artifact hash, model slug, model name) in display order;
+    ``links``, per version pk, (version pk, role, dataset slug, name, version, content hash);
+    ``deployments`` (pk, environment, endpoint, status, consumers, version, model slug);
+    ``dependencies`` (upstream slug, name, downstream slug, name, kind)."""
+    nodes: dict[str, dict] = {}
+    edges: list[dict] = []
+
+    def model_node(slug: str, name: str) -> str:
+        node_id = f"model:{slug}"
+        if node_id not in nodes:
+            nodes[node_id] = {"id": node_id, "type": "model", "label": name, "slug": slug}
+        return node_id
+
+    for slug, name in models:
+        model_node(slug, name)
+    for pk, version, stage, sha, slug, name in versions:
         vid = f"version:{slug}@{version}"
         nodes[vid] = {
             "id": vid,
@@ -325,24 +392,7 @@ def _lineage_graph(*, user, model: RegisteredModel | None, page: list[tuple] | N
                 }
             edges.append({"source": did, "target": vid, "type": role})
     environments = dict(Deployment._meta.get_field("environment").flatchoices)
-    deployments = Deployment.objects.filter(visible_through(user, "version__model"))
-    if model is not None:
-        deployments = deployments.filter(version__model=model)
-    elif page is not None:
-        deployments = deployments.filter(version__model_id__in=[r[0] for r in page])
-    dependencies = dependency_list(user=user, model=model)
-    if page is not None:
-        pks = [r[0] for r in page]
-        dependencies = dependencies.filter(Q(upstream_id__in=pks) | Q(downstream_id__in=pks))
-    for pk, environment, endpoint, status, consumers, version, slug in deployments.values_list(
-        "pk",
-        "environment",
-        "endpoint",
-        "status",
-        "consumers",
-        "version__version",
-        "version__model__slug",
-    ):
+    for pk, environment, endpoint, status, consumers, version, slug in deployments:
         nid = f"deployment:{pk}"
         nodes[nid] = {
             "id": nid,
@@ -353,9 +403,7 @@ def _lineage_graph(*, user, model: RegisteredModel | None, page: list[tuple] | N
             "consumers": consumers,
         }
         edges.append({"source": f"version:{slug}@{version}", "target": nid, "type": "deployed_as"})
-    for up_slug, up_name, down_slug, down_name, kind in dependencies.values_list(
-        "upstream__slug", "upstream__name", "downstream__slug", "downstream__name", "kind"
-    ):
+    for up_slug, up_name, down_slug, down_name, kind in dependencies:
         edges.append(
             {
                 "source": model_node(up_slug, up_name),
@@ -409,32 +457,3 @@ def model_pks_by_slug(slug: str) -> QuerySet[RegisteredModel]:
     """The primary key of the model with this slug as a query (none if there is no such model),
     for use inside another query."""
     return RegisteredModel.objects.filter(slug=slug).values("pk")
-
-
-# --- people who may act on a model ---------------------------------------------------------
-
-ACTING_ROLES = (roles.ADMIN, roles.VALIDATOR, roles.MODEL_OWNER, roles.BUSINESS_OWNER)
-
-
-def people_who_may_act(
-    *, model: RegisteredModel | None, acting_roles: tuple[str, ...] = ACTING_ROLES
-) -> QuerySet[User]:
-    """Active people a picker offers for work on ``model`` (an incident's assignee, a
-    finding's owner): administrators and validators, and the model's own team in their
-    role: its owner and developers (model owners), its named business owner. Never auditors
-    or viewers (they read only), nor the owners of other models. ``acting_roles`` narrows
-    who counts; without a model (not chosen yet) every holder of those roles is offered and
-    the form checks the choice once the model is known. One query."""
-    oversight = [r for r in acting_roles if r in (roles.ADMIN, roles.VALIDATOR)]
-    who = Q(groups__name__in=oversight)
-    if roles.MODEL_OWNER in acting_roles:
-        team = Q() if model is None else Q(pk=model.owner_id) | Q(developed_models=model)
-        who |= Q(groups__name=roles.MODEL_OWNER) & team
-    if roles.BUSINESS_OWNER in acting_roles:
-        named = Q() if model is None else Q(pk=model.business_owner_id)
-        who |= Q(groups__name=roles.BUSINESS_OWNER) & named
-    return (
-        User.objects.filter(who, is_active=True)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )

@@ -18,17 +18,9 @@ from apps.inventory.forms import DependencyForm, DeploymentForm
 def model_lineage(request, slug: str):
     model = selectors.model_get(user=request.user, slug=slug)
     user = request.user
-    graph = selectors.model_lineage(user=user, model=model)
     context = {
-        "graph": graph,
+        **selectors.model_lineage_tab(user=user, model=model),
         "center_id": f"model:{model.slug}",
-        "dataset_links": [
-            (link.version, link) for link in selectors.version_dataset_links(user=user, model=model)
-        ],
-        "deployments": selectors.deployment_list(user=user, model=model).select_related(
-            "created_by"
-        ),
-        "dependencies": selectors.dependency_list(user=user, model=model),
         "can_add_deployment": user.has_perm("inventory.add_deployment", model),
         "can_add_dependency": user.has_perm("inventory.add_modeldependency", model),
     }
