@@ -15,6 +15,7 @@ from apps.approvals.choices import ApprovalKind, RequestStatus
 from apps.approvals.models import ApprovalRequest
 from apps.core import roles
 from apps.core.validators import control_character_problem
+from apps.inventory.health_facts import with_health_facts
 from apps.inventory.models import (
     BusinessUnit,
     Dataset,
@@ -98,11 +99,15 @@ def model_suggestions(*, user, term: str, limit: int = SUGGESTION_LIMIT) -> list
 
 def model_filterset(*, user, data=None):
     """The inventory list's filters bound to ``data`` (a QueryDict or None) over the models the
-    user sees, owner choices limited likewise. The list page and the register both use it."""
+    user sees, owner choices limited likewise, each model with its health facts (set
+    ``health`` with ``apps.inventory.health_facts.attach_health``). The list page and the
+    register both use it."""
     from apps.inventory.filters import RegisteredModelFilter
 
     visible = model_list(user=user)
-    filterset = RegisteredModelFilter(data or None, queryset=visible)
+    # Each model's health facts come with its row (apps/inventory/health_facts.py); a count
+    # or an export that reads other columns leaves them out of its query.
+    filterset = RegisteredModelFilter(data or None, queryset=with_health_facts(visible))
     # One index probe per user (there are far fewer users than models), not a DISTINCT over
     # every visible model's owner.
     owns = visible.order_by().filter(owner=OuterRef("pk"))
@@ -114,8 +119,10 @@ def model_get(*, user, slug: str) -> RegisteredModel:
     """The model with this slug, or 404 when it does not exist or the user may not see it."""
     # Developers are not prefetched: the rules read them when a rule needs them (once per
     # model object, apps/inventory/rules.py), so a user whose role decides costs no query.
+    # Its health facts too, for the banner every tab of its page shows (a healthy model's
+    # banner then costs no query).
     model = (
-        model_list(user=user)
+        with_health_facts(model_list(user=user))
         .select_related("risk_assessed_by", "created_by")
         .filter(slug=slug)
         .first()
@@ -457,3 +464,32 @@ def model_pks_by_slug(slug: str) -> QuerySet[RegisteredModel]:
     """The primary key of the model with this slug as a query (none if there is no such model),
     for use inside another query."""
     return RegisteredModel.objects.filter(slug=slug).values("pk")
+
+
+# --- people who may act on a model ---------------------------------------------------------
+
+ACTING_ROLES = (roles.ADMIN, roles.VALIDATOR, roles.MODEL_OWNER, roles.BUSINESS_OWNER)
+
+
+def people_who_may_act(
+    *, model: RegisteredModel | None, acting_roles: tuple[str, ...] = ACTING_ROLES
+) -> QuerySet[User]:
+    """Active people a picker offers for work on ``model`` (an incident's assignee, a
+    finding's owner): administrators and validators, and the model's own team in their
+    role: its owner and developers (model owners), its named business owner. Never auditors
+    or viewers (they read only), nor the owners of other models. ``acting_roles`` narrows
+    who counts; without a model (not chosen yet) every holder of those roles is offered and
+    the form checks the choice once the model is known. One query."""
+    oversight = [r for r in acting_roles if r in (roles.ADMIN, roles.VALIDATOR)]
+    who = Q(groups__name__in=oversight)
+    if roles.MODEL_OWNER in acting_roles:
+        team = Q() if model is None else Q(pk=model.owner_id) | Q(developed_models=model)
+        who |= Q(groups__name=roles.MODEL_OWNER) & team
+    if roles.BUSINESS_OWNER in acting_roles:
+        named = Q() if model is None else Q(pk=model.business_owner_id)
+        who |= Q(groups__name=roles.BUSINESS_OWNER) & named
+    return (
+        User.objects.filter(who, is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
