@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from django.apps import apps as django_apps
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Q
+from django.db.models import Field, Q
 
 #: Object types whose events are automated whoever started them: data feeds, their outcomes
 #: and generated artifacts.
@@ -77,15 +77,24 @@ def _model_of(object_type: str):
         return None
 
 
+def _field(model, name: str):
+    """The model's own field of that name; None for a computed change (a reminder's step) or
+    a name that is a reverse relation (another model's foreign key), which has no label."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return field if isinstance(field, Field) else None
+
+
 def field_label(object_type: str, name: str) -> str:
     """A change field by the name its model gives it (``"content_sha256"`` → ``"content
     SHA-256"`` where the model says so), else the field name with spaces."""
     model = _model_of(object_type)
     if model is not None:
-        try:
-            return str(model._meta.get_field(name).verbose_name)
-        except FieldDoesNotExist:  # a computed change, such as a reminder's step
-            return name.replace("_", " ")
+        field = _field(model, name)
+        if field is not None:
+            return str(field.verbose_name)
     return name.replace("_", " ")
 
 
@@ -97,9 +106,8 @@ def value_label(object_type: str, name: str, value):
     model = _model_of(object_type)
     if model is None:
         return value
-    try:
-        field = model._meta.get_field(name)
-    except FieldDoesNotExist:
+    field = _field(model, name)
+    if field is None:
         return value
     choices = getattr(field, "flatchoices", None) or ()
     return next((str(label) for code, label in choices if code == value), value)

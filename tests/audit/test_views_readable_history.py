@@ -240,3 +240,24 @@ def test_choice_codes_and_field_names_read_as_the_models_labels(client, auditor,
         labels["active"],
     )
     assert changes["reminder"] == (None, "review_due:30")
+
+
+def test_a_change_named_like_a_reverse_relation_keeps_its_name(client, auditor, admin_user):
+    model = RegisteredModelFactory()
+    record(
+        admin_user,
+        model,
+        model=model,
+        changes={
+            "incidents": {"before": None, "after": 2},
+            "developers": {"before": [], "after": [admin_user.pk]},
+        },
+    )
+    client.force_login(auditor)
+    for scope in ("governance", "all"):
+        (row,) = rows(client.get(LIST, {"scope": scope}))
+        changes = {c.field: c.after for c in row.changes}
+        assert changes["incidents"] == 2
+        assert admin_user.username in str(list(changes.values()))
+    history = client.get(reverse("inventory:model_history", args=[model.slug]), {"scope": "all"})
+    assert history.status_code == 200
