@@ -17,8 +17,8 @@ from apps.incidents import selectors as incident_selectors
 from apps.incidents.choices import Severity
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
-from apps.inventory.health import PRECEDENCE, TONES, HealthState
-from apps.inventory.health_facts import health_q
+from apps.inventory.health import TONES, HealthState
+from apps.inventory.health_facts import counts_from, health_count_aggregates
 from apps.inventory.models import RegisteredModel
 from apps.monitoring.evaluation.selectors import IN_BREACH
 from apps.monitoring.models import ThresholdState
@@ -126,9 +126,7 @@ def inventory_figures(*, user, today: dt.date | None = None) -> InventoryFigures
     breaching = _breaching_states().order_by().values("threshold__model_id")
     aggregates["in_breach"] = Count("pk", filter=Q(pk__in=breaching))
     # Each model in its worst state (apps/inventory/health.py), as the inventory filters them.
-    health_states = [*PRECEDENCE, HealthState.OK]
-    for state in health_states:
-        aggregates[f"health_{state.value}"] = Count("pk", filter=health_q([state], today))
+    aggregates.update(health_count_aggregates(today, prefix="health_"))
     visible = inventory_selectors.model_list(user=user)
     row = visible.order_by().aggregate(**aggregates)
     upcoming = list(
@@ -149,7 +147,10 @@ def inventory_figures(*, user, today: dt.date | None = None) -> InventoryFigures
         in_breach=row["in_breach"],
         today=today,
         upcoming=upcoming,
-        by_health=[Figure(s.value, s.label, row[f"health_{s.value}"]) for s in health_states],
+        by_health=[
+            Figure(s, HealthState(s).label, n)
+            for s, n in counts_from(row, row["total"], prefix="health_").items()
+        ],
     )
 
 
