@@ -504,16 +504,22 @@ def _find_header(line: Sequence[Word], labels: Sequence[str]) -> tuple[float, ..
     return tuple(columns)
 
 
+def _starts(line: Sequence[Word], columns: Sequence[float]) -> int:
+    """How many of the header's columns have a word of ``line`` starting at them."""
+    return len(
+        {
+            index
+            for word in line
+            for index, x in enumerate(columns)
+            if abs(word.x0 - x) <= COLUMN_TOLERANCE
+        }
+    )
+
+
 def _is_row(line: Sequence[Word], columns: Sequence[float]) -> bool:
-    """A line whose words start at most of the header's columns (three at least, or all
-    of them): the first line of a table row, whose cells all start at their column."""
-    hits = {
-        index
-        for word in line
-        for index, x in enumerate(columns)
-        if abs(word.x0 - x) <= COLUMN_TOLERANCE
-    }
-    return len(hits) >= min(max(3, math.ceil(0.6 * len(columns))), len(columns))
+    """A line of a table row: words start at most of the header's columns (three at least,
+    or all of them), as they do on a row's first line and often on its next ones."""
+    return _starts(line, columns) >= min(max(3, math.ceil(0.6 * len(columns))), len(columns))
 
 
 def tables_without_header(
@@ -546,7 +552,13 @@ def tables_without_header(
             problems.append(Problem(0, name, "table header never printed"))
             continue
         layouts = {h.columns for found in headers.values() for h in found}
+        # A table's rows come after its header is first printed: lines before it that
+        # happen to start at the same places belong to something else.
+        first_page = min(headers)
+        first_top = min(h.top for h in headers[first_page])
         for page, lines in zip(pages, page_lines, strict=True):
+            if page.number < first_page:
+                continue
             found = headers.get(page.number, [])
             for header in found:
                 below = [line for line in lines if line[0].top > header.bottom + 0.5]
@@ -555,6 +567,8 @@ def tables_without_header(
                         Problem(page.number, name, "table header at the foot of the page")
                     )
             for line in lines:
+                if page.number == first_page and line[0].top <= first_top:
+                    continue
                 if not any(_is_row(line, columns) for columns in layouts):
                     continue
                 if _find_header(line, labels) is not None:
@@ -569,6 +583,43 @@ def tables_without_header(
                     )
                     break
     return problems
+
+
+def table_rows(
+    data: bytes, labels: Sequence[str], *, cells: int, margins: Margins = PRINT_MARGINS
+) -> dict[int, int]:
+    """How many rows of the table headed by ``labels`` each page holds (pages without any
+    left out): the lines with words starting at ``cells`` of the header's columns at least,
+    which a row's first line has (every cell filled, left-aligned ones at their column's
+    start) and the further lines of its longer cells have not."""
+    pages = read_pages(data)
+    lines_of = [
+        _lines_of_words(
+            [
+                w
+                for w in page.words()
+                if w.top >= margins.top - 2 and w.bottom <= page.height - margins.bottom + 2
+            ]
+        )
+        for page in pages
+    ]
+    layouts = {
+        columns
+        for lines in lines_of
+        for line in lines
+        if (columns := _find_header(line, labels)) is not None
+    }
+    counts = {}
+    for page, lines in zip(pages, lines_of, strict=True):
+        rows = sum(
+            1
+            for line in lines
+            if _find_header(line, labels) is None
+            and any(_starts(line, columns) >= cells for columns in layouts)
+        )
+        if rows:
+            counts[page.number] = rows
+    return counts
 
 
 # --- all of it -----------------------------------------------------------------------------
