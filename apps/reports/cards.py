@@ -31,8 +31,10 @@ JSON_NAME = "model-card.json"
 
 CHART_DAYS = 90
 CHART_HEIGHT = 220
-#: Drift metrics are many per run (a score and a PSI per column): smaller charts, two a row.
-DRIFT_CHART_HEIGHT = 170
+#: Drift metrics are many per run (a score and a PSI per column): smaller charts, two a row,
+#: drawn narrower so that their labels print at a legible size at half the page's width.
+DRIFT_CHART_WIDTH = 440
+DRIFT_CHART_HEIGHT = 200
 #: Metric names of the drift runs' series (charted in the Drift section).
 DRIFT_PREFIX = "drift."
 #: Governance changes printed in the card, newest first. The snapshot holds up to 200, all of
@@ -163,6 +165,7 @@ def _chart(
     as_of: datetime,
     *,
     bands: charts.Bands | None = None,
+    width: int = charts.WIDTH,
     height: int = CHART_HEIGHT,
 ) -> charts.Chart | None:
     """The 90-day chart of one metric: a line per (label, daily points), the threshold's
@@ -188,6 +191,7 @@ def _chart(
         start=start,
         end=end,
         bands=bands,
+        width=width,
         height=height,
     )
 
@@ -238,6 +242,7 @@ def _metric_charts(snapshot: dict, as_of: datetime) -> tuple[list[dict], list[di
             [(f"version {v.get('version')}", v.get("series")) for v in observed["versions"]],
             as_of,
             bands=None if threshold_entry is None else _bands(threshold_entry.get("threshold")),
+            width=DRIFT_CHART_WIDTH if is_drift else charts.WIDTH,
             height=DRIFT_CHART_HEIGHT if is_drift else CHART_HEIGHT,
         )
         if chart is None:
