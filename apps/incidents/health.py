@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.urls import reverse
 
 from apps.incidents.choices import ACTIVE_STATUSES, SeriousCategory, Severity
@@ -56,7 +56,7 @@ def _describe(model, rows: list[Detail], today: dt.date) -> list[Problem]:
 
 OPEN_INCIDENT = HealthFact(
     key="open_incident",
-    condition=lambda today: Q(pk__in=active_incidents().values("model_id")),
+    ids=lambda today: active_incidents().values("model_id"),
     details=active_incidents,
     columns=(F("reference"), F("title"), F("severity"), F("serious_category")),
     describe=_describe,
@@ -64,7 +64,7 @@ OPEN_INCIDENT = HealthFact(
 # Described with the open incidents above; it makes the badge say "Serious incident".
 SERIOUS_INCIDENT = HealthFact(
     key="serious_incident",
-    condition=lambda today: Q(pk__in=_serious().values("model_id")),
+    ids=lambda today: _serious().values("model_id"),
     describe=lambda model, rows, today: [],
 )
 

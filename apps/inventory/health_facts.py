@@ -25,7 +25,16 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from apps.core import clock
-from apps.inventory.health import FACTS, Health, HealthState, Problem, health_of, state_requirements
+from apps.inventory.health import (
+    FACT_STATES,
+    FACTS,
+    PRECEDENCE,
+    Health,
+    HealthState,
+    Problem,
+    health_of,
+    state_requirements,
+)
 from apps.inventory.models import RegisteredModel
 
 #: The annotation holding a fact on a model read with :func:`with_health_facts`.
@@ -50,6 +59,8 @@ class HealthFact:
     """A fact about models, registered by the app that owns its data.
 
     - ``key``: one of ``apps.inventory.health.FACTS``.
+    - ``ids``: ``today -> QuerySet`` of the ids of the models with it (one ``values()``
+      column of the few rows with the problem); or, for a fact on the model's own fields,
     - ``condition``: ``today -> Q`` over ``RegisteredModel``, true for the models with it.
     - ``details``: optional ``today -> QuerySet`` of the rows behind the fact for every
       model, with ``model_field`` the path from a row to its model and ``columns`` the four
@@ -59,11 +70,18 @@ class HealthFact:
     """
 
     key: str
-    condition: Callable[[dt.date], Q]
     describe: Callable[[Any, list[Detail], dt.date], list[Problem]]
+    ids: Callable[[dt.date], QuerySet] | None = None
+    condition: Callable[[dt.date], Q] | None = None
     details: Callable[[dt.date], QuerySet] | None = None
     model_field: str = "model"
     columns: Sequence[Any] = field(default_factory=tuple)
+
+    def where(self, today: dt.date) -> Q:
+        """Q over ``RegisteredModel`` of the models with the fact."""
+        if self.ids is not None:
+            return Q(pk__in=self.ids(today))
+        return self.condition(today)
 
 
 class HealthRegistry:
@@ -77,6 +95,8 @@ class HealthRegistry:
             raise ImproperlyConfigured(f"{fact.key!r} is not a health fact ({', '.join(FACTS)}).")
         if self._facts.get(fact.key, fact) != fact:
             raise ImproperlyConfigured(f"The health fact {fact.key!r} is already registered.")
+        if (fact.ids is None) == (fact.condition is None):
+            raise ImproperlyConfigured(f"The health fact {fact.key!r} needs ids or a condition.")
         if fact.details is not None and len(fact.columns) != 4:
             raise ImproperlyConfigured(f"The health fact {fact.key!r} needs four detail columns.")
         self._facts[fact.key] = fact
@@ -101,7 +121,7 @@ def with_health_facts(queryset: QuerySet, today: dt.date | None = None) -> Query
     today = today or health_today()
     return queryset.annotate(
         **{
-            PREFIX + fact.key: ExpressionWrapper(fact.condition(today), output_field=BooleanField())
+            PREFIX + fact.key: ExpressionWrapper(fact.where(today), output_field=BooleanField())
             for fact in registry.facts()
         }
     )
@@ -129,7 +149,7 @@ def health_q(states: Iterable[str], today: dt.date | None = None) -> Q:
     conditions of :func:`apps.inventory.health.state_requirements`, so the filter and the
     badge agree."""
     today = today or health_today()
-    conditions = {fact.key: fact.condition(today) for fact in registry.facts()}
+    conditions = {fact.key: fact.where(today) for fact in registry.facts()}
     result = Q(pk__in=[])
     for state in dict.fromkeys(states):
         any_of, none_of = state_requirements(state)
@@ -150,25 +170,41 @@ def health_q(states: Iterable[str], today: dt.date | None = None) -> Q:
 
 
 def health_count_aggregates(today: dt.date | None = None, prefix: str = "") -> dict[str, Count]:
-    """``Count`` aggregates of the models in each state but OK, to add to an aggregate query;
-    :func:`counts_from` reads them back with OK as the rest of ``total``. (OK is counted as
-    the rest because its condition is that no fact holds: seven probes a row, where a state
-    that a model seldom has is ruled out by its first.)"""
+    """``Count`` aggregates to add to an aggregate query over models, which
+    :func:`counts_from` turns into the number of models in each state.
+
+    Counted cumulatively: level *k* counts the models with a fact of one of the first *k*
+    states of ``PRECEDENCE``, as ``pk IN`` one UNION of those facts' ids (one hashed lookup
+    a model and level, however many facts) or a condition on the model's own fields. A
+    state's count is the difference of two levels, OK the rest of the total. (A count per
+    state written as "this fact and none worse" cost five to seven lookups a model and
+    state: ~70 ms more at 10,000 models.)"""
     today = today or health_today()
-    return {
-        f"{prefix}{state.value}": Count("pk", filter=health_q([state], today))
-        for state in HealthState
-        if state != HealthState.OK
-    }
+    facts = registry.facts()
+    aggregates = {}
+    for level in range(len(PRECEDENCE)):
+        states = set(PRECEDENCE[: level + 1])
+        held = [f for f in facts if FACT_STATES[f.key] in states]
+        ids = [f.ids(today).order_by() for f in held if f.ids is not None]
+        where = Q(pk__in=[])
+        if ids:
+            where |= Q(pk__in=ids[0].union(*ids[1:], all=True) if len(ids) > 1 else ids[0])
+        for fact in held:
+            if fact.ids is None:
+                where |= fact.condition(today)
+        aggregates[f"{prefix}level_{level}"] = Count("pk", filter=where)
+    return aggregates
 
 
 def counts_from(row: dict, total: int, prefix: str = "") -> dict[str, int]:
-    counts = {
-        state.value: row[f"{prefix}{state.value}"] or 0
-        for state in HealthState
-        if state != HealthState.OK
-    }
-    counts[HealthState.OK.value] = total - sum(counts.values())
+    """The number of models in each state from the counts of :func:`health_count_aggregates`
+    in ``row`` and the number of models counted."""
+    counts, before = {}, 0
+    for level, state in enumerate(PRECEDENCE):
+        upto = row[f"{prefix}level_{level}"] or 0
+        counts[state.value] = upto - before
+        before = upto
+    counts[HealthState.OK.value] = total - before
     return counts
 
 

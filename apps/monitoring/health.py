@@ -89,7 +89,7 @@ def _breach_fact(key: str, state: str) -> HealthFact:
     rows = _states_in(state)
     return HealthFact(
         key=key,
-        condition=lambda today: Q(pk__in=rows(today).values("threshold__model_id")),
+        ids=lambda today: rows(today).values("threshold__model_id"),
         details=rows,
         model_field="threshold__model",
         columns=(
@@ -106,7 +106,7 @@ CRITICAL_BREACH = _breach_fact("critical_breach", EvaluationState.CRITICAL)
 WARNING_BREACH = _breach_fact("warning_breach", EvaluationState.WARNING)
 THRESHOLD_EXPIRED = HealthFact(
     key="threshold_expired",
-    condition=lambda today: Q(pk__in=_expired(today).values("model_id")),
+    ids=lambda today: _expired(today).values("model_id"),
     details=_expired,
     columns=(F("pk"), F("metric__name"), F("status"), F("review_by")),
     describe=_describe_expired,

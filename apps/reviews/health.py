@@ -70,7 +70,7 @@ REVIEW_OVERDUE = HealthFact(
 )
 FINDING_OVERDUE = HealthFact(
     key="finding_overdue",
-    condition=lambda today: Q(pk__in=overdue_findings(today).values("model_id")),
+    ids=lambda today: overdue_findings(today).values("model_id"),
     details=overdue_findings,
     columns=(F("pk"), F("title"), F("severity"), F("due_date")),
     describe=_describe_findings,
