@@ -77,6 +77,10 @@ class ModelHooks:
       its model); the approvals' permissions are made of them.
     - ``refusal(model)``: why no request about the model may ever be approved (an EU AI Act
       prohibited practice), or None; kinds with ``allows_prohibited_model`` skip it.
+    - ``request_refusals(user=, model=, versions=)``: why each request the model page could
+      offer (a version's validation and promotion, the model's retirement) would be refused
+      now, ``{(kind, subject pk): reason or None}``, by the same rules as the kinds'
+      checks, so that pages offer only requests the engine accepts.
     """
 
     visible: Callable[..., QuerySet]
@@ -88,6 +92,7 @@ class ModelHooks:
     develops: Callable[[Any, Any], bool]
     is_named_business_owner: Callable[[Any, Any], bool]
     refusal: Callable[[Any], str | None]
+    request_refusals: Callable[..., dict] | None = None
 
 
 _MODEL_HOOKS: list[ModelHooks] = []

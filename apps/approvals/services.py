@@ -26,6 +26,10 @@ from apps.core.services import require_perm
 
 SLOT_LABELS = dict(ApproverRole.choices)
 
+#: The refusal of a second request for what already waits (pages that offer requests say
+#: it too, see ``ModelHooks.request_refusals``).
+ALREADY_WAITING = "A request for this is already waiting for approval."
+
 
 def _subject_key(subject) -> tuple[str, str]:
     return subject._meta.label_lower, str(subject.pk)
@@ -61,7 +65,7 @@ def approval_request_create(
         kind=kind, subject_type=subject_type, subject_id=subject_id, status=RequestStatus.PENDING
     ).exists()
     if pending:
-        raise _refuse("A request for this is already waiting for approval.")
+        raise _refuse(ALREADY_WAITING)
     content = normalise(handler.content(subject))
     request = ApprovalRequest.objects.create(
         kind=kind,

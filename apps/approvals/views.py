@@ -235,6 +235,9 @@ def _model_tab(request, model, *, request_form=None, status: int = 200):
         "page_obj": page,
         "can_request": can_request,
         "request_form": request_form,
+        # Offered only when the engine would accept it now (the form's rules).
+        "can_request_retirement": request_form is not None
+        and ApprovalKind.RETIREMENT in dict(request_form.fields["kind"].choices),
         "gate_refusal": gate_refusal(model),
         "overrides": selectors.gate_override_list(model=model),
         "can_lift_gate": user.has_perm("approvals.lift_gate", model),
@@ -243,9 +246,23 @@ def _model_tab(request, model, *, request_form=None, status: int = 200):
 
 
 def _request_form(request, model, *, data) -> ApprovalRequestForm:
-    versions = model_hooks().versions(user=request.user, model=model).order_by("-created_at")
+    """The request form, offering only what the engine would accept now (the hooks' rules)."""
+    hooks = model_hooks()
+    versions = list(hooks.versions(user=request.user, model=model).order_by("-created_at"))
+    refusals = (
+        hooks.request_refusals(user=request.user, model=model, versions=versions)
+        if hooks.request_refusals is not None
+        else None
+    )
     initial = {"kind": request.GET.get("kind"), "version": request.GET.get("version")}
-    return ApprovalRequestForm(data, versions=versions, kinds=INVENTORY_KINDS, initial=initial)
+    return ApprovalRequestForm(
+        data,
+        versions=versions,
+        kinds=INVENTORY_KINDS,
+        refusals=refusals,
+        model=model,
+        initial=initial,
+    )
 
 
 @role_required

@@ -26,6 +26,7 @@ from apps.approvals.registry import (
     register_gate,
     register_models,
 )
+from apps.approvals.services import ALREADY_WAITING
 from apps.core.errors import ApplicationError
 from apps.inventory import risk, rules, selectors, services
 from apps.inventory.choices import (
@@ -125,18 +126,22 @@ def prohibited_refusal(model: RegisteredModel) -> str | None:
 VALIDATABLE = (LifecycleStatus.VALIDATION, LifecycleStatus.APPROVED, LifecycleStatus.PRODUCTION)
 
 
-def _check_validation(*, subject: ModelVersion, actor, stage: str) -> None:
-    model = subject.model
+def validation_refusal(model: RegisteredModel) -> str | None:
+    """Why no version of ``model`` may be signed off as validated now, or None. The one
+    rule the engine's check and the pages' buttons ask (``request_refusals``)."""
     # A new version of an approved or deployed model is validated without taking the model
     # out of its status: Tier 1-2 promotions need the validation of that very version.
     if model.status not in VALIDATABLE:
-        raise ApplicationError(
-            f"{model} is in {model.get_status_display().lower()}; move it to validation first."
-        )
+        return f"{model} is in {model.get_status_display().lower()}; move it to validation first."
     if model.risk_tier is None or model.eu_ai_act_class == EUAIActClass.UNASSESSED:
-        raise ApplicationError(
-            "Confirm the model's risk tier and EU AI Act class before validation sign-off."
-        )
+        return "Confirm the model's risk tier and EU AI Act class before validation sign-off."
+    return None
+
+
+def _check_validation(*, subject: ModelVersion, actor, stage: str) -> None:
+    refusal = validation_refusal(subject.model)
+    if refusal:
+        raise ApplicationError(refusal)
 
 
 def _apply_validation(*, subject: ModelVersion, request, actor) -> None:
@@ -151,25 +156,116 @@ def _apply_validation(*, subject: ModelVersion, request, actor) -> None:
         )
 
 
-def _check_promotion(*, subject: ModelVersion, actor, stage: str) -> None:
-    model = subject.model
+def promotion_refusal(
+    version: ModelVersion, *, model: RegisteredModel, validated, review_refusal
+) -> str | None:
+    """Why ``version`` may not be promoted now, or None. ``validated`` and
+    ``review_refusal`` are callables, so that the facts that cost a query are read only when
+    the rule gets to them (the engine reads them for one version, the pages for all of a
+    model's versions at once, see ``request_refusals``)."""
     # After a revalidation the model is approved again while its production version stays
     # in place; promoting that version once more is how the model returns to production.
-    if subject.stage == VersionStage.PRODUCTION and model.status == LifecycleStatus.PRODUCTION:
-        raise ApplicationError(f"{subject.version} is already the production version.")
+    if version.stage == VersionStage.PRODUCTION and model.status == LifecycleStatus.PRODUCTION:
+        return f"{version.version} is already the production version."
     if model.status not in (LifecycleStatus.APPROVED, LifecycleStatus.PRODUCTION):
-        raise ApplicationError(
+        return (
             f"{model} is in {model.get_status_display().lower()}: a version can be promoted "
             "once the model is approved (validation signed off)."
         )
-    if (model.risk_tier or 1) in (1, 2) and not has_approved_validation(subject):
-        raise ApplicationError(
+    if (model.risk_tier or 1) in (1, 2) and not validated(version):
+        return (
             f"Tier {model.risk_tier or 'unassessed'} models need an approved validation of "
-            f"{subject.version} before it can be promoted."
+            f"{version.version} before it can be promoted."
         )
-    refusal = review_gate_refusal(model)
+    return review_refusal()
+
+
+def _check_promotion(*, subject: ModelVersion, actor, stage: str) -> None:
+    model = subject.model
+    refusal = promotion_refusal(
+        subject,
+        model=model,
+        validated=has_approved_validation,
+        review_refusal=lambda: review_gate_refusal(model),
+    )
     if refusal:
         raise ApplicationError(refusal)
+
+
+def _retirement_refusal(model: RegisteredModel) -> str | None:
+    if model.status == LifecycleStatus.RETIRED:
+        return f"{model} is already retired."
+    return None
+
+
+def request_refusals(
+    *, user, model: RegisteredModel, versions
+) -> dict[tuple[str, int], str | None]:
+    """Why each request the model page could offer would be refused now, or None where the
+    engine would accept it: ``{(kind, subject pk): reason}`` for a validation sign-off and a
+    promotion of each of ``versions`` and the model's retirement. The same rules as the
+    kinds' checks (``validation_refusal``, ``promotion_refusal``, the retirement check),
+    the EU AI Act refusal, the engine's one-pending-request rule and the permission to
+    ask; at most four queries whatever the number of versions."""
+    versions = list(versions)
+    if not user.has_perm("approvals.add_approvalrequest", model):
+        denied = "You may not request sign-offs for this model."
+        return {
+            **{(k, v.pk): denied for v in versions for k in VERSION_KINDS},
+            (ApprovalKind.RETIREMENT, model.pk): denied,
+        }
+    pending = set(
+        ApprovalRequest.objects.filter(model=model, status=RequestStatus.PENDING).values_list(
+            "kind", "subject_id"
+        )
+    )
+    validated_ids: set[str] | None = None
+
+    def validated(version: ModelVersion) -> bool:
+        nonlocal validated_ids
+        if validated_ids is None:
+            validated_ids = set(
+                ApprovalRequest.objects.filter(
+                    model=model,
+                    kind=ApprovalKind.VALIDATION_SIGNOFF,
+                    subject_type="inventory.modelversion",
+                    status=RequestStatus.APPROVED,
+                ).values_list("subject_id", flat=True)
+            )
+        return str(version.pk) in validated_ids
+
+    review: list[str | None] = []
+
+    def review_refusal() -> str | None:
+        if not review:
+            review.append(review_gate_refusal(model))
+        return review[0]
+
+    prohibited = prohibited_refusal(model)
+    waiting = ALREADY_WAITING
+    refusals: dict[tuple[str, int], str | None] = {}
+    for version in versions:
+        checks = {
+            ApprovalKind.VALIDATION_SIGNOFF: lambda v: validation_refusal(model),
+            ApprovalKind.PROMOTION: lambda v: promotion_refusal(
+                v, model=model, validated=validated, review_refusal=review_refusal
+            ),
+        }
+        for kind, check in checks.items():
+            refusals[(kind, version.pk)] = (
+                prohibited
+                or check(version)
+                or (waiting if (kind, str(version.pk)) in pending else None)
+            )
+    refusals[(ApprovalKind.RETIREMENT, model.pk)] = (
+        prohibited
+        or _retirement_refusal(model)
+        or (waiting if (ApprovalKind.RETIREMENT, str(model.pk)) in pending else None)
+    )
+    return refusals
+
+
+VERSION_KINDS = (ApprovalKind.VALIDATION_SIGNOFF, ApprovalKind.PROMOTION)
 
 
 def _apply_promotion(*, subject: ModelVersion, request, actor) -> None:
@@ -243,8 +339,9 @@ def _model_content(model: RegisteredModel) -> dict:
 
 
 def _check_retirement(*, subject: RegisteredModel, actor, stage: str) -> None:
-    if subject.status == LifecycleStatus.RETIRED:
-        raise ApplicationError(f"{subject} is already retired.")
+    refusal = _retirement_refusal(subject)
+    if refusal:
+        raise ApplicationError(refusal)
 
 
 def _apply_retirement(*, subject: RegisteredModel, request, actor) -> None:
@@ -350,6 +447,7 @@ def register_kinds() -> None:
             develops=rules.develops_model.test,
             is_named_business_owner=rules.is_named_business_owner.test,
             refusal=prohibited_refusal,
+            request_refusals=request_refusals,
         )
     )
     register_gate(GateOverride.Gate.OVERDUE_REVIEW, review_gate_refusal)

@@ -106,3 +106,31 @@ def default_target(current: str, among: Iterable[str] | None = None) -> str | No
     offered = allowed_targets(current) if among is None else among
     forward = [t for t in offered if t != S.RETIRED and _ORDER[t] > rank]
     return min(forward, key=_ORDER.__getitem__) if forward else None
+
+
+# --- a version's stages --------------------------------------------------------------------
+
+PROMOTION_NEEDS_SIGNOFF = (
+    "Promotion to production needs sign-off: request a promotion of this version; "
+    "it takes effect when the approvers the policy names have approved it."
+)
+
+
+def stage_move_refusal(
+    *, current: str, target: str, model_status: str, version: str, model: str
+) -> str | None:
+    """Why a version in stage ``current`` of a model in ``model_status`` may not be moved
+    to ``target`` directly, or None: the one rule the service applies and the version page
+    asks to offer only the moves it accepts (who may move it is ``rules.may_move_version``)."""
+    from apps.inventory.choices import VersionStage
+
+    if target == current:
+        return f"Version {version} is already in {target}."
+    if target == VersionStage.PRODUCTION:
+        return PROMOTION_NEEDS_SIGNOFF
+    if current == VersionStage.PRODUCTION and model_status == S.PRODUCTION:
+        return (
+            f"{model} is in production and {version} is its production version; "
+            "promote a replacement version or move the model out of production first."
+        )
+    return None

@@ -17,6 +17,7 @@ from apps.audit.services import audit_record, audited_update
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
+from apps.inventory import lifecycle
 from apps.inventory import rules as inventory_rules
 from apps.inventory.choices import DatasetRole, EUAIActClass, LifecycleStatus, VersionStage
 from apps.inventory.models import Dataset, ModelVersion, RegisteredModel, VersionDataset
@@ -218,20 +219,17 @@ def _set_stage_checked(
         raise ApplicationError(
             f"Unknown stage {stage!r}.", field_errors={"stage": ["Unknown stage."]}
         )
-    if stage == version.stage:
-        raise ApplicationError(f"Version {version.version} is already in {stage}.")
-    if stage == VersionStage.PRODUCTION:
-        message = (
-            "Promotion to production needs sign-off: request a promotion of this version; "
-            "it takes effect when the approvers the policy names have approved it."
-        )
-        raise ApplicationError(message, field_errors={"stage": [message]})
-    if version.stage == VersionStage.PRODUCTION and model.status == LifecycleStatus.PRODUCTION:
-        message = (
-            f"{model} is in production and {version.version} is its production version; "
-            "promote a replacement version or move the model out of production first."
-        )
-        raise ApplicationError(message, field_errors={"stage": [message]})
+    refusal = lifecycle.stage_move_refusal(
+        current=version.stage,
+        target=stage,
+        model_status=model.status,
+        version=version.version,
+        model=str(model),
+    )
+    if refusal and stage == version.stage:
+        raise ApplicationError(refusal)
+    if refusal:
+        raise ApplicationError(refusal, field_errors={"stage": [refusal]})
     if not inventory_rules.may_move_version(actor, version, stage):
         raise PermissionDenied(f"You are not allowed to move this version to {stage}.")
     if dry_run:

@@ -6,11 +6,15 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.approvals.choices import ApprovalKind
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
 from apps.core.tabs import render_tab
 from apps.core.views import require_perm, role_required
-from apps.inventory import selectors, services
+from apps.inventory import lifecycle, selectors, services
+from apps.inventory import rules as inventory_rules
+from apps.inventory.approvals import request_refusals
+from apps.inventory.choices import VersionStage
 from apps.inventory.forms import ModelVersionForm, VersionStageForm
 from apps.inventory.models import ModelVersion
 
@@ -64,16 +68,62 @@ def version_detail(request, slug: str, version: str):
     return render(request, "inventory/version_detail.html", _version_context(request, model, obj))
 
 
+def _offer_moves(request, model, obj, form: VersionStageForm) -> VersionStageForm:
+    """Keep among the form's stages those the service would move the version to for this
+    user (``lifecycle.stage_move_refusal``, ``rules.may_move_version``): production, for
+    one, is reached by a promotion request, never offered here. A posted form is checked by
+    the service whatever it names; this is what the page offers."""
+    form.fields["stage"].choices = [
+        (value, label)
+        for value, label in form.fields["stage"].choices
+        if lifecycle.stage_move_refusal(
+            current=obj.stage,
+            target=value,
+            model_status=model.status,
+            version=obj.version,
+            model=str(model),
+        )
+        is None
+        and inventory_rules.may_move_version(request.user, obj, value)
+    ]
+    return form
+
+
 def _version_context(request, model, obj, stage_form=None) -> dict:
     user = request.user
     may_stage = user.has_perm("inventory.stage_modelversion", obj)
+    if stage_form is None and may_stage:
+        stage_form = VersionStageForm(version=obj)
+    if stage_form is not None:
+        stage_form = _offer_moves(request, model, obj, stage_form)
+    # Requests offered only when the engine would accept them; otherwise the reason.
+    refusals = request_refusals(user=user, model=model, versions=[obj])
     return {
         "model": model,
         "version": obj,
         "links": list(obj.dataset_links.all()),
         "deployments": selectors.deployment_list(user=user, model=model).filter(version=obj),
         "can_edit": not obj.is_locked and user.has_perm("inventory.change_modelversion", obj),
-        "stage_form": stage_form or (VersionStageForm(version=obj) if may_stage else None),
+        # Shown with a move to offer, or to say why a posted move was refused.
+        "stage_form": (
+            stage_form
+            if stage_form is not None and (stage_form.fields["stage"].choices or stage_form.errors)
+            else None
+        ),
+        "stage_note": (
+            lifecycle.stage_move_refusal(
+                current=obj.stage,
+                target=VersionStage.ARCHIVED,
+                model_status=model.status,
+                version=obj.version,
+                model=str(model),
+            )
+            if may_stage
+            else None
+        ),
+        "can_request_signoff": user.has_perm("approvals.add_approvalrequest", model),
+        "validation_refusal": refusals[(ApprovalKind.VALIDATION_SIGNOFF, obj.pk)],
+        "promotion_refusal": refusals[(ApprovalKind.PROMOTION, obj.pk)],
     }
 
 
