@@ -176,3 +176,30 @@ def test_the_card_page_takes_at_most_twelve_queries_for_every_role_now_and_as_of
     assert len(snapshot["metrics"]) == 8 and len(snapshot["incidents"]) == 7
     assert len(snapshot["deployments"]) == 9 and len(snapshot["dependencies"]["upstream"]) == 9
     assert snapshot["model"]["business_unit"]["name"] == "Large unit"
+
+
+def test_the_card_page_takes_as_many_queries_with_many_more_metrics_observed(
+    client, cast, clock, django_assert_max_num_queries
+):
+    """Every metric observed is charted: a model with a dozen more metrics observed on
+    several versions and segments (no threshold watching them) reads the same queries."""
+    from tests.reports.conftest import metric
+
+    small = build_world(cast, clock, slug="small-model", unit="Small unit")
+    large = build_world(cast, clock, slug="large-model", unit="Large unit", extra=2)
+    batch = batch_for(large.model, cast.owner, name="many-metrics")
+    end = clock()
+    for i in range(12):
+        observed = metric(cast.admin, f"observed-{i}", "higher_is_better")
+        for version in (large.v1, *large.extra_versions):
+            observe(version, observed, [0.5 + i / 100] * 30, batch=batch, end=end)
+            observe(version, observed, [0.4] * 5, batch=batch, end=end, segment="north")
+    clock.advance(hours=1)
+    client.force_login(cast.admin)
+
+    few = _card_queries(client, small.model, django_assert_max_num_queries)
+    many = _card_queries(client, large.model, django_assert_max_num_queries)
+
+    assert many <= few
+    charted = {m["metric"] for m in model_snapshot(model=large.model)["observed_metrics"]}
+    assert {f"observed-{i}" for i in range(12)} <= charted
