@@ -9,7 +9,7 @@ from django.db.models import Q
 from apps.accounts.models import User
 from apps.core.filters import FilterSet
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
-from apps.inventory.health import HealthState
+from apps.inventory.health import PRECEDENCE, HealthState
 from apps.inventory.health_facts import health_q
 from apps.inventory.models import BusinessUnit, Dataset, RegisteredModel
 
@@ -85,7 +85,7 @@ class RegisteredModelFilter(FilterSet):
     # The worst state of each model (apps/inventory/health.py), from the facts the apps that
     # own them register: one query with the page, whatever the inventory's size.
     health = django_filters.MultipleChoiceFilter(
-        choices=HealthState.choices,
+        choices=[(state.value, state.label) for state in (*PRECEDENCE, HealthState.OK)],
         method="filter_health",
         label="Health",
         widget=forms.CheckboxSelectMultiple(attrs={"class": "checkbox-list"}),

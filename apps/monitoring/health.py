@@ -44,7 +44,7 @@ def _describe_breaches(state: str):
         problems = [
             Problem(
                 state=health,
-                text=f"{row.label} is {word} on version {row.note}.",
+                text=f"The {row.label} threshold is {word} on version {row.note}.",
                 url=_threshold_url(model, row.ref),
             )
             for row in rows[:BANNER_ROWS]

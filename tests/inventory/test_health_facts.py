@@ -218,8 +218,8 @@ class TestOneModelsProblems:
         assert "Serious incident" in by_state["incident"][0].text
         assert "Recall collapsed" in by_state["incident"][0].text
         assert by_state["critical"][0].url == critical.get_absolute_url()
-        assert "recall is critical" in by_state["critical"][0].text
-        assert "precision is in warning" in by_state["warning"][0].text
+        assert "The recall threshold is critical" in by_state["critical"][0].text
+        assert "The precision threshold is in warning" in by_state["warning"][0].text
         assert by_state["expired"][0].url == expired.get_absolute_url()
         overdue = {p.url: p.text for p in by_state["overdue"]}
         assert f"/reviews/findings/{finding.pk}/" in overdue
