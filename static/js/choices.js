@@ -96,6 +96,15 @@
       };
     }
     new window.TomSelect(select, settings);
+    // Tom Select points the field's <label for> at its own search box (naming the label
+    // "<id>-ts-label"); the original select, hidden but still read by assistive technology,
+    // keeps the field's name through aria-labelledby, or leaves the tree when it has none.
+    var label = document.getElementById(select.id + "-ts-label");
+    if (label) {
+      select.setAttribute("aria-labelledby", label.id);
+    } else if (!select.hasAttribute("aria-label") && !select.hasAttribute("aria-labelledby")) {
+      select.setAttribute("aria-hidden", "true");
+    }
   }
 
   function scan(root) {
