@@ -129,6 +129,7 @@ def test_the_api_docs_run_without_inline_script_or_style(client, auditor):
     inline = [t for t in re.findall(r"<script\b[^>]*>", html) if "src=" not in t]
     assert inline == []
     assert "<style" not in html and " style=" not in html
+    assert '<html lang="en">' in html  # screen readers know the page's language
     assert script.status_code == 200
     assert "SwaggerUIBundle" in script.content.decode()
     assert _policy(page)["script-src"] == ["'self'"]
