@@ -35,3 +35,7 @@ class MonitoringConfig(AppConfig):
         from apps.monitoring.audit import register_audit_links
 
         register_audit_links()
+
+        from apps.monitoring.notification_states import register_notification_states
+
+        register_notification_states()

@@ -256,3 +256,29 @@ def test_opening_an_unread_one_marks_it_read_and_goes_to_its_page(client, valida
     mine.refresh_from_db()
     assert mine.read_at is not None
     assert 'href="/r/"' in client.get(reverse("notifications:list")).content.decode()
+
+
+def test_threshold_warnings_say_where_the_threshold_stands_now(client, validator):
+    from django.utils import timezone
+
+    from apps.monitoring.models import ThresholdState
+    from tests.factories import ModelVersionFactory
+    from tests.monitoring.factories import ThresholdFactory
+
+    model = RegisteredModelFactory(validator=validator)
+    version = ModelVersionFactory(model=model, version="2.0.0")
+    threshold = ThresholdFactory(model=model)
+    now = timezone.now()
+    ThresholdState.objects.create(
+        threshold=threshold, version=version, state="ok", value=0.81, since=now, evaluated_at=now
+    )
+    notify(
+        recipients=[validator],
+        event=Event.THRESHOLD_WARNING,
+        subject_text="recall is in warning",
+        link=threshold.get_absolute_url(),
+        payload={"threshold": threshold.pk, "version": "2.0.0", "value": 0.7},
+    )
+    client.force_login(validator)
+    body = client.get(reverse("notifications:list")).content.decode()
+    assert "Now OK at 0.81" in body and "Nothing left to do." in body
