@@ -275,7 +275,7 @@ def extract_pdf(
 ) -> bytes:
     """PDF/A-3b of the extract with the verification printed; the CSV attached (its times
     for people in ``zone``)."""
-    from apps.reports.pdf import PdfAttachment, render_pdf
+    from apps.reports.pdf import RECORDS_CSS, PdfAttachment, render_pdf
 
     attachment = PdfAttachment(
         name="audit-extract.csv",
@@ -283,4 +283,10 @@ def extract_pdf(
         description="The extracted audit events as CSV (UTF-8 with BOM)",
         mime="text/csv",
     )
-    return render_pdf(extract_html(events, verification, meta), attachments=[attachment])
+    # Landscape: the events' seven columns need the width to keep times and names whole.
+    return render_pdf(
+        extract_html(events, verification, meta),
+        attachments=[attachment],
+        landscape=True,
+        stylesheets=(RECORDS_CSS,),
+    )

@@ -53,6 +53,8 @@ BASE_URL = f"{STATIC_ORIGIN}/"
 
 #: The shared print stylesheet applied to every PDF report.
 PRINT_CSS = "reports/print.css"
+#: The record reports' stylesheet (lineage report, register, audit extract), after print.css.
+RECORDS_CSS = "reports/records.css"
 LANDSCAPE_CSS = "@page { size: A4 landscape; }"
 
 PDFA_VARIANT = "pdf/a-3b"

@@ -692,7 +692,7 @@ def register_html(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) ->
 
 def register_pdf(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> bytes:
     """The register as a landscape PDF/A-3b, with the CSV attached as ``register.csv``."""
-    from apps.reports.pdf import PdfAttachment, render_pdf
+    from apps.reports.pdf import RECORDS_CSS, PdfAttachment, render_pdf
 
     attachment = PdfAttachment(
         name="register.csv",
@@ -700,4 +700,9 @@ def register_pdf(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> 
         description="The register as CSV (UTF-8 with BOM)",
         mime="text/csv",
     )
-    return render_pdf(register_html(rows, meta), attachments=[attachment], landscape=True)
+    return render_pdf(
+        register_html(rows, meta),
+        attachments=[attachment],
+        landscape=True,
+        stylesheets=(RECORDS_CSS,),
+    )

@@ -15,10 +15,13 @@ from django.template.loader import render_to_string
 
 from apps.reports.formats.lineage_svg import GraphIndex, model_link, model_svg
 from apps.reports.formats.openlineage import lineage_json_bytes
-from apps.reports.pdf import PRINT_CSS, PdfAttachment, render_pdf, stylesheet_text
-
-#: The stylesheet of the record reports (lineage, register, audit extract), after print.css.
-RECORDS_CSS = "reports/records.css"
+from apps.reports.pdf import (
+    PRINT_CSS,
+    RECORDS_CSS,
+    PdfAttachment,
+    render_pdf,
+    stylesheet_text,
+)
 
 _ISO = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$")
 

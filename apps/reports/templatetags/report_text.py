@@ -36,6 +36,28 @@ def breakable(value) -> SafeString:
     return mark_safe("".join(out))  # noqa: S308
 
 
+def _blank(value) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+@register.filter
+def filled_changes(changes):
+    """The changes of an event that say something: a field empty before and after (most of
+    a record's fields at its creation) is left out; the CSV keeps every field."""
+    return [c for c in changes or () if not (_blank(c.before) and _blank(c.after))]
+
+
+#: An event with more changes than this may be split across pages (a record's creation
+#: lists its every field); shorter ones are kept whole.
+TALL_EVENT = 14
+
+
+@register.filter
+def tall(changes) -> bool:
+    """Whether an event's row is allowed to break across pages."""
+    return len(changes or ()) > TALL_EVENT
+
+
 @register.filter
 def type_label(object_type: str) -> str:
     """An audited object's type by its name (``monitoring.driftrun`` → ``Drift run``)."""
