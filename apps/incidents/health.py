@@ -54,18 +54,28 @@ def _describe(model, rows: list[Detail], today: dt.date) -> list[Problem]:
     return problems
 
 
+def _summary(model, facts: dict[str, bool], today: dt.date) -> list[Problem]:
+    text = "An incident is open."
+    if facts.get("serious_incident"):
+        text = "A serious incident is open: report it to the authority (EU AI Act Art. 73)."
+    url = reverse("incidents:model_incidents", kwargs={"slug": model.slug})
+    return [Problem(state=HealthState.INCIDENT, text=text, url=url)]
+
+
 OPEN_INCIDENT = HealthFact(
     key="open_incident",
     ids=lambda today: active_incidents().values("model_id"),
     details=active_incidents,
     columns=(F("reference"), F("title"), F("severity"), F("serious_category")),
     describe=_describe,
+    summary=_summary,
 )
 # Described with the open incidents above; it makes the badge say "Serious incident".
 SERIOUS_INCIDENT = HealthFact(
     key="serious_incident",
     ids=lambda today: _serious().values("model_id"),
     describe=lambda model, rows, today: [],
+    summary=lambda model, facts, today: [],
 )
 
 

@@ -76,6 +76,9 @@ class HealthFact:
     details: Callable[[dt.date], QuerySet] | None = None
     model_field: str = "model"
     columns: Sequence[Any] = field(default_factory=tuple)
+    #: ``(model, facts, today) -> list[Problem]``: the problem in a line from the facts and
+    #: the model's own fields alone, linking to the tab that lists it (no query).
+    summary: Callable[[Any, dict[str, bool], dt.date], list[Problem]] | None = None
 
     def where(self, today: dt.date) -> Q:
         """Q over ``RegisteredModel`` of the models with the fact."""
@@ -214,9 +217,28 @@ def health_counts(queryset: QuerySet, today: dt.date | None = None) -> dict[str,
     return counts_from(row, row["total"])
 
 
+def model_health_summary(model, today: dt.date | None = None) -> Health:
+    """The health of one model with a line per problem linking to the tab that lists it:
+    no query for a model read with :func:`with_health_facts` (as ``model_get`` reads it),
+    so the banner every tab of the model page shows costs nothing more."""
+    today = today or health_today()
+    if not has_health_facts(model):
+        model = with_health_facts(RegisteredModel.objects.filter(pk=model.pk), today).get()
+    facts = facts_of(model)
+    problems = []
+    for fact in registry.facts():
+        if facts[fact.key]:
+            if fact.summary is not None:
+                problems.extend(fact.summary(model, facts, today))
+            elif fact.details is None:
+                problems.extend(fact.describe(model, [], today))
+    return health_of(facts, problems=tuple(problems))
+
+
 def model_health(model, today: dt.date | None = None) -> Health:
-    """The health of one model with the problems its banner lists: no query when it is
-    healthy and was read with :func:`with_health_facts`, else one."""
+    """The health of one model with each problem named (every incident, breached threshold,
+    expired threshold and finding, up to ``BANNER_ROWS`` of each) and linked: no query when
+    it is healthy and was read with :func:`with_health_facts`, else one."""
     today = today or health_today()
     if not has_health_facts(model):
         model = with_health_facts(RegisteredModel.objects.filter(pk=model.pk), today).get()

@@ -8,18 +8,18 @@ from __future__ import annotations
 from django.utils.functional import SimpleLazyObject
 
 from apps.core.tabs import Tab, TabbedPage, register_page, register_tab
-from apps.inventory.health_facts import model_health
+from apps.inventory.health_facts import model_health_summary
 
 MODEL_PAGE = "inventory.registeredmodel"
 
 
 def model_page_context(request, model) -> dict:
     """What every tab of the model page shows: the Edit button in the page head, and the
-    model's health with the banner naming what is wrong. The health is read when the page
-    frame shows it, not for a tab switch that replaces the tab alone."""
+    model's health with the banner saying what is wrong, each line linking to the tab that
+    lists it: from the facts ``model_get`` read with the model, so no query."""
     return {
         "can_edit": request.user.has_perm("inventory.change_registeredmodel", model),
-        "health": SimpleLazyObject(lambda: model_health(model)),
+        "health": SimpleLazyObject(lambda: model_health_summary(model)),
     }
 
 

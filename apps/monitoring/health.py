@@ -85,6 +85,28 @@ def _describe_expired(model, rows: list[Detail], today: dt.date) -> list[Problem
     return problems
 
 
+def _summarise_breaches(state: str):
+    health = HealthState.CRITICAL if state == EvaluationState.CRITICAL else HealthState.WARNING
+    word = "critical" if state == EvaluationState.CRITICAL else "in warning"
+
+    def summary(model, facts: dict[str, bool], today: dt.date) -> list[Problem]:
+        url = reverse("monitoring:model_monitoring", kwargs={"slug": model.slug})
+        return [Problem(state=health, text=f"A signed threshold is {word}.", url=url)]
+
+    return summary
+
+
+def _summarise_expired(model, facts: dict[str, bool], today: dt.date) -> list[Problem]:
+    return [
+        Problem(
+            state=HealthState.EXPIRED,
+            text="A threshold passed its review-by date and no longer applies: revise it and "
+            "have it signed off again.",
+            url=reverse("monitoring:threshold_list", kwargs={"slug": model.slug}),
+        )
+    ]
+
+
 def _breach_fact(key: str, state: str) -> HealthFact:
     rows = _states_in(state)
     return HealthFact(
@@ -99,6 +121,7 @@ def _breach_fact(key: str, state: str) -> HealthFact:
             F("version__version"),
         ),
         describe=_describe_breaches(state),
+        summary=_summarise_breaches(state),
     )
 
 
@@ -110,6 +133,7 @@ THRESHOLD_EXPIRED = HealthFact(
     details=_expired,
     columns=(F("pk"), F("metric__name"), F("status"), F("review_by")),
     describe=_describe_expired,
+    summary=_summarise_expired,
 )
 
 

@@ -65,6 +65,16 @@ def _describe_findings(model, rows: list[Detail], today: dt.date) -> list[Proble
     return problems
 
 
+def _summarise_findings(model, facts: dict[str, bool], today: dt.date) -> list[Problem]:
+    return [
+        Problem(
+            state=HealthState.OVERDUE,
+            text="An open finding is past its due date.",
+            url=reverse("reviews:model_reviews", kwargs={"slug": model.slug}),
+        )
+    ]
+
+
 REVIEW_OVERDUE = HealthFact(
     key="review_overdue", condition=_review_overdue, describe=_describe_review
 )
@@ -74,6 +84,7 @@ FINDING_OVERDUE = HealthFact(
     details=overdue_findings,
     columns=(F("pk"), F("title"), F("severity"), F("due_date")),
     describe=_describe_findings,
+    summary=_summarise_findings,
 )
 
 

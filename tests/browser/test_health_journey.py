@@ -102,20 +102,18 @@ def test_a_validator_finds_the_troubled_model_by_its_health(
     table.get_by_role("link", name="Failed-delivery predictor").click()
     banner = page.locator("#health-banner")
     expect(banner).to_contain_text("Serious incident: what needs attention")
-    expect(banner).to_contain_text("The recall threshold is critical")
+    expect(banner).to_contain_text("A signed threshold is critical")
     expect(banner).to_contain_text("The periodic review was due")
     _no_overflow(page)
     _shot(page, f"model-banner-{width}")
 
-    page.get_by_role("navigation", name="Model sections").get_by_role(
-        "link", name="Incidents"
-    ).click()
+    banner.get_by_role("link", name=re.compile("A serious incident is open")).click()
     expect(page.locator("#model-incident-table")).to_contain_text(
         "Recall collapsed after the carrier change"
     )
     expect(page.locator("#health-banner")).to_be_visible()
     _shot(page, f"model-incidents-tab-{width}")
 
-    banner.get_by_role("link", name=re.compile("Incident INC-")).click()
+    page.locator("#model-incident-table").get_by_role("link", name=re.compile("INC-")).click()
     expect(page).to_have_url(re.compile(r"/incidents/INC-"))
     assert not [e for e in errors if "Content Security Policy" in e], errors

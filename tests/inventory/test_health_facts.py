@@ -14,6 +14,7 @@ from apps.inventory.health_facts import (
     health_counts,
     health_q,
     model_health,
+    model_health_summary,
     registry,
     with_health_facts,
 )
@@ -233,6 +234,22 @@ class TestOneModelsProblems:
         assert len(problems) == 6
         assert problems[-1].text == "3 more incidents are open."
         assert problems[-1].url == "/incidents/models/owned-model/"
+
+    def test_the_summary_links_each_problem_to_its_tab_without_a_query(
+        self, validator, owned_model, django_assert_num_queries
+    ):
+        add_incident(owned_model)
+        add_breach(owned_model, "warning")
+        add_expired_threshold(owned_model)
+        model = selectors.model_get(user=validator, slug=owned_model.slug)
+        with django_assert_num_queries(0):
+            health = model_health_summary(model)
+        assert [(p.state, p.url) for p in health.problems] == [
+            ("incident", "/incidents/models/owned-model/"),
+            ("warning", "/monitoring/models/owned-model/"),
+            ("expired", "/monitoring/models/owned-model/thresholds/"),
+        ]
+        assert health.problems[0].text == "An incident is open."
 
     def test_a_model_read_without_its_facts_reads_them(self, owned_model):
         add_incident(owned_model)
