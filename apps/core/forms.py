@@ -60,3 +60,16 @@ def signature_password_field(meaning: str) -> forms.CharField:
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text=f"Re-entering your password signs {meaning} electronically.",
     )
+
+
+def name_empty_choices(form: forms.BaseForm, **labels: str) -> None:
+    """Replace Django's "---------" empty choice with words: ``labels[name]`` when given,
+    else "Choose…" for a required field and "Not set" for an optional one."""
+    for name, field in form.fields.items():
+        words = labels.get(name) or ("Choose…" if field.required else "Not set")
+        if isinstance(field, forms.ModelChoiceField) and field.empty_label == "---------":
+            field.empty_label = words
+        elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
+            choices = list(field.choices)
+            if choices and choices[0] == ("", "---------"):
+                field.choices = [("", words), *choices[1:]]

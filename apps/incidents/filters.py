@@ -34,6 +34,7 @@ class IncidentFilter(FilterSet):
     )
     model = ModelSearchFilter(field_name="model")
     ordering = django_filters.OrderingFilter(
+        empty_label="Most severe first",
         fields=(
             ("detected_at", "detected_at"),
             ("severity", "severity"),

@@ -6,7 +6,7 @@ from django import forms
 from django.db.models import Q
 
 from apps.accounts.models import User
-from apps.core.forms import ReferenceChoiceField, signature_password_field
+from apps.core.forms import ReferenceChoiceField, name_empty_choices, signature_password_field
 from apps.core.widgets import ModelSearchInput
 from apps.incidents import workflow
 from apps.incidents.choices import IncidentStatus
@@ -72,6 +72,7 @@ class IncidentCreateForm(_SeriousFields):
     def __init__(self, *args, models, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["model"].queryset = models
+        name_empty_choices(self, serious_category="Not serious")
 
     def service_data(self) -> dict:
         return {k: v for k, v in self.cleaned_data.items() if v is not None}
@@ -118,6 +119,7 @@ class IncidentUpdateForm(_SeriousFields):
         self.fields[
             "assignee"
         ].help_text = "The model's owner or a developer, a validator or an administrator."
+        name_empty_choices(self, serious_category="Not serious")
 
     def service_data(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.changed_data}

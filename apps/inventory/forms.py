@@ -17,6 +17,7 @@ from apps.core import roles
 from apps.core.forms import (
     ReferenceChoiceField,
     ReferenceMultipleChoiceField,
+    name_empty_choices,
     signature_password_field,
 )
 from apps.core.validators import json_problem
@@ -249,6 +250,7 @@ class RegisteredModelForm(GroupedFieldsMixin, forms.ModelForm):
         )
         if editing:
             self.initial["developers"] = [u.pk for u in current_devs]
+        name_empty_choices(self, business_unit="Choose a business unit…")
 
     def service_data(self) -> dict:
         """Keyword arguments for registered_model_create / _update."""
@@ -409,6 +411,7 @@ class ModelVersionForm(forms.ModelForm):
             self.initial["evaluation_datasets"] = [
                 link.dataset_id for link in links if link.role == "evaluated_on"
             ]
+        name_empty_choices(self)
 
     def service_data(self) -> dict:
         data = {name: self.cleaned_data[name] for name in VERSION_EDITABLE_FIELDS}
@@ -522,6 +525,7 @@ class DatasetForm(GroupedFieldsMixin, forms.ModelForm):
             .order_by("first_name", "last_name", "username"),
             label="Owner",
         )
+        name_empty_choices(self)
 
     def service_data(self) -> dict:
         return {name: self.cleaned_data[name] for name in DATASET_EDITABLE_FIELDS}
