@@ -1,5 +1,6 @@
 """Every page, as every role, in a real Chromium: no Content-Security-Policy violation, no
-console error, no server error.
+console error, no server error, no page wider than a phone's, a laptop's or a desktop's screen,
+and no serious or critical accessibility violation (axe-core).
 
 The demo data (``seed_demo``) plus a finding whose stored evidence link is ``javascript:``
 and a generated report give every page type something to show. For each role the test signs
@@ -8,6 +9,12 @@ same-origin links, plus an explicit list of the pages that matter most (every mo
 approvals, incidents, reviews and findings, reports, the audit log, notifications, the admin,
 the API docs). Links that change state or download files are not followed, and each kind of
 page (URL name) is visited at most ``PER_NAME`` times, so the walk stays bounded.
+
+Each page loaded is also resized to 390, 1440 and 1280 px (overflow of the document fails)
+and checked by axe-core at 1280 px (``page_checks.py``): the same page loads serve every check,
+so the layout and accessibility checks add only their own time to the walk. axe-core is the npm
+package, installed into ``var/axe`` by the test when missing; without npm those checks are
+skipped with a printed reason and the rest still runs.
 
 Needs a Chromium binary (see test_journey.py); skipped, saying why, when none is found.
 """
@@ -24,6 +31,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import Resolver404, resolve, reverse
 
+from tests.browser import page_checks
 from tests.browser.test_journey import CHROMIUM_ARGS, chromium_path
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made here between
@@ -36,7 +44,7 @@ SCRIPT_LINK = "javascript:alert(document.cookie)"
 #: (sorting, filters, pages) of a kind already seen are skipped first.
 PER_NAME = 1
 MAX_PAGES_PER_ROLE = 150
-MAX_SECONDS_PER_ROLE = 120  # a guard against a hang, far above a normal walk
+MAX_SECONDS_PER_ROLE = 600  # a guard against a hang, far above a normal walk with its checks
 
 #: URL names whose GET changes state, signs out or downloads a file: never followed.
 NOT_FOLLOWED = {
@@ -163,9 +171,12 @@ def _explicit_pages(role: str) -> list[str]:
     return pages
 
 
-def _crawl(page, base: str, role: str, explicit: list[str], findings, console: list) -> None:
+def _crawl(
+    page, base: str, role: str, explicit: list[str], findings, console: list, checks=None
+) -> None:
     """Breadth-first from the dashboard and the explicit list; ``console`` collects the
-    page's console errors as (text, location url) while it is open."""
+    page's console errors as (text, location url) while it is open; ``checks(page, label,
+    response)`` runs on every page that opened, before its links are read."""
     queue: deque[tuple[str, str | None]] = deque([(f"{base}/", None)])
     queue.extend((url, None) for url in explicit)
     seen: set[str] = set()
@@ -201,6 +212,8 @@ def _crawl(page, base: str, role: str, explicit: list[str], findings, console: l
         findings.console_errors.extend(f"{role} {url}: {t} [{loc}]" for t, loc in console)
         if status >= 400:
             continue
+        if checks is not None:
+            checks(page, f"{role} {url.removeprefix(base)}", response)
         hrefs = page.eval_on_selector_all(
             "a[href]:not([download])",
             # SVG links (lineage, charts) have no string .href: resolve the attribute.
@@ -290,12 +303,52 @@ def test_no_page_violates_the_policy_for_any_role(serial_live_server, crawl_data
         base, Finding.objects.get(evidence_links__contains=SCRIPT_LINK).get_absolute_url()
     )
     findings = Findings()
+    checked = page_checks.PageFindings()
+    axe, axe_note = page_checks.axe_source()
+    print(axe_note)
+    shots = page_checks.screenshot_dir()
+
+    standalone: list[tuple[str, str]] = []
+
+    def checks(page, label: str, response) -> None:
+        if not response.headers.get("content-type", "").startswith("text/html"):
+            return  # a JSON or text answer shown by the browser's own viewer, not a page
+        if page_checks.runs_no_script(response.headers.get("content-security-policy", "")):
+            # A standalone document (the HTML model card) runs no script at all, so nothing
+            # can be evaluated in it; it is checked after the walk in a context of its own.
+            standalone.append((page.url, label))
+            return
+        page_checks.check_layout(page, label, checked, shots)
+        if axe is not None:
+            page_checks.check_axe(page, label, axe, checked)
+
+    def check_standalone(browser, context) -> None:
+        """The script-less documents, in a context that ignores their policy (the walk's
+        own context keeps it, so its CSP check is unaffected), signed in as the same user."""
+        if not standalone:
+            return
+        other = browser.new_context(
+            storage_state=context.storage_state(),
+            bypass_csp=True,
+            viewport={"width": page_checks.BROWSE_WIDTH, "height": page_checks.HEIGHT},
+        )
+        page = other.new_page()
+        for url, label in standalone:
+            page.goto(url, wait_until="load")
+            page_checks.check_layout(page, label, checked, shots)
+            if axe is not None:
+                page_checks.check_axe(page, label, axe, checked)
+        other.close()
+        standalone.clear()
+
     started = time.monotonic()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             for role in ROLES:
-                context = browser.new_context()
+                context = browser.new_context(
+                    viewport={"width": page_checks.BROWSE_WIDTH, "height": page_checks.HEIGHT}
+                )
                 page = context.new_page()
                 page.set_default_timeout(15_000)
                 context.expose_binding(
@@ -324,7 +377,8 @@ def test_no_page_violates_the_policy_for_any_role(serial_live_server, crawl_data
                 page.get_by_label("Password").fill(crawl_data)
                 page.get_by_role("button", name="Sign in").click()
                 page.wait_for_url(f"{base}/")
-                _crawl(page, base, role, explicit[role], findings, console)
+                _crawl(page, base, role, explicit[role], findings, console, checks)
+                check_standalone(browser, context)
                 context.close()
         finally:
             browser.close()
@@ -337,13 +391,23 @@ def test_no_page_violates_the_policy_for_any_role(serial_live_server, crawl_data
         f"{len(findings.console_errors)} console errors, {len(findings.server_errors)} 5xx; "
         f"pages per role {per_role}"
     )
+    print(
+        f"layout: {len(checked.overflow)} overflowing page widths "
+        f"({checked.seconds_layout:.1f} s); axe: {checked.axe_pages} pages, "
+        f"{len(checked.axe)} serious/critical and {len(checked.axe_minor)} moderate/minor "
+        f"violations ({checked.seconds_axe:.1f} s)"
+    )
     problems = (
         findings.violations
         + findings.console_errors
         + findings.server_errors
         + findings.broken_links
         + findings.script_links
+        + checked.overflow
+        + checked.axe
     )
+    if os.environ.get("MLGOV_CRAWL_LIST"):
+        problems += checked.axe_minor
     for line in problems:
         print(line)
     if os.environ.get("MLGOV_CRAWL_LIST"):
@@ -354,6 +418,8 @@ def test_no_page_violates_the_policy_for_any_role(serial_live_server, crawl_data
     assert findings.server_errors == []
     assert findings.broken_links == []
     assert findings.script_links == []  # no live javascript:/data: link on any page
+    assert checked.overflow == []  # no page wider than the screen at 390, 1280 or 1440 px
+    assert checked.axe == []  # no serious or critical accessibility violation
     # The walk reached the pages it is meant to cover, for every role.
     for role in ROLES:
         assert sum(v.startswith(f"{role} ") for v in findings.visited) >= 20, role
