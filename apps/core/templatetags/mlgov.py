@@ -138,6 +138,16 @@ def nav_section(context) -> str:
     return match.namespace
 
 
+#: Roles that request or decide approvals: only they are offered "My approvals".
+APPROVAL_ROLES = frozenset({"admin", "validator", "business_owner", "model_owner"})
+
+
+@register.filter
+def takes_part_in_approvals(user) -> bool:
+    """Whether ``user`` requests or decides approvals (auditors and viewers do neither)."""
+    return bool(APPROVAL_ROLES & set(getattr(user, "role_names", [])))
+
+
 @register.filter
 def role_labels(user) -> str:
     """The user's roles in words, for the header."""
