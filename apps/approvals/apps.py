@@ -25,3 +25,8 @@ class ApprovalsConfig(AppConfig):
         from apps.approvals.audit import register_audit_links
 
         register_audit_links()
+
+        from apps.approvals.context_processors import waiting_counter
+        from apps.core.navigation import register_count
+
+        register_count("approvals_waiting", waiting_counter)

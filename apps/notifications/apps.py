@@ -12,3 +12,8 @@ class NotificationsConfig(AppConfig):
         from apps.notifications.states import register_states
 
         register_states()
+
+        from apps.core.navigation import register_count
+        from apps.notifications.selectors import unread_counter
+
+        register_count("notifications_unread", unread_counter)

@@ -54,6 +54,22 @@ def unread_count(*, user, cached: bool = False) -> int:
     return count
 
 
+def unread_counter(user):
+    """The navigation's unread count (``apps.core.navigation``): the cached number when the
+    cache holds it, else the query to count with the page's other navigation counts."""
+    key, tag = _unread_entry(user)
+    entry = cache.get(key)
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == tag:
+        return entry[1]
+    return notification_list(user=user, unread_only=True)
+
+
+def unread_count_remember(*, user, count: int) -> None:
+    """Keep a count read with the navigation's others for the next pages."""
+    key, tag = _unread_entry(user)
+    cache.set(key, (tag, count), UNREAD_CACHE_SECONDS)
+
+
 def unread_count_forget(user_ids) -> None:
     """Drop the cached counts of these users (after their notifications changed)."""
     keys = [_unread_key(pk) for pk in set(user_ids)]

@@ -145,13 +145,25 @@ def test_the_badge_costs_at_most_one_query(client, validator, django_assert_num_
     from django.template import Context, Template
     from django.test import RequestFactory
 
+    from apps.approvals.context_processors import approvals
+    from apps.core import roles
+
     request = RequestFactory().get("/")
     request.user = validator
-    template = Template("{% load notifications %}{% unread_notifications as n %}{{ n }}")
+    roles.roles_of(validator)  # a page has read its user's roles already
+    template = Template(
+        "{% load notifications %}{% unread_notifications as n %}{{ n }}/{{ approvals_waiting }}"
+    )
+    # The unread count and the approvals waiting, in one query together.
     with django_assert_num_queries(1):
-        assert template.render(Context({"request": request})) == "0"
+        assert template.render(Context({"request": request, **approvals(request)})) == "0/0"
+    # The next page finds the unread count in the cache: only the approvals are counted.
+    again = RequestFactory().get("/")
+    again.user = validator
+    with django_assert_num_queries(1):
+        assert template.render(Context({"request": again, **approvals(again)})) == "0/0"
     with django_assert_num_queries(0):
-        assert template.render(Context({"request": request})) == "0"
+        assert template.render(Context({"request": again})) == "0/"
 
 
 def test_marking_read_takes_a_post_and_only_ones_own(client, validator, auditor):

@@ -2,14 +2,20 @@
 
 from django import template
 
-from apps.notifications.selectors import unread_count
+from apps.core.navigation import counted_by_query, nav_counts
+from apps.notifications.selectors import unread_count_remember
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def unread_notifications(context) -> int:
-    """The signed-in user's unread count, from the cache when it holds it (every page shows
-    it, so it must not add a query to each)."""
+    """The signed-in user's unread count: from the cache when it holds it, else read with the
+    page's other navigation counts in one query (every page shows it)."""
     request = context.get("request")
-    return unread_count(user=request.user, cached=True) if request is not None else 0
+    if request is None or not getattr(request.user, "is_authenticated", False):
+        return 0
+    count = nav_counts(request).get("notifications_unread") or 0
+    if counted_by_query(request, "notifications_unread"):
+        unread_count_remember(user=request.user, count=count)
+    return count
