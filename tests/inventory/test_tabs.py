@@ -17,6 +17,7 @@ EXPECTED = [
     ("lineage", "Datasets and lineage", "inventory:model_lineage", None),
     ("risk", "Risk", "inventory:model_risk", None),
     ("monitoring", "Monitoring", "monitoring:model_monitoring", None),
+    ("incidents", "Incidents", "incidents:model_incidents", "incidents.view_incident"),
     ("thresholds", "Thresholds", "monitoring:threshold_list", None),
     ("approvals", "Approvals", "approvals:model_approvals", "approvals.view_approvalrequest"),
     ("reviews", "Reviews", "reviews:model_reviews", "reviews.view_review"),
