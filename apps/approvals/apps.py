@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from apps.core.navigation import register_count
+
 
 class ApprovalsConfig(AppConfig):
     name = "apps.approvals"
@@ -26,7 +28,7 @@ class ApprovalsConfig(AppConfig):
 
         register_audit_links()
 
+        # deferred, like the tabs above: the counter reads this app's selectors and models
         from apps.approvals.context_processors import waiting_counter
-        from apps.core.navigation import register_count
 
         register_count("approvals_waiting", waiting_counter)

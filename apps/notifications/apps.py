@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from apps.core.navigation import register_count
+
 
 class NotificationsConfig(AppConfig):
     name = "apps.notifications"
@@ -13,7 +15,7 @@ class NotificationsConfig(AppConfig):
 
         register_states()
 
-        from apps.core.navigation import register_count
+        # deferred: the counter reads this app's models, loaded once the registry is ready
         from apps.notifications.selectors import unread_counter
 
         register_count("notifications_unread", unread_counter)
