@@ -140,7 +140,7 @@ def counted_versions_tab(monkeypatch):
             label="Counted",
             url_name="inventory:model_versions",
             template="inventory/model/tab_versions.html",
-            order=55,
+            order=57,
             badge=lambda user, model: model.versions.count(),
         ),
     )
@@ -160,6 +160,6 @@ def test_the_model_page_shows_a_registered_badge_beside_its_label_when_not_zero(
     ModelVersionFactory(model=owned_model, version="1.1.0")
     body = client.get(page).content.decode()
     assert re.search(r'>Counted <span class="badge badge--none">2</span></a>', body)
-    # Placed by its order: after Monitoring (50), before Thresholds (60).
+    # Placed by its order: after Incidents (55), before Thresholds (60).
     labels = re.findall(r'hx-push-url="true"[^>]*>([^<]+?)\s*<', body)
-    assert labels[labels.index("Monitoring") + 1 : labels.index("Thresholds")] == ["Counted"]
+    assert labels[labels.index("Incidents") + 1 : labels.index("Thresholds")] == ["Counted"]
