@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import Http404
 
 from apps.notifications.models import Notification
 from apps.notifications.registry import State, StateReader, state_readers
+
+logger = logging.getLogger(__name__)
+
+
+def _cache(call, *args, **kwargs):
+    """A cache call that never fails a page or a write: the count is only a shortcut, so a
+    cache that is down (Redis restarting) is a miss, logged, and the database answers."""
+    try:
+        return call(*args, **kwargs)
+    except Exception as exc:  # any backend's error means the same here
+        logger.warning("notifications: cache unavailable (%s); counting in the database", exc)
+        return None
+
 
 #: The navigation badge's count is kept in the cache (every page shows it): writes that change
 #: it drop the entry (``unread_count_forget``), so this is only a bound on a missed drop.
@@ -46,11 +61,11 @@ def unread_count(*, user, cached: bool = False) -> int:
         return 0
     key, tag = _unread_entry(user)
     if cached:
-        entry = cache.get(key)
+        entry = _cache(cache.get, key)
         if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == tag:
             return entry[1]
     count = notification_list(user=user, unread_only=True).count()
-    cache.set(key, (tag, count), UNREAD_CACHE_SECONDS)
+    _cache(cache.set, key, (tag, count), UNREAD_CACHE_SECONDS)
     return count
 
 
@@ -58,7 +73,7 @@ def unread_counter(user):
     """The navigation's unread count (``apps.core.navigation``): the cached number when the
     cache holds it, else the query to count with the page's other navigation counts."""
     key, tag = _unread_entry(user)
-    entry = cache.get(key)
+    entry = _cache(cache.get, key)
     if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == tag:
         return entry[1]
     return notification_list(user=user, unread_only=True)
@@ -67,14 +82,14 @@ def unread_counter(user):
 def unread_count_remember(*, user, count: int) -> None:
     """Keep a count read with the navigation's others for the next pages."""
     key, tag = _unread_entry(user)
-    cache.set(key, (tag, count), UNREAD_CACHE_SECONDS)
+    _cache(cache.set, key, (tag, count), UNREAD_CACHE_SECONDS)
 
 
 def unread_count_forget(user_ids) -> None:
     """Drop the cached counts of these users (after their notifications changed)."""
     keys = [_unread_key(pk) for pk in set(user_ids)]
     if keys:
-        cache.delete_many(keys)
+        _cache(cache.delete_many, keys)
 
 
 def notification_states(notifications) -> dict[int, State]:

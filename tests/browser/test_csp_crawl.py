@@ -62,9 +62,12 @@ NOT_FOLLOWED = {
 }
 NOT_FOLLOWED_PARTS = ("/delete/", "/logout", "/download", "export", "format=")
 
-# The init script reports each violation to Python as it happens, across navigations.
+# The init script reports each violation to Python as it happens, across navigations. A
+# violation without a source file comes from code the test itself evaluated in the page (axe-core
+# adds a <style> element on some pages); the page's own markup and scripts always name one.
 REPORT_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (e) => {
+  if (!e.sourceFile) return;
   window.__mlgovCsp && window.__mlgovCsp({
     directive: e.effectiveDirective, blocked: e.blockedURI, sample: e.sample,
     source: e.sourceFile, line: e.lineNumber,

@@ -300,7 +300,7 @@ def check_exactly_once(api: harness.Api, site, sent: dict, hook) -> int:
     media = Path(site.env["MLGOV_VAR_DIR"]) / "media"
     for report_id in sent["reports"]:
         report = api.get_json(f"/api/v1/reports/{report_id}/")
-        assert report["status"] == "done", report
+        assert report["status"] == "done", (report_id, report["status"], report.get("error"))
         download = api.call("GET", report["download_url"])
         assert download.status_code == 200
         assert hashlib.sha256(download.content).hexdigest() == report["sha256"]

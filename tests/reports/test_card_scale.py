@@ -203,3 +203,10 @@ def test_the_card_page_takes_as_many_queries_with_many_more_metrics_observed(
     assert many <= few
     charted = {m["metric"] for m in model_snapshot(model=large.model)["observed_metrics"]}
     assert {f"observed-{i}" for i in range(12)} <= charted
+
+
+def test_a_model_without_thresholds_or_observations_has_a_card():
+    from tests.factories import RegisteredModelFactory
+
+    snapshot = model_snapshot(model=RegisteredModelFactory())
+    assert snapshot["metrics"] == []

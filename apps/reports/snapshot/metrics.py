@@ -201,7 +201,7 @@ def targets(active: list[Record], versions: list[Record]) -> dict[Any, Any]:
 
 
 def _days(active: list[Record]) -> int:
-    return max(SERIES_DAYS, *(r.values["window_days"] or 0 for r in active))
+    return max([SERIES_DAYS, *(r.values["window_days"] or 0 for r in active)])
 
 
 def _threshold_keys(active: list[Record], targets: dict[Any, Any]) -> set[tuple]:
