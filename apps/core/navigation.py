@@ -19,7 +19,6 @@ Counter = Callable[[object], "int | QuerySet | None"]
 
 _COUNTERS: dict[str, Counter] = {}
 _ON_REQUEST = "_mlgov_nav_counts"
-_QUERIED = "_mlgov_nav_queried"
 
 
 def register_count(name: str, counter: Counter) -> None:
@@ -54,10 +53,4 @@ def nav_counts(request) -> dict[str, int | None]:
         ) or {}
         counts.update({name: row.get(name) or 0 for name in wanted})
     setattr(request, _ON_REQUEST, counts)
-    setattr(request, _QUERIED, frozenset(wanted))
     return counts
-
-
-def counted_by_query(request, name: str) -> bool:
-    """Whether ``name`` was counted by the page's query (not known already, e.g. cached)."""
-    return name in getattr(request, _QUERIED, ())

@@ -22,7 +22,7 @@ from apps.core import clock, egress
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
 from apps.jobs.services import job_enqueue
-from apps.notifications import selectors, webhooks
+from apps.notifications import webhooks
 from apps.notifications.choices import DeliveryStatus, Event
 from apps.notifications.models import Notification, WebhookDelivery, WebhookEndpoint
 
@@ -78,7 +78,6 @@ def notify(
         for pk, u in users.items()
         if pk not in raised
     )
-    _forget_counts(list(users))
     body = f"{subject_text}\n\n{_absolute(link)}\n" if link else f"{subject_text}\n"
     mails = [
         (SUBJECT_PREFIX + text[:150], body, settings.DEFAULT_FROM_EMAIL, [u.email])
@@ -89,13 +88,6 @@ def notify(
         transaction.on_commit(lambda: _send_mail(mails))
     webhook_deliveries_queue(event=event, payload={**payload, "text": subject_text, "link": link})
     return created
-
-
-def _forget_counts(user_ids: list[int]) -> None:
-    """Drop the users' cached unread counts now (this transaction's own reads) and again once
-    it commits (a page read in between would have cached the count before it)."""
-    selectors.unread_count_forget(user_ids)
-    transaction.on_commit(lambda: selectors.unread_count_forget(user_ids))
 
 
 def _repeat_unread(
@@ -219,7 +211,6 @@ def notification_mark_read(*, actor, notification: Notification) -> Notification
     if notification.read_at is None:
         notification.read_at = clock.now()
         notification.save(update_fields=["read_at"])
-        selectors.unread_count_forget([actor.pk])
     return notification
 
 
@@ -227,7 +218,6 @@ def notification_mark_all_read(*, actor) -> int:
     marked = Notification.objects.filter(recipient=actor, read_at__isnull=True).update(
         read_at=clock.now()
     )
-    selectors.unread_count_forget([actor.pk])
     return marked
 
 
@@ -243,7 +233,6 @@ def notifications_settle(*, event: str, link: str, recipients: list[int] | None 
     if not recipients:
         return 0
     marked = unread.update(read_at=clock.now())
-    _forget_counts(recipients)
     return marked
 
 

@@ -112,7 +112,7 @@ def test_the_list_reads_states_in_bulk_whatever_the_page_holds(
             link=f"/thresholds/{n}/",
         )
     client.force_login(validator)
-    client.get(reverse("dashboard:home"))  # the badge's count cached, as on any later page
+    client.get(reverse("dashboard:home"))  # a page showing the badge, as any later page
     with django_assert_max_num_queries(10) as few:
         page = client.get(reverse("notifications:list"))
     for _ in range(12):
@@ -157,7 +157,7 @@ def test_the_badge_costs_at_most_one_query(client, validator, django_assert_num_
     # The unread count and the approvals waiting, in one query together.
     with django_assert_num_queries(1):
         assert template.render(Context({"request": request, **approvals(request)})) == "0/0"
-    # The next page finds the unread count in the cache: only the approvals are counted.
+    # Each page counts them again (no cache to go stale), still in one query.
     again = RequestFactory().get("/")
     again.user = validator
     with django_assert_num_queries(1):
