@@ -114,6 +114,7 @@ def test_a_model_is_registered_with_a_searchable_picker_and_a_filled_in_slug(
     page.locator("#id_business_owner-ts-control").click()
     page.locator("#id_business_owner-ts-control").fill("bo")
     page.locator("#id_business_owner-ts-dropdown .option", has_text="Bo Business").click()
+    expect(page.locator("#id_business_owner")).not_to_have_value("")
     # Developers are tags, not a Ctrl-click list.
     page.locator("#id_developers-ts-control").click()
     page.locator("#id_developers-ts-control").fill("dev3")
@@ -126,7 +127,9 @@ def test_a_model_is_registered_with_a_searchable_picker_and_a_filled_in_slug(
     # (A full-page screenshot here would swallow the next click: take it afterwards.)
     page.screenshot(path=str(SHOTS / "model-form-filled.png"))
     page.get_by_role("button", name="Register model").click()
-    expect(page.locator(".form-errors")).to_have_count(0)
+    page.wait_for_load_state("load")
+    errors = page.locator(".form-errors, .field .errorlist")
+    assert errors.count() == 0, errors.all_inner_texts()
     expect(page).to_have_url(re.compile(r"/inventory/models/parcel-eta/$"))
     model = RegisteredModel.objects.get(slug="parcel-eta")
     assert (model.owner, model.business_owner) == (owner, business)
