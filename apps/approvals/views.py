@@ -248,7 +248,12 @@ def _model_tab(request, model, *, request_form=None, status: int = 200):
 def _request_form(request, model, *, data) -> ApprovalRequestForm:
     """The request form, offering only what the engine would accept now (the hooks' rules)."""
     hooks = model_hooks()
-    versions = list(hooks.versions(user=request.user, model=model).order_by("-created_at"))
+    # The form names versions only: their dataset links are not read here.
+    versions = list(
+        hooks.versions(user=request.user, model=model)
+        .prefetch_related(None)
+        .order_by("-created_at")
+    )
     refusals = (
         hooks.request_refusals(user=request.user, model=model, versions=versions)
         if hooks.request_refusals is not None

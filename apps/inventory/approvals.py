@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 
 from apps.approvals import selectors as approval_selectors
@@ -206,7 +206,7 @@ def request_refusals(
     promotion of each of ``versions`` and the model's retirement. The same rules as the
     kinds' checks (``validation_refusal``, ``promotion_refusal``, the retirement check),
     the EU AI Act refusal, the engine's one-pending-request rule and the permission to
-    ask; at most four queries whatever the number of versions."""
+    ask; at most three queries whatever the number of versions."""
     versions = list(versions)
     if not user.has_perm("approvals.add_approvalrequest", model):
         denied = "You may not request sign-offs for this model."
@@ -214,24 +214,24 @@ def request_refusals(
             **{(k, v.pk): denied for v in versions for k in VERSION_KINDS},
             (ApprovalKind.RETIREMENT, model.pk): denied,
         }
-    pending = set(
-        ApprovalRequest.objects.filter(model=model, status=RequestStatus.PENDING).values_list(
-            "kind", "subject_id"
-        )
-    )
-    validated_ids: set[str] | None = None
+    # The pending requests and the approved validations, in one read.
+    pending: set[tuple[str, str]] = set()
+    validated_ids: set[str] = set()
+    for kind, subject_id, status in ApprovalRequest.objects.filter(
+        Q(status=RequestStatus.PENDING)
+        | Q(
+            kind=ApprovalKind.VALIDATION_SIGNOFF,
+            subject_type="inventory.modelversion",
+            status=RequestStatus.APPROVED,
+        ),
+        model=model,
+    ).values_list("kind", "subject_id", "status"):
+        if status == RequestStatus.PENDING:
+            pending.add((kind, subject_id))
+        else:
+            validated_ids.add(subject_id)
 
     def validated(version: ModelVersion) -> bool:
-        nonlocal validated_ids
-        if validated_ids is None:
-            validated_ids = set(
-                ApprovalRequest.objects.filter(
-                    model=model,
-                    kind=ApprovalKind.VALIDATION_SIGNOFF,
-                    subject_type="inventory.modelversion",
-                    status=RequestStatus.APPROVED,
-                ).values_list("subject_id", flat=True)
-            )
         return str(version.pk) in validated_ids
 
     review: list[str | None] = []

@@ -216,3 +216,19 @@ def test_the_dashboard_lists_the_oldest_five_and_counts_all(
     assert 'aria-label="7 waiting"' in body
     assert made[0].title in body and made[4].title in body
     assert made[5].title not in body
+
+
+def test_the_badge_counts_up_to_its_cap_and_the_inbox_gives_the_exact_number(
+    client, business_owner, model_owner, monkeypatch
+):
+    from apps.core import navigation
+
+    monkeypatch.setattr(navigation, "NAV_COUNT_CAP", 3)
+    for i in range(5):
+        request_promotion(promotable_model(model_owner, business_owner, f"c-{i}"), model_owner)
+    client.force_login(business_owner)
+    body = client.get(reverse("dashboard:home")).content.decode()
+    assert 'aria-label="2+ waiting">2+</span>' in body
+    assert 'My pending approvals <span class="badge badge--warn">2+</span>' in body
+    body = client.get(reverse(INBOX)).content.decode()
+    assert "5 requests waiting for your signature" in body

@@ -86,3 +86,12 @@ def test_the_header_folds_behind_a_menu_button_and_the_account_menu(
         assert reverse(link) in account
     # Signing out stays one click away, outside the folded account menu.
     assert body.index("Sign out") > body.index("</ul>", body.index('id="account-menu"'))
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"), [(None, ""), (0, ""), (1, "1"), (99, "99"), (100, "99+"), (5000, "99+")]
+)
+def test_a_badge_shows_up_to_99_and_then_99_plus(count, shown):
+    from apps.core.navigation import badge_count
+
+    assert badge_count(count) == shown

@@ -9,6 +9,7 @@ from django import forms, template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from apps.core import navigation
 from apps.core.links import LINK_REL, safe_link_url
 from apps.core.roles import ROLE_LABELS
 
@@ -58,6 +59,12 @@ def sort_header(context, field: str, label: str, param: str = "ordering") -> str
         label,
         indicator if arrow else "",
     )
+
+
+@register.filter
+def badge_count(count) -> str:
+    """A count as the navigation badges show it ("99+" beyond their cap)."""
+    return navigation.badge_count(count)
 
 
 @register.filter
