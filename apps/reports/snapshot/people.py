@@ -19,13 +19,16 @@ PERSON_FIELDS = ("username", "first_name", "last_name")
 FIELDS = (*PERSON_FIELDS, "roles")  # roles: virtual, the role names, as the audit records them
 
 
-class _PersonRef:
-    """A user named somewhere in the snapshot, replaced by their person dict at the end."""
+class _PersonSlot(dict):
+    """Where a user named in the snapshot goes: an empty dict filled with their person dict
+    (as of T) once everyone named has been read, so resolving never walks the snapshot (a
+    heavy model's series hold tens of thousands of values). Truthy while still empty, as the
+    person it stands for is there."""
 
-    __slots__ = ("pk",)
+    __slots__ = ()
 
-    def __init__(self, pk):
-        self.pk = pk
+    def __bool__(self) -> bool:
+        return True
 
 
 class People:
@@ -33,31 +36,28 @@ class People:
 
     def __init__(self) -> None:
         self.ids: set = set()
+        self._slots: list[tuple[Any, _PersonSlot]] = []
 
-    def __call__(self, pk) -> _PersonRef | None:
+    def __call__(self, pk) -> _PersonSlot | None:
         if pk is None:
             return None
         self.ids.add(pk)
-        return _PersonRef(pk)
+        slot = _PersonSlot()
+        self._slots.append((pk, slot))
+        return slot
 
     def resolve(self, data: dict, *, moment: dt.datetime) -> dict:
+        """Fill every slot handed out with its person; ``data`` is returned as it is."""
         persons = _persons_at(self.ids, moment) if self.ids else {}
-
-        def replace(value):
-            if isinstance(value, _PersonRef):
-                person = persons.get(value.pk) or {
-                    "username": f"user-{value.pk}",
-                    "name": f"user-{value.pk}",
-                    "role_labels": [],
-                }
-                return {**person, "role_labels": list(person["role_labels"])}
-            if isinstance(value, dict):
-                return {k: replace(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [replace(v) for v in value]
-            return value
-
-        return replace(data)
+        for pk, slot in self._slots:
+            person = persons.get(pk) or {
+                "username": f"user-{pk}",
+                "name": f"user-{pk}",
+                "role_labels": [],
+            }
+            slot.update(person)
+            slot["role_labels"] = list(person["role_labels"])
+        return data
 
 
 def _persons_at(ids: Iterable, moment: dt.datetime) -> dict[Any, dict]:
