@@ -334,6 +334,7 @@ def discover(spec: dict) -> dict:
         ("monitoring all", "monitoring:model_monitoring", "range=all"),
         ("thresholds", "monitoring:threshold_list", ""),
         ("drift", "monitoring:drift_list", ""),
+        ("incidents", "incidents:model_incidents", ""),
         ("approvals", "approvals:model_approvals", ""),
         ("reviews", "reviews:model_reviews", ""),
         ("reports", "reports:model_reports", ""),
