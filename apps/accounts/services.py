@@ -252,8 +252,8 @@ def auth_token_create(
         obj=token,
         object_repr=str(token),
         changes=diff.created(_token_snapshot(token)),
-        message=f"API token “{token.name}” ({token.get_scope_display().lower()}) made for "
-        f"{user.get_username()}, expires {token.expiry:%Y-%m-%d %H:%M} UTC",
+        message=f"API token “{token.name}” made for {user.get_username()}, scope "
+        f"{token.scope}, expires {token.expiry:%Y-%m-%d %H:%M} UTC",
     )
     return token, key
 

@@ -162,7 +162,8 @@ def lineage_event_receive(*, actor, event: Any) -> tuple[LineageEvent, bool]:
         job.last_event_at = when
         job.save(update_fields=["last_event_at"])
     _map_from_event(actor=actor, job=job, facet_model=facet_model)
-    model = facet_model or job.model
+    # An administrator's mapping stands; otherwise the event's own facet decides.
+    model = job.model if job.mapped_by == MappedBy.ADMIN else (facet_model or job.model)
     if model is None:
         row.outcome = (
             "Its job maps to no model yet: no mlgov facet, no naming rule matches. An "

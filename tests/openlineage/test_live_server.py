@@ -51,9 +51,9 @@ def installation(tmp_path_factory):
         yield site, lineage_key, site.token(ADMIN)
 
 
-def _client(base: str, key: str) -> OpenLineageClient:
+def _client(base: str, key: str, **options) -> OpenLineageClient:
     config = HttpConfig.from_dict(
-        {"url": base, "endpoint": ENDPOINT, "auth": {"type": "api_key", "apiKey": key}}
+        {"url": base, "endpoint": ENDPOINT, "auth": {"type": "api_key", "apiKey": key}, **options}
     )
     return OpenLineageClient(transport=HttpTransport(config))
 
@@ -83,7 +83,11 @@ def test_pipeline_events_reach_mlgov_through_the_openlineage_http_transport(inst
             run_id=run_id, model="credit-scoring", version="2.1.0", inputs=inputs, outputs=outputs
         )
         client.emit(complete)
-        client.emit(run_event(job="nightly.unknown", inputs=inputs))
+        # A transport set to compress its bodies (gzip) is understood too.
+        compressed = _client(base, lineage_key, compression="gzip").transport
+        waiting = compressed.emit(run_event(job="nightly.unknown", inputs=inputs))
+        assert waiting.status_code == 201
+        assert waiting.json()["status"] == "unmapped"
 
         # The same event again: answered, not applied twice.
         again = client.transport.emit(complete)

@@ -12,17 +12,18 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import BearerTokenAuthentication, TokenAuthentication
 from apps.accounts.choices import TokenScope
-from apps.core.api.parsers import JSONParser
+from apps.core.api.fields import ModelSerializer, SlugRelatedField
 from apps.core.api.permissions import RulesPermission
 from apps.openlineage import services
+from apps.openlineage.api.parsers import OpenLineageJSONParser
 from apps.openlineage.choices import EventStatus
 from apps.openlineage.models import LineageEvent
 
 
-class LineageEventSerializer(serializers.ModelSerializer):
+class LineageEventSerializer(ModelSerializer):
     job_namespace = serializers.CharField(source="job.namespace", read_only=True)
     job_name = serializers.CharField(source="job.name", read_only=True)
-    model = serializers.SlugRelatedField(
+    model = SlugRelatedField(
         source="job.model",
         slug_field="slug",
         read_only=True,
@@ -94,7 +95,7 @@ class OpenLineageIntakeView(APIView):
     permission_classes = [RulesPermission]
     perms = {"post": "openlineage.send_events"}
     token_scopes = (TokenScope.API, TokenScope.LINEAGE)
-    parser_classes = [JSONParser]
+    parser_classes = [OpenLineageJSONParser]
 
     @extend_schema(
         summary="Receive an OpenLineage RunEvent",

@@ -137,9 +137,10 @@ def lineage_openlineage(doc: Mapping[str, Any], *, base_url: str | None = None) 
         elif edge["kind"] == "deployed_as":
             deployments.setdefault(edge["source"], []).append(nodes[edge["target"]])
         elif edge["kind"] == "feeds":
-            upstream, downstream = (nodes[edge["source"]], nodes[edge["target"]])
-            feeds.setdefault(downstream["model"], set()).add(upstream["model"])
-            feeds.setdefault(upstream["model"], set())
+            upstream, downstream = nodes[edge["source"]]["model"], nodes[edge["target"]]["model"]
+            if upstream and downstream:
+                feeds.setdefault(downstream, set()).add(upstream)
+                feeds.setdefault(upstream, set())
     events = []
     for node in doc["nodes"]:
         if node["kind"] != "version":

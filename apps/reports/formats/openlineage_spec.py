@@ -11,7 +11,7 @@ field by its JSON pointer.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -206,6 +206,10 @@ def _is_date_time(value: object) -> bool:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     if "T" not in value.upper() or parsed.tzinfo is None:
         raise ValueError("needs a date, a time and a UTC offset")
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError as exc:  # year 1 with a positive offset: before any storable time
+        raise ValueError("out of range") from exc
     return True
 
 
