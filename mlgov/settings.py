@@ -637,6 +637,7 @@ SPECTACULAR_SETTINGS = {
         "RequestStatusEnum": "apps.approvals.choices.RequestStatus",
         "DeliveryStatusEnum": "apps.notifications.choices.DeliveryStatus",
         "ReportKindEnum": "apps.reports.choices.ReportKind",
+        "LineageEventStatusEnum": "apps.openlineage.choices.EventStatus",
         "ReportFormatEnum": "apps.reports.choices.ReportFormat",
         "ReportStatusEnum": "apps.reports.choices.ReportStatus",
     },
