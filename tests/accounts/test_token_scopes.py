@@ -39,7 +39,7 @@ def test_a_lineage_token_opens_only_the_openlineage_intake(model_owner):
     for path in ("/api/v1/models/", "/api/v1/datasets/", "/api/schema/"):
         response = api(key).get(path)
         assert response.status_code == 403, path
-        assert "scoped to OpenLineage events" in response.json()["detail"]
+        assert "scoped to OpenLineage events" in response.content.decode()
     refused = api(key).post("/api/v1/models/", {"slug": "x"}, format="json")
     assert refused.status_code == 403
     assert api(key).post(INTAKE, as_dict(run_event()), format="json").status_code == 201

@@ -32,7 +32,7 @@ admin = User.objects.get(username="ada.lineage")
 unit = business_unit_create(actor=admin, code="credit", name="Credit")
 model = registered_model_create(
     actor=admin, slug="credit-scoring", name="Credit scoring",
-    purpose="Scores retail credit applications.", business_unit=unit,
+    purpose="Scores retail credit applications.", business_unit=unit, business_owner=admin,
 )
 model_version_register(
     actor=admin, model=model, version="2.1.0",
