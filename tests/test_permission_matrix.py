@@ -364,6 +364,7 @@ MATRIX: list[Case] = [
     # OpenLineage: pipelines (model owners' tokens, admins) send events; administrators map
     # jobs and write naming rules; mlgov's facet schemas are public, like the spec's own.
     Case("api:openlineage-intake", "post", allow(ADMIN, MO)),
+    Case("api:openlineage-intake-without-slash", "post", allow(ADMIN, MO)),
     Case("openlineage:job_list", expect=allow(ADMIN)),
     Case("openlineage:job_detail", expect=allow(ADMIN), obj="lineagejob"),
     Case("openlineage:job_detail", "post", allow(ADMIN), obj="lineagejob"),

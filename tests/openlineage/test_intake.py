@@ -290,3 +290,8 @@ def test_receiving_costs_a_bounded_number_of_queries(
     with django_assert_max_num_queries(40):
         status, _ = send(pipeline, training())
     assert status == 201
+
+
+def test_the_endpoint_answers_without_its_final_slash_too(pipeline, owned_model):
+    response = pipeline.post(URL.rstrip("/"), as_dict(training()), format="json")
+    assert response.status_code == 201

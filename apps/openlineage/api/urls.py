@@ -2,8 +2,13 @@
 
 from django.urls import path
 
-from apps.openlineage.api.views import OpenLineageIntakeView
+from apps.openlineage.api.views import OpenLineageIntakeView, OpenLineageIntakeWithoutSlashView
 
 urlpatterns = [
     path("lineage/openlineage/", OpenLineageIntakeView.as_view(), name="openlineage-intake"),
+    path(
+        "lineage/openlineage",
+        OpenLineageIntakeWithoutSlashView.as_view(),
+        name="openlineage-intake-without-slash",
+    ),
 ]

@@ -126,3 +126,10 @@ class OpenLineageIntakeView(APIView):
         return Response(
             serializer.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+
+@extend_schema(exclude=True)
+class OpenLineageIntakeWithoutSlashView(OpenLineageIntakeView):
+    """The same intake at ``lineage/openlineage`` without the final slash, as transports are
+    often configured (Spark's default endpoint has none): a redirect would turn their POST
+    into a GET. Left out of the schema, which documents the canonical path."""
