@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "apps.monitoring",
     "apps.incidents",
     "apps.reports",
+    "apps.openlineage",
     "apps.dashboard",
     "apps.jobs",
     "apps.demo",
@@ -535,6 +536,9 @@ MIGRATION_MODULES = {"knox": None}
 MLGOV_REPORT_TIME_LIMIT = env_int("MLGOV_REPORT_TIME_LIMIT", 30 * 60)
 # Reports: the organisation named on the cover of model cards (empty: no name printed).
 MLGOV_ORGANISATION_NAME = os.environ.get("MLGOV_ORGANISATION_NAME", "").strip()
+# The address people and tools reach this installation at (e.g. https://mlgov.example.org):
+# links in e-mails, and the ``_schemaURL`` of mlgov's facets in OpenLineage exports.
+MLGOV_BASE_URL = env_str("MLGOV_BASE_URL").strip().rstrip("/")
 
 # Background jobs (apps/jobs): the outbox, leases and the reaper.
 MLGOV_JOB_LEASE_SECONDS = env_int("MLGOV_JOB_LEASE_SECONDS", 60)  # renewed every third
@@ -633,6 +637,7 @@ SPECTACULAR_SETTINGS = {
         "RequestStatusEnum": "apps.approvals.choices.RequestStatus",
         "DeliveryStatusEnum": "apps.notifications.choices.DeliveryStatus",
         "ReportKindEnum": "apps.reports.choices.ReportKind",
+        "LineageEventStatusEnum": "apps.openlineage.choices.EventStatus",
         "ReportFormatEnum": "apps.reports.choices.ReportFormat",
         "ReportStatusEnum": "apps.reports.choices.ReportStatus",
     },

@@ -22,6 +22,7 @@ from apps.inventory import services
 from apps.inventory.risk import FACTORS
 from apps.monitoring.models import IngestionBatch
 from apps.notifications.models import Notification
+from apps.openlineage.models import LineageJob, NamingRule
 from apps.reviews.models import Finding, Review
 from tests.factories import (
     DatasetFactory,
@@ -360,6 +361,21 @@ MATRIX: list[Case] = [
     # The public keys that verify signed reports: not secret, open to anyone (auditors and
     # regulators without an account verify packs with them).
     Case("signing-keys", expect=allow(*EVERY_ROLE, public=True, any_user=True)),
+    # OpenLineage: pipelines (model owners' tokens, admins) send events; administrators map
+    # jobs and write naming rules; mlgov's facet schemas are public, like the spec's own.
+    Case("api:openlineage-intake", "post", allow(ADMIN, MO)),
+    Case("api:openlineage-intake-without-slash", "post", allow(ADMIN, MO)),
+    Case("openlineage:job_list", expect=allow(ADMIN)),
+    Case("openlineage:job_detail", expect=allow(ADMIN), obj="lineagejob"),
+    Case("openlineage:job_detail", "post", allow(ADMIN), obj="lineagejob"),
+    Case("openlineage:rule_list", expect=allow(ADMIN)),
+    Case("openlineage:rule_list", "post", allow(ADMIN)),
+    Case("openlineage:rule_delete", "post", allow(ADMIN), obj="namingrule"),
+    Case(
+        "openlineage:facet_schema",
+        expect=allow(*EVERY_ROLE, public=True, any_user=True),
+        obj="facet",
+    ),
     # notifications: each user sees and marks only their own (the one here is the admin's)
     Case("notifications:list", expect=allow(*EVERY_ROLE)),
     Case("notifications:mark_all_read", "post", allow(*EVERY_ROLE)),
@@ -459,6 +475,10 @@ def _make_world(media: Path) -> dict:
             due_date="2026-01-31",
             created_by=validator,
         )
+    lineage_job = LineageJob.objects.create(namespace="airflow-prod", name="nightly.train")
+    naming_rule = NamingRule.objects.create(
+        job_pattern="credit.*", model=owned_model, created_by=admin_user
+    )
     notification = Notification.objects.create(
         recipient=admin_user, event="review.due", text="Review due"
     )
@@ -485,6 +505,8 @@ def _make_world(media: Path) -> dict:
         "event": AuditEvent.objects.order_by("sequence").first(),
         "verification": verification,
         "notification": notification,
+        "lineagejob": lineage_job,
+        "namingrule": naming_rule,
     }
 
 
@@ -545,6 +567,10 @@ def _kwargs(case: Case, world, which: str) -> dict:
         return {"pk": o["report"].pk}
     if case.obj in ("review", "finding"):
         return {"pk": o[case.obj].pk}
+    if case.obj in ("lineagejob", "namingrule"):
+        return {"pk": world[case.obj].pk}
+    if case.obj == "facet":
+        return {"name": "MlgovJobFacet"}
     if case.obj == "notification":
         return {"pk": world["notification"].pk}
     if case.obj == "deployment":

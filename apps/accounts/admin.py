@@ -178,11 +178,20 @@ class UserAdmin(ServiceModelAdmin, DjangoUserAdmin):
 class AuthTokenAdmin(ServiceModelAdmin):
     """Everyone's API tokens, read-only; deleting one revokes it through the audited service."""
 
-    list_display = ("name", "user", "token_key", "created", "expiry", "last_used_at")
-    list_filter = ("expiry",)
+    list_display = ("name", "user", "scope", "token_key", "created", "expiry", "last_used_at")
+    list_filter = ("scope", "expiry")
     search_fields = ("name", "user__username", "token_key")
     list_select_related = ("user",)
-    fields = ("name", "user", "token_key", "created", "expiry", "last_used_at", "created_by")
+    fields = (
+        "name",
+        "user",
+        "scope",
+        "token_key",
+        "created",
+        "expiry",
+        "last_used_at",
+        "created_by",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:

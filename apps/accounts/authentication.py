@@ -19,6 +19,7 @@ from knox.crypto import hash_token
 from knox.settings import CONSTANTS
 from rest_framework import exceptions
 
+from apps.accounts.choices import TokenScope
 from apps.accounts.models import AuthToken
 from apps.core import clock
 
@@ -26,7 +27,32 @@ from apps.core import clock
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
+def _refuse_out_of_scope(auth_token: AuthToken, request) -> None:
+    """A token opens only the views that accept its scope: a view lists them in
+    ``token_scopes`` (only ``api`` when it names none), so a lineage key sent anywhere but
+    the OpenLineage intake is refused (403), whatever its user may do."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    accepted = getattr(view, "token_scopes", (TokenScope.API,))
+    if auth_token.scope in accepted:
+        return
+    if auth_token.scope == TokenScope.LINEAGE:
+        raise exceptions.PermissionDenied(
+            f"The token “{auth_token.name}” is scoped to OpenLineage events (lineage): it may "
+            "only send events to /api/v1/lineage/openlineage/. Use a token with the api scope "
+            "for anything else."
+        )
+    raise exceptions.PermissionDenied(
+        f"The token “{auth_token.name}” (scope {auth_token.scope}) does not open this endpoint."
+    )
+
+
 class TokenAuthentication(KnoxTokenAuthentication):
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None:
+            _refuse_out_of_scope(result[1], request)
+        return result
+
     def authenticate_credentials(self, token: bytes):
         invalid = "Invalid token."
         try:
@@ -56,6 +82,15 @@ class TokenAuthentication(KnoxTokenAuthentication):
         raise exceptions.AuthenticationFailed(invalid)
 
 
+class BearerTokenAuthentication(TokenAuthentication):
+    """The same keys sent as ``Authorization: Bearer <key>``, the header OpenLineage's HTTP
+    transports send (``auth.type: api_key``). Only views that name it accept it (the
+    OpenLineage intake), so the rest of the API keeps one documented header."""
+
+    def authenticate_header(self, request) -> str:
+        return "Bearer"
+
+
 class TokenScheme(OpenApiAuthenticationExtension):
     """The scheme in the OpenAPI schema (named as DRF's token scheme was, for clients)."""
 
@@ -71,3 +106,16 @@ class TokenScheme(OpenApiAuthenticationExtension):
             "`manage.py drf_create_token`; keys expire."
         )
         return scheme
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.accounts.authentication.BearerTokenAuthentication"
+    name = "bearerTokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "`Bearer <key>`: an mlgov API key (scope `lineage` or `api`) as "
+            "OpenLineage's HTTP transport sends it with `auth.type: api_key`.",
+        }

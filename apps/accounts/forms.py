@@ -5,11 +5,20 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from apps.accounts.choices import TokenScope
+
 
 class TokenCreateForm(forms.Form):
     name = forms.CharField(
         max_length=100,
         help_text="What will use it, e.g. “CI pipeline” or “notebook”. Shown in the list.",
+    )
+    scope = forms.ChoiceField(
+        choices=TokenScope.choices,
+        initial=TokenScope.API,
+        required=False,
+        help_text="“OpenLineage events only” is for pipelines that send lineage (Airflow, "
+        "Spark, dbt): such a key opens nothing else.",
     )
 
     def __init__(self, *args, **kwargs):

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from knox.models import AbstractAuthToken
 
+from apps.accounts.choices import TokenScope
 from apps.core import clock
 from apps.core.roles import roles_of
 
@@ -79,6 +80,8 @@ class AuthToken(AbstractAuthToken):
     is only ever compared by digest. A token stops working at ``expiry``, when it is revoked
     (the row is deleted, the revocation audited), and when its user changes password or is
     deactivated. ``last_used_at`` is written at most once a minute, not on every request.
+    ``scope`` limits what the token opens (``TokenScope``); a view names the scopes it
+    accepts in ``token_scopes`` (only ``api`` unless it says otherwise).
     """
 
     # A surrogate key, so audit events can name a token (the digest is longer than an
@@ -97,6 +100,14 @@ class AuthToken(AbstractAuthToken):
         help_text="Who made the token; empty when made by the operator's command.",
     )
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scope = models.CharField(
+        max_length=16,
+        choices=TokenScope.choices,
+        default=TokenScope.API,
+        editable=False,
+        help_text="What the token opens: the whole API as its user, or only the OpenLineage "
+        "intake. Fixed when the token is made.",
+    )
 
     class Meta:
         ordering = ["-created"]

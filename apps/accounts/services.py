@@ -19,6 +19,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpRequest
 
+from apps.accounts.choices import TokenScope
 from apps.accounts.models import AuthToken, User
 from apps.audit import diff
 from apps.audit.models import AuditEvent
@@ -200,7 +201,7 @@ def user_change_own_password(*, user: User, password: str) -> User:
 
 # --- API tokens ------------------------------------------------------------------------------
 
-TOKEN_AUDITED_FIELDS = ("name", "user", "token_key", "expiry", "created_by")
+TOKEN_AUDITED_FIELDS = ("name", "user", "token_key", "scope", "expiry", "created_by")
 
 
 def _token_snapshot(token: AuthToken) -> dict[str, Any]:
@@ -214,11 +215,13 @@ def auth_token_create(
     user: User,
     name: str,
     expires_days: int | None = None,
+    scope: str = TokenScope.API,
 ) -> tuple[AuthToken, str]:
     """Make a named API token for ``user``; returns the row and the key, which is shown once
     and never stored (only its SHA-512 digest is). Users make their own tokens; the operator's
     command (``actor=None``) makes them for anyone. Nobody makes a key for someone else in the
-    browser, where they could then act as that person."""
+    browser, where they could then act as that person. ``scope`` (``TokenScope``) limits
+    what the key opens: ``lineage`` keys reach only the OpenLineage intake."""
     if actor is not None:
         require_perm(actor, "accounts.add_authtoken")
         if actor.pk != user.pk:
@@ -229,6 +232,9 @@ def auth_token_create(
         raise ApplicationError(message, field_errors={"name": [message]})
     if not user.is_active:
         raise ApplicationError(f"{user.get_username()} is deactivated and cannot have tokens.")
+    if scope not in TokenScope.values:
+        message = f"Unknown scope {scope!r}; choose one of: {', '.join(TokenScope.values)}."
+        raise ApplicationError(message, field_errors={"scope": [message]})
     days = settings.MLGOV_TOKEN_TTL_DAYS if expires_days is None else expires_days
     if not 1 <= days <= settings.MLGOV_TOKEN_MAX_TTL_DAYS:
         message = f"A token lasts between 1 and {settings.MLGOV_TOKEN_MAX_TTL_DAYS} days."
@@ -238,6 +244,7 @@ def auth_token_create(
         expiry=timedelta(days=days),
         name=name[:100],
         created_by=actor,
+        scope=scope,
     )
     audit_record(
         actor=actor,
@@ -245,8 +252,8 @@ def auth_token_create(
         obj=token,
         object_repr=str(token),
         changes=diff.created(_token_snapshot(token)),
-        message=f"API token “{token.name}” made for {user.get_username()}, "
-        f"expires {token.expiry:%Y-%m-%d %H:%M} UTC",
+        message=f"API token “{token.name}” made for {user.get_username()}, scope "
+        f"{token.scope}, expires {token.expiry:%Y-%m-%d %H:%M} UTC",
     )
     return token, key
 

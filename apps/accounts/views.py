@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.accounts import selectors, services
+from apps.accounts.choices import TokenScope
 from apps.accounts.forms import LockoutLiftForm, TokenCreateForm, TokenRevokeForm
 from apps.accounts.lockout import lockout_rules
 from apps.accounts.models import AuthToken
@@ -71,6 +72,7 @@ def token_list(request):
                     user=request.user,
                     name=form.cleaned_data["name"],
                     expires_days=form.cleaned_data["expires_days"],
+                    scope=form.cleaned_data["scope"] or TokenScope.API,
                 )
             except ApplicationError as exc:
                 add_application_error(form, exc)

@@ -170,7 +170,18 @@ def _explicit_pages(role: str) -> list[str]:
         if first is not None:
             pages.append(first.get_absolute_url())
     if role == "admin":
-        pages += ["/admin/", reverse("accounts:lockout_list"), reverse("accounts:token_list_all")]
+        pages += [
+            "/admin/",
+            reverse("accounts:lockout_list"),
+            reverse("accounts:token_list_all"),
+            reverse("openlineage:job_list"),
+            reverse("openlineage:rule_list"),
+        ]
+        from apps.openlineage.models import LineageJob
+
+        job = LineageJob.objects.order_by("pk").first()
+        if job is not None:
+            pages.append(reverse("openlineage:job_detail", args=[job.pk]))
     return pages
 
 

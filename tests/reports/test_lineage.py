@@ -158,19 +158,28 @@ def test_it_shows_an_outsider_nothing(outsider, graph):
     assert doc["nodes"] == [] and doc["edges"] == [] and doc["models"] == []
 
 
-def test_it_emits_one_openlineage_run_event_per_version(auditor, owned_model, graph):
+def _completed_training(events):
+    return [e for e in events if e["eventType"] == "COMPLETE" and "/train/" in e["job"]["name"]]
+
+
+def test_it_emits_a_start_and_a_complete_event_per_version(auditor, owned_model, graph):
     doc = lineage.lineage_document(user=auditor, model=owned_model)
     events = lineage_openlineage(doc)
+    training = [e for e in events if "/train/" in e["job"]["name"]]
 
-    assert [e["job"]["name"] for e in events] == [
-        "owned-model/train/1.0.0",
-        "owned-model/train/2.0.0",
+    assert [(e["job"]["name"], e["eventType"]) for e in training] == [
+        ("owned-model/train/1.0.0", "START"),
+        ("owned-model/train/1.0.0", "COMPLETE"),
+        ("owned-model/train/2.0.0", "START"),
+        ("owned-model/train/2.0.0", "COMPLETE"),
     ]
-    event = events[1]
-    assert event["eventType"] == "COMPLETE"
+    assert training[0]["run"]["runId"] == training[1]["run"]["runId"]
+    event = training[3]
     assert event["schemaURL"].startswith("https://openlineage.io/spec/")
     assert event["producer"].startswith("https://")
     assert event["job"]["namespace"] == "mlgov"
+    assert event["job"]["facets"]["mlgov"]["model"] == "owned-model"
+    assert event["job"]["facets"]["mlgov"]["version"] == "2.0.0"
     uuid.UUID(event["run"]["runId"])
     assert event["eventTime"].endswith("Z")
     assert event["outputs"][0]["namespace"] == "mlgov"
@@ -187,15 +196,17 @@ def test_it_emits_one_openlineage_run_event_per_version(auditor, owned_model, gr
     for facet in facets.values():
         assert facet["_producer"] and facet["_schemaURL"]
     # v1 read the evaluation set too; it has no version, so its hash stands in.
-    v1_inputs = {i["facets"]["mlgov_dataset"]["slug"]: i for i in events[0]["inputs"]}
-    assert v1_inputs["holdout"]["facets"]["mlgov_dataset"]["role"] == "evaluated_on"
+    v1_inputs = {i["facets"]["mlgov_dataset"]["slug"]: i for i in training[1]["inputs"]}
+    assert v1_inputs["holdout"]["facets"]["mlgov_dataset"]["roles"] == ["evaluated_on"]
     holdout_version = v1_inputs["holdout"]["facets"]["version"]["datasetVersion"]
     assert holdout_version == graph["holdout"].content_hash
 
 
 def test_it_keeps_run_ids_stable_across_calls_and_distinct_per_version(auditor, owned_model, graph):
-    first = lineage_openlineage(lineage.lineage_document(user=auditor, model=owned_model))
-    again = lineage_openlineage(lineage.lineage_document(user=auditor))
+    first = _completed_training(
+        lineage_openlineage(lineage.lineage_document(user=auditor, model=owned_model))
+    )
+    again = _completed_training(lineage_openlineage(lineage.lineage_document(user=auditor)))
     by_job = {e["job"]["name"]: e["run"]["runId"] for e in again}
 
     assert [e["run"]["runId"] for e in first] == [by_job[e["job"]["name"]] for e in first]
@@ -218,7 +229,7 @@ def test_it_exports_the_document_and_events_as_sorted_json(auditor, owned_model,
 
     assert set(parsed) == {"lineage", "openlineage", "meta"}
     assert parsed["lineage"] == doc
-    assert len(parsed["openlineage"]) == 2
+    assert len(_completed_training(parsed["openlineage"])) == 2
     assert data == lineage_json_bytes(doc, sample_meta())
 
 
@@ -333,7 +344,9 @@ def test_it_omits_a_version_created_after_the_as_of_time(auditor, owned_model, g
     assert "version:owned-model@1.0.0" in _ids(doc)
     assert "version:owned-model@2.0.0" not in _ids(doc)
     assert f"deployment:{graph['deployment'].pk}" not in _ids(doc)
-    assert [e["job"]["name"] for e in lineage_openlineage(doc)] == ["owned-model/train/1.0.0"]
+    assert [e["job"]["name"] for e in _completed_training(lineage_openlineage(doc))] == [
+        "owned-model/train/1.0.0"
+    ]
 
 
 def test_it_builds_the_same_graph_from_history_as_from_todays_rows(auditor, owned_model, graph):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from apps.accounts.choices import TokenScope
 from apps.accounts.models import User
 from apps.accounts.services import auth_token_create, auth_tokens_revoke_all
 from apps.core.errors import ApplicationError
@@ -25,13 +26,22 @@ class Command(BaseCommand):
             "--expires-days", type=int, default=None, help="Days until the token expires."
         )
         parser.add_argument(
+            "--scope",
+            choices=TokenScope.values,
+            default=TokenScope.API,
+            help="api (default): everything the user may do; lineage: only the OpenLineage "
+            "intake (POST /api/v1/lineage/openlineage/).",
+        )
+        parser.add_argument(
             "-r",
             "--reset",
             action="store_true",
             help="Revoke the user's other tokens first.",
         )
 
-    def handle(self, *args, username: str, name: str, expires_days, reset: bool, **options):
+    def handle(
+        self, *args, username: str, name: str, expires_days, reset: bool, scope: str, **options
+    ):
         try:
             user = User.objects.get(username=username)
         except User.DoesNotExist as exc:
@@ -41,7 +51,7 @@ class Command(BaseCommand):
                 if reset:
                     auth_tokens_revoke_all(user=user, reason="replaced by the operator (-r)")
                 _, key = auth_token_create(
-                    actor=None, user=user, name=name, expires_days=expires_days
+                    actor=None, user=user, name=name, expires_days=expires_days, scope=scope
                 )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
