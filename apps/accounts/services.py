@@ -66,10 +66,12 @@ def user_create(
     username: str,
     password: str | None = None,
     role_names: Iterable[str] = (),
+    message: str = "",
     **data: Any,
 ) -> User:
     """Create an account with the given roles. Without a password the account cannot log in
-    until one is set."""
+    until one is set. ``message`` says in the audit event how the account came to be (e.g.
+    at a first sign-in through the identity provider)."""
     _require(actor, "accounts.add_user")
     reject_unknown_fields(data, USER_EDITABLE_FIELDS)
     if User.objects.filter(username__iexact=username).exists():
@@ -92,7 +94,7 @@ def user_create(
         action=AuditEvent.Action.CREATE,
         obj=user,
         changes=changes,
-        message="Password set" if password else "",
+        message="; ".join(m for m in (message, "Password set" if password else "") if m),
     )
     return user
 
@@ -120,8 +122,12 @@ def _refuse_own_deactivation(actor, user: User) -> None:
 
 
 @transaction.atomic
-def user_set_roles(*, actor, user: User, role_names: Iterable[str]) -> User:
-    """Replace a user's roles. ``is_staff`` follows the admin role (it opens the admin site)."""
+def user_set_roles(
+    *, actor, user: User, role_names: Iterable[str], message: str = "Roles changed"
+) -> User:
+    """Replace a user's roles. ``is_staff`` follows the admin role (it opens the admin site).
+    ``message`` says in the audit event who or what changed them (e.g. the identity provider's
+    groups) when that is not the actor."""
     _require(actor, "accounts.change_user", user)
     user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
     groups = _role_groups(role_names)
@@ -149,7 +155,7 @@ def user_set_roles(*, actor, user: User, role_names: Iterable[str]) -> User:
         action=AuditEvent.Action.UPDATE,
         obj=user,
         changes=changes,
-        message="Roles changed",
+        message=message,
     )
     return user
 
