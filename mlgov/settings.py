@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "apps.incidents",
     "apps.reports",
     "apps.identity",
+    "apps.provisioning",
     "apps.dashboard",
     "apps.jobs",
     "apps.demo",

@@ -31,6 +31,8 @@ urlpatterns = [
     path("incidents/", include("apps.incidents.urls")),
     path("reports/", include("apps.reports.urls")),
     path("admin/", admin.site.urls),
+    # SCIM 2.0 provisioning by the identity provider (its own bearer credential).
+    path("scim/v2/", include("apps.provisioning.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.

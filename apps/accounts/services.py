@@ -494,3 +494,38 @@ def _locked_out() -> LockedOut:
         "lockout. Nothing was signed.",
         retry_after=int(cooloff.total_seconds()),
     )
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_sessions_end(*, user: User, reason: str, actor=None) -> int:
+    """End every browser session of ``user`` at once (e.g. on a deactivation by the identity
+    provider): their next page asks them to sign in. Returns how many ended; audited when any.
+
+    Sessions are found by reading the ones not yet expired (a session row does not index its
+    user); deactivations are rare, and an expired session opens nothing anyway.
+    """
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    from apps.accounts.sessions import SessionStore
+
+    store = SessionStore()
+    ended = [
+        session.pk
+        for session in Session.objects.filter(expire_date__gt=clock.now()).iterator()
+        if str(store.decode(session.session_data).get(SESSION_KEY)) == str(user.pk)
+    ]
+    if not ended:
+        return 0
+    Session.objects.filter(pk__in=ended).delete()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.REVOKE,
+        obj=user,
+        changes={"sessions": {"before": len(ended), "after": 0}},
+        message=f"{len(ended)} session(s) of {user.get_username()} ended: {reason}",
+    )
+    return len(ended)
