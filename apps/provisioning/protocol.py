@@ -93,11 +93,14 @@ USER_ATTRIBUTES = [
             _attr("primary", "boolean", description="The address mlgov keeps."),
         ],
     ),
+    # Required here (RFC 7643 makes it optional): every mlgov account is active or not, so
+    # the flag cannot be removed, only set to false. A POST without it creates it active.
     _attr(
         "active",
         "boolean",
+        required=True,
         description="false deactivates the account: its sessions end and its API tokens are "
-        "revoked at once; its history and signatures stay.",
+        "revoked at once; its history and signatures stay. Omitted on creation: true.",
     ),
     _attr(
         "groups",
@@ -186,10 +189,9 @@ def resource_type_doc(name: str, base: str) -> dict[str, Any]:
     }
 
 
-def service_provider_config_doc(base: str, documentation_uri: str) -> dict[str, Any]:
+def service_provider_config_doc(base: str) -> dict[str, Any]:
     return {
         "schemas": [CONFIG_SCHEMA],
-        "documentationUri": documentation_uri,
         "patch": {"supported": True},
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": MAX_COUNT},
@@ -310,6 +312,11 @@ class Shape:
     complex: dict[str, frozenset[str]]  # single-valued complex -> its sub-attributes
     multi: dict[str, frozenset[str]]  # multi-valued complex -> its sub-attributes
     key: dict[str, str]  # multi-valued -> the sub-attribute identifying an item
+    required: frozenset[str] = frozenset()  # never removed, only replaced
+    # Attributes of the SCIM schemas that mlgov does not keep (lower case): providers send
+    # them by default (Entra maps phone numbers and addresses), so they are accepted and
+    # ignored; any other name is refused.
+    ignored: frozenset[str] = frozenset()
 
     def canonical(self, name: str) -> str | None:
         for known in (*self.simple, *self.complex, *self.multi):
@@ -328,6 +335,26 @@ USER_SHAPE = Shape(
     complex={"name": frozenset({"givenName", "familyName", "formatted"})},
     multi={"emails": frozenset({"value", "type", "primary", "display"})},
     key={"emails": "value"},
+    required=frozenset({"userName", "active"}),
+    ignored=frozenset(
+        {
+            "nickname",
+            "profileurl",
+            "usertype",
+            "preferredlanguage",
+            "locale",
+            "timezone",
+            "password",
+            "phonenumbers",
+            "ims",
+            "photos",
+            "addresses",
+            "entitlements",
+            "roles",
+            "x509certificates",
+            "groups",
+        }
+    ),
 )
 GROUP_SHAPE = Shape(
     schema=GROUP_SCHEMA,
@@ -335,16 +362,26 @@ GROUP_SHAPE = Shape(
     complex={},
     multi={"members": frozenset({"value", "$ref", "type", "display"})},
     key={"members": "value"},
+    required=frozenset({"displayName"}),
 )
 
 
-def parse_path(raw: str, shape: Shape) -> Path:
+EXTENSION_PREFIX = "urn:ietf:params:scim:schemas:extension:"
+
+
+def parse_path(raw: str, shape: Shape) -> Path | None:
+    """The attribute a PATCH path names; None for one mlgov accepts and ignores (an
+    attribute of the SCIM schemas it does not keep, or of an extension schema)."""
     text = raw.strip()
+    if text.lower().startswith(EXTENSION_PREFIX):
+        return None
     if text.lower().startswith(shape.schema.lower() + ":"):
         text = text[len(shape.schema) + 1 :]
     found = _PATH.match(text)
     if not found:
         raise ScimError(400, f"The PATCH path {raw!r} is not a SCIM attribute path.", "invalidPath")
+    if found["attr"].lower() in shape.ignored:
+        return None
     attr = shape.canonical(found["attr"])
     if attr is None:
         raise ScimError(
@@ -390,7 +427,9 @@ def _matches(item: dict[str, Any], match: tuple[str, str]) -> bool:
     return found == value or _same_text(found, value)
 
 
-def _apply(doc: dict[str, Any], op: str, path: Path, value: Any, shape: Shape) -> None:
+def _apply(doc: dict[str, Any], op: str, path: Path | None, value: Any, shape: Shape) -> None:
+    if path is None:
+        return
     attr = path.attr
     if attr in shape.multi:
         items: list[dict[str, Any]] = list(doc.get(attr) or [])
@@ -455,6 +494,11 @@ def _apply(doc: dict[str, Any], op: str, path: Path, value: Any, shape: Shape) -
                 current[sub] = sub_value
         doc[attr] = current
     elif op == "remove":
+        if attr in shape.required:
+            hint = " (replace it with false to deactivate)" if attr == "active" else ""
+            raise ScimError(
+                400, f"Attribute '{attr}' is required and cannot be removed{hint}.", "mutability"
+            )
         doc.pop(attr, None)
     else:
         doc[attr] = value

@@ -212,7 +212,9 @@ def scim_user_create(*, values: UserValues) -> ScimUser:
                 409, f"userName {values.username!r} is already provisioned.", "uniqueness"
             )
         else:
-            user = user_update(actor=None, user=existing, **values.profile())
+            user = user_update(
+                actor=None, user=existing, username=values.username, **values.profile()
+            )
         _link_subject(user, values.external_id)
     except ApplicationError as exc:
         raise _scim_error(exc) from exc

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -20,8 +20,6 @@ from django.views.decorators.csrf import csrf_exempt
 from apps.core import context
 from apps.provisioning import filters, protocol, resources, selectors, services
 from apps.provisioning.protocol import ScimError
-
-DOCUMENTATION_URI = "https://github.com/mlgov/mlgov#provisioning-scim-20"
 
 
 def scim_response(doc: Any, status: int = 200, location: str = "") -> HttpResponse:
@@ -94,7 +92,7 @@ class Root(ScimView):
 
 class ServiceProviderConfig(ScimView):
     def get(self, request):
-        return scim_response(protocol.service_provider_config_doc(self.base, DOCUMENTATION_URI))
+        return scim_response(protocol.service_provider_config_doc(self.base))
 
 
 class ResourceTypes(ScimView):
@@ -172,7 +170,12 @@ def _page(view: ScimView, kind: _Kind, source, start_raw, count_raw) -> dict[str
     start, count = protocol.parse_paging(start_raw, count_raw)
     text = source.get("filter")
     where = filters.filter_query(text, kind.filters) if text else None
-    total, rows = selectors.scim_page(kind.queryset(), where=where, start=start, count=count)
+    try:
+        total, rows = selectors.scim_page(kind.queryset(), where=where, start=start, count=count)
+    except (ValidationError, ValueError) as exc:  # e.g. id eq "not-an-id"
+        raise ScimError(
+            400, f"The filter {text!r} cannot be applied: {exc}", "invalidFilter"
+        ) from exc
     docs = [view.project(kind.doc(row, view.base), kind.schema, source) for row in rows]
     return protocol.list_response(docs, total=total, start=start)
 

@@ -29,6 +29,7 @@ def test_it_lists_and_gives_resource_types_and_schemas(scim):
     user = scim.get(f"/Schemas/{USER_SCHEMA}").body
     names = {a["name"]: a for a in user["attributes"]}
     assert names["userName"]["required"] is True
+    assert names["active"]["required"] is True  # an account is active or not
     assert names["groups"]["mutability"] == "readOnly"
     assert scim.get("/Schemas/urn:nothing").status == 404
     assert scim.get("/ResourceTypes/Printer").status == 404

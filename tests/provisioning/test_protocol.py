@@ -90,7 +90,7 @@ def test_it_adds_and_removes_group_members_as_entra_and_okta_send_them():
 @pytest.mark.parametrize(
     ("operation", "scim_type", "named"),
     [
-        ({"op": "replace", "path": "nickName", "value": "x"}, "noTarget", "nickName"),
+        ({"op": "replace", "path": "favouriteColour", "value": "x"}, "noTarget", "favouriteColour"),
         ({"op": "move", "path": "title", "value": "x"}, "invalidSyntax", "op"),
         (
             {"op": "replace", "path": 'emails[type sw "w"].value', "value": "x"},
@@ -99,6 +99,8 @@ def test_it_adds_and_removes_group_members_as_entra_and_okta_send_them():
         ),
         ({"op": "replace", "path": "name.middleName", "value": "x"}, "invalidPath", "middleName"),
         ({"op": "remove"}, "noTarget", "path"),
+        ({"op": "remove", "path": "active"}, "mutability", "false to deactivate"),
+        ({"op": "remove", "path": "userName"}, "mutability", "userName"),
         ({"op": "replace", "path": "title[", "value": "x"}, "invalidPath", "title["),
     ],
 )
@@ -140,3 +142,18 @@ def test_projection_keeps_id_and_schemas():
         "userName": "a",
     }
     assert "title" not in project(doc, attributes=[], excluded=["s:title"], schema="s")
+
+
+def test_it_ignores_attributes_mlgov_does_not_keep_as_entra_sends_them():
+    doc = patch(
+        USER,
+        {"op": "Add", "path": 'phoneNumbers[type eq "work"].value', "value": "+44 20 0000"},
+        {"op": "Replace", "path": "preferredLanguage", "value": "en-GB"},
+        {
+            "op": "Add",
+            "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            "value": "Model risk",
+        },
+        {"op": "replace", "value": {"addresses": [{"type": "work"}], "title": "Analyst"}},
+    )
+    assert doc == {**USER, "title": "Analyst"}
