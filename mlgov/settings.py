@@ -211,6 +211,8 @@ AUTHENTICATION_BACKENDS = [
     "rules.permissions.ObjectPermissionBackend",
     # Django's ModelBackend, reading the model permissions in one query (issue 15).
     "apps.accounts.backends.ModelBackend",
+    # Sign-in through the OpenID Connect provider; idle until MLGOV_OIDC_ISSUER is set.
+    "apps.identity.backends.OIDCBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -570,6 +572,13 @@ if MLGOV_OIDC_LEEWAY_SECONDS < 0 or MLGOV_OIDC_TIMEOUT_SECONDS < 1:
     raise ImproperlyConfigured(
         "MLGOV_OIDC_LEEWAY_SECONDS must be 0 or more and MLGOV_OIDC_TIMEOUT_SECONDS 1 or more."
     )
+# mozilla-django-oidc (apps/identity/backends.py, views.py): the authorisation code flow with
+# state, nonce and PKCE (S256); endpoints come from the provider's discovery document.
+OIDC_RP_SCOPES = MLGOV_OIDC_SCOPES
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_AUTHENTICATION_CALLBACK_URL = "identity:oidc_callback"
 
 # API tokens (django-rest-knox with mlgov's model): hashed at rest, named, expiring.
 KNOX_TOKEN_MODEL = "accounts.AuthToken"  # noqa: S105 (a model label, not a secret)

@@ -22,6 +22,8 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("", include("apps.dashboard.urls")),
     path("accounts/", include("apps.accounts.urls")),
+    # Sign-in through the organisation's OpenID Connect provider (404 until configured).
+    path("oidc/", include("apps.identity.urls")),
     path("inventory/", include("apps.inventory.urls")),
     path("audit/", include("apps.audit.urls")),
     path("reviews/", include("apps.reviews.urls")),

@@ -363,6 +363,19 @@ def login_failure_record(
 
 
 @transaction.atomic
+def login_break_glass_record(*, user: User) -> None:
+    """Audit a sign-in with a local password while passwords are switched off: only a
+    break-glass account gets this far (``MLGOV_BREAK_GLASS_USERS``), and each use is looked at."""
+    audit_record(
+        actor=user,
+        action=AuditEvent.Action.LOGIN,
+        obj=user,
+        message=f"Break-glass sign-in with a local password by {user.get_username()} "
+        "(local passwords are switched off: MLGOV_LOCAL_LOGIN=false)",
+    )
+
+
+@transaction.atomic
 def lockout_record(*, username: str, ip_address: str, rules: list) -> None:
     """Audit that repeated failures have just locked a username (and/or an address)."""
     user = _user_named(username)

@@ -12,16 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from apps.accounts.models import User
-from apps.accounts.services import user_set_roles
+from apps.accounts.services import user_create, user_set_roles, user_update
 from apps.audit import diff
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record, audited_update
 from apps.core import clock, roles
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
+from apps.identity import oidc, selectors
 from apps.identity.mapping import roles_for_groups
 from apps.identity.models import GroupRoleMapping, ProviderIdentity
 
@@ -93,6 +95,83 @@ def identity_link(*, user: User, issuer: str, subject: str) -> ProviderIdentity:
 def identity_login_touch(*, identity: ProviderIdentity) -> None:
     """Note when the identity last signed in (not audited: the sign-in event records it)."""
     ProviderIdentity.objects.filter(pk=identity.pk).update(last_login_at=clock.now())
+
+
+# --- signing in through the provider ---------------------------------------------------------
+
+
+def _free_username(profile: oidc.Profile) -> str:
+    for candidate in oidc.username_candidates(profile):
+        if not User.objects.filter(username__iexact=candidate).exists():
+            return candidate
+    raise ApplicationError("No free username could be made for this person.")
+
+
+def _profile_changes(user: User, profile: oidc.Profile) -> dict[str, str]:
+    """Name and e-mail as the provider now has them (what it leaves out is kept)."""
+    wanted = {
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "email": profile.email,
+    }
+    return {k: v for k, v in wanted.items() if v and getattr(user, k) != v}
+
+
+@transaction.atomic
+def oidc_sign_in(*, claims: dict[str, Any], issuer: str) -> User:
+    """The mlgov user for a verified ID token's claims, found by issuer and subject, created
+    at their first sign-in (name and e-mail from the claims, no password), with exactly the
+    roles their groups map to. A deactivated account is refused; the sign-in is audited."""
+    profile = oidc.profile_from_claims(
+        claims,
+        subject_claim=settings.MLGOV_OIDC_SUBJECT_CLAIM,
+        groups_claim=settings.MLGOV_OIDC_GROUPS_CLAIM,
+    )
+    source = f"oidc:{issuer}"
+    identity = selectors.identity_find(issuer=issuer, subject=profile.subject)
+    if identity is None:
+        user = user_create(
+            actor=None,
+            username=_free_username(profile),
+            message=f"Created at the first sign-in through {source}",
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            email=profile.email,
+            timezone=settings.MLGOV_DEFAULT_USER_TIMEZONE,
+        )
+        identity = identity_link(user=user, issuer=issuer, subject=profile.subject)
+    else:
+        user = identity.user
+        if not user.is_active:
+            raise ApplicationError(
+                f"The account {user.get_username()} is deactivated in mlgov; an administrator "
+                "must reactivate it."
+            )
+        changes = _profile_changes(user, profile)
+        if changes:
+            user = user_update(actor=None, user=user, **changes)
+    user = identity_roles_apply(user=user, groups=profile.groups, source=source)
+    identity_login_touch(identity=identity)
+    audit_record(
+        actor=user,
+        action=AuditEvent.Action.LOGIN,
+        obj=user,
+        message=f"Signed in through {issuer} as subject {profile.subject!r}",
+    )
+    return user
+
+
+@transaction.atomic
+def oidc_sign_in_refused(*, issuer: str, reason: str) -> None:
+    """Audit a sign-in through the provider that mlgov refused (a token that failed a check,
+    a deactivated account, the provider unreachable); nothing else was written."""
+    audit_record(
+        actor=None,
+        action=AuditEvent.Action.LOGIN_FAILED,
+        object_type="accounts.user",
+        object_repr=issuer[:300],
+        message=f"Sign-in through {issuer} refused: {reason}",
+    )
 
 
 # --- the group-to-role table (admin site) ----------------------------------------------------
