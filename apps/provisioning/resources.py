@@ -17,8 +17,13 @@ from apps.provisioning.protocol import (
 )
 
 
-def _stamp(value) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+def _meta(resource_type: str, obj: ScimUser | ScimGroup, location: str) -> dict[str, str]:
+    return {
+        "resourceType": resource_type,
+        "created": obj.created.isoformat().replace("+00:00", "Z"),
+        "lastModified": obj.modified.isoformat().replace("+00:00", "Z"),
+        "location": location,
+    }
 
 
 def user_location(base: str, scim_id) -> str:
@@ -57,12 +62,7 @@ def user_doc(link: ScimUser, base: str) -> dict[str, Any]:
     ]
     if groups:
         doc["groups"] = groups
-    doc["meta"] = {
-        "resourceType": "User",
-        "created": _stamp(link.created),
-        "lastModified": _stamp(link.modified),
-        "location": user_location(base, link.scim_id),
-    }
+    doc["meta"] = _meta("User", link, user_location(base, link.scim_id))
     return doc
 
 
@@ -78,12 +78,7 @@ def group_doc(group: ScimGroup, base: str) -> dict[str, Any]:
     ]
     if members:
         doc["members"] = members
-    doc["meta"] = {
-        "resourceType": "Group",
-        "created": _stamp(group.created),
-        "lastModified": _stamp(group.modified),
-        "location": group_location(base, group.scim_id),
-    }
+    doc["meta"] = _meta("Group", group, group_location(base, group.scim_id))
     return doc
 
 

@@ -25,6 +25,7 @@ from apps.audit.services import audit_record
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm
+from apps.identity.selectors import identity_find
 from apps.identity.services import identity_link, identity_roles_apply
 from apps.provisioning.models import ScimCredential, ScimGroup, ScimUser
 from apps.provisioning.protocol import ScimError
@@ -51,7 +52,7 @@ def _digest(secret: str) -> str:
     return hashlib.sha512(secret.encode()).hexdigest()
 
 
-def _scim_error(exc: ApplicationError) -> ScimError:
+def scim_error_of(exc: ApplicationError) -> ScimError:
     """An accounts or identity refusal as a SCIM error naming the SCIM attribute."""
     fields = exc.field_errors or {}
     if fields:
@@ -176,6 +177,15 @@ def _link_subject(user: User, external_id: str | None) -> None:
         identity_link(user=user, issuer=issuer, subject=external_id)
 
 
+def _signed_in_before(external_id: str | None) -> User | None:
+    """The account a single sign-on made for this subject before SCIM provisioned it."""
+    issuer = getattr(settings, "MLGOV_OIDC_ISSUER", "")
+    if not (issuer and external_id):
+        return None
+    identity = identity_find(issuer=issuer, subject=external_id)
+    return identity.user if identity is not None else None
+
+
 def _check_external_id(external_id: str | None, *, model, exclude_pk=None) -> None:
     if external_id is None:
         return
@@ -194,11 +204,14 @@ def _end_access(user: User, reason: str) -> None:
 
 @transaction.atomic
 def scim_user_create(*, values: UserValues) -> ScimUser:
-    """Provision an account. An existing account with that userName (any case) that no
-    provider manages yet is taken over (a person who had a local account before SCIM was
-    switched on keeps their history); one already provisioned is a conflict."""
+    """Provision an account. An existing account that no provider manages yet is taken
+    over: the one a single sign-on made for this externalId (the OIDC subject), else the one
+    with this userName (any case), e.g. a local account from before SCIM was switched on; it
+    keeps its history. One already provisioned is a conflict."""
     _check_external_id(values.external_id, model=ScimUser)
-    existing = User.objects.filter(username__iexact=values.username).first()
+    existing = _signed_in_before(values.external_id) or (
+        User.objects.filter(username__iexact=values.username).first()
+    )
     try:
         if existing is None:
             user = user_create(
@@ -217,7 +230,7 @@ def scim_user_create(*, values: UserValues) -> ScimUser:
             )
         _link_subject(user, values.external_id)
     except ApplicationError as exc:
-        raise _scim_error(exc) from exc
+        raise scim_error_of(exc) from exc
     now = clock.now()
     link = ScimUser.objects.create(
         user=user,
@@ -261,7 +274,7 @@ def scim_user_update(*, link: ScimUser, values: UserValues) -> ScimUser:
         user = user_update(actor=None, user=link.user, username=values.username, **values.profile())
         _link_subject(user, values.external_id)
     except ApplicationError as exc:
-        raise _scim_error(exc) from exc
+        raise scim_error_of(exc) from exc
     before = {"external_id": link.external_id, "email_type": link.email_type}
     link.external_id = values.external_id
     link.email_type = values.email_type
@@ -326,8 +339,13 @@ def _check_group_name(values: GroupValues, *, exclude_pk=None) -> None:
     _check_external_id(values.external_id, model=ScimGroup, exclude_pk=exclude_pk)
 
 
-def _usernames(links: Iterable[ScimUser]) -> list[str]:
-    return sorted(link.user.get_username() for link in links)
+def _group_snapshot(group: ScimGroup, members: Iterable[ScimUser]) -> dict:
+    """What the audit trail records of a group: its names and its members' usernames."""
+    return {
+        "display_name": group.display_name,
+        "external_id": group.external_id,
+        "members": sorted(link.user.get_username() for link in members),
+    }
 
 
 @transaction.atomic
@@ -346,13 +364,7 @@ def scim_group_create(*, values: GroupValues) -> ScimGroup:
         actor=None,
         action=AuditEvent.Action.CREATE,
         obj=group,
-        changes=diff.created(
-            {
-                "display_name": group.display_name,
-                "external_id": group.external_id,
-                "members": _usernames(members),
-            }
-        ),
+        changes=diff.created(_group_snapshot(group, members)),
         message=f"Provider group “{group.display_name}” provisioned by SCIM",
     )
     _roles_apply(members)
@@ -367,11 +379,7 @@ def scim_group_update(*, group: ScimGroup, values: GroupValues) -> ScimGroup:
     _check_group_name(values, exclude_pk=group.pk)
     old_members = list(group.members.select_related("user"))
     new_members = old_members if values.member_ids is None else _members(values.member_ids)
-    before = {
-        "display_name": group.display_name,
-        "external_id": group.external_id,
-        "members": _usernames(old_members),
-    }
+    before = _group_snapshot(group, old_members)
     renamed = (group.display_name, group.external_id) != (values.display_name, values.external_id)
     group.display_name = values.display_name
     group.external_id = values.external_id
@@ -381,11 +389,7 @@ def scim_group_update(*, group: ScimGroup, values: GroupValues) -> ScimGroup:
         group.members.set(new_members)
     changes = diff.diff(
         before,
-        {
-            "display_name": group.display_name,
-            "external_id": group.external_id,
-            "members": _usernames(new_members),
-        },
+        _group_snapshot(group, new_members),
     )
     if not changes:
         return group
@@ -416,13 +420,7 @@ def scim_group_delete(*, group: ScimGroup) -> None:
         actor=None,
         action=AuditEvent.Action.DELETE,
         obj=group,
-        changes=diff.deleted(
-            {
-                "display_name": group.display_name,
-                "external_id": group.external_id,
-                "members": _usernames(members),
-            }
-        ),
+        changes=diff.deleted(_group_snapshot(group, members)),
         message=f"Provider group “{group.display_name}” deleted by SCIM",
     )
     group.delete()

@@ -13,17 +13,20 @@ from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.core import context
+from apps.core.errors import ApplicationError
 from apps.provisioning import filters, protocol, resources, selectors, services
 from apps.provisioning.protocol import ScimError
 
 
 def scim_response(doc: Any, status: int = 200, location: str = "") -> HttpResponse:
     response = HttpResponse(json.dumps(doc), status=status, content_type=protocol.CONTENT_TYPE)
+    add_never_cache_headers(response)  # people's names and addresses: no cache keeps them
     if location:
         response["Location"] = location
     return response
@@ -55,6 +58,8 @@ class ScimView(View):
                 return super().dispatch(request, *args, **kwargs)
         except ScimError as error:
             return error_response(error)
+        except ApplicationError as refused:  # a service's refusal not named as SCIM yet
+            return error_response(services.scim_error_of(refused))
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         raise ScimError(405, f"{request.method} is not supported on {request.path}.")

@@ -9,6 +9,7 @@ import pytest
 from apps.accounts.models import User
 from apps.audit.models import AuditEvent
 from apps.identity.models import ProviderIdentity
+from apps.identity.services import identity_link
 from apps.provisioning.models import ScimUser
 from apps.provisioning.protocol import USER_SCHEMA
 from tests.factories import UserFactory
@@ -46,6 +47,16 @@ def test_it_links_the_external_id_as_the_oidc_subject(scim, settings):
     identity = ProviderIdentity.objects.get()
     assert (identity.issuer, identity.subject) == (settings.MLGOV_OIDC_ISSUER, "0f6e-ada")
     assert identity.user.username == "ada@bank.example"
+
+
+def test_it_takes_over_the_account_a_single_sign_on_made_for_the_subject(scim, settings):
+    settings.MLGOV_OIDC_ISSUER = "https://login.bank.example/tenant/v2.0"
+    signed_in = UserFactory(username="ada.lovelace")
+    identity_link(user=signed_in, issuer=settings.MLGOV_OIDC_ISSUER, subject="0f6e-ada")
+    body = scim.create_user("ada@bank.example", externalId="0f6e-ada")
+    assert ScimUser.objects.get(scim_id=body["id"]).user == signed_in
+    signed_in.refresh_from_db()
+    assert signed_in.username == "ada@bank.example"
 
 
 def test_it_takes_over_an_existing_local_account_with_the_same_user_name(scim):
