@@ -119,6 +119,12 @@ def test_it_pages_with_start_index_and_count(scim, django_assert_max_num_queries
     assert len(listing["Resources"]) == 5
 
 
+def test_a_user_is_read_in_a_constant_number_of_queries(scim, django_assert_max_num_queries):
+    ada = scim.create_user("ada@bank.example")
+    with django_assert_max_num_queries(4):
+        assert scim.get(f"/Users/{ada['id']}").status == 200
+
+
 def test_it_answers_only_the_attributes_asked_for(scim):
     ada = scim.create_user("ada@bank.example", title="Analyst")
     only = scim.get(f"/Users/{ada['id']}", attributes="userName").body
