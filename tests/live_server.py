@@ -151,11 +151,17 @@ def site(tmp_path: Path, label: str, **env: str) -> Iterator[Site]:
 
 @contextlib.contextmanager
 def server(
-    installation: Site, kind: str, *, log: Path, extra_env: dict | None = None
+    installation: Site,
+    kind: str,
+    *,
+    log: Path,
+    extra_env: dict | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
-    """Start ``kind`` ("runserver" or "gunicorn") on a free port; yields its base URL and
-    stops it (and its workers) whatever happens."""
-    port = free_port()
+    """Start ``kind`` ("runserver" or "gunicorn") on ``port`` (a free one by default: a test
+    that must name its address to another server beforehand passes its own); yields its base
+    URL and stops it (and its workers) whatever happens."""
+    port = port or free_port()
     env = {**installation.env, **(extra_env or {})}
     if kind == "runserver":
         # As `make run` starts it, without the autoreloader (one process to stop).
