@@ -159,6 +159,10 @@ MATRIX: list[Case] = [
         "post",
         {**dict.fromkeys(PERSONAS, HIDDEN), ANON: LOGIN},
     ),
+    # Sign-in through the identity provider: 404 while none is configured (the matrix runs
+    # without one); with one, anyone may start it (tests/identity/test_sign_in.py).
+    Case("identity:oidc_login", expect=dict.fromkeys(PERSONAS, HIDDEN)),
+    Case("identity:oidc_callback", expect=dict.fromkeys(PERSONAS, HIDDEN)),
     Case("accounts:lockout_list", expect=allow(ADMIN)),
     Case("accounts:lockout_lift", "post", allow(ADMIN)),
     Case("inventory:model_list", expect=allow(*EVERY_ROLE)),

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import re
 import time
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -171,7 +172,7 @@ def test_it_finds_people_by_subject_never_by_email(client, browser, sso):
 def test_it_refuses_a_deactivated_user(client, browser, sso):
     user = UserFactory(username="dora", is_active=False, roles=[roles.VALIDATOR])
     ProviderIdentity.objects.create(
-        user=user, issuer=sso.issuer, subject="dora", created_at="2026-01-01T00:00Z"
+        user=user, issuer=sso.issuer, subject="dora", created_at=datetime(2026, 1, 1, tzinfo=UTC)
     )
     sso.set_user("dora", password=PASSWORD, groups=["mlgov-validators"])
 
