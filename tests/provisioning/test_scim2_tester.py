@@ -13,9 +13,9 @@ import pytest
 
 from tests.live_server import server, site
 
-httpx = pytest.importorskip("httpx")
-scim2_tester = pytest.importorskip("scim2_tester")
-from scim2_client.engines.httpx import SyncSCIMClient  # noqa: E402
+import httpx2
+import scim2_tester
+from scim2_client.engines.httpx2 import SyncSCIMClient
 
 # Servers of this suite listen on loopback ports 18350-18399.
 PORT = 18350 + (os.getpid() % 40)
@@ -29,7 +29,7 @@ def test_scim2_tester_finds_no_failure(tmp_path):
         log = tmp_path / "server.log"
         with (
             server(installation, "runserver", log=log, port=PORT) as base,
-            httpx.Client(
+            httpx2.Client(
                 base_url=f"{base}/scim/v2",
                 headers={"Authorization": f"Bearer {secret}"},
                 timeout=30,
@@ -38,10 +38,18 @@ def test_scim2_tester_finds_no_failure(tmp_path):
             results = scim2_tester.check_server(SyncSCIMClient(http))
     counts = Counter(r.status.name for r in results)
     print(f"\nscim2-tester: {len(results)} checks, {dict(counts)}")
-    failed = [
-        f"{r.resource_type or '-'}: {r.title}: {r.reason}"
-        for r in results
-        if r.status.name not in ("SUCCESS", "SKIPPED")
-    ]
+
+    def named(wanted: set[str]) -> list[str]:
+        return [
+            f"{r.status.name} {r.resource_type or '-'}: {r.title}: {r.reason}"
+            for r in results
+            if r.status.name in wanted
+        ]
+
+    # ERROR breaks a MUST of the RFCs, CRITICAL a security rule: either fails. A DEVIATION
+    # (from a SHOULD) is listed in the output.
+    for line in named({"DEVIATION"}):
+        print(line)
+    failed = named({"ERROR", "CRITICAL"})
     assert counts["SUCCESS"] > 50, counts
     assert not failed, "scim2-tester checks failed:\n" + "\n".join(failed)
