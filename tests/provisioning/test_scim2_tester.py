@@ -9,13 +9,11 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-import pytest
-
-from tests.live_server import server, site
-
 import httpx2
 import scim2_tester
 from scim2_client.engines.httpx2 import SyncSCIMClient
+
+from tests.live_server import server, site
 
 # Servers of this suite listen on loopback ports 18350-18399.
 PORT = 18350 + (os.getpid() % 40)
