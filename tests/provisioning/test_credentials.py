@@ -87,7 +87,7 @@ def test_the_credential_opens_nothing_but_scim(credential):
     client = Client(HTTP_AUTHORIZATION=f"Bearer {credential.secret}")
     assert client.get("/api/v1/models/").status_code in (401, 403)
     assert client.get("/api/v1/audit-events/").status_code in (401, 403)
-    page = client.get("/inventory/")
+    page = client.get("/inventory/models/")
     assert page.status_code == 302 and "/accounts/login/" in page["Location"]
     assert client.get("/admin/").status_code == 302
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.accounts.models import AuthToken, User
@@ -25,8 +26,11 @@ def signed_in_with_token(user_name: str):
     user.set_password(PASSWORD)
     user.save()
     browser = Client()
-    assert browser.login(username=user_name, password=PASSWORD)
-    assert browser.get("/inventory/").status_code == 200
+    signed_in = browser.post(
+        reverse("accounts:login"), {"username": user_name, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 302, signed_in.content
+    assert browser.get("/inventory/models/").status_code == 200
     _, key = auth_token_create(actor=user, user=user, name="notebook")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
@@ -54,7 +58,7 @@ def test_a_scim_deactivation_ends_sessions_and_tokens_within_one_request(scim, h
         answer = scim.delete(path)
     assert answer.status in (200, 204), answer.body
     # The very next request of each is refused.
-    page = browser.get("/inventory/")
+    page = browser.get("/inventory/models/")
     assert page.status_code == 302 and "/accounts/login/" in page["Location"]
     assert api.get("/api/v1/models/").status_code == 401
     assert not AuthToken.objects.filter(user__username="ada@bank.example").exists()
@@ -76,5 +80,5 @@ def test_it_ends_only_the_leavers_sessions(scim):
     assert Session.objects.count() == 2
     scim.patch(f"/Users/{ada['id']}", {"op": "replace", "path": "active", "value": False})
     assert Session.objects.count() == 1
-    assert bob_browser.get("/inventory/").status_code == 200
+    assert bob_browser.get("/inventory/models/").status_code == 200
     assert bob_api.get("/api/v1/models/").status_code == 200
