@@ -94,7 +94,15 @@ class ScimUserAdmin(ReadOnlyModelAdmin):
     list_display = ("user", "scim_id", "external_id", "created", "modified")
     list_select_related = ("user",)
     search_fields = ("user__username", "external_id", "scim_id")
-    readonly_fields = ("user", "scim_id", "external_id", "email_type", "created", "modified")
+    readonly_fields = (
+        "user",
+        "scim_id",
+        "external_id",
+        "email_type",
+        "email_primary",
+        "created",
+        "modified",
+    )
 
 
 @admin.register(ScimGroup)

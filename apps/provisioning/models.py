@@ -72,8 +72,10 @@ class ScimUser(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="scim_link"
     )
     external_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
-    # The provider's label for the e-mail address (work, home…), given back as it was sent.
+    # The provider's label for the e-mail address (work, home…) and its primary flag, given
+    # back as they were sent (None: not sent).
     email_type = models.CharField(max_length=32, blank=True)
+    email_primary = models.BooleanField(null=True, blank=True)
     created = models.DateTimeField(editable=False)
     modified = models.DateTimeField(editable=False)
 

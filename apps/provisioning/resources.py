@@ -47,9 +47,11 @@ def user_doc(link: ScimUser, base: str) -> dict[str, Any]:
     if user.job_title:
         doc["title"] = user.job_title
     if user.email:
-        email: dict[str, Any] = {"value": user.email, "primary": True}
+        email: dict[str, Any] = {"value": user.email}
         if link.email_type:
             email["type"] = link.email_type
+        if link.email_primary is not None:
+            email["primary"] = link.email_primary
         doc["emails"] = [email]
     doc["active"] = user.is_active
     groups = [
@@ -110,6 +112,7 @@ class UserValues:
     last_name: str
     email: str
     email_type: str
+    email_primary: bool | None
     job_title: str
     is_active: bool | None  # None: not said (a new account is active)
     external_id: str | None
@@ -149,6 +152,9 @@ def user_values(doc: Any) -> UserValues:
         last_name=_text(name, "familyName", "name.familyName", limit=150),
         email=_text(chosen, "value", "emails.value", limit=254),
         email_type=_text(chosen, "type", "emails.type", limit=32),
+        email_primary=None
+        if chosen.get("primary") is None
+        else parse_bool(chosen["primary"], "emails.primary"),
         job_title=_text(doc, "title", "title", limit=120),
         is_active=None if active is None else parse_bool(active, "active"),
         external_id=_external_id(doc),

@@ -202,6 +202,14 @@ def _end_access(user: User, reason: str) -> None:
     user_sessions_end(user=user, reason=reason)
 
 
+def _link_snapshot(link: ScimUser) -> dict:
+    return {
+        "external_id": link.external_id,
+        "email_type": link.email_type,
+        "email_primary": link.email_primary,
+    }
+
+
 @transaction.atomic
 def scim_user_create(*, values: UserValues) -> ScimUser:
     """Provision an account. An existing account that no provider manages yet is taken
@@ -236,6 +244,7 @@ def scim_user_create(*, values: UserValues) -> ScimUser:
         user=user,
         external_id=values.external_id,
         email_type=values.email_type,
+        email_primary=values.email_primary,
         created=now,
         modified=now,
     )
@@ -275,13 +284,14 @@ def scim_user_update(*, link: ScimUser, values: UserValues) -> ScimUser:
         _link_subject(user, values.external_id)
     except ApplicationError as exc:
         raise scim_error_of(exc) from exc
-    before = {"external_id": link.external_id, "email_type": link.email_type}
+    before = _link_snapshot(link)
     link.external_id = values.external_id
     link.email_type = values.email_type
+    link.email_primary = values.email_primary
     link.modified = clock.now()
     link.user = user
     link.save()
-    changes = diff.diff(before, {"external_id": link.external_id, "email_type": link.email_type})
+    changes = diff.diff(before, _link_snapshot(link))
     if changes:
         audit_record(actor=None, action=AuditEvent.Action.UPDATE, obj=link, changes=changes)
     if was_active and not user.is_active:
