@@ -202,6 +202,19 @@ def _end_access(user: User, reason: str) -> None:
     user_sessions_end(user=user, reason=reason)
 
 
+def _link_audit(link: ScimUser, *, action: str, message: str) -> None:
+    """Audit a user's SCIM link made or removed (the account's own changes audit themselves)."""
+    state = {"user": link.user_id, "scim_id": str(link.scim_id), "external_id": link.external_id}
+    audit_record(
+        actor=None,
+        action=action,
+        obj=link,
+        object_repr=f"SCIM user {link.user.get_username()}",
+        changes=diff.created(state) if action == AuditEvent.Action.CREATE else diff.deleted(state),
+        message=message,
+    )
+
+
 def _link_snapshot(link: ScimUser) -> dict:
     return {
         "external_id": link.external_id,
@@ -248,14 +261,9 @@ def scim_user_create(*, values: UserValues) -> ScimUser:
         created=now,
         modified=now,
     )
-    audit_record(
-        actor=None,
+    _link_audit(
+        link,
         action=AuditEvent.Action.CREATE,
-        obj=link,
-        object_repr=f"SCIM user {user.get_username()}",
-        changes=diff.created(
-            {"user": user.pk, "scim_id": str(link.scim_id), "external_id": values.external_id}
-        ),
         message=f"{user.get_username()} "
         + (
             "provisioned by SCIM"
@@ -308,14 +316,9 @@ def scim_user_delete(*, link: ScimUser) -> None:
     if user.is_active:
         user = user_update(actor=None, user=user, is_active=False)
     _end_access(user, "deleted by SCIM")
-    audit_record(
-        actor=None,
+    _link_audit(
+        link,
         action=AuditEvent.Action.DELETE,
-        obj=link,
-        object_repr=f"SCIM user {user.get_username()}",
-        changes=diff.deleted(
-            {"user": user.pk, "scim_id": str(link.scim_id), "external_id": link.external_id}
-        ),
         message=f"{user.get_username()} deleted by SCIM: deactivated, history and signatures kept",
     )
     link.groups.clear()
