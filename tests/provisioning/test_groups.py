@@ -170,3 +170,11 @@ def test_search_finds_users_and_groups_with_post(scim):
     assert [r["id"] for r in second["Resources"]] == [group["id"]]
     only = scim.post("/Users/.search", {**body, "filter": 'userName eq "ada@bank.example"'}).body
     assert [r["id"] for r in only["Resources"]] == [ada["id"]]
+
+
+def test_a_group_is_read_in_a_constant_number_of_queries(scim, django_assert_max_num_queries):
+    users = [scim.create_user(f"user{i}@bank.example")["id"] for i in range(5)]
+    group = new_group(scim, "mlgov-validators", *users)
+    with django_assert_max_num_queries(4):
+        answer = scim.get(f"/Groups/{group['id']}")
+    assert len(answer.body["members"]) == 5
