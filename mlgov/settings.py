@@ -132,6 +132,8 @@ INSTALLED_APPS = [
     "apps.monitoring",
     "apps.incidents",
     "apps.reports",
+    "apps.identity",
+    "apps.provisioning",
     "apps.openlineage",
     "apps.dashboard",
     "apps.jobs",
@@ -210,6 +212,8 @@ AUTHENTICATION_BACKENDS = [
     "rules.permissions.ObjectPermissionBackend",
     # Django's ModelBackend, reading the model permissions in one query (issue 15).
     "apps.accounts.backends.ModelBackend",
+    # Sign-in through the OpenID Connect provider; idle until MLGOV_OIDC_ISSUER is set.
+    "apps.identity.backends.OIDCBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -513,6 +517,69 @@ def _egress() -> tuple[list, list[int], str, object]:
 
 # Outbound HTTP (webhooks, metric pulls): only public addresses unless allow-listed here.
 MLGOV_EGRESS_ALLOW, MLGOV_EGRESS_PORTS, MLGOV_EGRESS_CA_FILE, MLGOV_EGRESS_PROXY = _egress()
+
+
+def _oidc_group_roles() -> tuple[tuple[str, str], ...]:
+    """``MLGOV_OIDC_GROUP_ROLES=group=role,group2=role2``: provider groups that give mlgov
+    roles, with the table administrators edit (apps/identity/mapping.py)."""
+    from apps.identity.mapping import parse_group_role
+    from mlgov.env import env_parsed_list
+
+    return tuple(env_parsed_list("MLGOV_OIDC_GROUP_ROLES", parse_group_role))
+
+
+# Single sign-on with the organisation's OpenID Connect provider (apps/identity, README
+# "Single sign-on"). Unset issuer: local passwords only, nothing else changes.
+MLGOV_OIDC_ISSUER = env_str("MLGOV_OIDC_ISSUER").strip()
+MLGOV_OIDC_CLIENT_ID = env_str("MLGOV_OIDC_CLIENT_ID").strip()
+MLGOV_OIDC_CLIENT_SECRET = env_str("MLGOV_OIDC_CLIENT_SECRET")
+MLGOV_OIDC_SCOPES = " ".join(
+    env_str("MLGOV_OIDC_SCOPES", "openid email profile groups").replace(",", " ").split()
+)
+MLGOV_OIDC_GROUPS_CLAIM = env_str("MLGOV_OIDC_GROUPS_CLAIM", "groups").strip()
+MLGOV_OIDC_SUBJECT_CLAIM = env_str("MLGOV_OIDC_SUBJECT_CLAIM", "sub").strip()
+MLGOV_OIDC_PROVIDER_NAME = env_str("MLGOV_OIDC_PROVIDER_NAME", "single sign-on").strip()
+MLGOV_OIDC_GROUP_ROLES = _oidc_group_roles()
+# Seconds of clock difference tolerated with the provider when checking an ID token's times.
+MLGOV_OIDC_LEEWAY_SECONDS = env_int("MLGOV_OIDC_LEEWAY_SECONDS", 60)
+# Seconds the provider's discovery document and keys are kept before being fetched again.
+MLGOV_OIDC_DISCOVERY_TTL_SECONDS = env_int("MLGOV_OIDC_DISCOVERY_TTL_SECONDS", 3600)
+MLGOV_OIDC_TIMEOUT_SECONDS = env_int("MLGOV_OIDC_TIMEOUT_SECONDS", 10)
+MLGOV_LOCAL_LOGIN = env_bool("MLGOV_LOCAL_LOGIN", True)
+MLGOV_BREAK_GLASS_USERS = tuple(env_list("MLGOV_BREAK_GLASS_USERS", []))
+if MLGOV_OIDC_ISSUER:
+    if not MLGOV_OIDC_ISSUER.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(
+            f"MLGOV_OIDC_ISSUER={MLGOV_OIDC_ISSUER} must be the provider's issuer URL "
+            "(https://…), exactly as its ID tokens name it."
+        )
+    if not MLGOV_OIDC_CLIENT_ID or not MLGOV_OIDC_CLIENT_SECRET:
+        raise ImproperlyConfigured(
+            "MLGOV_OIDC_ISSUER is set: MLGOV_OIDC_CLIENT_ID and MLGOV_OIDC_CLIENT_SECRET must "
+            "be set too (the client registered for mlgov at the provider)."
+        )
+    if "openid" not in MLGOV_OIDC_SCOPES.split():
+        raise ImproperlyConfigured("MLGOV_OIDC_SCOPES must include openid.")
+    if not MLGOV_OIDC_GROUPS_CLAIM or not MLGOV_OIDC_SUBJECT_CLAIM:
+        raise ImproperlyConfigured(
+            "MLGOV_OIDC_GROUPS_CLAIM and MLGOV_OIDC_SUBJECT_CLAIM cannot be empty."
+        )
+elif not MLGOV_LOCAL_LOGIN:
+    raise ImproperlyConfigured(
+        "MLGOV_LOCAL_LOGIN=false needs MLGOV_OIDC_ISSUER: without single sign-on nobody "
+        "could sign in."
+    )
+if MLGOV_OIDC_LEEWAY_SECONDS < 0 or MLGOV_OIDC_TIMEOUT_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "MLGOV_OIDC_LEEWAY_SECONDS must be 0 or more and MLGOV_OIDC_TIMEOUT_SECONDS 1 or more."
+    )
+# mozilla-django-oidc (apps/identity/backends.py, views.py): the authorisation code flow with
+# state, nonce and PKCE (S256); endpoints come from the provider's discovery document.
+OIDC_RP_SCOPES = MLGOV_OIDC_SCOPES
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_AUTHENTICATION_CALLBACK_URL = "identity:oidc_callback"
 
 # API tokens (django-rest-knox with mlgov's model): hashed at rest, named, expiring.
 KNOX_TOKEN_MODEL = "accounts.AuthToken"  # noqa: S105 (a model label, not a secret)

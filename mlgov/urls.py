@@ -23,6 +23,8 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("", include("apps.dashboard.urls")),
     path("accounts/", include("apps.accounts.urls")),
+    # Sign-in through the organisation's OpenID Connect provider (404 until configured).
+    path("oidc/", include("apps.identity.urls")),
     path("inventory/", include("apps.inventory.urls")),
     path("audit/", include("apps.audit.urls")),
     path("reviews/", include("apps.reviews.urls")),
@@ -33,6 +35,8 @@ urlpatterns = [
     path("reports/", include("apps.reports.urls")),
     path("openlineage/", include("apps.openlineage.urls")),
     path("admin/", admin.site.urls),
+    # SCIM 2.0 provisioning by the identity provider (its own bearer credential).
+    path("scim/v2/", include("apps.provisioning.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.

@@ -158,8 +158,9 @@ def server(
     extra_env: dict | None = None,
     port: int | None = None,
 ) -> Iterator[str]:
-    """Start ``kind`` ("runserver" or "gunicorn") on ``port`` (a free one by default); yields
-    its base URL and stops it (and its workers) whatever happens."""
+    """Start ``kind`` ("runserver" or "gunicorn") on ``port`` (a free one by default: a test
+    that must name its address to another server beforehand passes its own); yields its base
+    URL and stops it (and its workers) whatever happens."""
     port = port or free_port()
     env = {**installation.env, **(extra_env or {})}
     if kind == "runserver":

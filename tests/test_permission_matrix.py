@@ -120,6 +120,16 @@ ON_REPORT = {"obj": "report", "constrained": True}
 REPORT_RETRIERS = {**allow(ADMIN, MO), BO: HIDDEN}
 
 
+SCIM_ONLY = dict.fromkeys(PERSONAS, LOGIN)
+SCIM_KWARGS = {
+    "scim:resource_type": {"name": "User"},
+    "scim:schema": {"uri": "urn:ietf:params:scim:schemas:core:2.0:User"},
+    "scim:user": {"scim_id": "2819c223-7f76-453a-919d-413861904646"},
+    "scim:group": {"scim_id": "2819c223-7f76-453a-919d-413861904646"},
+    "scim:not_found": {"rest": "Printers"},
+}
+
+
 def incident_case(name, method="get", who=EVERY_ROLE):
     return Case(name, method, allow(*who), obj="incident", constrained=True)
 
@@ -150,6 +160,10 @@ MATRIX: list[Case] = [
         "post",
         {**dict.fromkeys(PERSONAS, HIDDEN), ANON: LOGIN},
     ),
+    # Sign-in through the identity provider: 404 while none is configured (the matrix runs
+    # without one); with one, anyone may start it (tests/identity/test_sign_in.py).
+    Case("identity:oidc_login", expect=dict.fromkeys(PERSONAS, HIDDEN)),
+    Case("identity:oidc_callback", expect=dict.fromkeys(PERSONAS, HIDDEN)),
     Case("accounts:lockout_list", expect=allow(ADMIN)),
     Case("accounts:lockout_lift", "post", allow(ADMIN)),
     Case("inventory:model_list", expect=allow(*EVERY_ROLE)),
@@ -385,6 +399,34 @@ MATRIX: list[Case] = [
         {**allow(ADMIN), **dict.fromkeys(ROLES[1:], HIDDEN)},
         obj="notification",
     ),
+    # SCIM 2.0 provisioning: opened by the identity provider's SCIM credential only; no
+    # user's session or API token opens it, whatever the role (tests/provisioning/).
+    *(
+        Case(name, method, SCIM_ONLY, obj="scim")
+        for name, method in (
+            ("scim:root", "get"),
+            ("scim:search", "post"),
+            ("scim:config", "get"),
+            ("scim:resource_types", "get"),
+            ("scim:resource_type", "get"),
+            ("scim:schemas", "get"),
+            ("scim:schema", "get"),
+            ("scim:users", "get"),
+            ("scim:users", "post"),
+            ("scim:user_search", "post"),
+            ("scim:user", "get"),
+            ("scim:user", "put"),
+            ("scim:user", "patch"),
+            ("scim:user", "delete"),
+            ("scim:groups", "get"),
+            ("scim:groups", "post"),
+            ("scim:group_search", "post"),
+            ("scim:group", "get"),
+            ("scim:group", "patch"),
+            ("scim:group", "delete"),
+            ("scim:not_found", "get"),
+        )
+    ),
 ]
 
 # Routes that are not views of their own (Django admin's per-model pages sit behind admin:index).
@@ -534,6 +576,8 @@ def world(shared_world, db, settings):
 def _kwargs(case: Case, world, which: str) -> dict:
     if case.obj is None:
         return {}
+    if case.obj == "scim":
+        return SCIM_KWARGS.get(case.name, {})
     o = world["objs"][which]
     api = case.name.startswith("api:")
     slug_key = "model_slug" if api and case.obj in ("version", "assessment") else "slug"

@@ -1,4 +1,5 @@
-"""Django's model permissions (the admin site's) in one query instead of two.
+"""Local passwords (when allowed) and Django's model permissions (the admin site's) in one
+query instead of two.
 
 ``rules`` answers mlgov's own permissions; a check it refuses falls through to Django's
 ModelBackend, which read the user's and the groups' permissions in two queries on every page
@@ -9,11 +10,22 @@ site's pages, which only staff reach (``is_staff`` follows the admin role, see
 
 from __future__ import annotations
 
-from django.contrib.auth import backends
+from django.contrib.auth import backends, get_user_model
 from django.contrib.auth.models import Permission
+
+from apps.accounts import signin
 
 
 class ModelBackend(backends.ModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        """A local password, unless passwords are switched off (``MLGOV_LOCAL_LOGIN=false``)
+        and ``username`` is not a break-glass account (apps/accounts/signin.py)."""
+        if username is None:
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
+        if not signin.local_login_allowed(username or ""):
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()

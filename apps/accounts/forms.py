@@ -1,9 +1,29 @@
-"""Forms of the account pages: a new API token, revoking one, lifting a lockout."""
+"""Forms of the account pages: signing in, a new API token, revoking one, lifting a lockout."""
 
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+
+from apps.accounts import signin
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form; with local passwords switched off it says so to anyone but a
+    break-glass account (the backend refuses them too, see ``accounts.backends``)."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        if username and not signin.local_login_allowed(username):
+            provider = signin.external()
+            where = provider.label() if provider else "single sign-on"
+            raise forms.ValidationError(
+                f"Passwords are switched off here: use “{where}”. Only break-glass "
+                "administrators sign in with a password.",
+                code="local_login_off",
+            )
+        return super().clean()
 
 from apps.accounts.choices import TokenScope
 

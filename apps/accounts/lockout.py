@@ -124,6 +124,10 @@ class LockoutHandler(AxesDatabaseHandler):
             return super().user_login_failed(sender, credentials, request, **kwargs)
         was_locked = self.is_locked(request, credentials)
         super().user_login_failed(sender, credentials, request, **kwargs)
+        if getattr(request, "mlgov_failure_audited", False):
+            # Audited with its reason by whatever refused it (a sign-in through the
+            # identity provider), which had no username or password to record here.
+            return
         from apps.accounts import services
 
         username = get_client_username(request, credentials) or ""

@@ -67,10 +67,12 @@ def user_create(
     username: str,
     password: str | None = None,
     role_names: Iterable[str] = (),
+    message: str = "",
     **data: Any,
 ) -> User:
     """Create an account with the given roles. Without a password the account cannot log in
-    until one is set."""
+    until one is set. ``message`` says in the audit event how the account came to be (e.g.
+    at a first sign-in through the identity provider)."""
     _require(actor, "accounts.add_user")
     reject_unknown_fields(data, USER_EDITABLE_FIELDS)
     if User.objects.filter(username__iexact=username).exists():
@@ -93,7 +95,7 @@ def user_create(
         action=AuditEvent.Action.CREATE,
         obj=user,
         changes=changes,
-        message="Password set" if password else "",
+        message="; ".join(m for m in (message, "Password set" if password else "") if m),
     )
     return user
 
@@ -121,8 +123,12 @@ def _refuse_own_deactivation(actor, user: User) -> None:
 
 
 @transaction.atomic
-def user_set_roles(*, actor, user: User, role_names: Iterable[str]) -> User:
-    """Replace a user's roles. ``is_staff`` follows the admin role (it opens the admin site)."""
+def user_set_roles(
+    *, actor, user: User, role_names: Iterable[str], message: str = "Roles changed"
+) -> User:
+    """Replace a user's roles. ``is_staff`` follows the admin role (it opens the admin site).
+    ``message`` says in the audit event who or what changed them (e.g. the identity provider's
+    groups) when that is not the actor."""
     _require(actor, "accounts.change_user", user)
     user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
     groups = _role_groups(role_names)
@@ -150,7 +156,7 @@ def user_set_roles(*, actor, user: User, role_names: Iterable[str]) -> User:
         action=AuditEvent.Action.UPDATE,
         obj=user,
         changes=changes,
-        message="Roles changed",
+        message=message,
     )
     return user
 
@@ -364,6 +370,19 @@ def login_failure_record(
 
 
 @transaction.atomic
+def login_break_glass_record(*, user: User) -> None:
+    """Audit a sign-in with a local password while passwords are switched off: only a
+    break-glass account gets this far (``MLGOV_BREAK_GLASS_USERS``), and each use is looked at."""
+    audit_record(
+        actor=user,
+        action=AuditEvent.Action.LOGIN,
+        obj=user,
+        message=f"Break-glass sign-in with a local password by {user.get_username()} "
+        "(local passwords are switched off: MLGOV_LOCAL_LOGIN=false)",
+    )
+
+
+@transaction.atomic
 def lockout_record(*, username: str, ip_address: str, rules: list) -> None:
     """Audit that repeated failures have just locked a username (and/or an address)."""
     user = _user_named(username)
@@ -495,3 +514,38 @@ def _locked_out() -> LockedOut:
         "lockout. Nothing was signed.",
         retry_after=int(cooloff.total_seconds()),
     )
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_sessions_end(*, user: User, reason: str, actor=None) -> int:
+    """End every browser session of ``user`` at once (e.g. on a deactivation by the identity
+    provider): their next page asks them to sign in. Returns how many ended; audited when any.
+
+    Sessions are found by reading the ones not yet expired (a session row does not index its
+    user); deactivations are rare, and an expired session opens nothing anyway.
+    """
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    from apps.accounts.sessions import SessionStore
+
+    store = SessionStore()
+    ended = [
+        session.pk
+        for session in Session.objects.filter(expire_date__gt=clock.now()).iterator()
+        if str(store.decode(session.session_data).get(SESSION_KEY)) == str(user.pk)
+    ]
+    if not ended:
+        return 0
+    Session.objects.filter(pk__in=ended).delete()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.REVOKE,
+        obj=user,
+        changes={"sessions": {"before": len(ended), "after": 0}},
+        message=f"{len(ended)} session(s) of {user.get_username()} ended: {reason}",
+    )
+    return len(ended)

@@ -18,9 +18,9 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from apps.accounts import selectors, services
+from apps.accounts import selectors, services, signin
 from apps.accounts.choices import TokenScope
-from apps.accounts.forms import LockoutLiftForm, TokenCreateForm, TokenRevokeForm
+from apps.accounts.forms import LockoutLiftForm, LoginForm, TokenCreateForm, TokenRevokeForm
 from apps.accounts.lockout import lockout_rules
 from apps.accounts.models import AuthToken
 from apps.core.errors import ApplicationError
@@ -29,12 +29,39 @@ from apps.core.views import paginate, require_perm
 
 
 class LoginView(auth_views.LoginView):
+    """Local passwords and, when configured, the identity provider's sign-in button. With
+    local passwords switched off only break-glass accounts use the form, each time audited."""
+
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    form_class = LoginForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        provider = signin.external()
+        context["external_sign_in"] = provider
+        context["external_label"] = provider.label() if provider else ""
+        context["local_login"] = signin.local_login_enabled()
+        return context
+
+    def form_valid(self, form):
+        if not signin.local_login_enabled():
+            services.login_break_glass_record(user=form.get_user())
+        return super().form_valid(form)
 
 
 class LogoutView(auth_views.LogoutView):
-    """POST only (Django's rule): a link cannot sign someone out behind their back."""
+    """POST only (Django's rule): a link cannot sign someone out behind their back. A session
+    begun at the identity provider ends there too (RP-initiated logout): the answer sends the
+    browser on to the provider, which returns it to the sign-in page."""
+
+    def post(self, request, *args, **kwargs):
+        provider = signin.external()
+        end_session = provider.end_session_url(request) if provider else None
+        response = super().post(request, *args, **kwargs)
+        if end_session:
+            return redirect(end_session)
+        return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -59,7 +59,7 @@ def audit_record(
         sequence=head.sequence + 1,
         occurred_at=clock.now(),
         actor=actor_obj,
-        actor_username=actor_obj.get_username() if actor_obj else "system",
+        actor_username=actor_obj.get_username() if actor_obj else (ctx.actor_name or "system"),
         action=action,
         object_type=object_type,
         object_id=str(object_id),
