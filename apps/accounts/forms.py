@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 
 from apps.accounts import signin
+from apps.accounts.choices import TokenScope
 
 
 class LoginForm(AuthenticationForm):
@@ -24,8 +25,6 @@ class LoginForm(AuthenticationForm):
                 code="local_login_off",
             )
         return super().clean()
-
-from apps.accounts.choices import TokenScope
 
 
 class TokenCreateForm(forms.Form):
