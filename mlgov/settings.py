@@ -12,6 +12,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -573,6 +574,14 @@ if MLGOV_OIDC_LEEWAY_SECONDS < 0 or MLGOV_OIDC_TIMEOUT_SECONDS < 1:
     raise ImproperlyConfigured(
         "MLGOV_OIDC_LEEWAY_SECONDS must be 0 or more and MLGOV_OIDC_TIMEOUT_SECONDS 1 or more."
     )
+if MLGOV_OIDC_ISSUER:
+    # Signing out is a form posted to mlgov whose answer continues to the provider's
+    # end-session endpoint; browsers hold that redirect to the page's form-action too.
+    _issuer = urlsplit(MLGOV_OIDC_ISSUER)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = [
+        SELF,
+        f"{_issuer.scheme}://{_issuer.netloc}",
+    ]
 # mozilla-django-oidc (apps/identity/backends.py, views.py): the authorisation code flow with
 # state, nonce and PKCE (S256); endpoints come from the provider's discovery document.
 OIDC_RP_SCOPES = MLGOV_OIDC_SCOPES

@@ -7,6 +7,7 @@ class IdentityConfig(AppConfig):
     verbose_name = "Identity provider"
 
     def ready(self) -> None:
+        # deferred: the sign-in registered here uses the auth backend, which needs the app registry
         from apps.accounts.signin import register_external
         from apps.identity.signin import EXTERNAL
 

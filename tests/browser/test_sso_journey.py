@@ -42,8 +42,6 @@ def chromium():
 
 @pytest.mark.browser
 def test_a_person_signs_in_at_the_provider_and_gets_the_role_of_their_group(tmp_path, chromium):
-    from playwright.sync_api import expect
-
     base = f"http://127.0.0.1:{MLGOV_PORT}"
     with oidc_provider.running(
         tmp_path,
@@ -67,48 +65,54 @@ def test_a_person_signs_in_at_the_provider_and_gets_the_role_of_their_group(tmp_
             "MLGOV_OIDC_GROUP_ROLES": "mlgov-validators=validator",
             "MLGOV_EGRESS_ALLOW": idp.allow,
         }
-        with (
-            live_server.site(tmp_path, "sso", **env) as site,
-            live_server.server(site, "runserver", log=tmp_path / "mlgov.log", port=MLGOV_PORT),
-        ):
-            page = chromium.new_page()
-            page.set_default_timeout(20_000)
+        with live_server.site(tmp_path, "sso", **env) as site:
+            # Pages, not only the API: the server serves the collected, hashed static files.
+            site.manage("collectstatic", "--noinput", "-v", "0")
+            with live_server.server(site, "runserver", log=tmp_path / "mlgov.log", port=MLGOV_PORT):
+                journey(chromium, base, idp, site)
 
-            def sign_in(*, asked_for_password: bool = True) -> None:
-                page.goto(f"{base}/")
-                expect(page).to_have_url(re.compile(r"/accounts/login/"))
-                page.get_by_role("link", name="Sign in with Bank SSO").click()
-                if asked_for_password:
-                    page.locator("input[name=login]").fill("rita")
-                    page.locator("input[name=password]").fill(PASSWORD)
-                    page.locator("button[type=submit]").first.click()
-                expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
-            sign_in()
-            expect(page.locator(".account-roles")).to_have_text("Risk & compliance (validator)")
-            page.goto(f"{base}/audit/")
-            expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+def journey(chromium, base: str, idp: oidc_provider.Provider, site: live_server.Site) -> None:
+    from playwright.sync_api import expect
 
-            # The provider drops the group; signing out of mlgov ends the provider's session.
-            idp.set_user("rita", groups=[])
-            page.goto(f"{base}/")
-            page.get_by_role("button", name="Sign out").click()
-            page.get_by_role("button", name="Yes, sign me out").click()
-            expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/accounts/login/"))
+    page = chromium.new_page()
+    page.set_default_timeout(20_000)
 
-            # So the next sign-in asks for the password again, and the role is gone.
-            sign_in(asked_for_password=True)
-            expect(page.locator(".account-roles")).not_to_contain_text("validator")
-            page.goto(f"{base}/audit/")
-            expect(
-                page.get_by_role("heading", name="You are not allowed to do this")
-            ).to_be_visible()
+    def sign_in(lands_on: str = "Dashboard") -> None:
+        """From mlgov's sign-in page through the provider's password form and back."""
+        page.goto(f"{base}/")
+        expect(page).to_have_url(re.compile(r"/accounts/login/"))
+        page.get_by_role("link", name="Sign in with Bank SSO").click()
+        page.locator("input[name=login]").fill("rita")
+        page.locator("input[name=password]").fill(PASSWORD)
+        page.locator("button[type=submit]").first.click()
+        expect(page.get_by_role("heading", name=lands_on)).to_be_visible()
 
-            roles = site.manage(
-                "shell",
-                "-c",
-                "from apps.identity.models import ProviderIdentity as P;"
-                "u = P.objects.get(subject='rita').user;"
-                "print(u.username, sorted(u.groups.values_list('name', flat=True)))",
-            )
-            assert roles.strip() == "rita []"
+    sign_in()
+    expect(page.locator(".account-roles")).to_have_text("Risk & compliance (validator)")
+    page.goto(f"{base}/audit/")
+    expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+
+    # The provider drops the group; signing out of mlgov ends the provider's session too.
+    idp.set_user("rita", groups=[])
+    page.goto(f"{base}/")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Yes, sign me out").click()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/accounts/login/"))
+
+    # So the next sign-in asks for the password again (sign_in fills the provider's form),
+    # and the role is gone: with no role left, mlgov shows nothing.
+    sign_in(lands_on="You are not allowed to do this")
+    page.goto(f"{base}/audit/")
+    expect(page.get_by_role("heading", name="You are not allowed to do this")).to_be_visible()
+
+    held = site.manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from apps.identity.models import ProviderIdentity as P;"
+        "u = P.objects.get(subject='rita').user;"
+        "print(u.username, sorted(u.groups.values_list('name', flat=True)))",
+    )
+    assert held.strip() == "rita []"

@@ -73,6 +73,9 @@ def rsa_jwk(kid: str) -> tuple[dict, rsa.RSAPrivateKey]:
     """A new RSA signing key as a private JWK (for the provider) and as a key object."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key))
+    # PyJWT marks a private JWK "key_ops": ["sign"], which would forbid the provider to
+    # verify its own tokens with it (an id_token_hint at sign-out).
+    jwk.pop("key_ops", None)
     jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
     return jwk, key
 
