@@ -216,9 +216,10 @@ def pages_for(page, base: str) -> list[tuple[str, str | None, str | None]]:
     """(name, path, selector of the part to capture or None for the whole page)."""
     slug = model_for(page, base)
     incident = first_link(page, f"{base}/incidents/", r"/incidents/[A-Z]+-[A-Za-z0-9-]+/")
-    request = first_link(page, f"{base}/approvals/", r"/approvals/requests/\d+/") or first_link(
-        page, f"{base}/approvals/mine/", r"/approvals/requests/\d+/"
-    )
+    # The first request waiting for the role, else its own, else the model's latest.
+    request = None
+    for listing in ("/approvals/", "/approvals/mine/", f"/approvals/models/{slug}/"):
+        request = request or first_link(page, base + listing, r"/approvals/requests/\d+/")
     model = f"/inventory/models/{slug}/" if slug else None
     return [
         ("dashboard", "/", None),
