@@ -208,8 +208,8 @@ def model_for(page, base: str) -> str | None:
     response = page.goto(f"{base}/inventory/models/{MODEL}/", wait_until="load")
     if response is not None and response.status == 200:
         return MODEL
-    path = first_link(page, f"{base}/inventory/models/", r"/inventory/models/[a-z0-9-]+/")
-    return path.strip("/").split("/")[-1] if path and not path.endswith("/new/") else None
+    path = first_link(page, f"{base}/inventory/models/", r"/inventory/models/(?!new/)[a-z0-9-]+/")
+    return path.strip("/").split("/")[-1] if path else None
 
 
 def pages_for(page, base: str) -> list[tuple[str, str | None, str | None]]:
