@@ -346,7 +346,8 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            # WhiteNoise's hashed, compressed files; the API docs' vendored assets gzip only.
+            else "apps.core.static_storage.StaticFilesStorage"
         )
     },
 }

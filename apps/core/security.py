@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Sequence
 
 #: Browser features no mlgov page uses; denied for this origin and anything it embeds, so a
 #: script that ever ran here could not turn on a camera, read a location or start a payment.
@@ -55,14 +56,16 @@ def style_hashes(html: str) -> list[str]:
     return hashes
 
 
-def document_policy(html: str) -> dict[str, list[str]]:
+def document_policy(html: str, *, scripts: Sequence[str] = ()) -> dict[str, list[str]]:
     """The CSP directives of a standalone HTML document: nothing may load or run, except the
-    document's own ``<style>`` elements (by hash) and inline images.
+    document's own ``<style>`` elements (by hash), inline images and the script sources in
+    ``scripts`` (``'self'``: the site's own files, never inline script).
 
-    ``sandbox`` without ``allow-scripts`` forbids script even if markup got in; the document
-    gets an opaque origin, so it cannot read this site's cookies or call its API either.
+    ``sandbox`` gives the document an opaque origin, so it cannot read this site's cookies or
+    call its API even with a script. Without ``scripts`` it also forbids script even if markup
+    got in; with them it allows scripts and the print dialog (``allow-modals``), nothing more.
     """
-    return {
+    policy = {
         "default-src": ["'none'"],
         "style-src": style_hashes(html) or ["'none'"],
         "img-src": ["data:"],
@@ -71,13 +74,18 @@ def document_policy(html: str) -> dict[str, list[str]]:
         "base-uri": ["'none'"],
         "form-action": ["'none'"],
         "frame-ancestors": ["'none'"],
-        "sandbox": ["allow-popups", "allow-popups-to-escape-sandbox"],
+        # Links open in new tabs outside the sandbox; a report's file may be downloaded.
+        "sandbox": ["allow-popups", "allow-popups-to-escape-sandbox", "allow-downloads"],
     }
+    if scripts:
+        policy["script-src"] = list(scripts)
+        policy["sandbox"] += ["allow-scripts", "allow-modals"]
+    return policy
 
 
-def apply_document_policy(response, html: str):
+def apply_document_policy(response, html: str, *, scripts: Sequence[str] = ()):
     """Serve ``html`` on ``response`` under ``document_policy`` instead of the site policy."""
     # django-csp builds the header from ``_csp_config`` when a view sets it (as its
     # ``csp_override`` decorator does); the policy depends on the content, so it is set here.
-    response._csp_config = document_policy(html)
+    response._csp_config = document_policy(html, scripts=scripts)
     return response

@@ -11,7 +11,13 @@ from django.urls import reverse
 from apps.incidents.choices import ACTIVE_STATUSES, SeriousCategory, Severity
 from apps.incidents.models import Incident
 from apps.inventory.health import HealthState, Problem
-from apps.inventory.health_facts import BANNER_ROWS, Detail, HealthFact, register_fact
+from apps.inventory.health_facts import (
+    Detail,
+    HealthFact,
+    banner_problems,
+    register_fact,
+    rows_fact,
+)
 
 
 def active_incidents(today: dt.date | None = None) -> QuerySet[Incident]:
@@ -29,29 +35,21 @@ def _label(choices, value: str | None) -> str:
         return value or ""
 
 
+def _line(row: Detail) -> tuple[str, str]:
+    text = f"Incident {row.ref} is open: {row.label} ({_label(Severity, row.level)})."
+    if row.note:
+        text += " Serious incident: report it to the authority (EU AI Act Art. 73)."
+    return text, reverse("incidents:incident_detail", kwargs={"reference": row.ref})
+
+
 def _describe(model, rows: list[Detail], today: dt.date) -> list[Problem]:
-    rows = sorted(rows, key=lambda r: (r.note == SeriousCategory.NONE or not r.note, r.level))
-    problems = []
-    for row in rows[:BANNER_ROWS]:
-        text = f"Incident {row.ref} is open: {row.label} ({_label(Severity, row.level)})."
-        if row.note:
-            text += " Serious incident: report it to the authority (EU AI Act Art. 73)."
-        problems.append(
-            Problem(
-                state=HealthState.INCIDENT,
-                text=text,
-                url=reverse("incidents:incident_detail", kwargs={"reference": row.ref}),
-            )
-        )
-    if len(rows) > BANNER_ROWS:
-        problems.append(
-            Problem(
-                state=HealthState.INCIDENT,
-                text=f"{len(rows) - BANNER_ROWS} more incidents are open.",
-                url=reverse("incidents:model_incidents", kwargs={"slug": model.slug}),
-            )
-        )
-    return problems
+    return banner_problems(
+        sorted(rows, key=lambda r: (r.note == SeriousCategory.NONE or not r.note, r.level)),
+        state=HealthState.INCIDENT,
+        line=_line,
+        more="{count} more incidents are open.",
+        more_url=reverse("incidents:model_incidents", kwargs={"slug": model.slug}),
+    )
 
 
 def _summary(model, facts: dict[str, bool], today: dt.date) -> list[Problem]:
@@ -62,10 +60,9 @@ def _summary(model, facts: dict[str, bool], today: dt.date) -> list[Problem]:
     return [Problem(state=HealthState.INCIDENT, text=text, url=url)]
 
 
-OPEN_INCIDENT = HealthFact(
+OPEN_INCIDENT = rows_fact(
     key="open_incident",
-    ids=lambda today: active_incidents().values("model_id"),
-    details=active_incidents,
+    rows=active_incidents,
     columns=(F("reference"), F("title"), F("severity"), F("serious_category")),
     describe=_describe,
     summary=_summary,

@@ -43,11 +43,19 @@ TEXTAREA = forms.Textarea(attrs={"rows": 3})
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-def users_with_role(role: str, *, keep: list[int | None] = ()) -> QuerySet[User]:
-    """Active users holding ``role``, plus the users in ``keep`` (currently named ones)."""
+#: Who may own a dataset: the roles that register and edit datasets (``inventory.add_dataset``
+#: and, for their own, ``inventory.change_dataset`` in ``apps/inventory/rules.py``), so the
+#: owner named can keep its datasheet up to date. Readers (auditors, viewers) and business
+#: owners are not offered.
+DATASET_OWNER_ROLES = (roles.MODEL_OWNER, roles.VALIDATOR, roles.ADMIN)
+
+
+def users_with_role(*names: str, keep: list[int | None] = ()) -> QuerySet[User]:
+    """Active users holding one of the roles ``names``, plus the users in ``keep`` (currently
+    named ones, so an existing record always re-validates)."""
     keep_ids = [pk for pk in keep if pk]
     return (
-        User.objects.filter(Q(groups__name=role, is_active=True) | Q(pk__in=keep_ids))
+        User.objects.filter(Q(groups__name__in=names, is_active=True) | Q(pk__in=keep_ids))
         .distinct()
         .order_by("first_name", "last_name", "username")
     )
@@ -518,12 +526,10 @@ class DatasetForm(GroupedFieldsMixin, forms.ModelForm):
             _slug_from_name(self.fields["slug"])
         keep = [self.instance.owner_id] if self.instance.pk else []
         self.fields["owner"] = UserChoiceField(
-            queryset=User.objects.filter(
-                Q(groups__name__in=roles.ALL_ROLES, is_active=True) | Q(pk__in=keep)
-            )
-            .distinct()
-            .order_by("first_name", "last_name", "username"),
+            queryset=users_with_role(*DATASET_OWNER_ROLES, keep=keep),
             label="Owner",
+            help_text="Keeps the datasheet up to date (role: model owner, validator or "
+            "administrator).",
         )
         name_empty_choices(self)
 

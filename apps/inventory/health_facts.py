@@ -87,6 +87,51 @@ class HealthFact:
         return self.condition(today)
 
 
+def rows_fact(
+    *,
+    key: str,
+    rows: Callable[[dt.date], QuerySet],
+    columns: Sequence[Any],
+    describe: Callable[[Any, list[Detail], dt.date], list[Problem]],
+    summary: Callable[[Any, dict[str, bool], dt.date], list[Problem]] | None = None,
+    model_field: str = "model",
+) -> HealthFact:
+    """A fact held by the models that ``rows(today)`` (the few rows with the problem: open
+    incidents, breached thresholds, overdue findings) point to through ``model_field``; the
+    same rows are the details the banner names."""
+    return HealthFact(
+        key=key,
+        ids=lambda today: rows(today).values(f"{model_field}_id"),
+        details=rows,
+        model_field=model_field,
+        columns=columns,
+        describe=describe,
+        summary=summary,
+    )
+
+
+def banner_problems(
+    rows: Sequence[Detail],
+    *,
+    state: str,
+    line: Callable[[Detail], tuple[str, str]],
+    more: str,
+    more_url: str,
+) -> list[Problem]:
+    """The banner's lines for the rows behind a fact: ``line(row)`` gives the text and link
+    of each of the first ``BANNER_ROWS`` rows, and the rest are counted in one line
+    (``more`` with ``{count}``) linking to ``more_url``, the tab that lists them all."""
+    problems = [
+        Problem(state=state, text=text, url=url)
+        for text, url in (line(row) for row in rows[:BANNER_ROWS])
+    ]
+    if len(rows) > BANNER_ROWS:
+        problems.append(
+            Problem(state=state, text=more.format(count=len(rows) - BANNER_ROWS), url=more_url)
+        )
+    return problems
+
+
 class HealthRegistry:
     def __init__(self) -> None:
         self._facts: dict[str, HealthFact] = {}

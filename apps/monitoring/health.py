@@ -11,7 +11,13 @@ from django.urls import reverse
 from django.utils.formats import date_format
 
 from apps.inventory.health import HealthState, Problem
-from apps.inventory.health_facts import BANNER_ROWS, Detail, HealthFact, register_fact
+from apps.inventory.health_facts import (
+    Detail,
+    HealthFact,
+    banner_problems,
+    register_fact,
+    rows_fact,
+)
 from apps.monitoring.choices import EvaluationState, ThresholdStatus
 from apps.monitoring.models import Threshold, ThresholdState
 
@@ -38,51 +44,40 @@ def _threshold_url(model, ref: str | None) -> str:
 
 def _describe_breaches(state: str):
     word = "critical" if state == EvaluationState.CRITICAL else "in warning"
+    health = HealthState.CRITICAL if state == EvaluationState.CRITICAL else HealthState.WARNING
 
     def describe(model, rows: list[Detail], today: dt.date) -> list[Problem]:
-        health = HealthState.CRITICAL if state == EvaluationState.CRITICAL else HealthState.WARNING
-        problems = [
-            Problem(
-                state=health,
-                text=f"The {row.label} threshold is {word} on version {row.note}.",
-                url=_threshold_url(model, row.ref),
-            )
-            for row in rows[:BANNER_ROWS]
-        ]
-        if len(rows) > BANNER_ROWS:
-            problems.append(
-                Problem(
-                    state=health,
-                    text=f"{len(rows) - BANNER_ROWS} more thresholds are {word}.",
-                    url=reverse("monitoring:model_monitoring", kwargs={"slug": model.slug}),
-                )
-            )
-        return problems
+        return banner_problems(
+            rows,
+            state=health,
+            line=lambda row: (
+                f"The {row.label} threshold is {word} on version {row.note}.",
+                _threshold_url(model, row.ref),
+            ),
+            more=f"{{count}} more thresholds are {word}.",
+            more_url=reverse("monitoring:model_monitoring", kwargs={"slug": model.slug}),
+        )
 
     return describe
 
 
+def _expired_line(model, row: Detail) -> tuple[str, str]:
+    when = date_format(dt.date.fromisoformat(row.note), "j M Y") if row.note else ""
+    text = (
+        f"The {row.label} threshold expired after {when} and no longer applies: "
+        "revise it and have it signed off again."
+    )
+    return text, _threshold_url(model, row.ref)
+
+
 def _describe_expired(model, rows: list[Detail], today: dt.date) -> list[Problem]:
-    problems = []
-    for row in rows[:BANNER_ROWS]:
-        when = date_format(dt.date.fromisoformat(row.note), "j M Y") if row.note else ""
-        problems.append(
-            Problem(
-                state=HealthState.EXPIRED,
-                text=f"The {row.label} threshold expired after {when} and no longer applies: "
-                "revise it and have it signed off again.",
-                url=_threshold_url(model, row.ref),
-            )
-        )
-    if len(rows) > BANNER_ROWS:
-        problems.append(
-            Problem(
-                state=HealthState.EXPIRED,
-                text=f"{len(rows) - BANNER_ROWS} more thresholds expired.",
-                url=reverse("monitoring:threshold_list", kwargs={"slug": model.slug}),
-            )
-        )
-    return problems
+    return banner_problems(
+        rows,
+        state=HealthState.EXPIRED,
+        line=lambda row: _expired_line(model, row),
+        more="{count} more thresholds expired.",
+        more_url=reverse("monitoring:threshold_list", kwargs={"slug": model.slug}),
+    )
 
 
 def _summarise_breaches(state: str):
@@ -108,11 +103,9 @@ def _summarise_expired(model, facts: dict[str, bool], today: dt.date) -> list[Pr
 
 
 def _breach_fact(key: str, state: str) -> HealthFact:
-    rows = _states_in(state)
-    return HealthFact(
+    return rows_fact(
         key=key,
-        ids=lambda today: rows(today).values("threshold__model_id"),
-        details=rows,
+        rows=_states_in(state),
         model_field="threshold__model",
         columns=(
             F("threshold_id"),
@@ -127,10 +120,9 @@ def _breach_fact(key: str, state: str) -> HealthFact:
 
 CRITICAL_BREACH = _breach_fact("critical_breach", EvaluationState.CRITICAL)
 WARNING_BREACH = _breach_fact("warning_breach", EvaluationState.WARNING)
-THRESHOLD_EXPIRED = HealthFact(
+THRESHOLD_EXPIRED = rows_fact(
     key="threshold_expired",
-    ids=lambda today: _expired(today).values("model_id"),
-    details=_expired,
+    rows=_expired,
     columns=(F("pk"), F("metric__name"), F("status"), F("review_by")),
     describe=_describe_expired,
     summary=_summarise_expired,

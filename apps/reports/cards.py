@@ -658,11 +658,17 @@ def _footer(meta: dict) -> str:
     return " · ".join(parts)
 
 
-def card_html(snapshot: dict, meta: dict, *, for_pdf: bool) -> str:
+def card_html(snapshot: dict, meta: dict, *, for_pdf: bool, screen: dict | None = None) -> str:
     """The model card as one HTML document. For the browser (``for_pdf=False``) it is
     standalone: its stylesheets inlined, no external resource, printable. For the PDF the
-    stylesheets are applied by ``render_pdf`` from its parsed cache."""
-    return render_to_string(TEMPLATE, card_context(snapshot, meta, for_pdf=for_pdf))
+    stylesheets are applied by ``render_pdf`` from its parsed cache.
+
+    ``screen`` (the card read in mlgov) adds to the bar above it: ``pdf``, the newest PDF
+    report of this card to download; ``make_pdf_url``, where to ask for one; and
+    ``print_script``, the URL of the Print button's script."""
+    context = card_context(snapshot, meta, for_pdf=for_pdf)
+    context["screen"] = screen or {}
+    return render_to_string(TEMPLATE, context)
 
 
 def card_attachment(snapshot: dict, meta: dict) -> PdfAttachment:

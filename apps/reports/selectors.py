@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -9,7 +11,7 @@ from apps.core.predicates import reads_audit_log
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import RegisteredModel
 from apps.jobs.selectors import job_stalled
-from apps.reports.choices import REPORT_TASK, ReportKind, ReportStatus
+from apps.reports.choices import REPORT_TASK, ReportFormat, ReportKind, ReportStatus
 from apps.reports.models import Report
 from apps.reports.rules import requests_reports
 
@@ -41,6 +43,21 @@ def report_list(*, user, model: RegisteredModel | None = None) -> QuerySet[Repor
     if model is not None:
         qs = qs.filter(model=model)
     return qs.select_related("model", "requested_by").order_by("-requested_at", "-pk")
+
+
+def card_pdf_latest(*, user, model: RegisteredModel, as_of: dt.datetime | None) -> Report | None:
+    """The newest finished PDF model card of ``model`` that ``user`` may download, asked for
+    with the same as-of (``None``: as of its making), or ``None``."""
+    return (
+        report_list(user=user, model=model)
+        .filter(
+            kind=ReportKind.MODEL_CARD,
+            format=ReportFormat.PDF,
+            status=ReportStatus.DONE,
+            as_of=as_of,
+        )
+        .first()
+    )
 
 
 def report_get(*, user, pk: int) -> Report:

@@ -5,11 +5,14 @@ tab, and the model card read in the browser. Thin: selectors, rules and services
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
@@ -24,7 +27,7 @@ from apps.core.views import paginate, render_page, require_perm, role_required
 from apps.inventory import selectors as inventory_selectors
 from apps.reports import generators, selectors, services
 from apps.reports.api.views import file_response, manifest_response
-from apps.reports.choices import GENERATOR, ReportKind, ReportStatus
+from apps.reports.choices import GENERATOR, ReportFormat, ReportKind, ReportStatus
 from apps.reports.filters import ReportFilter
 from apps.reports.forms import ReportRequestForm, end_of_day
 from apps.reports.models import Report
@@ -176,7 +179,9 @@ def model_reports(request, slug: str):
     user = request.user
     form = None
     if user.has_perm(ADD):
-        form = ReportRequestForm(request.POST or None, user=user, model=model)
+        # The card's "Make a PDF" link names the report and as-of to ask for.
+        initial = {"report": request.GET.get("report"), "as_of": request.GET.get("as_of")}
+        form = ReportRequestForm(request.POST or None, user=user, model=model, initial=initial)
         if not form.fields["report"].choices:
             form = None
     if request.method == "POST":
@@ -236,8 +241,27 @@ def model_card(request, slug: str):
             "report_id": None,
         },
     )
-    html = card_html(snapshot, meta, for_pdf=False)
+    html = card_html(snapshot, meta, for_pdf=False, screen=_card_screen(request, model, as_of))
     # Standalone, with its stylesheets inline: served under a policy that allows exactly those
-    # stylesheets (by hash) and no script at all, rather than weakening the site's policy.
+    # stylesheets (by hash) and mlgov's own script files (the Print button), no inline script,
+    # in a sandbox of its own, rather than weakening the site's policy.
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
-    return apply_document_policy(response, html)
+    return apply_document_policy(response, html, scripts=["'self'"])
+
+
+def _card_screen(request, model, as_of: dt.datetime | None) -> dict:
+    """The bar above the card in the browser: the newest PDF of this card the user may
+    download (same as-of), where to make one, and the Print button's script."""
+    user = request.user
+    make_pdf_url = None
+    if selectors.may_generate(user, ReportKind.MODEL_CARD, model):
+        query = {"report": f"{ReportKind.MODEL_CARD}:{ReportFormat.PDF}"}
+        if as_of is not None:
+            query["as_of"] = timezone.localtime(as_of).date().isoformat()
+        tab = reverse("reports:model_reports", kwargs={"slug": model.slug})
+        make_pdf_url = f"{tab}?{urlencode(query)}#request-heading"
+    return {
+        "pdf": selectors.card_pdf_latest(user=user, model=model, as_of=as_of),
+        "make_pdf_url": make_pdf_url,
+        "print_script": static("js/print-button.js"),
+    }

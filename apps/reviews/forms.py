@@ -10,22 +10,10 @@ from apps.core import roles
 from apps.core.forms import ReferenceChoiceField
 from apps.core.links import validate_link_lines
 from apps.core.widgets import ModelSearchInput
-from apps.inventory.forms import DATE, TEXTAREA, UserChoiceField
+from apps.inventory.forms import DATE, TEXTAREA, UserChoiceField, users_with_role
 from apps.inventory.selectors import people_who_may_act
 from apps.reviews.choices import FindingStatus, ReviewOutcome, Severity
 from apps.reviews.models import Finding, Review
-
-
-def _oversight_users(keep=()):
-    """Active validators and administrators (plus whoever is named now)."""
-    keep_ids = [pk for pk in keep if pk]
-    return (
-        User.objects.filter(
-            Q(groups__name__in=[roles.VALIDATOR, roles.ADMIN], is_active=True) | Q(pk__in=keep_ids)
-        )
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
 
 
 def _model_field(may: str) -> ReferenceChoiceField:
@@ -53,7 +41,7 @@ class ReviewCreateForm(forms.Form):
     def __init__(self, *args, models, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["model"].queryset = models
-        self.fields["reviewer"].queryset = _oversight_users()
+        self.fields["reviewer"].queryset = users_with_role(roles.VALIDATOR, roles.ADMIN)
 
 
 class ReviewForm(forms.ModelForm):
@@ -73,7 +61,9 @@ class ReviewForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reviewer"].queryset = _oversight_users(keep=[self.instance.reviewer_id])
+        self.fields["reviewer"].queryset = users_with_role(
+            roles.VALIDATOR, roles.ADMIN, keep=[self.instance.reviewer_id]
+        )
 
 
 class SubmitForm(forms.Form):

@@ -11,7 +11,13 @@ from django.utils.formats import date_format
 
 from apps.inventory.choices import LifecycleStatus
 from apps.inventory.health import HealthState, Problem
-from apps.inventory.health_facts import BANNER_ROWS, Detail, HealthFact, register_fact
+from apps.inventory.health_facts import (
+    Detail,
+    HealthFact,
+    banner_problems,
+    register_fact,
+    rows_fact,
+)
 from apps.reviews.choices import FindingStatus, Severity
 from apps.reviews.models import Finding
 
@@ -38,31 +44,24 @@ def _describe_review(model, rows: list[Detail], today: dt.date) -> list[Problem]
     ]
 
 
+def _finding_line(row: Detail) -> tuple[str, str]:
+    due = date_format(dt.date.fromisoformat(row.note), "j M Y") if row.note else ""
+    try:
+        severity = Severity(row.level).label
+    except ValueError:
+        severity = row.level or ""
+    text = f"Finding “{row.label}” ({severity}) was due on {due}."
+    return text, reverse("reviews:finding_detail", kwargs={"pk": int(row.ref)})
+
+
 def _describe_findings(model, rows: list[Detail], today: dt.date) -> list[Problem]:
-    rows = sorted(rows, key=lambda r: r.note or "")
-    problems = []
-    for row in rows[:BANNER_ROWS]:
-        due = date_format(dt.date.fromisoformat(row.note), "j M Y") if row.note else ""
-        try:
-            severity = Severity(row.level).label
-        except ValueError:
-            severity = row.level or ""
-        problems.append(
-            Problem(
-                state=HealthState.OVERDUE,
-                text=f"Finding “{row.label}” ({severity}) was due on {due}.",
-                url=reverse("reviews:finding_detail", kwargs={"pk": int(row.ref)}),
-            )
-        )
-    if len(rows) > BANNER_ROWS:
-        problems.append(
-            Problem(
-                state=HealthState.OVERDUE,
-                text=f"{len(rows) - BANNER_ROWS} more findings are overdue.",
-                url=reverse("reviews:model_reviews", kwargs={"slug": model.slug}),
-            )
-        )
-    return problems
+    return banner_problems(
+        sorted(rows, key=lambda r: r.note or ""),
+        state=HealthState.OVERDUE,
+        line=_finding_line,
+        more="{count} more findings are overdue.",
+        more_url=reverse("reviews:model_reviews", kwargs={"slug": model.slug}),
+    )
 
 
 def _summarise_findings(model, facts: dict[str, bool], today: dt.date) -> list[Problem]:
@@ -78,10 +77,9 @@ def _summarise_findings(model, facts: dict[str, bool], today: dt.date) -> list[P
 REVIEW_OVERDUE = HealthFact(
     key="review_overdue", condition=_review_overdue, describe=_describe_review
 )
-FINDING_OVERDUE = HealthFact(
+FINDING_OVERDUE = rows_fact(
     key="finding_overdue",
-    ids=lambda today: overdue_findings(today).values("model_id"),
-    details=overdue_findings,
+    rows=overdue_findings,
     columns=(F("pk"), F("title"), F("severity"), F("due_date")),
     describe=_describe_findings,
     summary=_summarise_findings,

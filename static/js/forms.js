@@ -240,22 +240,11 @@
     textarea.parentNode.insertBefore(editor, textarea.nextSibling);
   }
 
-  function scan(root) {
+  window.mlgovEnhance(function (root) {
     if (!root || !root.querySelectorAll) {
       return;
     }
     root.querySelectorAll("input[data-slug-from]").forEach(attachSlug);
     root.querySelectorAll("textarea[data-kv-editor]").forEach(attachKeyValue);
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () {
-      scan(document);
-    });
-  } else {
-    scan(document);
-  }
-  document.addEventListener("htmx:load", function (event) {
-    scan(event.target);
   });
 })();

@@ -8,6 +8,23 @@
   // an element only while it has .is-collapsed (the header's menu only on narrow screens).
   document.documentElement.classList.add("js");
 
+  // mlgovEnhance(attach): the one way the page scripts (choices.js, forms.js,
+  // model-suggest.js, request-offers.js) find their elements: attach(document) once the page
+  // is parsed, and attach(element) for each region HTMX loads later. Deferred scripts run in
+  // document order, so this file (first in the head) defines it before they use it.
+  window.mlgovEnhance = function (attach) {
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", function () {
+        attach(document);
+      });
+    } else {
+      attach(document);
+    }
+    document.addEventListener("htmx:load", function (event) {
+      attach(event.target);
+    });
+  };
+
   function disclosures() {
     return Array.prototype.slice.call(document.querySelectorAll("button[data-disclosure]"));
   }

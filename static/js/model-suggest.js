@@ -44,20 +44,9 @@
     });
   }
 
-  function scan(root) {
+  window.mlgovEnhance(function (root) {
     if (root && root.querySelectorAll) {
       root.querySelectorAll("input[data-suggest-url]").forEach(attach);
     }
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () {
-      scan(document);
-    });
-  } else {
-    scan(document);
-  }
-  document.addEventListener("htmx:load", function (event) {
-    scan(event.detail.elt);
   });
 })();

@@ -48,10 +48,5 @@
       update(form);
     }
   });
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { init(); });
-  } else {
-    init();
-  }
-  document.addEventListener("htmx:load", function (event) { init(event.target); });
+  window.mlgovEnhance(init);
 })();

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
 from apps.core import roles
 from apps.inventory.choices import LifecycleStatus
+from tests.browser.chromium import CHROMIUM_ARGS, chromium_path
 from tests.factories import BusinessUnitFactory, RegisteredModelFactory, UserFactory
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes to
@@ -22,18 +21,6 @@ from tests.factories import BusinessUnitFactory, RegisteredModelFactory, UserFac
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 PASSWORD = "correct-horse-battery"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-
-
-def chromium_path() -> str | None:
-    candidate = os.environ.get("MLGOV_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    return candidate if Path(candidate).exists() else None
 
 
 @pytest.fixture

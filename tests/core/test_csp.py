@@ -1,5 +1,6 @@
 """Content-Security-Policy: a strict policy on every response, templates it can hold to, and
-the standalone HTML model card under its own script-free policy."""
+the standalone HTML model card under its own sandboxed policy (its stylesheets by hash, mlgov's
+script files only)."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def test_style_hashes_are_those_of_each_style_element_as_served():
     assert document_policy("<p>no style</p>")["style-src"] == ["'none'"]
 
 
-def test_the_browser_model_card_allows_its_own_stylesheets_and_no_script(
+def test_the_browser_model_card_allows_its_own_stylesheets_and_script_files_only(
     client, auditor, owned_model
 ):
     client.force_login(auditor)
@@ -110,12 +111,25 @@ def test_the_browser_model_card_allows_its_own_stylesheets_and_no_script(
     html = response.content.decode()
     policy = _policy(response)
     assert policy["default-src"] == ["'none'"]
-    assert "script-src" not in policy  # so default-src 'none' applies
-    assert "sandbox" in policy and "allow-scripts" not in policy["sandbox"]
+    # The Print button's file: mlgov's own script files, never inline script or eval.
+    assert policy["script-src"] == ["'self'"]
+    assert [t for t in re.findall(r"<script\b[^>]*>", html) if "src=" not in t] == []
+    # Sandboxed: scripts and the print dialog, but an opaque origin (no cookies, no API).
+    assert {"allow-scripts", "allow-modals"} <= set(policy["sandbox"])
     assert "allow-same-origin" not in policy["sandbox"]
+    assert "allow-top-navigation" not in policy["sandbox"]
+    assert policy["form-action"] == ["'none'"]
+    assert "connect-src" not in policy  # so default-src 'none' applies
     assert policy["style-src"] == style_hashes(html)
     assert len(policy["style-src"]) == html.count("<style")
     assert "'unsafe-inline'" not in response["Content-Security-Policy"]
+
+
+def test_a_document_without_scripts_may_run_none():
+    policy = document_policy("<p>a report</p>")
+
+    assert "script-src" not in policy and policy["default-src"] == ["'none'"]
+    assert "allow-scripts" not in policy["sandbox"] and "allow-modals" not in policy["sandbox"]
 
 
 def test_the_api_docs_run_without_inline_script_or_style(client, auditor):

@@ -235,6 +235,27 @@ class TestOneModelsProblems:
         assert problems[-1].text == "3 more incidents are open."
         assert problems[-1].url == "/incidents/models/owned-model/"
 
+    def test_many_thresholds_and_findings_are_summarised_each_on_its_tab(
+        self, validator, owned_model
+    ):
+        for i in range(7):
+            add_breach(owned_model, "critical", metric=f"recall_{i}")
+            add_expired_threshold(owned_model, metric=f"f1_{i}")
+            add_overdue_finding(owned_model, title=f"Finding {i}", days=10 + i)
+        model = selectors.model_get(user=validator, slug=owned_model.slug)
+        problems = model_health(model).problems
+        by_state: dict[str, list] = {}
+        for problem in problems:
+            by_state.setdefault(problem.state, []).append(problem)
+        assert [len(by_state[s]) for s in ("critical", "expired", "overdue")] == [6, 6, 6]
+        assert [(p.text, p.url) for p in (by_state[s][-1] for s in by_state)] == [
+            ("2 more thresholds are critical.", "/monitoring/models/owned-model/"),
+            ("2 more thresholds expired.", "/monitoring/models/owned-model/thresholds/"),
+            ("2 more findings are overdue.", "/reviews/models/owned-model/"),
+        ]
+        # The oldest findings are named first.
+        assert "Finding 6" in by_state["overdue"][0].text
+
     def test_the_summary_links_each_problem_to_its_tab_without_a_query(
         self, validator, owned_model, django_assert_num_queries
     ):

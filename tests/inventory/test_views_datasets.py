@@ -125,3 +125,42 @@ def test_list_and_detail_query_counts_are_constant(
         assert client.get(LIST).status_code == 200
     with django_assert_max_num_queries(11):
         assert client.get(url("dataset_detail", datasets[0].slug)).status_code == 200
+
+
+def _owner_choices(response) -> set[str]:
+    return {user.username for user in response.context["form"].fields["owner"].queryset}
+
+
+def test_the_owner_picker_offers_only_people_who_may_keep_a_datasheet(client, model_owner):
+    from apps.core import roles
+
+    for role in roles.ALL_ROLES:
+        UserFactory(username=f"p.{role}", roles=[role])
+    UserFactory(username="p.gone", roles=[roles.MODEL_OWNER], is_active=False)
+    UserFactory(username="p.nobody")
+    client.force_login(model_owner)
+
+    offered = _owner_choices(client.get(CREATE))
+
+    assert offered == {"p.model_owner", "p.validator", "p.admin", model_owner.username}
+    viewer = UserFactory(username="p.viewer")
+    response = client.post(CREATE, _data(viewer))
+    assert response.status_code == 200
+    assert "owner" in response.context["form"].errors
+    assert not Dataset.objects.exists()
+
+
+def test_a_dataset_still_owned_by_a_reader_keeps_its_owner_on_edit(client, model_owner, viewer):
+    # Owned before the picker was limited; editing it keeps the owner valid and offered.
+    dataset = DatasetFactory(slug="legacy", owner=viewer)
+    dataset_edit = url("dataset_edit", "legacy")
+    client.force_login(UserFactory(username="adm", roles=["admin"]))
+
+    offered = _owner_choices(client.get(dataset_edit))
+
+    assert viewer.username in offered and "adm" in offered
+    data = _data(viewer, known_gaps="Winter weeks missing.")
+    data.pop("slug")
+    assert client.post(dataset_edit, data).status_code == 302
+    dataset.refresh_from_db()
+    assert dataset.owner == viewer and dataset.known_gaps == "Winter weeks missing."

@@ -90,7 +90,8 @@ def test_its_metadata_carries_license_tags_datasets_metrics_and_model_index():
     assert data["license_name"] == "proprietary-internal-use"
     assert {"mlgov", "model-card", "risk-tier-2", "eu-ai-act-minimal"} <= set(data["tags"])
     assert data["datasets"] == ["deliveries-2025h2", "deliveries-2026q1-holdout"]
-    assert data["metrics"] == ["auc", "precision_at_10", "brier"]
+    # Thresholded first, then the others observed (drift runs' aside), each once.
+    assert data["metrics"] == ["auc", "precision_at_10", "brier", "precision"]
     assert data["mlgov"]["snapshot_sha256"] == sample_meta()["snapshot_sha256"]
     assert data["mlgov"]["audit_chain_head"]["sequence"] == 415
     index = data["model-index"]
@@ -117,6 +118,7 @@ def test_its_body_mirrors_the_card():
         "## Risk",
         "## Versions",
         "## Metrics against signed thresholds",
+        "## Every metric observed in the last 90 days",
         "## Drift",
         "## Approvals",
         "## Incidents",
@@ -192,9 +194,15 @@ def test_it_lists_a_dataset_both_trained_and_evaluated_on_once():
     train = next(d for d in version["datasets"] if d["role"] == "trained_on")
     version["datasets"].append({**train, "role": "evaluated_on", "role_label": "Evaluated on"})
 
-    data = ModelCard(to_markdown(snapshot, sample_meta())).data.to_dict()
+    text = to_markdown(snapshot, sample_meta())
+    data = ModelCard(text).data.to_dict()
 
     assert data["datasets"] == ["deliveries-2025h2", "deliveries-2026q1-holdout"]
+    # The body's data table too: one row, both roles.
+    data_table = _section(text, "### Training and evaluation data")
+    rows = [line for line in data_table.splitlines() if train["name"] in line]
+    assert len(rows) == 1, rows
+    assert rows[0].startswith("| Trained on, Evaluated on |")
 
 
 @pytest.mark.parametrize(
@@ -248,3 +256,37 @@ def test_every_task_it_can_write_is_one_the_hub_lists():
     }  # fmt: skip
     assert hub >= HUB_TASKS
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", task) for task in HUB_TASKS)
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+def test_its_body_lists_every_metric_with_data_not_only_the_thresholded_ones():
+    text = to_markdown(sample_snapshot(), sample_meta())
+
+    observed = _section(text, "## Every metric observed in the last 90 days")
+    rows = [line for line in observed.splitlines() if line.startswith("| ") and "---" not in line]
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows[1:]]
+    # A row per metric and version, the latest daily mean, whether a threshold watches it.
+    assert [(c[0], c[3], c[4], c[6], c[7]) for c in cells] == [
+        ("auc", "2.0.0", "0.842", "3", "yes"),
+        ("auc", "2.1.0", "0.86", "6", "yes"),
+        ("precision", "2.1.0", "0.42", "6", "no"),
+    ]
+    assert "drift.share" not in observed  # the Drift section reports drift runs
+
+
+def test_a_model_without_data_says_no_metric_was_recorded():
+    text = to_markdown(minimal_snapshot(), sample_meta())
+
+    assert "_— no metric recorded in the last 90 days_" in text
+
+
+def test_the_period_it_names_is_the_snapshots():
+    from apps.reports.formats.markdown import OBSERVED_DAYS
+    from apps.reports.snapshot.metrics import SERIES_DAYS
+
+    assert OBSERVED_DAYS == SERIES_DAYS

@@ -106,6 +106,36 @@ def _caption(node: dict) -> str:
     return node["type"]
 
 
+def route_edges(placed: dict[str, dict], graph_edges, height: int) -> list[dict]:
+    """The edges between placed boxes (``placed``: id → box with ``x``, ``y`` and ``label``,
+    boxes ``NODE_WIDTH`` wide and ``height`` tall): from the right side of the source to the
+    left of the target, always left to right, evaluation data a little lower. Edges within one
+    column are left out (the model → version link is shown by the shared column). Pure; the
+    Lineage tab and the PDF's taller boxes route with it."""
+    edges = []
+    for edge in graph_edges:
+        source, target = placed.get(edge["source"]), placed.get(edge["target"])
+        if source is None or target is None or source["x"] == target["x"]:
+            continue
+        x1, y1 = source["x"] + NODE_WIDTH, source["y"] + height // 2
+        x2, y2 = target["x"], target["y"] + height // 2
+        if x2 < x1:
+            # An upstream model drawn in the inputs column feeds the centre: keep left to right.
+            x1, y1, x2, y2 = target["x"] + NODE_WIDTH, y2, source["x"], y1
+        if edge["type"] == "evaluated_on":
+            # Keep a dataset used for both training and evaluation as two visible lines.
+            y1, y2 = y1 + 6, y2 + 6
+        mid = (x1 + x2) // 2
+        edges.append(
+            {
+                "type": edge["type"],
+                "path": f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2 - 6},{y2}",
+                "label": f"{source['label']} {edge['type'].replace('_', ' ')} {target['label']}",
+            }
+        )
+    return edges
+
+
 def lineage_layout(graph: dict, center_id: str) -> dict:
     """Place nodes in four columns (inputs → model/versions → deployments → downstream
     models) and route each edge from the right side of its source to the left of its target."""
@@ -140,27 +170,7 @@ def lineage_layout(graph: dict, center_id: str) -> dict:
                 "text_colour": "#ffffff" if kind == "center" else "#1c2430",
                 "kind": kind,
             }
-    edges = []
-    for edge in graph["edges"]:
-        source, target = placed.get(edge["source"]), placed.get(edge["target"])
-        if source is None or target is None or source["x"] == target["x"]:
-            continue  # the model → version link is shown by the shared column
-        x1, y1 = source["x"] + NODE_WIDTH, source["y"] + NODE_HEIGHT // 2
-        x2, y2 = target["x"], target["y"] + NODE_HEIGHT // 2
-        if x2 < x1:
-            # An upstream model drawn in the inputs column feeds the centre: keep left to right.
-            x1, y1, x2, y2 = target["x"] + NODE_WIDTH, y2, source["x"], y1
-        if edge["type"] == "evaluated_on":
-            # Keep a dataset used for both training and evaluation as two visible lines.
-            y1, y2 = y1 + 6, y2 + 6
-        mid = (x1 + x2) // 2
-        edges.append(
-            {
-                "type": edge["type"],
-                "path": f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2 - 6},{y2}",
-                "label": f"{source['label']} {edge['type'].replace('_', ' ')} {target['label']}",
-            }
-        )
+    edges = route_edges(placed, graph["edges"], NODE_HEIGHT)
     rows = max((len(c) for c in columns), default=1) or 1
     return {
         "nodes": list(placed.values()),

@@ -19,6 +19,7 @@ from apps.core.templatetags.mlgov_svg import (
     ROW_GAP,
     TOP,
     lineage_layout,
+    route_edges,
 )
 
 # --- fitting text into the boxes -----------------------------------------------------------
@@ -224,34 +225,8 @@ def _fit_labels(layout: dict, graph: Mapping[str, Any]) -> None:
     rows = max(((n["y"] - TOP) // (height + ROW_GAP) + 1 for n in layout["nodes"]), default=1)
     layout["height"] = TOP + rows * (height + ROW_GAP) + 6
     layout["node_height"] = height
-    layout["edges"] = _routes(layout, graph, height)
-
-
-def _routes(layout: dict, graph: Mapping[str, Any], height: int) -> list[dict]:
-    """The edges between the placed boxes, routed as the Lineage tab routes them
-    (``lineage_layout``): from the right side of the source to the left of the target,
-    left to right, evaluation data a little lower."""
     placed = {n["id"]: n for n in layout["nodes"]}
-    edges = []
-    for edge in graph["edges"]:
-        source, target = placed.get(edge["source"]), placed.get(edge["target"])
-        if source is None or target is None or source["x"] == target["x"]:
-            continue
-        x1, y1 = source["x"] + NODE_WIDTH, source["y"] + height // 2
-        x2, y2 = target["x"], target["y"] + height // 2
-        if x2 < x1:
-            x1, y1, x2, y2 = target["x"] + NODE_WIDTH, y2, source["x"], y1
-        if edge["type"] == "evaluated_on":
-            y1, y2 = y1 + 6, y2 + 6
-        mid = (x1 + x2) // 2
-        edges.append(
-            {
-                "type": edge["type"],
-                "path": f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2 - 6},{y2}",
-                "label": f"{source['label']} {edge['type'].replace('_', ' ')} {target['label']}",
-            }
-        )
-    return edges
+    layout["edges"] = route_edges(placed, graph["edges"], height)
 
 
 def lineage_svg(doc: Mapping[str, Any], *, links: bool = True) -> str:

@@ -22,6 +22,11 @@ from apps.reports.formats.mct import number, threshold_text
 
 DASH = "—"
 LICENSE_NAME = "proprietary-internal-use"
+#: The days of data behind ``observed_metrics`` (``apps.reports.snapshot.metrics.SERIES_DAYS``;
+#: this module stays free of the ORM, a test keeps the two equal).
+OBSERVED_DAYS = 90
+#: Drift runs' own series (share of drifted columns, …): the Drift section reports them.
+DRIFT_PREFIX = "drift."
 
 # CommonMark/GFM punctuation that can start inline structure anywhere in a line: emphasis, code,
 # links and images, raw HTML (handled as entities), autolinks (scheme colon, www., e-mail @),
@@ -287,6 +292,7 @@ def card_data(snapshot: dict, meta: dict) -> ModelCardData:
         dict.fromkeys(d["slug"] for d in (version or {}).get("datasets") or [] if d.get("slug"))
     )
     metric_names = [m.get("metric") for m in snapshot.get("metrics") or [] if m.get("metric")]
+    metric_names += [m["metric"] for m in _observed(snapshot)]
     metric_names += sorted(((version or {}).get("evaluation_metrics") or {}).keys())
     metric_names = list(dict.fromkeys(metric_names))
     results = _eval_results(snapshot, version)
@@ -474,7 +480,7 @@ def _versions(snapshot: dict, version: dict | None) -> list[str]:
         ["Approved by", person(version.get("approved_by"))],
     ]
     out += [f"### {title}", _table(["Field", "Value"], rows)]
-    datasets = version.get("datasets") or []
+    datasets = _each_dataset_once(version.get("datasets") or [])
     if datasets:
         out += [
             "### Training and evaluation data",
@@ -482,7 +488,7 @@ def _versions(snapshot: dict, version: dict | None) -> list[str]:
                 ["Role", "Dataset", "Version", "URI", "Content hash", "Owner", "Personal data"],
                 [
                     [
-                        cell(d.get("role_label")),
+                        cell(", ".join(roles)),
                         cell(d.get("name")),
                         cell(d.get("version")),
                         code(d.get("uri")),
@@ -490,7 +496,7 @@ def _versions(snapshot: dict, version: dict | None) -> list[str]:
                         person(d.get("owner")),
                         cell(bool(d.get("contains_personal_data"))),
                     ]
-                    for d in datasets
+                    for d, roles in datasets
                 ],
             ),
         ]
@@ -521,6 +527,19 @@ def _versions(snapshot: dict, version: dict | None) -> list[str]:
         ),
     ]
     return out
+
+
+def _each_dataset_once(datasets: list[dict]) -> list[tuple[dict, list[str]]]:
+    """Each dataset of a version once, with its roles (a dataset both trained and evaluated
+    on is one row "Trained on, Evaluated on"), in the order first listed."""
+    merged: dict[str, tuple[dict, list[str]]] = {}
+    for d in datasets:
+        key = d.get("slug") or d.get("name") or str(len(merged))
+        _, roles = merged.setdefault(key, (d, []))
+        role = d.get("role_label") or d.get("role")
+        if role and role not in roles:
+            roles.append(role)
+    return list(merged.values())
 
 
 def _deployments(snapshot: dict) -> list[str]:
@@ -600,6 +619,58 @@ def _metrics(snapshot: dict) -> list[str]:
     out.append("### Thresholds")
     out += [f"- {escape(threshold_text(m), inline=True)}" for m in metrics]
     return out
+
+
+def _observed(snapshot: dict) -> list[dict]:
+    """The model's metrics with data in the last ``OBSERVED_DAYS`` days, thresholded or not
+    (drift runs' series aside), by name."""
+    return [
+        m
+        for m in snapshot.get("observed_metrics") or []
+        if m.get("metric") and not m["metric"].startswith(DRIFT_PREFIX)
+    ]
+
+
+def _observed_metrics(snapshot: dict) -> list[str]:
+    out = [f"## Every metric observed in the last {OBSERVED_DAYS} days"]
+    observed = _observed(snapshot)
+    if not observed:
+        return [*out, f"_{DASH} no metric recorded in the last {OBSERVED_DAYS} days_"]
+    out.append(
+        "Every metric with data recorded for the model (all segments together), whether a "
+        "signed threshold watches it or not: the latest daily mean of each version."
+    )
+    watched = {m.get("metric") for m in snapshot.get("metrics") or []}
+    rows = []
+    for m in observed:
+        for v in m.get("versions") or []:
+            series = [p for p in v.get("series") or [] if len(p) == 2]
+            if not series:
+                continue
+            at, value = max(series, key=lambda p: str(p[0]))
+            rows.append(
+                [
+                    cell(m["metric"]),
+                    cell(m.get("description")),
+                    cell(m.get("unit")),
+                    cell(v.get("version")),
+                    cell(value),
+                    cell(at),
+                    cell(len(series)),
+                    cell(m["metric"] in watched),
+                ]
+            )
+    headers = [
+        "Metric",
+        "Description",
+        "Unit",
+        "Version",
+        "Latest daily mean",
+        "Observed",
+        "Days with data",
+        "Threshold",
+    ]
+    return [*out, _table(headers, rows)]
 
 
 def _drift(snapshot: dict) -> list[str]:
@@ -869,6 +940,7 @@ def to_markdown(snapshot: dict, meta: dict) -> str:
         *_versions(snapshot, version),
         *_deployments(snapshot),
         *_metrics(snapshot),
+        *_observed_metrics(snapshot),
         *_drift(snapshot),
         *_approvals(snapshot),
         *_incidents(snapshot),
