@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "apps.monitoring",
     "apps.incidents",
     "apps.reports",
+    "apps.mlflow_sync",
     "apps.dashboard",
     "apps.jobs",
     "apps.demo",
@@ -487,6 +488,16 @@ CELERY_BEAT_SCHEDULE["purge-observations-daily"] = {
     # Does nothing while MLGOV_OBSERVATION_RETENTION_DAYS is unset.
     "task": "monitoring.purge_observations",
     "schedule": crontab(hour=4, minute=40),
+}
+
+# MLflow registry sync (README, "Discovering models from MLflow"): each connection has its own
+# schedule; this beat job queues the ones that are due. Every request goes through the egress
+# guard, each bounded by this many seconds.
+MLGOV_MLFLOW_TIMEOUT_SECONDS = env_int("MLGOV_MLFLOW_TIMEOUT_SECONDS", 60)
+MLGOV_MLFLOW_SYNC_TIME_LIMIT = env_int("MLGOV_MLFLOW_SYNC_TIME_LIMIT", 2 * 60 * 60)
+CELERY_BEAT_SCHEDULE["mlflow-sync-due"] = {
+    "task": "mlflow_sync.sync_due_connections",
+    "schedule": crontab(minute="*"),
 }
 
 

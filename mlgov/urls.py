@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.monitoring.api.urls")),
     path("", include("apps.incidents.api.urls")),
     path("", include("apps.reports.api.urls")),
+    path("", include("apps.mlflow_sync.api.urls")),
 ]
 
 urlpatterns = [
@@ -30,6 +31,7 @@ urlpatterns = [
     path("monitoring/", include("apps.monitoring.urls")),
     path("incidents/", include("apps.incidents.urls")),
     path("reports/", include("apps.reports.urls")),
+    path("mlflow/", include("apps.mlflow_sync.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
