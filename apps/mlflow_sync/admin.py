@@ -19,7 +19,7 @@ class MlflowConnectionAdmin(ServiceModelAdmin):
     list_display = ("name", "tracking_url", "schedule_minutes", "enabled", "last_synced_at")
     list_filter = ("enabled",)
     search_fields = ("name", "tracking_url")
-    autocomplete_fields = ("actor",)
+    autocomplete_fields = ("run_as",)
 
     def get_fields(self, request, obj=None):
         return self.fields + (self.readonly_fields if obj is not None else ())

@@ -44,6 +44,6 @@ class ConnectionForm(forms.ModelForm):
             "monitoring_tag",
             "schedule_minutes",
             "business_unit",
-            "actor",
+            "run_as",
             "enabled",
         )

@@ -26,7 +26,7 @@ class MlflowConnection(models.Model):
     """An MLflow tracking server whose model registry mlgov keeps in step.
 
     The credential is never stored: ``credential_env`` names the environment variable that
-    holds it (a token, or ``user:password``). The sync acts as ``actor``, a service user that
+    holds it (a token, or ``user:password``). The sync acts as ``run_as``, a service user that
     appears in the audit trail and holds the discovered models until they are claimed.
     """
 
@@ -65,10 +65,11 @@ class MlflowConnection(models.Model):
         related_name="+",
         help_text="The unit discovered models are filed under until claimed.",
     )
-    actor = models.ForeignKey(
+    run_as = models.ForeignKey(
         User,
         on_delete=models.PROTECT,
         related_name="+",
+        verbose_name="acts as",
         help_text="The service user (model owner role) the sync acts as.",
     )
     enabled = models.BooleanField(default=True)

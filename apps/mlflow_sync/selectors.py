@@ -14,7 +14,7 @@ def connection_list(*, user) -> QuerySet[MlflowConnection]:
     every one, and the views answer 403 to anyone else."""
     if not user.has_perm("mlflow_sync.view_mlflowconnection"):
         return MlflowConnection.objects.none()
-    return MlflowConnection.objects.select_related("actor", "business_unit").order_by("name")
+    return MlflowConnection.objects.select_related("run_as", "business_unit").order_by("name")
 
 
 def connection_get(*, user, pk: int) -> MlflowConnection:

@@ -69,7 +69,7 @@ CONNECTION_FIELDS = (
     "monitoring_tag",
     "schedule_minutes",
     "business_unit",
-    "actor",
+    "run_as",
     "enabled",
 )
 #: Refusals kept on a run (all are counted).
@@ -85,13 +85,13 @@ def _check_connection(connection: MlflowConnection) -> None:
         mapping.parse_markers(connection.serving_markers)
     except mapping.MappingError as exc:
         raise ApplicationError(str(exc), field_errors={"serving_markers": [str(exc)]}) from exc
-    actor = connection.actor
-    if actor is None or not actor.is_active or not roles.has_role(actor, roles.MODEL_OWNER):
+    user = connection.run_as
+    if user is None or not user.is_active or not roles.has_role(user, roles.MODEL_OWNER):
         message = (
             "Choose an active service user with the model owner role: the sync registers "
             "models and versions as this user."
         )
-        raise ApplicationError(message, field_errors={"actor": [message]})
+        raise ApplicationError(message, field_errors={"run_as": [message]})
 
 
 @transaction.atomic
@@ -182,7 +182,7 @@ def sync_request(*, actor, connection: MlflowConnection, trigger: str) -> tuple[
         raise ApplicationError(f"{connection} is disabled.")
     run = SyncRun.objects.create(connection=connection, trigger=trigger, requested_by=actor)
     audit_record(
-        actor=actor or connection.actor,
+        actor=actor or connection.run_as,
         action=AuditEvent.Action.CREATE,
         obj=run,
         changes=diff.created({"connection": connection.name, "trigger": trigger}),
@@ -217,7 +217,7 @@ def sync_run_fail(*, run_id: int, error: str) -> SyncRun | None:
         run.finished_at = clock.now()
         run.save(update_fields=["status", "error", "finished_at"])
         audit_record(
-            actor=run.connection.actor,
+            actor=run.connection.run_as,
             action=AuditEvent.Action.UPDATE,
             obj=run,
             changes={"status": {"before": RunStatus.RUNNING, "after": RunStatus.FAILED}},
@@ -257,7 +257,7 @@ def sync_run_execute(*, run_id: int) -> SyncRun:
         run.status = RunStatus.RUNNING
         run.started_at = clock.now()
         run.save(update_fields=["status", "started_at"])
-    connection = MlflowConnection.objects.select_related("actor", "business_unit").get(
+    connection = MlflowConnection.objects.select_related("run_as", "business_unit").get(
         pk=run.connection_id
     )
     tally = Tally()
@@ -286,7 +286,7 @@ def sync_run_execute(*, run_id: int) -> SyncRun:
         run.save()
         MlflowConnection.objects.filter(pk=connection.pk).update(last_synced_at=run.finished_at)
         audit_record(
-            actor=connection.actor,
+            actor=connection.run_as,
             action=AuditEvent.Action.UPDATE,
             obj=run,
             changes={
@@ -427,7 +427,7 @@ def _discover(ctx: Context, registered: dict) -> ModelLink:
     )
     slug = next(s for s in mapping.slug_candidates(name) if s not in taken)
     model = inventory_services.registered_model_discover(
-        actor=connection.actor,
+        actor=connection.run_as,
         slug=slug,
         name=name,
         source=f"MLflow ({connection.name})",
@@ -456,7 +456,7 @@ def _update_link(link: ModelLink, registered: dict) -> bool:
     link.last_updated_ms = int(registered.get("last_updated_timestamp") or 0)
     link.save(update_fields=["tags", "aliases", "last_updated_ms"])
     audit_record(
-        actor=link.connection.actor,
+        actor=link.connection.run_as,
         action=AuditEvent.Action.UPDATE,
         obj=link,
         model_ref=link.model_id,
@@ -472,7 +472,7 @@ def _datasets(ctx: Context, facts: reader.VersionFacts) -> dict[str, list[Datase
         dataset = Dataset.objects.filter(slug=slug).first()
         if dataset is None:
             dataset = inventory_services.dataset_create(
-                actor=ctx.connection.actor,
+                actor=ctx.connection.run_as,
                 slug=slug,
                 name=item.name,
                 uri=item.uri,
@@ -519,7 +519,7 @@ def _sync_version(
     aliases: dict[str, list[str]],
 ) -> str:
     """Create, update or leave one version; returns the outcome counted."""
-    actor = ctx.connection.actor
+    actor = ctx.connection.run_as
     number = str(version["version"])
     known = ctx.version_links.get((link.pk, number))
     if known is None:
@@ -562,7 +562,7 @@ def _update_version(ctx, known: VersionLink, facts, datasets):
         current[vd.role].add(vd.dataset_id)
     relink = any({d.pk for d in datasets[role]} != current[role] for role in current)
     version = inventory_services.model_version_update(
-        actor=ctx.connection.actor,
+        actor=ctx.connection.run_as,
         version=known.version,
         training_datasets=datasets[DatasetRole.TRAINED_ON] if relink else None,
         evaluation_datasets=datasets[DatasetRole.EVALUATED_ON] if relink else None,
@@ -610,7 +610,7 @@ def _check_locked(
     if now_digest != known.reported_digest:
         mv = known.version
         finding = finding_raise_for_integrity(
-            actor=ctx.connection.actor,
+            actor=ctx.connection.run_as,
             model=link.model,
             title=f"Artifact of approved version {mv.version} changed in MLflow",
             severity=FindingSeverity.HIGH,
@@ -684,7 +684,7 @@ def _open_condition(
     ctx: Context, link: ModelLink, vl: VersionLink, markers: list[str]
 ) -> ServingCondition:
     model = link.model
-    actor = ctx.connection.actor
+    actor = ctx.connection.run_as
     severity = BREACH_SEVERITY.get(model.risk_tier or 1)
     incident = incident_services.incident_create(
         actor=actor,
@@ -724,7 +724,7 @@ def _end_condition(ctx: Context, condition: ServingCondition, reason: str) -> No
     condition.save(update_fields=["ended_at", "ended_because"])
     if condition.incident is not None:
         incident_services.incident_comment(
-            actor=ctx.connection.actor,
+            actor=ctx.connection.run_as,
             incident=condition.incident,
             text=f"The condition ended: {reason} (seen by the MLflow sync of {ctx.connection}).",
         )
@@ -751,7 +751,7 @@ def _ingest_monitoring(ctx: Context, link: ModelLink, versions: list[dict]) -> N
         for row in rows:
             row.update(model=link.model.slug, version=vl.version.version)
         batch, _ = ingestion_services.ingestion_batch_create(
-            user=ctx.connection.actor,
+            user=ctx.connection.run_as,
             source=IngestionSource.SCHEDULE,
             data=json_rows_bytes(rows),
             file_name=f"mlflow-{run_id}.json",

@@ -50,6 +50,7 @@ def connection_detail(request, pk: int):
 @role_required
 @require_POST
 def connection_sync(request, pk: int):
+    require_perm(request, "mlflow_sync.sync_mlflowconnection")
     connection = selectors.connection_get(user=request.user, pk=pk)
     require_perm(request, "mlflow_sync.sync_mlflowconnection", connection)
     try:
