@@ -495,6 +495,8 @@ CELERY_BEAT_SCHEDULE["purge-observations-daily"] = {
 # guard, each bounded by this many seconds.
 MLGOV_MLFLOW_TIMEOUT_SECONDS = env_int("MLGOV_MLFLOW_TIMEOUT_SECONDS", 60)
 MLGOV_MLFLOW_SYNC_TIME_LIMIT = env_int("MLGOV_MLFLOW_SYNC_TIME_LIMIT", 2 * 60 * 60)
+# Requests a sync sends to MLflow at once while it reads versions ahead of writing them.
+MLGOV_MLFLOW_READERS = env_int("MLGOV_MLFLOW_READERS", 4)
 CELERY_BEAT_SCHEDULE["mlflow-sync-due"] = {
     "task": "mlflow_sync.sync_due_connections",
     "schedule": crontab(minute="*"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,10 @@ from apps.mlflow_sync.client import ArtifactRoot, MlflowClient, MlflowError
 
 #: Files larger than this are in the digest by path and size only (not read).
 MAX_HASHED_FILE = 64 * 1024 * 1024
-#: The input example kept with a version (longer ones are cut, and say so).
+#: The input example kept with a version (longer ones are not kept).
 MAX_INPUT_EXAMPLE = 16 * 1024
+#: Files this small are kept from the digest pass (the MLmodel, an input example).
+KEEP_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -68,25 +71,28 @@ def _artifact_uri(client: MlflowClient, version: dict) -> str:
 
 def read_digest(
     client: MlflowClient, version: dict, artifact_uri: str = ""
-) -> tuple[str, str, str]:
-    """``(artifact URI, digest, what it covers)``: SHA-256 over every file's path, size and
-    content when the files are readable through the tracking server, else over the source
-    and run id (``metadata``)."""
+) -> tuple[str, str, str, dict[str, bytes]]:
+    """``(artifact URI, digest, what it covers, small files)``: SHA-256 over every file's
+    path, size and content when the files are readable through the tracking server, else
+    over the source and run id (``metadata``). The files of at most ``KEEP_BYTES`` (the
+    ``MLmodel``, an input example) are returned, so that nothing is downloaded twice."""
     uri = artifact_uri or _artifact_uri(client, version)
     if not ArtifactRoot.readable(uri):
         digest = mapping.metadata_digest(
             source=str(version.get("source") or ""), run_id=str(version.get("run_id") or "")
         )
-        return uri, digest, "metadata"
+        return uri, digest, "metadata", {}
     entries = []
+    kept: dict[str, bytes] = {}
     for path, size in client.artifact_files(uri):
         sha = ""
         if size <= MAX_HASHED_FILE:
-            sha = hashlib.sha256(
-                client.artifact_bytes(uri, path, max_bytes=MAX_HASHED_FILE)
-            ).hexdigest()
+            content = client.artifact_bytes(uri, path, max_bytes=MAX_HASHED_FILE)
+            sha = hashlib.sha256(content).hexdigest()
+            if len(content) <= KEEP_BYTES:
+                kept[path] = content
         entries.append((path, size, sha))
-    return uri, mapping.manifest_digest(entries), "files"
+    return uri, mapping.manifest_digest(entries), "files", kept
 
 
 def _dataset_uri(dataset: dict) -> str:
@@ -106,7 +112,7 @@ def _dataset_uri(dataset: dict) -> str:
 def read_version(client: MlflowClient, version: dict, *, aliases: list[str]) -> VersionFacts:
     """Every fact of one model version (several requests: run, artifact listing, files)."""
     run_id = str(version.get("run_id") or "")
-    artifact_uri, digest, covers = read_digest(client, version)
+    artifact_uri, digest, covers, kept = read_digest(client, version)
     facts = VersionFacts(
         name=str(version["name"]),
         version=str(version["version"]),
@@ -136,26 +142,20 @@ def read_version(client: MlflowClient, version: dict, *, aliases: list[str]) -> 
                 )
             )
     if covers == "files":
-        _read_mlmodel(client, facts)
+        _read_mlmodel(facts, kept)
     return facts
 
 
-def _read_mlmodel(client: MlflowClient, facts: VersionFacts) -> None:
-    try:
-        text = client.artifact_bytes(facts.artifact_uri, "MLmodel", max_bytes=1024 * 1024)
-    except MlflowError as exc:
-        if exc.status == 404:
-            return
-        raise
+def _read_mlmodel(facts: VersionFacts, files: dict[str, bytes]) -> None:
+    """The signature and input example, from the files the digest pass kept."""
+    text = files.get("MLmodel")
+    if text is None:
+        return
     found = mapping.parse_mlmodel(text)
     facts.signature = found.get("signature") or {}
-    example = found.get("input_example_path")
-    if example:
-        try:
-            raw = client.artifact_bytes(facts.artifact_uri, example, max_bytes=MAX_INPUT_EXAMPLE)
-            facts.input_example = raw.decode("utf-8", "replace")
-        except MlflowError as exc:
-            facts.input_example = f"(not read: {exc.message})"
+    example = files.get(found.get("input_example_path") or "")
+    if example is not None and len(example) <= MAX_INPUT_EXAMPLE:
+        facts.input_example = example.decode("utf-8", "replace")
 
 
 def read_history(
@@ -174,7 +174,7 @@ def read_history(
             if stamp <= after:
                 continue
             value = point.get("value")
-            if not isinstance(value, int | float):
+            if not isinstance(value, int | float) or not math.isfinite(value):
                 continue
             rows.append(
                 {

@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import os
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -352,16 +353,75 @@ def _sync(connection: MlflowConnection, tally: Tally) -> None:
         open_conditions=open_conditions,
         tally=tally,
     )
+    reads = _read_ahead(ctx, models, versions)
     for registered in models:
         name = str(registered["name"])
         try:
-            _sync_model(ctx, registered, versions.get(name, []))
+            _sync_model(ctx, registered, versions.get(name, []), reads)
         except MlflowError as exc:
             if exc.retryable:
                 raise
             tally.refuse(name, exc.message)
         except ApplicationError as exc:
             tally.refuse(name, exc.message)
+
+
+@dataclass
+class Reads:
+    """What was read from MLflow ahead of the writes, by model name and version: the facts of
+    new or changed versions, the digests of approved ones, and what could not be read."""
+
+    facts: dict[str, dict[str, reader.VersionFacts]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    digests: dict[str, dict[str, tuple[str, str, str]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    errors: dict[str, MlflowError] = field(default_factory=dict)
+
+
+def _read_ahead(ctx: Context, models: list[dict], versions: dict[str, list[dict]]) -> Reads:
+    """Read, in parallel (``MLGOV_MLFLOW_READERS`` requests at a time), the versions that are
+    new or that MLflow changed since the last sync (unapproved ones: their run, files and
+    MLmodel), and re-digest the files of approved versions (every sync: they are evidence).
+    No transaction is open meanwhile. An unreadable model is refused whole; a retryable
+    error (MLflow unreachable or failing) ends the sync, to be tried again."""
+    tasks = []
+    for registered in models:
+        name = str(registered["name"])
+        aliases = _aliases_by_version(registered)
+        link = ctx.links.get(name)
+        for version in versions.get(name, []):
+            number = str(version["version"])
+            known = ctx.version_links.get((link.pk, number)) if link else None
+            stamp = int(version.get("last_updated_timestamp") or 0)
+            if known is None or (not known.version.is_locked and known.last_updated_ms != stamp):
+                tasks.append(("facts", name, number, version, sorted(aliases.get(number, []))))
+            elif known.version.is_locked:
+                tasks.append(("digest", name, number, version, known.artifact_uri))
+
+    def read(task):
+        kind, _, _, version, extra = task
+        if kind == "facts":
+            return reader.read_version(ctx.client, version, aliases=extra)
+        return reader.read_digest(ctx.client, version, extra)[:3]
+
+    reads = Reads()
+    with ThreadPoolExecutor(max_workers=max(1, settings.MLGOV_MLFLOW_READERS)) as pool:
+        futures = {pool.submit(read, task): task for task in tasks}
+        for future in as_completed(futures):
+            kind, name, number, _, _ = futures[future]
+            try:
+                result = future.result()
+            except MlflowError as exc:
+                if exc.retryable:
+                    for other in futures:
+                        other.cancel()
+                    raise
+                reads.errors.setdefault(name, exc)
+                continue
+            getattr(reads, "facts" if kind == "facts" else "digests")[name][number] = result
+    return reads
 
 
 def _aliases_by_version(registered: dict) -> dict[str, list[str]]:
@@ -371,28 +431,17 @@ def _aliases_by_version(registered: dict) -> dict[str, list[str]]:
     return found
 
 
-def _sync_model(ctx: Context, registered: dict, versions: list[dict]) -> None:
+def _sync_model(ctx: Context, registered: dict, versions: list[dict], reads: Reads) -> None:
     name = str(registered["name"])
     tally = ctx.tally
     tally.seen += 1
+    if name in reads.errors:
+        tally.seen += len(versions)
+        raise reads.errors[name]
     aliases = _aliases_by_version(registered)
     link = ctx.links.get(name)
-    # Read MLflow first (no transaction held open over the network): the facts of versions
-    # that are new or changed, and the digests of approved ones (re-checked every sync).
-    facts: dict[str, reader.VersionFacts] = {}
-    digests: dict[str, tuple[str, str, str]] = {}
-    for version in versions:
-        number = str(version["version"])
-        known = ctx.version_links.get((link.pk, number)) if link else None
-        if known is None or (
-            not known.version.is_locked
-            and known.last_updated_ms != int(version.get("last_updated_timestamp") or 0)
-        ):
-            facts[number] = reader.read_version(
-                ctx.client, version, aliases=sorted(aliases.get(number, []))
-            )
-        elif known.version.is_locked:
-            digests[number] = reader.read_digest(ctx.client, version, known.artifact_uri)
+    facts = reads.facts.get(name, {})
+    digests = reads.digests.get(name, {})
     with transaction.atomic():
         if link is None:
             link = _discover(ctx, registered)
