@@ -100,12 +100,12 @@ class MlflowServer:
     def allow_entry(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, *, workers: int = 2) -> MlflowServer:
+    def start(self, *, workers: int = 2, lifetime: int = LIFETIME_SECONDS) -> MlflowServer:
         self.root.mkdir(parents=True, exist_ok=True)
         self.artifacts.mkdir(exist_ok=True)
         mlflow = self.python.parent / "mlflow"
         command = [
-            "timeout", str(LIFETIME_SECONDS),
+            "timeout", str(lifetime),
             str(mlflow), "server",
             "--host", "127.0.0.1",
             "--port", str(self.port),
@@ -183,11 +183,14 @@ class MlflowServer:
         return json.loads(out.rsplit("__OUT__", 1)[1])
 
 
-def start_server(root: Path, *, workers: int = 2) -> tuple[MlflowServer | None, str]:
+def start_server(
+    root: Path, *, workers: int = 2, lifetime: int = LIFETIME_SECONDS
+) -> tuple[MlflowServer | None, str]:
     """A running server under ``root``, or ``(None, why)`` when MLflow cannot be had."""
     python, why = ensure_venv()
     if python is None:
         return None, why
     if shutil.which("timeout") is None:
         return None, "coreutils timeout not found"
-    return MlflowServer(python=python, root=root, port=free_port()).start(workers=workers), ""
+    server = MlflowServer(python=python, root=root, port=free_port())
+    return server.start(workers=workers, lifetime=lifetime), ""
