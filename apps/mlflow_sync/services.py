@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Max
 
 from apps.accounts.models import User
 from apps.approvals.choices import ApprovalKind, RequestStatus
@@ -53,6 +55,7 @@ from apps.mlflow_sync.models import (
 from apps.monitoring.choices import IngestionSource
 from apps.monitoring.ingestion import services as ingestion_services
 from apps.monitoring.ingestion.parse import json_rows_bytes
+from apps.monitoring.ingestion.selectors import PUSH
 from apps.notifications.choices import Event
 from apps.notifications.services import notify
 from apps.reviews.choices import Severity as FindingSeverity
@@ -193,12 +196,14 @@ def sync_request(*, actor, connection: MlflowConnection, trigger: str) -> tuple[
 
 
 def connections_due(*, now: dt.datetime) -> list[int]:
-    """Beat: queue a sync of every enabled connection whose schedule has come round."""
+    """Beat: queue a sync of every enabled connection whose schedule has come round since
+    its last sync was queued (a failed sync waits for the next round too)."""
     queued = []
-    for connection in MlflowConnection.objects.filter(enabled=True):
-        due = connection.last_synced_at is None or (
-            connection.last_synced_at + dt.timedelta(minutes=connection.schedule_minutes) <= now
-        )
+    for connection in MlflowConnection.objects.filter(enabled=True).annotate(
+        last_queued=Max("runs__created_at")
+    ):
+        last = connection.last_queued
+        due = last is None or last + dt.timedelta(minutes=connection.schedule_minutes) <= now
         if due:
             run, created = sync_request(
                 actor=None, connection=connection, trigger=RunTrigger.SCHEDULE
@@ -313,6 +318,7 @@ class Context:
     links: dict[str, ModelLink]
     version_links: dict[tuple[int, str], VersionLink]
     open_conditions: dict[int, ServingCondition]
+    governed: set[int]
     tally: Tally
 
 
@@ -342,7 +348,7 @@ def _sync(connection: MlflowConnection, tally: Tally) -> None:
         c.version_link_id: c
         for c in ServingCondition.objects.filter(
             version_link__model_link__connection=connection, ended_at__isnull=True
-        ).select_related("incident")
+        ).select_related("incident", "version_link")
     }
     ctx = Context(
         connection=connection,
@@ -351,6 +357,7 @@ def _sync(connection: MlflowConnection, tally: Tally) -> None:
         links=links,
         version_links=version_links,
         open_conditions=open_conditions,
+        governed=_approved_promotions(),
         tally=tally,
     )
     reads = _read_ahead(ctx, models, versions)
@@ -364,6 +371,8 @@ def _sync(connection: MlflowConnection, tally: Tally) -> None:
             tally.refuse(name, exc.message)
         except ApplicationError as exc:
             tally.refuse(name, exc.message)
+        except PermissionDenied as exc:
+            tally.refuse(name, f"{connection.run_as} may not do this: {exc}")
 
 
 @dataclass
@@ -451,11 +460,12 @@ def _sync_model(ctx: Context, registered: dict, versions: list[dict], reads: Rea
         for version in sorted(versions, key=lambda v: int(str(v["version"]) or 0)):
             number = str(version["version"])
             tally.seen += 1
+            read, digest = facts.get(number), digests.get(number)
             try:
-                with transaction.atomic():
-                    outcome = _sync_version(
-                        ctx, link, version, facts.get(number), digests.get(number), aliases
-                    )
+                # A savepoint only where a version is written through the inventory (an
+                # unchanged version costs no query).
+                with transaction.atomic(savepoint=read is not None or digest is not None):
+                    outcome = _sync_version(ctx, link, version, read, digest, aliases)
             except ApplicationError as exc:
                 tally.refuse(f"{name} v{number}", exc.message)
                 continue
@@ -685,14 +695,14 @@ def _check_locked(
 # --- ungoverned production ------------------------------------------------------------------
 
 
-def _approved_promotions(version_ids: list[int]) -> set[int]:
+def _approved_promotions() -> set[int]:
+    """The ids of the versions with an approved promotion to production (few: read once)."""
     return {
         int(pk)
         for pk in ApprovalRequest.objects.filter(
             kind=ApprovalKind.PROMOTION,
             status=RequestStatus.APPROVED,
             subject_type="inventory.modelversion",
-            subject_id__in=[str(pk) for pk in version_ids],
         ).values_list("subject_id", flat=True)
     }
 
@@ -701,32 +711,36 @@ def _check_serving(
     ctx: Context, link: ModelLink, versions: list[dict], aliases: dict[str, list[str]]
 ) -> None:
     """Open an incident for each version marked serving without an approved promotion;
-    note on it when the condition ends."""
-    marked: dict[str, list[str]] = {}
+    note on it when the condition ends (marker gone, version gone, promotion approved)."""
+    current: dict[int, tuple[VersionLink, list[str]]] = {}
     for version in versions:
         number = str(version["version"])
-        found = mapping.serving_markers(
+        vl = ctx.version_links.get((link.pk, number))
+        if vl is None:
+            continue
+        markers = mapping.serving_markers(
             {**version, "aliases": aliases.get(number, [])}, ctx.markers
         )
-        if found:
-            marked[number] = found
-    links = [vl for (link_id, _), vl in ctx.version_links.items() if link_id == link.pk]
-    governed = _approved_promotions([vl.version_id for vl in links])
-    for vl in links:
-        markers = marked.get(vl.mlflow_version, [])
+        current[vl.pk] = (vl, markers)
         condition = ctx.open_conditions.get(vl.pk)
-        ungoverned = bool(markers) and vl.version_id not in governed
+        ungoverned = bool(markers) and vl.version_id not in ctx.governed
         if ungoverned and condition is None:
             ctx.open_conditions[vl.pk] = _open_condition(ctx, link, vl, markers)
-        elif condition is not None and not ungoverned:
-            gone = ", ".join(condition.markers)
-            reason = (
-                "the promotion to production was approved in mlgov"
-                if markers
-                else f"MLflow no longer marks it as serving ({gone} removed)"
-            )
-            _end_condition(ctx, condition, reason)
-            del ctx.open_conditions[vl.pk]
+    for vl_pk, condition in list(ctx.open_conditions.items()):
+        if condition.version_link.model_link_id != link.pk:
+            continue
+        vl, markers = current.get(vl_pk, (None, []))
+        if vl is not None and markers and vl.version_id not in ctx.governed:
+            continue
+        gone = ", ".join(condition.markers)
+        if vl is None:
+            reason = "the version is no longer in MLflow"
+        elif markers:
+            reason = "the promotion to production was approved in mlgov"
+        else:
+            reason = f"MLflow no longer marks it as serving ({gone} removed)"
+        _end_condition(ctx, condition, reason)
+        del ctx.open_conditions[vl_pk]
 
 
 def _open_condition(
@@ -738,7 +752,7 @@ def _open_condition(
     incident = incident_services.incident_create(
         actor=actor,
         model=model,
-        title=f"{model.name} {vl.mlflow_version} is serving without an approved promotion",
+        title=f"{model.name[:120]} {vl.mlflow_version} is serving without an approved promotion",
         severity=severity,
         description=(
             f"MLflow ({ctx.connection}) marks version {vl.mlflow_version} of "
@@ -793,6 +807,14 @@ def _ingest_monitoring(ctx: Context, link: ModelLink, versions: list[dict]) -> N
         run_id = mapping.tags_of(version).get(tag, "").strip()
         vl = ctx.version_links.get((link.pk, str(version["version"])))
         if not run_id or vl is None:
+            continue
+        user = ctx.connection.run_as
+        if not user.has_perm(PUSH, link.model):
+            ctx.tally.refuse(
+                f"{link.mlflow_name} v{vl.mlflow_version} metrics",
+                f"{user} may not push metrics to {link.model.name} (its owner may): the "
+                f"points of monitoring run {run_id} were not ingested.",
+            )
             continue
         rows, marks = reader.read_history(ctx.client, run_id=run_id, through=vl.metrics_through)
         if not rows:
