@@ -391,6 +391,8 @@ _TASK_QUEUE = {
     # Audit chain verifications asked for from the page or the API: a long read of the trail
     # (seconds to minutes for a full one), kept off the default queue like a report.
     "audit.run_chain_verification": "reports",
+    # MLflow registry syncs: outbound HTTP and inventory writes, like a scheduled pull.
+    "mlflow_sync.run_sync": "ingestion",
     # Webhook deliveries: outbound HTTP, mostly waiting on the network.
     "notifications.deliver_webhook": "notifications",
     # Housekeeping and beat jobs: short, and the outbox's dispatcher must never wait behind
@@ -404,6 +406,7 @@ _TASK_QUEUE = {
     "monitoring.sweep_orphan_files": "default",
     "monitoring.pull_due_sources": "default",
     "monitoring.purge_observations": "default",
+    "mlflow_sync.sync_due_connections": "default",
 }
 CELERY_TASK_ROUTES = (
     # A process that points its default queue at a queue of its own at run time (a test or a
