@@ -332,8 +332,15 @@ def _sync(connection: MlflowConnection, tally: Tally) -> None:
     versions: dict[str, list[dict]] = defaultdict(list)
     for version in client.model_versions():
         name = str(version.get("name"))
-        if name in wanted:
-            versions[name].append(version)
+        if name not in wanted:
+            continue
+        status = str(version.get("status") or "READY")
+        if status != "READY":
+            # Still registering, or failed to: its files may not be there yet.
+            tally.seen += 1
+            tally.refuse(f"{name} v{version.get('version')}", f"not ready in MLflow ({status})")
+            continue
+        versions[name].append(version)
     links = {
         link.mlflow_name: link
         for link in ModelLink.objects.filter(connection=connection).select_related("model")
