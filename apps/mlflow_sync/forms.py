@@ -6,7 +6,7 @@ from django import forms
 
 from apps.accounts.models import User
 from apps.core import egress, roles
-from apps.mlflow_sync.models import MlflowConnection
+from apps.mlflow_sync.models import CONNECTION_FIELDS, MlflowConnection
 
 
 class ClaimForm(forms.Form):
@@ -35,15 +35,4 @@ class ConnectionForm(forms.ModelForm):
 
     class Meta:
         model = MlflowConnection
-        fields = (
-            "name",
-            "tracking_url",
-            "credential_env",
-            "model_patterns",
-            "serving_markers",
-            "monitoring_tag",
-            "schedule_minutes",
-            "business_unit",
-            "run_as",
-            "enabled",
-        )
+        fields = CONNECTION_FIELDS

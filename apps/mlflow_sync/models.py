@@ -22,6 +22,21 @@ env_name_validator = RegexValidator(
 )
 
 
+#: What an administrator sets on a connection (the admin form, the services, the audit).
+CONNECTION_FIELDS = (
+    "name",
+    "tracking_url",
+    "credential_env",
+    "model_patterns",
+    "serving_markers",
+    "monitoring_tag",
+    "schedule_minutes",
+    "business_unit",
+    "run_as",
+    "enabled",
+)
+
+
 class MlflowConnection(models.Model):
     """An MLflow tracking server whose model registry mlgov keeps in step.
 

@@ -46,6 +46,7 @@ from apps.mlflow_sync import mapping, reader
 from apps.mlflow_sync.choices import RunStatus, RunTrigger
 from apps.mlflow_sync.client import Credential, MlflowClient, MlflowError
 from apps.mlflow_sync.models import (
+    CONNECTION_FIELDS,
     MlflowConnection,
     ModelLink,
     ServingCondition,
@@ -64,18 +65,6 @@ from apps.reviews.services import finding_raise_for_integrity
 logger = logging.getLogger(__name__)
 
 SYNC_TASK = "mlflow_sync.run_sync"
-CONNECTION_FIELDS = (
-    "name",
-    "tracking_url",
-    "credential_env",
-    "model_patterns",
-    "serving_markers",
-    "monitoring_tag",
-    "schedule_minutes",
-    "business_unit",
-    "run_as",
-    "enabled",
-)
 #: Refusals kept on a run (all are counted).
 MAX_REFUSALS_KEPT = 200
 

@@ -260,14 +260,19 @@ def finding_create(
     finding = Finding(
         model=model, review=review, created_by=actor, status_changed_at=clock.now(), **data
     )
+    return _save_new_finding(finding, actor=actor)
+
+
+def _save_new_finding(finding: Finding, *, actor, message: str = "") -> Finding:
     validate_instance(finding, exclude=["created_by"])
     finding.save()
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
         obj=finding,
-        model_ref=model.pk,
+        model_ref=finding.model_id,
         changes=diff.created(_finding_snapshot(finding)),
+        message=message,
     )
     return finding
 
@@ -297,17 +302,7 @@ def finding_raise_for_integrity(
         created_by=actor,
         status_changed_at=clock.now(),
     )
-    validate_instance(finding, exclude=["created_by"])
-    finding.save()
-    audit_record(
-        actor=actor,
-        action=AuditEvent.Action.CREATE,
-        obj=finding,
-        model_ref=model.pk,
-        changes=diff.created(_finding_snapshot(finding)),
-        message="Raised by an integrity check.",
-    )
-    return finding
+    return _save_new_finding(finding, actor=actor, message="Raised by an integrity check.")
 
 
 @transaction.atomic
