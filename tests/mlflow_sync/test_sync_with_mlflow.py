@@ -48,10 +48,10 @@ def train(name, depth, auc, data_name):
     with mlflow.start_run() as run:
         mlflow.log_params({"max_depth": depth, "learning_rate": 0.1})
         mlflow.log_metric("auc", auc)
-        source = f"s3://bank/{data_name}.parquet"
-        train = mlflow.data.from_pandas(frame, source=source, name=data_name)
+        data = "https://data.bank.example"
+        train = mlflow.data.from_pandas(frame, source=f"{data}/{data_name}.parquet", name=data_name)
         mlflow.log_input(train, context="training")
-        hold = mlflow.data.from_pandas(frame, source="s3://bank/holdout.parquet", name="holdout")
+        hold = mlflow.data.from_pandas(frame, source=f"{data}/holdout.parquet", name="holdout")
         mlflow.log_input(hold, context="evaluation")
         info = mlflow.pyfunc.log_model(
             name="model", python_model=Echo(), input_example=frame,
