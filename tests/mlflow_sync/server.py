@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / "var" / "mlflow-venv"
-MLFLOW_PIN = "mlflow==3.18.0"
+MLFLOW_PIN = "mlflow==3.17.2"  # as benchmarks/scale/mlflow_side.py
 PORTS = range(18400, 18450)
 LIFETIME_SECONDS = 3600
 INSTALL_TIMEOUT = 1500
