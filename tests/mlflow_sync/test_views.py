@@ -86,6 +86,7 @@ def test_a_model_owner_finds_and_claims_a_discovered_model(
     assert answer.status_code == 302 and answer.url == model.get_absolute_url()
     model.refresh_from_db()
     assert model.owner == model_owner and not model.awaits_claim
+    assert b"You now own Found model 0" in client.get(answer.url).content  # its own page
     # Claimed: it leaves the list, and the claim page answers 404.
     assert b"Found model 0" not in client.get(reverse("mlflow_sync:discovered_list")).content
     assert client.get(url).status_code == 404

@@ -417,9 +417,9 @@ def registered_model_claim(
     as a developer, so that the sync keeps its versions in step. Tier and lifecycle are
     untouched: claiming approves nothing."""
     model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=model.pk)
-    require_perm(actor, "inventory.claim_registeredmodel", model)
     if not model.awaits_claim:
         raise ApplicationError(f"{model.name} is not waiting to be claimed.")
+    require_perm(actor, "inventory.claim_registeredmodel", model)
     purpose = (purpose or "").strip()
     if not purpose:
         message = "State what the model is for."
