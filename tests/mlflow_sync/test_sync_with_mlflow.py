@@ -143,7 +143,7 @@ def test_it_keeps_mlgov_in_step_with_a_real_mlflow_registry(
     assert "income" in link.input_example
     # The monitoring run's metric over time arrived through the ingestion path.
     batch = IngestionBatch.objects.get(scope_model=credit)
-    assert batch.status == "loaded", batch.error
+    assert batch.status == "succeeded", batch.error
     values = Observation.objects.filter(version=v1, metric__name="accuracy")
     assert sorted(values.values_list("value", flat=True)) == [0.79, 0.81, 0.83]
     assert not Incident.objects.exists()
