@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "apps.identity",
     "apps.provisioning",
     "apps.openlineage",
+    "apps.mlflow_sync",
     "apps.dashboard",
     "apps.jobs",
     "apps.demo",
@@ -397,6 +398,8 @@ _TASK_QUEUE = {
     # Audit chain verifications asked for from the page or the API: a long read of the trail
     # (seconds to minutes for a full one), kept off the default queue like a report.
     "audit.run_chain_verification": "reports",
+    # MLflow registry syncs: outbound HTTP and inventory writes, like a scheduled pull.
+    "mlflow_sync.run_sync": "ingestion",
     # Webhook deliveries: outbound HTTP, mostly waiting on the network.
     "notifications.deliver_webhook": "notifications",
     # Housekeeping and beat jobs: short, and the outbox's dispatcher must never wait behind
@@ -410,6 +413,7 @@ _TASK_QUEUE = {
     "monitoring.sweep_orphan_files": "default",
     "monitoring.pull_due_sources": "default",
     "monitoring.purge_observations": "default",
+    "mlflow_sync.sync_due_connections": "default",
 }
 CELERY_TASK_ROUTES = (
     # A process that points its default queue at a queue of its own at run time (a test or a
@@ -494,6 +498,18 @@ CELERY_BEAT_SCHEDULE["purge-observations-daily"] = {
     # Does nothing while MLGOV_OBSERVATION_RETENTION_DAYS is unset.
     "task": "monitoring.purge_observations",
     "schedule": crontab(hour=4, minute=40),
+}
+
+# MLflow registry sync (README, "Discovering models from MLflow"): each connection has its own
+# schedule; this beat job queues the ones that are due. Every request goes through the egress
+# guard, each bounded by this many seconds.
+MLGOV_MLFLOW_TIMEOUT_SECONDS = env_int("MLGOV_MLFLOW_TIMEOUT_SECONDS", 60)
+MLGOV_MLFLOW_SYNC_TIME_LIMIT = env_int("MLGOV_MLFLOW_SYNC_TIME_LIMIT", 2 * 60 * 60)
+# Requests a sync sends to MLflow at once while it reads versions ahead of writing them.
+MLGOV_MLFLOW_READERS = env_int("MLGOV_MLFLOW_READERS", 4)
+CELERY_BEAT_SCHEDULE["mlflow-sync-due"] = {
+    "task": "mlflow_sync.sync_due_connections",
+    "schedule": crontab(minute="*"),
 }
 
 

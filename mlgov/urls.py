@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("apps.incidents.api.urls")),
     path("", include("apps.reports.api.urls")),
     path("", include("apps.openlineage.api.urls")),
+    path("", include("apps.mlflow_sync.api.urls")),
 ]
 
 urlpatterns = [
@@ -34,6 +35,7 @@ urlpatterns = [
     path("incidents/", include("apps.incidents.urls")),
     path("reports/", include("apps.reports.urls")),
     path("openlineage/", include("apps.openlineage.urls")),
+    path("mlflow/", include("apps.mlflow_sync.urls")),
     path("admin/", admin.site.urls),
     # SCIM 2.0 provisioning by the identity provider (its own bearer credential).
     path("scim/v2/", include("apps.provisioning.urls")),

@@ -20,6 +20,7 @@ from apps.core import roles
 from apps.incidents import services as incident_services
 from apps.inventory import services
 from apps.inventory.risk import FACTORS
+from apps.mlflow_sync.models import MlflowConnection, SyncRun
 from apps.monitoring.models import IngestionBatch
 from apps.notifications.models import Notification
 from apps.openlineage.models import LineageJob, NamingRule
@@ -110,6 +111,7 @@ FINDING_EDITORS = (ADMIN, VAL, MO)  # validators, or the finding's owner
 INCIDENT_RESPONDERS = (ADMIN, VAL, MO)  # incidents.change_incident on an owned model
 INCIDENT_COMMENTERS = (ADMIN, VAL, MO, BO)  # the named business owner comments too
 ROLLBACKERS = (ADMIN, VAL)  # incidents.rollback_incident
+MLFLOW_READERS = (ADMIN, VAL, AUD)  # mlflow_sync.view_mlflowconnection, view_syncrun
 
 
 REPORT_REQUESTERS = (ADMIN, VAL, BO, MO, AUD)  # every role but viewer (reports.add_report)
@@ -390,6 +392,18 @@ MATRIX: list[Case] = [
         expect=allow(*EVERY_ROLE, public=True, any_user=True),
         obj="facet",
     ),
+    # MLflow sync: administrators configure connections and start syncs; validators and
+    # auditors read them. Model owners and the oversight roles see the discovered models;
+    # model owners and administrators claim them (business owners do not see them: 404).
+    Case("mlflow_sync:connection_list", expect=allow(*MLFLOW_READERS)),
+    Case("mlflow_sync:connection_detail", expect=allow(*MLFLOW_READERS), obj="mlflow_connection"),
+    Case("mlflow_sync:connection_sync", "post", allow(ADMIN), obj="mlflow_connection"),
+    Case("mlflow_sync:run_detail", expect=allow(*MLFLOW_READERS), obj="mlflow_run"),
+    Case("mlflow_sync:discovered_list", expect=allow(ADMIN, VAL, MO, AUD, VIEW)),
+    Case("mlflow_sync:model_claim", expect={**allow(ADMIN, MO), BO: HIDDEN}, obj="discovered"),
+    Case("mlflow_sync:model_claim", "post", {**allow(ADMIN, MO), BO: HIDDEN}, obj="discovered"),
+    Case("api:mlflow-connection-sync", "post", allow(ADMIN), obj="mlflow_connection"),
+    Case("api:mlflow-sync-detail", expect=allow(*MLFLOW_READERS), obj="mlflow_run"),
     # notifications: each user sees and marks only their own (the one here is the admin's)
     Case("notifications:list", expect=allow(*EVERY_ROLE)),
     Case("notifications:mark_all_read", "post", allow(*EVERY_ROLE)),
@@ -525,6 +539,24 @@ def _make_world(media: Path) -> dict:
         recipient=admin_user, event="review.due", text="Review due"
     )
     dataset = DatasetFactory(slug="owned-dataset", owner=model_owner, created_by=model_owner)
+    service_user = UserFactory(username="svc.mlflow", roles=[roles.MODEL_OWNER])
+    mlflow_connection = MlflowConnection.objects.create(
+        name="Registry",
+        tracking_url="https://mlflow.example.com",
+        business_unit=owned_model.business_unit,
+        run_as=service_user,
+        created_by=admin_user,
+    )
+    mlflow_run = SyncRun.objects.create(
+        connection=mlflow_connection, trigger="schedule", status="done"
+    )
+    discovered = services.registered_model_discover(
+        actor=service_user,
+        slug="discovered-model",
+        name="Discovered model",
+        source="MLflow (Registry)",
+        business_unit=owned_model.business_unit,
+    )
     from apps.audit.models import AuditEvent, ChainVerification
 
     verification = ChainVerification.objects.create(trigger="command", status="done", ok=True)
@@ -549,6 +581,9 @@ def _make_world(media: Path) -> dict:
         "notification": notification,
         "lineagejob": lineage_job,
         "namingrule": naming_rule,
+        "mlflow_connection": mlflow_connection,
+        "mlflow_run": mlflow_run,
+        "discovered": discovered,
     }
 
 
@@ -625,6 +660,10 @@ def _kwargs(case: Case, world, which: str) -> dict:
         return {"pk": world["event"].pk}
     if case.obj == "verification":
         return {"pk": world["verification"].pk}
+    if case.obj in ("mlflow_connection", "mlflow_run"):
+        return {"pk": world[case.obj].pk}
+    if case.obj == "discovered":
+        return {"slug": world["discovered"].slug}
     raise AssertionError(case.obj)
 
 

@@ -35,6 +35,8 @@ AUTOMATED_TYPES = frozenset(
         "jobs.job",
         "audit.chainverification",
         "notifications.webhookdelivery",
+        "mlflow_sync.syncrun",
+        "mlflow_sync.modellink",
     }
 )
 #: Actions that record access, not a decision about anything governed.

@@ -42,6 +42,18 @@ class AssessedSelect(forms.NullBooleanSelect):
         ]
 
 
+class DiscoveredSelect(forms.NullBooleanSelect):
+    """The ``discovered`` filter in words."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [
+            ("unknown", "Any"),
+            ("true", "Only discovered models waiting for an owner"),
+            ("false", "Only registered or claimed models"),
+        ]
+
+
 class RegisteredModelFilter(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     # distinct=False: none of these joins a many-valued relation, so no row can repeat, and
@@ -54,6 +66,10 @@ class RegisteredModelFilter(FilterSet):
     # Kept for links and API clients that use it; the tier list's "Not assessed" does the same.
     unassessed = django_filters.BooleanFilter(
         field_name="risk_tier", lookup_expr="isnull", label="Tier assessment", widget=AssessedSelect
+    )
+    # Models an integration discovered that no model owner has claimed yet.
+    discovered = django_filters.BooleanFilter(
+        method="filter_discovered", label="Discovered", widget=DiscoveredSelect
     )
     status = django_filters.MultipleChoiceFilter(
         choices=LifecycleStatus.choices, label="Status", distinct=False
@@ -108,6 +124,12 @@ class RegisteredModelFilter(FilterSet):
     class Meta:
         model = RegisteredModel
         fields: list[str] = []
+
+    def filter_discovered(self, queryset, name, value):
+        if value is None:
+            return queryset
+        waiting = Q(discovered_at__isnull=False, claimed_at__isnull=True)
+        return queryset.filter(waiting if value else ~waiting)
 
     def filter_health(self, queryset, name, value):
         return queryset.filter(health_q(value)) if value else queryset

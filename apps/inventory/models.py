@@ -115,6 +115,15 @@ class RegisteredModel(models.Model):
     retirement_reason = models.TextField(blank=True)
     next_review_date = models.DateField(null=True, blank=True)
 
+    # A model found by an integration (e.g. an MLflow registry sync) rather than registered by
+    # hand: unassessed (treated as Tier 1) and held by the integration's service user until
+    # a model owner claims it, stating its purpose and business owner.
+    discovered_from = models.CharField(
+        max_length=200, blank=True, help_text="Where the model was discovered (e.g. MLflow)."
+    )
+    discovered_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = StampField(auto_now_add=True)
     updated_at = StampField(auto_now=True)
@@ -165,6 +174,7 @@ class RegisteredModel(models.Model):
             ("transition_registeredmodel", "Can change the lifecycle status"),
             ("view_history_registeredmodel", "Can read the model's audit history"),
             ("register_version_registeredmodel", "Can register versions of the model"),
+            ("claim_registeredmodel", "Can claim a discovered model"),
         ]
 
     def __str__(self) -> str:
@@ -176,6 +186,11 @@ class RegisteredModel(models.Model):
     @property
     def is_eu_high_risk(self) -> bool:
         return self.eu_ai_act_class == EUAIActClass.HIGH_RISK
+
+    @property
+    def awaits_claim(self) -> bool:
+        """Discovered by an integration and not yet claimed by a model owner."""
+        return self.discovered_at is not None and self.claimed_at is None
 
 
 class Dataset(models.Model):

@@ -78,6 +78,12 @@ def version_unlocked(user, obj) -> bool:
 
 
 @rules.predicate
+def awaits_claim(user, obj) -> bool:
+    model = _model_of(obj)
+    return model is not None and model.awaits_claim
+
+
+@rules.predicate
 def owns_dataset(user, obj) -> bool:
     return obj is not None and obj.owner_id == user.pk
 
@@ -110,6 +116,11 @@ rules.add_perm(
 )
 rules.add_perm("inventory.view_history_registeredmodel", reads_audit_log & can_see_model)
 rules.add_perm("inventory.register_version_registeredmodel", can_register_version)
+# A discovered model waits for a model owner to take it (its purpose, its business owner).
+rules.add_perm(
+    "inventory.claim_registeredmodel",
+    (is_admin | is_model_owner_role) & (no_object | awaits_claim),
+)
 
 rules.add_perm("inventory.view_modelversion", can_see_model)
 rules.add_perm("inventory.add_modelversion", can_register_version)

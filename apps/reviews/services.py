@@ -260,16 +260,49 @@ def finding_create(
     finding = Finding(
         model=model, review=review, created_by=actor, status_changed_at=clock.now(), **data
     )
+    return _save_new_finding(finding, actor=actor)
+
+
+def _save_new_finding(finding: Finding, *, actor, message: str = "") -> Finding:
     validate_instance(finding, exclude=["created_by"])
     finding.save()
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
         obj=finding,
-        model_ref=model.pk,
+        model_ref=finding.model_id,
         changes=diff.created(_finding_snapshot(finding)),
+        message=message,
     )
     return finding
+
+
+#: Days an integrity finding (raised by mlgov itself) is due in.
+INTEGRITY_FINDING_DAYS = 14
+
+
+@transaction.atomic
+def finding_raise_for_integrity(
+    *, actor, model: RegisteredModel, title: str, description: str, severity: str
+) -> Finding:
+    """Record a finding that mlgov's own checks raise (e.g. an integration seeing that an
+    approved version's artifact changed at its source), not a reviewer's judgement: so it
+    needs no validator's permission, only an ``actor`` (the integration's service user) that
+    sees the model. Owned by the model's validator, or its owner when it has none; due in
+    ``INTEGRITY_FINDING_DAYS``; audited like any finding."""
+    require_perm(actor, "inventory.view_registeredmodel", model)
+    owner = model.validator or model.owner
+    finding = Finding(
+        model=model,
+        title=title[:200],
+        severity=severity,
+        description=description,
+        owner=owner,
+        due_date=timezone.localdate() + dt.timedelta(days=INTEGRITY_FINDING_DAYS),
+        created_by=actor,
+        status_changed_at=clock.now(),
+    )
+    return _save_new_finding(finding, actor=actor, message="Raised by an integrity check.")
 
 
 @transaction.atomic

@@ -169,6 +169,18 @@ def _explicit_pages(role: str) -> list[str]:
         first = queryset.first()
         if first is not None:
             pages.append(first.get_absolute_url())
+    from apps.mlflow_sync.models import MlflowConnection, SyncRun
+
+    pages += [reverse("mlflow_sync:connection_list"), reverse("mlflow_sync:discovered_list")]
+    for first in (
+        MlflowConnection.objects.order_by("pk").first(),
+        SyncRun.objects.order_by("pk").first(),
+    ):
+        if first is not None:
+            pages.append(first.get_absolute_url())
+    waiting = RegisteredModel.objects.filter(discovered_at__isnull=False, claimed_at=None).first()
+    if waiting is not None:
+        pages.append(reverse("mlflow_sync:model_claim", args=[waiting.slug]))
     if role == "admin":
         pages += [
             "/admin/",
@@ -269,6 +281,44 @@ def serial_live_server(transactional_db):
         server._live_server_modified_settings.disable()
 
 
+def _mlflow_pages_data() -> None:
+    """An MLflow connection with a sync that refused something, and a discovered model."""
+    from django.contrib.auth.models import Group
+
+    from apps.accounts.models import User
+    from apps.inventory.models import BusinessUnit
+    from apps.inventory.services import registered_model_discover
+    from apps.mlflow_sync.models import MlflowConnection, SyncRun
+
+    service_user = User.objects.create(username="svc.mlflow")
+    service_user.groups.add(Group.objects.get(name="model_owner"))
+    unit = BusinessUnit.objects.order_by("pk").first()
+    connection = MlflowConnection.objects.create(
+        name="Bank registry",
+        tracking_url="https://mlflow.example.com",
+        business_unit=unit,
+        run_as=service_user,
+        created_by=User.objects.get(username="admin"),
+    )
+    SyncRun.objects.create(
+        connection=connection,
+        trigger="schedule",
+        status="done",
+        seen=3,
+        created=2,
+        refused=1,
+        refusals=[{"item": "credit-scorer v1", "reason": "approved and immutable"}],
+        notes=["Finding 1: credit-scorer v1 changed"],
+    )
+    registered_model_discover(
+        actor=service_user,
+        slug="fraud-scorer-mlflow",
+        name="fraud-scorer",
+        source="MLflow (Bank registry)",
+        business_unit=unit,
+    )
+
+
 @pytest.fixture
 def crawl_data(settings, tmp_path):
     """The demo story, plus what it lacks: a stored script link and a generated report."""
@@ -296,6 +346,7 @@ def crawl_data(settings, tmp_path):
     auditor = User.objects.get(username="auditor")
     report = report_services.report_request(user=auditor, kind="register", fmt="csv", enqueue=False)
     report_services.report_generate(report_id=report.pk)
+    _mlflow_pages_data()
     print(f"seed_demo took {seeded:.1f} s")
     return demo_password()
 

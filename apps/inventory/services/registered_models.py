@@ -360,3 +360,89 @@ def model_set_next_review(
         update_fields=["next_review_date", "updated_at"],
     )
     return model
+
+
+# --- discovered models --------------------------------------------------------------------
+
+#: The purpose a discovered model carries until its owner states one when claiming it.
+DISCOVERED_PURPOSE = "Not stated yet: discovered by an integration, waiting for an owner."
+DISCOVERY_FIELDS = ("discovered_from", "discovered_at", "claimed_at")
+
+
+@transaction.atomic
+def registered_model_discover(
+    *, actor, slug: str, name: str, source: str, business_unit, description: str = ""
+) -> RegisteredModel:
+    """Record a model an integration found (e.g. in an MLflow registry) as an ordinary
+    inventory record flagged discovered: in development, tier unassessed (treated as Tier 1
+    everywhere), held by ``actor`` (the integration's service user) as owner and business
+    owner until a model owner claims it. Nothing about it is approved."""
+    require_perm(actor, "inventory.add_registeredmodel")
+    _not_reserved(slug, field="slug")
+    now = clock.now()
+    model = RegisteredModel(
+        slug=slug,
+        name=name[:200],
+        description=description,
+        purpose=DISCOVERED_PURPOSE,
+        business_unit=business_unit,
+        owner=actor,
+        business_owner=actor,
+        created_by=actor,
+        status_changed_at=now,
+        discovered_from=source[:200],
+        discovered_at=now,
+    )
+    validate_instance(model)
+    _save_unique(
+        model, duplicate_field="slug", message=f"A model with slug {slug!r} already exists."
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=model,
+        model_ref=model.pk,
+        changes=diff.created({**_model_snapshot(model), **diff.snapshot(model, DISCOVERY_FIELDS)}),
+        message=f"Discovered in {source}.",
+    )
+    return model
+
+
+@transaction.atomic
+def registered_model_claim(
+    *, actor, model: RegisteredModel, purpose: str, business_owner
+) -> RegisteredModel:
+    """A model owner (or an administrator) takes a discovered model: they become its owner,
+    state its purpose and name its business owner. The integration's service user stays on
+    as a developer, so that the sync keeps its versions in step. Tier and lifecycle are
+    untouched: claiming approves nothing."""
+    model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=model.pk)
+    if not model.awaits_claim:
+        raise ApplicationError(f"{model.name} is not waiting to be claimed.")
+    require_perm(actor, "inventory.claim_registeredmodel", model)
+    purpose = (purpose or "").strip()
+    if not purpose:
+        message = "State what the model is for."
+        raise ApplicationError(message, field_errors={"purpose": [message]})
+    if business_owner is None or not roles.has_role(business_owner, roles.BUSINESS_OWNER):
+        message = "Choose a user with the business owner role."
+        raise ApplicationError(message, field_errors={"business_owner": [message]})
+    service_user = model.owner
+    before = {**_model_snapshot(model), **diff.snapshot(model, DISCOVERY_FIELDS)}
+    model.owner = actor
+    model.business_owner = business_owner
+    model.purpose = purpose
+    model.claimed_at = clock.now()
+    model.save(update_fields=["owner", "business_owner", "purpose", "claimed_at", "updated_at"])
+    if service_user != actor:
+        model.developers.add(service_user)
+    after = {**_model_snapshot(model), **diff.snapshot(model, DISCOVERY_FIELDS)}
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=model,
+        model_ref=model.pk,
+        changes=diff.diff(before, after),
+        message="Claimed a discovered model.",
+    )
+    return model

@@ -1,0 +1,212 @@
+"""MLflow registry sync against MLflow's own client listing the same registry.
+
+Usage::
+
+    .venv/bin/python benchmarks/mlflow_sync_benchmark.py                      # 1,000 × 5
+    .venv/bin/python benchmarks/mlflow_sync_benchmark.py --models 100 --versions 5
+    DATABASE_URL=postgres://… .venv/bin/python benchmarks/mlflow_sync_benchmark.py
+
+Starts a real ``mlflow server`` (SQLite backend store, local artifact root, from the
+virtualenv ``var/mlflow-venv`` that tests/mlflow_sync/server.py creates with a pinned MLflow)
+on 127.0.0.1, and fills it through MLflow's client: ``--models`` registered models with
+``--versions`` versions each, every version from its own run (params, metrics) whose
+``model`` folder holds an ``MLmodel`` with a signature, an input example and a small
+``model.pkl``. Then, in the same run:
+
+- **listing**: MLflow's own client (``MlflowClient.search_registered_models`` and
+  ``search_model_versions``, every page), the median of three, timed in MLflow's virtualenv;
+- **first sync**: ``sync_run_execute`` into an empty inventory (a throw-away database:
+  in-memory SQLite, or ``test_<name>`` on the server of ``DATABASE_URL``): every model
+  discovered, every version read (run, files, digest) and recorded, all audited;
+- **second sync**: the same registry again, unchanged.
+
+Prints the times and the ratios to the listing. Targets: the first sync at most **3×** the
+listing, the unchanged second sync at most **1.2×**. Exits 1 when one is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlgov.settings")
+os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark")
+if not os.environ.get("MLGOV_SIGNING_KEY_FILE"):
+    from apps.core.signing import generate_private_key_pem
+
+    os.environ.setdefault("MLGOV_SIGNING_KEY", generate_private_key_pem())
+
+FIRST_TARGET = 3.0
+SECOND_TARGET = 1.2
+
+POPULATE = r"""
+import os, shutil, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param
+
+client = MlflowClient()
+experiment = client.create_experiment("bench")
+folder = tempfile.mkdtemp()
+os.makedirs(f"{folder}/model")
+with open(f"{folder}/model/MLmodel", "w") as f:
+    f.write(
+        "flavors:\n  python_function:\n    loader_module: mlflow.pyfunc.model\n"
+        "saved_input_example_info:\n  artifact_path: input_example.json\n  type: dataframe\n"
+        "signature:\n  inputs: '[{\"type\": \"double\", \"name\": \"income\"}]'\n"
+        "  outputs: null\n"
+    )
+with open(f"{folder}/model/input_example.json", "w") as f:
+    f.write('{"columns": ["income"], "data": [[1.0]]}')
+
+
+def version(name, n):
+    own = tempfile.mkdtemp()
+    shutil.copytree(f"{folder}/model", f"{own}/model")
+    with open(f"{own}/model/model.pkl", "wb") as f:
+        f.write(os.urandom(256))
+    run = client.create_run(experiment)
+    run_id = run.info.run_id
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run_id,
+        metrics=[Metric("auc", 0.7 + n / 100, now, 0)],
+        params=[Param("max_depth", str(n)), Param("learning_rate", "0.1")],
+    )
+    client.log_artifacts(run_id, f"{own}/model", "model")
+    shutil.rmtree(own)
+    client.set_terminated(run_id)
+    client.create_model_version(name, f"{run.info.artifact_uri}/model", run_id=run_id)
+
+
+def model(i):
+    name = f"bench-model-{i:04d}"
+    client.create_registered_model(name)
+    for n in range(P["versions"]):
+        version(name, n)
+
+
+started = time.monotonic()
+with ThreadPoolExecutor(max_workers=8) as pool:
+    list(pool.map(model, range(P["models"])))
+OUT["populate_seconds"] = time.monotonic() - started
+"""
+
+LIST = r"""
+import time
+from mlflow import MlflowClient
+
+client = MlflowClient()
+
+
+def every(search, **kwargs):
+    items, token = [], None
+    while True:
+        page = search(page_token=token, **kwargs)
+        items.extend(page)
+        token = page.token
+        if not token:
+            return items
+
+
+times = []
+for _ in range(3):
+    t0 = time.perf_counter()
+    models = every(client.search_registered_models, max_results=1000)
+    versions = every(client.search_model_versions, max_results=10000)
+    times.append(time.perf_counter() - t0)
+OUT.update(times=times, models=len(models), versions=len(versions))
+"""
+
+
+def run(*, models: int, versions: int) -> int:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    from tests.mlflow_sync.server import start_server
+
+    with tempfile.TemporaryDirectory(prefix="mlflow-bench-") as tmp:
+        server, why = start_server(Path(tmp), workers=4, lifetime=4 * 3600)
+        if server is None:
+            print(f"cannot run: {why}")
+            return 2
+        creation = connection.creation
+        old_name = connection.settings_dict["NAME"]
+        try:
+            filled = server.client_script(POPULATE, timeout=7200, models=models, versions=versions)
+            print(
+                f"MLflow {server.url}: {models} registered models × {versions} versions, "
+                f"filled in {filled['populate_seconds']:.0f} s"
+            )
+            listed = server.client_script(LIST, timeout=600)
+            assert (listed["models"], listed["versions"]) == (models, models * versions), listed
+            listing = statistics.median(listed["times"])
+            creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+            settings.MLGOV_EGRESS_ALLOW = [server.allow_entry]
+            first, second, runs = _syncs(server.url)
+        finally:
+            server.stop()
+            if connection.settings_dict["NAME"] != old_name:
+                creation.destroy_test_db(old_name, verbosity=0)
+    print(f"database: {connection.vendor}; readers: {settings.MLGOV_MLFLOW_READERS}")
+    print(f"  {'MLflow client listing (median of 3)':40} {listing:8.2f} s")
+    for label, seconds, r in (("first sync", first, runs[0]), ("second sync", second, runs[1])):
+        print(
+            f"  {label:40} {seconds:8.2f} s  ({seconds / listing:.1f}× listing; seen {r.seen}, "
+            f"created {r.created}, updated {r.updated}, unchanged {r.unchanged}, "
+            f"refused {r.refused})"
+        )
+    ok = first <= FIRST_TARGET * listing and second <= SECOND_TARGET * listing
+    print(
+        f"figure: first sync {first / listing:.1f}× (target {FIRST_TARGET}×), second "
+        f"{second / listing:.2f}× (target {SECOND_TARGET}×), {os.cpu_count()} CPUs, load "
+        f"average {os.getloadavg()[0]:.2f}: {'OK' if ok else 'MISSED'}"
+    )
+    return 0 if ok else 1
+
+
+def _syncs(url: str):
+    from apps.core import roles
+    from apps.inventory.models import BusinessUnit
+    from apps.mlflow_sync import services
+    from apps.mlflow_sync.models import MlflowConnection, SyncRun
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username="bench.admin", roles=[roles.ADMIN])
+    service_user = UserFactory(username="svc.mlflow", roles=[roles.MODEL_OWNER])
+    unit = BusinessUnit.objects.create(name="Discovered", code="discovered")
+    connection = services.connection_create(
+        actor=admin, name="bench", tracking_url=url, business_unit=unit, run_as=service_user
+    )
+    assert isinstance(connection, MlflowConnection)
+    times, runs = [], []
+    for _ in range(2):
+        run = SyncRun.objects.create(connection=connection, trigger="manual")
+        t0 = time.perf_counter()
+        run = services.sync_run_execute(run_id=run.pk)
+        times.append(time.perf_counter() - t0)
+        assert run.status == "done", run.error
+        runs.append(run)
+    return times[0], times[1], runs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--versions", type=int, default=5)
+    args = parser.parse_args()
+    return run(models=args.models, versions=args.versions)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
