@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from apps.core.api.fields import ModelSerializer
 from apps.mlflow_sync.models import SyncRun
 
 
@@ -12,7 +13,7 @@ class RefusalSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class SyncRunSerializer(serializers.ModelSerializer):
+class SyncRunSerializer(ModelSerializer):
     connection = serializers.CharField(source="connection.name", read_only=True)
     refusals = RefusalSerializer(many=True, read_only=True)
     notes = serializers.ListField(child=serializers.CharField(), read_only=True)
