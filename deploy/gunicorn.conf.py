@@ -19,3 +19,11 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+
+
+def post_worker_init(worker):
+    """Before a new worker serves: the API schema generated and rendered, so that neither
+    the first reader of the API docs nor any reader after a worker recycling waits for it."""
+    from apps.core.api.views import SchemaView
+
+    SchemaView.warm()

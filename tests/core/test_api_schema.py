@@ -8,6 +8,8 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from tests.factories import UserFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -59,7 +61,6 @@ def test_the_schema_is_generated_once_per_process_and_still_asked_permission(vie
     from drf_spectacular.generators import SchemaGenerator
 
     from apps.core.api import views
-    from tests.factories import UserFactory
 
     views._forget_schemas()
     generated = []
@@ -96,3 +97,33 @@ def test_media_type_parameters_a_client_makes_up_are_not_kept(viewer):
 
     assert len(views._RENDERED) == 1
     assert len(views._SCHEMAS) == 1
+
+
+def test_a_warmed_worker_serves_the_same_schema_a_reader_would_have_generated(viewer, monkeypatch):
+    import runpy
+    from pathlib import Path
+
+    from drf_spectacular.generators import SchemaGenerator
+
+    from apps.core.api import views
+
+    client = APIClient()
+    client.force_login(viewer)
+    views._forget_schemas()
+    generated_for_a_reader = {
+        accept: client.get("/api/schema/", HTTP_ACCEPT=accept).content
+        for accept in ("application/vnd.oai.openapi", "application/vnd.oai.openapi+json")
+    }
+    views._forget_schemas()
+    gunicorn_conf = runpy.run_path(str(Path("deploy/gunicorn.conf.py")))
+    gunicorn_conf["post_worker_init"](None)  # as gunicorn calls it in a new worker
+    monkeypatch.setattr(
+        SchemaGenerator, "get_schema", lambda *a, **kw: pytest.fail("generated after warming")
+    )
+
+    for accept, expected in generated_for_a_reader.items():
+        served = client.get("/api/schema/", HTTP_ACCEPT=accept)
+        assert served.status_code == 200
+        assert served.content == expected, accept
+    client.force_login(UserFactory(username="no.role"))
+    assert client.get("/api/schema/").status_code == 403

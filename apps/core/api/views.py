@@ -35,10 +35,7 @@ class SchemaView(SpectacularAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    def _get_schema_response(self, request):
-        version = self.api_version or request.version or self._get_version_parameter(request)
-        renderer, media_type = request.accepted_renderer, request.accepted_media_type
-        key = (self.urlconf, version, self.serve_public)
+    def _schema_bytes(self, key: tuple, renderer, media_type: str, *, request=None) -> bytes:
         # Only each renderer's own media type is kept: a client's media-type parameters
         # (``; indent=2``, or any it makes up) are rendered for it and not stored, so no
         # request can grow the process's memory.
@@ -49,13 +46,33 @@ class SchemaView(SpectacularAPIView):
                 schema = _SCHEMAS.get(key)
                 if schema is None:
                     generator = self.generator_class(
-                        urlconf=self.urlconf, api_version=version, patterns=self.patterns
+                        urlconf=self.urlconf, api_version=key[1], patterns=self.patterns
                     )
                     schema = generator.get_schema(request=request, public=self.serve_public)
                     _SCHEMAS[key] = schema
                 content = renderer.render(schema, media_type, self.get_renderer_context())
                 if rendered_key:
                     _RENDERED[rendered_key] = content
+        return content
+
+    @classmethod
+    def warm(cls) -> None:
+        """Generate the schema and render it in every format it is served in, before the
+        process serves anyone (gunicorn's ``post_worker_init``): a fresh worker's first
+        reader would otherwise wait ~4 s (extensions loaded, every view inspected), and
+        workers are recycled every thousand requests. The public schema does not depend on
+        who asks, so generating it without a request gives the same document."""
+        view = cls()
+        key = (view.urlconf, view.api_version, view.serve_public)
+        for renderer_class in view.renderer_classes:
+            renderer = renderer_class()
+            view._schema_bytes(key, renderer, renderer.media_type)
+
+    def _get_schema_response(self, request):
+        version = self.api_version or request.version or self._get_version_parameter(request)
+        renderer, media_type = request.accepted_renderer, request.accepted_media_type
+        key = (self.urlconf, version, self.serve_public)
+        content = self._schema_bytes(key, renderer, media_type, request=request)
         content_type = (
             f"{media_type}; charset={renderer.charset}" if renderer.charset else media_type
         )
