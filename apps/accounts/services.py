@@ -101,11 +101,14 @@ def user_create(
 
 
 @transaction.atomic
-def user_update(*, actor, user: User, **data: Any) -> User:
-    """Edit an account's profile fields and active flag."""
+def user_update(*, actor, user: User, deactivated_by: str = "", **data: Any) -> User:
+    """Edit an account's profile fields and active flag. A deactivation ends the account's
+    browser sessions at once (its API tokens are revoked by ``User.save``), whoever made it:
+    the admin site, SCIM or the API (``deactivated_by`` names it in the sessions' audit
+    event when the actor does not, e.g. "SCIM")."""
     _require(actor, "accounts.change_user", user)
     reject_unknown_fields(data, USER_EDITABLE_FIELDS)
-    user, _ = audited_update(
+    user, changes = audited_update(
         user,
         actor=actor,
         data=data,
@@ -113,6 +116,9 @@ def user_update(*, actor, user: User, **data: Any) -> User:
         check=lambda _, user: _refuse_own_deactivation(actor, user),
         exclude=["password"],
     )
+    if changes.get("is_active", {}).get("after") is False:
+        reason = f"deactivated by {deactivated_by}" if deactivated_by else "account deactivated"
+        user_sessions_end(user=user, reason=reason, actor=actor)
     return user
 
 

@@ -286,9 +286,14 @@ def scim_user_update(*, link: ScimUser, values: UserValues) -> ScimUser:
     clash = User.objects.filter(username__iexact=values.username).exclude(pk=link.user_id)
     if clash.exists():
         raise ScimError(409, f"userName {values.username!r} is already taken.", "uniqueness")
-    was_active = link.user.is_active
     try:
-        user = user_update(actor=None, user=link.user, username=values.username, **values.profile())
+        user = user_update(
+            actor=None,
+            user=link.user,
+            deactivated_by="SCIM",
+            username=values.username,
+            **values.profile(),
+        )
         _link_subject(user, values.external_id)
     except ApplicationError as exc:
         raise scim_error_of(exc) from exc
@@ -302,8 +307,6 @@ def scim_user_update(*, link: ScimUser, values: UserValues) -> ScimUser:
     changes = diff.diff(before, _link_snapshot(link))
     if changes:
         audit_record(actor=None, action=AuditEvent.Action.UPDATE, obj=link, changes=changes)
-    if was_active and not user.is_active:
-        _end_access(user, "deactivated by SCIM")
     return link
 
 
@@ -314,7 +317,7 @@ def scim_user_delete(*, link: ScimUser) -> None:
     link = ScimUser.objects.select_for_update().select_related("user").get(pk=link.pk)
     user = link.user
     if user.is_active:
-        user = user_update(actor=None, user=user, is_active=False)
+        user = user_update(actor=None, user=user, deactivated_by="a SCIM delete", is_active=False)
     _end_access(user, "deleted by SCIM")
     _link_audit(
         link,

@@ -6,7 +6,9 @@ Each revocation is audited; nobody else's token is in reach."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -112,8 +114,13 @@ def test_deactivation_revokes_every_token(admin_user, model_owner):
     assert not works(key)
 
 
-def test_deactivation_in_the_admin_site_revokes_every_token(client, admin_user, model_owner):
+def test_deactivation_in_the_admin_site_revokes_every_token_and_ends_every_session(
+    client, admin_user, model_owner
+):
     (key,) = tokens_for(model_owner, "CI")
+    owner_browser = Client()
+    owner_browser.force_login(model_owner)
+    assert owner_browser.get(reverse("inventory:model_list")).status_code == 200
     client.force_login(admin_user)
     url = reverse("admin:accounts_user_change", args=[model_owner.pk])
     data = {
@@ -131,6 +138,11 @@ def test_deactivation_in_the_admin_site_revokes_every_token(client, admin_user, 
     model_owner.refresh_from_db()
     assert not model_owner.is_active
     assert not works(key)
+    assert Session.objects.count() == 1  # the administrator's own
+    assert owner_browser.get(reverse("inventory:model_list")).status_code == 302
+    ended = AuditEvent.objects.get(action=AuditEvent.Action.REVOKE, message__contains="session")
+    assert ended.actor == admin_user
+    assert "1 session(s) of" in ended.message and "account deactivated" in ended.message
 
 
 def test_a_user_revokes_their_own_token(client, model_owner):
