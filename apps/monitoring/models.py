@@ -136,7 +136,11 @@ class Threshold(models.Model):
 
     class Meta:
         ordering = ["metric__name", "segment", "-created_at"]
-        indexes = [models.Index(fields=["status", "review_by"])]
+        indexes = [
+            models.Index(fields=["status", "review_by"]),
+            # The API's list, newest first: read in order, not sorted from every threshold.
+            models.Index(fields=["-created_at", "-id"], name="threshold_newest_first"),
+        ]
         constraints = [
             # Two partial constraints because NULL versions never collide in a unique index.
             models.UniqueConstraint(

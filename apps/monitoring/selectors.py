@@ -54,14 +54,19 @@ def threshold_list(*, user, model: RegisteredModel | None = None) -> QuerySet[Th
     qs = Threshold.objects.filter(model__in=visible)
     if model is not None:
         qs = qs.filter(model=model)
-    return qs.select_related(
-        "model", "version", "metric", "created_by", "supersedes", "signoff_request"
-    )
+    # Lists show the replaced threshold and the sign-off request by id only; joining their rows
+    # made the API's list query take longer to plan (≈50 ms) than to run (1.5 ms).
+    return qs.select_related("model", "version", "metric", "created_by")
 
 
 def threshold_get(*, user, pk: int, model: RegisteredModel | None = None) -> Threshold:
     """The threshold, or 404 when it does not exist or its model is out of the user's reach."""
-    threshold = threshold_list(user=user, model=model).filter(pk=pk).first()
+    threshold = (
+        threshold_list(user=user, model=model)
+        .select_related("supersedes", "signoff_request")
+        .filter(pk=pk)
+        .first()
+    )
     if threshold is None:
         raise Http404("No such threshold.")
     return threshold
