@@ -629,6 +629,9 @@ MIGRATION_MODULES = {"knox": None}
 MLGOV_REPORT_TIME_LIMIT = env_int("MLGOV_REPORT_TIME_LIMIT", 30 * 60)
 # Reports: the organisation named on the cover of model cards (empty: no name printed).
 MLGOV_ORGANISATION_NAME = os.environ.get("MLGOV_ORGANISATION_NAME", "").strip()
+# The model card in the browser keeps its snapshot this long, for as long as no audited change
+# of the model follows (0: built afresh every time). PDFs and other reports never use it.
+MLGOV_CARD_PREVIEW_CACHE_SECONDS = env_int("MLGOV_CARD_PREVIEW_CACHE_SECONDS", 60)
 # The address people and tools reach this installation at (e.g. https://mlgov.example.org):
 # links in e-mails, and the ``_schemaURL`` of mlgov's facets in OpenLineage exports.
 MLGOV_BASE_URL = env_str("MLGOV_BASE_URL").strip().rstrip("/")

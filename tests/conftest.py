@@ -162,6 +162,13 @@ def _plain_static_storage(settings):
 
 
 @pytest.fixture(autouse=True)
+def _card_preview_built_afresh(settings):
+    """Tests change models without always auditing it (factories), and cache keys outlive a
+    test's rolled-back rows: the card preview's cache is on only in the tests about it."""
+    settings.MLGOV_CARD_PREVIEW_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process():
     """Tasks run in process unless a test starts a real worker (tests/celery_worker.py)."""
     from mlgov.celery import app

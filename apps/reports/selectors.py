@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from apps.audit.models import AuditEvent
 from apps.core.predicates import reads_audit_log
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory.models import RegisteredModel
@@ -58,6 +61,37 @@ def card_pdf_latest(*, user, model: RegisteredModel, as_of: dt.datetime | None) 
         )
         .first()
     )
+
+
+def card_preview_snapshot(*, model: RegisteredModel, as_of: dt.datetime | None) -> dict:
+    """The snapshot the model card in the browser shows: built as ``model_snapshot`` does, and
+    kept for ``MLGOV_CARD_PREVIEW_CACHE_SECONDS`` under the model's newest audit event.
+
+    Every change the card shows is an audited change of the model, so any such change names a
+    new key and the next reader gets a fresh snapshot. What is not audited per model (a
+    person's display name, observations arriving in a multi-model file) is at most that many
+    seconds behind, and the card states the time its snapshot was taken (``as_of``). Reports
+    (the PDF card included) always build their own snapshot; this is for reading on screen,
+    where the same card is opened again and again (review, print, back).
+    """
+    from apps.reports.snapshot import SCHEMA, model_snapshot
+
+    seconds = settings.MLGOV_CARD_PREVIEW_CACHE_SECONDS
+    if seconds <= 0:
+        return model_snapshot(model=model, as_of=as_of)
+    newest = (
+        AuditEvent.objects.filter(model_ref=model.pk)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    moment = "now" if as_of is None else as_of.astimezone(dt.UTC).isoformat()
+    key = f"mlgov:card-preview:{SCHEMA}:{model.pk}:{newest or 0}:{moment}"
+    snapshot = cache.get(key)
+    if snapshot is None:
+        snapshot = model_snapshot(model=model, as_of=as_of)
+        cache.set(key, snapshot, seconds)
+    return snapshot
 
 
 def report_get(*, user, pk: int) -> Report:

@@ -223,7 +223,6 @@ def _as_of_param(value: str, model) -> dt.datetime | None:
 def model_card(request, slug: str):
     """The model card as HTML in the browser (printable), now or ``?as_of=``."""
     from apps.reports.cards import card_html
-    from apps.reports.snapshot import model_snapshot
 
     model = inventory_selectors.model_get(user=request.user, slug=slug)
     require_perm(request, CARD, model)
@@ -231,7 +230,7 @@ def model_card(request, slug: str):
         as_of = _as_of_param(request.GET.get("as_of", ""), model)
     except ApplicationError as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
-    snapshot = model_snapshot(model=model, as_of=as_of)
+    snapshot = selectors.card_preview_snapshot(model=model, as_of=as_of)
     meta = generators.card_meta(
         snapshot,
         {
