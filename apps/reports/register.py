@@ -45,7 +45,7 @@ from apps.incidents.choices import ACTIVE_STATUSES
 from apps.incidents.models import Incident
 from apps.inventory import selectors
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier, VersionStage
-from apps.inventory.models import BusinessUnit, ModelVersion
+from apps.inventory.models import BusinessUnit, ModelVersion, RegisteredModel
 from apps.reports.lineage import iso
 from apps.reviews.choices import FindingStatus
 from apps.reviews.models import Finding
@@ -87,6 +87,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("next_review_date", "Next review", "date"),
     ("review_overdue", "Review overdue", "bool"),
     ("findings_overdue", "Findings overdue", "bool"),
+    ("discovered_from", "Discovered from", "text"),
+    ("awaiting_claim", "Discovered, awaiting claim", "bool"),
 )
 
 #: Columns of the CSV only: the XLSX shows the date cell itself in a readable format.
@@ -244,6 +246,9 @@ def _rows_now(filterset, *, zone: dt.tzinfo = dt.UTC) -> list[dict]:
             "open_incidents",
             "open_findings",
             "overdue_findings",
+            "discovered_from",
+            "discovered_at",
+            "claimed_at",
         )
     )
     people = {m[key] for m in models for key in PEOPLE_KEYS if m[key]}
@@ -277,11 +282,23 @@ def _rows_now(filterset, *, zone: dt.tzinfo = dt.UTC) -> list[dict]:
             open_findings=m["open_findings"],
             overdue_findings=m["overdue_findings"],
             next_review_date=m["next_review_date"],
+            discovered=_discovered(m, at=None),
             today=today,
             zone=zone,
         )
         for m in models
     ]
+
+
+def _discovered(model: Mapping[str, Any], *, at: dt.datetime | None) -> tuple[str, bool]:
+    """Where an integration found the model, and whether it was still waiting for an owner to
+    claim it at ``at`` (now when ``None``). Both times are set once and never change, so the
+    model's row answers for any time."""
+    found_at, claimed_at = model["discovered_at"], model["claimed_at"]
+    if found_at is None or (at is not None and found_at > at):
+        return "", False
+    awaiting = claimed_at is None or (at is not None and claimed_at > at)
+    return model["discovered_from"], awaiting
 
 
 PEOPLE_KEYS = ("owner_id", "business_owner_id", "validator_id")
@@ -347,6 +364,12 @@ def _rows_as_of(filterset, *, user, as_of: dt.datetime, zone: dt.tzinfo = dt.UTC
             open_findings[f["model_id"]] = open_findings.get(f["model_id"], 0) + 1
             if f["due_date"] is not None and f["due_date"] < today:
                 overdue[f["model_id"]] = overdue.get(f["model_id"], 0) + 1
+    found = {
+        m["pk"]: m
+        for m in RegisteredModel.objects.filter(pk__in=ids).values(
+            "pk", "discovered_from", "discovered_at", "claimed_at"
+        )
+    }
     # An approved request was approved when it closed; closing is final.
     approvals = dict(
         ApprovalRequest.objects.filter(
@@ -375,6 +398,7 @@ def _rows_as_of(filterset, *, user, as_of: dt.datetime, zone: dt.tzinfo = dt.UTC
             open_findings=open_findings.get(m["pk"], 0),
             overdue_findings=overdue.get(m["pk"], 0),
             next_review_date=m["next_review_date"],
+            discovered=_discovered(found[m["pk"]], at=as_of),
             today=today,
             zone=zone,
         )
@@ -472,6 +496,7 @@ def _row(
     open_findings,
     overdue_findings,
     next_review_date,
+    discovered: tuple[str, bool],
     today: dt.date,
     zone: dt.tzinfo = dt.UTC,
 ) -> dict:
@@ -508,6 +533,8 @@ def _row(
         "next_review_date": next_review_date.isoformat() if next_review_date else None,
         "review_overdue": bool(review_overdue),
         "findings_overdue": bool(overdue_findings),
+        "discovered_from": discovered[0],
+        "awaiting_claim": discovered[1],
     }
 
 
@@ -616,6 +643,7 @@ def _meta_lines(meta: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> l
         ("Audit chain head hash", head.get("hash", "")),
         ("Audit checkpoint", checkpoint_summary(meta.get("audit_checkpoint"))),
         ("Models listed", len(rows)),
+        ("Discovered, awaiting claim", sum(bool(r.get("awaiting_claim")) for r in rows)),
         (
             "Filters",
             "; ".join(f"{k}={','.join(v)}" for k, v in sorted(filters.items())) or "none",

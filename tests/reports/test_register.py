@@ -495,3 +495,40 @@ def test_times_are_in_the_readers_zone_and_in_iso_utc(auditor, inventory):
     assert sheet.cell(row=row, column=header.index("Owner") + 1).value == (owned["owner_name"])
     assert sheet.cell(row=row, column=header.index("Status") + 1).value == "Production"
     assert sheet.cell(row=row, column=header.index("Status code") + 1).value == "production"
+
+
+# --- models found by an integration -----------------------------------------------------------
+
+
+def test_it_flags_discovered_models_waiting_for_a_claim_now_and_as_of_a_past_time(auditor):
+    now = timezone.now()
+    waiting = RegisteredModelFactory(name="Found, unclaimed")
+    claimed = RegisteredModelFactory(name="Found, claimed")
+    typed = RegisteredModelFactory(name="Registered by hand")
+    type(waiting).objects.filter(pk__in=[waiting.pk, claimed.pk, typed.pk]).update(
+        created_at=now - dt.timedelta(days=10)
+    )
+    type(waiting).objects.filter(pk__in=[waiting.pk, claimed.pk]).update(
+        discovered_from="MLflow (registry.example)", discovered_at=now - dt.timedelta(days=10)
+    )
+    type(claimed).objects.filter(pk=claimed.pk).update(claimed_at=now - dt.timedelta(days=2))
+
+    def flags(rows):
+        return {r["name"]: (r["discovered_from"], r["awaiting_claim"]) for r in rows}
+
+    found = "MLflow (registry.example)"
+    assert flags(register.register_rows(user=auditor)) == {
+        "Found, unclaimed": (found, True),
+        "Found, claimed": (found, False),
+        "Registered by hand": ("", False),
+    }
+    before_the_claim = register.register_rows(user=auditor, as_of=now - dt.timedelta(days=5))
+    assert flags(before_the_claim)["Found, claimed"] == (found, True)
+
+    rows = register.register_rows(user=auditor)
+    text = register.register_csv(rows).decode("utf-8-sig")
+    header = next(csv.reader(io.StringIO(text)))
+    assert {"discovered_from", "awaiting_claim"} <= set(header)
+    html = register.register_html(rows, sample_meta())
+    assert html.count("DISCOVERED in MLflow (registry.example), awaiting claim") == 1
+    assert "discovered in MLflow (registry.example)</span>" in html
