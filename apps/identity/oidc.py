@@ -245,7 +245,8 @@ def check_reauthentication(
         )
     auth_time = _number(claims, "auth_time")
     moment = now.timestamp()
-    if auth_time < started_at.timestamp() - skew:
+    # auth_time is in whole seconds: a sign-in in the second the signature began is fresh.
+    if auth_time < int(started_at.timestamp()) - skew:
         raise TokenRefused(
             f"The provider last authenticated the person {int(moment - auth_time)} seconds "
             "ago, before this signature began: the re-authentication was not fresh"

@@ -7,7 +7,7 @@ mozilla-django-oidc's views; and the callback of a re-authentication for a signa
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from mozilla_django_oidc.views import (
@@ -62,13 +62,14 @@ class CallbackView(OIDCAuthenticationCallbackView):
         return super().login_failure()
 
 
-@login_required
 def signature_callback(request):
     """The provider's answer to a re-authentication for a signature: the pending signature
     its state names is taken out of the session (answered once), the code traded for the ID
     token, and the app that collects the signature records it, or audits the refusal and
     says why. Nothing is signed here: the collecting app's service checks the token."""
     _require_configured()
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     pending = signature.pending_take(request, request.GET.get("state", ""))
     if pending is None or pending.get("user") != request.user.pk:
         reason = "no signature of this browser session waits for this answer (used already, "
