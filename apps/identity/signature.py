@@ -8,9 +8,9 @@ through the egress guard and the full ID-token check (``provider.verify_id_token
 signature adds is checked by ``oidc.check_reauthentication``: the token names the signed-in
 user's subject, and its ``auth_time`` is after the signature began and fresh.
 
-Pending signatures are kept in the session by their ``state`` (a few at most, each for
-``MLGOV_OIDC_SIGNATURE_CHALLENGE_SECONDS``), and taken out when the provider answers: a
-state is answered once.
+Pending signatures are kept in the session by their ``state`` (a few at most), and taken
+out when the provider answers: a state is answered once, and an answer later than
+``MLGOV_OIDC_SIGNATURE_CHALLENGE_SECONDS`` after the signature began is refused.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def start(http_request: HttpRequest, pending: dict[str, Any]) -> str:
     endpoint = provider.discovery().authorization_endpoint
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)
-    waiting = _pending(http_request)
+    waiting = {s: e for s, e in _pending(http_request).items() if not _expired(e)}
     now = clock.now()
     waiting[state] = {
         **pending,
@@ -90,22 +90,26 @@ def start(http_request: HttpRequest, pending: dict[str, Any]) -> str:
     return f"{endpoint}{separator}{urlencode(query)}"
 
 
+def _expired(entry: dict[str, Any]) -> bool:
+    began = datetime.fromisoformat(entry["started_at"])
+    return (clock.now() - began).total_seconds() > settings.MLGOV_OIDC_SIGNATURE_CHALLENGE_SECONDS
+
+
 def _pending(http_request: HttpRequest) -> dict[str, dict[str, Any]]:
-    waiting = dict(http_request.session.get(PENDING_SESSION_KEY) or {})
-    oldest = clock.now().timestamp() - settings.MLGOV_OIDC_SIGNATURE_CHALLENGE_SECONDS
-    return {
-        state: entry
-        for state, entry in waiting.items()
-        if datetime.fromisoformat(entry["started_at"]).timestamp() >= oldest
-    }
+    return dict(http_request.session.get(PENDING_SESSION_KEY) or {})
 
 
 def pending_take(http_request: HttpRequest, state: str) -> dict[str, Any] | None:
-    """The pending signature ``state`` names, taken out of the session (answered once);
-    None when there is none (used already, expired, or never begun in this session)."""
+    """The pending signature ``state`` names, taken out of the session (answered once), with
+    ``expired`` set when the provider answered too late; None when there is none (used
+    already, or never begun in this session). Other expired ones are dropped."""
     waiting = _pending(http_request)
     entry = waiting.pop(state, None) if state else None
-    http_request.session[PENDING_SESSION_KEY] = waiting
+    http_request.session[PENDING_SESSION_KEY] = {
+        s: e for s, e in waiting.items() if not _expired(e)
+    }
+    if entry is not None:
+        entry["expired"] = _expired(entry)
     return entry
 
 

@@ -6,6 +6,7 @@ mozilla-django-oidc's views; and the callback of a re-authentication for a signa
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponseRedirect
@@ -72,8 +73,8 @@ def signature_callback(request):
         return redirect_to_login(request.get_full_path())
     pending = signature.pending_take(request, request.GET.get("state", ""))
     if pending is None or pending.get("user") != request.user.pk:
-        reason = "no signature of this browser session waits for this answer (used already, "
-        reason += "expired or never begun)"
+        reason = "no signature of this browser session waits for this answer (answered "
+        reason += "already, or never begun)"
         error = signatures.provider_refused(
             user=request.user,
             signature=SignatureAttempt(
@@ -84,6 +85,10 @@ def signature_callback(request):
         messages.error(request, error.message)
         return HttpResponseRedirect(reverse("dashboard:home"))
     complete = signatures.completion(pending["purpose"])
+    if pending["expired"]:
+        limit = settings.MLGOV_OIDC_SIGNATURE_CHALLENGE_SECONDS
+        reason = f"the provider answered more than {limit} seconds after the signature began"
+        return complete(request, pending, None, reason)
     error = request.GET.get("error")
     if error:
         described = request.GET.get("error_description", "")[:200]

@@ -95,6 +95,22 @@ def test_the_form_offers_the_provider_instead_of_a_password(client, signer, appr
     assert "Signing in again at Test IdP is your electronic signature" in page
 
 
+def test_the_inbox_sends_the_browser_to_the_provider_with_a_full_page_redirect(
+    client, sso, signer, approval
+):
+    inbox = client.get(reverse("approvals:inbox")).content.decode()
+    assert "Sign with Test IdP" in inbox and 'type="password"' not in inbox
+    prefix = f"r{approval.pk}"
+    response = client.post(
+        reverse("approvals:request_decide", args=[approval.pk]),
+        {f"{prefix}-verdict": "approve"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith(sso.discovery()["authorization_endpoint"])
+    assert "prompt=login" in response["HX-Redirect"]
+
+
 def test_a_fresh_re_authentication_records_the_decision(client, browser, sso, signer, approval):
     url, params = _begin(client, approval)
     assert url.startswith(sso.discovery()["authorization_endpoint"])
@@ -257,6 +273,16 @@ def test_a_cancelled_re_authentication_records_nothing(client, signer, approval)
     _refused(client, response, approval, "the provider answered 'access_denied'")
 
 
+def test_an_answer_after_the_pending_signature_expired_records_nothing(
+    client, browser, settings, signer, approval
+):
+    settings.MLGOV_OIDC_SIGNATURE_CHALLENGE_SECONDS = 1
+    url, _ = _begin(client, approval)
+    time.sleep(1.5)
+    response = _finish(client, browser, url)
+    _refused(client, response, approval, "more than 1 seconds after the signature began")
+
+
 def test_a_changed_request_refuses_the_signature(client, browser, signer, approval):
     url, _ = _begin(client, approval)
     version = approval.model.versions.get(version="2.0.0")
@@ -341,6 +367,22 @@ def test_an_api_token_without_a_challenge_or_for_another_request_is_refused(sso,
     assert AuditEvent.objects.filter(action="signature_failed").count() == 2
 
 
+def test_an_api_token_re_signed_with_another_key_is_refused(sso, signer, approval):
+    api = _api(signer)
+    base = f"/api/v1/approvals/{approval.pk}"
+    nonce = api.post(f"{base}/signature-challenge/").json()["nonce"]
+    claims = jwt.decode(_fresh_token(sso, nonce), options={"verify_signature": False})
+    forger, _ = oidc_provider.rsa_jwk(sso.kid)
+    forged = jwt.encode(claims, jwt.PyJWK(forger).key, algorithm="RS256", headers={"kid": sso.kid})
+
+    answer = api.post(f"{base}/decide/", {"verdict": "approve", "id_token": forged}, format="json")
+
+    assert answer.status_code == 400 and "signature does not verify" in answer.json()["detail"]
+    assert not Decision.objects.exists()
+    failure = AuditEvent.objects.get(action="signature_failed")
+    assert failure.actor == signer and failure.object_id == str(approval.pk)
+
+
 def test_an_api_client_sends_a_password_or_a_token_not_both(sso, signer, approval):
     api = _api(signer)
     answer = api.post(
@@ -350,3 +392,60 @@ def test_an_api_client_sends_a_password_or_a_token_not_both(sso, signer, approva
     )
     assert answer.status_code == 400
     assert not Decision.objects.exists()
+
+
+# --- who signs how ---------------------------------------------------------------------------
+
+
+def test_who_signs_at_the_provider_and_who_with_a_password(sso, settings):
+    from datetime import UTC, datetime
+
+    from apps.accounts.signatures import method_for
+    from apps.identity.models import ProviderIdentity
+
+    def linked(username: str, **kwargs):
+        user = UserFactory(username=username, **kwargs)
+        ProviderIdentity.objects.create(
+            user=user,
+            issuer=sso.issuer,
+            subject=username,
+            created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        return user
+
+    local = UserFactory(username="lou", password="local-password-1")
+    without_password = linked("pia")
+    without_password.set_unusable_password()
+    without_password.save()
+    with_password = linked("pat", password="local-password-1")
+    settings.MLGOV_BREAK_GLASS_USERS = ("bg",)
+    break_glass = linked("bg", password="local-password-1")
+
+    assert method_for(user=local) == "password"
+    assert method_for(user=without_password) == "provider"
+    assert method_for(user=with_password) == "password"
+    settings.MLGOV_LOCAL_LOGIN = False
+    assert method_for(user=with_password) == "provider"
+    assert method_for(user=break_glass) == "password"
+    settings.MLGOV_OIDC_ISSUER = ""
+    assert method_for(user=without_password) == "password"
+
+
+def test_a_password_decision_records_the_password_method(settings, business_owner, db):
+    from apps.approvals import services
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    business_owner.set_password(ui_world.PASSWORD)
+    business_owner.save()
+    owner = UserFactory(username="omar", roles=["model_owner"])
+    approval = ui_world.request_promotion(
+        ui_world.promotable_model(owner, business_owner, "pw-scorer"), owner
+    )
+    decision = services.approval_decide(
+        actor=business_owner, request=approval, verdict="approve", password=ui_world.PASSWORD
+    )
+    assert (decision.signature_method, decision.signature_issuer) == ("password", "")
+    assert decision.signature_auth_time is None
+    event = AuditEvent.objects.get(action="decide", object_id=str(approval.pk))
+    assert event.changes["signature"]["after"] == {"method": "password"}
+    assert "Signed: password re-entered." in event.message

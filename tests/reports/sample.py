@@ -361,6 +361,12 @@ APPROVALS = [
                 "meaning": "I approve these thresholds as the limits of acceptable performance.",
                 "content_sha256": SIGNOFF_DIGEST,
                 "signed_at": "2026-05-02T11:20:00Z",
+                "signature": {
+                    "method": "password",
+                    "issuer": "",
+                    "auth_time": None,
+                    "label": "password re-entered",
+                },
             },
         ],
     },
