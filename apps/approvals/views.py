@@ -178,8 +178,14 @@ def request_decide(request, pk: int):
     form = _decision_form(request, approval, data=request.POST)
     decision = None
     if form.is_valid() and form.provider_name:
-        return _sign_at_provider(request, approval, form)
-    if form.is_valid():
+        # Refused now, refused after the provider too: say so before sending the person there.
+        refusal = selectors.decision_refusal(user=request.user, request=approval)
+        if refusal is None and selectors.is_stale(approval):
+            refusal = "The content changed since this request was made; it cannot be approved."
+        if refusal is None:
+            return _sign_at_provider(request, approval, form)
+        form.add_error(None, refusal)
+    elif form.is_valid():
         try:
             decision = services.approval_decide(
                 actor=request.user,

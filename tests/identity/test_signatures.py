@@ -283,6 +283,21 @@ def test_an_answer_after_the_pending_signature_expired_records_nothing(
     _refused(client, response, approval, "more than 1 seconds after the signature began")
 
 
+def test_a_request_they_cannot_sign_does_not_send_them_to_the_provider(client, signer, approval):
+    from apps.approvals import services
+
+    services.approval_withdraw(actor=approval.requested_by, request=approval)
+    prefix = f"r{approval.pk}"
+    response = client.post(
+        reverse("approvals:request_decide", args=[approval.pk]),
+        {f"{prefix}-verdict": "approve"},
+    )
+    # Refused on the page, before any re-authentication at the provider.
+    assert response.status_code == 200
+    assert client.session.get("mlgov_pending_signatures", {}) == {}
+    assert not Decision.objects.exists()
+
+
 def test_a_changed_request_refuses_the_signature(client, browser, signer, approval):
     url, _ = _begin(client, approval)
     version = approval.model.versions.get(version="2.0.0")
