@@ -563,6 +563,12 @@ MLGOV_OIDC_LEEWAY_SECONDS = env_int("MLGOV_OIDC_LEEWAY_SECONDS", 60)
 # Seconds the provider's discovery document and keys are kept before being fetched again.
 MLGOV_OIDC_DISCOVERY_TTL_SECONDS = env_int("MLGOV_OIDC_DISCOVERY_TTL_SECONDS", 3600)
 MLGOV_OIDC_TIMEOUT_SECONDS = env_int("MLGOV_OIDC_TIMEOUT_SECONDS", 10)
+# Signatures under single sign-on: the provider's auth_time must be at most this many seconds
+# old, and not before the signature began (less the skew); an API client's challenge lives
+# this long.
+MLGOV_OIDC_SIGNATURE_MAX_AGE_SECONDS = env_int("MLGOV_OIDC_SIGNATURE_MAX_AGE_SECONDS", 120)
+MLGOV_OIDC_SIGNATURE_SKEW_SECONDS = env_int("MLGOV_OIDC_SIGNATURE_SKEW_SECONDS", 30)
+MLGOV_OIDC_SIGNATURE_CHALLENGE_SECONDS = env_int("MLGOV_OIDC_SIGNATURE_CHALLENGE_SECONDS", 300)
 MLGOV_LOCAL_LOGIN = env_bool("MLGOV_LOCAL_LOGIN", True)
 MLGOV_BREAK_GLASS_USERS = tuple(env_list("MLGOV_BREAK_GLASS_USERS", []))
 if MLGOV_OIDC_ISSUER:
@@ -586,6 +592,15 @@ elif not MLGOV_LOCAL_LOGIN:
     raise ImproperlyConfigured(
         "MLGOV_LOCAL_LOGIN=false needs MLGOV_OIDC_ISSUER: without single sign-on nobody "
         "could sign in."
+    )
+if (
+    MLGOV_OIDC_SIGNATURE_MAX_AGE_SECONDS < 1
+    or MLGOV_OIDC_SIGNATURE_SKEW_SECONDS < 0
+    or MLGOV_OIDC_SIGNATURE_CHALLENGE_SECONDS < 1
+):
+    raise ImproperlyConfigured(
+        "MLGOV_OIDC_SIGNATURE_MAX_AGE_SECONDS and MLGOV_OIDC_SIGNATURE_CHALLENGE_SECONDS must "
+        "be 1 or more, MLGOV_OIDC_SIGNATURE_SKEW_SECONDS 0 or more."
     )
 if MLGOV_OIDC_LEEWAY_SECONDS < 0 or MLGOV_OIDC_TIMEOUT_SECONDS < 1:
     raise ImproperlyConfigured(

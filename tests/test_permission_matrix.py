@@ -166,6 +166,7 @@ MATRIX: list[Case] = [
     # without one); with one, anyone may start it (tests/identity/test_sign_in.py).
     Case("identity:oidc_login", expect=dict.fromkeys(PERSONAS, HIDDEN)),
     Case("identity:oidc_callback", expect=dict.fromkeys(PERSONAS, HIDDEN)),
+    Case("identity:signature_callback", expect=dict.fromkeys(PERSONAS, HIDDEN)),
     Case("accounts:lockout_list", expect=allow(ADMIN)),
     Case("accounts:lockout_lift", "post", allow(ADMIN)),
     Case("inventory:model_list", expect=allow(*EVERY_ROLE)),
@@ -309,6 +310,7 @@ MATRIX: list[Case] = [
     Case("api:approval-list", "post", allow(*REQUESTERS)),
     approval_case("api:approval-detail"),
     approval_case("api:approval-decide", "post", who=APPROVERS),
+    approval_case("api:approval-signature-challenge", "post", who=APPROVERS),
     approval_case("api:approval-withdraw", "post", who=WITHDRAWERS),
     # reviews and findings: validators and admins open reviews and record findings; a finding's
     # owner (the model owner here) adds evidence and may ask for risk acceptance

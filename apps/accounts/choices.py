@@ -10,3 +10,10 @@ class TokenScope(models.TextChoices):
 
     API = "api", "Full API (everything you may do)"
     LINEAGE = "lineage", "OpenLineage events only"
+
+
+class SignatureMethod(models.TextChoices):
+    """How an electronic signature was made (``apps.accounts.signatures``)."""
+
+    PASSWORD = "password", "Password re-entered"
+    PROVIDER = "provider", "Re-authentication at the identity provider"

@@ -376,6 +376,20 @@ def login_failure_record(
 
 
 @transaction.atomic
+def signature_refused(*, user: User, signature: SignatureAttempt, reason: str) -> None:
+    """Audit a signature refused for another reason than the password (a re-authentication
+    at the identity provider that failed a check); nothing was signed."""
+    audit_record(
+        actor=user,
+        action=AuditEvent.Action.SIGNATURE_FAILED,
+        obj=signature.obj,
+        model_ref=signature.model_ref,
+        message=f"Signature refused ({reason.rstrip('.')}) for {signature.description}; "
+        "nothing was signed",
+    )
+
+
+@transaction.atomic
 def login_break_glass_record(*, user: User) -> None:
     """Audit a sign-in with a local password while passwords are switched off: only a
     break-glass account gets this far (``MLGOV_BREAK_GLASS_USERS``), and each use is looked at."""

@@ -32,3 +32,9 @@ class ApprovalsConfig(AppConfig):
         from apps.approvals.context_processors import waiting_counter
 
         register_count("approvals_waiting", waiting_counter)
+
+        # deferred: the view that records a decision signed at the identity provider
+        from apps.accounts.signatures import register_completion
+        from apps.approvals.views import PURPOSE, decision_signed
+
+        register_completion(PURPOSE, decision_signed)

@@ -17,7 +17,8 @@ INVENTORY_KINDS = VERSION_KINDS + MODEL_KINDS
 
 
 class DecisionForm(forms.Form):
-    """An electronic signature: the verdict, the password again, and a comment."""
+    """An electronic signature: the verdict, the password again (or a re-authentication at
+    the identity provider), and a comment."""
 
     verdict = forms.ChoiceField(choices=Verdict.choices, widget=forms.RadioSelect)
     password = forms.CharField(
@@ -31,6 +32,14 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Required to reject or request changes.",
     )
+
+    def __init__(self, *args, provider_name: str = "", **kwargs):
+        """With ``provider_name``, the user signs by re-authenticating at that identity
+        provider (``apps.accounts.signatures``): there is no password to re-enter."""
+        super().__init__(*args, **kwargs)
+        self.provider_name = provider_name
+        if provider_name:
+            del self.fields["password"]
 
     def clean(self):
         data = super().clean()

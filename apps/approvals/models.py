@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from apps.accounts.choices import SignatureMethod
 from apps.approvals.choices import ApprovalKind, ApproverRole, RequestStatus, Verdict
 
 User = settings.AUTH_USER_MODEL
@@ -79,7 +80,9 @@ class ApprovalRequest(models.Model):
 
 class Decision(models.Model):
     """An approver's signed decision: who, when, which content hash, in which capacity, and
-    what the signature means. Made after re-entering the password (electronic signature)."""
+    what the signature means. Made after an electronic signature: the password re-entered,
+    or a fresh re-authentication at the identity provider, whose issuer and ``auth_time``
+    are kept (``apps.accounts.signatures``)."""
 
     request = models.ForeignKey(ApprovalRequest, on_delete=models.PROTECT, related_name="decisions")
     approver = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
@@ -89,6 +92,11 @@ class Decision(models.Model):
     content_sha256 = models.CharField(max_length=64)
     meaning = models.TextField()
     signed_at = models.DateTimeField()
+    signature_method = models.CharField(
+        max_length=16, choices=SignatureMethod.choices, default=SignatureMethod.PASSWORD
+    )
+    signature_issuer = models.CharField(max_length=500, blank=True)
+    signature_auth_time = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["signed_at"]
@@ -98,6 +106,14 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.approver} {self.get_verdict_display().lower()} ({self.get_slot_display()})"
+
+    @property
+    def signature_label(self) -> str:
+        """How the decision was signed, as pages and reports say it."""
+        if self.signature_method == SignatureMethod.PROVIDER:
+            when = self.signature_auth_time.isoformat() if self.signature_auth_time else "?"
+            return f"re-authenticated at {self.signature_issuer} (auth_time {when})"
+        return "password re-entered"
 
 
 class GateOverride(models.Model):

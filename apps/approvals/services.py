@@ -11,7 +11,8 @@ from datetime import timedelta
 
 from django.db import transaction
 
-from apps.accounts.services import SignatureAttempt, password_reauthenticate
+from apps.accounts import signatures
+from apps.accounts.services import SignatureAttempt
 from apps.approvals import policy, selectors, signals
 from apps.approvals.choices import ApproverRole, RequestStatus, Verdict
 from apps.approvals.content import content_sha256
@@ -145,23 +146,37 @@ def approval_requests_invalidate(*, actor, subject, reason: str = "") -> int:
     return stale
 
 
+def signature_attempt(request: ApprovalRequest) -> SignatureAttempt:
+    """What a signature on ``request`` signs, for the audit event of a failure."""
+    return SignatureAttempt(
+        obj=request,
+        model_ref=request.model_id,
+        description=f"approval request #{request.pk} \u201c{request.title}\u201d",
+    )
+
+
 def approval_decide(
     *,
     actor,
     request: ApprovalRequest,
     verdict: str,
-    password: str,
+    password: str = "",
+    credential: signatures.Credential | None = None,
+    content_sha256: str = "",
     comment: str = "",
     http_request=None,
 ) -> Decision:
     """Record a signed decision. A stale request is closed as stale and refused.
 
-    The staleness check runs in its own transaction (loading the subject locks it, which
-    PostgreSQL refuses in autocommit) so that the request stays marked stale after the refusal.
-    The password is checked as a sign-in would be (``password_reauthenticate``), outside any
-    transaction, so a wrong one stays counted toward the account's lockout and audited as a
-    failed signature even though the decision is refused; a locked account cannot sign.
-    ``http_request`` gives that check the client's address and agent.
+    The signature is ``credential`` (``apps.accounts.signatures``: a re-authentication at
+    the identity provider, or a password), or the re-entered ``password``. The staleness
+    check runs in its own transaction (loading the subject locks it, which PostgreSQL refuses
+    in autocommit) so that the request stays marked stale after the refusal. The signature is
+    checked outside any transaction, so a wrong password stays counted toward the account's
+    lockout, and any refusal stays audited as a failed signature, though nothing is signed;
+    a locked account cannot sign. ``content_sha256``, when given, is the content the signer
+    saw: a request whose content is not that any more is refused. ``http_request`` gives the
+    password check the client's address and agent.
     """
     with transaction.atomic():
         request = ApprovalRequest.objects.select_related("model").get(pk=request.pk)
@@ -178,22 +193,25 @@ def approval_decide(
             "The content changed since this request was made, so it is stale and cannot be "
             "approved; the requester must ask again."
         )
-    password_reauthenticate(
+    if content_sha256 and content_sha256 != request.content_sha256:
+        raise _refuse(
+            "This request is not the content you saw when you began signing; nothing was "
+            "signed. Read it again and sign again."
+        )
+    proof = signatures.sign(
         user=actor,
-        password=password,
+        credential=credential or signatures.PasswordCredential(password),
+        signature=signature_attempt(request),
         http_request=http_request,
-        signature=SignatureAttempt(
-            obj=request,
-            model_ref=request.model_id,
-            description=f"approval request #{request.pk} \u201c{request.title}\u201d",
-        ),
     )
-    return _decide(actor=actor, request=request, verdict=verdict, comment=comment)
+    return _decide(actor=actor, request=request, verdict=verdict, comment=comment, proof=proof)
 
 
 @transaction.atomic
-def _decide(*, actor, request, verdict: str, comment: str) -> Decision:
-    """The decision itself, once ``approval_decide`` has checked the signature's password."""
+def _decide(
+    *, actor, request, verdict: str, comment: str, proof: signatures.SignatureProof
+) -> Decision:
+    """The decision itself, once ``approval_decide`` has checked the signature (``proof``)."""
     request = (
         ApprovalRequest.objects.select_for_update(of=("self",))
         .select_related("model")
@@ -235,6 +253,9 @@ def _decide(*, actor, request, verdict: str, comment: str) -> Decision:
         content_sha256=request.content_sha256,
         meaning=meaning,
         signed_at=clock.now(),
+        signature_method=proof.method,
+        signature_issuer=proof.issuer,
+        signature_auth_time=proof.auth_time,
     )
     audit_record(
         actor=actor,
@@ -245,8 +266,10 @@ def _decide(*, actor, request, verdict: str, comment: str) -> Decision:
             "verdict": {"before": None, "after": verdict},
             "slot": {"before": None, "after": slot},
             "content_sha256": {"before": None, "after": request.content_sha256},
+            "signature": {"before": None, "after": proof.note()},
         },
-        message=meaning + (f" Comment: {decision.comment}" if decision.comment else ""),
+        message=f"{meaning} Signed: {proof.describe()}."
+        + (f" Comment: {decision.comment}" if decision.comment else ""),
     )
     if verdict == Verdict.APPROVE:
         # Kept with the decision, so "waiting for me" reads the request alone.

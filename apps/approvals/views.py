@@ -11,9 +11,12 @@ from __future__ import annotations
 from itertools import groupby
 
 from django.contrib import messages
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.accounts import signatures
+from apps.accounts.choices import SignatureMethod
 from apps.approvals import policy, selectors, services
 from apps.approvals.choices import ApprovalKind, RequestStatus, Verdict
 from apps.approvals.forms import (
@@ -44,27 +47,45 @@ def signing_slot(*, user, request: ApprovalRequest) -> str | None:
     return policy.signing_slot(eligible, remaining, approving=False)
 
 
-def signing_meaning(*, user, request: ApprovalRequest, slot: str | None) -> str:
+def signing_meaning(*, user, request: ApprovalRequest, slot: str | None, provider: str = "") -> str:
     """What the signature means, shown before signing (the engine records the same words)."""
     who = f"{user.get_full_name() or user.get_username()} ({user.get_username()})"
     capacity = f" as {services.SLOT_LABELS[slot]}" if slot else ""
+    how = f"Signing in again at {provider}" if provider else "Entering your password"
     return (
         f"{who}{capacity}, signs to approve, reject or request changes to "
         f"\u201c{request.title}\u201d, content SHA-256 {request.content_sha256}. "
-        "Entering your password is your electronic signature: it records who decided, when, "
+        f"{how} is your electronic signature: it records who decided, when, "
         "on exactly this content, and in which capacity."
     )
+
+
+def _provider_name(request) -> str:
+    """The identity provider the user signs at, or "" when they sign with their password
+    (asked once per request: the inbox shows a form per entry)."""
+    if not hasattr(request, "_mlgov_signs_at"):
+        method = signatures.method_for(user=request.user, http_request=request)
+        signs_at = signatures.provider_name() if method == SignatureMethod.PROVIDER else ""
+        request._mlgov_signs_at = signs_at
+    return request._mlgov_signs_at
+
+
+def _decision_form(request, approval: ApprovalRequest, data=None) -> DecisionForm:
+    return DecisionForm(data, prefix=f"r{approval.pk}", provider_name=_provider_name(request))
 
 
 def _item(request, approval: ApprovalRequest, form: DecisionForm | None = None) -> dict:
     """One inbox entry: the request, the form and what signing means."""
     user = request.user
     slot = signing_slot(user=user, request=approval)
+    form = form or _decision_form(request, approval)
     return {
         "approval": approval,
-        "form": form or DecisionForm(prefix=f"r{approval.pk}"),
+        "form": form,
         "slot_label": services.SLOT_LABELS.get(slot, "") if slot else "",
-        "meaning": signing_meaning(user=user, request=approval, slot=slot),
+        "meaning": signing_meaning(
+            user=user, request=approval, slot=slot, provider=form.provider_name
+        ),
     }
 
 
@@ -154,9 +175,17 @@ def request_decide(request, pk: int):
     """Sign a decision. HTMX swaps the inbox entry in place; a plain POST redirects."""
     approval = _get(request, pk)
     require_perm(request, DECIDE, approval)
-    form = DecisionForm(request.POST, prefix=f"r{approval.pk}")
+    form = _decision_form(request, approval, data=request.POST)
     decision = None
-    if form.is_valid():
+    if form.is_valid() and form.provider_name:
+        # Refused now, refused after the provider too: say so before sending the person there.
+        refusal = selectors.decision_refusal(user=request.user, request=approval)
+        if refusal is None and selectors.is_stale(approval):
+            refusal = "The content changed since this request was made; it cannot be approved."
+        if refusal is None:
+            return _sign_at_provider(request, approval, form)
+        form.add_error(None, refusal)
+    elif form.is_valid():
         try:
             decision = services.approval_decide(
                 actor=request.user,
@@ -192,6 +221,66 @@ def request_decide(request, pk: int):
     return render(
         request, "approvals/request_detail.html", _detail_context(request, approval, form)
     )
+
+
+PURPOSE = "approval_decision"
+
+
+def _sign_at_provider(request, approval: ApprovalRequest, form: DecisionForm):
+    """Keep the decision pending in the session and send the browser to the identity
+    provider to sign in again; ``decision_signed`` records it when the provider answers.
+    HTMX follows with a full-page redirect (the provider's page is not a fragment)."""
+    pending = {
+        "purpose": PURPOSE,
+        "user": request.user.pk,
+        "object_id": approval.pk,
+        "verdict": form.cleaned_data["verdict"],
+        "comment": form.cleaned_data["comment"],
+        "content_sha256": approval.content_sha256,
+    }
+    try:
+        url = signatures.provider().start(request, pending)
+    except ApplicationError as exc:
+        messages.error(request, f"{form.provider_name} cannot be reached now: {exc.message}")
+        return redirect(approval)
+    if is_partial(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
+
+
+def decision_signed(request, pending: dict, credential, refusal: str) -> HttpResponse:
+    """Record the decision ``pending`` describes with the provider's ``credential``, or
+    audit ``refusal``; either way back to the request's page, saying what happened. The
+    engine checks the token (``apps.accounts.signatures.sign``) before anything is written."""
+    approval = _get(request, int(pending["object_id"]))
+    if refusal:
+        error = signatures.provider_refused(
+            user=request.user, signature=services.signature_attempt(approval), reason=refusal
+        )
+        messages.error(request, error.message)
+        return redirect(approval)
+    try:
+        decision = services.approval_decide(
+            actor=request.user,
+            request=approval,
+            verdict=pending["verdict"],
+            comment=pending["comment"],
+            credential=credential,
+            content_sha256=pending["content_sha256"],
+            http_request=request,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(approval)
+    approval = selectors.request_get(user=request.user, pk=approval.pk)
+    verdict = Verdict(decision.verdict).label.lower()
+    text = f"Your decision ({verdict}) on \u201c{approval.title}\u201d has been signed."
+    if approval.status == RequestStatus.APPROVED:
+        text += " The quorum is met and the change has taken effect."
+    messages.success(request, text)
+    return redirect(approval)
 
 
 @role_required

@@ -7,8 +7,10 @@ class IdentityConfig(AppConfig):
     verbose_name = "Identity provider"
 
     def ready(self) -> None:
-        # deferred: the sign-in registered here uses the auth backend, which needs the app registry
-        from apps.accounts.signin import register_external
+        # deferred: what is registered here uses the auth backend, which needs the app registry
+        from apps.accounts import signatures, signin
+        from apps.identity.signature import SIGNING
         from apps.identity.signin import EXTERNAL
 
-        register_external(EXTERNAL)
+        signin.register_external(EXTERNAL)
+        signatures.register_provider(SIGNING)

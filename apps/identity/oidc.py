@@ -14,9 +14,9 @@ from __future__ import annotations
 import hmac
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -217,6 +217,48 @@ def check_claims(
             "The ID token's nonce is not the one this sign-in sent: a token replayed from "
             "another sign-in."
         )
+
+
+def check_reauthentication(
+    claims: Mapping[str, Any],
+    *,
+    subject_claim: str,
+    subjects: Collection[str],
+    started_at: datetime,
+    now: datetime,
+    max_age: int,
+    skew: int,
+) -> datetime:
+    """The ``auth_time`` of a verified ID token that signs for a user (OpenID Connect Core
+    1.0, 3.1.2.1 ``max_age`` and 2 ``auth_time``): it names one of the user's linked
+    ``subjects``, and the provider authenticated the person after the signature began (less
+    ``skew`` seconds of clock difference) and at most ``max_age`` seconds ago. A token from an
+    earlier sign-in at the provider, kept by its session, is refused here."""
+    subject = claims.get(subject_claim)
+    if not isinstance(subject, str) or subject not in subjects:
+        raise TokenRefused(
+            f"The ID token is for subject {subject!r}, not for the person signed in to mlgov."
+        )
+    if "auth_time" not in claims:
+        raise TokenRefused(
+            "The ID token does not say when the person authenticated (no 'auth_time')."
+        )
+    auth_time = _number(claims, "auth_time")
+    moment = now.timestamp()
+    # auth_time is in whole seconds: a sign-in in the second the signature began is fresh.
+    if auth_time < int(started_at.timestamp()) - skew:
+        raise TokenRefused(
+            f"The provider last authenticated the person {int(moment - auth_time)} seconds "
+            "ago, before this signature began: the re-authentication was not fresh"
+        )
+    if moment - auth_time > max_age:
+        raise TokenRefused(
+            f"The provider's authentication is {int(moment - auth_time)} seconds old, more "
+            f"than the {max_age} seconds a signature allows: the re-authentication was not fresh"
+        )
+    if auth_time > moment + skew:
+        raise TokenRefused("The ID token's auth_time is in the future; check the servers' clocks.")
+    return datetime.fromtimestamp(auth_time, tz=UTC)
 
 
 # --- what mlgov takes from the claims --------------------------------------------------------

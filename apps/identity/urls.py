@@ -8,4 +8,5 @@ app_name = "identity"
 urlpatterns = [
     path("login/", views.SignInView.as_view(), name="oidc_login"),
     path("callback/", views.CallbackView.as_view(), name="oidc_callback"),
+    path("signature/callback/", views.signature_callback, name="signature_callback"),
 ]

@@ -1,11 +1,14 @@
-"""The two browser routes of sign-in through the provider: the start (a redirect to the
+"""The browser routes of sign-in through the provider: the start (a redirect to the
 provider's authorisation endpoint, with state, nonce and a PKCE challenge) and the callback
-(the code traded for tokens, the ID token checked, the session begun). Both are
-mozilla-django-oidc's views; both answer 404 while no provider is configured."""
+(the code traded for tokens, the ID token checked, the session begun), both
+mozilla-django-oidc's views; and the callback of a re-authentication for a signature
+(``signature``). All answer 404 while no provider is configured."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from mozilla_django_oidc.views import (
@@ -13,8 +16,10 @@ from mozilla_django_oidc.views import (
     OIDCAuthenticationRequestView,
 )
 
+from apps.accounts import signatures
+from apps.accounts.services import SignatureAttempt
 from apps.core.errors import ApplicationError
-from apps.identity import provider
+from apps.identity import provider, signature
 from apps.identity.signin import provider_name
 
 
@@ -56,3 +61,43 @@ class CallbackView(OIDCAuthenticationCallbackView):
         )
         messages.error(self.request, f"Sign-in with {provider_name()} was refused: {reason}")
         return super().login_failure()
+
+
+def signature_callback(request):
+    """The provider's answer to a re-authentication for a signature: the pending signature
+    its state names is taken out of the session (answered once), the code traded for the ID
+    token, and the app that collects the signature records it, or audits the refusal and
+    says why. Nothing is signed here: the collecting app's service checks the token."""
+    _require_configured()
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    pending = signature.pending_take(request, request.GET.get("state", ""))
+    if pending is None or pending.get("user") != request.user.pk:
+        reason = "no signature of this browser session waits for this answer (answered "
+        reason += "already, or never begun)"
+        error = signatures.provider_refused(
+            user=request.user,
+            signature=SignatureAttempt(
+                obj=request.user, model_ref=None, description="an unknown signature"
+            ),
+            reason=reason,
+        )
+        messages.error(request, error.message)
+        return HttpResponseRedirect(reverse("dashboard:home"))
+    complete = signatures.completion(pending["purpose"])
+    if pending["expired"]:
+        limit = settings.MLGOV_OIDC_SIGNATURE_CHALLENGE_SECONDS
+        reason = f"the provider answered more than {limit} seconds after the signature began"
+        return complete(request, pending, None, reason)
+    error = request.GET.get("error")
+    if error:
+        described = request.GET.get("error_description", "")[:200]
+        reason = f"the provider answered {error[:60]!r}" + (f" ({described})" if described else "")
+        return complete(request, pending, None, reason)
+    try:
+        credential = signature.credential_from_code(
+            request, code=request.GET.get("code", ""), pending=pending
+        )
+    except ApplicationError as exc:
+        return complete(request, pending, None, exc.message)
+    return complete(request, pending, credential, "")

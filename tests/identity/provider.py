@@ -129,6 +129,9 @@ def running(
             "grant_types": ["authorization_code"],
             "response_types": ["code"],
             "token_endpoint_auth_method": "client_secret_basic",
+            # auth_time in every ID token, as mlgov's signatures need (and as Keycloak and
+            # Okta send it), also when a request leaves out max_age and prompt=login.
+            "require_auth_time": True,
         }
         for client_id, secret in client_secrets.items()
     ]
@@ -186,11 +189,17 @@ def _wait_ready(process: subprocess.Popen, log: Path) -> None:
 
 
 def sign_in_at_provider(
-    session: requests.Session, authorization_url: str, *, login: str, password: str, until: str
+    session: requests.Session,
+    authorization_url: str,
+    *,
+    login: str,
+    password: str,
+    until: str,
+    asked: list[str] | None = None,
 ) -> str:
     """Follow ``authorization_url`` at the provider as a browser would, signing in with the
-    provider's login form when it asks; returns the URL it finally sends the browser to
-    (the one starting with ``until``: the client's redirect URI with the code)."""
+    provider's login form when it asks (noted in ``asked``); returns the URL it finally sends
+    the browser to (the one starting with ``until``: the client's redirect URI with the code)."""
     response = session.get(authorization_url, allow_redirects=False, timeout=10)
     for _ in range(10):
         if response.is_redirect:
@@ -202,6 +211,8 @@ def sign_in_at_provider(
         assert response.status_code == 200, (response.status_code, response.text[:500])
         action = re.search(r'<form[^>]*action="([^"]+)"', response.text)
         assert action and 'name="login"' in response.text, response.text[:500]
+        if asked is not None:
+            asked.append(login)
         response = session.post(
             urljoin(response.url, action.group(1)),
             data={"prompt": "login", "login": login, "password": password},
@@ -219,10 +230,18 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def id_token_for(
-    provider: Provider, client_id: str, *, login: str, password: str, nonce: str, redirect_uri: str
+    provider: Provider,
+    client_id: str,
+    *,
+    login: str,
+    password: str,
+    nonce: str,
+    redirect_uri: str,
+    **extra: str,
 ) -> str:
     """A real ID token the provider issues to ``client_id`` for ``login`` (a whole code flow
-    with PKCE, in a session of its own)."""
+    with PKCE, in a session of its own; ``extra`` authorisation parameters such as
+    ``prompt`` and ``max_age``)."""
     found = provider.discovery()
     verifier, challenge = pkce_pair()
     query = {
@@ -234,6 +253,7 @@ def id_token_for(
         "nonce": nonce,
         "code_challenge": challenge,
         "code_challenge_method": "S256",
+        **extra,
     }
     with requests.Session() as session:
         back = sign_in_at_provider(

@@ -105,3 +105,69 @@ def test_it_checks_the_discovery_document_names_the_issuer():
         oidc.parse_discovery({**good, "issuer": f"{ISSUER}/"}, issuer=ISSUER)
     with pytest.raises(oidc.ProviderError, match="jwks_uri"):
         oidc.parse_discovery({**good, "jwks_uri": None}, issuer=ISSUER)
+
+
+# --- a re-authentication for a signature ------------------------------------------------------
+
+STARTED = datetime(2026, 12, 3, 9, 59, 30, tzinfo=UTC)  # the signature began 30 s before NOW
+
+
+def _reauth(**claims):
+    body = {"sub": "s-1", "auth_time": int(NOW.timestamp()) - 20, **claims}
+    return oidc.check_reauthentication(
+        body,
+        subject_claim="sub",
+        subjects={"s-1"},
+        started_at=STARTED,
+        now=NOW,
+        max_age=120,
+        skew=5,
+    )
+
+
+def test_a_fresh_auth_time_is_the_signature_time():
+    assert _reauth() == datetime(2026, 12, 3, 9, 59, 40, tzinfo=UTC)
+    # Within the skew before the signature began (the two clocks differ a little).
+    assert _reauth(auth_time=int(STARTED.timestamp()) - 5).second == 25
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"auth_time": int(STARTED.timestamp()) - 6}, "before this signature began"),
+        ({"auth_time": int(NOW.timestamp()) - 3600}, "before this signature began"),
+        ({"auth_time": None}, "no valid 'auth_time'"),
+        ({"auth_time": "1764755980"}, "no valid 'auth_time'"),
+        ({"auth_time": int(NOW.timestamp()) + 60}, "in the future"),
+        ({"sub": "s-2"}, "not for the person signed in"),
+    ],
+)
+def test_a_re_authentication_that_is_not_fresh_or_not_theirs_is_refused(claims, reason):
+    with pytest.raises(oidc.TokenRefused, match=reason):
+        _reauth(**claims)
+
+
+def test_a_re_authentication_without_auth_time_is_refused():
+    with pytest.raises(oidc.TokenRefused, match="does not say when"):
+        oidc.check_reauthentication(
+            {"sub": "s-1"},
+            subject_claim="sub",
+            subjects={"s-1"},
+            started_at=STARTED,
+            now=NOW,
+            max_age=120,
+            skew=5,
+        )
+
+
+def test_an_auth_time_older_than_the_max_age_is_refused_even_after_the_start():
+    with pytest.raises(oidc.TokenRefused, match="more than the 10 seconds"):
+        oidc.check_reauthentication(
+            {"sub": "s-1", "auth_time": int(NOW.timestamp()) - 20},
+            subject_claim="sub",
+            subjects={"s-1"},
+            started_at=STARTED,
+            now=NOW,
+            max_age=10,
+            skew=5,
+        )

@@ -10,12 +10,9 @@ one-second lifetime the provider gave it, or swapped for one from an earlier sig
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import re
 import time
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import jwt
@@ -25,7 +22,7 @@ from django.urls import reverse
 
 from apps.accounts.models import User
 from apps.audit.models import AuditEvent
-from apps.core import egress, roles
+from apps.core import roles
 from apps.identity.models import ProviderIdentity
 from tests.factories import UserFactory
 from tests.identity import provider as oidc_provider
@@ -54,34 +51,6 @@ def _sign_in(client, browser: requests.Session, login: str):
 
 def _roles(user: User) -> set[str]:
     return set(user.groups.values_list("name", flat=True)) & set(roles.ALL_ROLES)
-
-
-@pytest.fixture
-def browser():
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture
-def in_transit(monkeypatch):
-    """Rewrites the token endpoint's answer on its way to mlgov: set ``rewrite`` to a
-    function of the answer's JSON; ``seen`` keeps the ID tokens that came."""
-
-    relay = SimpleNamespace(rewrite=None, seen=[])
-    real = egress.request
-
-    def request(method, url, **kwargs):
-        answer = real(method, url, **kwargs)
-        if method == "POST":
-            tokens = json.loads(answer.body)
-            relay.seen.append(tokens.get("id_token"))
-            if relay.rewrite is not None:
-                tokens = relay.rewrite(tokens)
-                answer = dataclasses.replace(answer, body=json.dumps(tokens).encode())
-        return answer
-
-    monkeypatch.setattr(egress, "request", request)
-    return relay
 
 
 def test_it_signs_in_a_new_user_with_the_roles_of_their_groups(client, browser, sso):

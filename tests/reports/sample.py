@@ -295,6 +295,12 @@ APPROVALS = [
                 "meaning": "I approve promoting this version to production.",
                 "content_sha256": PROMOTION_DIGEST,
                 "signed_at": "2026-05-03T15:10:00Z",
+                "signature": {
+                    "method": "password",
+                    "issuer": "",
+                    "auth_time": None,
+                    "label": "password re-entered",
+                },
             },
             {
                 "approver": VALIDATOR,
@@ -306,6 +312,13 @@ APPROVALS = [
                 "meaning": "I approve promoting this version to production.",
                 "content_sha256": PROMOTION_DIGEST,
                 "signed_at": "2026-05-04T14:05:00Z",
+                "signature": {
+                    "method": "provider",
+                    "issuer": "https://login.bank.example",
+                    "auth_time": "2026-05-04T14:04:51Z",
+                    "label": "re-authenticated at https://login.bank.example "
+                    "(auth_time 2026-05-04T14:04:51Z)",
+                },
             },
         ],
     },
@@ -331,6 +344,12 @@ APPROVALS = [
                 "meaning": "I approve these thresholds as the limits of acceptable performance.",
                 "content_sha256": SIGNOFF_DIGEST,
                 "signed_at": "2026-05-01T16:00:00Z",
+                "signature": {
+                    "method": "password",
+                    "issuer": "",
+                    "auth_time": None,
+                    "label": "password re-entered",
+                },
             },
             {
                 "approver": VALIDATOR,
@@ -342,6 +361,12 @@ APPROVALS = [
                 "meaning": "I approve these thresholds as the limits of acceptable performance.",
                 "content_sha256": SIGNOFF_DIGEST,
                 "signed_at": "2026-05-02T11:20:00Z",
+                "signature": {
+                    "method": "password",
+                    "issuer": "",
+                    "auth_time": None,
+                    "label": "password re-entered",
+                },
             },
         ],
     },

@@ -133,6 +133,11 @@ def test_its_body_mirrors_the_card():
     assert "| auc | all | all | 0.86 |" in text
     assert "Completeness: 29 of 29 items present (100 %)" in text
     assert "INC-2026-0007" in text
+    # How each decision was signed: a password, or a re-authentication at the provider.
+    assert "| Signed | Signature | Meaning |" in text
+    label = "re-authenticated at https://login.bank.example (auth_time 2026-05-04T14:04:51Z)"
+    assert escape(label) in text
+    assert "password re-entered" in text
 
 
 def test_a_bare_model_shows_what_is_missing():

@@ -234,6 +234,7 @@ CONTRACT = {
                         ),
                         str,
                     ),
+                    "signature": dict.fromkeys(("method", "issuer", "auth_time", "label"), str),
                 }
             ],
         }

@@ -23,6 +23,9 @@ class DecisionSerializer(ModelSerializer):
             "content_sha256",
             "meaning",
             "signed_at",
+            "signature_method",
+            "signature_issuer",
+            "signature_auth_time",
         )
         read_only_fields = fields
 
@@ -69,13 +72,45 @@ class ApprovalRequestCreateSerializer(serializers.Serializer):
 
 
 class DecideSerializer(serializers.Serializer):
-    """A signed decision: the password is required, as in the browser."""
+    """A signed decision: the password re-entered, or (for people who sign in through the
+    identity provider) an ID token from a fresh re-authentication there, carrying the nonce
+    of a signature challenge. One of the two, never both."""
 
     verdict = serializers.ChoiceField(choices=Verdict.choices)
     password = serializers.CharField(
-        write_only=True, trim_whitespace=False, style={"input_type": "password"}
+        required=False,
+        allow_blank=True,
+        default="",
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+    )
+    id_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        write_only=True,
+        help_text="An ID token the identity provider issued to mlgov's client after "
+        "prompt=login and max_age=0, with the nonce of this request's signature challenge.",
     )
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, data):
+        if bool(data["password"]) == bool(data["id_token"]):
+            message = "Sign with your password or with an ID token from the provider (one)."
+            raise serializers.ValidationError({"password": [message], "id_token": [message]})
+        return data
+
+
+class SignatureChallengeSerializer(serializers.Serializer):
+    """A single-use nonce for signing one request at the identity provider."""
+
+    nonce = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    issuer = serializers.CharField()
+    client_id = serializers.CharField()
+    prompt = serializers.CharField()
+    max_age = serializers.IntegerField()
 
 
 class WithdrawSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ permissions from the rules, every write from the engine."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -16,6 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 
+from apps.accounts import signatures
 from apps.accounts.services import LockedOut
 from apps.approvals import selectors, services
 from apps.approvals.api import serializers as s
@@ -26,6 +28,9 @@ from apps.approvals.registry import model_hooks
 from apps.core.api.permissions import RulesPermission
 from apps.core.api.schema import REFERENCE_NOT_FOUND
 from apps.core.errors import ApplicationError
+
+#: What an API client's signature challenge is for (with the request's id).
+CHALLENGE_PURPOSE = "approval_decision"
 
 
 @extend_schema(tags=["approvals"])
@@ -55,6 +60,7 @@ class ApprovalRequestViewSet(
         "retrieve": "approvals.view_approvalrequest",
         "create": "approvals.add_approvalrequest",
         "decide": "approvals.decide_approvalrequest",
+        "signature_challenge": "approvals.decide_approvalrequest",
         "withdraw": "approvals.withdraw_approvalrequest",
     }
 
@@ -91,7 +97,9 @@ class ApprovalRequestViewSet(
 
     @extend_schema(
         summary="Sign a decision: approve, reject or request changes",
-        description="Re-enter your password (electronic signature). Reject and request "
+        description="Re-enter your password, or send id_token from a re-authentication at "
+        "the identity provider after a signature-challenge (electronic signature). Reject "
+        "and request "
         "changes need a comment. Four-eyes refusals, stale content and a wrong password "
         "answer 400; wrong passwords count toward the account's sign-in lockout, and a "
         "locked account answers 429 (with Retry-After) and nothing is signed.",
@@ -106,16 +114,56 @@ class ApprovalRequestViewSet(
         approval = self.get_object()
         body = s.DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = body.validated_data
+        credential = None
+        if data["id_token"]:
+            credential = signatures.challenge_take(
+                user=request.user,
+                purpose=CHALLENGE_PURPOSE,
+                object_id=str(approval.pk),
+                id_token=data["id_token"],
+                signature=services.signature_attempt(approval),
+            )
         try:
             services.approval_decide(
                 actor=request.user,
                 request=approval,
+                verdict=data["verdict"],
+                password=data["password"],
+                credential=credential,
+                comment=data["comment"],
                 http_request=request._request,
-                **body.validated_data,
             )
         except LockedOut as exc:
             raise Throttled(wait=exc.retry_after, detail=exc.message) from exc
         return self._respond(approval)
+
+    @extend_schema(
+        summary="Begin a signature at the identity provider: a single-use nonce",
+        description="For people who sign in through the identity provider (they have no "
+        "password to re-enter). Obtain an ID token for mlgov's client from the provider with "
+        "this nonce, prompt=login and max_age=0, then POST it as id_token to decide within "
+        "expires_at. The nonce is bound to you and to this request and is used once; mlgov "
+        "checks the token's signature, issuer, audience, expiry, nonce, subject and that "
+        "auth_time is after this challenge and fresh. A refused token signs nothing.",
+        request=None,
+        responses={201: s.SignatureChallengeSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="signature-challenge")
+    def signature_challenge(self, request, pk=None):
+        approval = self.get_object()
+        nonce, expires_at = signatures.challenge_issue(
+            user=request.user, purpose=CHALLENGE_PURPOSE, object_id=str(approval.pk)
+        )
+        answer = {
+            "nonce": nonce,
+            "expires_at": expires_at,
+            "issuer": settings.MLGOV_OIDC_ISSUER,
+            "client_id": settings.MLGOV_OIDC_CLIENT_ID,
+            "prompt": "login",
+            "max_age": 0,
+        }
+        return Response(s.SignatureChallengeSerializer(answer).data, status=201)
 
     @extend_schema(
         summary="Withdraw a pending request (the requester or an administrator)",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from apps.accounts.choices import SignatureMethod
 from apps.approvals.choices import ApprovalKind, ApproverRole, RequestStatus, Verdict
 from apps.approvals.models import ApprovalRequest, Decision
 from apps.reports.batch import Part
@@ -30,6 +31,9 @@ DECISION_COLUMNS = (
     "meaning",
     "content_sha256",
     "signed_at",
+    "signature_method",
+    "signature_issuer",
+    "signature_auth_time",
 )
 
 
@@ -46,6 +50,25 @@ def reads(ctx: Context) -> dict[str, Part]:
             DECISION_COLUMNS,
             order_by=("signed_at", "pk"),
         ),
+    }
+
+
+def _signature(d: dict) -> dict[str, Any]:
+    """How a decision was signed: the password re-entered, or a re-authentication at the
+    identity provider (its issuer and auth_time); with the words the card prints."""
+    if d["signature_method"] == SignatureMethod.PROVIDER:
+        auth_time = iso(d["signature_auth_time"])
+        return {
+            "method": SignatureMethod.PROVIDER.value,
+            "issuer": d["signature_issuer"],
+            "auth_time": auth_time,
+            "label": f"re-authenticated at {d['signature_issuer']} (auth_time {auth_time})",
+        }
+    return {
+        "method": SignatureMethod.PASSWORD.value,
+        "issuer": "",
+        "auth_time": None,
+        "label": "password re-entered",
     }
 
 
@@ -70,6 +93,7 @@ def approvals(ctx: Context) -> tuple[list[dict[str, Any]], dict[Any, dict]]:
                 "meaning": text(d["meaning"]),
                 "content_sha256": d["content_sha256"],
                 "signed_at": iso(d["signed_at"]),
+                "signature": _signature(d),
             }
         )
     approvals = []
