@@ -337,9 +337,11 @@ def _sync(connection: MlflowConnection, tally: Tally) -> None:
     }
     version_links = {
         (vl.model_link_id, vl.mlflow_version): vl
-        for vl in VersionLink.objects.filter(model_link__connection=connection).select_related(
-            "version"
-        )
+        # Without the signature and input example, read only when a version changes (then
+        # one query each): an unchanged sync reads every link of the connection.
+        for vl in VersionLink.objects.filter(model_link__connection=connection)
+        .select_related("version")
+        .defer("signature", "input_example")
     }
     open_conditions = {
         c.version_link_id: c
