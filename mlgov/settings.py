@@ -507,6 +507,10 @@ MLGOV_MLFLOW_TIMEOUT_SECONDS = env_int("MLGOV_MLFLOW_TIMEOUT_SECONDS", 60)
 MLGOV_MLFLOW_SYNC_TIME_LIMIT = env_int("MLGOV_MLFLOW_SYNC_TIME_LIMIT", 2 * 60 * 60)
 # Requests a sync sends to MLflow at once while it reads versions ahead of writing them.
 MLGOV_MLFLOW_READERS = env_int("MLGOV_MLFLOW_READERS", 4)
+# The files of a version not yet approved are digested again by the first sync this many
+# minutes after they were last read, to notice files changed in MLflow without a new version
+# (MLflow's timestamps do not move then). Approved versions' files are read by every sync.
+MLGOV_MLFLOW_RECHECK_MINUTES = env_int("MLGOV_MLFLOW_RECHECK_MINUTES", 24 * 60)
 CELERY_BEAT_SCHEDULE["mlflow-sync-due"] = {
     "task": "mlflow_sync.sync_due_connections",
     "schedule": crontab(minute="*"),

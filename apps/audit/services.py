@@ -48,35 +48,73 @@ def audit_record(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must be called inside transaction.atomic()")
-    if obj is not None:
-        object_type = object_type or object_type_of(obj)
-        object_id = object_id or str(obj.pk)
-        object_repr = object_repr or str(obj)[:300]
+    return audit_record_many(
+        [
+            {
+                "actor": actor,
+                "action": action,
+                "obj": obj,
+                "object_type": object_type,
+                "object_id": object_id,
+                "object_repr": object_repr,
+                "model_ref": model_ref,
+                "changes": changes,
+                "message": message,
+            }
+        ]
+    )[0]
+
+
+def audit_record_many(entries: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
+    """Append several events to the chain at once, in order: each entry holds the keyword
+    arguments of ``audit_record``. The chain head is locked once, each event's hash chains on
+    the one before as ``audit_record`` would have made it (a batch that registers many
+    records, e.g. a registry sync). Must run inside the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record_many must be called inside transaction.atomic()")
+    if not entries:
+        return []
     ctx = context.current()
     head, _ = AuditChainHead.objects.select_for_update(of=("self",)).get_or_create(pk=1)
-    actor_obj = actor if actor is not None and getattr(actor, "pk", None) else None
-    event = AuditEvent(
-        sequence=head.sequence + 1,
-        occurred_at=clock.now(),
-        actor=actor_obj,
-        actor_username=actor_obj.get_username() if actor_obj else (ctx.actor_name or "system"),
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        object_repr=object_repr[:300],
-        model_ref=model_ref,
-        changes=normalise(changes or {}),
-        message=message,
-        request_id=ctx.request_id,
-        client_ip=ctx.client_ip,
-        prev_hash=head.hash,
-    )
-    event.hash = compute_hash(event.as_chain_dict())
-    event.save()
-    head.sequence = event.sequence
-    head.hash = event.hash
-    head.save(update_fields=["sequence", "hash"])
-    return event
+    sequence, prev_hash = head.sequence, head.hash
+    events = []
+    for entry in entries:
+        obj = entry.get("obj")
+        object_type = entry.get("object_type") or ""
+        object_id = entry.get("object_id") or ""
+        object_repr = entry.get("object_repr") or ""
+        if obj is not None:
+            object_type = object_type or object_type_of(obj)
+            object_id = object_id or str(obj.pk)
+            object_repr = object_repr or str(obj)[:300]
+        actor = entry.get("actor")
+        actor_obj = actor if actor is not None and getattr(actor, "pk", None) else None
+        sequence += 1
+        event = AuditEvent(
+            sequence=sequence,
+            occurred_at=clock.now(),
+            actor=actor_obj,
+            actor_username=actor_obj.get_username() if actor_obj else (ctx.actor_name or "system"),
+            action=entry["action"],
+            object_type=object_type,
+            object_id=str(object_id),
+            object_repr=object_repr[:300],
+            model_ref=entry.get("model_ref"),
+            changes=normalise(entry.get("changes") or {}),
+            message=entry.get("message") or "",
+            request_id=ctx.request_id,
+            client_ip=ctx.client_ip,
+            prev_hash=prev_hash,
+        )
+        event.hash = prev_hash = compute_hash(event.as_chain_dict())
+        events.append(event)
+    # One insert and one head update per event: on PostgreSQL the database checks that each
+    # inserted event extends the head (apps/audit/migrations/0004_chain_guards.py).
+    for event in events:
+        event.save()
+        head.sequence, head.hash = event.sequence, event.hash
+        head.save(update_fields=["sequence", "hash"])
+    return events
 
 
 M = TypeVar("M", bound=models.Model)

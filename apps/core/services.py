@@ -26,10 +26,16 @@ def reject_unknown_fields(data: dict, allowed: Iterable[str]) -> None:
         )
 
 
-def validate_instance(instance: models.Model, *, exclude: list[str] | None = None) -> None:
-    """Run model validation and turn its errors into one ApplicationError with field messages."""
+def validate_instance(
+    instance: models.Model, *, exclude: list[str] | None = None, constraints: bool = True
+) -> None:
+    """Run model validation and turn its errors into one ApplicationError with field messages.
+    ``constraints=False`` leaves the unique checks (a query each) to the database's
+    constraints, for a caller that turns their IntegrityError into a message itself."""
     try:
-        instance.full_clean(exclude=exclude)
+        instance.full_clean(
+            exclude=exclude, validate_unique=constraints, validate_constraints=constraints
+        )
     except ValidationError as exc:
         field_errors = {
             field: [str(m) for m in messages] for field, messages in exc.message_dict.items()

@@ -62,6 +62,20 @@ def develops_model(user, obj) -> bool:
 
 
 @rules.predicate
+def discovered_and_develops_model(user, obj) -> bool:
+    """The integration's service user that discovered the model and still develops it (the
+    claim keeps it on as a developer): it keeps the model in step with its source. The owner
+    ends that by removing it from the developers."""
+    model = _model_of(obj)
+    return (
+        model is not None
+        and model.discovered_at is not None
+        and model.created_by_id == user.pk
+        and user.pk in _developer_ids(model)
+    )
+
+
+@rules.predicate
 def is_named_business_owner(user, obj) -> bool:
     model = _model_of(obj)
     return model is not None and model.business_owner_id == user.pk

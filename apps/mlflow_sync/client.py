@@ -28,6 +28,9 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 MODELS_PAGE = 1000
 VERSIONS_PAGE = 10000
 HISTORY_PAGE = 25000
+EXPERIMENTS_PAGE = 1000
+#: Runs read by one search (``attributes.run_id IN (…)``).
+RUNS_PER_SEARCH = 100
 
 
 class MlflowError(ApplicationError):
@@ -173,6 +176,30 @@ class MlflowClient:
             self._json("GET", "/api/2.0/mlflow/runs/get", params={"run_id": run_id}).get("run")
             or {}
         )
+
+    def experiment_ids(self) -> list[str]:
+        """Every experiment's id, deleted ones too (a version's run may be in one)."""
+        return [
+            str(e["experiment_id"])
+            for e in self._pages(
+                "/api/2.0/mlflow/experiments/search",
+                "experiments",
+                {"max_results": EXPERIMENTS_PAGE, "view_type": "ALL"},
+            )
+        ]
+
+    def runs(self, run_ids: list[str], *, experiment_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The runs named (at most ``RUNS_PER_SEARCH``) by id, in one search; a run MLflow does
+        not have is left out."""
+        quoted = ", ".join("'" + run_id.replace("'", "") + "'" for run_id in run_ids)
+        body = {
+            "experiment_ids": experiment_ids,
+            "filter": f"attributes.run_id IN ({quoted})",
+            "run_view_type": "ALL",
+            "max_results": max(len(run_ids), 1),
+        }
+        data = self._json("POST", "/api/2.0/mlflow/runs/search", body=body)
+        return {str(run.get("info", {}).get("run_id")): run for run in data.get("runs") or ()}
 
     def metric_history(self, *, run_id: str, key: str) -> list[dict]:
         return list(

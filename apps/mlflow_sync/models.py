@@ -199,6 +199,9 @@ class VersionLink(models.Model):
     finding = models.ForeignKey(
         "reviews.Finding", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # When a sync last read the version's files (digest, URI); a version not yet approved is
+    # read again ``MLGOV_MLFLOW_RECHECK_MINUTES`` later.
+    checked_at = models.DateTimeField(null=True, blank=True)
     # Observations ingested from the monitoring run: the newest timestamp (ms) per metric.
     metrics_through = models.JSONField(default=dict, blank=True)
 

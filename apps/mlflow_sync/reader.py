@@ -1,9 +1,10 @@
 """Reading what a registry sync needs from MLflow, before anything is written. No ORM.
 
-``read_version`` gathers one model version's facts (its run's params, metrics and dataset
-inputs, the digest of its artifact files, the signature and input example of its
-``MLmodel``); ``read_digest`` only the digest (to re-check an approved version).
-``read_history`` gathers a monitoring run's metrics over time as observation rows.
+A sync reads a version's files (``read_files``: their digest, and the signature and input
+example of its ``MLmodel``) and its run (``read_runs``: many runs by one search) apart, in
+its readers, and ``version_facts`` puts them together; ``read_version`` does all three for
+one version. ``read_history`` gathers a monitoring run's metrics over time as observation
+rows.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.mlflow_sync import mapping
-from apps.mlflow_sync.client import ArtifactRoot, MlflowClient, MlflowError
+from apps.mlflow_sync.client import RUNS_PER_SEARCH, ArtifactRoot, MlflowClient, MlflowError
 
 #: Files larger than this are in the digest by path and size only (not read).
 MAX_HASHED_FILE = 64 * 1024 * 1024
@@ -95,6 +96,25 @@ def read_digest(
     return uri, mapping.manifest_digest(entries), "files", kept
 
 
+@dataclass(frozen=True)
+class Files:
+    """What reading a version's files found: where they are, their digest and what it covers,
+    and the signature and input example of the ``MLmodel`` (the files themselves are not
+    kept)."""
+
+    uri: str
+    digest: str
+    covers: str
+    signature: dict[str, Any]
+    input_example: str
+
+
+def read_files(client: MlflowClient, version: dict, artifact_uri: str = "") -> Files:
+    uri, digest, covers, kept = read_digest(client, version, artifact_uri)
+    signature, example = mlmodel_facts(kept) if covers == "files" else ({}, "")
+    return Files(uri, digest, covers, signature, example)
+
+
 def _dataset_uri(dataset: dict) -> str:
     source = str(dataset.get("source") or "")
     try:
@@ -112,23 +132,52 @@ def _dataset_uri(dataset: dict) -> str:
 def read_version(client: MlflowClient, version: dict, *, aliases: list[str]) -> VersionFacts:
     """Every fact of one model version (several requests: run, artifact listing, files)."""
     run_id = str(version.get("run_id") or "")
-    artifact_uri, digest, covers, kept = read_digest(client, version)
+    files = read_files(client, version)
+    run = client.run(run_id) if run_id else {}
+    return version_facts(version, aliases=aliases, run=run, files=files)
+
+
+def read_runs(client: MlflowClient, run_ids: list[str], experiment_ids: list[str]) -> dict:
+    """The runs named, by id: one search per ``RUNS_PER_SEARCH``, or one request per run
+    from a server that cannot search runs by id."""
+    found: dict[str, dict] = {}
+    try:
+        for start in range(0, len(run_ids), RUNS_PER_SEARCH):
+            chunk = run_ids[start : start + RUNS_PER_SEARCH]
+            found.update(client.runs(chunk, experiment_ids=experiment_ids))
+    except MlflowError as exc:
+        if exc.retryable:
+            raise
+        found = {run_id: client.run(run_id) for run_id in run_ids}
+    return found
+
+
+def version_facts(
+    version: dict,
+    *,
+    aliases: list[str],
+    run: dict[str, Any],
+    files: Files,
+) -> VersionFacts:
+    """The facts of one version from what was read: its run (``{}`` when it has none) and
+    its files."""
     facts = VersionFacts(
         name=str(version["name"]),
         version=str(version["version"]),
-        run_id=run_id,
+        run_id=str(version.get("run_id") or ""),
         source=str(version.get("source") or "")[:1000],
         description=str(version.get("description") or ""),
-        artifact_uri=artifact_uri[:1000],
-        digest=digest,
-        digest_covers=covers,
+        artifact_uri=files.uri[:1000],
+        digest=files.digest,
+        digest_covers=files.covers,
+        signature=files.signature,
+        input_example=files.input_example,
         tags=mapping.tags_of(version),
         aliases=aliases,
         stage=str(version.get("current_stage") or ""),
         last_updated_ms=int(version.get("last_updated_timestamp") or 0),
     )
-    if run_id:
-        run = client.run(run_id)
+    if facts.run_id:
         facts.params = mapping.params_of(run)
         facts.metrics = mapping.metrics_of(run)
         for item in (run.get("inputs") or {}).get("dataset_inputs") or ():
@@ -141,21 +190,19 @@ def read_version(client: MlflowClient, version: dict, *, aliases: list[str]) -> 
                     role=mapping.dataset_role(item),
                 )
             )
-    if covers == "files":
-        _read_mlmodel(facts, kept)
     return facts
 
 
-def _read_mlmodel(facts: VersionFacts, files: dict[str, bytes]) -> None:
-    """The signature and input example, from the files the digest pass kept."""
+def mlmodel_facts(files: dict[str, bytes]) -> tuple[dict[str, Any], str]:
+    """``(signature, input example)`` from the files the digest pass kept."""
     text = files.get("MLmodel")
     if text is None:
-        return
+        return {}, ""
     found = mapping.parse_mlmodel(text)
-    facts.signature = found.get("signature") or {}
     example = files.get(found.get("input_example_path") or "")
-    if example is not None and len(example) <= MAX_INPUT_EXAMPLE:
-        facts.input_example = example.decode("utf-8", "replace")
+    if example is None or len(example) > MAX_INPUT_EXAMPLE:
+        return found.get("signature") or {}, ""
+    return found.get("signature") or {}, example.decode("utf-8", "replace")
 
 
 def read_history(

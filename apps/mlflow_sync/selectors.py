@@ -6,7 +6,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from apps.inventory.models import RegisteredModel
-from apps.mlflow_sync.models import MlflowConnection, SyncRun
+from apps.mlflow_sync.models import MlflowConnection, SyncRun, VersionLink
 
 
 def connection_list(*, user) -> QuerySet[MlflowConnection]:
@@ -55,3 +55,11 @@ def discovered_get(*, user, slug: str) -> RegisteredModel:
     if model is None:
         raise Http404("No such model waiting to be claimed.")
     return model
+
+
+def version_link_for(*, version) -> VersionLink | None:
+    """What a sync recorded from MLflow about ``version`` (one query), or None when the version
+    did not come from a sync. The caller has checked that the user sees the version."""
+    return (
+        VersionLink.objects.filter(version=version).select_related("model_link__connection").first()
+    )

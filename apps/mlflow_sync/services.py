@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 import os
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,7 @@ from apps.inventory.models import Dataset, RegisteredModel
 from apps.jobs.services import job_enqueue
 from apps.mlflow_sync import mapping, reader
 from apps.mlflow_sync.choices import RunStatus, RunTrigger
-from apps.mlflow_sync.client import Credential, MlflowClient, MlflowError
+from apps.mlflow_sync.client import RUNS_PER_SEARCH, Credential, MlflowClient, MlflowError
 from apps.mlflow_sync.models import (
     CONNECTION_FIELDS,
     MlflowConnection,
@@ -309,6 +309,7 @@ class Context:
     open_conditions: dict[int, ServingCondition]
     governed: set[int]
     tally: Tally
+    datasets: dict[str, Dataset] = field(default_factory=dict)
 
 
 def _sync(connection: MlflowConnection, tally: Tally) -> None:
@@ -336,9 +337,11 @@ def _sync(connection: MlflowConnection, tally: Tally) -> None:
     }
     version_links = {
         (vl.model_link_id, vl.mlflow_version): vl
-        for vl in VersionLink.objects.filter(model_link__connection=connection).select_related(
-            "version"
-        )
+        # Without the signature and input example, read only when a version changes (then
+        # one query each): an unchanged sync reads every link of the connection.
+        for vl in VersionLink.objects.filter(model_link__connection=connection)
+        .select_related("version")
+        .defer("signature", "input_example")
     }
     open_conditions = {
         c.version_link_id: c
@@ -356,77 +359,129 @@ def _sync(connection: MlflowConnection, tally: Tally) -> None:
         governed=_approved_promotions(),
         tally=tally,
     )
-    reads = _read_ahead(ctx, models, versions)
-    for registered in models:
-        name = str(registered["name"])
+    with ThreadPoolExecutor(max_workers=max(1, settings.MLGOV_MLFLOW_READERS)) as pool:
+        reads = Reads(ctx, pool)
         try:
-            _sync_model(ctx, registered, versions.get(name, []), reads)
-        except MlflowError as exc:
-            if exc.retryable:
-                raise
-            tally.refuse(name, exc.message)
-        except ApplicationError as exc:
-            tally.refuse(name, exc.message)
-        except PermissionDenied as exc:
-            tally.refuse(name, f"{connection.run_as} may not do this: {exc}")
+            reads.submit(models, versions)
+            for registered in models:
+                name = str(registered["name"])
+                try:
+                    _sync_model(ctx, registered, versions.get(name, []), reads)
+                except MlflowError as exc:
+                    if exc.retryable:
+                        raise
+                    tally.refuse(name, exc.message)
+                except ApplicationError as exc:
+                    tally.refuse(name, exc.message)
+                except PermissionDenied as exc:
+                    tally.refuse(name, f"{connection.run_as} may not do this: {exc}")
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 @dataclass
+class _Read:
+    """One version to read: ``facts`` (new, or changed in MLflow), ``digest`` (approved: its
+    files only, at the artifact URI recorded) or ``recheck`` (not approved, unchanged in
+    MLflow's registry, files not read for ``MLGOV_MLFLOW_RECHECK_MINUTES``)."""
+
+    kind: str  # facts, digest, recheck (the files of a version not yet approved)
+    number: str
+    version: dict
+    aliases: list[str]
+    artifact_uri: str = ""
+    run_ids: list[str] | None = None  # the search that reads its run, with others
+    files: Future | None = None
+    runs: Future | None = None
+
+
 class Reads:
-    """What was read from MLflow ahead of the writes, by model name and version: the facts of
-    new or changed versions, the digests of approved ones, and what could not be read."""
+    """What is read from MLflow for the writes, in the background while they go on
+    (``MLGOV_MLFLOW_READERS`` requests at a time, in the order of the models): the facts of
+    new or changed versions (their runs a hundred at a time by one search, their files one
+    version at a time), and the digest of approved versions' files (every sync: they are
+    evidence). No transaction is open in the readers. ``model(name)`` waits for one model's
+    reads; an unreadable model is refused whole, and a retryable error (MLflow unreachable or
+    failing) ends the sync, to be tried again."""
 
-    facts: dict[str, dict[str, reader.VersionFacts]] = field(
-        default_factory=lambda: defaultdict(dict)
-    )
-    digests: dict[str, dict[str, tuple[str, str, str]]] = field(
-        default_factory=lambda: defaultdict(dict)
-    )
-    errors: dict[str, MlflowError] = field(default_factory=dict)
+    def __init__(self, ctx: Context, pool: ThreadPoolExecutor):
+        self.ctx = ctx
+        self.pool = pool
+        self.pending: dict[str, list[_Read]] = defaultdict(list)
 
+    def submit(self, models: list[dict], versions: dict[str, list[dict]]) -> None:
+        ctx = self.ctx
+        wanted: list[tuple[str, _Read]] = []
+        chunk: list[str] = []
+        recheck_before = clock.now() - dt.timedelta(minutes=settings.MLGOV_MLFLOW_RECHECK_MINUTES)
+        for registered in models:
+            name = str(registered["name"])
+            aliases = _aliases_by_version(registered)
+            link = ctx.links.get(name)
+            for version in versions.get(name, []):
+                number = str(version["version"])
+                known = ctx.version_links.get((link.pk, number)) if link else None
+                stamp = int(version.get("last_updated_timestamp") or 0)
+                mine = sorted(aliases.get(number, []))
+                if known is None or (
+                    not known.version.is_locked and known.last_updated_ms != stamp
+                ):
+                    read = _Read("facts", number, version, mine)
+                    run_id = str(version.get("run_id") or "")
+                    if run_id:
+                        if len(chunk) >= RUNS_PER_SEARCH:
+                            chunk = []
+                        chunk.append(run_id)
+                        read.run_ids = chunk
+                elif known.version.is_locked:
+                    read = _Read("digest", number, version, mine, artifact_uri=known.artifact_uri)
+                elif known.checked_at is None or known.checked_at <= recheck_before:
+                    # Files changed in MLflow without a new version: the URI is resolved anew.
+                    read = _Read("recheck", number, version, mine)
+                else:
+                    continue
+                wanted.append((name, read))
+        experiments = ctx.client.experiment_ids() if chunk else []
+        searches: dict[int, Future] = {}
+        for name, read in wanted:
+            if read.run_ids is not None:
+                key = id(read.run_ids)
+                if key not in searches:
+                    searches[key] = self.pool.submit(
+                        reader.read_runs, ctx.client, read.run_ids, experiments
+                    )
+                read.runs = searches[key]
+            read.files = self.pool.submit(
+                reader.read_files, ctx.client, read.version, read.artifact_uri
+            )
+            self.pending[name].append(read)
 
-def _read_ahead(ctx: Context, models: list[dict], versions: dict[str, list[dict]]) -> Reads:
-    """Read, in parallel (``MLGOV_MLFLOW_READERS`` requests at a time), the versions that are
-    new or that MLflow changed since the last sync (unapproved ones: their run, files and
-    MLmodel), and re-digest the files of approved versions (every sync: they are evidence).
-    No transaction is open meanwhile. An unreadable model is refused whole; a retryable
-    error (MLflow unreachable or failing) ends the sync, to be tried again."""
-    tasks = []
-    for registered in models:
-        name = str(registered["name"])
-        aliases = _aliases_by_version(registered)
-        link = ctx.links.get(name)
-        for version in versions.get(name, []):
-            number = str(version["version"])
-            known = ctx.version_links.get((link.pk, number)) if link else None
-            stamp = int(version.get("last_updated_timestamp") or 0)
-            if known is None or (not known.version.is_locked and known.last_updated_ms != stamp):
-                tasks.append(("facts", name, number, version, sorted(aliases.get(number, []))))
-            elif known.version.is_locked:
-                tasks.append(("digest", name, number, version, known.artifact_uri))
-
-    def read(task):
-        kind, _, _, version, extra = task
-        if kind == "facts":
-            return reader.read_version(ctx.client, version, aliases=extra)
-        return reader.read_digest(ctx.client, version, extra)[:3]
-
-    reads = Reads()
-    with ThreadPoolExecutor(max_workers=max(1, settings.MLGOV_MLFLOW_READERS)) as pool:
-        futures = {pool.submit(read, task): task for task in tasks}
-        for future in as_completed(futures):
-            kind, name, number, _, _ = futures[future]
+    def model(self, name: str) -> tuple[dict[str, reader.VersionFacts], dict[str, reader.Files]]:
+        """``(facts, files)`` of one model's versions, by version number: the facts of new or
+        changed versions, what reading the files of the others found."""
+        facts: dict[str, reader.VersionFacts] = {}
+        digests: dict[str, reader.Files] = {}
+        error: MlflowError | None = None
+        for read in self.pending.pop(name, []):
             try:
-                result = future.result()
+                files = read.files.result()
+                runs = read.runs.result() if read.runs is not None else {}
             except MlflowError as exc:
                 if exc.retryable:
-                    for other in futures:
-                        other.cancel()
                     raise
-                reads.errors.setdefault(name, exc)
+                error = error or exc
                 continue
-            getattr(reads, "facts" if kind == "facts" else "digests")[name][number] = result
-    return reads
+            if read.kind != "facts":
+                digests[read.number] = files
+            else:
+                run = runs.get(str(read.version.get("run_id") or "")) or {}
+                facts[read.number] = reader.version_facts(
+                    read.version, aliases=read.aliases, run=run, files=files
+                )
+        if error is not None:
+            raise error
+        return facts, digests
 
 
 def _aliases_by_version(registered: dict) -> dict[str, list[str]]:
@@ -440,22 +495,36 @@ def _sync_model(ctx: Context, registered: dict, versions: list[dict], reads: Rea
     name = str(registered["name"])
     tally = ctx.tally
     tally.seen += 1
-    if name in reads.errors:
+    try:
+        facts, digests = reads.model(name)
+    except MlflowError:
         tally.seen += len(versions)
-        raise reads.errors[name]
+        raise
     aliases = _aliases_by_version(registered)
     link = ctx.links.get(name)
-    facts = reads.facts.get(name, {})
-    digests = reads.digests.get(name, {})
     with transaction.atomic():
         if link is None:
             link = _discover(ctx, registered)
             tally.created += 1
         else:
             tally.count("updated" if _update_link(link, registered) else "unchanged")
-        for version in sorted(versions, key=lambda v: int(str(v["version"]) or 0)):
+        ordered = sorted(versions, key=lambda v: int(str(v["version"]) or 0))
+        new = [
+            v
+            for v in ordered
+            if (link.pk, str(v["version"])) not in ctx.version_links and str(v["version"]) in facts
+        ]
+        refused = _register_new(ctx, link, new, facts) if new else {}
+        checked: list[int] = []  # the links whose files were read and recorded
+        for version in ordered:
             number = str(version["version"])
             tally.seen += 1
+            if number in refused:
+                tally.refuse(f"{name} v{number}", refused[number])
+                continue
+            if any(v is version for v in new):
+                tally.count("created")
+                continue
             read, digest = facts.get(number), digests.get(number)
             try:
                 # A savepoint only where a version is written through the inventory (an
@@ -465,11 +534,62 @@ def _sync_model(ctx: Context, registered: dict, versions: list[dict], reads: Rea
             except ApplicationError as exc:
                 tally.refuse(f"{name} v{number}", exc.message)
                 continue
+            known = ctx.version_links.get((link.pk, number))
+            if known is not None and not known.version.is_locked and (read or digest):
+                checked.append(known.pk)
             if outcome == "refused":
                 continue
             tally.count(outcome)
+        if checked:
+            VersionLink.objects.filter(pk__in=checked).update(checked_at=clock.now())
         _check_serving(ctx, link, versions, aliases)
         _ingest_monitoring(ctx, link, versions)
+
+
+def _register_new(
+    ctx: Context, link: ModelLink, versions: list[dict], facts: dict[str, reader.VersionFacts]
+) -> dict[str, str]:
+    """Register a model's versions new to mlgov in one batch (the inventory's checks and
+    audit events for each) and link them; returns the refused ones' reasons by number."""
+    refused: dict[str, str] = {}
+    items = []
+    for version in versions:
+        number = str(version["version"])
+        try:
+            # A savepoint only where datasets may be recorded (most versions have none).
+            with transaction.atomic(savepoint=bool(facts[number].datasets)):
+                datasets = _datasets(ctx, facts[number])
+        except ApplicationError as exc:
+            refused[number] = exc.message
+            continue
+        items.append(
+            inventory_services.NewVersion(
+                version=number,
+                data=_version_data(facts[number]),
+                training_datasets=datasets[DatasetRole.TRAINED_ON],
+                evaluation_datasets=datasets[DatasetRole.EVALUATED_ON],
+            )
+        )
+    created, failed = inventory_services.model_versions_register_many(
+        actor=ctx.connection.run_as, model=link.model, versions=items
+    )
+    refused.update({number: exc.message for number, exc in failed.items()})
+    now = clock.now()
+    links = VersionLink.objects.bulk_create(
+        [
+            VersionLink(
+                model_link=link,
+                mlflow_version=mv.version,
+                version=mv,
+                checked_at=now,
+                **_link_data(facts[mv.version]),
+            )
+            for mv in created
+        ]
+    )
+    for vl in links:
+        ctx.version_links[(link.pk, vl.mlflow_version)] = vl
+    return refused
 
 
 def _discover(ctx: Context, registered: dict) -> ModelLink:
@@ -524,7 +644,7 @@ def _datasets(ctx: Context, facts: reader.VersionFacts) -> dict[str, list[Datase
     by_role: dict[str, list[Dataset]] = {r: [] for r in DatasetRole.values}
     for item in facts.datasets:
         slug = mapping.dataset_slug(item.name, item.digest)
-        dataset = Dataset.objects.filter(slug=slug).first()
+        dataset = ctx.datasets.get(slug) or Dataset.objects.filter(slug=slug).first()
         if dataset is None:
             dataset = inventory_services.dataset_create(
                 actor=ctx.connection.run_as,
@@ -534,6 +654,7 @@ def _datasets(ctx: Context, facts: reader.VersionFacts) -> dict[str, list[Datase
                 version=f"MLflow digest {item.digest}" if item.digest else "",
                 description=f"An input of MLflow runs, recorded by {ctx.connection}.",
             )
+        ctx.datasets[slug] = dataset
         if dataset not in by_role[item.role]:
             by_role[item.role].append(dataset)
     return by_role
@@ -570,10 +691,11 @@ def _sync_version(
     link: ModelLink,
     version: dict,
     facts: reader.VersionFacts | None,
-    digest: tuple[str, str, str] | None,
+    digest: reader.Files | None,
     aliases: dict[str, list[str]],
 ) -> str:
-    """Create, update or leave one version; returns the outcome counted."""
+    """Create, update or leave one version; returns the outcome counted. ``digest`` is what
+    reading the files of an approved version, or rechecking another's, found."""
     actor = ctx.connection.run_as
     number = str(version["version"])
     known = ctx.version_links.get((link.pk, number))
@@ -605,7 +727,40 @@ def _sync_version(
             "aliases": sorted(aliases.get(number, [])),
             "stage": str(version.get("current_stage") or ""),
         }
+        if digest is not None:
+            changed = _recheck_files(ctx, link, known, digest)
     return "updated" if _save_link(known, data) or changed else "unchanged"
+
+
+def _recheck_files(ctx: Context, link: ModelLink, known: VersionLink, files: reader.Files) -> bool:
+    """A version not yet approved whose files changed in MLflow (same version, new files):
+    record the new digest and URI on the version (audited: old and new digest in its
+    history) and the new signature and input example on the link."""
+    uri, digest = files.uri, files.digest
+    if digest == known.digest and uri[:1000] == known.artifact_uri:
+        return False
+    before = known.digest
+    known.version = inventory_services.model_version_update(
+        actor=ctx.connection.run_as,
+        version=known.version,
+        artifact_uri=uri[:500],
+        artifact_sha256=digest,
+    )
+    _save_link(
+        known,
+        {
+            "artifact_uri": uri[:1000],
+            "digest": digest,
+            "digest_covers": files.covers,
+            "signature": files.signature,
+            "input_example": files.input_example,
+        },
+    )
+    ctx.tally.notes.append(
+        f"{link.mlflow_name} v{known.mlflow_version}: files changed in MLflow "
+        f"(SHA-256 {before} → {digest})"
+    )
+    return True
 
 
 def _update_version(ctx, known: VersionLink, facts, datasets):
@@ -643,7 +798,7 @@ def _check_locked(
     link: ModelLink,
     known: VersionLink,
     version: dict,
-    digest: tuple[str, str, str] | None,
+    digest: reader.Files | None,
     aliases: dict[str, list[str]],
 ) -> str:
     """An approved version is immutable: record only MLflow's tags and aliases, and when
@@ -657,7 +812,7 @@ def _check_locked(
     moved = _save_link(known, data)
     if digest is None:
         return "updated" if moved else "unchanged"
-    _, now_digest, _ = digest
+    now_digest = digest.digest
     if now_digest == known.digest:
         if known.reported_digest:
             _save_link(known, {"reported_digest": ""})

@@ -2,10 +2,13 @@
 
 A connection's page shows its settings and its syncs, with a button that starts one; each
 sync has a page with its counts and refusals. The discovered list shows the models waiting
-for an owner, and the claim page lets a model owner take one.
+for an owner, and the claim page lets a model owner take one. A synced version's page has an
+MLflow section (``version_section_context``).
 """
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.shortcuts import redirect
@@ -103,3 +106,46 @@ def model_claim(request, slug: str):
             messages.success(request, f"You now own {model.name}.")
             return redirect(model)
     return render_page(request, "mlflow_sync/claim.html", {"model": model, "form": form})
+
+
+def _schema_rows(schema) -> list[dict[str, str]] | None:
+    """MLflow's column or tensor specs as rows of name and type; None when the schema is not
+    a list of specs (shown as JSON then)."""
+    if not isinstance(schema, list) or not all(isinstance(item, dict) for item in schema):
+        return None
+    rows = []
+    for item in schema:
+        kind = str(item.get("type") or "")
+        spec = item.get("tensor-spec")
+        if isinstance(spec, dict):
+            kind = f"tensor {spec.get('dtype', '')} {spec.get('shape', '')}".strip()
+        if item.get("required") is False:
+            kind += " (optional)"
+        rows.append({"name": str(item.get("name") or "—"), "type": kind})
+    return rows
+
+
+def version_section_context(request, version) -> dict | None:
+    """The MLflow section of a version page (apps.inventory.version_sections): what the sync
+    recorded from MLflow about the version, for versions that came from a sync."""
+    if version.model.discovered_at is None:
+        return None  # a sync records versions of the models it discovered only: no query
+    link = selectors.version_link_for(version=version)
+    if link is None:
+        return None
+    model_link = link.model_link
+    base = model_link.connection.tracking_url.rstrip("/")
+    name, number = quote(model_link.mlflow_name, safe=""), quote(link.mlflow_version, safe="")
+    signature = link.signature if isinstance(link.signature, dict) else {}
+    parts = []
+    for part, label in (("inputs", "Inputs"), ("outputs", "Outputs"), ("params", "Parameters")):
+        value = signature.get(part)
+        if value:
+            parts.append({"label": label, "rows": _schema_rows(value), "raw": value})
+    return {
+        "link": link,
+        "mlflow_name": model_link.mlflow_name,
+        "mlflow_url": f"{base}/#/models/{name}/versions/{number}",
+        "tags": sorted(link.tags.items()) if isinstance(link.tags, dict) else [],
+        "signature": parts,
+    }

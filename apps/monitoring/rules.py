@@ -18,7 +18,12 @@ from apps.core.predicates import (
     sees_everything,
 )
 from apps.inventory.models import ModelVersion, RegisteredModel
-from apps.inventory.rules import can_see_model, no_object, owns_model
+from apps.inventory.rules import (
+    can_see_model,
+    discovered_and_develops_model,
+    no_object,
+    owns_model,
+)
 
 
 def _model_of(obj):
@@ -79,7 +84,12 @@ can_push_metrics = (
     is_admin | is_validator | (is_model_owner_role & (no_object | owns_threshold_model))
 )
 
-rules.add_perm("monitoring.ingest_metrics", can_push_metrics)
+# The integration that discovered a model (an MLflow sync's service user) keeps pushing the
+# metrics it finds after an owner claims the model, as long as it stays a developer of it.
+syncs_threshold_model = _on_model(discovered_and_develops_model, "syncs_threshold_model")
+rules.add_perm(
+    "monitoring.ingest_metrics", can_push_metrics | (is_model_owner_role & syncs_threshold_model)
+)
 rules.add_perm("monitoring.view_ingestionbatch", has_any_role & _batch_visible)
 rules.add_perm("monitoring.view_observation", has_any_role & sees_threshold_model)
 rules.add_perm("monitoring.run_drift", can_push_metrics)

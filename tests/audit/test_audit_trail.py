@@ -181,3 +181,21 @@ def test_audit_record_refuses_to_write_outside_a_transaction():
     with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
         audit_record(actor=None, action="update", object_type="x", object_id="1")
     assert not AuditEvent.objects.exists()
+
+
+def test_a_batch_of_events_chains_like_single_ones(history, model_owner, owned_model):
+    from apps.audit.services import audit_record, audit_record_many
+
+    with transaction.atomic():
+        batch = audit_record_many(
+            [
+                {"actor": model_owner, "action": "update", "obj": owned_model, "message": f"b{i}"}
+                for i in range(3)
+            ]
+        )
+        audit_record(actor=model_owner, action="update", obj=owned_model, message="after")
+    events = list(AuditEvent.objects.order_by("sequence"))
+    assert [e.sequence for e in batch] == [6, 7, 8]
+    assert [e.message for e in events[5:]] == ["b0", "b1", "b2", "after"]
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+    assert audit_chain_verify().ok

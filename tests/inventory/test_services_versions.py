@@ -76,6 +76,52 @@ def test_the_owner_registers_a_version_with_its_lineage(model_owner, owned_model
     }
 
 
+def test_many_versions_register_at_once_each_checked_and_audited(
+    model_owner, owned_model, django_assert_max_num_queries
+):
+    train, holdout = DatasetFactory(slug="train-2025"), DatasetFactory(slug="holdout-2025")
+    _register(model_owner, owned_model, version="1")
+    data = {"artifact_uri": "s3://m", "artifact_sha256": SHA}
+    items = [
+        services.NewVersion("1", data),  # already there
+        services.NewVersion("2", {**data, "hyperparameters": {"depth": 6}}, [train], [holdout]),
+        services.NewVersion("3", {**data, "artifact_sha256": "not a hash"}),
+        services.NewVersion("4", {**data, "evaluation_metrics": {"auc": float("nan")}}),
+        services.NewVersion("5", data, [train]),
+        services.NewVersion("5", data),  # twice in the batch
+    ]
+    with transaction.atomic(), django_assert_max_num_queries(16):
+        created, refused = services.model_versions_register_many(
+            actor=model_owner, model=owned_model, versions=items
+        )
+    assert [v.version for v in created] == ["2", "5"]
+    assert set(refused) == {"1", "3", "4", "5"}
+    assert "already exists" in refused["1"].message and "version" in refused["1"].field_errors
+    assert "artifact_sha256" in refused["3"].field_errors
+    assert "evaluation_metrics" in refused["4"].field_errors
+    two = ModelVersion.objects.get(model=owned_model, version="2")
+    assert {(link.role, link.dataset.slug) for link in two.dataset_links.all()} == {
+        ("trained_on", "train-2025"),
+        ("evaluated_on", "holdout-2025"),
+    }
+    event = AuditEvent.objects.get(object_type="inventory.modelversion", object_id=str(two.pk))
+    assert event.model_ref == owned_model.pk and event.action == "create"
+    assert event.changes["datasets"]["after"] == [
+        "evaluated_on:holdout-2025",
+        "trained_on:train-2025",
+    ]
+    assert event.changes["hyperparameters"]["after"] == {"depth": 6}
+    single = AuditEvent.objects.filter(object_type="inventory.modelversion").order_by("sequence")
+    assert set(single.first().changes) == set(event.changes)  # the same record as one by one
+
+
+def test_many_versions_need_the_same_permission(viewer, owned_model):
+    with pytest.raises(PermissionDenied):
+        services.model_versions_register_many(
+            actor=viewer, model=owned_model, versions=[services.NewVersion("1", {})]
+        )
+
+
 def test_a_developer_registers_a_version(other_model_owner, owned_model):
     owned_model.developers.add(other_model_owner)
     assert _register(other_model_owner, owned_model).created_by == other_model_owner

@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / "var" / "mlflow-venv"
 MLFLOW_PIN = "mlflow==3.17.2"  # as benchmarks/scale/mlflow_side.py
-PORTS = range(18400, 18450)
+#: Where the server listens: ``MLGOV_MLFLOW_TEST_PORTS`` (``first-last``) or 18400-18449.
+PORTS_ENV = "MLGOV_MLFLOW_TEST_PORTS"
 LIFETIME_SECONDS = 3600
 INSTALL_TIMEOUT = 1500
 
@@ -70,7 +71,13 @@ def ensure_venv() -> tuple[Path | None, str]:
     return _venv_python(), ""
 
 
-def free_port(ports=PORTS) -> int:
+def test_ports() -> range:
+    first, _, last = os.environ.get(PORTS_ENV, "18400-18449").partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
+def free_port(ports: range | None = None) -> int:
+    ports = ports or test_ports()
     for port in ports:
         with socket.socket() as sock:
             try:

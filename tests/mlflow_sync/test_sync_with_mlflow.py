@@ -4,7 +4,8 @@ One story, in order (the server is shared by the module): a first sync discovers
 models and their versions; a second changes nothing; then MLflow changes (a new version, the
 champion alias on a version mlgov never approved, the files of an approved version
 overwritten) and the next syncs record the version, open the incident, raise the finding,
-and note on the incident when the alias is gone.
+update the digest of a version not yet approved whose files changed, and note on the
+incident when the alias is gone; once an owner claims a model, its metrics keep flowing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from apps.incidents.choices import EventKind
 from apps.incidents.models import Incident
 from apps.inventory.choices import DatasetRole
 from apps.inventory.models import ModelVersion, RegisteredModel
-from apps.inventory.services import version_lock
+from apps.inventory.services import registered_model_update, version_lock
 from apps.mlflow_sync import services
 from apps.mlflow_sync.choices import RunStatus, RunTrigger
 from apps.mlflow_sync.models import ModelLink, ServingCondition, VersionLink
@@ -76,6 +77,10 @@ for step in P["steps"]:
         client.set_registered_model_alias("churn-model", "champion", "1")
         with mlflow.start_run(run_id=P["monitoring_run"]):
             mlflow.log_metric("accuracy", 0.77, step=3, timestamp=P["base_ms"] + 3 * 3600000)
+    elif step == "more":
+        with mlflow.start_run(run_id=P["monitoring_run"]):
+            stamp = P["base_ms"] + P["at"] * 3600000
+            mlflow.log_metric("accuracy", P["value"], step=P["at"], timestamp=stamp)
     elif step == "unmark":
         client.delete_registered_model_alias("churn-model", "champion")
     OUT["credit_v1_uri"] = client.get_model_version_download_uri("credit-scorer", "1")
@@ -113,7 +118,15 @@ def _mlflow(server, *steps, **params):
 
 
 def test_it_keeps_mlgov_in_step_with_a_real_mlflow_registry(
-    mlflow_server, world, admin_user, validator, service_user, django_capture_on_commit_callbacks
+    mlflow_server,
+    world,
+    admin_user,
+    validator,
+    service_user,
+    model_owner,
+    business_owner,
+    settings,
+    django_capture_on_commit_callbacks,
 ):
     capture = django_capture_on_commit_callbacks
     made = _mlflow(mlflow_server, "initial")
@@ -187,6 +200,35 @@ def test_it_keeps_mlgov_in_step_with_a_real_mlflow_registry(
     assert fourth.created == 0 and fourth.updated == 0
     assert Incident.objects.count() == 1 and Finding.objects.count() == 1
 
+    # --- the files of a version not yet approved change in MLflow, same version -----------
+    v2 = ModelVersion.objects.get(model=credit, version="2")
+    link2 = VersionLink.objects.get(version=v2)
+    old_sha = v2.artifact_sha256
+    assert link2.checked_at is not None
+    files = mlflow_server.artifacts / link2.artifact_uri.removeprefix("mlflow-artifacts:/")
+    example = Path(files) / "input_example.json"
+    example.write_text(example.read_text().replace("30", "32"))
+    # Read again only once MLGOV_MLFLOW_RECHECK_MINUTES have passed since the last read.
+    quiet = _sync(world, admin_user, capture)
+    assert (quiet.updated, quiet.refused) == (0, 1)  # v1 is still the approved one changed
+    assert ModelVersion.objects.get(pk=v2.pk).artifact_sha256 == old_sha
+    settings.MLGOV_MLFLOW_RECHECK_MINUTES = 0
+    noticed = _sync(world, admin_user, capture)
+    assert noticed.updated == 1 and noticed.created == 0
+    v2.refresh_from_db()
+    link2.refresh_from_db()
+    assert v2.artifact_sha256 != old_sha and link2.digest == v2.artifact_sha256
+    assert "32" in link2.input_example
+    change = AuditEvent.objects.filter(
+        object_type="inventory.modelversion", object_id=str(v2.pk), action="update"
+    ).get()
+    assert change.model_ref == credit.pk  # in the model's (and the version's) history
+    assert change.changes["artifact_sha256"] == {"before": old_sha, "after": v2.artifact_sha256}
+    assert any("files changed in MLflow" in note for note in noticed.notes)
+    assert Finding.objects.count() == 1  # the version was not approved: no finding
+    again = _sync(world, admin_user, capture)
+    assert again.updated == 0
+
     # --- the alias is removed: the condition ends and the incident says so ----------------
     _mlflow(mlflow_server, "unmark")
     _sync(world, admin_user, capture)
@@ -195,3 +237,26 @@ def test_it_keeps_mlgov_in_step_with_a_real_mlflow_registry(
     note = incident.events.filter(kind=EventKind.COMMENT).get()
     assert "no longer marks it as serving" in note.text
     assert ModelLink.objects.count() == 2
+
+    # --- an owner claims the model: the metrics the sync finds keep flowing ------------------
+    services.discovered_model_claim(
+        actor=model_owner, model=credit, purpose="Scores loans.", business_owner=business_owner
+    )
+    monitoring_run = VersionLink.objects.get(version=v1).tags["mlgov.monitoring_run"]
+    _mlflow(mlflow_server, "more", monitoring_run=monitoring_run, value=0.75, at=4)
+    claimed = _sync(world, admin_user, capture)
+    assert not [r for r in claimed.refusals if r["item"].endswith("metrics")], claimed.refusals
+    assert Observation.objects.filter(version=v1, metric__name="accuracy").count() == 5
+    batch = IngestionBatch.objects.filter(scope_model=credit).latest("pk")
+    assert batch.created_by == service_user and batch.status == "succeeded", batch.error
+    assert AuditEvent.objects.filter(
+        object_type="monitoring.ingestionbatch", object_id=str(batch.pk), actor=service_user
+    ).exists()
+    # The owner takes the service user off the model's developers: the points stop, and the
+    # sync says why.
+    credit.refresh_from_db()
+    registered_model_update(actor=model_owner, model=credit, developers=[])
+    _mlflow(mlflow_server, "more", monitoring_run=monitoring_run, value=0.74, at=5)
+    stopped = _sync(world, admin_user, capture)
+    assert any("may not push metrics" in r["reason"] for r in stopped.refusals), stopped.refusals
+    assert Observation.objects.filter(version=v1, metric__name="accuracy").count() == 5

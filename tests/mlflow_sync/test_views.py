@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps.inventory.services import registered_model_discover
+from apps.inventory.services import model_version_register, registered_model_discover
 from apps.mlflow_sync.choices import RunTrigger
-from apps.mlflow_sync.models import SyncRun
+from apps.mlflow_sync.models import ModelLink, SyncRun, VersionLink
 from tests.mlflow_sync.conftest import make_connection
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +120,72 @@ def test_the_pages_read_a_constant_number_of_queries(
     for url in pages:
         with django_assert_max_num_queries(14):
             assert client.get(url).status_code == 200, url
+
+
+def _synced_version(service_user, unit, connection, *, tags: int):
+    """A discovered model's version as a sync records it, with MLflow's words in it."""
+    (model,) = _discover(service_user, unit, 1)
+    version = model_version_register(
+        actor=service_user,
+        model=model,
+        version="3",
+        artifact_uri="mlflow-artifacts:/1/abc/artifacts/model",
+        artifact_sha256="a" * 64,
+    )
+    link = ModelLink.objects.create(
+        connection=connection, mlflow_name="fraud <b>scorer</b>", model=model
+    )
+    VersionLink.objects.create(
+        model_link=link,
+        mlflow_version="3",
+        version=version,
+        run_id="0123abcd",
+        source="runs:/0123abcd/model",
+        artifact_uri="mlflow-artifacts:/1/abc/artifacts/model",
+        digest="a" * 64,
+        signature={
+            "inputs": [
+                {"type": "double", "name": "<script>alert(1)</script>"},
+                {"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}},
+            ],
+            "outputs": [{"type": "long", "name": "label", "required": False}],
+        },
+        input_example='{"columns": ["income"], "data": [[1.0]]}',
+        tags={f"team-{i}": f"<i>risk {i}</i>" for i in range(tags)},
+        aliases=["champion", "<em>x</em>"],
+    )
+    return version
+
+
+@pytest.mark.parametrize("tags", [1, 30])
+def test_a_synced_version_shows_what_mlflow_says_escaped(
+    client, validator, service_user, unit, connection, tags, django_assert_max_num_queries
+):
+    version = _synced_version(service_user, unit, connection, tags=tags)
+    client.force_login(validator)
+    # The version page's own budget (tests/inventory/test_views_versions.py), plus the link.
+    with django_assert_max_num_queries(15):
+        page = client.get(version.get_absolute_url())
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="mlflow-heading"' in html
+    assert "0123abcd" in html and "runs:/0123abcd/model" in html
+    assert (
+        'href="http://127.0.0.1:18449/#/models/fraud%20%3Cb%3Escorer%3C%2Fb%3E/versions/3"' in html
+    )
+    assert "fraud &lt;b&gt;scorer&lt;/b&gt; version 3" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
+    assert "tensor float32 [-1, 4]" in html and "long (optional)" in html
+    assert "&lt;i&gt;risk 0&lt;/i&gt;" in html and html.count('class="mono">team-') == tags
+    assert ">champion</span>" in html and "&lt;em&gt;x&lt;/em&gt;" in html
+    assert "Recorded (40 characters)" in html
+
+
+def test_versions_not_from_a_sync_have_no_mlflow_section(
+    client, validator, model_owner, service_user, unit, connection
+):
+    version = _synced_version(service_user, unit, connection, tags=0)
+    VersionLink.objects.all().delete()
+    client.force_login(validator)
+    page = client.get(version.get_absolute_url())
+    assert page.status_code == 200 and b"mlflow-heading" not in page.content

@@ -47,9 +47,11 @@ from apps.inventory.services.risk_assessments import (
 from apps.inventory.services.versions import (
     VERSION_AUDITED_FIELDS,
     VERSION_EDITABLE_FIELDS,
+    NewVersion,
     model_version_register,
     model_version_set_stage,
     model_version_update,
+    model_versions_register_many,
     promote_version,
     version_lock,
 )
@@ -66,6 +68,7 @@ __all__ = [
     "RESERVED_NAMES",
     "VERSION_AUDITED_FIELDS",
     "VERSION_EDITABLE_FIELDS",
+    "NewVersion",
     "apply_transition",
     "business_unit_create",
     "business_unit_update",
@@ -78,6 +81,7 @@ __all__ = [
     "model_version_register",
     "model_version_set_stage",
     "model_version_update",
+    "model_versions_register_many",
     "promote_version",
     "registered_model_claim",
     "registered_model_create",

@@ -393,7 +393,11 @@ def registered_model_discover(
         discovered_from=source[:200],
         discovered_at=now,
     )
-    validate_instance(model)
+    # The unit and the users are rows in hand, and the slug's uniqueness is the database's
+    # (``_save_unique``): an integration discovering many models pays no query per check.
+    validate_instance(
+        model, exclude=["business_unit", "owner", "business_owner", "created_by"], constraints=False
+    )
     _save_unique(
         model, duplicate_field="slug", message=f"A model with slug {slug!r} already exists."
     )

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.accounts.services import SignatureAttempt, password_reauthenticate
 from apps.audit import diff
 from apps.audit.models import AuditEvent
-from apps.audit.services import audit_record, audited_update
+from apps.audit.services import audit_record, audit_record_many, audited_update
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
@@ -115,6 +116,92 @@ def model_version_register(
         changes=diff.created(_version_snapshot(obj)),
     )
     return obj
+
+
+@dataclass
+class NewVersion:
+    """One version of a batch given to ``model_versions_register_many``."""
+
+    version: str
+    data: dict[str, Any]
+    training_datasets: list[Dataset] = field(default_factory=list)
+    evaluation_datasets: list[Dataset] = field(default_factory=list)
+
+
+@transaction.atomic(savepoint=False)
+def model_versions_register_many(
+    *, actor, model: RegisteredModel, versions: Iterable[NewVersion]
+) -> tuple[list[ModelVersion], dict[str, ApplicationError]]:
+    """Register many new versions of one model at once (an integration's first sync), with
+    the same checks and audit events as ``model_version_register`` for each, in a handful of
+    statements: one existence query, one insert each for the versions, their dataset links
+    and their audit events. A version that fails its checks is left out and returned with
+    its reason, by version name; the others are registered. Returns ``(registered,
+    refused)``."""
+    require_perm(actor, "inventory.add_modelversion", model)
+    if model.status == LifecycleStatus.RETIRED:
+        raise ApplicationError("A retired model cannot receive new versions.")
+    items = list(versions)
+    existing = set(
+        ModelVersion.objects.filter(
+            model=model, version__in=[item.version for item in items]
+        ).values_list("version", flat=True)
+    )
+    refused: dict[str, ApplicationError] = {}
+    accepted: list[tuple[NewVersion, ModelVersion]] = []
+    for item in items:
+        try:
+            reject_unknown_fields(item.data, VERSION_EDITABLE_FIELDS)
+            _not_reserved(item.version, field="version")
+            _finite_json(item.data, ("hyperparameters", "evaluation_metrics"))
+            if item.version in existing:
+                duplicate = f"Version {item.version!r} of {model.slug} already exists."
+                raise ApplicationError(duplicate, field_errors={"version": [duplicate]})
+            obj = ModelVersion(model=model, version=item.version, created_by=actor, **item.data)
+            # The model and the actor are rows in hand, and the database enforces the
+            # unique (model, version) pair on insert: no query per field or constraint.
+            validate_instance(obj, exclude=["model", "created_by"], constraints=False)
+        except ApplicationError as exc:
+            refused[item.version] = exc
+            continue
+        existing.add(item.version)
+        accepted.append((item, obj))
+    if not accepted:
+        return [], refused
+    try:
+        with transaction.atomic():
+            created = ModelVersion.objects.bulk_create([obj for _, obj in accepted])
+    except IntegrityError as exc:
+        message = f"Versions of {model.slug} were registered meanwhile; sync again."
+        raise ApplicationError(message) from exc
+    links = []
+    events = []
+    for item, obj in accepted:
+        links += [
+            VersionDataset(version=obj, dataset=d, role=DatasetRole.TRAINED_ON)
+            for d in item.training_datasets
+        ]
+        links += [
+            VersionDataset(version=obj, dataset=d, role=DatasetRole.EVALUATED_ON)
+            for d in item.evaluation_datasets
+        ]
+        snapshot = diff.snapshot(obj, VERSION_AUDITED_FIELDS)
+        snapshot["datasets"] = sorted(
+            {f"{DatasetRole.TRAINED_ON}:{d.slug}" for d in item.training_datasets}
+            | {f"{DatasetRole.EVALUATED_ON}:{d.slug}" for d in item.evaluation_datasets}
+        )
+        events.append(
+            {
+                "actor": actor,
+                "action": AuditEvent.Action.CREATE,
+                "obj": obj,
+                "model_ref": model.pk,
+                "changes": diff.created(snapshot),
+            }
+        )
+    VersionDataset.objects.bulk_create(links)
+    audit_record_many(events)
+    return created, refused
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from apps.inventory.approvals import request_refusals
 from apps.inventory.choices import VersionStage
 from apps.inventory.forms import ModelVersionForm, VersionStageForm
 from apps.inventory.models import ModelVersion
+from apps.inventory.version_sections import version_sections
 
 
 @role_required
@@ -124,6 +125,7 @@ def _version_context(request, model, obj, stage_form=None) -> dict:
         "can_request_signoff": user.has_perm("approvals.add_approvalrequest", model),
         "validation_refusal": refusals[(ApprovalKind.VALIDATION_SIGNOFF, obj.pk)],
         "promotion_refusal": refusals[(ApprovalKind.PROMOTION, obj.pk)],
+        "sections": version_sections(request, obj),
     }
 
 
