@@ -18,6 +18,8 @@ import numpy as np
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from apps.audit import kinds
+from apps.audit.models import AuditEvent
 from apps.monitoring import charts
 from apps.monitoring.drift.display import drift_bar
 from apps.reports.coverage import coverage
@@ -555,6 +557,25 @@ def _lineage_layout(columns: list[list[dict]], edges: list[tuple[str, str, str]]
     }
 
 
+def _labelled_change(change: dict) -> dict:
+    """A change as people read it: "Decided", "Approval request", "content SHA-256" rather
+    than the audit trail's ``decide``, ``approvals.approvalrequest``, ``content_sha256``
+    (the names the History tab and the audit extract print)."""
+    object_type = change.get("object_type") or ""
+    action = change.get("action") or ""
+    return {
+        **change,
+        "action_label": str(ACTION_LABELS.get(action, action.replace("_", " "))),
+        "type_label": kinds.type_label(object_type) if object_type else "",
+        "field_labels": [
+            kinds.field_label(object_type, name) for name in change.get("fields") or []
+        ],
+    }
+
+
+ACTION_LABELS = dict(AuditEvent.Action.choices)
+
+
 def _history(snapshot: dict, shown: list[dict]) -> dict:
     """The change history, governance first: the governance events printed and the
     automated ones counted per kind with their period."""
@@ -570,7 +591,7 @@ def _history(snapshot: dict, shown: list[dict]) -> dict:
             }
         )
     return {
-        "changes": shown[:CHANGES_SHOWN],
+        "changes": [_labelled_change(c) for c in shown[:CHANGES_SHOWN]],
         "total": len(shown),
         "automated": automated,
         "automated_total": sum(g["events"] for g in automated),
