@@ -13,14 +13,24 @@ from apps.reports.snapshot.values import iso
 #: Newest governance events listed as the change history.
 MAX_CHANGES = 200
 
-#: Audit object types written by the monitoring pipeline on its own schedule, in the order a
-#: card lists them, with what a reader calls them. Their outcome that matters to governance
-#: (a breach's incident, a threshold's state) is recorded by governance events and sections
-#: of its own; the runs themselves are counted, not listed.
+#: Audit object types written by pipelines and jobs rather than decided by people (the audit
+#: log's automated types, ``apps.audit.kinds.AUTOMATED_TYPES``), in the order a card lists
+#: them, with what a reader calls them. Their outcome that matters to governance (a breach's
+#: incident, a threshold's state) is recorded by governance events and sections of its own;
+#: the runs themselves are counted, not listed.
 AUTOMATED = {
     "monitoring.ingestionbatch": "Metric ingestion batches",
     "monitoring.driftrun": "Drift runs",
     "monitoring.breach": "Threshold breaches detected",
+    "monitoring.observation": "Metric observations",
+    "monitoring.thresholdstate": "Threshold evaluations",
+    "reviews.reminderlog": "Review reminders",
+    "reports.report": "Reports generated",
+    "jobs.job": "Background jobs",
+    "audit.chainverification": "Audit chain verifications",
+    "notifications.webhookdelivery": "Webhook deliveries",
+    "mlflow_sync.syncrun": "MLflow sync runs",
+    "mlflow_sync.modellink": "MLflow model links",
 }
 
 
