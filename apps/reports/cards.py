@@ -18,13 +18,12 @@ import numpy as np
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from apps.audit import kinds
-from apps.audit.models import AuditEvent
 from apps.monitoring import charts
 from apps.monitoring.drift.display import drift_bar
 from apps.reports.coverage import coverage
 from apps.reports.formats.jsonexport import card_json_bytes
 from apps.reports.pdf import PdfAttachment, render_pdf, stylesheet_text
+from apps.reports.snapshot.changes import labelled_change
 
 TEMPLATE = "reports/card/card.html"
 CARD_CSS = "reports/card.css"
@@ -557,25 +556,6 @@ def _lineage_layout(columns: list[list[dict]], edges: list[tuple[str, str, str]]
     }
 
 
-def _labelled_change(change: dict) -> dict:
-    """A change as people read it: "Decided", "Approval request", "content SHA-256" rather
-    than the audit trail's ``decide``, ``approvals.approvalrequest``, ``content_sha256``
-    (the names the History tab and the audit extract print)."""
-    object_type = change.get("object_type") or ""
-    action = change.get("action") or ""
-    return {
-        **change,
-        "action_label": str(ACTION_LABELS.get(action, action.replace("_", " "))),
-        "type_label": kinds.type_label(object_type) if object_type else "",
-        "field_labels": [
-            kinds.field_label(object_type, name) for name in change.get("fields") or []
-        ],
-    }
-
-
-ACTION_LABELS = dict(AuditEvent.Action.choices)
-
-
 def _history(snapshot: dict, shown: list[dict]) -> dict:
     """The change history, governance first: the governance events printed and the
     automated ones counted per kind with their period."""
@@ -591,7 +571,7 @@ def _history(snapshot: dict, shown: list[dict]) -> dict:
             }
         )
     return {
-        "changes": [_labelled_change(c) for c in shown[:CHANGES_SHOWN]],
+        "changes": [labelled_change(c) for c in shown[:CHANGES_SHOWN]],
         "total": len(shown),
         "automated": automated,
         "automated_total": sum(g["events"] for g in automated),

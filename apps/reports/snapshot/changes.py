@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.audit import kinds
+from apps.audit.models import AuditEvent
 from apps.reports.snapshot.context import Context
 from apps.reports.snapshot.values import iso
 
@@ -89,3 +91,20 @@ def automated_activity(ctx: Context) -> list[dict[str, Any]]:
         for object_type, label in AUTOMATED.items()
         if object_type in groups
     ]
+
+
+ACTION_LABELS = dict(AuditEvent.Action.choices)
+
+
+def labelled_change(change: dict[str, Any]) -> dict[str, Any]:
+    """A listed change as people read it, for the card's renderings: "Decided", "Approval
+    request", "content SHA-256" rather than the trail's ``decide``,
+    ``approvals.approvalrequest``, ``content_sha256`` (the names the History tab prints)."""
+    object_type = change.get("object_type") or ""
+    action = change.get("action") or ""
+    return {
+        **change,
+        "action_label": str(ACTION_LABELS.get(action, action.replace("_", " "))),
+        "type_label": kinds.type_label(object_type) if object_type else "",
+        "field_labels": [kinds.field_label(object_type, n) for n in change.get("fields") or []],
+    }
