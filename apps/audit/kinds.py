@@ -98,8 +98,13 @@ def field_label(object_type: str, name: str) -> str:
     if model is not None:
         field = _field(model, name)
         if field is not None:
-            return str(field.verbose_name)
-    return name.replace("_", " ").replace("sha256", "SHA-256")
+            return _hash_named(str(field.verbose_name))
+    return _hash_named(name.replace("_", " "))
+
+
+def _hash_named(label: str) -> str:
+    """``"content sha256"`` (a name Django made from the field's) → ``"content SHA-256"``."""
+    return label.replace("sha256", "SHA-256")
 
 
 #: A reference to another object as the trail stores it: ``"inventory.modelversion:17"``.

@@ -286,3 +286,5 @@ def test_object_references_lists_and_hashes_read_as_words(client, auditor, admin
     assert changes["required slots"] == "business_owner, validator"
     assert changes["content SHA-256"] == "ab" * 32
     assert changes["gone"] == "nothing.here:3"
+    # A declared field whose name Django turned into words ("content sha256") too.
+    assert kinds.field_label("approvals.approvalrequest", "content_sha256") == "content SHA-256"
