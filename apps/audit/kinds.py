@@ -17,6 +17,8 @@ newest page, the model filter on its own index).
 
 from __future__ import annotations
 
+import re
+
 from django.apps import apps as django_apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Field, Q
@@ -96,15 +98,31 @@ def field_label(object_type: str, name: str) -> str:
     if model is not None:
         field = _field(model, name)
         if field is not None:
-            return str(field.verbose_name)
-    return name.replace("_", " ")
+            return _hash_named(str(field.verbose_name))
+    return _hash_named(name.replace("_", " "))
+
+
+def _hash_named(label: str) -> str:
+    """``"content sha256"`` (a name Django made from the field's) → ``"content SHA-256"``."""
+    return label.replace("sha256", "SHA-256")
+
+
+#: A reference to another object as the trail stores it: ``"inventory.modelversion:17"``.
+OBJECT_REFERENCE = re.compile(r"^([a-z_]+\.[a-z_]+):(\w+)$")
 
 
 def value_label(object_type: str, name: str, value):
     """A stored choice code shown by its label (``"pending_signoff"`` → ``"Pending sign-off"``)
-    when the object's model declares the field's choices; anything else as it is."""
+    when the object's model declares the field's choices; a reference to an object by its
+    type's name (``"inventory.modelversion:17"`` → ``"Model version #17"``); a list as its
+    items separated by commas; anything else as it is."""
+    if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+        return ", ".join(str(value_label(object_type, name, v)) for v in value) or "—"
     if not isinstance(value, str | int) or isinstance(value, bool):
         return value
+    reference = OBJECT_REFERENCE.match(value) if isinstance(value, str) else None
+    if reference and _model_of(reference[1]) is not None:
+        return f"{type_label(reference[1])} #{reference[2]}"
     model = _model_of(object_type)
     if model is None:
         return value

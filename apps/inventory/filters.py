@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from apps.accounts.models import User
 from apps.core.filters import FilterSet
+from apps.core.widgets import AnyYesNo, SearchSelectMultiple
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
 from apps.inventory.health import PRECEDENCE, HealthState
 from apps.inventory.health_facts import health_q
@@ -83,6 +84,7 @@ class RegisteredModelFilter(FilterSet):
         queryset=BusinessUnit.objects.all(),
         label="Business unit",
         distinct=False,
+        widget=SearchSelectMultiple(placeholder="Any business unit"),
     )
     # Filter on the user itself (chosen by username): comparing owner__username with the
     # chosen user object would compare against its display name.
@@ -119,6 +121,7 @@ class RegisteredModelFilter(FilterSet):
             ("updated_at", "updated_at"),
         ),
         label="Sort by",
+        empty_label="Name (default)",
     )
 
     class Meta:
@@ -149,10 +152,14 @@ class RegisteredModelFilter(FilterSet):
 
 class DatasetFilter(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    contains_personal_data = django_filters.BooleanFilter(label="Contains personal data")
+    contains_personal_data = django_filters.BooleanFilter(
+        label="Contains personal data", widget=AnyYesNo
+    )
     owner = django_filters.CharFilter(field_name="owner__username", label="Owner (username)")
     ordering = django_filters.OrderingFilter(
-        fields=(("name", "name"), ("updated_at", "updated_at")), label="Sort by"
+        fields=(("name", "name"), ("updated_at", "updated_at")),
+        label="Sort by",
+        empty_label="Name (default)",
     )
 
     class Meta:

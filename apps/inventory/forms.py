@@ -34,6 +34,7 @@ from apps.inventory.choices import (
 from apps.inventory.models import Dataset, ModelVersion, RegisteredModel
 from apps.inventory.services import (
     DATASET_EDITABLE_FIELDS,
+    DATASET_OWNER_ROLES,
     GOVERNED_TRANSITIONS,
     MODEL_EDITABLE_FIELDS,
     VERSION_EDITABLE_FIELDS,
@@ -41,13 +42,6 @@ from apps.inventory.services import (
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-#: Who may own a dataset: the roles that register and edit datasets (``inventory.add_dataset``
-#: and, for their own, ``inventory.change_dataset`` in ``apps/inventory/rules.py``), so the
-#: owner named can keep its datasheet up to date. Readers (auditors, viewers) and business
-#: owners are not offered.
-DATASET_OWNER_ROLES = (roles.MODEL_OWNER, roles.VALIDATOR, roles.ADMIN)
 
 
 def users_with_role(*names: str, keep: list[int | None] = ()) -> QuerySet[User]:

@@ -23,6 +23,7 @@ from apps.monitoring.drift.display import drift_bar
 from apps.reports.coverage import coverage
 from apps.reports.formats.jsonexport import card_json_bytes
 from apps.reports.pdf import PdfAttachment, render_pdf, stylesheet_text
+from apps.reports.snapshot.changes import labelled_change
 
 TEMPLATE = "reports/card/card.html"
 CARD_CSS = "reports/card.css"
@@ -570,7 +571,7 @@ def _history(snapshot: dict, shown: list[dict]) -> dict:
             }
         )
     return {
-        "changes": shown[:CHANGES_SHOWN],
+        "changes": [labelled_change(c) for c in shown[:CHANGES_SHOWN]],
         "total": len(shown),
         "automated": automated,
         "automated_total": sum(g["events"] for g in automated),

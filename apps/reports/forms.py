@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.core import clock
 from apps.core.forms import ReferenceChoiceField, ReferenceMultipleChoiceField
-from apps.core.widgets import ModelSearchInput
+from apps.core.widgets import ModelSearchInput, SearchSelectMultiple
 from apps.inventory.choices import EUAIActClass, LifecycleStatus, RiskTier
 from apps.inventory.models import BusinessUnit, RegisteredModel
 from apps.reports.choices import KIND_FORMATS, ReportFormat, ReportKind
@@ -61,6 +61,9 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return now if day == timezone.localdate() and moment > now else moment
 
 
+CHECKBOXES = forms.CheckboxSelectMultiple(attrs={"class": "checkbox-list"})
+
+
 class ReportRequestForm(forms.Form):
     report = forms.ChoiceField(label="Report")
     # A type-ahead box by slug, not a <select> of every model the user sees.
@@ -82,20 +85,22 @@ class ReportRequestForm(forms.Form):
     )
     # Register filters (the inventory list's).
     q = forms.CharField(label="Search", required=False)
+    # A few options each: checkboxes (as in the inventory's filters), no Ctrl-click.
     risk_tier = forms.MultipleChoiceField(
-        label="Risk tier", choices=RiskTier.choices, required=False
+        label="Risk tier", choices=RiskTier.choices, required=False, widget=CHECKBOXES
     )
     status = forms.MultipleChoiceField(
-        label="Lifecycle status", choices=LifecycleStatus.choices, required=False
+        label="Lifecycle status", choices=LifecycleStatus.choices, required=False, widget=CHECKBOXES
     )
     eu_ai_act_class = forms.MultipleChoiceField(
-        label="EU AI Act class", choices=EUAIActClass.choices, required=False
+        label="EU AI Act class", choices=EUAIActClass.choices, required=False, widget=CHECKBOXES
     )
     business_unit = ReferenceMultipleChoiceField(
         label="Business unit",
         queryset=BusinessUnit.objects.all(),
         to_field_name="code",
         required=False,
+        widget=SearchSelectMultiple(placeholder="Any business unit"),
     )
     # Audit extract period.
     start = forms.DateField(

@@ -51,6 +51,7 @@ SIZES = ((1440, 900), (390, 844))
 #: The demo's troubled model: critical recall breach, open serious incident, drift.
 MODEL = "failed-delivery-predictor"
 DEFAULT_PASSWORD = "mlgov-demo-2026"
+DEMO_ORGANISATION = "Example Logistics plc"
 DEFAULT_PORT = 18510
 PAGE_SECONDS = 30
 SERVER_SECONDS = 120
@@ -142,7 +143,8 @@ def python_for(source: Path, base: Path) -> Path:
 
 def app_environment(state: Path) -> dict[str, str]:
     """The revision's environment: embedded (SQLite in ``state``, tasks in process), none of
-    the caller's database, broker or key settings. DJANGO_DEBUG serves static files from the
+    the caller's database, broker or key settings, and an organisation name for the model
+    card's cover (``MLGOV_ORGANISATION_NAME``). DJANGO_DEBUG serves static files from the
     source folders (the same files, unhashed) instead of compressing every asset per
     revision; it changes nothing a page shows (only error pages, which are not captured)."""
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
@@ -154,6 +156,9 @@ def app_environment(state: Path) -> dict[str, str]:
             "MLGOV_VAR_DIR": str(state),
             "DJANGO_STATIC_ROOT": str(state / "static"),
             "DJANGO_MEDIA_ROOT": str(state / "media"),
+            # The demo's organisation, so the model card's cover shows where the setting
+            # prints (a revision without the setting ignores it).
+            "MLGOV_ORGANISATION_NAME": DEMO_ORGANISATION,
         }
     )
     return env

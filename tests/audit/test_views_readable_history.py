@@ -261,3 +261,30 @@ def test_a_change_named_like_a_reverse_relation_keeps_its_name(client, auditor, 
         assert admin_user.username in str(list(changes.values()))
     history = client.get(reverse("inventory:model_history", args=[model.slug]), {"scope": "all"})
     assert history.status_code == 200
+
+
+def test_object_references_lists_and_hashes_read_as_words(client, auditor, admin_user):
+    # As an approval request's creation is recorded: its subject as "app.model:pk", its
+    # required slots as a list, its content hash under a field the model does not declare.
+    model = RegisteredModelFactory()
+    record(
+        admin_user,
+        model,
+        model=model,
+        action=AuditEvent.Action.CREATE,
+        changes={
+            "subject": {"before": None, "after": "inventory.modelversion:17"},
+            "required_slots": {"before": None, "after": ["business_owner", "validator"]},
+            "content_sha256": {"before": None, "after": "ab" * 32},
+            "gone": {"before": None, "after": "nothing.here:3"},
+        },
+    )
+    client.force_login(auditor)
+    (row,) = rows(client.get(LIST))
+    changes = {c.field: c.after for c in row.changes}
+    assert changes["subject"] == "Model version #17"
+    assert changes["required slots"] == "business_owner, validator"
+    assert changes["content SHA-256"] == "ab" * 32
+    assert changes["gone"] == "nothing.here:3"
+    # A declared field whose name Django turned into words ("content sha256") too.
+    assert kinds.field_label("approvals.approvalrequest", "content_sha256") == "content SHA-256"

@@ -147,3 +147,32 @@ def test_read_only_roles_get_403_on_edit(request, persona, model_owner):
         detail_url("payments"), {"name": "x"}, format="json"
     )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("persona", ["auditor", "viewer", "business_owner"])
+def test_an_ineligible_owner_is_refused_with_the_field_named(request, persona, admin_user):
+    person = request.getfixturevalue(persona)
+    response = api(admin_user).post(LIST, _payload(owner=person.username), format="json")
+    assert response.status_code == 400
+    assert "cannot own a dataset" in response.json()["owner"][0]
+    assert not Dataset.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_reassigning_a_dataset_to_a_viewer_is_refused(admin_user, model_owner, viewer):
+    DatasetFactory(slug="payments", owner=model_owner)
+    response = api(admin_user).patch(
+        detail_url("payments"), {"owner": viewer.username}, format="json"
+    )
+    assert response.status_code == 400
+    assert "owner" in response.json()
+    assert Dataset.objects.get().owner == model_owner
+
+
+def test_a_dataset_may_be_handed_to_a_validator(admin_user, model_owner, validator):
+    DatasetFactory(slug="payments", owner=model_owner)
+    response = api(admin_user).patch(
+        detail_url("payments"), {"owner": validator.username}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert Dataset.objects.get().owner == validator

@@ -80,7 +80,8 @@ def cast(db, admin_user, validator, business_owner, model_owner):
             last_name="Developer",
             roles=[roles.MODEL_OWNER],
         ),
-        data_owner=UserFactory(username="dora.data", roles=[roles.VIEWER]),
+        # Owns the datasets: a role that may keep a datasheet (the dataset service checks).
+        data_owner=UserFactory(username="dora.data", roles=[roles.MODEL_OWNER]),
     )
 
 

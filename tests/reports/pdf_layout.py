@@ -11,7 +11,8 @@ Django, no database. What it finds:
 - **text across a box edge**: a glyph cut by the vertical edge of a drawn box (a table
   cell's rule, a diagram node's border), i.e. text escaping its cell or node;
 - **pages with only a heading** (or nothing at all between the running header and footer),
-  and headings left at the foot of a page with their content on the next;
+  and headings left at the foot of a page with their content on the next (alone, or with
+  no more than a small-print note under them);
 - **table pages without the table's header row**: rows of a table (recognised by their
   cells starting at the header's column positions) above any repetition of its header on
   that page, a header row with nothing under it, and a header never printed at all.
@@ -461,11 +462,44 @@ def heading_only_pages(pages: Sequence[Page], margins: Margins = PRINT_MARGINS) 
         headings = [_is_heading(line, size) for line in lines]
         if all(headings):
             problems.append(Problem(page.number, _snippet(lines[0]), "page holds only a heading"))
-        elif headings[-1] and page.number < len(pages):
+        elif page.number < len(pages) and (
+            headings[-1]
+            or _heading_with_a_note_at_the_foot(lines, headings, pages[page.number], margins)
+        ):
+            last = max(i for i, is_heading in enumerate(headings) if is_heading)
             problems.append(
-                Problem(page.number, _snippet(lines[-1]), "heading at the foot of the page")
+                Problem(page.number, _snippet(lines[last]), "heading at the foot of the page")
             )
     return problems
+
+
+#: A heading at the foot of a page with no more than this many lines under it (a section's
+#: "Newest first…" note) has left its content to the next page when that page opens on one of
+#: the section's own subheadings.
+FOOT_NOTE_LINES = 2
+
+
+def _usual_size(line: Sequence[Char]) -> float:
+    return Counter(c.size for c in line).most_common(1)[0][0]
+
+
+def _heading_with_a_note_at_the_foot(
+    lines: Sequence[Sequence[Char]], headings: Sequence[bool], following: Page, margins: Margins
+) -> bool:
+    """The page ends on a heading and a line or two of introduction, and the next page opens
+    on a smaller heading: the section's first entry went over, its heading stayed behind."""
+    if not any(headings):
+        return False
+    last = max(i for i, is_heading in enumerate(headings) if is_heading)
+    if not 0 < len(lines) - last - 1 <= FOOT_NOTE_LINES:
+        return False
+    ahead = _body_lines(following, margins)
+    if not ahead:
+        return False
+    size = _usual_size(lines[last])
+    first = ahead[0]
+    bold = sum(1 for c in first if c.bold) >= 0.8 * len(first)
+    return bold and _usual_size(first) < size
 
 
 # --- tables --------------------------------------------------------------------------------

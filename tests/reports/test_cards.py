@@ -257,6 +257,15 @@ def test_its_history_lists_governance_changes_and_counts_automated_activity(text
     assert "Drift runs 13 26 2026-08-30 02:00 UTC – 2026-11-22 02:00 UTC" in history
 
 
+def test_its_history_names_actions_objects_and_fields_as_people_read_them(html):
+    history = html[html.index('id="changes"') : html.index('id="coverage"')]
+    # The sample's "update" of inventory.modelversion with stage, approved_at, approved_by.
+    assert "Updated · Model version “failed-delivery-predictor 2.1.0”" in history
+    assert "Created · Incident “INC-2026-0007”" in history
+    for internal in ("inventory.modelversion", "incidents.incident", "approved_at", " update "):
+        assert internal not in history
+
+
 def test_it_charts_every_observed_metric_with_bands_where_a_threshold_watches_it():
     performance, drift = cards._metric_charts(SAMPLE, cards.parse_time(SAMPLE["as_of"]))
 

@@ -295,3 +295,12 @@ def test_the_period_it_names_is_the_snapshots():
     from apps.reports.snapshot.metrics import SERIES_DAYS
 
     assert OBSERVED_DAYS == SERIES_DAYS
+
+
+def test_the_change_history_names_actions_objects_and_fields_for_people():
+    text = to_markdown(sample_snapshot(), sample_meta())
+    history = text[text.index("## Change history") :]
+    history = history[: history.index("\n## ", 1)] if "\n## " in history[1:] else history
+    assert "| Updated | Model version\\: failed-delivery-predictor 2.1.0 |" in history
+    for internal in ("inventory.modelversion", "incidents.incident", "| update |"):
+        assert internal not in history

@@ -525,6 +525,24 @@ def test_the_checker_finds_a_blank_page_and_a_heading_at_the_foot_of_a_page():
     ]
 
 
+def test_the_checker_finds_a_heading_left_at_the_foot_with_only_its_note():
+    # As the model card's "Approvals and signed decisions" was: the heading and its
+    # small-print note at the foot of one page, the first decision on the next.
+    data = _pdf(
+        "<h1>Report</h1>"
+        + PARAGRAPH
+        + '<div class="filler"></div><h2>Approvals</h2><p class="note">Newest first.</p>'
+        + '<div class="entry"><h3>#34 Threshold sign-off</h3>'
+        + PARAGRAPH * 3
+        + "</div>",
+        style=".filler { height: 195mm; } .note { margin: 0; } .entry { break-inside: avoid; }",
+    )
+
+    assert [(p.why, p.page, p.text) for p in check_pdf(data)] == [
+        ("heading at the foot of the page", 1, "Approvals")
+    ]
+
+
 def test_the_checker_finds_a_table_page_without_its_header_row():
     data = _pdf("<h1>Versions</h1>" + _table(120, repeat_header=False))
 

@@ -803,6 +803,36 @@ def test_a_past_snapshot_charts_only_what_was_observed_by_then(world, cast, cloc
     assert "precision" not in {m["metric"] for m in past["observed_metrics"]}
 
 
+def test_the_card_counts_what_the_audit_log_calls_automated():
+    # The card's history and the audit log's governance filter agree on what is automated.
+    from apps.audit import kinds
+
+    assert set(snapshot_changes.AUTOMATED) == kinds.AUTOMATED_TYPES
+
+
+def test_generated_reports_are_counted_not_listed_as_governance(world, cast, clock):
+    from django.db import transaction
+
+    from apps.audit.services import audit_record
+
+    with transaction.atomic():
+        audit_record(
+            actor=cast.owner,
+            action="create",
+            object_type="reports.report",
+            object_id="7",
+            object_repr="Report 7: Model card (pdf)",
+            model_ref=world.model.pk,
+        )
+    clock.advance(minutes=1)
+
+    snapshot = model_snapshot(model=world.model)
+
+    assert "reports.report" not in {c["object_type"] for c in snapshot["changes"]}
+    (group,) = [g for g in snapshot["automated_activity"] if g["object_type"] == "reports.report"]
+    assert (group["label"], group["events"]) == ("Reports generated", 1)
+
+
 def test_the_history_lists_governance_changes_and_counts_automated_activity(world, cast, clock):
     from django.db import transaction
 

@@ -14,6 +14,7 @@ from apps.inventory.services.business_units import (
 from apps.inventory.services.datasets import (
     DATASET_AUDITED_FIELDS,
     DATASET_EDITABLE_FIELDS,
+    DATASET_OWNER_ROLES,
     dataset_create,
     dataset_update,
 )
@@ -59,6 +60,7 @@ from apps.inventory.services.versions import (
 __all__ = [
     "DATASET_AUDITED_FIELDS",
     "DATASET_EDITABLE_FIELDS",
+    "DATASET_OWNER_ROLES",
     "DEPLOYMENT_AUDITED_FIELDS",
     "GOVERNED_TRANSITIONS",
     "MODEL_AUDITED_FIELDS",

@@ -9,6 +9,8 @@ from django.db import transaction
 from apps.audit import diff
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record, audited_update
+from apps.core import roles
+from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
 from apps.inventory.models import Dataset
 from apps.inventory.services._common import _not_reserved, _save_unique
@@ -29,6 +31,24 @@ DATASET_EDITABLE_FIELDS = (
 )
 DATASET_AUDITED_FIELDS = ("slug", *DATASET_EDITABLE_FIELDS)
 
+#: Who may own a dataset: the roles that register and edit datasets (``inventory.add_dataset``
+#: and, for their own, ``inventory.change_dataset`` in ``apps/inventory/rules.py``), so the
+#: owner named can keep its datasheet up to date. Readers (auditors, viewers) and business
+#: owners may not own one; the form's picker offers the same people.
+DATASET_OWNER_ROLES = (roles.MODEL_OWNER, roles.VALIDATOR, roles.ADMIN)
+
+
+def _check_owner(owner) -> None:
+    """The owner named must be an active user who may keep the datasheet up to date."""
+    if owner is None or not roles.has_role(owner, *DATASET_OWNER_ROLES):
+        message = (
+            f"{owner} cannot own a dataset: choose a model owner, a validator or an "
+            "administrator (the people who may keep its datasheet up to date)."
+            if owner is not None
+            else "Choose the dataset's owner: a model owner, a validator or an administrator."
+        )
+        raise ApplicationError(message, field_errors={"owner": [message]})
+
 
 @transaction.atomic
 def dataset_create(*, actor, slug: str, **data: Any) -> Dataset:
@@ -36,6 +56,7 @@ def dataset_create(*, actor, slug: str, **data: Any) -> Dataset:
     reject_unknown_fields(data, DATASET_EDITABLE_FIELDS)
     _not_reserved(slug, field="slug")
     data.setdefault("owner", actor)
+    _check_owner(data["owner"])
     obj = Dataset(slug=slug, created_by=actor, **data)
     validate_instance(obj)
     _save_unique(
@@ -54,5 +75,9 @@ def dataset_create(*, actor, slug: str, **data: Any) -> Dataset:
 def dataset_update(*, actor, dataset: Dataset, **data: Any) -> Dataset:
     require_perm(actor, "inventory.change_dataset", dataset)
     reject_unknown_fields(data, DATASET_EDITABLE_FIELDS)
+    # A new owner is checked; the current one stays valid (a dataset owned before the rule
+    # existed is still editable without reassigning it).
+    if "owner" in data and getattr(data["owner"], "pk", None) != dataset.owner_id:
+        _check_owner(data["owner"])
     dataset, _ = audited_update(dataset, actor=actor, data=data, fields=DATASET_AUDITED_FIELDS)
     return dataset

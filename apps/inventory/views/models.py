@@ -37,7 +37,6 @@ def _model_filterset(request) -> RegisteredModelFilter:
     """The list filters over the models the user sees; owner choices are limited likewise."""
     filterset = selectors.model_filterset(user=request.user, data=request.GET)
     filterset.form.fields["owner"].empty_label = "Any owner"
-    filterset.form.fields["ordering"].empty_label = "Name (default)"
     # A few options each: checkboxes are easier to use by keyboard than multi-selects.
     for name in CHECKBOX_FILTERS:
         field = filterset.form.fields[name]

@@ -19,6 +19,7 @@ from huggingface_hub import EvalResult, ModelCardData
 
 from apps.reports.coverage import coverage
 from apps.reports.formats.mct import number, threshold_text
+from apps.reports.snapshot.changes import labelled_change
 
 DASH = "—"
 LICENSE_NAME = "proprietary-internal-use"
@@ -871,12 +872,12 @@ def _changes(snapshot: dict) -> list[str]:
                     cell(c.get("sequence")),
                     cell(c.get("occurred_at")),
                     cell(c.get("actor")),
-                    cell(c.get("action")),
-                    cell(f"{c.get('object_type')}: {c.get('object_repr')}"),
-                    cell(", ".join(c.get("fields") or [])),
+                    cell(c["action_label"]),
+                    cell(f"{c['type_label']}: {c.get('object_repr')}"),
+                    cell(", ".join(c["field_labels"])),
                     cell(c.get("message")),
                 ]
-                for c in changes
+                for c in map(labelled_change, changes)
             ],
         )
     )

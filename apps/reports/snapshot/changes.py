@@ -7,20 +7,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.audit import kinds
+from apps.audit.models import AuditEvent
 from apps.reports.snapshot.context import Context
 from apps.reports.snapshot.values import iso
 
 #: Newest governance events listed as the change history.
 MAX_CHANGES = 200
 
-#: Audit object types written by the monitoring pipeline on its own schedule, in the order a
-#: card lists them, with what a reader calls them. Their outcome that matters to governance
-#: (a breach's incident, a threshold's state) is recorded by governance events and sections
-#: of its own; the runs themselves are counted, not listed.
+#: Audit object types written by pipelines and jobs rather than decided by people (the audit
+#: log's automated types, ``apps.audit.kinds.AUTOMATED_TYPES``), in the order a card lists
+#: them, with what a reader calls them. Their outcome that matters to governance (a breach's
+#: incident, a threshold's state) is recorded by governance events and sections of its own;
+#: the runs themselves are counted, not listed.
 AUTOMATED = {
     "monitoring.ingestionbatch": "Metric ingestion batches",
     "monitoring.driftrun": "Drift runs",
     "monitoring.breach": "Threshold breaches detected",
+    "monitoring.observation": "Metric observations",
+    "monitoring.thresholdstate": "Threshold evaluations",
+    "reviews.reminderlog": "Review reminders",
+    "reports.report": "Reports generated",
+    "jobs.job": "Background jobs",
+    "audit.chainverification": "Audit chain verifications",
+    "notifications.webhookdelivery": "Webhook deliveries",
+    "mlflow_sync.syncrun": "MLflow sync runs",
+    "mlflow_sync.modellink": "MLflow model links",
 }
 
 
@@ -79,3 +91,20 @@ def automated_activity(ctx: Context) -> list[dict[str, Any]]:
         for object_type, label in AUTOMATED.items()
         if object_type in groups
     ]
+
+
+ACTION_LABELS = dict(AuditEvent.Action.choices)
+
+
+def labelled_change(change: dict[str, Any]) -> dict[str, Any]:
+    """A listed change as people read it, for the card's renderings: "Decided", "Approval
+    request", "content SHA-256" rather than the trail's ``decide``,
+    ``approvals.approvalrequest``, ``content_sha256`` (the names the History tab prints)."""
+    object_type = change.get("object_type") or ""
+    action = change.get("action") or ""
+    return {
+        **change,
+        "action_label": str(ACTION_LABELS.get(action, action.replace("_", " "))),
+        "type_label": kinds.type_label(object_type) if object_type else "",
+        "field_labels": [kinds.field_label(object_type, n) for n in change.get("fields") or []],
+    }

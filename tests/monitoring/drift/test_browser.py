@@ -7,6 +7,7 @@ import re
 import pytest
 
 from apps.core import roles
+from tests.browser.page_checks import OVERFLOW_PROBE
 from tests.browser.test_journey import PASSWORD
 from tests.factories import ModelVersionFactory, RegisteredModelFactory, UserFactory
 from tests.monitoring.drift.factories import samples
@@ -41,6 +42,7 @@ def test_an_owner_uploads_samples_and_sees_the_drifted_column(
     page.get_by_role("button", name="Run drift analysis").click()
 
     expect(page).to_have_url(re.compile(r"/drift/\d+/$"))
+    run_url = page.url
     expect(page.locator("#drift-status")).to_contain_text("Succeeded")
     expect(page.locator("#drift-summary")).to_contain_text("1 of 2 columns drifted")
     age = page.get_by_role("row", name=re.compile(r"^age"))
@@ -49,3 +51,12 @@ def test_an_owner_uploads_samples_and_sees_the_drifted_column(
 
     page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Drift").click()
     expect(page.locator("#drift-runs")).to_contain_text("1 / 2")
+
+    # On a phone the drift table scrolls inside its card and the page is no wider than the
+    # screen (the table's visually hidden last heading once widened the page to 810 px).
+    page.set_viewport_size({"width": 390, "height": 844})
+    for url in (run_url, f"{live_server.url}/monitoring/models/failed-delivery/"):
+        page.goto(url)
+        expect(page.locator("table").first).to_be_visible()
+        probe = page.evaluate(OVERFLOW_PROBE)
+        assert probe["scrollWidth"] <= probe["clientWidth"], (url, probe)
