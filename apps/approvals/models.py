@@ -44,6 +44,12 @@ class ApprovalRequest(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     closing_note = models.TextField(blank=True)
 
+    #: Lists of slot codes in a JSON field: the audit trail reads their items by these labels.
+    audit_value_choices = {
+        "required_slots": ApproverRole.choices,
+        "open_slots": ApproverRole.choices,
+    }
+
     class Meta:
         ordering = ["-requested_at"]
         indexes = [

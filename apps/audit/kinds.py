@@ -118,6 +118,14 @@ def value_label(object_type: str, name: str, value):
     items separated by commas; anything else as it is."""
     if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
         return ", ".join(str(value_label(object_type, name, v)) for v in value) or "—"
+    if isinstance(value, dict):
+        # A structured value (a signature's note, a questionnaire's answers): its parts by
+        # name, each read as a value of the object would be, never Python's dict text.
+        parts = (
+            f"{field_label(object_type, key)}: {_part(object_type, key, part)}"
+            for key, part in value.items()
+        )
+        return "; ".join(parts) or "—"
     if not isinstance(value, str | int) or isinstance(value, bool):
         return value
     reference = OBJECT_REFERENCE.match(value) if isinstance(value, str) else None
@@ -126,8 +134,39 @@ def value_label(object_type: str, name: str, value):
     model = _model_of(object_type)
     if model is None:
         return value
-    field = _field(model, name)
-    if field is None:
-        return value
-    choices = getattr(field, "flatchoices", None) or ()
+    choices = _choices(model, name)
     return next((str(label) for code, label in choices if code == value), value)
+
+
+def _part(object_type: str, name: str, value) -> str:
+    shown = value_label(object_type, name, value)
+    if shown is None or shown == "":
+        return "—"
+    return "yes" if shown is True else "no" if shown is False else str(shown)
+
+
+def _choices(model, name: str) -> tuple:
+    """The choices of the model's field ``name`` (or those it declares for the codes a JSON
+    field holds, ``audit_value_choices``); for a change the event records on an object about
+    a row of another model (a request's ``verdict`` and ``slot`` are its decision's), the
+    choices of the one field of that name among the models pointing at it."""
+    if _has_field(model, name):
+        return _own_choices(model, name)
+    found = {
+        choices
+        for relation in model._meta.related_objects
+        if (choices := _own_choices(relation.related_model, name))
+    }
+    return found.pop() if len(found) == 1 else ()
+
+
+def _has_field(model, name: str) -> bool:
+    return name in getattr(model, "audit_value_choices", {}) or _field(model, name) is not None
+
+
+def _own_choices(model, name: str) -> tuple:
+    declared = getattr(model, "audit_value_choices", {}).get(name)
+    if declared:  # a JSON field holding codes of a set of choices
+        return tuple(declared)
+    field = _field(model, name)
+    return tuple(getattr(field, "flatchoices", None) or ()) if field is not None else ()

@@ -283,8 +283,37 @@ def test_object_references_lists_and_hashes_read_as_words(client, auditor, admin
     (row,) = rows(client.get(LIST))
     changes = {c.field: c.after for c in row.changes}
     assert changes["subject"] == "Model version #17"
-    assert changes["required slots"] == "business_owner, validator"
+    assert changes["required slots"] == "Named business owner, Validator"
     assert changes["content SHA-256"] == "ab" * 32
     assert changes["gone"] == "nothing.here:3"
     # A declared field whose name Django turned into words ("content sha256") too.
     assert kinds.field_label("approvals.approvalrequest", "content_sha256") == "content SHA-256"
+
+
+def test_a_decisions_codes_and_structured_values_read_as_words(client, auditor, admin_user):
+    # As a decision is recorded on its request: verdict and slot are the decision's fields
+    # (not the request's), the signature a structured note.
+    model = RegisteredModelFactory()
+    record(
+        admin_user,
+        object_type="approvals.approvalrequest",
+        object_id="7",
+        object_repr="Validation sign-off",
+        model=model,
+        action=AuditEvent.Action.DECIDE,
+        changes={
+            "verdict": {"before": None, "after": "reject"},
+            "slot": {"before": None, "after": "business_owner"},
+            "signature": {
+                "before": None,
+                "after": {"method": "provider", "issuer": "https://idp.example", "note": None},
+            },
+        },
+    )
+    client.force_login(auditor)
+    (row,) = rows(client.get(LIST))
+    changes = {c.field: c.after for c in row.changes}
+    assert changes["verdict"] == "Reject"
+    assert changes["slot"] == "Named business owner"
+    assert changes["signature"] == "note: —; issuer: https://idp.example; method: provider"
+    assert "{" not in client.get(LIST).content.decode().split("<main", 1)[1]
