@@ -451,6 +451,14 @@ def discover(spec: dict) -> dict:
     add("report detail", "reports:report_detail", kwargs=report_kw, roles=ROLES)
     add("report progress", "reports:report_progress", kwargs=report_kw, roles=ROLES)
 
+    # Integrations (issue 18): the registry sync's and OpenLineage's lists, for the roles
+    # that reach them. The scale data holds no MLflow connection or OpenLineage job, so these
+    # measure each list's fixed cost, not its growth.
+    add("MLflow discovered models", "mlflow_sync:discovered_list")
+    add("MLflow connections", "mlflow_sync:connection_list")
+    add("OpenLineage jobs", "openlineage:job_list")
+    add("OpenLineage naming rules", "openlineage:rule_list")
+
     add("API tokens", "accounts:token_list")
     add("password change form", "accounts:password_change")
 
