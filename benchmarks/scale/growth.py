@@ -389,8 +389,7 @@ def curve_audit(small: bool) -> None:
             verify(*inc_flags)
             inc.append((total, (time.perf_counter() - start) * 1000))
         # The extract reads one week whatever the size: cheap enough for a median of five
-        # after a warm-up at every size (one cold sample at 1M measured the autovacuum that
-        # follows a bulk load as often as the extract).
+        # after a warm-up at every size, where the whole-chain verification gets one sample.
         ext.append((total, _median_ms(extract, repeat=5, warmup=1)))
         _say(
             f"audit at {total:,} events: verify {full[-1][1]:.0f} ms"
