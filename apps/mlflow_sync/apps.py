@@ -7,6 +7,7 @@ class MlflowSyncConfig(AppConfig):
     verbose_name = "MLflow registry sync"
 
     def ready(self) -> None:
+        # deferred: version_sections reads the inventory's models, loaded once the registry is.
         from apps.inventory.version_sections import VersionSection, register_version_section
         from apps.mlflow_sync.views import version_section_context
 

@@ -7,7 +7,13 @@ from rest_framework import serializers
 from apps.approvals.choices import Verdict
 from apps.approvals.forms import INVENTORY_KINDS
 from apps.approvals.models import ApprovalRequest, Decision
-from apps.core.api.fields import ModelSerializer, ReferenceField, SlugRelatedField, UsernameField
+from apps.core.api.fields import (
+    DateTimeField,
+    ModelSerializer,
+    ReferenceField,
+    SlugRelatedField,
+    UsernameField,
+)
 
 
 class DecisionSerializer(ModelSerializer):
@@ -106,7 +112,7 @@ class SignatureChallengeSerializer(serializers.Serializer):
     """A single-use nonce for signing one request at the identity provider."""
 
     nonce = serializers.CharField()
-    expires_at = serializers.DateTimeField()
+    expires_at = DateTimeField()
     issuer = serializers.CharField()
     client_id = serializers.CharField()
     prompt = serializers.CharField()
