@@ -299,6 +299,24 @@ def subject_of(request: ApprovalRequest):
     return subject
 
 
+#: Why a request whose subject changed since it was made cannot be signed (the engine says the
+#: same when it refuses one).
+STALE_REFUSAL = (
+    "The content changed since this request was made, so it is stale and cannot be "
+    "approved; the requester must ask again."
+)
+
+
+def signing_refusal(*, user, request: ApprovalRequest) -> str | None:
+    """Why the engine would refuse this user's decision now (``decision_refusal``, or the
+    request gone stale), or None: asked before a signature that takes the person away (to the
+    identity provider), so a refusal is said before they go, not after."""
+    refusal = decision_refusal(user=user, request=request)
+    if refusal is None and is_stale(request):
+        return STALE_REFUSAL
+    return refusal
+
+
 def is_stale(request: ApprovalRequest) -> bool:
     """True when the subject's content no longer matches what was frozen (or it is gone)."""
     if request.status == RequestStatus.STALE:

@@ -189,10 +189,7 @@ def approval_decide(
                 actor=actor, subject=handler_for(request.kind).load(request.subject_id)
             )
     if stale:
-        raise _refuse(
-            "The content changed since this request was made, so it is stale and cannot be "
-            "approved; the requester must ask again."
-        )
+        raise _refuse(selectors.STALE_REFUSAL)
     if content_sha256 and content_sha256 != request.content_sha256:
         raise _refuse(
             "This request is not the content you saw when you began signing; nothing was "

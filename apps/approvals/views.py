@@ -179,9 +179,7 @@ def request_decide(request, pk: int):
     decision = None
     if form.is_valid() and form.provider_name:
         # Refused now, refused after the provider too: say so before sending the person there.
-        refusal = selectors.decision_refusal(user=request.user, request=approval)
-        if refusal is None and selectors.is_stale(approval):
-            refusal = "The content changed since this request was made; it cannot be approved."
+        refusal = selectors.signing_refusal(user=request.user, request=approval)
         if refusal is None:
             return _sign_at_provider(request, approval, form)
         form.add_error(None, refusal)

@@ -17,6 +17,7 @@ newest page, the model filter on its own index).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from django.apps import apps as django_apps
@@ -145,6 +146,7 @@ def _part(object_type: str, name: str, value) -> str:
     return "yes" if shown is True else "no" if shown is False else str(shown)
 
 
+@functools.cache  # models and their fields are fixed for the process
 def _choices(model, name: str) -> tuple:
     """The choices of the model's field ``name`` (or those it declares for the codes a JSON
     field holds, ``audit_value_choices``); for a change the event records on an object about
