@@ -120,6 +120,32 @@ def audit_record_many(entries: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
 M = TypeVar("M", bound=models.Model)
 
 
+def audited_create(
+    instance: M,
+    *,
+    actor,
+    fields: Sequence[str] | Callable[[M], dict[str, Any]],
+    model_ref: int | None = None,
+    message: str = "",
+    exclude: Sequence[str] | None = None,
+) -> M:
+    """Validate a new row, save it and record its creation: ``audited_update``'s twin for
+    the common case (``fields`` as there: names, or a function giving the audited snapshot).
+    Runs inside the caller's transaction."""
+    validate_instance(instance, exclude=list(exclude) if exclude is not None else None)
+    instance.save()
+    snapshot = fields(instance) if callable(fields) else diff.snapshot(instance, fields)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=instance,
+        model_ref=model_ref,
+        changes=diff.created(snapshot),
+        message=message,
+    )
+    return instance
+
+
 def audited_update(
     instance: M,
     *,

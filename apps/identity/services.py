@@ -19,10 +19,10 @@ from apps.accounts.models import User
 from apps.accounts.services import user_create, user_set_roles, user_update
 from apps.audit import diff
 from apps.audit.models import AuditEvent
-from apps.audit.services import audit_record, audited_update
+from apps.audit.services import audit_record, audited_create, audited_update
 from apps.core import clock, roles
 from apps.core.errors import ApplicationError
-from apps.core.services import reject_unknown_fields, require_perm, validate_instance
+from apps.core.services import reject_unknown_fields, require_perm
 from apps.identity import oidc, selectors
 from apps.identity.mapping import roles_for_groups
 from apps.identity.models import GroupRoleMapping, ProviderIdentity
@@ -199,17 +199,12 @@ def group_role_mapping_create(*, actor, group: str, role: str) -> GroupRoleMappi
     if GroupRoleMapping.objects.filter(group=group).exists():
         message = f"The group {group!r} is already mapped; change its row instead."
         raise ApplicationError(message, field_errors={"group": [message]})
-    mapping = GroupRoleMapping(group=group, role=role)
-    validate_instance(mapping)
-    mapping.save()
-    audit_record(
+    return audited_create(
+        GroupRoleMapping(group=group, role=role),
         actor=actor,
-        action=AuditEvent.Action.CREATE,
-        obj=mapping,
-        changes=diff.created(_mapping_snapshot(mapping)),
+        fields=_mapping_snapshot,
         message=f"Provider group {group!r} now gives the role {role}",
     )
-    return mapping
 
 
 @transaction.atomic

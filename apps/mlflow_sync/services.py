@@ -32,10 +32,10 @@ from apps.approvals.choices import ApprovalKind, RequestStatus
 from apps.approvals.models import ApprovalRequest
 from apps.audit import diff
 from apps.audit.models import AuditEvent
-from apps.audit.services import audit_record, audited_update
+from apps.audit.services import audit_record, audited_create, audited_update
 from apps.core import clock, egress, roles
 from apps.core.errors import ApplicationError
-from apps.core.services import reject_unknown_fields, require_perm, validate_instance
+from apps.core.services import reject_unknown_fields, require_perm
 from apps.incidents import services as incident_services
 from apps.incidents.services import BREACH_SEVERITY
 from apps.inventory import services as inventory_services
@@ -93,15 +93,7 @@ def connection_create(*, actor, **data: Any) -> MlflowConnection:
     reject_unknown_fields(data, CONNECTION_FIELDS)
     connection = MlflowConnection(created_by=actor, **data)
     _check_connection(connection)
-    validate_instance(connection)
-    connection.save()
-    audit_record(
-        actor=actor,
-        action=AuditEvent.Action.CREATE,
-        obj=connection,
-        changes=diff.created(diff.snapshot(connection, CONNECTION_FIELDS)),
-    )
-    return connection
+    return audited_create(connection, actor=actor, fields=CONNECTION_FIELDS)
 
 
 @transaction.atomic

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from apps.audit import diff
 from apps.audit.models import AuditEvent
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, audited_create
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.services import require_perm, validate_instance
@@ -440,16 +440,11 @@ def naming_rule_create(
         position=position,
         created_by=actor,
     )
-    validate_instance(rule)
-    rule.save()
-    audit_record(
+    audited_create(
+        rule,
         actor=actor,
-        action=AuditEvent.Action.CREATE,
-        obj=rule,
+        fields=("namespace_pattern", "job_pattern", "model", "position"),
         model_ref=model.pk,
-        changes=diff.created(
-            diff.snapshot(rule, ("namespace_pattern", "job_pattern", "model", "position"))
-        ),
     )
     mapped = 0
     for job in LineageJob.objects.select_for_update().filter(model__isnull=True):
