@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from redis.exceptions import RedisError
 
 from apps.audit.models import AuditEvent
 from apps.core.predicates import reads_audit_log
@@ -17,6 +19,8 @@ from apps.jobs.selectors import job_stalled
 from apps.reports.choices import REPORT_TASK, ReportFormat, ReportKind, ReportStatus
 from apps.reports.models import Report
 from apps.reports.rules import requests_reports
+
+logger = logging.getLogger(__name__)
 
 
 def required_perm(kind: str, model: RegisteredModel | None) -> str:
@@ -87,10 +91,17 @@ def card_preview_snapshot(*, model: RegisteredModel, as_of: dt.datetime | None) 
     )
     moment = "now" if as_of is None else as_of.astimezone(dt.UTC).isoformat()
     key = f"mlgov:card-preview:{SCHEMA}:{model.pk}:{newest or 0}:{moment}"
-    snapshot = cache.get(key)
+    try:
+        snapshot = cache.get(key)
+    except RedisError:  # the cache is down: the card is built, as without one
+        logger.warning("Card preview cache unavailable; building the snapshot", exc_info=True)
+        return model_snapshot(model=model, as_of=as_of)
     if snapshot is None:
         snapshot = model_snapshot(model=model, as_of=as_of)
-        cache.set(key, snapshot, seconds)
+        try:
+            cache.set(key, snapshot, seconds)
+        except RedisError:
+            logger.warning("Card preview cache unavailable; snapshot not kept", exc_info=True)
     return snapshot
 
 

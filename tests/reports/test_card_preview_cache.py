@@ -83,3 +83,21 @@ def test_with_no_cache_time_every_card_is_built_afresh(
     card(client, owned_model)
 
     assert len(builds) == 2
+
+
+def test_with_the_cache_down_the_card_is_built_and_served(client, auditor, owned_model, builds):
+    # A Redis nobody listens on (a closed port on loopback): every cache call fails.
+    from django.test import override_settings
+
+    down = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    client.force_login(auditor)
+    with override_settings(CACHES=down):
+        assert "Owned model" in card(client, owned_model)
+        assert "Owned model" in card(client, owned_model)
+    assert len(builds) == 2
