@@ -110,13 +110,8 @@ with ThreadPoolExecutor(max_workers=8) as pool:
 OUT["populate_seconds"] = time.monotonic() - started
 """
 
-LIST = r"""
-import time
-from mlflow import MlflowClient
-
-client = MlflowClient()
-
-
+EVERY = r"""
+# Every item of a paged search of MLflow's client.
 def every(search, **kwargs):
     items, token = [], None
     while True:
@@ -125,6 +120,14 @@ def every(search, **kwargs):
         token = page.token
         if not token:
             return items
+"""
+
+LIST = r"""
+import time
+from mlflow import MlflowClient
+
+client = MlflowClient()
+
 
 
 times = []
@@ -144,15 +147,6 @@ from mlflow import MlflowClient
 
 client = MlflowClient()
 
-
-def every(search, **kwargs):
-    items, token = [], None
-    while True:
-        page = search(page_token=token, **kwargs)
-        items.extend(page)
-        token = page.token
-        if not token:
-            return items
 
 
 folder = tempfile.mkdtemp()
@@ -218,10 +212,12 @@ def run(*, models: int, versions: int, mlflow_dir: str = "") -> int:
                 f"MLflow {server.url}: {models} registered models × {versions} versions, "
                 f"filled in {filled['populate_seconds']:.0f} s"
             )
-            listed = server.client_script(LIST, timeout=600)
+            listed = server.client_script(EVERY + LIST, timeout=600)
             assert (listed["models"], listed["versions"]) == (models, models * versions), listed
             listing = statistics.median(listed["times"])
-            read = server.client_script(READ, timeout=7200, readers=settings.MLGOV_MLFLOW_READERS)
+            read = server.client_script(
+                EVERY + READ, timeout=7200, readers=settings.MLGOV_MLFLOW_READERS
+            )
             assert read["runs"] == read["versions"] == models * versions, read
             reading = read["seconds"]
             creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)

@@ -40,7 +40,7 @@ from apps.incidents import services as incident_services
 from apps.incidents.services import BREACH_SEVERITY
 from apps.inventory import services as inventory_services
 from apps.inventory.choices import DatasetRole
-from apps.inventory.models import Dataset, RegisteredModel
+from apps.inventory.models import Dataset, ModelVersion, RegisteredModel
 from apps.jobs.services import job_enqueue
 from apps.mlflow_sync import mapping, reader
 from apps.mlflow_sync.choices import RunStatus, RunTrigger
@@ -306,54 +306,18 @@ class Context:
 
 def _sync(connection: MlflowConnection, tally: Tally) -> None:
     client = client_for(connection)
-    patterns = mapping.parse_patterns(connection.model_patterns)
-    models = [
-        m for m in client.registered_models() if mapping.name_matches(str(m.get("name")), patterns)
-    ]
-    wanted = {str(m["name"]) for m in models}
-    versions: dict[str, list[dict]] = defaultdict(list)
-    for version in client.model_versions():
-        name = str(version.get("name"))
-        if name not in wanted:
-            continue
-        status = str(version.get("status") or "READY")
-        if status != "READY":
-            # Still registering, or failed to: its files may not be there yet.
-            tally.seen += 1
-            tally.refuse(f"{name} v{version.get('version')}", f"not ready in MLflow ({status})")
-            continue
-        versions[name].append(version)
-    links = {
-        link.mlflow_name: link
-        for link in ModelLink.objects.filter(connection=connection).select_related("model")
-    }
-    version_links = {
-        (vl.model_link_id, vl.mlflow_version): vl
-        # Without the signature and input example, read only when a version changes (then
-        # one query each): an unchanged sync reads every link of the connection.
-        for vl in VersionLink.objects.filter(model_link__connection=connection)
-        .select_related("version")
-        .defer("signature", "input_example")
-    }
-    open_conditions = {
-        c.version_link_id: c
-        for c in ServingCondition.objects.filter(
-            version_link__model_link__connection=connection, ended_at__isnull=True
-        ).select_related("incident", "version_link")
-    }
-    ctx = Context(
-        connection=connection,
-        client=client,
-        markers=mapping.parse_markers(connection.serving_markers),
-        links=links,
-        version_links=version_links,
-        open_conditions=open_conditions,
-        governed=_approved_promotions(),
-        tally=tally,
-    )
-    with ThreadPoolExecutor(max_workers=max(1, settings.MLGOV_MLFLOW_READERS)) as pool:
-        reads = Reads(ctx, pool)
+    with ThreadPoolExecutor(max_workers=max(2, settings.MLGOV_MLFLOW_READERS)) as pool:
         try:
+            # MLflow lists the registered models and their versions while the links made
+            # before are read from the database: an unchanged sync costs about the longer
+            # of the two listings.
+            listed_models = pool.submit(lambda: list(client.registered_models()))
+            listed_versions = pool.submit(lambda: list(client.model_versions()))
+            ctx = _context(connection, client, tally)
+            models, versions = _wanted(
+                connection, tally, listed_models.result(), listed_versions.result()
+            )
+            reads = Reads(ctx, pool)
             reads.submit(models, versions)
             for registered in models:
                 name = str(registered["name"])
@@ -370,6 +334,79 @@ def _sync(connection: MlflowConnection, tally: Tally) -> None:
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+
+def _wanted(
+    connection: MlflowConnection, tally: Tally, models: list[dict], listed: list[dict]
+) -> tuple[list[dict], dict[str, list[dict]]]:
+    """The registered models the connection's patterns take, and their versions that are
+    ready (the others are counted as refused: still registering, or failed to)."""
+    patterns = mapping.parse_patterns(connection.model_patterns)
+    models = [m for m in models if mapping.name_matches(str(m.get("name")), patterns)]
+    wanted = {str(m["name"]) for m in models}
+    versions: dict[str, list[dict]] = defaultdict(list)
+    for version in listed:
+        name = str(version.get("name"))
+        if name not in wanted:
+            continue
+        status = str(version.get("status") or "READY")
+        if status != "READY":
+            # Still registering, or failed to: its files may not be there yet.
+            tally.seen += 1
+            tally.refuse(f"{name} v{version.get('version')}", f"not ready in MLflow ({status})")
+            continue
+        versions[name].append(version)
+    return models, versions
+
+
+#: What an unchanged sync reads of each version link and of its version.
+LINK_FIELDS_COMPARED = tuple(
+    f.name
+    for f in VersionLink._meta.concrete_fields
+    if f.name not in ("signature", "input_example")
+)
+VERSION_FIELDS_COMPARED = ("model", "version", "approved_at")
+
+
+def _version_whole(known: VersionLink) -> ModelVersion:
+    """The version of ``known`` with every field, before a write through the inventory."""
+    if known.version.get_deferred_fields():
+        known.version = ModelVersion.objects.get(pk=known.version_id)
+    return known.version
+
+
+def _context(connection: MlflowConnection, client: MlflowClient, tally: Tally) -> Context:
+    """What the sync knows of the connection's links before it reads MLflow's answers."""
+    links = {
+        link.mlflow_name: link
+        for link in ModelLink.objects.filter(connection=connection).select_related("model")
+    }
+    version_links = {
+        (vl.model_link_id, vl.mlflow_version): vl
+        # An unchanged sync reads every link of the connection, so only what it compares:
+        # not the link's signature and input example, and of the version only its number
+        # and whether it is approved. A version that is written is read whole first
+        # (``_version_whole``).
+        for vl in VersionLink.objects.filter(model_link__connection=connection)
+        .select_related("version")
+        .only(*LINK_FIELDS_COMPARED, *(f"version__{name}" for name in VERSION_FIELDS_COMPARED))
+    }
+    open_conditions = {
+        c.version_link_id: c
+        for c in ServingCondition.objects.filter(
+            version_link__model_link__connection=connection, ended_at__isnull=True
+        ).select_related("incident", "version_link")
+    }
+    return Context(
+        connection=connection,
+        client=client,
+        markers=mapping.parse_markers(connection.serving_markers),
+        links=links,
+        version_links=version_links,
+        open_conditions=open_conditions,
+        governed=_approved_promotions(),
+        tally=tally,
+    )
 
 
 @dataclass
@@ -734,7 +771,7 @@ def _recheck_files(ctx: Context, link: ModelLink, known: VersionLink, files: rea
     before = known.digest
     known.version = inventory_services.model_version_update(
         actor=ctx.connection.run_as,
-        version=known.version,
+        version=_version_whole(known),
         artifact_uri=uri[:500],
         artifact_sha256=digest,
     )
@@ -760,7 +797,7 @@ def _update_version(ctx, known: VersionLink, facts, datasets):
         DatasetRole.TRAINED_ON: set(),
         DatasetRole.EVALUATED_ON: set(),
     }
-    for vd in known.version.dataset_links.all():
+    for vd in _version_whole(known).dataset_links.all():
         current[vd.role].add(vd.dataset_id)
     relink = any({d.pk for d in datasets[role]} != current[role] for role in current)
     version = inventory_services.model_version_update(

@@ -193,11 +193,12 @@ class MlflowServer:
 def start_server(
     root: Path, *, workers: int = 2, lifetime: int = LIFETIME_SECONDS
 ) -> tuple[MlflowServer | None, str]:
-    """A running server under ``root``, or ``(None, why)`` when MLflow cannot be had."""
+    """A running server under ``root`` (made absolute: the server runs in it), or
+    ``(None, why)`` when MLflow cannot be had."""
     python, why = ensure_venv()
     if python is None:
         return None, why
     if shutil.which("timeout") is None:
         return None, "coreutils timeout not found"
-    server = MlflowServer(python=python, root=root, port=free_port())
+    server = MlflowServer(python=python, root=Path(root).resolve(), port=free_port())
     return server.start(workers=workers, lifetime=lifetime), ""
