@@ -330,6 +330,7 @@ class ModelDependency(models.Model):
     created_at = StampField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "model dependencies"
         constraints = [
             models.UniqueConstraint(fields=["upstream", "downstream"], name="unique_dependency"),
             models.CheckConstraint(

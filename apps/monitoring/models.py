@@ -423,6 +423,9 @@ class ObservationSeries(models.Model):
     last_at = models.DateTimeField()
     last_value = models.FloatField(help_text="The value observed at last_at.")
 
+    class Meta:
+        verbose_name_plural = "observation series"
+
     def __str__(self) -> str:
         return f"series {self.version_id}/{self.metric_id}/{self.segment or '-'}"
 
