@@ -59,6 +59,7 @@ XDIST_LONGEST_FIRST = (
     "demo-seeded",
     "jobs",
     "tests/test_permission_matrix.py",
+    "tests/browser/test_mlflow_journey.py",
 )
 
 

@@ -13,6 +13,7 @@ virtualenv with ``MLFLOW_TRACKING_URI`` pointing at the server.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -40,10 +41,20 @@ def _venv_python() -> Path:
 
 def ensure_venv() -> tuple[Path | None, str]:
     """The virtualenv's python, creating it when missing; ``(None, why)`` when it cannot be
-    made (no network, no pip)."""
+    made (no network, no pip). Test workers that need it at the same time take turns (a
+    lock file beside it): the first creates it, the others find it made."""
     stamp = VENV / f".installed-{MLFLOW_PIN}"
     if stamp.exists():
         return _venv_python(), ""
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(VENV.parent / "mlflow-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists():
+            return _venv_python(), ""
+        return _create_venv(stamp)
+
+
+def _create_venv(stamp: Path) -> tuple[Path | None, str]:
     try:
         if not _venv_python().exists():
             subprocess.run(
