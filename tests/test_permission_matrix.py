@@ -210,11 +210,19 @@ MATRIX: list[Case] = [
     model_case("api:model-detail", "delete", who=(ADMIN,)),
     model_case("api:model-lineage"),
     model_case("api:model-transition", "post", who=TRANSITIONERS),
+    model_case("api:model-signature-challenge", "post", who=TRANSITIONERS),
     model_case("api:model-version-list"),
     model_case("api:model-version-list", "post", who=REGISTRARS),
     Case("api:model-version-detail", expect=allow(*EVERY_ROLE), obj="version", constrained=True),
     Case("api:model-version-detail", "patch", allow(*REGISTRARS), obj="version", constrained=True),
     Case("api:model-version-stage", "post", allow(*STAGERS), obj="version", constrained=True),
+    Case(
+        "api:model-version-signature-challenge",
+        "post",
+        allow(*STAGERS),
+        obj="version",
+        constrained=True,
+    ),
     model_case("api:model-risk-assessment-list"),
     model_case("api:model-risk-assessment-list", "post", who=TRANSITIONERS),
     Case(
@@ -355,6 +363,7 @@ MATRIX: list[Case] = [
     incident_case("api:incident-transition", "post", who=INCIDENT_RESPONDERS),
     incident_case("api:incident-comment", "post", who=INCIDENT_COMMENTERS),
     incident_case("api:incident-rollback", "post", who=ROLLBACKERS),
+    incident_case("api:incident-signature-challenge", "post", who=ROLLBACKERS),
     # reports: every role but viewer asks for reports, within what it sees; model cards are
     # read in the browser by whoever sees the model; audit readers see every report, the
     # others the reports they asked for (audit extracts and evidence packs: audit readers)

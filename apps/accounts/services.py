@@ -512,17 +512,6 @@ def password_reauthenticate(
     raise ApplicationError(message, field_errors={"password": [message]})
 
 
-def signature_note(user: User) -> dict[str, str]:
-    """What an audit event records of a signature made by ``password_reauthenticate`` for a
-    change outside the approval engine (a rollback, a move out of production): who signed,
-    how and when, so the trail reads it as an electronic signature, not a plain edit."""
-    return {
-        "signed_by": user.get_username(),
-        "method": "password re-entered",
-        "signed_at": clock.now().isoformat(),
-    }
-
-
 def _locked_out() -> LockedOut:
     from apps.accounts.lockout import axes_cooloff
 

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -70,6 +71,22 @@ class SignatureProof:
 
 
 PASSWORD_PROOF = SignatureProof(method=SignatureMethod.PASSWORD)
+
+
+def signed_note(user, proof: SignatureProof) -> dict[str, str]:
+    """What an audit event records of a signature of a change made outside the approval
+    engine (a rollback, a move out of production, a signed lifecycle move): who signed, when,
+    and how (``SignatureProof.note``), so the trail reads it as an electronic signature."""
+    return {
+        "signed_by": user.get_username(),
+        "signed_at": clock.now().isoformat(),
+        **proof.note(),
+    }
+
+
+def signed_text(user, proof: SignatureProof) -> str:
+    """The sentence a signed change's records carry: "Signed electronically by … (how)."."""
+    return f"Signed electronically by {user.get_username()} ({proof.describe()})."
 
 
 @dataclass(frozen=True)
@@ -169,16 +186,27 @@ def provider_name() -> str:
 def sign(
     *,
     user,
-    credential: Credential,
+    credential: Credential | None = None,
+    password: str = "",
     signature: SignatureAttempt,
     http_request: HttpRequest | None = None,
 ) -> SignatureProof:
-    """Check ``credential`` as ``user``'s electronic signature of ``signature.obj``; the proof
-    to record, or ApplicationError (audited as a failed signature) with nothing signed.
+    """Check ``credential`` (or, without one, the re-entered ``password``) as ``user``'s
+    electronic signature of ``signature.obj``; the proof to record, or ApplicationError
+    (audited as a failed signature) with nothing signed.
 
     Must run outside the caller's transaction, as ``password_reauthenticate`` must: a refusal
     rolls that back, and the failure must stay audited."""
+    credential = credential or PasswordCredential(password)
     if isinstance(credential, PasswordCredential):
+        if not credential.password and method_for(user=user) == SignatureMethod.PROVIDER:
+            # Nothing to re-enter: say how this person signs instead of "wrong password".
+            message = (
+                f"You sign by signing in again at {provider_name()}, not with a password "
+                "(through the API: an id_token for a signature-challenge). Nothing was signed."
+            )
+            fields = {"password": [message], "id_token": [message]}
+            raise ApplicationError(message, field_errors=fields)
         password_reauthenticate(
             user=user,
             password=credential.password,
@@ -201,6 +229,24 @@ def provider_refused(*, user, signature: SignatureAttempt, reason: str) -> Appli
     message = f"Your re-authentication at {provider_name() or 'the provider'} was not accepted: "
     message += f"{reason.rstrip('.')}. Nothing was signed."
     return ApplicationError(message, field_errors={"id_token": [message]})
+
+
+@contextmanager
+def refused_before_signing(
+    *, user, credential: Credential | None, signature: SignatureAttempt
+) -> Iterator[None]:
+    """Around what refuses an action before its signature is checked (the action is not
+    allowed now, or what the signer saw has changed since they began signing): a refusal
+    (ApplicationError) goes through, and a re-authentication at the provider made for the
+    action is audited as a refused signature with the reason, since the person signed in
+    again there and nothing was signed. A password is neither checked nor counted (no guess
+    was made)."""
+    try:
+        yield
+    except ApplicationError as exc:
+        if isinstance(credential, ProviderCredential):
+            signature_refused(user=user, signature=signature, reason=exc.message)
+        raise
 
 
 # --- challenges for API clients ----------------------------------------------------------------

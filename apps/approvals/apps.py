@@ -33,8 +33,7 @@ class ApprovalsConfig(AppConfig):
 
         register_count("approvals_waiting", waiting_counter)
 
-        # deferred: the view that records a decision signed at the identity provider
-        from apps.accounts.signatures import register_completion
-        from apps.approvals.views import PURPOSE, decision_signed
+        # The view that records a decision signed at the identity provider.
+        from apps.approvals.views import register_signature_completions
 
-        register_completion(PURPOSE, decision_signed)
+        register_signature_completions()

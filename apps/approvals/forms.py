@@ -8,6 +8,7 @@ from django import forms
 
 from apps.approvals.choices import ApprovalKind, Verdict
 from apps.approvals.models import GateOverride
+from apps.core.forms import SignedFormMixin, signature_password_field
 
 # Kinds a user asks for from the model page; the others start from their own pages
 # (thresholds, reviews, findings, risk tiers).
@@ -16,30 +17,17 @@ MODEL_KINDS = (ApprovalKind.RETIREMENT,)
 INVENTORY_KINDS = VERSION_KINDS + MODEL_KINDS
 
 
-class DecisionForm(forms.Form):
-    """An electronic signature: the verdict, the password again (or a re-authentication at
-    the identity provider), and a comment."""
+class DecisionForm(SignedFormMixin, forms.Form):
+    """An electronic signature: the verdict, the password again (or, with
+    ``provider_name``, a re-authentication at the identity provider), and a comment."""
 
     verdict = forms.ChoiceField(choices=Verdict.choices, widget=forms.RadioSelect)
-    password = forms.CharField(
-        label="Your password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Re-entering your password signs this decision electronically.",
-    )
+    password = signature_password_field("this decision")
     comment = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Required to reject or request changes.",
     )
-
-    def __init__(self, *args, provider_name: str = "", **kwargs):
-        """With ``provider_name``, the user signs by re-authenticating at that identity
-        provider (``apps.accounts.signatures``): there is no password to re-enter."""
-        super().__init__(*args, **kwargs)
-        self.provider_name = provider_name
-        if provider_name:
-            del self.fields["password"]
 
     def clean(self):
         data = super().clean()

@@ -146,6 +146,11 @@ def approval_requests_invalidate(*, actor, subject, reason: str = "") -> int:
     return stale
 
 
+#: What a decision signed at the identity provider is, for its pending signature in the
+#: browser and an API client's signature challenge.
+SIGNATURE_PURPOSE = "approval_decision"
+
+
 def signature_attempt(request: ApprovalRequest) -> SignatureAttempt:
     """What a signature on ``request`` signs, for the audit event of a failure."""
     return SignatureAttempt(
@@ -197,7 +202,8 @@ def approval_decide(
         )
     proof = signatures.sign(
         user=actor,
-        credential=credential or signatures.PasswordCredential(password),
+        credential=credential,
+        password=password,
         signature=signature_attempt(request),
         http_request=http_request,
     )

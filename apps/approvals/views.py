@@ -11,12 +11,11 @@ from __future__ import annotations
 from itertools import groupby
 
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts import signatures
-from apps.accounts.choices import SignatureMethod
+from apps.accounts import signature_flow, signatures
 from apps.approvals import policy, selectors, services
 from apps.approvals.choices import ApprovalKind, RequestStatus, Verdict
 from apps.approvals.forms import (
@@ -60,18 +59,10 @@ def signing_meaning(*, user, request: ApprovalRequest, slot: str | None, provide
     )
 
 
-def _provider_name(request) -> str:
-    """The identity provider the user signs at, or "" when they sign with their password
-    (asked once per request: the inbox shows a form per entry)."""
-    if not hasattr(request, "_mlgov_signs_at"):
-        method = signatures.method_for(user=request.user, http_request=request)
-        signs_at = signatures.provider_name() if method == SignatureMethod.PROVIDER else ""
-        request._mlgov_signs_at = signs_at
-    return request._mlgov_signs_at
-
-
 def _decision_form(request, approval: ApprovalRequest, data=None) -> DecisionForm:
-    return DecisionForm(data, prefix=f"r{approval.pk}", provider_name=_provider_name(request))
+    return DecisionForm(
+        data, prefix=f"r{approval.pk}", provider_name=signature_flow.provider_name_for(request)
+    )
 
 
 def _item(request, approval: ApprovalRequest, form: DecisionForm | None = None) -> dict:
@@ -181,7 +172,16 @@ def request_decide(request, pk: int):
         # Refused now, refused after the provider too: say so before sending the person there.
         refusal = selectors.signing_refusal(user=request.user, request=approval)
         if refusal is None:
-            return _sign_at_provider(request, approval, form)
+            # decision_signed records it when the provider answers.
+            return signature_flow.sign_at_provider(
+                request,
+                purpose=services.SIGNATURE_PURPOSE,
+                object_id=approval.pk,
+                back=approval.get_absolute_url(),
+                verdict=form.cleaned_data["verdict"],
+                comment=form.cleaned_data["comment"],
+                content_sha256=approval.content_sha256,
+            )
         form.add_error(None, refusal)
     elif form.is_valid():
         try:
@@ -197,10 +197,7 @@ def request_decide(request, pk: int):
             add_application_error(form, exc)
     if decision is not None:
         approval = selectors.request_get(user=request.user, pk=pk)
-        verdict = Verdict(decision.verdict).label.lower()
-        text = f"Your decision ({verdict}) on \u201c{approval.title}\u201d has been signed."
-        if approval.status == RequestStatus.APPROVED:
-            text += " The quorum is met and the change has taken effect."
+        text = _signed_text(approval, decision)
         if is_partial(request):
             context = {
                 "approval": approval,
@@ -221,45 +218,22 @@ def request_decide(request, pk: int):
     )
 
 
-PURPOSE = "approval_decision"
-
-
-def _sign_at_provider(request, approval: ApprovalRequest, form: DecisionForm):
-    """Keep the decision pending in the session and send the browser to the identity
-    provider to sign in again; ``decision_signed`` records it when the provider answers.
-    HTMX follows with a full-page redirect (the provider's page is not a fragment)."""
-    pending = {
-        "purpose": PURPOSE,
-        "user": request.user.pk,
-        "object_id": approval.pk,
-        "verdict": form.cleaned_data["verdict"],
-        "comment": form.cleaned_data["comment"],
-        "content_sha256": approval.content_sha256,
-    }
-    try:
-        url = signatures.provider().start(request, pending)
-    except ApplicationError as exc:
-        messages.error(request, f"{form.provider_name} cannot be reached now: {exc.message}")
-        return redirect(approval)
-    if is_partial(request):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return HttpResponseRedirect(url)
+def _signed_text(approval: ApprovalRequest, decision) -> str:
+    verdict = Verdict(decision.verdict).label.lower()
+    text = f"Your decision ({verdict}) on \u201c{approval.title}\u201d has been signed."
+    if approval.status == RequestStatus.APPROVED:
+        text += " The quorum is met and the change has taken effect."
+    return text
 
 
 def decision_signed(request, pending: dict, credential, refusal: str) -> HttpResponse:
     """Record the decision ``pending`` describes with the provider's ``credential``, or
     audit ``refusal``; either way back to the request's page, saying what happened. The
-    engine checks the token (``apps.accounts.signatures.sign``) before anything is written."""
+    engine checks the token (``apps.accounts.signatures.sign``) before anything is written,
+    and refuses a request whose content is not the one the signer saw."""
     approval = _get(request, int(pending["object_id"]))
-    if refusal:
-        error = signatures.provider_refused(
-            user=request.user, signature=services.signature_attempt(approval), reason=refusal
-        )
-        messages.error(request, error.message)
-        return redirect(approval)
-    try:
+
+    def decide(credential) -> str:
         decision = services.approval_decide(
             actor=request.user,
             request=approval,
@@ -269,16 +243,21 @@ def decision_signed(request, pending: dict, credential, refusal: str) -> HttpRes
             content_sha256=pending["content_sha256"],
             http_request=request,
         )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect(approval)
-    approval = selectors.request_get(user=request.user, pk=approval.pk)
-    verdict = Verdict(decision.verdict).label.lower()
-    text = f"Your decision ({verdict}) on \u201c{approval.title}\u201d has been signed."
-    if approval.status == RequestStatus.APPROVED:
-        text += " The quorum is met and the change has taken effect."
-    messages.success(request, text)
-    return redirect(approval)
+        return _signed_text(selectors.request_get(user=request.user, pk=approval.pk), decision)
+
+    return signature_flow.signature_completed(
+        request,
+        pending,
+        credential,
+        refusal,
+        signature=services.signature_attempt(approval),
+        perform=decide,
+    )
+
+
+def register_signature_completions() -> None:
+    """What records a decision signed at the identity provider (``AppConfig.ready``)."""
+    signatures.register_completion(services.SIGNATURE_PURPOSE, decision_signed)
 
 
 @role_required

@@ -160,6 +160,7 @@ def audited_update(
     exclude: Sequence[str] | None = None,
     lock: bool = True,
     update_fields: Sequence[str] | None = None,
+    extra_changes: Mapping[str, dict[str, Any]] | None = None,
 ) -> tuple[M, dict[str, dict[str, Any]]]:
     """Change an existing row and record the change: the one way services edit a row.
 
@@ -171,7 +172,8 @@ def audited_update(
     (``validate``, ``exclude``), and diff. When nothing changed nothing is written and
     ``{}`` is returned; otherwise the row is saved (all fields, or ``update_fields``) and, when
     an audited field changed, one audit event records the changes with ``action`` and
-    ``message``.
+    ``message``, and ``extra_changes`` beside them (what else the event states, such as the
+    electronic signature of a signed change).
 
     Runs inside the caller's transaction. Returns the (re-read) instance and the changes.
     """
@@ -200,7 +202,7 @@ def audited_update(
         action=action,
         obj=instance,
         model_ref=model_ref,
-        changes=changes,
+        changes={**changes, **extra_changes} if extra_changes else changes,
         message=message,
     )
     return instance, changes

@@ -53,13 +53,26 @@ class ReferenceMultipleChoiceField(forms.ModelMultipleChoiceField):
 
 def signature_password_field(meaning: str) -> forms.CharField:
     """The password re-entered as an electronic signature of a production change, as an
-    approval decision is signed (checked by ``accounts.services.password_reauthenticate``)."""
+    approval decision is signed (checked by ``accounts.signatures.sign``)."""
     return forms.CharField(
         label="Your password",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text=f"Re-entering your password signs {meaning} electronically.",
     )
+
+
+class SignedFormMixin:
+    """A form signed electronically with its ``password`` field, or, given
+    ``provider_name``, by signing in again at that identity provider: then there is no
+    password to re-enter and the field is gone (``accounts.signature_flow`` sends the
+    browser there on submit)."""
+
+    def __init__(self, *args, provider_name: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.provider_name = provider_name
+        if provider_name:
+            self.fields.pop("password", None)
 
 
 def name_empty_choices(form: forms.BaseForm, **labels: str) -> None:

@@ -27,7 +27,7 @@ def _load(subject_id: str) -> IncidentEvent:
 
 
 def rollback_content(event: IncidentEvent) -> dict:
-    return {
+    content = {
         "incident": event.incident.reference,
         "model": event.incident.model.slug,
         "rolled_back_from": event.data.get("from"),
@@ -36,6 +36,12 @@ def rollback_content(event: IncidentEvent) -> dict:
         "rolled_back_by": event.actor.get_username() if event.actor else None,
         "reason": event.text,
     }
+    # How the rollback was signed (method, and at the provider its issuer and auth_time).
+    # Rollbacks recorded before the signature was kept have none: their content, and so
+    # their frozen hash, stays as it was.
+    if "signature" in event.data:
+        content["signature"] = event.data["signature"]
+    return content
 
 
 def _title(event: IncidentEvent) -> str:

@@ -35,3 +35,8 @@ class IncidentsConfig(AppConfig):
         from apps.incidents.notification_states import register_notification_states
 
         register_notification_states()
+
+        # The view that makes a rollback signed at the identity provider.
+        from apps.incidents.views import register_signature_completions
+
+        register_signature_completions()

@@ -6,7 +6,12 @@ from django import forms
 from django.db.models import Q
 
 from apps.accounts.models import User
-from apps.core.forms import ReferenceChoiceField, name_empty_choices, signature_password_field
+from apps.core.forms import (
+    ReferenceChoiceField,
+    SignedFormMixin,
+    name_empty_choices,
+    signature_password_field,
+)
 from apps.core.widgets import ModelSearchInput
 from apps.incidents import workflow
 from apps.incidents.choices import IncidentStatus
@@ -139,9 +144,10 @@ class CommentForm(forms.Form):
     text = forms.CharField(widget=TEXTAREA, label="Comment")
 
 
-class RollbackForm(forms.Form):
+class RollbackForm(SignedFormMixin, forms.Form):
     """An emergency rollback, signed: the version offered (so a changed plan is refused, not
-    carried out blindly), the reason and the password re-entered."""
+    carried out blindly), the reason and the password re-entered (or, with
+    ``provider_name``, a re-authentication at the identity provider)."""
 
     reason = forms.CharField(
         widget=TEXTAREA, help_text="Why this cannot wait for an ordinary promotion."

@@ -23,7 +23,7 @@ from apps.core import clock, roles
 from apps.incidents import deadlines
 from apps.incidents.choices import ACTIVE_STATUSES, Severity
 from apps.incidents.models import Incident, IncidentEvent
-from apps.inventory.choices import VersionStage
+from apps.inventory.choices import LifecycleStatus, VersionStage
 from apps.inventory.models import ModelVersion, RegisteredModel
 from apps.inventory.selectors import model_list, visible_through
 from apps.monitoring.models import Breach
@@ -181,3 +181,37 @@ def rollback_plan(incident: Incident) -> tuple[ModelVersion | None, ModelVersion
     if current is None:
         return None, None
     return current, previous_production_version(incident.model, current=current)
+
+
+def rollback_refusal(
+    incident: Incident,
+    *,
+    current: ModelVersion | None,
+    target: ModelVersion | None,
+    expected_version: str = "",
+    model: RegisteredModel | None = None,
+) -> str | None:
+    """Why a rollback of ``incident`` along the plan (``rollback_plan``: ``current`` →
+    ``target``) is refused, or None. ``expected_version`` is the version the person saw
+    offered: a plan that restores another one now is refused, not carried out blindly.
+    Asked before the signature (so that none is asked for a refused rollback, nor the signer
+    sent to the identity provider for one) and again under lock (``model`` locked)."""
+    model = model or incident.model
+    if incident.status not in ACTIVE_STATUSES:
+        return "Only an active incident can roll its model back; reopen it first."
+    if model.status == LifecycleStatus.RETIRED:
+        return f"{model} is retired; nothing serves to roll back."
+    if current is None:
+        return f"{model} has no production version to roll back."
+    if target is None:
+        return (
+            f"No earlier approved version of {model} was ever in production; there is "
+            "nothing to roll back to."
+        )
+    if expected_version and expected_version != target.version:
+        return (
+            f"The rollback now would restore {target.version}, not {expected_version} as "
+            "offered when you opened the page (production changed meanwhile); nothing was "
+            "changed. Check the incident and confirm again."
+        )
+    return None

@@ -20,7 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Length
 from django.utils import timezone
 
-from apps.accounts.services import SignatureAttempt, password_reauthenticate, signature_note
+from apps.accounts import signatures
+from apps.accounts.services import SignatureAttempt
 from apps.approvals.choices import ApprovalKind
 from apps.approvals.services import approval_request_create
 from apps.audit import diff
@@ -40,7 +41,6 @@ from apps.incidents.choices import (
 from apps.incidents.models import Incident, IncidentEvent
 from apps.inventory import selectors as inventory_selectors
 from apps.inventory import services as inventory_services
-from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import ModelVersion, RegisteredModel
 from apps.notifications.choices import Event
 from apps.notifications.services import notify
@@ -548,75 +548,101 @@ def incident_comment(*, actor, incident: Incident, text: str) -> IncidentEvent:
 # --- emergency rollback --------------------------------------------------------------------
 
 
+#: What a rollback signed at the identity provider is, for its pending signature in the
+#: browser and an API client's signature challenge.
+ROLLBACK_SIGNATURE_PURPOSE = "incident_rollback"
+
+
+def rollback_signature(incident: Incident, *, plan=None) -> SignatureAttempt:
+    """What a rollback's signature signs, for the audit event of a refused one (``plan``:
+    the ``rollback_plan`` when it was read already)."""
+    _, target = plan or selectors.rollback_plan(incident)
+    return SignatureAttempt(
+        obj=incident,
+        model_ref=incident.model_id,
+        description=f"the emergency rollback of {incident.reference} to "
+        f"{target.version if target else 'an earlier version'}",
+    )
+
+
 def incident_rollback(
     *,
     actor,
     incident: Incident,
     reason: str,
-    password: str,
+    password: str = "",
+    credential: signatures.Credential | None = None,
     expected_version: str = "",
     http_request=None,
 ) -> IncidentEvent:
     """Emergency change: re-promote the previous production version now, and ask for its
     ratification after the fact (approval kind ``emergency_change``).
 
-    A production change made at once, so it is signed as an approval decision is: the actor
-    re-enters the password (``password_reauthenticate``, outside any transaction so that a
-    wrong one stays counted toward the lockout and audited as a failed signature; a locked
-    account cannot sign). ``expected_version`` is the version the actor saw offered: when
-    the plan has changed since (another rollback, a promotion), nothing happens.
+    A production change made at once, so it is signed as an approval decision is: with
+    ``credential`` (``apps.accounts.signatures``: a re-authentication at the identity
+    provider, or a password) or the re-entered ``password``, checked by ``signatures.sign``
+    outside any transaction (a wrong password stays counted toward the lockout, and any
+    refusal stays audited as a failed signature; a locked account cannot sign), once the
+    rollback is known to be allowed. ``expected_version`` is the version the actor saw
+    offered: when the plan has changed since (another rollback, a promotion), nothing
+    happens. What the rollback records (timeline, audit event, ratification request) states
+    how it was signed.
 
     Returns the ROLLBACK timeline entry; ``incident.rollback_request`` names the request.
     """
     require_perm(actor, "incidents.rollback_incident", incident)
     reason = (reason or "").strip()
-    if not reason:
-        raise _refuse("Say why the model is rolled back.", "reason")
-    _, target = selectors.rollback_plan(incident)
-    password_reauthenticate(
+    current, target = selectors.rollback_plan(incident)
+    signature = rollback_signature(incident, plan=(current, target))
+    refusal = selectors.rollback_refusal(
+        incident, current=current, target=target, expected_version=expected_version
+    )
+    with signatures.refused_before_signing(user=actor, credential=credential, signature=signature):
+        if not reason:
+            raise _refuse("Say why the model is rolled back.", "reason")
+        if refusal:
+            raise _refuse(refusal)
+    proof = signatures.sign(
         user=actor,
+        credential=credential,
         password=password,
+        signature=signature,
         http_request=http_request,
-        signature=SignatureAttempt(
-            obj=incident,
-            model_ref=incident.model_id,
-            description=f"the emergency rollback of {incident.reference} to "
-            f"{target.version if target else 'an earlier version'}",
-        ),
     )
     return _rollback(
-        actor=actor, incident=incident, reason=reason, expected_version=expected_version
+        actor=actor,
+        incident=incident,
+        reason=reason,
+        expected_version=expected_version,
+        proof=proof,
     )
 
 
 @transaction.atomic
-def _rollback(*, actor, incident: Incident, reason: str, expected_version: str) -> IncidentEvent:
-    """The rollback itself, once ``incident_rollback`` has checked the signature."""
+def _rollback(
+    *,
+    actor,
+    incident: Incident,
+    reason: str,
+    expected_version: str,
+    proof: signatures.SignatureProof,
+) -> IncidentEvent:
+    """The rollback itself, once ``incident_rollback`` has checked the signature (``proof``)."""
     incident = _lock(incident)
     require_perm(actor, "incidents.rollback_incident", incident)
-    if incident.status not in ACTIVE_STATUSES:
-        raise _refuse("Only an active incident can roll its model back; reopen it first.")
     model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=incident.model_id)
-    if model.status == LifecycleStatus.RETIRED:
-        raise _refuse(f"{model} is retired; nothing serves to roll back.")
     current, target = selectors.rollback_plan(incident)
-    if current is None:
-        raise _refuse(f"{model} has no production version to roll back.")
-    if target is None:
-        raise _refuse(
-            f"No earlier approved version of {model} was ever in production; there is "
-            "nothing to roll back to."
-        )
-    if expected_version and expected_version != target.version:
-        raise _refuse(
-            f"The rollback now would restore {target.version}, not {expected_version} as "
-            "offered when you opened the page (production changed meanwhile); nothing was "
-            "changed. Check the incident and confirm again."
-        )
+    refusal = selectors.rollback_refusal(
+        incident, current=current, target=target, expected_version=expected_version, model=model
+    )
+    if refusal:
+        raise _refuse(refusal)
+    signed = signatures.signed_note(actor, proof)
     inventory_services.promote_version(
         actor=actor,
         version=target,
-        message=f"Emergency rollback from {current.version} ({incident.reference}): {reason}",
+        message=f"Emergency rollback from {current.version} ({incident.reference}): {reason} "
+        + signatures.signed_text(actor, proof),
     )
     event = _event(
         incident,
@@ -628,6 +654,8 @@ def _rollback(*, actor, incident: Incident, reason: str, expected_version: str) 
             "from": current.version,
             "to_version": target.pk,
             "to": target.version,
+            "signature": signed,
+            "signed": proof.describe(),
         },
     )
     request = approval_request_create(
@@ -645,10 +673,10 @@ def _rollback(*, actor, incident: Incident, reason: str, expected_version: str) 
         changes={
             **diff.diff(before, _snapshot(incident)),
             "rollback": {"before": current.version, "after": target.version},
-            "signature": {"before": None, "after": signature_note(actor)},
+            "signature": {"before": None, "after": signed},
         },
         message=f"Emergency rollback to {target.version}, signed electronically by "
-        f"{actor.get_username()} (password re-entered); ratification requested "
+        f"{actor.get_username()} ({proof.describe()}); ratification requested "
         f"(request #{request.pk}). {reason}",
     )
     return event

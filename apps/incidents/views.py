@@ -7,10 +7,11 @@ answer 403.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.accounts import signature_flow, signatures
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
@@ -104,7 +105,9 @@ def _detail_context(request, incident, **forms) -> dict:
     can_comment = user.has_perm("incidents.comment_incident", incident)
     can_rollback = user.has_perm("incidents.rollback_incident", incident)
     rollback_form = forms.get("rollback_form") or (
-        RollbackForm() if can_rollback and incident.status in ACTIVE_STATUSES else None
+        RollbackForm(provider_name=signature_flow.provider_name_for(request))
+        if can_rollback and incident.status in ACTIVE_STATUSES
+        else None
     )
     # What a rollback would do is read only when its form is shown.
     current, target = (
@@ -190,14 +193,40 @@ incident_comment = _action_view(
 )
 
 
+def _rolled_back(event) -> str:
+    return (
+        f"{event.data['to']} is back in production in place of {event.data['from']}, "
+        f"signed by you ({event.data['signed']}); its ratification has been requested."
+    )
+
+
 @role_required
 @require_POST
 def incident_rollback(request, reference: str):
-    """The signed emergency rollback; a refused signature shows the page again (400)."""
+    """The signed emergency rollback; a refusal shows the page again (400). A person who
+    signs at the identity provider is sent there (``rollback_signed`` completes it), once
+    the rollback is known to be allowed and bound to the version they saw offered."""
     incident = selectors.incident_get(user=request.user, reference=reference)
     require_perm(request, "incidents.rollback_incident", incident)
-    form = RollbackForm(request.POST)
-    if form.is_valid():
+    form = RollbackForm(request.POST, provider_name=signature_flow.provider_name_for(request))
+    if form.is_valid() and form.provider_name:
+        current, target = selectors.rollback_plan(incident)
+        expected = form.cleaned_data["expected_version"] or (target.version if target else "")
+        refusal = selectors.rollback_refusal(
+            incident, current=current, target=target, expected_version=expected
+        )
+        if refusal is None:
+            return signature_flow.sign_at_provider(
+                request,
+                purpose=services.ROLLBACK_SIGNATURE_PURPOSE,
+                object_id=incident.pk,
+                back=incident.get_absolute_url(),
+                reference=incident.reference,
+                reason=form.cleaned_data["reason"],
+                expected_version=expected,
+            )
+        form.add_error(None, refusal)
+    elif form.is_valid():
         try:
             event = services.incident_rollback(
                 actor=request.user, incident=incident, http_request=request, **form.cleaned_data
@@ -205,11 +234,39 @@ def incident_rollback(request, reference: str):
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(
-                request,
-                f"{event.data['to']} is back in production in place of {event.data['from']}, "
-                "signed by you; its ratification has been requested.",
-            )
+            messages.success(request, _rolled_back(event))
             return redirect(incident)
     context = _detail_context(request, incident, rollback_form=form)
     return render(request, "incidents/incident_detail.html", context, status=400)
+
+
+def rollback_signed(request, pending: dict, credential, refusal: str) -> HttpResponse:
+    """Make the rollback ``pending`` describes with the provider's ``credential`` (the
+    service checks the token, and refuses a plan that no longer restores the version the
+    person saw), or audit ``refusal``; either way back to the incident's page."""
+    incident = selectors.incident_get(user=request.user, reference=pending["reference"])
+
+    def roll_back(credential) -> str:
+        event = services.incident_rollback(
+            actor=request.user,
+            incident=incident,
+            reason=pending["reason"],
+            credential=credential,
+            expected_version=pending["expected_version"],
+            http_request=request,
+        )
+        return _rolled_back(event)
+
+    return signature_flow.signature_completed(
+        request,
+        pending,
+        credential,
+        refusal,
+        signature=services.rollback_signature(incident),
+        perform=roll_back,
+    )
+
+
+def register_signature_completions() -> None:
+    """What makes a rollback signed at the identity provider (``AppConfig.ready``)."""
+    signatures.register_completion(services.ROLLBACK_SIGNATURE_PURPOSE, rollback_signed)

@@ -14,3 +14,8 @@ class InventoryConfig(AppConfig):
         register_kinds()
         register_tabs()
         register_audit_names()
+
+        # The views that make a move signed at the identity provider.
+        from apps.inventory.views import register_signature_completions
+
+        register_signature_completions()

@@ -17,6 +17,7 @@ from apps.core import roles
 from apps.core.forms import (
     ReferenceChoiceField,
     ReferenceMultipleChoiceField,
+    SignedFormMixin,
     name_empty_choices,
     signature_password_field,
 )
@@ -261,11 +262,11 @@ class RegisteredModelForm(GroupedFieldsMixin, forms.ModelForm):
         return data
 
 
-class TransitionForm(forms.Form):
+class TransitionForm(SignedFormMixin, forms.Form):
     """A direct lifecycle move. Forward steps are offered first and the next one is chosen
     by default (never a step back, nor a move only a sign-off makes); moves that take the
     model out of production or retire it ask for the password (the service checks it as an
-    electronic signature)."""
+    electronic signature), or, with ``provider_name``, are signed at the identity provider."""
 
     target = forms.ChoiceField(label="Move to")
     reason = forms.CharField(
@@ -295,16 +296,16 @@ class TransitionForm(forms.Form):
         self.fields["target"].initial = default or ""
         signed = [t for t in targets if lifecycle.needs_signature(current=model.status, target=t)]
         self.signed_targets = signed
-        if signed:
+        self.signed_labels = " or ".join(labels[t] for t in signed)
+        if signed and "password" in self.fields:
             field = self.fields["password"]
             field.required = False
             field.help_text = (
-                "Needed to move to "
-                + " or ".join(labels[t] for t in signed)
-                + ": re-entering your password signs the move electronically."
+                f"Needed to move to {self.signed_labels}: re-entering your password signs the "
+                "move electronically."
             )
         else:
-            del self.fields["password"]
+            self.fields.pop("password", None)
 
 
 class RiskQuestionnaireForm(forms.Form):
@@ -422,9 +423,10 @@ class ModelVersionForm(forms.ModelForm):
         return data
 
 
-class VersionStageForm(forms.Form):
+class VersionStageForm(SignedFormMixin, forms.Form):
     """Move a version to another stage; taking the production version out of production asks
-    for the password (an electronic signature, checked by the service)."""
+    for the password (an electronic signature, checked by the service), or, with
+    ``provider_name``, is signed at the identity provider."""
 
     stage = forms.ChoiceField(label="Move to stage")
     password = signature_password_field("taking this version out of production")
@@ -435,10 +437,10 @@ class VersionStageForm(forms.Form):
             (value, label) for value, label in VersionStage.choices if value != version.stage
         ]
         self.signed = version.stage == VersionStage.PRODUCTION
-        if self.signed:
+        if self.signed and "password" in self.fields:
             self.fields["password"].required = False  # the service says what is missing
         else:
-            del self.fields["password"]
+            self.fields.pop("password", None)
 
 
 class DeploymentForm(forms.Form):

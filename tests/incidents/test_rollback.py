@@ -199,7 +199,7 @@ def test_the_signed_rollback_is_audited_as_a_signature(production_history, incid
         object_type="incidents.incident", changes__has_key="rollback"
     ).get()
     assert event.changes["signature"]["after"]["signed_by"] == validator.username
-    assert event.changes["signature"]["after"]["method"] == "password re-entered"
+    assert event.changes["signature"]["after"]["method"] == "password"
     assert "signed electronically" in event.message
 
 

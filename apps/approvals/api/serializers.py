@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from apps.accounts.api.signatures import SignedSerializerMixin, id_token_field, password_field
 from apps.approvals.choices import Verdict
 from apps.approvals.forms import INVENTORY_KINDS
 from apps.approvals.models import ApprovalRequest, Decision
 from apps.core.api.fields import (
-    DateTimeField,
     ModelSerializer,
     ReferenceField,
     SlugRelatedField,
@@ -77,46 +77,15 @@ class ApprovalRequestCreateSerializer(serializers.Serializer):
     justification = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class DecideSerializer(serializers.Serializer):
+class DecideSerializer(SignedSerializerMixin, serializers.Serializer):
     """A signed decision: the password re-entered, or (for people who sign in through the
     identity provider) an ID token from a fresh re-authentication there, carrying the nonce
     of a signature challenge. One of the two, never both."""
 
     verdict = serializers.ChoiceField(choices=Verdict.choices)
-    password = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        write_only=True,
-        trim_whitespace=False,
-        style={"input_type": "password"},
-    )
-    id_token = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        write_only=True,
-        help_text="An ID token the identity provider issued to mlgov's client after "
-        "prompt=login and max_age=0, with the nonce of this request's signature challenge.",
-    )
+    password = password_field("a decision")
+    id_token = id_token_field()
     comment = serializers.CharField(required=False, allow_blank=True, default="")
-
-    def validate(self, data):
-        if bool(data["password"]) == bool(data["id_token"]):
-            message = "Sign with your password or with an ID token from the provider (one)."
-            raise serializers.ValidationError({"password": [message], "id_token": [message]})
-        return data
-
-
-class SignatureChallengeSerializer(serializers.Serializer):
-    """A single-use nonce for signing one request at the identity provider."""
-
-    nonce = serializers.CharField()
-    expires_at = DateTimeField()
-    issuer = serializers.CharField()
-    client_id = serializers.CharField()
-    prompt = serializers.CharField()
-    max_age = serializers.IntegerField()
 
 
 class WithdrawSerializer(serializers.Serializer):

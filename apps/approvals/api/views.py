@@ -1,24 +1,23 @@
-"""Approval API: list and read requests, ask for a sign-off, decide (password required),
-withdraw. Thin: the queryset comes from the selectors (invisible requests answer 404), the
-permissions from the rules, every write from the engine."""
+"""Approval API: list and read requests, ask for a sign-off, decide (signed with the
+password, or at the identity provider after a signature challenge), withdraw. Thin: the
+queryset comes from the selectors (invisible requests answer 404), the permissions from the
+rules, every write from the engine."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import (
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 
-from apps.accounts import signatures
-from apps.accounts.services import LockedOut
+from apps.accounts.api.signatures import (
+    LOCKED_OUT_RESPONSE,
+    SIGNATURE_HELP,
+    SignatureChallengeMixin,
+    locked_out_answers_429,
+)
 from apps.approvals import selectors, services
 from apps.approvals.api import serializers as s
 from apps.approvals.filters import ApprovalRequestFilter
@@ -28,9 +27,6 @@ from apps.approvals.registry import model_hooks
 from apps.core.api.permissions import RulesPermission
 from apps.core.api.schema import REFERENCE_NOT_FOUND
 from apps.core.errors import ApplicationError
-
-#: What an API client's signature challenge is for (with the request's id).
-CHALLENGE_PURPOSE = "approval_decision"
 
 
 @extend_schema(tags=["approvals"])
@@ -46,9 +42,14 @@ CHALLENGE_PURPOSE = "approval_decision"
     ),
 )
 class ApprovalRequestViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    SignatureChallengeMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Approval requests and their electronically signed decisions."""
+
+    signature_purpose = services.SIGNATURE_PURPOSE
 
     serializer_class = s.ApprovalRequestSerializer
     permission_classes = [RulesPermission]
@@ -97,17 +98,12 @@ class ApprovalRequestViewSet(
 
     @extend_schema(
         summary="Sign a decision: approve, reject or request changes",
-        description="Re-enter your password, or send id_token from a re-authentication at "
-        "the identity provider after a signature-challenge (electronic signature). Reject "
-        "and request "
-        "changes need a comment. Four-eyes refusals, stale content and a wrong password "
-        "answer 400; wrong passwords count toward the account's sign-in lockout, and a "
-        "locked account answers 429 (with Retry-After) and nothing is signed.",
+        description="An electronic signature. "
+        + SIGNATURE_HELP
+        + " Reject and request changes need a comment. Four-eyes refusals and stale content "
+        "answer 400; nothing is signed.",
         request=s.DecideSerializer,
-        responses={
-            200: s.ApprovalRequestSerializer,
-            429: OpenApiResponse(description="Account locked after repeated wrong passwords."),
-        },
+        responses={200: s.ApprovalRequestSerializer, 429: LOCKED_OUT_RESPONSE},
     )
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
@@ -115,55 +111,19 @@ class ApprovalRequestViewSet(
         body = s.DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        credential = None
-        if data["id_token"]:
-            credential = signatures.challenge_take(
-                user=request.user,
-                purpose=CHALLENGE_PURPOSE,
-                object_id=str(approval.pk),
-                id_token=data["id_token"],
-                signature=services.signature_attempt(approval),
-            )
-        try:
+        credential = self.signature_credential(
+            approval, data, signature=services.signature_attempt(approval)
+        )
+        with locked_out_answers_429():
             services.approval_decide(
                 actor=request.user,
                 request=approval,
                 verdict=data["verdict"],
-                password=data["password"],
                 credential=credential,
                 comment=data["comment"],
                 http_request=request._request,
             )
-        except LockedOut as exc:
-            raise Throttled(wait=exc.retry_after, detail=exc.message) from exc
         return self._respond(approval)
-
-    @extend_schema(
-        summary="Begin a signature at the identity provider: a single-use nonce",
-        description="For people who sign in through the identity provider (they have no "
-        "password to re-enter). Obtain an ID token for mlgov's client from the provider with "
-        "this nonce, prompt=login and max_age=0, then POST it as id_token to decide within "
-        "expires_at. The nonce is bound to you and to this request and is used once; mlgov "
-        "checks the token's signature, issuer, audience, expiry, nonce, subject and that "
-        "auth_time is after this challenge and fresh. A refused token signs nothing.",
-        request=None,
-        responses={201: s.SignatureChallengeSerializer},
-    )
-    @action(detail=True, methods=["post"], url_path="signature-challenge")
-    def signature_challenge(self, request, pk=None):
-        approval = self.get_object()
-        nonce, expires_at = signatures.challenge_issue(
-            user=request.user, purpose=CHALLENGE_PURPOSE, object_id=str(approval.pk)
-        )
-        answer = {
-            "nonce": nonce,
-            "expires_at": expires_at,
-            "issuer": settings.MLGOV_OIDC_ISSUER,
-            "client_id": settings.MLGOV_OIDC_CLIENT_ID,
-            "prompt": "login",
-            "max_age": 0,
-        }
-        return Response(s.SignatureChallengeSerializer(answer).data, status=201)
 
     @extend_schema(
         summary="Withdraw a pending request (the requester or an administrator)",

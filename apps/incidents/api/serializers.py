@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.accounts.api.signatures import SignedSerializerMixin, id_token_field, password_field
 from apps.core import clock
 from apps.core.api.fields import ModelSerializer, SlugRelatedField, UsernameField
 from apps.incidents import selectors
@@ -150,16 +151,13 @@ class IncidentCommentSerializer(serializers.Serializer):
     text = serializers.CharField()
 
 
-class IncidentRollbackSerializer(serializers.Serializer):
-    """A signed emergency rollback: the password is required, as for an approval decision."""
+class IncidentRollbackSerializer(SignedSerializerMixin, serializers.Serializer):
+    """A signed emergency rollback: the password, or an ID token from the identity provider,
+    as for an approval decision (one of the two)."""
 
     reason = serializers.CharField()
-    password = serializers.CharField(
-        write_only=True,
-        trim_whitespace=False,
-        style={"input_type": "password"},
-        help_text="Your password again: the electronic signature of this production change.",
-    )
+    password = password_field("this production change")
+    id_token = id_token_field()
     expected_version = serializers.CharField(
         required=False,
         allow_blank=True,

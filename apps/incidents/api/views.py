@@ -4,13 +4,17 @@ permissions from apps/incidents/rules.py, every write from a service."""
 from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 
-from apps.accounts.services import LockedOut
+from apps.accounts.api.signatures import (
+    LOCKED_OUT_RESPONSE,
+    SIGNATURE_HELP,
+    SignatureChallengeMixin,
+    locked_out_answers_429,
+)
 from apps.core.api.mixins import ServiceWriteMixin, UpdateSerializerMixin
 from apps.core.api.permissions import RulesPermission
 from apps.incidents import selectors, services
@@ -37,6 +41,7 @@ from apps.incidents.models import Incident
     ),
 )
 class IncidentViewSet(
+    SignatureChallengeMixin,
     ServiceWriteMixin,
     UpdateSerializerMixin,
     mixins.ListModelMixin,
@@ -46,6 +51,8 @@ class IncidentViewSet(
     viewsets.GenericViewSet,
 ):
     """The incident register, looked up by reference (``INC-2026-0001``)."""
+
+    signature_purpose = services.ROLLBACK_SIGNATURE_PURPOSE
 
     serializer_class = s.IncidentSerializer
     update_serializer_class = s.IncidentUpdateSerializer
@@ -64,6 +71,7 @@ class IncidentViewSet(
         "transition": "incidents.transition_incident",
         "comment": "incidents.comment_incident",
         "rollback": "incidents.rollback_incident",
+        "signature_challenge": "incidents.rollback_incident",
     }
 
     def get_queryset(self):
@@ -122,29 +130,29 @@ class IncidentViewSet(
         summary="Emergency rollback to the previous production version",
         description="Re-promotes the previous approved production version at once and "
         "requests its ratification after the fact (202 with the approval request). A "
-        "production change made at once, so it is signed as an approval decision is: re-enter "
-        "your password. A wrong password answers 400, counts toward the account's sign-in "
-        "lockout and is audited as a failed signature; a locked account answers 429.",
+        "production change made at once, so it is signed as an approval decision is. "
+        + SIGNATURE_HELP,
         request=s.IncidentRollbackSerializer,
-        responses={
-            202: s.ApprovalRequestRefSerializer,
-            429: OpenApiResponse(description="Account locked after repeated wrong passwords."),
-        },
+        responses={202: s.ApprovalRequestRefSerializer, 429: LOCKED_OUT_RESPONSE},
     )
     @action(detail=True, methods=["post"])
     def rollback(self, request, reference=None):
         incident = self.get_object()
         body = s.IncidentRollbackSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
+        data = body.validated_data
+        credential = self.signature_credential(
+            incident, data, signature=services.rollback_signature(incident)
+        )
+        with locked_out_answers_429():
             services.incident_rollback(
                 actor=request.user,
                 incident=incident,
+                reason=data["reason"],
+                credential=credential,
+                expected_version=data.get("expected_version", ""),
                 http_request=request._request,
-                **body.validated_data,
             )
-        except LockedOut as exc:
-            raise Throttled(wait=exc.retry_after, detail=exc.message) from exc
         incident.refresh_from_db(fields=["rollback_request"])
         return Response(
             s.ApprovalRequestRefSerializer(incident.rollback_request).data,

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from apps.accounts.api.signatures import SignedSerializerMixin, id_token_field, password_field
 from apps.approvals.choices import RequestStatus
 from apps.core.api.fields import (
     DateTimeField,
@@ -249,7 +250,12 @@ class RegisteredModelUpdateSerializer(RegisteredModelSerializer):
         read_only_fields = ("slug", *RegisteredModelSerializer.Meta.read_only_fields)
 
 
-class TransitionSerializer(serializers.Serializer):
+class TransitionSerializer(SignedSerializerMixin, serializers.Serializer):
+    """A lifecycle move; taking a model out of production and retiring it are signed with
+    ``password`` or ``id_token`` (never both; the service says when one is missing)."""
+
+    signature_required = False
+
     target = serializers.ChoiceField(
         choices=LifecycleStatus.choices, help_text="Lifecycle status to move to."
     )
@@ -259,16 +265,8 @@ class TransitionSerializer(serializers.Serializer):
         default="",
         help_text="Required for retirement and for every step backwards.",
     )
-    password = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        write_only=True,
-        trim_whitespace=False,
-        style={"input_type": "password"},
-        help_text="Your password again, the electronic signature that taking a model out of "
-        "production and retiring it need.",
-    )
+    password = password_field("taking a model out of production or retiring it")
+    id_token = id_token_field()
 
 
 class LineageNodeSerializer(serializers.Serializer):
@@ -469,18 +467,15 @@ class ModelVersionUpdateSerializer(ModelVersionSerializer):
         read_only_fields = ("version", *ModelVersionSerializer.Meta.read_only_fields)
 
 
-class StageSerializer(serializers.Serializer):
+class StageSerializer(SignedSerializerMixin, serializers.Serializer):
+    """A stage move; taking the production version out of production is signed with
+    ``password`` or ``id_token`` (never both; the service says when one is missing)."""
+
+    signature_required = False
+
     stage = serializers.ChoiceField(choices=VersionStage.choices)
-    password = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        write_only=True,
-        trim_whitespace=False,
-        style={"input_type": "password"},
-        help_text="Your password again, the electronic signature that taking the production "
-        "version out of production needs.",
-    )
+    password = password_field("taking the production version out of production")
+    id_token = id_token_field()
 
 
 # --- datasets ----------------------------------------------------------------------------

@@ -14,11 +14,16 @@ from drf_spectacular.utils import (
 )
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.services import LockedOut
+from apps.accounts.api.signatures import (
+    LOCKED_OUT_RESPONSE,
+    SIGNATURE_HELP,
+    SignatureChallengeMixin,
+    locked_out_answers_429,
+)
 from apps.core.api.exceptions import Conflict
 from apps.core.api.mixins import (
     ServiceCreateMixin,
@@ -75,9 +80,14 @@ CHANGE_VERSION = "inventory.change_modelversion"
         description="Only a model still in development and without versions can be deleted.",
         tags=["models"],
     ),
+    signature_challenge=extend_schema(tags=["models"]),
 )
-class RegisteredModelViewSet(ServiceWriteMixin, UpdateSerializerMixin, viewsets.ModelViewSet):
+class RegisteredModelViewSet(
+    SignatureChallengeMixin, ServiceWriteMixin, UpdateSerializerMixin, viewsets.ModelViewSet
+):
     """The model inventory, looked up by slug."""
+
+    signature_purpose = services.TRANSITION_SIGNATURE_PURPOSE
 
     serializer_class = s.RegisteredModelSerializer
     update_serializer_class = s.RegisteredModelUpdateSerializer
@@ -96,6 +106,7 @@ class RegisteredModelViewSet(ServiceWriteMixin, UpdateSerializerMixin, viewsets.
         "partial_update": CHANGE_MODEL,
         "destroy": "inventory.delete_registeredmodel",
         "transition": "inventory.transition_registeredmodel",
+        "signature_challenge": "inventory.transition_registeredmodel",
     }
 
     def get_serializer_class(self):
@@ -135,14 +146,9 @@ class RegisteredModelViewSet(ServiceWriteMixin, UpdateSerializerMixin, viewsets.
         summary="Move the model along its lifecycle",
         description="Illegal moves answer 400 with the reason; retirement and every step "
         "backwards need a reason. Taking a model out of production and retiring it are "
-        "signed as an approval decision is: re-enter your password (a wrong one answers 400, "
-        "counts toward the account's sign-in lockout and is audited as a failed signature; "
-        "a locked account answers 429).",
+        "signed as an approval decision is. " + SIGNATURE_HELP,
         request=s.TransitionSerializer,
-        responses={
-            200: s.RegisteredModelSerializer,
-            429: OpenApiResponse(description="Account locked after repeated wrong passwords."),
-        },
+        responses={200: s.RegisteredModelSerializer, 429: LOCKED_OUT_RESPONSE},
         tags=["models"],
     )
     @action(detail=True, methods=["post"])
@@ -150,15 +156,19 @@ class RegisteredModelViewSet(ServiceWriteMixin, UpdateSerializerMixin, viewsets.
         model = self.get_object()
         body = s.TransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
+        data = body.validated_data
+        credential = self.signature_credential(
+            model, data, signature=services.transition_signature(model, data["target"])
+        )
+        with locked_out_answers_429():
             model = services.registered_model_transition(
                 actor=request.user,
                 model=model,
+                target=data["target"],
+                reason=data["reason"],
+                credential=credential,
                 http_request=request._request,
-                **body.validated_data,
             )
-        except LockedOut as exc:
-            raise Throttled(wait=exc.retry_after, detail=exc.message) from exc
         return self._respond(model)
 
     @extend_schema(
@@ -186,6 +196,7 @@ class RegisteredModelViewSet(ServiceWriteMixin, UpdateSerializerMixin, viewsets.
     ),
 )
 class ModelVersionViewSet(
+    SignatureChallengeMixin,
     ServiceWriteMixin,
     ModelChildMixin,
     UpdateSerializerMixin,
@@ -196,6 +207,8 @@ class ModelVersionViewSet(
     viewsets.GenericViewSet,
 ):
     """Versions of a model, looked up by version string."""
+
+    signature_purpose = services.STAGE_SIGNATURE_PURPOSE
 
     serializer_class = s.ModelVersionSerializer
     update_serializer_class = s.ModelVersionUpdateSerializer
@@ -214,6 +227,7 @@ class ModelVersionViewSet(
         "partial_update": CHANGE_VERSION,
         # May move this version at all; the move itself is checked by the service.
         "stage": "inventory.stage_modelversion",
+        "signature_challenge": "inventory.stage_modelversion",
     }
 
     def get_queryset(self):
@@ -249,28 +263,27 @@ class ModelVersionViewSet(
         "model's owner, developers or an administrator; an approved one by a validator or an "
         "administrator. Production is reached only through an approved promotion request: "
         "asking for it here answers 400 with that pointer. Taking the production version out "
-        "of production is signed as an approval decision is: re-enter your password (a wrong "
-        "one answers 400 and counts toward the sign-in lockout; a locked account answers 429).",
+        "of production is signed as an approval decision is. " + SIGNATURE_HELP,
         request=s.StageSerializer,
-        responses={
-            200: s.ModelVersionSerializer,
-            429: OpenApiResponse(description="Account locked after repeated wrong passwords."),
-        },
+        responses={200: s.ModelVersionSerializer, 429: LOCKED_OUT_RESPONSE},
     )
     @action(detail=True, methods=["post"])
     def stage(self, request, model_slug=None, version=None):
         obj = self.get_object()
         body = s.StageSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
+        data = body.validated_data
+        credential = self.signature_credential(
+            obj, data, signature=services.stage_signature(obj, data["stage"])
+        )
+        with locked_out_answers_429():
             obj = services.model_version_set_stage(
                 actor=request.user,
                 version=obj,
+                stage=data["stage"],
+                credential=credential,
                 http_request=request._request,
-                **body.validated_data,
             )
-        except LockedOut as exc:
-            raise Throttled(wait=exc.retry_after, detail=exc.message) from exc
         return self._respond(obj)
 
 

@@ -30,6 +30,7 @@ from apps.inventory.services.registered_models import (
     MODEL_EDITABLE_FIELDS,
     MODEL_GOVERNED_FIELDS,
     MODEL_REASSIGN_FIELDS,
+    TRANSITION_SIGNATURE_PURPOSE,
     apply_transition,
     model_set_next_review,
     registered_model_claim,
@@ -37,7 +38,9 @@ from apps.inventory.services.registered_models import (
     registered_model_delete,
     registered_model_discover,
     registered_model_transition,
+    registered_model_transition_check,
     registered_model_update,
+    transition_signature,
 )
 from apps.inventory.services.risk_assessments import (
     risk_assessment_apply,
@@ -46,14 +49,17 @@ from apps.inventory.services.risk_assessments import (
     risk_assessment_submit,
 )
 from apps.inventory.services.versions import (
+    STAGE_SIGNATURE_PURPOSE,
     VERSION_AUDITED_FIELDS,
     VERSION_EDITABLE_FIELDS,
     NewVersion,
     model_version_register,
     model_version_set_stage,
+    model_version_stage_check,
     model_version_update,
     model_versions_register_many,
     promote_version,
+    stage_signature,
     version_lock,
 )
 
@@ -68,6 +74,8 @@ __all__ = [
     "MODEL_GOVERNED_FIELDS",
     "MODEL_REASSIGN_FIELDS",
     "RESERVED_NAMES",
+    "STAGE_SIGNATURE_PURPOSE",
+    "TRANSITION_SIGNATURE_PURPOSE",
     "VERSION_AUDITED_FIELDS",
     "VERSION_EDITABLE_FIELDS",
     "NewVersion",
@@ -82,6 +90,7 @@ __all__ = [
     "model_set_next_review",
     "model_version_register",
     "model_version_set_stage",
+    "model_version_stage_check",
     "model_version_update",
     "model_versions_register_many",
     "promote_version",
@@ -90,10 +99,13 @@ __all__ = [
     "registered_model_delete",
     "registered_model_discover",
     "registered_model_transition",
+    "registered_model_transition_check",
     "registered_model_update",
     "risk_assessment_apply",
     "risk_assessment_close",
     "risk_assessment_decide",
     "risk_assessment_submit",
+    "stage_signature",
+    "transition_signature",
     "version_lock",
 ]

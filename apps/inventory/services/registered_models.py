@@ -8,7 +8,8 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.accounts.services import SignatureAttempt, password_reauthenticate
+from apps.accounts import signatures
+from apps.accounts.services import SignatureAttempt
 from apps.audit import diff
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record, audited_update
@@ -139,6 +140,39 @@ def _refuse_reassignment(before: dict[str, Any], model: RegisteredModel) -> None
         )
 
 
+#: What a signed lifecycle move made at the identity provider is, for its pending signature
+#: in the browser and an API client's signature challenge.
+TRANSITION_SIGNATURE_PURPOSE = "model_transition"
+
+
+def transition_signature(model: RegisteredModel, target: str) -> SignatureAttempt:
+    """What the signature of a lifecycle move signs, for the audit event of a refusal."""
+    label = dict(LifecycleStatus.choices).get(target, target)
+    return SignatureAttempt(
+        obj=model,
+        model_ref=model.pk,
+        description=f"moving {model.name} from {model.get_status_display()} to {label}",
+    )
+
+
+def registered_model_transition_check(
+    *, actor, model: RegisteredModel, target: str, reason: str = "", from_status: str = ""
+) -> bool:
+    """Refuse (PermissionDenied, or ApplicationError with the reason) a direct move the
+    service would refuse now; whether it must be signed otherwise. Asked before a signature,
+    so that none is asked (nor the signer sent to the identity provider) for a move that
+    would be refused anyway. ``from_status`` is the status the actor saw: a model no longer
+    in it is not moved."""
+    require_perm(actor, "inventory.transition_registeredmodel", model)
+    if from_status and model.status != from_status:
+        raise _status_changed(model, from_status)
+    _refuse_governed(model, target)
+    signed = lifecycle.needs_signature(current=model.status, target=target)
+    if signed:
+        _check_transition(model, target=target, reason=reason)
+    return signed
+
+
 def registered_model_transition(
     *,
     actor,
@@ -146,6 +180,8 @@ def registered_model_transition(
     target: str,
     reason: str = "",
     password: str = "",
+    credential: signatures.Credential | None = None,
+    from_status: str = "",
     http_request=None,
 ) -> RegisteredModel:
     """Move a model along its lifecycle; illegal moves are refused with a message.
@@ -153,45 +189,70 @@ def registered_model_transition(
     Approval, production and the retirement of an approved or deployed model are sign-offs:
     they happen through the approval engine (validation sign-off, promotion, retirement),
     never by a direct move. The direct moves that take a model out of production or retire
-    it (``lifecycle.needs_signature``) are signed as an approval decision is: ``password``
-    is checked by ``password_reauthenticate`` outside any transaction (a wrong one counts
-    toward the lockout and is audited as a failed signature), after the move is known to be
-    legal, so that no signature is asked for a move that would be refused anyway.
+    it (``lifecycle.needs_signature``) are signed as an approval decision is: with
+    ``credential`` (``apps.accounts.signatures``: a re-authentication at the identity
+    provider, or a password) or the re-entered ``password``, checked outside any transaction
+    (a wrong password counts toward the lockout; any refusal is audited as a failed
+    signature), after the move is known to be legal, so that no signature is asked for a
+    move that would be refused anyway. The audit event states how the move was signed.
+    ``from_status`` is the status the actor saw when they began signing: a model that has
+    moved since is not moved.
     """
-    require_perm(actor, "inventory.transition_registeredmodel", model)
     model = RegisteredModel.objects.get(pk=model.pk)
-    _refuse_governed(model, target)
-    signed = lifecycle.needs_signature(current=model.status, target=target)
-    if signed:
-        _check_transition(model, target=target, reason=reason)
-        label = dict(LifecycleStatus.choices).get(target, target)
-        password_reauthenticate(
-            user=actor,
-            password=password,
-            http_request=http_request,
-            signature=SignatureAttempt(
-                obj=model,
-                model_ref=model.pk,
-                description=f"moving {model.name} from {model.get_status_display()} to {label}",
-            ),
+    signature = transition_signature(model, target)
+    with signatures.refused_before_signing(user=actor, credential=credential, signature=signature):
+        signed = registered_model_transition_check(
+            actor=actor, model=model, target=target, reason=reason, from_status=from_status
         )
-    return _transition(actor=actor, model=model, target=target, reason=reason, signed=signed)
+    proof = None
+    if signed:
+        proof = signatures.sign(
+            user=actor,
+            credential=credential,
+            password=password,
+            signature=signature,
+            http_request=http_request,
+        )
+    return _transition(
+        actor=actor, model=model, target=target, reason=reason, proof=proof, from_status=from_status
+    )
+
+
+def _status_changed(model: RegisteredModel, from_status: str) -> ApplicationError:
+    seen = dict(LifecycleStatus.choices).get(from_status, from_status)
+    message = (
+        f"{model.name} is in {model.get_status_display()} now, not {seen} as when you began "
+        "signing; nothing was changed. Check it and confirm again."
+    )
+    return ApplicationError(message, field_errors={"status": [message]})
 
 
 @transaction.atomic
-def _transition(*, actor, model: RegisteredModel, target: str, reason: str, signed: bool):
+def _transition(
+    *,
+    actor,
+    model: RegisteredModel,
+    target: str,
+    reason: str,
+    proof: signatures.SignatureProof | None,
+    from_status: str = "",
+):
     """The direct move under lock, once ``registered_model_transition`` has checked it."""
     model = RegisteredModel.objects.select_for_update(of=("self",)).get(pk=model.pk)
+    if from_status and model.status != from_status:
+        raise _status_changed(model, from_status)
     _refuse_governed(model, target)
-    if lifecycle.needs_signature(current=model.status, target=target) and not signed:
+    if lifecycle.needs_signature(current=model.status, target=target) and proof is None:
         # The model changed state between the check and the lock: ask again, signed.
         message = "The model's status changed meanwhile; check it and confirm again."
         raise ApplicationError(message, field_errors={"status": [message]})
-    signature = (
-        f"Signed electronically by {actor.get_username()} (password re-entered)." if signed else ""
-    )
     return apply_transition(
-        actor=actor, model=model, target=target, reason=reason, signature=signature
+        actor=actor,
+        model=model,
+        target=target,
+        reason=reason,
+        signature=signatures.signed_text(actor, proof) if proof else "",
+        signature_note=signatures.signed_note(actor, proof) if proof else None,
     )
 
 
@@ -236,11 +297,18 @@ def _check_transition(model: RegisteredModel, *, target: str, reason: str) -> No
 
 
 def apply_transition(
-    *, actor, model: RegisteredModel, target: str, reason: str = "", signature: str = ""
+    *,
+    actor,
+    model: RegisteredModel,
+    target: str,
+    reason: str = "",
+    signature: str = "",
+    signature_note: dict[str, str] | None = None,
 ):
     """The lifecycle move itself, checked against the state machine. Callers check who may
     make it: ``registered_model_transition`` for direct moves, approval effects otherwise.
-    ``signature`` (a signed direct move) is added to the audit event's message.
+    A signed direct move's ``signature`` is added to the audit event's message and its
+    ``signature_note`` (``signatures.signed_note``) to the event's changes.
     Must run inside a transaction with ``model`` locked."""
     _check_transition(model, target=target, reason=reason)
     now = clock.now()
@@ -263,6 +331,9 @@ def apply_transition(
         message=" ".join(part for part in (reason.strip(), signature) if part),
         validate=False,
         lock=False,
+        extra_changes={"signature": {"before": None, "after": signature_note}}
+        if signature_note
+        else None,
     )
     if target == LifecycleStatus.RETIRED:
         _wind_down(actor=actor, model=model, reason=reason.strip())

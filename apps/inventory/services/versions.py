@@ -11,7 +11,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
-from apps.accounts.services import SignatureAttempt, password_reauthenticate
+from apps.accounts import signatures
+from apps.accounts.services import SignatureAttempt
 from apps.audit import diff
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record, audit_record_many, audited_update
@@ -261,8 +262,36 @@ def _replace_datasets(
     )
 
 
+#: What taking a version out of production signed at the identity provider is, for its
+#: pending signature in the browser and an API client's signature challenge.
+STAGE_SIGNATURE_PURPOSE = "version_stage"
+
+
+def stage_signature(version: ModelVersion, stage: str) -> SignatureAttempt:
+    """What the signature of a move out of production signs, for the audit of a refusal."""
+    return SignatureAttempt(
+        obj=version,
+        model_ref=version.model_id,
+        description=f"moving production version {version.version} to {stage}",
+    )
+
+
+def model_version_stage_check(*, actor, version: ModelVersion, stage: str) -> None:
+    """Refuse (PermissionDenied, or ApplicationError with the reason) a move the service
+    would refuse now; asked before a signature, so that none is asked (nor the signer sent
+    to the identity provider) for a move that would be refused anyway."""
+    _set_stage_checked(actor=actor, version=version, stage=stage, dry_run=True)
+
+
 def model_version_set_stage(
-    *, actor, version: ModelVersion, stage: str, password: str = "", http_request=None
+    *,
+    actor,
+    version: ModelVersion,
+    stage: str,
+    password: str = "",
+    credential: signatures.Credential | None = None,
+    from_stage: str = "",
+    http_request=None,
 ) -> ModelVersion:
     """Move a version between development, staging and archived. Production is reached only
     through an approved promotion (see ``promote_version``).
@@ -270,29 +299,51 @@ def model_version_set_stage(
     Who may is ``rules.may_move_version``, asked in the same order as the API and the
     browser: may the actor move this version at all, then is the move allowed, then may the
     actor make this particular move. Taking a version out of the production stage changes
-    what serves, so it is signed as an approval decision is (``password``, checked outside
-    any transaction once the move is known to be allowed).
+    what serves, so it is signed as an approval decision is: with ``credential``
+    (``apps.accounts.signatures``: a re-authentication at the identity provider, or a
+    password) or the re-entered ``password``, checked outside any transaction once the move
+    is known to be allowed; the audit event states how it was signed. ``from_stage`` is the
+    stage the actor saw when they began signing: a version no longer in it is not moved.
     """
-    signed = False
-    if version.stage == VersionStage.PRODUCTION:
-        _set_stage_checked(actor=actor, version=version, stage=stage, dry_run=True)
-        password_reauthenticate(
+    proof = None
+    if from_stage == VersionStage.PRODUCTION or version.stage == VersionStage.PRODUCTION:
+        signature = stage_signature(version, stage)
+        with signatures.refused_before_signing(
+            user=actor, credential=credential, signature=signature
+        ):
+            if from_stage and version.stage != from_stage:
+                raise _stage_changed(version, from_stage)
+            model_version_stage_check(actor=actor, version=version, stage=stage)
+        proof = signatures.sign(
             user=actor,
+            credential=credential,
             password=password,
+            signature=signature,
             http_request=http_request,
-            signature=SignatureAttempt(
-                obj=version,
-                model_ref=version.model_id,
-                description=f"moving production version {version.version} to {stage}",
-            ),
         )
-        signed = True
-    return _set_stage_checked(actor=actor, version=version, stage=stage, signed=signed)
+    return _set_stage_checked(
+        actor=actor, version=version, stage=stage, proof=proof, from_stage=from_stage
+    )
+
+
+def _stage_changed(version: ModelVersion, from_stage: str) -> ApplicationError:
+    seen = VersionStage(from_stage).label if from_stage in VersionStage.values else from_stage
+    message = (
+        f"Version {version.version} is {version.get_stage_display()} now, not {seen} as when "
+        "you began signing; nothing was changed. Check it and confirm again."
+    )
+    return ApplicationError(message, field_errors={"stage": [message]})
 
 
 @transaction.atomic
 def _set_stage_checked(
-    *, actor, version: ModelVersion, stage: str, dry_run: bool = False, signed: bool = False
+    *,
+    actor,
+    version: ModelVersion,
+    stage: str,
+    dry_run: bool = False,
+    proof: signatures.SignatureProof | None = None,
+    from_stage: str = "",
 ) -> ModelVersion:
     version = (
         ModelVersion.objects.select_for_update(of=("self",))
@@ -302,6 +353,8 @@ def _set_stage_checked(
     model = version.model
     if actor is None or not inventory_rules.may_move_version(actor, version):
         raise PermissionDenied("You are not allowed to move this version.")
+    if from_stage and version.stage != from_stage:
+        raise _stage_changed(version, from_stage)
     if stage not in VersionStage.values:
         raise ApplicationError(
             f"Unknown stage {stage!r}.", field_errors={"stage": ["Unknown stage."]}
@@ -321,16 +374,30 @@ def _set_stage_checked(
         raise PermissionDenied(f"You are not allowed to move this version to {stage}.")
     if dry_run:
         return version
-    if version.stage == VersionStage.PRODUCTION and not signed:
+    if version.stage == VersionStage.PRODUCTION and proof is None:
         message = f"Version {version.version} went into production meanwhile; confirm again."
         raise ApplicationError(message, field_errors={"stage": [message]})
-    signature = (
-        f"Signed electronically by {actor.get_username()} (password re-entered)." if signed else ""
+    if proof is None:
+        return _set_stage(actor=actor, version=version, stage=stage)
+    return _set_stage(
+        actor=actor,
+        version=version,
+        stage=stage,
+        message=signatures.signed_text(actor, proof),
+        signature=signatures.signed_note(actor, proof),
     )
-    return _set_stage(actor=actor, version=version, stage=stage, message=signature)
 
 
-def _set_stage(*, actor, version: ModelVersion, stage: str, message: str = "") -> ModelVersion:
+def _set_stage(
+    *,
+    actor,
+    version: ModelVersion,
+    stage: str,
+    message: str = "",
+    signature: dict[str, str] | None = None,
+) -> ModelVersion:
+    """Set the stage and audit it; ``signature`` (``signatures.signed_note``) is recorded
+    with the change when the move was signed."""
     version, _ = audited_update(
         version,
         actor=actor,
@@ -342,6 +409,7 @@ def _set_stage(*, actor, version: ModelVersion, stage: str, message: str = "") -
         validate=False,
         lock=False,
         update_fields=["stage"],
+        extra_changes={"signature": {"before": None, "after": signature}} if signature else None,
     )
     return version
 

@@ -10,6 +10,8 @@ history), ``risk``, ``versions``, ``lineage`` (deployments, model-to-model links
 are re-exported here.
 """
 
+from apps.accounts import signatures
+from apps.inventory import services
 from apps.inventory.views.datasets import (
     dataset_create,
     dataset_detail,
@@ -28,6 +30,7 @@ from apps.inventory.views.models import (
     model_list,
     model_suggest,
     model_transition,
+    model_transition_signed,
 )
 from apps.inventory.views.risk import model_risk, risk_assess, risk_decide
 from apps.inventory.views.versions import (
@@ -36,6 +39,7 @@ from apps.inventory.views.versions import (
     version_detail,
     version_edit,
     version_stage,
+    version_stage_signed,
 )
 
 __all__ = [
@@ -58,6 +62,7 @@ __all__ = [
     "model_suggest",
     "model_transition",
     "model_versions",
+    "register_signature_completions",
     "risk_assess",
     "risk_decide",
     "version_create",
@@ -65,3 +70,10 @@ __all__ = [
     "version_edit",
     "version_stage",
 ]
+
+
+def register_signature_completions() -> None:
+    """What makes a move signed at the identity provider when it answers
+    (``AppConfig.ready``): taking a version out of production, a signed lifecycle move."""
+    signatures.register_completion(services.STAGE_SIGNATURE_PURPOSE, version_stage_signed)
+    signatures.register_completion(services.TRANSITION_SIGNATURE_PURPOSE, model_transition_signed)

@@ -10,12 +10,13 @@ from collections.abc import Iterator
 
 from django.contrib import messages
 from django.forms import CheckboxSelectMultiple
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
+from apps.accounts import signature_flow
 from apps.audit import selectors as audit_selectors
 from apps.core.errors import ApplicationError
 from apps.core.export_cells import local_date, local_time, person_name
@@ -326,7 +327,9 @@ def _overview_groups(model: RegisteredModel) -> list[tuple[str, list[tuple[str, 
 def _overview_context(request, model, transition_form=None) -> dict:
     can_transition = request.user.has_perm("inventory.transition_registeredmodel", model)
     if can_transition and transition_form is None:
-        transition_form = TransitionForm(model=model)
+        transition_form = TransitionForm(
+            model=model, provider_name=signature_flow.provider_name_for(request)
+        )
     return {
         "groups": _overview_groups(model),
         "can_transition": can_transition,
@@ -340,29 +343,80 @@ def model_detail(request, slug: str):
     return render_tab(request, model, tab="overview", context=_overview_context(request, model))
 
 
+def _transitioned(model: RegisteredModel) -> str:
+    return f"{model.name} is now in {model.get_status_display()}."
+
+
 @role_required
 @require_POST
 def model_transition(request, slug: str):
+    """A direct lifecycle move. One that must be signed is signed with the password, or, for
+    a person who signs at the identity provider, there (once the move is known to be
+    allowed; ``model_transition_signed`` makes it when the provider answers)."""
     model = selectors.model_get(user=request.user, slug=slug)
     require_perm(request, "inventory.transition_registeredmodel", model)
-    form = TransitionForm(request.POST, model=model)
+    form = TransitionForm(
+        request.POST, model=model, provider_name=signature_flow.provider_name_for(request)
+    )
     if form.is_valid():
+        target, reason = form.cleaned_data["target"], form.cleaned_data["reason"]
         try:
+            if form.provider_name and services.registered_model_transition_check(
+                actor=request.user, model=model, target=target, reason=reason
+            ):
+                return signature_flow.sign_at_provider(
+                    request,
+                    purpose=services.TRANSITION_SIGNATURE_PURPOSE,
+                    object_id=model.pk,
+                    back=model.get_absolute_url(),
+                    slug=model.slug,
+                    target=target,
+                    reason=reason,
+                    from_status=model.status,
+                )
             model = services.registered_model_transition(
                 actor=request.user,
                 model=model,
-                target=form.cleaned_data["target"],
-                reason=form.cleaned_data["reason"],
+                target=target,
+                reason=reason,
                 password=form.cleaned_data.get("password") or "",
                 http_request=request,
             )
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, f"{model.name} is now in {model.get_status_display()}.")
+            messages.success(request, _transitioned(model))
             return redirect(model)
     return render_tab(
         request, model, tab="overview", context=_overview_context(request, model, form), status=200
+    )
+
+
+def model_transition_signed(request, pending: dict, credential, refusal: str) -> HttpResponse:
+    """Make the signed lifecycle move ``pending`` describes with the provider's
+    ``credential`` (the service checks the token, and refuses a model that is no longer in
+    the status the person saw), or audit ``refusal``; either way back to the model's page."""
+    model = selectors.model_get(user=request.user, slug=pending["slug"])
+
+    def move(credential) -> str:
+        moved = services.registered_model_transition(
+            actor=request.user,
+            model=model,
+            target=pending["target"],
+            reason=pending["reason"],
+            credential=credential,
+            from_status=pending["from_status"],
+            http_request=request,
+        )
+        return _transitioned(moved)
+
+    return signature_flow.signature_completed(
+        request,
+        pending,
+        credential,
+        refusal,
+        signature=services.transition_signature(model, pending["target"]),
+        perform=move,
     )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.accounts import signature_flow
 from apps.approvals.choices import ApprovalKind
 from apps.core.errors import ApplicationError
 from apps.core.forms import add_application_error
@@ -94,7 +96,9 @@ def _version_context(request, model, obj, stage_form=None) -> dict:
     user = request.user
     may_stage = user.has_perm("inventory.stage_modelversion", obj)
     if stage_form is None and may_stage:
-        stage_form = VersionStageForm(version=obj)
+        stage_form = VersionStageForm(
+            version=obj, provider_name=signature_flow.provider_name_for(request)
+        )
     if stage_form is not None:
         stage_form = _offer_moves(request, model, obj, stage_form)
     # Requests offered only when the engine would accept them; otherwise the reason.
@@ -154,28 +158,78 @@ def version_edit(request, slug: str, version: str):
     )
 
 
+def _moved(version: ModelVersion) -> str:
+    return f"Version {version.version} is now {version.get_stage_display()}."
+
+
 @role_required
 @require_POST
 def version_stage(request, slug: str, version: str):
+    """Move a version to another stage. Taking it out of production is signed: with the
+    password, or, for a person who signs at the identity provider, there (once the move is
+    known to be allowed; ``version_stage_signed`` makes it when the provider answers)."""
     model = selectors.model_get(user=request.user, slug=slug)
     obj = selectors.version_get(user=request.user, model=model, version=version)
     # May move this version at all; the move itself is checked by the service.
     require_perm(request, "inventory.stage_modelversion", obj)
-    form = VersionStageForm(request.POST, version=obj)
+    form = VersionStageForm(
+        request.POST, version=obj, provider_name=signature_flow.provider_name_for(request)
+    )
     if form.is_valid():
+        stage = form.cleaned_data["stage"]
         try:
+            if form.signed and form.provider_name:
+                services.model_version_stage_check(actor=request.user, version=obj, stage=stage)
+                return signature_flow.sign_at_provider(
+                    request,
+                    purpose=services.STAGE_SIGNATURE_PURPOSE,
+                    object_id=obj.pk,
+                    back=obj.get_absolute_url(),
+                    slug=model.slug,
+                    version=obj.version,
+                    stage=stage,
+                    from_stage=obj.stage,
+                )
             obj = services.model_version_set_stage(
                 actor=request.user,
                 version=obj,
-                stage=form.cleaned_data["stage"],
+                stage=stage,
                 password=form.cleaned_data.get("password") or "",
                 http_request=request,
             )
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
-            messages.success(request, f"Version {obj.version} is now {obj.get_stage_display()}.")
+            messages.success(request, _moved(obj))
             return redirect("inventory:version_detail", slug=model.slug, version=obj.version)
     return render(
         request, "inventory/version_detail.html", _version_context(request, model, obj, form)
+    )
+
+
+def version_stage_signed(request, pending: dict, credential, refusal: str) -> HttpResponse:
+    """Make the move out of production ``pending`` describes with the provider's
+    ``credential`` (the service checks the token, and refuses a version that is no longer in
+    the stage the person saw), or audit ``refusal``; either way back to the version's page."""
+    model = selectors.model_get(user=request.user, slug=pending["slug"])
+    obj = selectors.version_get(user=request.user, model=model, version=pending["version"])
+
+    def move(credential) -> str:
+        moved = services.model_version_set_stage(
+            actor=request.user,
+            version=obj,
+            stage=pending["stage"],
+            credential=credential,
+            from_stage=pending["from_stage"],
+            http_request=request,
+        )
+        return _moved(moved)
+
+    return signature_flow.signature_completed(
+        request,
+        pending,
+        credential,
+        refusal,
+        signature=services.stage_signature(obj, pending["stage"]),
+        perform=move,
     )

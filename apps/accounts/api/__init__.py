@@ -1,0 +1,1 @@
+"""API pieces of the accounts app shared by the other apps' APIs."""
