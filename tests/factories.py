@@ -9,6 +9,7 @@ import factory
 from django.contrib.auth.models import Group
 
 from apps.accounts.models import User
+from apps.core import roles
 from apps.inventory import models as inv
 
 
@@ -50,8 +51,9 @@ class RegisteredModelFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Model {n}")
     purpose = "Predict things for a test."
     business_unit = factory.SubFactory(BusinessUnitFactory)
-    owner = factory.SubFactory(UserFactory)
-    business_owner = factory.SubFactory(UserFactory)
+    # People who fit their seats (apps/inventory/accountability.py), as the services require.
+    owner = factory.SubFactory(UserFactory, roles=[roles.MODEL_OWNER])
+    business_owner = factory.SubFactory(UserFactory, roles=[roles.BUSINESS_OWNER])
     created_by = factory.SelfAttribute("owner")
 
 
@@ -64,7 +66,7 @@ class DatasetFactory(factory.django.DjangoModelFactory):
     uri = factory.Sequence(lambda n: f"s3://data/dataset-{n}.parquet")
     version = "1"
     content_hash = factory.Sequence(lambda n: hashlib.sha256(f"ds{n}".encode()).hexdigest())
-    owner = factory.SubFactory(UserFactory)
+    owner = factory.SubFactory(UserFactory, roles=[roles.MODEL_OWNER])
     created_by = factory.SelfAttribute("owner")
 
 

@@ -25,14 +25,17 @@ PORT = 18457  # this engineer's range on shared machines: 18450-18499
 ENDPOINT = "api/v1/lineage/openlineage/"
 SETUP = """
 from apps.accounts.models import User
+from apps.accounts.services import user_create
 from apps.inventory.services import (
     business_unit_create, model_version_register, registered_model_create,
 )
 admin = User.objects.get(username="ada.lineage")
+business_owner = user_create(actor=admin, username="bea.credit", role_names=["business_owner"])
 unit = business_unit_create(actor=admin, code="credit", name="Credit")
 model = registered_model_create(
     actor=admin, slug="credit-scoring", name="Credit scoring",
-    purpose="Scores retail credit applications.", business_unit=unit, business_owner=admin,
+    purpose="Scores retail credit applications.", business_unit=unit,
+    business_owner=business_owner,
 )
 model_version_register(
     actor=admin, model=model, version="2.1.0",

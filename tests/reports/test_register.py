@@ -250,7 +250,7 @@ def test_as_of_register_queries_do_not_grow_with_the_number_of_models(
 
 
 def test_it_shows_the_register_as_it_stood_and_filters_on_those_values(
-    admin_user, auditor, owned_model, foreign_model
+    admin_user, auditor, validator, owned_model, foreign_model
 ):
     from apps.inventory import services
 
@@ -258,7 +258,7 @@ def test_it_shows_the_register_as_it_stood_and_filters_on_those_values(
     type(owned_model).objects.update(created_at=timezone.now() - dt.timedelta(days=30))
     t = timezone.now()
     services.registered_model_update(
-        actor=admin_user, model=owned_model, name="Renamed model", validator=admin_user
+        actor=admin_user, model=owned_model, name="Renamed model", validator=validator
     )
     _incident(owned_model)
     RegisteredModelFactory(slug="born-later")

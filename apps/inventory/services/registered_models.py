@@ -16,7 +16,7 @@ from apps.audit.services import audit_record, audited_update
 from apps.core import clock, roles
 from apps.core.errors import ApplicationError
 from apps.core.services import reject_unknown_fields, require_perm, validate_instance
-from apps.inventory import lifecycle
+from apps.inventory import accountability, lifecycle
 from apps.inventory.choices import DeploymentStatus, LifecycleStatus, VersionStage
 from apps.inventory.models import Deployment, ModelVersion, RegisteredModel
 from apps.inventory.services._common import _not_reserved, _save_unique
@@ -79,6 +79,37 @@ def _may_reassign(actor) -> bool:
     return roles.has_role(actor, roles.ADMIN, roles.VALIDATOR)
 
 
+def _pk(person) -> int | None:
+    return getattr(person, "pk", None)
+
+
+def _check_people(
+    *,
+    people: dict[str, Any],
+    added_developers: Iterable = (),
+    named: accountability.Named,
+    changed: Iterable[str],
+) -> None:
+    """Refuse, before anything is saved, a person who does not fit the seat they are named
+    to (``people``: field -> person, the seats being set; ``added_developers``) and a
+    business owner or validator who would own or develop the model (``named``, as it would
+    be; only conflicts touching a ``changed`` seat). The rules are ``accountability``'s,
+    the pickers' too."""
+    errors: dict[str, list[str]] = {}
+    for field, person in people.items():
+        message = accountability.seat_refusal(accountability.SINGLE_SEATS[field], person)
+        if message:
+            errors[field] = [message]
+    message = accountability.developers_refusal(added_developers)
+    if message:
+        errors[accountability.DEVELOPERS.field] = [message]
+    for field, message in accountability.independence_refusals(named, changed=changed).items():
+        errors.setdefault(field, [message])
+    if errors:
+        summary = " ".join(message for messages in errors.values() for message in messages)
+        raise ApplicationError(summary, field_errors=errors)
+
+
 @transaction.atomic
 def registered_model_create(
     *, actor, slug: str, developers: Iterable = (), **data: Any
@@ -92,12 +123,25 @@ def registered_model_create(
         # Otherwise a model owner could register a model they could then neither see nor edit.
         message = "Register models you own; a validator or administrator can reassign them later."
         raise ApplicationError(message, field_errors={"owner": [message]})
+    developers = list(developers)
+    people = {field: data.get(field) for field in accountability.SINGLE_SEATS}
+    _check_people(
+        people=people,
+        added_developers=developers,
+        named=accountability.Named(
+            owner=_pk(people["owner"]),
+            business_owner=_pk(people["business_owner"]),
+            validator=_pk(people["validator"]),
+            developers=frozenset(_pk(user) for user in developers),
+        ),
+        changed=accountability.SEAT_FIELDS,
+    )
     model = RegisteredModel(slug=slug, created_by=actor, status_changed_at=clock.now(), **data)
     validate_instance(model)
     _save_unique(
         model, duplicate_field="slug", message=f"A model with slug {slug!r} already exists."
     )
-    model.developers.set(list(developers))
+    model.developers.set(developers)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
@@ -112,20 +156,49 @@ def registered_model_create(
 def registered_model_update(
     *, actor, model: RegisteredModel, developers: Iterable | None = None, **data: Any
 ) -> RegisteredModel:
-    """Edit a model's descriptive and accountability fields."""
+    """Edit a model's descriptive and accountability fields. Only the people it changes are
+    checked against their seats: a model named before a rule keeps its people (even one who
+    has since left or changed role) until someone changes them."""
     require_perm(actor, "inventory.change_registeredmodel", model)
     reject_unknown_fields(data, MODEL_EDITABLE_FIELDS)
+    new_developers = None if developers is None else list(developers)
 
     def check(before: dict[str, Any], model: RegisteredModel) -> None:
         if not _may_reassign(actor):
             _refuse_reassignment(before, model)
-        if developers is not None:
-            model.developers.set(list(developers))
+        _check_changed_people(before, model, data=data, developers=new_developers)
+        if new_developers is not None:
+            model.developers.set(new_developers)
 
     model, _ = audited_update(
         model, actor=actor, data=data, fields=_model_snapshot, model_ref=model.pk, check=check
     )
     return model
+
+
+def _check_changed_people(
+    before: dict[str, Any], model: RegisteredModel, *, data: dict[str, Any], developers
+) -> None:
+    """``_check_people`` for an edit: the seats whose person changes, the developers added."""
+    people = {
+        field: data[field]
+        for field in accountability.SINGLE_SEATS
+        if field in data and _pk(data[field]) != before[field]
+    }
+    current = frozenset(before["developers"])
+    after = current if developers is None else frozenset(_pk(user) for user in developers)
+    added = [user for user in developers or () if _pk(user) not in current]
+    _check_people(
+        people=people,
+        added_developers=added,
+        named=accountability.Named(
+            owner=model.owner_id,
+            business_owner=model.business_owner_id,
+            validator=model.validator_id,
+            developers=after,
+        ),
+        changed=[*people, *([accountability.DEVELOPERS.field] if after != current else [])],
+    )
 
 
 def _refuse_reassignment(before: dict[str, Any], model: RegisteredModel) -> None:
@@ -447,7 +520,11 @@ def registered_model_discover(
     """Record a model an integration found (e.g. in an MLflow registry) as an ordinary
     inventory record flagged discovered: in development, tier unassessed (treated as Tier 1
     everywhere), held by ``actor`` (the integration's service user) as owner and business
-    owner until a model owner claims it. Nothing about it is approved."""
+    owner until a model owner claims it. Nothing about it is approved.
+
+    The seats' rules (``accountability``) are not asked here: the service user (a model
+    owner, as ``inventory.add_registeredmodel`` requires) keeps the business owner's seat
+    only as a placeholder, and ``registered_model_claim`` fills it by the rule."""
     require_perm(actor, "inventory.add_registeredmodel")
     _not_reserved(slug, field="slug")
     now = clock.now()
@@ -499,10 +576,20 @@ def registered_model_claim(
     if not purpose:
         message = "State what the model is for."
         raise ApplicationError(message, field_errors={"purpose": [message]})
-    if business_owner is None or not roles.has_role(business_owner, roles.BUSINESS_OWNER):
-        message = "Choose a user with the business owner role."
-        raise ApplicationError(message, field_errors={"business_owner": [message]})
     service_user = model.owner
+    developers = {user.pk for user in model.developers.all()}
+    if service_user != actor:
+        developers.add(service_user.pk)
+    _check_people(
+        people={"owner": actor, "business_owner": business_owner},
+        named=accountability.Named(
+            owner=actor.pk,
+            business_owner=_pk(business_owner),
+            validator=model.validator_id,
+            developers=frozenset(developers),
+        ),
+        changed=accountability.SEAT_FIELDS,
+    )
     before = {**_model_snapshot(model), **diff.snapshot(model, DISCOVERY_FIELDS)}
     model.owner = actor
     model.business_owner = business_owner
