@@ -1,7 +1,8 @@
 """Browser forms of the inventory. They validate input shape only; the services decide.
 
 Choice lists of people are limited to users holding the matching role (plus whoever is
-currently named, so an existing record always re-validates).
+currently named, so an existing record always re-validates). A model's people are offered by
+their seat's rule (``apps/inventory/accountability.py``), the one the services enforce.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from apps.accounts.models import User
-from apps.core import roles
 from apps.core.forms import (
     ReferenceChoiceField,
     ReferenceMultipleChoiceField,
@@ -23,7 +23,7 @@ from apps.core.forms import (
 )
 from apps.core.validators import json_problem
 from apps.core.widgets import ModelSearchInput, SearchSelect, SearchSelectMultiple
-from apps.inventory import lifecycle, risk
+from apps.inventory import accountability, lifecycle, risk
 from apps.inventory.choices import (
     AnnexIIIPoint,
     DeploymentEnvironment,
@@ -77,6 +77,21 @@ class UserMultipleChoiceField(ReferenceMultipleChoiceField):
 
     widget = SearchSelectMultiple
     label_from_instance = staticmethod(person_label)
+
+
+def seat_choice_field(
+    seat: accountability.Seat, *, keep: int | None = None, **kwargs
+) -> UserChoiceField:
+    """The picker of a model's seat: the people its rule accepts (``users_with_role`` of the
+    seat's roles, as the services ask ``accountability.fits``), plus ``keep`` (whoever holds
+    it now). A choice it does not offer is refused with the rule's own words."""
+    choose = accountability.choose(seat)
+    return UserChoiceField(
+        queryset=users_with_role(*seat.roles, keep=[keep]),
+        required=seat.required,
+        error_messages={"invalid_choice": choose, "required": choose},
+        **kwargs,
+    )
 
 
 class JSONObjectField(forms.CharField):
@@ -183,9 +198,11 @@ class RegisteredModelForm(GroupedFieldsMixin, forms.ModelForm):
         help_texts = {
             "slug": "The model's permanent identifier in URLs and the API, e.g. credit-scoring.",
             "vendor": "The supplier of a bought-in model.",
-            "owner": "Accountable model owner (role: model owner).",
-            "business_owner": "Signs off thresholds and deployments (role: business owner).",
-            "validator": "Risk & compliance reviewer (role: validator).",
+            "owner": "Accountable model owner (role: model owner or administrator).",
+            "business_owner": "Signs off thresholds and deployments (role: business owner); "
+            "not the owner nor a developer.",
+            "validator": "Risk & compliance reviewer (role: validator); not the owner nor a "
+            "developer.",
             "developers": "Model owners who may register versions of this model.",
         }
 
@@ -227,29 +244,33 @@ class RegisteredModelForm(GroupedFieldsMixin, forms.ModelForm):
         else:
             _slug_from_name(self.fields["slug"])
         current_devs = list(instance.developers.all()) if editing else []
-        self.fields["owner"] = UserChoiceField(
-            queryset=users_with_role(roles.MODEL_OWNER, keep=[instance.owner_id]),
+        self.fields["owner"] = seat_choice_field(
+            accountability.OWNER,
+            keep=instance.owner_id,
             label="Owner",
             help_text=self.Meta.help_texts["owner"],
         )
-        self.fields["business_owner"] = UserChoiceField(
-            queryset=users_with_role(roles.BUSINESS_OWNER, keep=[instance.business_owner_id]),
+        self.fields["business_owner"] = seat_choice_field(
+            accountability.BUSINESS_OWNER,
+            keep=instance.business_owner_id,
             label="Business owner",
             help_text=self.Meta.help_texts["business_owner"],
         )
-        self.fields["validator"] = UserChoiceField(
-            queryset=users_with_role(roles.VALIDATOR, keep=[instance.validator_id]),
-            required=False,
-            empty_label="No validator named yet",
+        self.fields["validator"] = seat_choice_field(
+            accountability.VALIDATOR,
+            keep=instance.validator_id,
             label="Validator",
             help_text=self.Meta.help_texts["validator"],
+            empty_label="No validator named yet",
         )
+        developers = accountability.DEVELOPERS
         self.fields["developers"] = UserMultipleChoiceField(
-            queryset=users_with_role(roles.MODEL_OWNER, keep=[u.pk for u in current_devs]),
+            queryset=users_with_role(*developers.roles, keep=[u.pk for u in current_devs]),
             required=False,
             widget=SearchSelectMultiple(placeholder="Type a name"),
             label="Developers",
             help_text=self.Meta.help_texts["developers"],
+            error_messages={"invalid_choice": accountability.choose(developers)},
         )
         if editing:
             self.initial["developers"] = [u.pk for u in current_devs]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
-from apps.accounts.models import User
-from apps.core import egress, roles
+from apps.core import egress
+from apps.inventory import accountability
+from apps.inventory.forms import seat_choice_field
 from apps.mlflow_sync.models import CONNECTION_FIELDS, MlflowConnection
 
 
@@ -15,12 +16,16 @@ class ClaimForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What the model is for, in the words of the business that uses it.",
     )
-    business_owner = forms.ModelChoiceField(
-        queryset=User.objects.filter(groups__name=roles.BUSINESS_OWNER, is_active=True).order_by(
-            "username"
-        ),
-        help_text="The person who signs off the model's thresholds and deployments.",
-    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The business owners the claim service accepts (the seat's rule), built per form.
+        self.fields["business_owner"] = seat_choice_field(
+            accountability.BUSINESS_OWNER,
+            label="Business owner",
+            help_text="The person who signs off the model's thresholds and deployments; "
+            "not you, since you become its owner.",
+        )
 
 
 class ConnectionForm(forms.ModelForm):

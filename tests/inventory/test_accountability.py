@@ -1,5 +1,5 @@
 """Who may be named on a model (apps/inventory/accountability.py): the seats' rules, the
-independence the four-eyes rule implies."""
+independence the four-eyes rule implies, and the form's pickers agreeing with the services."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import pytest
 
 from apps.approvals import policy
 from apps.core import roles
-from apps.inventory import accountability
+from apps.core.errors import ApplicationError
+from apps.inventory import accountability, services
 from apps.inventory.accountability import Named, independence_refusals
-from tests.factories import UserFactory
+from apps.inventory.forms import RegisteredModelForm
+from tests.factories import BusinessUnitFactory, UserFactory
 
 OWNER, BO, VALIDATOR, DEV = 1, 2, 3, 4
 
@@ -98,3 +100,53 @@ def test_each_seat_fits_active_holders_of_its_roles_only(seat, fitting):
         assert not accountability.fits(seat, inactive)
     assert not accountability.fits(seat, UserFactory(username="no.role"))
     assert not accountability.fits(seat, None)
+
+
+# --- the form's pickers and the services agree ----------------------------------------------
+
+
+@pytest.fixture
+def everyone(db):
+    """A person of every role, active and not, and one without a role."""
+    people = [UserFactory(username="no.role")]
+    for role in roles.ALL_ROLES:
+        people.append(UserFactory(username=f"on.{role}", roles=[role]))
+        people.append(UserFactory(username=f"off.{role}", roles=[role], is_active=False))
+    return people
+
+
+def _service_accepts(seat: str, person, *, actor, business_owner, n: int) -> bool:
+    """Whether registering a model with ``person`` in ``seat`` passes the seat's rule."""
+    people = {"business_owner": business_owner}
+    people[seat] = [person] if seat == accountability.DEVELOPERS.field else person
+    try:
+        services.registered_model_create(
+            actor=actor,
+            slug=f"seat-{n}",
+            name=f"Seat test {n}",
+            purpose="Check a seat.",
+            business_unit=BusinessUnitFactory(code="seats", name="Seats"),
+            **people,
+        )
+    except ApplicationError as refusal:
+        assert list(refusal.field_errors) == [seat], refusal.field_errors
+        return False
+    return True
+
+
+@pytest.mark.parametrize("seat", accountability.SEAT_FIELDS)
+def test_the_picker_offers_exactly_whom_the_service_accepts(seat, everyone):
+    # The other seats are filled by people outside ``everyone``; the admin registering the
+    # model owns it unless the owner's seat is the one tried.
+    actor = UserFactory(username="the.admin", roles=[roles.ADMIN])
+    business_owner = UserFactory(username="the.bo", roles=[roles.BUSINESS_OWNER])
+    offered = set(
+        RegisteredModelForm().fields[seat].queryset.filter(pk__in=[u.pk for u in everyone])
+    )
+    accepted = {
+        person
+        for n, person in enumerate(everyone)
+        if _service_accepts(seat, person, actor=actor, business_owner=business_owner, n=n)
+    }
+    assert offered == accepted
+    assert offered  # somebody fits every seat

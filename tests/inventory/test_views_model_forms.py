@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from apps.approvals.models import ApprovalRequest
 from apps.audit.models import AuditEvent
-from apps.inventory import services
+from apps.core import roles
+from apps.inventory import accountability, services
 from apps.inventory.choices import LifecycleStatus, RiskAssessmentStatus
 from apps.inventory.models import RegisteredModel, RiskAssessment
 from tests.factories import BusinessUnitFactory, RegisteredModelFactory
+from tests.inventory.seats import two_hats
 
 CREATE = reverse("inventory:model_create")
 ANSWERS = {
@@ -113,14 +116,14 @@ def test_a_duplicate_slug_is_reported_on_the_slug_field(
 
 
 def test_people_choices_are_limited_to_the_matching_role(
-    client, model_owner, business_owner, validator, viewer
+    client, admin_user, model_owner, business_owner, validator, viewer
 ):
     client.force_login(model_owner)
     form = client.get(CREATE).context["form"]
     owners = set(form.fields["owner"].queryset)
     business_owners = set(form.fields["business_owner"].queryset)
     validators = set(form.fields["validator"].queryset)
-    assert model_owner in owners and viewer not in owners and business_owner not in owners
+    assert owners == {model_owner, admin_user}
     assert business_owners == {business_owner}
     assert validators == {validator}
 
@@ -129,7 +132,19 @@ def test_choosing_someone_without_the_role_is_refused(client, model_owner, viewe
     unit = BusinessUnitFactory()
     client.force_login(model_owner)
     response = client.post(CREATE, _create_data(unit, model_owner, viewer))
-    assert "business_owner" in response.context["form"].errors
+    errors = response.context["form"].errors
+    assert errors["business_owner"] == [accountability.choose(accountability.BUSINESS_OWNER)]
+    assert not RegisteredModel.objects.exists()
+
+
+def test_a_business_owner_who_owns_the_model_is_refused_on_the_field(client, admin_user):
+    both = two_hats(roles.MODEL_OWNER, roles.BUSINESS_OWNER)
+    client.force_login(admin_user)
+    response = client.post(CREATE, _create_data(BusinessUnitFactory(), both, both))
+    assert response.status_code == 200
+    [message] = response.context["form"].errors["business_owner"]
+    assert message.startswith("The business owner must be someone other than the model's owner")
+    assert escape(message) in response.content.decode()
     assert not RegisteredModel.objects.exists()
 
 
@@ -169,6 +184,17 @@ def test_a_refusal_from_the_service_lands_on_the_field(
     assert "Only validators and administrators can change this." in errors["business_owner"]
     owned_model.refresh_from_db()
     assert owned_model.business_owner == business_owner
+
+
+def test_an_edit_keeps_people_named_before_the_rule(client, validator, viewer, auditor):
+    legacy = RegisteredModelFactory(slug="legacy", owner=viewer, business_owner=auditor)
+    client.force_login(validator)
+    form = client.get(url("model_edit", "legacy")).context["form"]
+    assert viewer in form.fields["owner"].queryset
+    response = client.post(url("model_edit", "legacy"), _edit_data(legacy, purpose="Reworded."))
+    assert response.status_code == 302
+    legacy.refresh_from_db()
+    assert (legacy.owner, legacy.business_owner, legacy.purpose) == (viewer, auditor, "Reworded.")
 
 
 def test_an_invalid_edit_writes_nothing(client, model_owner, owned_model):

@@ -6,9 +6,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from apps.core import roles
+from apps.inventory import accountability
 from apps.inventory.services import model_version_register, registered_model_discover
 from apps.mlflow_sync.choices import RunTrigger
 from apps.mlflow_sync.models import ModelLink, SyncRun, VersionLink
+from tests.factories import UserFactory
 from tests.mlflow_sync.conftest import make_connection
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +93,24 @@ def test_a_model_owner_finds_and_claims_a_discovered_model(
     # Claimed: it leaves the list, and the claim page answers 404.
     assert b"Found model 0" not in client.get(reverse("mlflow_sync:discovered_list")).content
     assert client.get(url).status_code == 404
+
+
+def test_the_claim_offers_the_business_owners_the_claim_accepts(
+    client, model_owner, business_owner, viewer, service_user, unit
+):
+    (model,) = _discover(service_user, unit, 1)
+    gone = UserFactory(username="gone.bo", roles=[roles.BUSINESS_OWNER], is_active=False)
+    client.force_login(model_owner)
+    url = reverse("mlflow_sync:model_claim", args=[model.slug])
+    offered = client.get(url).context["form"].fields["business_owner"].queryset
+    assert set(offered) == {business_owner}
+    for person in (viewer, gone, model_owner):
+        refused = client.post(url, {"purpose": "Scores loans.", "business_owner": person.pk})
+        assert refused.context["form"].errors["business_owner"] == [
+            accountability.choose(accountability.BUSINESS_OWNER)
+        ]
+    model.refresh_from_db()
+    assert model.awaits_claim
 
 
 def test_the_inventory_flags_discovered_models_and_filters_them(
