@@ -9,6 +9,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
+from apps.core import roles
+from apps.inventory import accountability
 from apps.inventory.choices import LifecycleStatus
 from apps.inventory.models import RegisteredModel
 from tests.factories import (
@@ -17,6 +19,7 @@ from tests.factories import (
     ModelVersionFactory,
     RegisteredModelFactory,
 )
+from tests.inventory.seats import MISFITS, SEATS, misfit, two_hats
 
 pytestmark = pytest.mark.django_db
 
@@ -320,6 +323,74 @@ def test_a_full_update_needs_the_required_fields(validator, owned_model):
     response = api(validator).put(detail_url("owned-model"), {"name": "Renamed"}, format="json")
     assert response.status_code == 400
     assert {"purpose", "business_unit", "business_owner"} <= set(response.json())
+
+
+# --- who may be named (apps/inventory/accountability.py) -----------------------------------
+
+
+def _people(slug: str) -> tuple:
+    model = RegisteredModel.objects.get(slug=slug)
+    return model.owner_id, model.business_owner_id, model.validator_id
+
+
+def _refused_on(response, field: str, person) -> None:
+    """A 400 naming ``field``: the seat's rule, or (an inactive account) the unknown name."""
+    assert response.status_code == 400, response.json()
+    body = response.json()
+    [message] = body[field]
+    seat = accountability.SINGLE_SEATS[field]
+    assert (
+        message == f"{person} cannot be the model's {seat.title}: choose {seat.who}."
+        if person.is_active
+        else person.username in message
+    )
+
+
+@pytest.mark.parametrize("kind", MISFITS)
+@pytest.mark.parametrize("field", SEATS)
+def test_registering_names_only_people_who_fit_their_seats(admin_user, business_owner, field, kind):
+    person = misfit(field, kind)
+    payload = {**_new_model(business_owner), field: person.username}
+    response = api(admin_user).post(list_url(), payload, format="json")
+    _refused_on(response, field, person)
+    assert not RegisteredModel.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("kind", MISFITS)
+@pytest.mark.parametrize("field", SEATS)
+def test_an_edit_names_only_people_who_fit_their_seats(admin_user, owned_model, field, kind):
+    person = misfit(field, kind)
+    before = _people("owned-model")
+    response = api(admin_user).patch(
+        detail_url("owned-model"), {field: person.username, "purpose": "Too."}, format="json"
+    )
+    _refused_on(response, field, person)
+    assert _people("owned-model") == before
+    assert RegisteredModel.objects.get(slug="owned-model").purpose != "Too."
+    assert not AuditEvent.objects.exists()
+
+
+def test_the_business_owner_cannot_own_the_model(business_owner):
+    both = two_hats(roles.MODEL_OWNER, roles.BUSINESS_OWNER)
+    response = api(both).post(list_url(), _new_model(both), format="json")
+    assert response.status_code == 400
+    assert response.json()["business_owner"][0].startswith(
+        "The business owner must be someone other than the model's owner"
+    )
+    assert not RegisteredModel.objects.exists()
+
+
+def test_a_full_update_keeps_people_named_before_the_rule(validator, viewer, auditor):
+    RegisteredModelFactory(slug="legacy", owner=viewer, business_owner=auditor)
+    body = api(validator).get(detail_url("legacy")).json()
+    body["purpose"] = "Reworded."
+    response = api(validator).put(detail_url("legacy"), body, format="json")
+    assert response.status_code == 200, response.json()
+    assert (response.json()["owner"], response.json()["business_owner"]) == (
+        viewer.username,
+        auditor.username,
+    )
 
 
 # --- destroy ------------------------------------------------------------------------------

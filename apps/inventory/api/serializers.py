@@ -20,7 +20,7 @@ from apps.core.api.fields import (
     SlugRelatedField,
     UsernameField,
 )
-from apps.inventory import risk, selectors
+from apps.inventory import accountability, risk, selectors
 from apps.inventory.choices import (
     AnnexIIIPoint,
     DatasetRole,
@@ -101,12 +101,25 @@ class RegisteredModelSerializer(ModelSerializer):
     web_url = serializers.CharField(source="get_absolute_url", read_only=True)
     business_unit = SlugRelatedField(slug_field="code", queryset=BusinessUnit.objects.all())
     business_unit_name = serializers.CharField(source="business_unit.name", read_only=True)
+    # Who may be named is the services' rule (``apps/inventory/accountability.py``): a
+    # refusal answers 400 naming the field.
     owner = UsernameField(
-        required=False, help_text="Username of the accountable model owner; defaults to you."
+        required=False,
+        help_text=f"Username of the accountable owner, {accountability.OWNER.who}; "
+        "defaults to you.",
     )
-    developers = UsernameField(many=True, required=False)
-    business_owner = UsernameField()
-    validator = UsernameField(required=False, allow_null=True)
+    developers = UsernameField(
+        many=True, required=False, help_text=f"Usernames of {accountability.DEVELOPERS.who}."
+    )
+    business_owner = UsernameField(
+        help_text=f"Username of {accountability.BUSINESS_OWNER.who}, neither the owner nor "
+        "a developer."
+    )
+    validator = UsernameField(
+        required=False,
+        allow_null=True,
+        help_text=f"Username of {accountability.VALIDATOR.who}; neither the owner nor a developer.",
+    )
     risk_tier_label = serializers.CharField(source="get_risk_tier_display", read_only=True)
     risk_assessed_by = UsernameField(read_only=True)
     eu_ai_act_class_label = serializers.CharField(
