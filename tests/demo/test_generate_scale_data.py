@@ -21,6 +21,7 @@ from apps.audit.selectors import audit_chain_verify
 from apps.demo.scale import HEAVY_SLUG, DatabaseNotEmpty, ScaleOptions, generate
 from apps.incidents.choices import IncidentStatus
 from apps.incidents.models import Incident
+from apps.inventory import accountability
 from apps.inventory.choices import LifecycleStatus, VersionStage
 from apps.inventory.models import BusinessUnit, ModelVersion, RegisteredModel
 from apps.monitoring.choices import ThresholdStatus
@@ -86,6 +87,27 @@ def test_named_demo_owners_on_some_models_not_all(run):
     business = RegisteredModel.objects.filter(business_owner__username="business_owner").count()
     assert 0 < owned < TINY.models // 4
     assert 0 < business < TINY.models // 4
+
+
+def test_every_model_names_people_who_fit_their_seats(run):
+    """The generator writes rows directly, not through the services: it keeps their rules."""
+    people = {user.pk: user for user in User.objects.all()}
+    models = RegisteredModel.objects.prefetch_related("developers")
+    for model in models:
+        for field, seat in accountability.SINGLE_SEATS.items():
+            person = people.get(getattr(model, f"{field}_id"))
+            assert accountability.seat_refusal(seat, person) is None, (model.slug, field)
+        developers = [people[user.pk] for user in model.developers.all()]
+        assert accountability.developers_refusal(developers) is None, model.slug
+        named = accountability.Named(
+            owner=model.owner_id,
+            business_owner=model.business_owner_id,
+            validator=model.validator_id,
+            developers=frozenset(user.pk for user in developers),
+        )
+        assert not accountability.independence_refusals(
+            named, changed=accountability.SEAT_FIELDS
+        ), model.slug
 
 
 def test_requests_wait_for_validator_and_none_is_stale(run):
