@@ -80,13 +80,18 @@ class UserMultipleChoiceField(ReferenceMultipleChoiceField):
 
 
 def seat_choice_field(
-    seat: accountability.Seat, *, keep: int | None = None, **kwargs
-) -> UserChoiceField:
+    seat: accountability.Seat,
+    *,
+    keep: int | None = None,
+    field_class: type[ReferenceChoiceField] = UserChoiceField,
+    **kwargs,
+) -> ReferenceChoiceField:
     """The picker of a model's seat: the people its rule accepts (``users_with_role`` of the
     seat's roles, as the services ask ``accountability.fits``), plus ``keep`` (whoever holds
-    it now). A choice it does not offer is refused with the rule's own words."""
+    it now). A choice it does not offer is refused with the rule's own words. ``field_class``
+    is a searchable ``UserChoiceField`` unless a plain select is asked for."""
     choose = accountability.choose(seat)
-    return UserChoiceField(
+    return field_class(
         queryset=users_with_role(*seat.roles, keep=[keep]),
         required=seat.required,
         error_messages={"invalid_choice": choose, "required": choose},

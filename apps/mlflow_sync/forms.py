@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.core import egress
+from apps.core.forms import ReferenceChoiceField
 from apps.inventory import accountability
 from apps.inventory.forms import seat_choice_field
 from apps.mlflow_sync.models import CONNECTION_FIELDS, MlflowConnection
@@ -19,9 +20,11 @@ class ClaimForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The business owners the claim service accepts (the seat's rule), built per form.
+        # The business owners the claim service accepts (the seat's rule), built per form;
+        # a plain select, by name, as the claim page has always offered them.
         self.fields["business_owner"] = seat_choice_field(
             accountability.BUSINESS_OWNER,
+            field_class=ReferenceChoiceField,
             label="Business owner",
             help_text="The person who signs off the model's thresholds and deployments; "
             "not you, since you become its owner.",
