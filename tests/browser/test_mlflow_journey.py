@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from tests import live_server
-from tests.browser.chromium import CHROMIUM_ARGS, chromium_path, sign_in
+from tests.browser.chromium import sign_in
 from tests.mlflow_sync.server import start_server
 from tests.mlflow_sync.test_sync_with_mlflow import BASE_MS, POPULATE
 
@@ -56,23 +56,6 @@ def mlflow_registry(tmp_path_factory):
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def chromium():
-    executable = chromium_path()
-    if executable is None:
-        reason = "no Chromium binary found (set MLGOV_CHROMIUM): MLflow journey skipped"
-        print(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.mark.browser

@@ -22,7 +22,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests import live_server
-from tests.browser.test_journey import CHROMIUM_ARGS, chromium_path
 from tests.identity import provider as oidc_provider
 
 # Ports of the identity tests' own range (18300–18349), not the in-process tests' 18310, or
@@ -32,23 +31,6 @@ PROVIDER_PORT, MLGOV_PORT = _BASE_PORT, _BASE_PORT + 1
 SIGNING_PROVIDER_PORT, SIGNING_MLGOV_PORT = _BASE_PORT + 2, _BASE_PORT + 3
 ROLLBACK_PROVIDER_PORT, ROLLBACK_MLGOV_PORT = _BASE_PORT + 4, _BASE_PORT + 5
 PASSWORD = "provider-password-1"
-
-
-@pytest.fixture
-def chromium():
-    executable = chromium_path()
-    if executable is None:
-        reason = "no Chromium binary found (set MLGOV_CHROMIUM): single sign-on journey skipped"
-        print(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @contextlib.contextmanager
